@@ -1,0 +1,605 @@
+//! Black-box harness shared by every integration test file.
+//!
+//! It drives a runc-compatible binary through its command line only, so the same suite validates
+//! berth-runtime, runc and crun: `BERTH_TEST_RUNTIME=/path/to/runtime cargo test -p berth-runtime`.
+//! Without that variable the berth-runtime binary cargo built is tested.
+//!
+//! Every [`Container`] gets its own `--root` state directory, bundle directory, id and
+//! `cgroupsPath`, so tests run in parallel (threads and test binaries) without sharing anything but
+//! the read-only busybox rootfs, and its `Drop` force-deletes whatever an assertion left behind.
+
+// Each test binary compiles this module but uses only part of it.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The static busybox every container runs; Debian's busybox-static installs it here.
+const BUSYBOX: &str = "/bin/busybox";
+/// Parent of every test cgroup, so a leak is easy to spot and clean by hand.
+pub const CGROUP_PARENT: &str = "berth-test";
+/// No runtime command should take this long; a hang fails the test instead of the whole CI run.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The runtime binary under test.
+pub fn runtime() -> PathBuf {
+    match std::env::var_os("BERTH_TEST_RUNTIME") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_berth-runtime")),
+    }
+}
+
+/// Which implementation `runtime()` is, from the first word of `--version`, so a test can state
+/// a known limitation of the reference runtimes. A wrapper script keeps the real name this way.
+pub fn runtime_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let out = Command::new(runtime()).arg("--version").output();
+        out.ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().next().map(str::to_owned))
+            .unwrap_or_default()
+    })
+}
+
+pub fn is_runc() -> bool {
+    runtime_name() == "runc"
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Namespaces, cgroups and mounts need real root; elsewhere the suite passes vacuously.
+pub fn skip_unless_root() -> bool {
+    if is_root() {
+        false
+    } else {
+        eprintln!("skipping: needs root");
+        true
+    }
+}
+
+/// Exit code and output of one runtime invocation.
+#[derive(Debug, Clone)]
+pub struct Out {
+    /// Exit status, or 128+signal when the process was killed by one (as a shell reports it).
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Panics with everything the runtime said unless it exited 0.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "command failed: {self:?}");
+        self
+    }
+
+    /// Panics unless the runtime exited non-zero.
+    #[track_caller]
+    pub fn failed(self) -> Self {
+        assert_ne!(self.code, 0, "command unexpectedly succeeded: {self:?}");
+        self
+    }
+
+    /// stdout and stderr together: runtimes differ in which stream carries an error.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `cmd` with stdin from /dev/null and stdout/stderr into files under `dir`.
+///
+/// Files rather than pipes: after `create` or `exec --detach` the container keeps the runtime's
+/// stdio open, so reading a pipe to EOF would wait for the container to exit.
+pub fn run_to_files(mut cmd: Command, dir: &Path, tag: &str) -> Out {
+    let out_path = dir.join(format!("{tag}.stdout"));
+    let err_path = dir.join(format!("{tag}.stderr"));
+    let out_file = fs::File::create(&out_path).expect("create stdout file");
+    let err_file = fs::File::create(&err_path).expect("create stderr file");
+    cmd.stdin(Stdio::null()).stdout(out_file).stderr(err_file);
+    let code = wait_with_timeout(&mut cmd);
+    Out {
+        code,
+        stdout: fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: fs::read_to_string(&err_path).unwrap_or_default(),
+    }
+}
+
+fn wait_with_timeout(cmd: &mut Command) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for runtime") {
+            return status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        }
+        if start.elapsed() > COMMAND_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {COMMAND_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The busybox rootfs shared read-only by every container of this test process.
+///
+/// Built once per machine and busybox version into the temp dir: a process builds into a private
+/// temp dir and renames it into place, so concurrent test binaries never see a half-built tree
+/// (a loser of the rename race just drops its copy).
+pub fn rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        let meta = fs::metadata(BUSYBOX).expect("busybox-static must be installed at /bin/busybox");
+        let dest = std::env::temp_dir().join(format!(
+            "berth-test-rootfs-v1-{}-{}",
+            meta.len(),
+            meta.mtime()
+        ));
+        if dest.join("bin/busybox").exists() {
+            return dest;
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(".berth-test-rootfs-build")
+            .tempdir_in(std::env::temp_dir())
+            .expect("create rootfs staging dir")
+            .keep();
+        populate_rootfs(&staging);
+        if fs::rename(&staging, &dest).is_err() {
+            // Another process won the race; its tree is identical.
+            let _ = fs::remove_dir_all(&staging);
+            assert!(dest.join("bin/busybox").exists(), "rootfs {} missing", dest.display());
+        }
+        dest
+    })
+}
+
+/// Writes the busybox rootfs layout (also produced by scripts/make-busybox-bundle.sh).
+pub fn populate_rootfs(dir: &Path) {
+    // A tempdir is 0700; containers running as nobody or in a user namespace must traverse it.
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod rootfs");
+    for d in ["bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "run", "var", "home"] {
+        fs::create_dir_all(dir.join(d)).expect("create rootfs dir");
+    }
+    fs::set_permissions(dir.join("tmp"), fs::Permissions::from_mode(0o1777)).expect("chmod tmp");
+    fs::copy(BUSYBOX, dir.join("bin/busybox")).expect("copy busybox");
+    let list = Command::new(BUSYBOX).arg("--list").output().expect("busybox --list");
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        // `--list` names busybox itself; a symlink there would replace the binary.
+        if applet.is_empty() || applet == "busybox" || applet.contains('/') {
+            continue;
+        }
+        symlink("busybox", dir.join("bin").join(applet)).expect("applet symlink");
+    }
+    fs::write(
+        dir.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    )
+    .expect("write passwd");
+    fs::write(dir.join("etc/group"), "root:x:0:\nnobody:x:65534:\n").expect("write group");
+}
+
+/// A runc-`spec`-like default configuration: the five default namespaces, standard mounts,
+/// masked and read-only paths, runc's default capabilities and NOFILE limit, no terminal.
+pub fn default_config(args: &[&str], rootfs: &Path, cgroups_path: &str) -> Value {
+    let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+            "cwd": "/",
+            "capabilities": {
+                "bounding": caps, "effective": caps, "permitted": caps, "ambient": caps
+            },
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": true
+        },
+        "root": {"path": rootfs, "readonly": true},
+        "hostname": "berth",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+        ],
+        "linux": {
+            "cgroupsPath": cgroups_path,
+            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+            "namespaces": [
+                {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
+                {"type": "mount"}
+            ],
+            "maskedPaths": [
+                "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+                "/proc/scsi"
+            ],
+            "readonlyPaths": [
+                "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"
+            ]
+        }
+    })
+}
+
+/// Ids unique within the process; the pid makes them unique across parallel test binaries,
+/// which matters for the machine-wide cgroup paths and network namespace names.
+pub fn unique_name(tag: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("{tag}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// One container: its bundle, state root, id and config, force-deleted on drop.
+pub struct Container {
+    pub id: String,
+    pub config: Value,
+    state_root: tempfile::TempDir,
+    bundle: tempfile::TempDir,
+}
+
+impl Container {
+    /// A container running `args` with the default config, or `None` (after printing why) when
+    /// the suite cannot run here.
+    pub fn new(tag: &str, args: &[&str]) -> Option<Self> {
+        if skip_unless_root() {
+            return None;
+        }
+        let id = unique_name(tag);
+        let cgroups_path = format!("/{CGROUP_PARENT}/{id}");
+        let config = default_config(args, rootfs(), &cgroups_path);
+        Some(Self {
+            id,
+            config,
+            state_root: tempfile::Builder::new().prefix("berth-state").tempdir().expect("state dir"),
+            bundle: tempfile::Builder::new().prefix("berth-bundle").tempdir().expect("bundle dir"),
+        })
+    }
+
+    pub fn bundle(&self) -> &Path {
+        self.bundle.path()
+    }
+
+    pub fn state_root(&self) -> &Path {
+        self.state_root.path()
+    }
+
+    pub fn cgroups_path(&self) -> String {
+        format!("/{CGROUP_PARENT}/{}", self.id)
+    }
+
+    /// Sets the config field at a JSON pointer (e.g. "/process/cwd"), creating missing objects.
+    pub fn set(&mut self, pointer: &str, value: Value) -> &mut Self {
+        let mut node = &mut self.config;
+        for key in pointer.trim_start_matches('/').split('/') {
+            if !node.is_object() {
+                *node = json!({});
+            }
+            node = node
+                .as_object_mut()
+                .expect("object")
+                .entry(key.to_owned())
+                .or_insert(Value::Null);
+        }
+        *node = value;
+        self
+    }
+
+    /// Appends to the array at a JSON pointer, creating it when missing.
+    pub fn push(&mut self, pointer: &str, value: Value) -> &mut Self {
+        match self.config.pointer_mut(pointer) {
+            Some(Value::Array(items)) => items.push(value),
+            _ => {
+                self.set(pointer, json!([value]));
+            }
+        }
+        self
+    }
+
+    pub fn args(&mut self, args: &[&str]) -> &mut Self {
+        self.set("/process/args", json!(args))
+    }
+
+    /// Adds a namespace, or replaces the entry of that type (e.g. to give it a path).
+    pub fn namespace(&mut self, kind: &str, path: Option<&str>) -> &mut Self {
+        self.remove_namespace(kind);
+        let entry = match path {
+            Some(p) => json!({"type": kind, "path": p}),
+            None => json!({"type": kind}),
+        };
+        self.push("/linux/namespaces", entry)
+    }
+
+    pub fn remove_namespace(&mut self, kind: &str) -> &mut Self {
+        if let Some(Value::Array(items)) = self.config.pointer_mut("/linux/namespaces") {
+            items.retain(|ns| ns["type"] != kind);
+        }
+        self
+    }
+
+    /// Drops every mount whose destination is `dest`.
+    pub fn remove_mount(&mut self, dest: &str) -> &mut Self {
+        if let Some(Value::Array(items)) = self.config.pointer_mut("/mounts") {
+            items.retain(|m| m["destination"] != dest);
+        }
+        self
+    }
+
+    /// Gives this container a writable copy of the rootfs in its bundle, for tests that change
+    /// the tree (the shared rootfs must stay identical for everyone). Returns its path.
+    pub fn private_rootfs(&mut self) -> PathBuf {
+        let dest = self.bundle().join("rootfs");
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(rootfs())
+            .arg(&dest)
+            .status()
+            .expect("cp rootfs");
+        assert!(status.success(), "copying the rootfs failed");
+        self.set("/root", json!({"path": "rootfs", "readonly": false}));
+        dest
+    }
+
+    pub fn write_config(&self) {
+        let text = serde_json::to_string_pretty(&self.config).expect("serialize config");
+        fs::write(self.bundle().join("config.json"), text).expect("write config.json");
+    }
+
+    /// `runtime --root <state root>`, ready for a subcommand.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(runtime());
+        cmd.arg("--root").arg(self.state_root());
+        cmd
+    }
+
+    /// Runs `runtime --root R <args...>`, capturing output.
+    pub fn rt(&self, args: &[&str]) -> Out {
+        let mut cmd = self.command();
+        cmd.args(args);
+        run_to_files(cmd, self.bundle(), "rt")
+    }
+
+    /// `run --bundle B id`: writes the config, waits for the container to exit and returns its
+    /// exit code and output.
+    pub fn run_capture(&self) -> Out {
+        self.write_config();
+        let mut cmd = self.command();
+        cmd.arg("run").arg("--bundle").arg(self.bundle()).arg(&self.id);
+        run_to_files(cmd, self.bundle(), "run")
+    }
+
+    /// `create --bundle B [extra...] id`. The container's own output goes to files read by
+    /// [`Container::container_output`].
+    pub fn create_with(&self, extra: &[&str]) -> Out {
+        self.write_config();
+        let mut cmd = self.command();
+        cmd.arg("create").arg("--bundle").arg(self.bundle()).args(extra).arg(&self.id);
+        run_to_files(cmd, self.bundle(), "create")
+    }
+
+    pub fn create(&self) -> Out {
+        self.create_with(&[])
+    }
+
+    /// What the container process wrote to stdout and stderr since `create`.
+    pub fn container_output(&self) -> (String, String) {
+        let read = |s| fs::read_to_string(self.bundle().join(s)).unwrap_or_default();
+        (read("create.stdout"), read("create.stderr"))
+    }
+
+    pub fn start(&self) -> Out {
+        self.rt(&["start", &self.id])
+    }
+
+    /// `state id` parsed, or `None` when the runtime refuses (unknown id) or prints non-JSON.
+    pub fn state(&self) -> Option<Value> {
+        let out = self.rt(&["state", &self.id]);
+        if out.code != 0 {
+            return None;
+        }
+        serde_json::from_str(&out.stdout).ok()
+    }
+
+    /// The `status` field of `state`, or "" when there is no state.
+    pub fn status(&self) -> String {
+        self.state()
+            .and_then(|s| s["status"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Polls `state` until it reports `status`; false after 10 s.
+    pub fn wait_status(&self, status: &str) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if self.status() == status {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The init process pid from `state`.
+    pub fn pid(&self) -> i32 {
+        let state = self.state().expect("container state");
+        let pid = state["pid"].as_i64().expect("state has a pid");
+        i32::try_from(pid).expect("pid fits i32")
+    }
+
+    pub fn kill(&self, signal: &str) -> Out {
+        self.rt(&["kill", &self.id, signal])
+    }
+
+    pub fn delete(&self) -> Out {
+        self.rt(&["delete", &self.id])
+    }
+
+    pub fn delete_force(&self) -> Out {
+        self.rt(&["delete", "--force", &self.id])
+    }
+
+    /// `exec [extra...] id args...`.
+    pub fn exec(&self, extra: &[&str], args: &[&str]) -> Out {
+        let mut cmd = self.command();
+        cmd.arg("exec").args(extra).arg(&self.id).args(args);
+        run_to_files(cmd, self.bundle(), "exec")
+    }
+
+    /// Creates and starts a container whose process stays alive until killed.
+    pub fn start_sleeping(&self) {
+        self.create().ok();
+        self.start().ok();
+        assert!(self.wait_status("running"), "container did not reach running");
+    }
+
+    /// Host directories of this container's cgroup that still exist, across every hierarchy
+    /// (v1 controllers and the unified one).
+    pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
+        let Ok(hierarchies) = fs::read_dir("/sys/fs/cgroup") else {
+            return Vec::new();
+        };
+        let mut found: Vec<PathBuf> = hierarchies
+            .filter_map(Result::ok)
+            .map(|h| h.path().join(CGROUP_PARENT).join(&self.id))
+            .filter(|p| p.is_dir())
+            .collect();
+        // Pure cgroup v2 hosts have the container dir directly below /sys/fs/cgroup.
+        let v2 = Path::new("/sys/fs/cgroup").join(CGROUP_PARENT).join(&self.id);
+        if v2.is_dir() {
+            found.push(v2);
+        }
+        found
+    }
+
+    /// Host mount table lines that mention this container's bundle or id.
+    pub fn leaked_mounts(&self) -> Vec<String> {
+        let bundle = self.bundle().to_string_lossy().into_owned();
+        fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&bundle) || l.contains(&self.id))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Asserts that a failed create/run left nothing: no listed container, no state entry, no
+    /// cgroup directory, no mount.
+    #[track_caller]
+    pub fn assert_nothing_left(&self) {
+        let list = self.rt(&["list", "--format", "json"]);
+        assert_eq!(list.code, 0, "list failed: {list:?}");
+        assert!(!list.stdout.contains(&self.id), "container still listed: {}", list.stdout);
+        assert!(self.state().is_none(), "state still answers for {}", self.id);
+        assert_eq!(self.cgroup_dirs(), Vec::<PathBuf>::new(), "cgroup dirs left behind");
+        assert_eq!(self.leaked_mounts(), Vec::<String>::new(), "mounts left behind");
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        // Best effort: the runtime may never have heard of the id.
+        let mut cmd = self.command();
+        cmd.args(["delete", "--force", &self.id]).stdout(Stdio::null()).stderr(Stdio::null());
+        let _ = cmd.status();
+        // A broken runtime must not leak cgroups into later runs; children first (rmdir only
+        // succeeds on empty cgroups, which is what we want: never kill host processes here).
+        for dir in self.cgroup_dirs() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// The value of a `Field:` line of /proc/<pid>/status, trimmed.
+pub fn status_field(status: &str, field: &str) -> Option<String> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')))
+        .map(|v| v.trim().to_owned())
+}
+
+/// Bit mask of capability names, as /proc/self/status prints it.
+pub fn cap_mask(names: &[&str]) -> u64 {
+    names.iter().fold(0, |mask, name| mask | (1u64 << cap_number(name)))
+}
+
+fn cap_number(name: &str) -> u32 {
+    const CAPS: [&str; 41] = [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN",
+        "CAP_SYSLOG",
+        "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND",
+        "CAP_AUDIT_READ",
+        "CAP_PERFMON",
+        "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE",
+    ];
+    let index = CAPS.iter().position(|c| *c == name).unwrap_or_else(|| panic!("unknown {name}"));
+    u32::try_from(index).expect("small index")
+}
+
+/// Reads all of a file descriptor-like reader into a string (used for pty masters).
+pub fn read_all_lossy(mut reader: impl Read) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            // EIO is how a pty master reports that the last slave fd closed.
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
