@@ -52,6 +52,18 @@ pub fn is_runc() -> bool {
     runtime_name() == "runc"
 }
 
+/// Fails the test on `result`'s error, except on a runtime listed in `gaps` (name, why), where
+/// the check is expected to fail: a pass there means the gap closed and the entry should go.
+#[track_caller]
+pub fn check_except_known_gaps(result: Result<(), String>, gaps: &[(&str, &str)]) {
+    match (gaps.iter().find(|(name, _)| *name == runtime_name()), result) {
+        (None, Ok(())) => {}
+        (None, Err(e)) => panic!("{e}"),
+        (Some((name, why)), Ok(())) => panic!("{name} now passes; remove its known gap: {why}"),
+        (Some((name, why)), Err(e)) => eprintln!("expected failure on {name} ({why}): {e}"),
+    }
+}
+
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -587,6 +599,37 @@ fn cap_number(name: &str) -> u32 {
     ];
     let index = CAPS.iter().position(|c| *c == name).unwrap_or_else(|| panic!("unknown {name}"));
     u32::try_from(index).expect("small index")
+}
+
+/// One line of /proc/<pid>/mountinfo.
+#[derive(Debug, Clone)]
+pub struct MountInfo {
+    pub mount_point: String,
+    pub options: String,
+    pub fs_type: String,
+    pub super_options: String,
+}
+
+/// Parses mountinfo text (as printed by `cat /proc/self/mountinfo` inside a container).
+pub fn parse_mountinfo(text: &str) -> Vec<MountInfo> {
+    text.lines()
+        .filter_map(|line| {
+            let (before, after) = line.split_once(" - ")?;
+            let before: Vec<&str> = before.split(' ').collect();
+            let after: Vec<&str> = after.split(' ').collect();
+            Some(MountInfo {
+                mount_point: (*before.get(4)?).to_owned(),
+                options: (*before.get(5)?).to_owned(),
+                fs_type: (*after.first()?).to_owned(),
+                super_options: after.get(2).map(|s| (*s).to_owned()).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// The last (topmost) mount at `mount_point`.
+pub fn mount_at<'a>(mounts: &'a [MountInfo], mount_point: &str) -> Option<&'a MountInfo> {
+    mounts.iter().rev().find(|m| m.mount_point == mount_point)
 }
 
 /// Reads all of a file descriptor-like reader into a string (used for pty masters).
