@@ -1,0 +1,163 @@
+//! The mount table the container sees: read-only root, tmpfs and bind mounts with their options,
+//! masked and read-only paths, /dev contents, and symlinked destinations that must stay inside
+//! the rootfs.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{mount_at, parse_mountinfo, Container};
+use serde_json::json;
+
+fn mount(c: &mut Container, value: serde_json::Value) {
+    c.push("/mounts", value);
+}
+
+#[test]
+fn readonly_root_refuses_writes() {
+    let Some(c) = Container::new(
+        "roroot",
+        &["sh", "-c", "touch /probe 2>&1; echo rc=$?; cat /proc/self/mountinfo"],
+    ) else {
+        return;
+    };
+    let out = c.run_capture().ok();
+    assert!(out.stdout.contains("Read-only file system"), "{out:?}");
+    assert!(out.stdout.contains("rc=1"), "{out:?}");
+    let mounts = parse_mountinfo(&out.stdout);
+    let root = mount_at(&mounts, "/").unwrap();
+    assert!(root.options.split(',').any(|o| o == "ro"), "{root:?}");
+}
+
+#[test]
+fn tmpfs_mount_has_its_size_and_is_writable() {
+    let Some(mut c) = Container::new(
+        "tmpfs",
+        &["sh", "-c", "echo data > /tmp/f && cat /tmp/f && cat /proc/self/mountinfo"],
+    ) else {
+        return;
+    };
+    mount(
+        &mut c,
+        json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+               "options": ["nosuid", "nodev", "size=2m", "mode=755"]}),
+    );
+    let out = c.run_capture().ok();
+    assert!(out.stdout.starts_with("data\n"), "{out:?}");
+    let mounts = parse_mountinfo(&out.stdout);
+    let tmp = mount_at(&mounts, "/tmp").unwrap();
+    assert_eq!(tmp.fs_type, "tmpfs");
+    assert!(tmp.super_options.contains("size=2048k"), "{tmp:?}");
+    // 1777 is tmpfs's default and would not show; 755 proves the option was passed.
+    assert!(tmp.super_options.contains("mode=755"), "{tmp:?}");
+    assert!(tmp.options.contains("nosuid") && tmp.options.contains("nodev"), "{tmp:?}");
+}
+
+#[test]
+fn readonly_bind_mount_is_readable_not_writable() {
+    let Some(mut c) = Container::new(
+        "bindro",
+        &["sh", "-c", "cat /mnt/hello; touch /mnt/new 2>&1; cat /proc/self/mountinfo"],
+    ) else {
+        return;
+    };
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("hello"), "from host\n").unwrap();
+    mount(
+        &mut c,
+        json!({"destination": "/mnt", "type": "bind", "source": host.path(),
+               "options": ["rbind", "ro"]}),
+    );
+    let out = c.run_capture().ok();
+    assert!(out.stdout.starts_with("from host\n"), "{out:?}");
+    assert!(out.stdout.contains("Read-only file system"), "{out:?}");
+    assert!(!host.path().join("new").exists(), "write reached the host");
+    let mnt = mount_at(&parse_mountinfo(&out.stdout), "/mnt").cloned().unwrap();
+    assert!(mnt.options.split(',').any(|o| o == "ro"), "{mnt:?}");
+}
+
+#[test]
+fn masked_paths_read_empty() {
+    let Some(mut c) = Container::new(
+        "masked",
+        &["sh", "-c", "wc -c < /proc/cpuinfo; ls -A /sys/firmware | wc -l; wc -c < /proc/timer_list"],
+    ) else {
+        return;
+    };
+    // Defaults like /proc/kcore may not exist on a given kernel; cpuinfo always does and is
+    // never empty, so masking it is observable.
+    c.push("/linux/maskedPaths", json!("/proc/cpuinfo"));
+    let out = c.run_capture().ok();
+    let counts: Vec<&str> = out.stdout.split_whitespace().collect();
+    // Files are covered by /dev/null, /sys/firmware (a directory) by an empty read-only tmpfs.
+    assert_eq!(counts, ["0", "0", "0"], "{out:?}");
+}
+
+#[test]
+fn readonly_paths_refuse_writes() {
+    let Some(c) = Container::new(
+        "ropaths",
+        &["sh", "-c", "(echo x > /proc/sys/kernel/domainname) 2>&1; echo rc=$?; cat /proc/self/mountinfo"],
+    ) else {
+        return;
+    };
+    let out = c.run_capture().ok();
+    // Root with the UTS namespace could write domainname if /proc/sys were writable.
+    assert!(out.stdout.contains("rc=1"), "{out:?}");
+    assert!(out.stdout.contains("Read-only file system"), "{out:?}");
+    let sys = mount_at(&parse_mountinfo(&out.stdout), "/proc/sys").cloned().unwrap();
+    assert!(sys.options.split(',').any(|o| o == "ro"), "{sys:?}");
+}
+
+#[test]
+fn dev_has_standard_nodes_links_and_shm() {
+    let script = "for d in null zero full random urandom tty; do test -c /dev/$d || echo missing $d; done; \
+                  for l in fd stdin stdout stderr; do readlink /dev/$l; done; \
+                  head -c 3 /dev/zero | wc -c; echo gone > /dev/null; \
+                  echo shm > /dev/shm/x && cat /dev/shm/x; cat /proc/self/mountinfo";
+    let Some(c) = Container::new("dev", &["sh", "-c", script]) else { return };
+    let out = c.run_capture().ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[..6],
+        ["/proc/self/fd", "/proc/self/fd/0", "/proc/self/fd/1", "/proc/self/fd/2", "3", "shm"],
+        "{out:?}"
+    );
+    let mounts = parse_mountinfo(&out.stdout);
+    assert_eq!(mount_at(&mounts, "/dev/shm").unwrap().fs_type, "tmpfs");
+    assert_eq!(mount_at(&mounts, "/dev/pts").unwrap().fs_type, "devpts");
+    assert_eq!(mount_at(&mounts, "/dev").unwrap().fs_type, "tmpfs");
+}
+
+#[test]
+fn symlinked_mount_destination_stays_inside_rootfs() {
+    let Some(mut c) = Container::new(
+        "symlink",
+        &["sh", "-c", "cat /escape-dir/marker; ls -A /escape-file >/dev/null && echo file-ok"],
+    ) else {
+        return;
+    };
+    let rootfs = c.private_rootfs();
+    // Absolute symlinks to real host paths: a runtime that resolves them on the host side mounts
+    // (and creates mount points) outside the container.
+    let host_target = tempfile::tempdir().unwrap();
+    let source = tempfile::tempdir().unwrap();
+    std::fs::write(source.path().join("marker"), "bound\n").unwrap();
+    let source_file = source.path().join("marker");
+    std::os::unix::fs::symlink(host_target.path(), rootfs.join("escape-dir")).unwrap();
+    std::os::unix::fs::symlink(host_target.path().join("created"), rootfs.join("escape-file"))
+        .unwrap();
+    mount(&mut c, json!({"destination": "/escape-dir", "type": "bind", "source": source.path(),
+                         "options": ["rbind", "ro"]}));
+    mount(&mut c, json!({"destination": "/escape-file", "type": "bind", "source": source_file,
+                         "options": ["bind", "ro"]}));
+    let out = c.run_capture();
+
+    // Refusing the config is safe too; following the link out of the rootfs is not.
+    let host_entries: Vec<_> = std::fs::read_dir(host_target.path()).unwrap().collect();
+    assert!(host_entries.is_empty(), "runtime created {host_entries:?} on the host; {out:?}");
+    if out.code == 0 {
+        // Resolved inside the rootfs: the mounts landed at rootfs/<host path>.
+        assert_eq!(out.stdout, "bound\nfile-ok\n", "{out:?}");
+        assert!(rootfs.join(host_target.path().strip_prefix("/").unwrap()).is_dir());
+    }
+}
