@@ -393,10 +393,15 @@ impl Container {
     /// `run --bundle B id`: writes the config, waits for the container to exit and returns its
     /// exit code and output.
     pub fn run_capture(&self) -> Out {
+        run_to_files(self.run_command(), self.bundle(), "run")
+    }
+
+    /// The `run` command with the config written, for tests that change how it is spawned.
+    pub fn run_command(&self) -> Command {
         self.write_config();
         let mut cmd = self.command();
         cmd.arg("run").arg("--bundle").arg(self.bundle()).arg(&self.id);
-        run_to_files(cmd, self.bundle(), "run")
+        cmd
     }
 
     /// `create --bundle B [extra...] id`. The container's own output goes to files read by
