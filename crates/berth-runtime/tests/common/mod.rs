@@ -526,6 +526,10 @@ impl Container {
         assert_eq!(list.code, 0, "list failed: {list:?}");
         assert!(!list.stdout.contains(&self.id), "container still listed: {}", list.stdout);
         assert!(self.state().is_none(), "state still answers for {}", self.id);
+        // runc and crun keep state in <root>/<id>; no runtime should leave a directory named
+        // after a container that does not exist.
+        let state_dir = self.state_root().join(&self.id);
+        assert!(!state_dir.exists(), "state dir left: {}", state_dir.display());
         assert_eq!(self.cgroup_dirs(), Vec::<PathBuf>::new(), "cgroup dirs left behind");
         assert_eq!(self.leaked_mounts(), Vec::<String>::new(), "mounts left behind");
     }
