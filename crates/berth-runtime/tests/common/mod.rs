@@ -408,6 +408,11 @@ impl Container {
     /// [`Container::container_output`].
     pub fn create_with(&self, extra: &[&str]) -> Out {
         self.write_config();
+        self.create_as_is(extra)
+    }
+
+    /// `create` without rewriting config.json, for tests that break the file on purpose.
+    pub fn create_as_is(&self, extra: &[&str]) -> Out {
         let mut cmd = self.command();
         cmd.arg("create").arg("--bundle").arg(self.bundle()).args(extra).arg(&self.id);
         run_to_files(cmd, self.bundle(), "create")
