@@ -26,18 +26,29 @@ fn host_cgroup_file(c: &Container, ctrl: &str, v1: &str, v2: &str) -> PathBuf {
 
 #[test]
 fn memory_limit_is_visible_inside() {
-    let Some(mut c) = Container::new("mem", &["sh", "-c", &cat_cgroup("memory/memory.limit_in_bytes", "memory.max")])
-    else {
+    let Some(mut c) = Container::new(
+        "mem",
+        &[
+            "sh",
+            "-c",
+            &cat_cgroup("memory/memory.limit_in_bytes", "memory.max"),
+        ],
+    ) else {
         return;
     };
-    c.set("/linux/resources/memory", json!({"limit": 64 * 1024 * 1024}));
+    c.set(
+        "/linux/resources/memory",
+        json!({"limit": 64 * 1024 * 1024}),
+    );
     assert_eq!(c.run_capture().ok().stdout, "67108864\n");
 }
 
 #[test]
 fn pids_limit_is_visible_inside() {
-    let Some(mut c) = Container::new("pids", &["sh", "-c", &cat_cgroup("pids/pids.max", "pids.max")])
-    else {
+    let Some(mut c) = Container::new(
+        "pids",
+        &["sh", "-c", &cat_cgroup("pids/pids.max", "pids.max")],
+    ) else {
         return;
     };
     c.set("/linux/resources/pids", json!({"limit": 42}));
@@ -48,8 +59,13 @@ fn pids_limit_is_visible_inside() {
 fn cpu_quota_is_visible_inside() {
     let script = "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us \
                   2>/dev/null || cat /sys/fs/cgroup/cpu.max";
-    let Some(mut c) = Container::new("cpu", &["sh", "-c", script]) else { return };
-    c.set("/linux/resources/cpu", json!({"quota": 50000, "period": 100000}));
+    let Some(mut c) = Container::new("cpu", &["sh", "-c", script]) else {
+        return;
+    };
+    c.set(
+        "/linux/resources/cpu",
+        json!({"quota": 50000, "period": 100000}),
+    );
     let out = c.run_capture().ok();
     let values: Vec<&str> = out.stdout.split_whitespace().collect();
     assert_eq!(values, ["50000", "100000"], "{out:?}");
@@ -57,8 +73,13 @@ fn cpu_quota_is_visible_inside() {
 
 #[test]
 fn cpuset_is_visible_inside() {
-    let script = format!("{}; grep Cpus_allowed_list /proc/self/status", cat_cgroup("cpuset/cpuset.cpus", "cpuset.cpus"));
-    let Some(mut c) = Container::new("cpuset", &["sh", "-c", &script]) else { return };
+    let script = format!(
+        "{}; grep Cpus_allowed_list /proc/self/status",
+        cat_cgroup("cpuset/cpuset.cpus", "cpuset.cpus")
+    );
+    let Some(mut c) = Container::new("cpuset", &["sh", "-c", &script]) else {
+        return;
+    };
     c.set("/linux/resources/cpu", json!({"cpus": "0"}));
     let out = c.run_capture().ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -69,13 +90,20 @@ fn cpuset_is_visible_inside() {
 
 #[test]
 fn cgroup_dirs_are_removed_after_delete() {
-    let Some(mut c) = Container::new("cgclean", &["sleep", "1000"]) else { return };
+    let Some(mut c) = Container::new("cgclean", &["sleep", "1000"]) else {
+        return;
+    };
     c.set("/linux/resources/pids", json!({"limit": 10}));
     c.start_sleeping();
     let dirs = c.cgroup_dirs();
-    assert!(!dirs.is_empty(), "no cgroup created for {}", c.cgroups_path());
-    let procs = std::fs::read_to_string(host_cgroup_file(&c, "pids", "cgroup.procs", "cgroup.procs"))
-        .unwrap();
+    assert!(
+        !dirs.is_empty(),
+        "no cgroup created for {}",
+        c.cgroups_path()
+    );
+    let procs =
+        std::fs::read_to_string(host_cgroup_file(&c, "pids", "cgroup.procs", "cgroup.procs"))
+            .unwrap();
     assert_eq!(procs.trim(), c.pid().to_string(), "init not in its cgroup");
     c.delete_force().ok();
     let left: Vec<_> = dirs.iter().filter(|d| d.exists()).collect();
@@ -84,33 +112,55 @@ fn cgroup_dirs_are_removed_after_delete() {
 
 #[test]
 fn pause_and_resume() {
-    let Some(c) = Container::new("pause", &["sleep", "1000"]) else { return };
+    let Some(c) = Container::new("pause", &["sleep", "1000"]) else {
+        return;
+    };
     c.start_sleeping();
     let freezer = host_cgroup_file(&c, "freezer", "freezer.state", "cgroup.freeze");
     c.rt(&["pause", &c.id]).ok();
     assert_eq!(c.status(), "paused");
     let frozen = std::fs::read_to_string(&freezer).unwrap();
-    assert!(matches!(frozen.trim(), "FROZEN" | "1"), "{freezer:?}: {frozen}");
+    assert!(
+        matches!(frozen.trim(), "FROZEN" | "1"),
+        "{freezer:?}: {frozen}"
+    );
 
     c.rt(&["resume", &c.id]).ok();
     assert_eq!(c.status(), "running");
     let thawed = std::fs::read_to_string(&freezer).unwrap();
-    assert!(matches!(thawed.trim(), "THAWED" | "0"), "{freezer:?}: {thawed}");
+    assert!(
+        matches!(thawed.trim(), "THAWED" | "0"),
+        "{freezer:?}: {thawed}"
+    );
 }
 
 #[test]
 fn update_memory_limit() {
-    let Some(mut c) = Container::new("update", &["sleep", "1000"]) else { return };
-    c.set("/linux/resources/memory", json!({"limit": 64 * 1024 * 1024}));
+    let Some(mut c) = Container::new("update", &["sleep", "1000"]) else {
+        return;
+    };
+    c.set(
+        "/linux/resources/memory",
+        json!({"limit": 64 * 1024 * 1024}),
+    );
     c.start_sleeping();
     c.rt(&["update", "--memory", "33554432", &c.id]).ok();
-    let out = c.exec(&[], &["sh", "-c", &cat_cgroup("memory/memory.limit_in_bytes", "memory.max")]);
+    let out = c.exec(
+        &[],
+        &[
+            "sh",
+            "-c",
+            &cat_cgroup("memory/memory.limit_in_bytes", "memory.max"),
+        ],
+    );
     assert_eq!(out.ok().stdout, "33554432\n");
 }
 
 #[test]
 fn ps_lists_container_pids() {
-    let Some(c) = Container::new("ps", &["sh", "-c", "sleep 1000 & sleep 1000"]) else { return };
+    let Some(c) = Container::new("ps", &["sh", "-c", "sleep 1000 & sleep 1000"]) else {
+        return;
+    };
     c.start_sleeping();
     let out = c.rt(&["ps", "--format", "json", &c.id]).ok();
     let pids: Vec<i32> = serde_json::from_str(&out.stdout).unwrap();
@@ -121,11 +171,17 @@ fn ps_lists_container_pids() {
 
 #[test]
 fn tiny_memory_limit_still_runs_true() {
-    let Some(mut c) = Container::new("tinymem", &["true"]) else { return };
+    let Some(mut c) = Container::new("tinymem", &["true"]) else {
+        return;
+    };
     c.set("/linux/resources/memory", json!({"limit": 512 * 1024}));
     let out = c.run_capture();
     check_except_known_gaps(
-        if out.code == 0 { Ok(()) } else { Err(format!("{out:?}")) },
+        if out.code == 0 {
+            Ok(())
+        } else {
+            Err(format!("{out:?}"))
+        },
         // runc sets limits after its Go `runc init` (~2 MiB resident) has joined the cgroup,
         // so the write fails with "unable to set memory limit ... current usage"; crun's C
         // init fits.

@@ -9,9 +9,14 @@ use serde_json::json;
 
 #[test]
 fn malformed_config_names_config_json() {
-    let Some(c) = Container::new("badjson", &["true"]) else { return };
-    std::fs::write(c.bundle().join("config.json"), "{\"ociVersion\": \"1.0.2\", \"process\": ")
-        .unwrap();
+    let Some(c) = Container::new("badjson", &["true"]) else {
+        return;
+    };
+    std::fs::write(
+        c.bundle().join("config.json"),
+        "{\"ociVersion\": \"1.0.2\", \"process\": ",
+    )
+    .unwrap();
     let out = c.create_as_is(&[]).failed();
     check_except_known_gaps(
         if out.all().contains("config.json") {
@@ -27,7 +32,9 @@ fn malformed_config_names_config_json() {
 
 #[test]
 fn missing_config_names_config_json() {
-    let Some(c) = Container::new("noconfig", &["true"]) else { return };
+    let Some(c) = Container::new("noconfig", &["true"]) else {
+        return;
+    };
     let out = c.create_as_is(&[]).failed();
     assert!(out.all().contains("config.json"), "{out:?}");
     c.assert_nothing_left();
@@ -35,26 +42,38 @@ fn missing_config_names_config_json() {
 
 #[test]
 fn unknown_namespace_type_is_refused() {
-    let Some(mut c) = Container::new("badns", &["true"]) else { return };
+    let Some(mut c) = Container::new("badns", &["true"]) else {
+        return;
+    };
     c.namespace("bogus", None);
     let out = c.create().failed();
-    assert!(out.all().contains("bogus"), "error does not name the namespace: {out:?}");
+    assert!(
+        out.all().contains("bogus"),
+        "error does not name the namespace: {out:?}"
+    );
     c.assert_nothing_left();
 }
 
 #[test]
 fn missing_rootfs_names_the_path() {
-    let Some(mut c) = Container::new("norootfs", &["true"]) else { return };
+    let Some(mut c) = Container::new("norootfs", &["true"]) else {
+        return;
+    };
     let missing = std::env::temp_dir().join(unique_name("no-such-rootfs"));
     c.set("/root/path", json!(missing));
     let out = c.create().failed();
-    assert!(out.all().contains(missing.to_str().unwrap()), "path not named: {out:?}");
+    assert!(
+        out.all().contains(missing.to_str().unwrap()),
+        "path not named: {out:?}"
+    );
     c.assert_nothing_left();
 }
 
 #[test]
 fn missing_executable_fails_run_and_cleans_up() {
-    let Some(c) = Container::new("noexe", &["/bin/no-such-binary"]) else { return };
+    let Some(c) = Container::new("noexe", &["/bin/no-such-binary"]) else {
+        return;
+    };
     let out = c.run_capture().failed();
     assert!(out.all().contains("no-such-binary"), "{out:?}");
     c.assert_nothing_left();
@@ -62,7 +81,9 @@ fn missing_executable_fails_run_and_cleans_up() {
 
 #[test]
 fn bad_signal_name_is_refused() {
-    let Some(c) = Container::new("badsig", &["sleep", "1000"]) else { return };
+    let Some(c) = Container::new("badsig", &["sleep", "1000"]) else {
+        return;
+    };
     c.start_sleeping();
     let out = c.kill("SIGNOTASIGNAL");
     check_except_known_gaps(
@@ -74,25 +95,37 @@ fn bad_signal_name_is_refused() {
         // crun 1.8 exits 0 for an unknown name (it appears to send signal 0).
         &[("crun", "crun accepts unknown signal names")],
     );
-    assert_eq!(c.status(), "running", "a bad kill must not touch the container");
+    assert_eq!(
+        c.status(),
+        "running",
+        "a bad kill must not touch the container"
+    );
 }
 
 #[test]
 fn path_like_id_is_refused() {
-    let Some(mut c) = Container::new("badid", &["true"]) else { return };
+    let Some(mut c) = Container::new("badid", &["true"]) else {
+        return;
+    };
     let escape = unique_name("escaped");
     c.id = format!("../{escape}");
     let out = c.create().failed();
     assert!(!out.all().is_empty(), "refused without a message");
     // A runtime that accepted it would have written its state next to, not inside, --root.
     let outside = c.state_root().parent().unwrap().join(&escape);
-    assert!(!outside.exists(), "state written outside --root: {}", outside.display());
+    assert!(
+        !outside.exists(),
+        "state written outside --root: {}",
+        outside.display()
+    );
     c.assert_nothing_left();
 }
 
 #[test]
 fn start_of_unknown_container_fails() {
-    let Some(c) = Container::new("nostart", &["true"]) else { return };
+    let Some(c) = Container::new("nostart", &["true"]) else {
+        return;
+    };
     c.start().failed();
     c.assert_nothing_left();
 }

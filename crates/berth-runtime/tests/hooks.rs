@@ -24,10 +24,15 @@ fn recorded(dir: &Path, name: &str) -> Option<Value> {
 
 #[test]
 fn hooks_receive_state_at_each_stage() {
-    let Some(mut c) = Container::new("hooks", &["sleep", "1000"]) else { return };
+    let Some(mut c) = Container::new("hooks", &["sleep", "1000"]) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     for stage in ["prestart", "createRuntime", "poststart", "poststop"] {
-        c.push(&format!("/hooks/{stage}"), recording_hook(dir.path(), stage));
+        c.push(
+            &format!("/hooks/{stage}"),
+            recording_hook(dir.path(), stage),
+        );
     }
 
     c.create().ok();
@@ -36,7 +41,11 @@ fn hooks_receive_state_at_each_stage() {
         let state = recorded(dir.path(), stage).unwrap_or_else(|| panic!("{stage} did not run"));
         assert_eq!(state["id"], c.id.as_str(), "{stage}: {state}");
         assert_eq!(state["pid"], pid, "{stage}: {state}");
-        assert_eq!(Path::new(state["bundle"].as_str().unwrap()), c.bundle(), "{stage}");
+        assert_eq!(
+            Path::new(state["bundle"].as_str().unwrap()),
+            c.bundle(),
+            "{stage}"
+        );
     }
     check_except_known_gaps(
         match recorded(dir.path(), "poststart") {
@@ -52,7 +61,10 @@ fn hooks_receive_state_at_each_stage() {
     let poststart = recorded(dir.path(), "poststart").expect("poststart did not run");
     assert_eq!(poststart["id"], c.id.as_str());
     assert_eq!(poststart["pid"], pid);
-    assert!(recorded(dir.path(), "poststop").is_none(), "poststop ran while running");
+    assert!(
+        recorded(dir.path(), "poststop").is_none(),
+        "poststop ran while running"
+    );
 
     c.kill("KILL").ok();
     assert!(c.wait_status("stopped"));
@@ -63,7 +75,9 @@ fn hooks_receive_state_at_each_stage() {
 
 #[test]
 fn failing_prestart_hook_aborts_create_cleanly() {
-    let Some(mut c) = Container::new("badhook", &["true"]) else { return };
+    let Some(mut c) = Container::new("badhook", &["true"]) else {
+        return;
+    };
     c.push(
         "/hooks/prestart",
         json!({"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}),

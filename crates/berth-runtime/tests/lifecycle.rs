@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Container;
+use common::{cmdline, Container};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,9 @@ fn process_gone(pid: i32) -> bool {
 
 #[test]
 fn create_start_kill_delete() {
-    let Some(c) = Container::new("life", &["sleep", "1000"]) else { return };
+    let Some(c) = Container::new("life", &["sleep", "1000"]) else {
+        return;
+    };
     c.create().ok();
 
     let state = c.state().unwrap();
@@ -31,23 +33,28 @@ fn create_start_kill_delete() {
     assert_eq!(state["id"], c.id.as_str());
     assert_eq!(Path::new(state["bundle"].as_str().unwrap()), c.bundle());
     let pid = c.pid();
-    assert!(pid > 0 && Path::new(&format!("/proc/{pid}")).exists(), "init pid {pid} not alive");
+    assert!(
+        pid > 0 && Path::new(&format!("/proc/{pid}")).exists(),
+        "init pid {pid} not alive"
+    );
     // Before start the user process must not have run yet.
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    assert_ne!(cmdline, b"sleep\01000\0", "process ran before start");
+    assert_ne!(cmdline(pid), ["sleep", "1000"], "process ran before start");
 
     c.start().ok();
     assert!(c.wait_status("running"), "status {}", c.status());
     assert_eq!(c.pid(), pid, "start must exec in the created init process");
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    assert_eq!(cmdline, b"sleep\01000\0");
+    assert_eq!(cmdline(pid), ["sleep", "1000"]);
 
     c.kill("KILL").ok();
     assert!(c.wait_status("stopped"), "status {}", c.status());
 
     c.delete().ok();
     assert!(c.state().is_none(), "state still answers after delete");
-    assert!(c.cgroup_dirs().is_empty(), "cgroups left: {:?}", c.cgroup_dirs());
+    assert!(
+        c.cgroup_dirs().is_empty(),
+        "cgroups left: {:?}",
+        c.cgroup_dirs()
+    );
 }
 
 #[test]
@@ -66,62 +73,100 @@ fn run_propagates_exit_code_and_output() {
 fn run_reports_signal_death_like_a_shell() {
     // The process kills itself; runc reports 128+signal as its own exit status. No PID
     // namespace, because the kernel ignores SIGKILL sent by a namespace's init to itself.
-    let Some(mut c) = Container::new("run-sig", &["sh", "-c", "kill -9 $$"]) else { return };
+    let Some(mut c) = Container::new("run-sig", &["sh", "-c", "kill -9 $$"]) else {
+        return;
+    };
     c.remove_namespace("pid");
     assert_eq!(c.run_capture().code, 137);
 }
 
 #[test]
 fn pid_file_holds_init_pid() {
-    let Some(c) = Container::new("pidfile", &["sleep", "1000"]) else { return };
+    let Some(c) = Container::new("pidfile", &["sleep", "1000"]) else {
+        return;
+    };
     let pid_file = c.bundle().join("init.pid");
-    c.create_with(&["--pid-file", pid_file.to_str().unwrap()]).ok();
-    let written: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    c.create_with(&["--pid-file", pid_file.to_str().unwrap()])
+        .ok();
+    let written: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(written, c.pid());
     c.start().ok();
-    let cmdline = std::fs::read(format!("/proc/{written}/cmdline")).unwrap();
-    assert_eq!(cmdline, b"sleep\01000\0", "pid file must name the container process");
+    assert_eq!(
+        cmdline(written),
+        ["sleep", "1000"],
+        "pid file must name the container process"
+    );
 }
 
 #[test]
 fn duplicate_id_is_refused_and_changes_nothing() {
-    let Some(c) = Container::new("dup", &["sleep", "1000"]) else { return };
+    let Some(c) = Container::new("dup", &["sleep", "1000"]) else {
+        return;
+    };
     c.create().ok();
     let before = c.state().unwrap();
 
     let again = c.create().failed();
-    assert!(again.all().contains(&c.id) || again.all().contains("exist"), "{again:?}");
+    assert!(
+        again.all().contains(&c.id) || again.all().contains("exist"),
+        "{again:?}"
+    );
 
     let after = c.state().unwrap();
     assert_eq!(after["status"], "created");
-    assert_eq!(after["pid"], before["pid"], "the original container was replaced");
+    assert_eq!(
+        after["pid"], before["pid"],
+        "the original container was replaced"
+    );
     c.start().ok();
     assert!(c.wait_status("running"));
 }
 
 #[test]
 fn delete_of_running_container_needs_force() {
-    let Some(c) = Container::new("delrun", &["sleep", "1000"]) else { return };
+    let Some(c) = Container::new("delrun", &["sleep", "1000"]) else {
+        return;
+    };
     c.start_sleeping();
     let pid = c.pid();
 
     c.delete().failed();
-    assert_eq!(c.status(), "running", "refused delete must leave it running");
-    assert!(Path::new(&format!("/proc/{pid}")).exists(), "refused delete killed the process");
+    assert_eq!(
+        c.status(),
+        "running",
+        "refused delete must leave it running"
+    );
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "refused delete killed the process"
+    );
 
     c.delete_force().ok();
     assert!(c.state().is_none());
     assert!(process_gone(pid), "delete --force must kill the process");
-    assert!(c.cgroup_dirs().is_empty(), "cgroups left: {:?}", c.cgroup_dirs());
+    assert!(
+        c.cgroup_dirs().is_empty(),
+        "cgroups left: {:?}",
+        c.cgroup_dirs()
+    );
 }
 
 #[test]
 fn list_json_shows_containers() {
-    let Some(c) = Container::new("list", &["sleep", "1000"]) else { return };
+    let Some(c) = Container::new("list", &["sleep", "1000"]) else {
+        return;
+    };
     // An empty root lists nothing; runc prints `null`, others `[]`.
     let empty: serde_json::Value =
         serde_json::from_str(&c.rt(&["list", "--format", "json"]).ok().stdout).unwrap();
-    assert!(empty.is_null() || empty.as_array().is_some_and(Vec::is_empty), "{empty}");
+    assert!(
+        empty.is_null() || empty.as_array().is_some_and(Vec::is_empty),
+        "{empty}"
+    );
 
     c.create().ok();
     let list: serde_json::Value =
@@ -138,7 +183,12 @@ fn list_json_shows_containers() {
 
 #[test]
 fn state_of_unknown_id_fails() {
-    let Some(c) = Container::new("unknown", &["true"]) else { return };
+    let Some(c) = Container::new("unknown", &["true"]) else {
+        return;
+    };
     let out = c.rt(&["state", "no-such-container"]).failed();
-    assert!(out.stdout.trim().is_empty(), "no state JSON for an unknown id: {out:?}");
+    assert!(
+        out.stdout.trim().is_empty(),
+        "no state JSON for an unknown id: {out:?}"
+    );
 }

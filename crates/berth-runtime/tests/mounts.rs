@@ -16,7 +16,11 @@ fn mount(c: &mut Container, value: serde_json::Value) {
 fn readonly_root_refuses_writes() {
     let Some(c) = Container::new(
         "roroot",
-        &["sh", "-c", "touch /probe 2>&1; echo rc=$?; cat /proc/self/mountinfo"],
+        &[
+            "sh",
+            "-c",
+            "touch /probe 2>&1; echo rc=$?; cat /proc/self/mountinfo",
+        ],
     ) else {
         return;
     };
@@ -32,7 +36,11 @@ fn readonly_root_refuses_writes() {
 fn tmpfs_mount_has_its_size_and_is_writable() {
     let Some(mut c) = Container::new(
         "tmpfs",
-        &["sh", "-c", "echo data > /tmp/f && cat /tmp/f && cat /proc/self/mountinfo"],
+        &[
+            "sh",
+            "-c",
+            "echo data > /tmp/f && cat /tmp/f && cat /proc/self/mountinfo",
+        ],
     ) else {
         return;
     };
@@ -49,14 +57,21 @@ fn tmpfs_mount_has_its_size_and_is_writable() {
     assert!(tmp.super_options.contains("size=2048k"), "{tmp:?}");
     // 1777 is tmpfs's default and would not show; 755 proves the option was passed.
     assert!(tmp.super_options.contains("mode=755"), "{tmp:?}");
-    assert!(tmp.options.contains("nosuid") && tmp.options.contains("nodev"), "{tmp:?}");
+    assert!(
+        tmp.options.contains("nosuid") && tmp.options.contains("nodev"),
+        "{tmp:?}"
+    );
 }
 
 #[test]
 fn readonly_bind_mount_is_readable_not_writable() {
     let Some(mut c) = Container::new(
         "bindro",
-        &["sh", "-c", "cat /mnt/hello; touch /mnt/new 2>&1; cat /proc/self/mountinfo"],
+        &[
+            "sh",
+            "-c",
+            "cat /mnt/hello; touch /mnt/new 2>&1; cat /proc/self/mountinfo",
+        ],
     ) else {
         return;
     };
@@ -71,7 +86,9 @@ fn readonly_bind_mount_is_readable_not_writable() {
     assert!(out.stdout.starts_with("from host\n"), "{out:?}");
     assert!(out.stdout.contains("Read-only file system"), "{out:?}");
     assert!(!host.path().join("new").exists(), "write reached the host");
-    let mnt = mount_at(&parse_mountinfo(&out.stdout), "/mnt").cloned().unwrap();
+    let mnt = mount_at(&parse_mountinfo(&out.stdout), "/mnt")
+        .cloned()
+        .unwrap();
     assert!(mnt.options.split(',').any(|o| o == "ro"), "{mnt:?}");
 }
 
@@ -79,7 +96,11 @@ fn readonly_bind_mount_is_readable_not_writable() {
 fn masked_paths_read_empty() {
     let Some(mut c) = Container::new(
         "masked",
-        &["sh", "-c", "wc -c < /proc/cpuinfo; ls -A /sys/firmware | wc -l; wc -c < /proc/timer_list"],
+        &[
+            "sh",
+            "-c",
+            "wc -c < /proc/cpuinfo; ls -A /sys/firmware | wc -l; wc -c < /proc/timer_list",
+        ],
     ) else {
         return;
     };
@@ -96,7 +117,11 @@ fn masked_paths_read_empty() {
 fn readonly_paths_refuse_writes() {
     let Some(c) = Container::new(
         "ropaths",
-        &["sh", "-c", "(echo x > /proc/sys/kernel/domainname) 2>&1; echo rc=$?; cat /proc/self/mountinfo"],
+        &[
+            "sh",
+            "-c",
+            "(echo x > /proc/sys/kernel/domainname) 2>&1; echo rc=$?; cat /proc/self/mountinfo",
+        ],
     ) else {
         return;
     };
@@ -104,22 +129,34 @@ fn readonly_paths_refuse_writes() {
     // Root with the UTS namespace could write domainname if /proc/sys were writable.
     assert!(out.stdout.contains("rc=1"), "{out:?}");
     assert!(out.stdout.contains("Read-only file system"), "{out:?}");
-    let sys = mount_at(&parse_mountinfo(&out.stdout), "/proc/sys").cloned().unwrap();
+    let sys = mount_at(&parse_mountinfo(&out.stdout), "/proc/sys")
+        .cloned()
+        .unwrap();
     assert!(sys.options.split(',').any(|o| o == "ro"), "{sys:?}");
 }
 
 #[test]
 fn dev_has_standard_nodes_links_and_shm() {
-    let script = "for d in null zero full random urandom tty; do test -c /dev/$d || echo missing $d; done; \
+    let script =
+        "for d in null zero full random urandom tty; do test -c /dev/$d || echo missing $d; done; \
                   for l in fd stdin stdout stderr; do readlink /dev/$l; done; \
                   head -c 3 /dev/zero | wc -c; echo gone > /dev/null; \
                   echo shm > /dev/shm/x && cat /dev/shm/x; cat /proc/self/mountinfo";
-    let Some(c) = Container::new("dev", &["sh", "-c", script]) else { return };
+    let Some(c) = Container::new("dev", &["sh", "-c", script]) else {
+        return;
+    };
     let out = c.run_capture().ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(
         lines[..6],
-        ["/proc/self/fd", "/proc/self/fd/0", "/proc/self/fd/1", "/proc/self/fd/2", "3", "shm"],
+        [
+            "/proc/self/fd",
+            "/proc/self/fd/0",
+            "/proc/self/fd/1",
+            "/proc/self/fd/2",
+            "3",
+            "shm"
+        ],
         "{out:?}"
     );
     let mounts = parse_mountinfo(&out.stdout);
@@ -132,7 +169,11 @@ fn dev_has_standard_nodes_links_and_shm() {
 fn symlinked_mount_destination_stays_inside_rootfs() {
     let Some(mut c) = Container::new(
         "symlink",
-        &["sh", "-c", "cat /escape-dir/marker; ls -A /escape-file >/dev/null && echo file-ok"],
+        &[
+            "sh",
+            "-c",
+            "cat /escape-dir/marker; ls -A /escape-file >/dev/null && echo file-ok",
+        ],
     ) else {
         return;
     };
@@ -144,20 +185,34 @@ fn symlinked_mount_destination_stays_inside_rootfs() {
     std::fs::write(source.path().join("marker"), "bound\n").unwrap();
     let source_file = source.path().join("marker");
     std::os::unix::fs::symlink(host_target.path(), rootfs.join("escape-dir")).unwrap();
-    std::os::unix::fs::symlink(host_target.path().join("created"), rootfs.join("escape-file"))
-        .unwrap();
-    mount(&mut c, json!({"destination": "/escape-dir", "type": "bind", "source": source.path(),
-                         "options": ["rbind", "ro"]}));
-    mount(&mut c, json!({"destination": "/escape-file", "type": "bind", "source": source_file,
-                         "options": ["bind", "ro"]}));
+    std::os::unix::fs::symlink(
+        host_target.path().join("created"),
+        rootfs.join("escape-file"),
+    )
+    .unwrap();
+    mount(
+        &mut c,
+        json!({"destination": "/escape-dir", "type": "bind", "source": source.path(),
+                         "options": ["rbind", "ro"]}),
+    );
+    mount(
+        &mut c,
+        json!({"destination": "/escape-file", "type": "bind", "source": source_file,
+                         "options": ["bind", "ro"]}),
+    );
     let out = c.run_capture();
 
     // Refusing the config is safe too; following the link out of the rootfs is not.
     let host_entries: Vec<_> = std::fs::read_dir(host_target.path()).unwrap().collect();
-    assert!(host_entries.is_empty(), "runtime created {host_entries:?} on the host; {out:?}");
+    assert!(
+        host_entries.is_empty(),
+        "runtime created {host_entries:?} on the host; {out:?}"
+    );
     if out.code == 0 {
         // Resolved inside the rootfs: the mounts landed at rootfs/<host path>.
         assert_eq!(out.stdout, "bound\nfile-ok\n", "{out:?}");
-        assert!(rootfs.join(host_target.path().strip_prefix("/").unwrap()).is_dir());
+        assert!(rootfs
+            .join(host_target.path().strip_prefix("/").unwrap())
+            .is_dir());
     }
 }

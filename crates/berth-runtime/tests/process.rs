@@ -32,9 +32,16 @@ fn run_with_inherited_dir(c: &Container, dir: &std::path::Path) -> Out {
 
 #[test]
 fn args_env_and_cwd() {
-    let Some(mut c) =
-        Container::new("args", &["sh", "-c", "echo \"[$1] [$FOO] [$EMPTY]\"; pwd", "sh", "a b"])
-    else {
+    let Some(mut c) = Container::new(
+        "args",
+        &[
+            "sh",
+            "-c",
+            "echo \"[$1] [$FOO] [$EMPTY]\"; pwd",
+            "sh",
+            "a b",
+        ],
+    ) else {
         return;
     };
     c.push("/process/env", json!("FOO=bar baz"));
@@ -47,11 +54,18 @@ fn args_env_and_cwd() {
 fn user_group_and_additional_gids() {
     let Some(mut c) = Container::new(
         "user",
-        &["sh", "-c", "id -u; id -g; id -G; grep -E '^(Uid|Gid|Groups):' /proc/self/status"],
+        &[
+            "sh",
+            "-c",
+            "id -u; id -g; id -G; grep -E '^(Uid|Gid|Groups):' /proc/self/status",
+        ],
     ) else {
         return;
     };
-    c.set("/process/user", json!({"uid": 65534, "gid": 65534, "additionalGids": [10, 20]}));
+    c.set(
+        "/process/user",
+        json!({"uid": 65534, "gid": 65534, "additionalGids": [10, 20]}),
+    );
     let out = c.run_capture().ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[..2], ["65534", "65534"], "{out:?}");
@@ -59,16 +73,28 @@ fn user_group_and_additional_gids() {
     groups.sort_unstable();
     assert_eq!(groups, ["10", "20", "65534"], "{out:?}");
     // Real, effective, saved and fs ids all switched, not just the effective one.
-    assert_eq!(status_field(&out.stdout, "Uid").unwrap().split_whitespace().collect::<Vec<_>>(),
-               ["65534"; 4]);
-    assert_eq!(status_field(&out.stdout, "Gid").unwrap().split_whitespace().collect::<Vec<_>>(),
-               ["65534"; 4]);
+    assert_eq!(
+        status_field(&out.stdout, "Uid")
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["65534"; 4]
+    );
+    assert_eq!(
+        status_field(&out.stdout, "Gid")
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["65534"; 4]
+    );
     assert_eq!(status_field(&out.stdout, "Groups").unwrap(), "10 20");
 }
 
 #[test]
 fn umask_is_applied() {
-    let Some(mut c) = Container::new("umask", &["sh", "-c", "umask"]) else { return };
+    let Some(mut c) = Container::new("umask", &["sh", "-c", "umask"]) else {
+        return;
+    };
     c.set("/process/user/umask", json!(0o027));
     assert_eq!(c.run_capture().ok().stdout, "0027\n");
 }
@@ -79,11 +105,14 @@ fn rlimits_are_applied() {
         return;
     };
     // Without CAP_SYS_RESOURCE a runtime cannot raise a hard limit above ours; stay below it.
-    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .unwrap();
+    let (_, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
     let hard = hard.min(1000);
     let soft = hard / 2;
-    c.set("/process/rlimits", json!([{"type": "RLIMIT_NOFILE", "soft": soft, "hard": hard}]));
+    c.set(
+        "/process/rlimits",
+        json!([{"type": "RLIMIT_NOFILE", "soft": soft, "hard": hard}]),
+    );
     assert_eq!(c.run_capture().ok().stdout, format!("{soft}\n{hard}\n"));
 }
 
@@ -92,7 +121,12 @@ fn capability_sets_match_config() {
     let Some(mut c) = Container::new("caps", &["grep", "^Cap", "/proc/self/status"]) else {
         return;
     };
-    let bounding = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"];
+    let bounding = [
+        "CAP_CHOWN",
+        "CAP_KILL",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_RAW",
+    ];
     let permitted = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
     let inheritable = ["CAP_KILL"];
     // With noNewPrivileges (the default config) root's exec cannot gain beyond `permitted`, so
@@ -124,8 +158,10 @@ fn dropped_capability_is_enforced() {
     );
     c.args(&["sh", "-c", "touch /tmp/f; chown 1 /tmp/f 2>&1; echo rc=$?"]);
     let out = c.run_capture().ok();
-    assert!(out.stdout.contains("Operation not permitted") && out.stdout.contains("rc=1"),
-            "{out:?}");
+    assert!(
+        out.stdout.contains("Operation not permitted") && out.stdout.contains("rc=1"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -137,7 +173,11 @@ fn no_new_privileges_flag() {
         };
         c.set("/process/noNewPrivileges", json!(nnp));
         let out = c.run_capture().ok();
-        assert_eq!(status_field(&out.stdout, "NoNewPrivs").unwrap(), expected, "nnp={nnp}");
+        assert_eq!(
+            status_field(&out.stdout, "NoNewPrivs").unwrap(),
+            expected,
+            "nnp={nnp}"
+        );
     }
 }
 
@@ -159,24 +199,41 @@ fn no_runtime_fds_leak_into_container() {
     let host_dir = tempfile::tempdir().unwrap();
     let out = run_with_inherited_dir(&c, host_dir.path()).ok();
     // The shell's glob opens the directory itself; anything beyond 0-2 and that is a leak.
-    let fds: Vec<u32> = out.stdout.split_whitespace().map(|f| f.parse().unwrap()).collect();
-    assert!(fds.len() <= 4 && fds[..3] == [0, 1, 2], "leaked fds: {out:?}");
-    assert!(!fds.contains(&7), "inherited fd {LEAKED_FD} reached the container: {out:?}");
+    let fds: Vec<u32> = out
+        .stdout
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect();
+    assert!(
+        fds.len() <= 4 && fds[..3] == [0, 1, 2],
+        "leaked fds: {out:?}"
+    );
+    assert!(
+        !fds.contains(&7),
+        "inherited fd {LEAKED_FD} reached the container: {out:?}"
+    );
 }
 
 #[test]
 fn cwd_cannot_point_outside_rootfs() {
     // `..` past the root is clamped to the root inside the container.
-    let Some(mut c) = Container::new("cwd-dots", &["sh", "-c", "pwd; ls /proc/self/cwd/bin/busybox"])
-    else {
+    let Some(mut c) = Container::new(
+        "cwd-dots",
+        &["sh", "-c", "pwd; ls /proc/self/cwd/bin/busybox"],
+    ) else {
         return;
     };
     c.set("/process/cwd", json!("/../../../.."));
-    assert_eq!(c.run_capture().ok().stdout, "/\n/proc/self/cwd/bin/busybox\n");
+    assert_eq!(
+        c.run_capture().ok().stdout,
+        "/\n/proc/self/cwd/bin/busybox\n"
+    );
 
     // CVE-2024-21626: a cwd through a leaked host fd would start the process in a host
     // directory. The runtime must fail, or at least not land there.
-    let Some(mut c) = Container::new("cwd-fd", &["sh", "-c", "ls -A; pwd"]) else { return };
+    let Some(mut c) = Container::new("cwd-fd", &["sh", "-c", "ls -A; pwd"]) else {
+        return;
+    };
     c.set("/process/cwd", json!(format!("/proc/self/fd/{LEAKED_FD}")));
     let host_dir = tempfile::tempdir().unwrap();
     std::fs::write(host_dir.path().join("host-secret"), "x").unwrap();
@@ -189,6 +246,9 @@ fn cwd_cannot_point_outside_rootfs() {
         },
         // Seen on Debian's crun 1.8.1: it chdirs before closing inherited fds, so the process
         // starts in the caller's directory (only exploitable when the caller leaks an fd).
-        &[("crun", "crun 1.8 resolves cwd through fds inherited from its caller")],
+        &[(
+            "crun",
+            "crun 1.8 resolves cwd through fds inherited from its caller",
+        )],
     );
 }

@@ -20,8 +20,13 @@ fn receive_master(listener: &UnixListener) -> File {
     let mut buf = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-        .unwrap();
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .unwrap();
     let fd = msg
         .cmsgs()
         .unwrap()
@@ -41,13 +46,16 @@ fn read_until_closed(master: File) -> String {
     std::thread::spawn(move || {
         let _ = tx.send(read_all_lossy(master));
     });
-    rx.recv_timeout(Duration::from_secs(20)).expect("pty output did not end")
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("pty output did not end")
 }
 
 #[test]
 fn console_socket_receives_pty_master() {
-    let Some(mut c) = Container::new("tty", &["sh", "-c", "tty; echo hi; test -t 0 && echo stdin-tty"])
-    else {
+    let Some(mut c) = Container::new(
+        "tty",
+        &["sh", "-c", "tty; echo hi; test -t 0 && echo stdin-tty"],
+    ) else {
         return;
     };
     c.set("/process/terminal", json!(true));
@@ -56,7 +64,8 @@ fn console_socket_receives_pty_master() {
 
     // The runtime connects and sends the fd during create; the kernel queues the connection,
     // so accepting afterwards is fine.
-    c.create_with(&["--console-socket", socket.to_str().unwrap()]).ok();
+    c.create_with(&["--console-socket", socket.to_str().unwrap()])
+        .ok();
     let master = receive_master(&listener);
     c.start().ok();
 
@@ -70,7 +79,9 @@ fn console_socket_receives_pty_master() {
 #[test]
 fn terminal_without_console_socket_is_refused_on_create() {
     // A detached container with a terminal has nowhere to send the pty master.
-    let Some(mut c) = Container::new("tty-nosock", &["true"]) else { return };
+    let Some(mut c) = Container::new("tty-nosock", &["true"]) else {
+        return;
+    };
     c.set("/process/terminal", json!(true));
     c.create().failed();
     c.assert_nothing_left();

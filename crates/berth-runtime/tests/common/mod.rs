@@ -43,7 +43,12 @@ pub fn runtime_name() -> &'static str {
     NAME.get_or_init(|| {
         let out = Command::new(runtime()).arg("--version").output();
         out.ok()
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().next().map(str::to_owned))
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .next()
+                    .map(str::to_owned)
+            })
             .unwrap_or_default()
     })
 }
@@ -56,7 +61,10 @@ pub fn is_runc() -> bool {
 /// the check is expected to fail: a pass there means the gap closed and the entry should go.
 #[track_caller]
 pub fn check_except_known_gaps(result: Result<(), String>, gaps: &[(&str, &str)]) {
-    match (gaps.iter().find(|(name, _)| *name == runtime_name()), result) {
+    match (
+        gaps.iter().find(|(name, _)| *name == runtime_name()),
+        result,
+    ) {
         (None, Ok(())) => {}
         (None, Err(e)) => panic!("{e}"),
         (Some((name, why)), Ok(())) => panic!("{name} now passes; remove its known gap: {why}"),
@@ -132,7 +140,9 @@ fn wait_with_timeout(cmd: &mut Command) -> i32 {
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().expect("wait for runtime") {
-            return status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+            return status
+                .code()
+                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
         }
         if start.elapsed() > COMMAND_TIMEOUT {
             let _ = child.kill();
@@ -169,7 +179,11 @@ pub fn rootfs() -> &'static Path {
         if fs::rename(&staging, &dest).is_err() {
             // Another process won the race; its tree is identical.
             let _ = fs::remove_dir_all(&staging);
-            assert!(dest.join("bin/busybox").exists(), "rootfs {} missing", dest.display());
+            assert!(
+                dest.join("bin/busybox").exists(),
+                "rootfs {} missing",
+                dest.display()
+            );
         }
         dest
     })
@@ -179,12 +193,17 @@ pub fn rootfs() -> &'static Path {
 pub fn populate_rootfs(dir: &Path) {
     // A tempdir is 0700; containers running as nobody or in a user namespace must traverse it.
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod rootfs");
-    for d in ["bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "run", "var", "home"] {
+    for d in [
+        "bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "run", "var", "home",
+    ] {
         fs::create_dir_all(dir.join(d)).expect("create rootfs dir");
     }
     fs::set_permissions(dir.join("tmp"), fs::Permissions::from_mode(0o1777)).expect("chmod tmp");
     fs::copy(BUSYBOX, dir.join("bin/busybox")).expect("copy busybox");
-    let list = Command::new(BUSYBOX).arg("--list").output().expect("busybox --list");
+    let list = Command::new(BUSYBOX)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
     for applet in String::from_utf8_lossy(&list.stdout).lines() {
         // `--list` names busybox itself; a symlink there would replace the binary.
         if applet.is_empty() || applet == "busybox" || applet.contains('/') {
@@ -258,7 +277,11 @@ pub fn default_config(args: &[&str], rootfs: &Path, cgroups_path: &str) -> Value
 /// which matters for the machine-wide cgroup paths and network namespace names.
 pub fn unique_name(tag: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("{tag}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// One container: its bundle, state root, id and config, force-deleted on drop.
@@ -282,8 +305,14 @@ impl Container {
         Some(Self {
             id,
             config,
-            state_root: tempfile::Builder::new().prefix("berth-state").tempdir().expect("state dir"),
-            bundle: tempfile::Builder::new().prefix("berth-bundle").tempdir().expect("bundle dir"),
+            state_root: tempfile::Builder::new()
+                .prefix("berth-state")
+                .tempdir()
+                .expect("state dir"),
+            bundle: tempfile::Builder::new()
+                .prefix("berth-bundle")
+                .tempdir()
+                .expect("bundle dir"),
         })
     }
 
@@ -400,7 +429,10 @@ impl Container {
     pub fn run_command(&self) -> Command {
         self.write_config();
         let mut cmd = self.command();
-        cmd.arg("run").arg("--bundle").arg(self.bundle()).arg(&self.id);
+        cmd.arg("run")
+            .arg("--bundle")
+            .arg(self.bundle())
+            .arg(&self.id);
         cmd
     }
 
@@ -414,7 +446,11 @@ impl Container {
     /// `create` without rewriting config.json, for tests that break the file on purpose.
     pub fn create_as_is(&self, extra: &[&str]) -> Out {
         let mut cmd = self.command();
-        cmd.arg("create").arg("--bundle").arg(self.bundle()).args(extra).arg(&self.id);
+        cmd.arg("create")
+            .arg("--bundle")
+            .arg(self.bundle())
+            .args(extra)
+            .arg(&self.id);
         run_to_files(cmd, self.bundle(), "create")
     }
 
@@ -490,7 +526,10 @@ impl Container {
     pub fn start_sleeping(&self) {
         self.create().ok();
         self.start().ok();
-        assert!(self.wait_status("running"), "container did not reach running");
+        assert!(
+            self.wait_status("running"),
+            "container did not reach running"
+        );
     }
 
     /// Host directories of this container's cgroup that still exist, across every hierarchy
@@ -505,7 +544,9 @@ impl Container {
             .filter(|p| p.is_dir())
             .collect();
         // Pure cgroup v2 hosts have the container dir directly below /sys/fs/cgroup.
-        let v2 = Path::new("/sys/fs/cgroup").join(CGROUP_PARENT).join(&self.id);
+        let v2 = Path::new("/sys/fs/cgroup")
+            .join(CGROUP_PARENT)
+            .join(&self.id);
         if v2.is_dir() {
             found.push(v2);
         }
@@ -529,14 +570,34 @@ impl Container {
     pub fn assert_nothing_left(&self) {
         let list = self.rt(&["list", "--format", "json"]);
         assert_eq!(list.code, 0, "list failed: {list:?}");
-        assert!(!list.stdout.contains(&self.id), "container still listed: {}", list.stdout);
-        assert!(self.state().is_none(), "state still answers for {}", self.id);
+        assert!(
+            !list.stdout.contains(&self.id),
+            "container still listed: {}",
+            list.stdout
+        );
+        assert!(
+            self.state().is_none(),
+            "state still answers for {}",
+            self.id
+        );
         // runc and crun keep state in <root>/<id>; no runtime should leave a directory named
         // after a container that does not exist.
         let state_dir = self.state_root().join(&self.id);
-        assert!(!state_dir.exists(), "state dir left: {}", state_dir.display());
-        assert_eq!(self.cgroup_dirs(), Vec::<PathBuf>::new(), "cgroup dirs left behind");
-        assert_eq!(self.leaked_mounts(), Vec::<String>::new(), "mounts left behind");
+        assert!(
+            !state_dir.exists(),
+            "state dir left: {}",
+            state_dir.display()
+        );
+        assert_eq!(
+            self.cgroup_dirs(),
+            Vec::<PathBuf>::new(),
+            "cgroup dirs left behind"
+        );
+        assert_eq!(
+            self.leaked_mounts(),
+            Vec::<String>::new(),
+            "mounts left behind"
+        );
     }
 }
 
@@ -544,7 +605,9 @@ impl Drop for Container {
     fn drop(&mut self) {
         // Best effort: the runtime may never have heard of the id.
         let mut cmd = self.command();
-        cmd.args(["delete", "--force", &self.id]).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.args(["delete", "--force", &self.id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         let _ = cmd.status();
         // A broken runtime must not leak cgroups into later runs; children first (rmdir only
         // succeeds on empty cgroups, which is what we want: never kill host processes here).
@@ -558,13 +621,18 @@ impl Drop for Container {
 pub fn status_field(status: &str, field: &str) -> Option<String> {
     status
         .lines()
-        .find_map(|l| l.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')))
+        .find_map(|l| {
+            l.strip_prefix(field)
+                .and_then(|rest| rest.strip_prefix(':'))
+        })
         .map(|v| v.trim().to_owned())
 }
 
 /// Bit mask of capability names, as /proc/self/status prints it.
 pub fn cap_mask(names: &[&str]) -> u64 {
-    names.iter().fold(0, |mask, name| mask | (1u64 << cap_number(name)))
+    names
+        .iter()
+        .fold(0, |mask, name| mask | (1u64 << cap_number(name)))
 }
 
 fn cap_number(name: &str) -> u32 {
@@ -611,8 +679,20 @@ fn cap_number(name: &str) -> u32 {
         "CAP_BPF",
         "CAP_CHECKPOINT_RESTORE",
     ];
-    let index = CAPS.iter().position(|c| *c == name).unwrap_or_else(|| panic!("unknown {name}"));
+    let index = CAPS
+        .iter()
+        .position(|c| *c == name)
+        .unwrap_or_else(|| panic!("unknown {name}"));
     u32::try_from(index).expect("small index")
+}
+
+/// Arguments of a host process from /proc/<pid>/cmdline (empty if it is gone).
+pub fn cmdline(pid: i32) -> Vec<String> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    raw.split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
 }
 
 /// One line of /proc/<pid>/mountinfo.
