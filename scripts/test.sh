@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The project's one test command, run by CI (.ci/run) and by developers alike:
+#   formatting, clippy with warnings as errors, then every test of the workspace.
+# berth-runtime's integration tests need root (they skip, printing why, otherwise); point them at
+# another runc-compatible binary with BERTH_TEST_RUNTIME=/path/to/runtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
+
+# Self-check of the black-box suite: it must also pass against the reference runtime, so a
+# failure above is berth-runtime's, not the suite's or the host's. Seconds, not minutes.
+if [ "$(id -u)" = 0 ] && [ -z "${BERTH_TEST_RUNTIME:-}" ] && command -v runc >/dev/null; then
+    echo "== berth-runtime integration suite against $(command -v runc) (reference)"
+    BERTH_TEST_RUNTIME=$(command -v runc) cargo test -p berth-runtime --tests
+fi
