@@ -59,8 +59,10 @@ consider() {
         return
     fi
     local out
-    if ! out=$("$bin" --root "$state" run --bundle "$bundle" bench 2>&1); then
-        failed+=("$name: smoke run failed: $(echo "$out" | tail -n 3 | tr '\n' ' ')")
+    local rc=0
+    out=$(timeout 30 "$bin" --root "$state" run --bundle "$bundle" bench 2>&1) || rc=$?
+    if [ "$rc" != 0 ]; then
+        failed+=("$name: smoke run failed (exit $rc): $(echo "$out" | tail -n 3 | tr '\n' ' ')")
         "$bin" --root "$state" delete --force bench >/dev/null 2>&1 || true
         return
     fi

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cmdline, Container};
+use common::{cmdline, eventually, Container};
 use serde_json::json;
 
 fn ns_link(pid: i32, ns: &str) -> std::path::PathBuf {
@@ -86,7 +86,7 @@ fn exec_detach_writes_pid_file() {
         .trim()
         .parse()
         .unwrap();
-    assert_eq!(cmdline(pid), ["sleep", "999"]);
+    eventually("the exec to run sleep", || cmdline(pid) == ["sleep", "999"]);
     // It joined the container, not just ran a host process.
     let init = c.pid();
     for ns in ["pid", "net", "mnt", "ipc", "uts"] {

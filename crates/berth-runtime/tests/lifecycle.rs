@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cmdline, Container};
+use common::{cmdline, eventually, Container};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,9 @@ fn create_start_kill_delete() {
     c.start().ok();
     assert!(c.wait_status("running"), "status {}", c.status());
     assert_eq!(c.pid(), pid, "start must exec in the created init process");
-    assert_eq!(cmdline(pid), ["sleep", "1000"]);
+    eventually("the init to exec sleep", || {
+        cmdline(pid) == ["sleep", "1000"]
+    });
 
     c.kill("KILL").ok();
     assert!(c.wait_status("stopped"), "status {}", c.status());
@@ -95,11 +97,10 @@ fn pid_file_holds_init_pid() {
         .unwrap();
     assert_eq!(written, c.pid());
     c.start().ok();
-    assert_eq!(
-        cmdline(written),
-        ["sleep", "1000"],
-        "pid file must name the container process"
-    );
+    // The pid file must name the process that becomes the container process.
+    eventually("the init to exec sleep", || {
+        cmdline(written) == ["sleep", "1000"]
+    });
 }
 
 #[test]

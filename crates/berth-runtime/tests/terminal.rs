@@ -8,15 +8,30 @@ use common::{read_all_lossy, Container};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::json;
 use std::fs::File;
-use std::io::IoSliceMut;
+use std::io::{ErrorKind, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Accepts one connection and returns the first fd it passes (the pty master).
 fn receive_master(listener: &UnixListener) -> File {
-    let (stream, _) = listener.accept().unwrap();
+    // Non-blocking accept with a deadline: a runtime that never connects fails the test
+    // instead of hanging it.
+    listener.set_nonblocking(true).unwrap();
+    let start = Instant::now();
+    let stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(e) if e.kind() == ErrorKind::WouldBlock && start.elapsed() < TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("no connection on the console socket: {e}"),
+        }
+    };
+    stream.set_nonblocking(false).unwrap();
     let mut buf = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
@@ -46,8 +61,7 @@ fn read_until_closed(master: File) -> String {
     std::thread::spawn(move || {
         let _ = tx.send(read_all_lossy(master));
     });
-    rx.recv_timeout(Duration::from_secs(20))
-        .expect("pty output did not end")
+    rx.recv_timeout(TIMEOUT).expect("pty output did not end")
 }
 
 #[test]

@@ -26,7 +26,7 @@ const BUSYBOX: &str = "/bin/busybox";
 /// Parent of every test cgroup, so a leak is easy to spot and clean by hand.
 pub const CGROUP_PARENT: &str = "berth-test";
 /// No runtime command should take this long; a hang fails the test instead of the whole CI run.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The runtime binary under test.
 pub fn runtime() -> PathBuf {
@@ -126,7 +126,8 @@ pub fn run_to_files(mut cmd: Command, dir: &Path, tag: &str) -> Out {
     let out_file = fs::File::create(&out_path).expect("create stdout file");
     let err_file = fs::File::create(&err_path).expect("create stderr file");
     cmd.stdin(Stdio::null()).stdout(out_file).stderr(err_file);
-    let code = wait_with_timeout(&mut cmd);
+    let code = wait_with_timeout(&mut cmd)
+        .unwrap_or_else(|| panic!("{cmd:?} did not finish within {COMMAND_TIMEOUT:?}"));
     Out {
         code,
         stdout: fs::read_to_string(&out_path).unwrap_or_default(),
@@ -134,22 +135,40 @@ pub fn run_to_files(mut cmd: Command, dir: &Path, tag: &str) -> Out {
     }
 }
 
-fn wait_with_timeout(cmd: &mut Command) -> i32 {
+/// Exit code of `cmd` (128+signal if killed by one), or `None` if it outlived
+/// `COMMAND_TIMEOUT` and was killed.
+fn wait_with_timeout(cmd: &mut Command) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     let start = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().expect("wait for runtime") {
-            return status
-                .code()
-                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(
+                status
+                    .code()
+                    .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+            );
         }
         if start.elapsed() > COMMAND_TIMEOUT {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{cmd:?} did not finish within {COMMAND_TIMEOUT:?}");
+            return None;
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Polls `check` for up to 10 s: for effects that follow a runtime command asynchronously
+/// (`start` may return before the container process has exec'd).
+#[track_caller]
+pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -606,9 +625,11 @@ impl Drop for Container {
         // Best effort: the runtime may never have heard of the id.
         let mut cmd = self.command();
         cmd.args(["delete", "--force", &self.id])
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let _ = cmd.status();
+        // Bounded: a hanging runtime must not hang the test run (nor panic inside drop).
+        let _ = wait_with_timeout(&mut cmd);
         // A broken runtime must not leak cgroups into later runs; children first (rmdir only
         // succeeds on empty cgroups, which is what we want: never kill host processes here).
         for dir in self.cgroup_dirs() {
