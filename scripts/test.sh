@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
+cargo test --workspace --no-fail-fast
 
 # Self-check of the black-box suite: it must also pass against the reference runtime, so a
 # failure above is berth-runtime's, not the suite's or the host's. Seconds, not minutes.
