@@ -1,1 +1,42 @@
+//! berth-oci: the OCI runtime library behind `berth-runtime`.
+//!
+//! Synchronous and single-threaded on purpose: `create` and `exec` fork with `clone(2)`,
+//! which is only sound when the calling process has one thread. No tokio here.
 
+mod channel;
+mod console;
+mod create;
+mod delete;
+mod error;
+mod exec;
+mod hooks;
+mod init;
+mod kill;
+mod namespaces;
+mod pause;
+mod process;
+pub mod rootfs;
+mod seccomp;
+mod spec;
+mod start;
+mod state;
+mod supervise;
+mod syscall;
+
+pub use create::{create, Console, CreateOptions, Created};
+pub use delete::delete;
+pub use error::{Error, Result};
+pub use exec::{exec, ExecOptions, Execed};
+pub use kill::{kill, parse_signal};
+pub use pause::{pause, resume, update};
+pub use start::start;
+pub use state::{Container, OciState, StateRoot, OCI_VERSION};
+pub use supervise::supervise;
+
+/// The cgroup of a container, on whichever cgroup version the host runs.
+pub fn cgroup_manager(
+    cgroups_path: Option<&str>,
+    id: &str,
+) -> berth_cgroups::Result<berth_cgroups::Manager> {
+    berth_cgroups::Manager::new(std::path::Path::new("/sys/fs/cgroup"), cgroups_path, id)
+}

@@ -1,0 +1,186 @@
+//! `exec`: run another process inside a running container's namespaces and cgroup.
+
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use berth_types::ContainerStatus;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceBuilder, Process};
+
+use crate::channel::{self, Message};
+use crate::create::{write_pid_file, Console};
+use crate::error::{sys, Error, Result};
+use crate::init::{self, ProcessExec};
+use crate::namespaces::{self, proc_name};
+use crate::state::StateRoot;
+
+pub struct ExecOptions {
+    pub id: String,
+    pub process: Process,
+    pub console: Console,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: u32,
+}
+
+pub struct Execed {
+    /// Host pid of the new process; it is a child of the caller, so it can be waited for.
+    pub pid: i32,
+    pub pty_master: Option<OwnedFd>,
+}
+
+/// The container init's namespaces that differ from ours, as join-by-path entries.
+fn namespaces_of(pid: i32, spec_ns: &[LinuxNamespace]) -> Result<Vec<LinuxNamespace>> {
+    let mut out = Vec::new();
+    for ns in spec_ns {
+        let name = proc_name(ns.typ());
+        let theirs = PathBuf::from(format!("/proc/{pid}/ns/{name}"));
+        let same = match (
+            std::fs::metadata(&theirs),
+            std::fs::metadata(Path::new("/proc/self/ns").join(name)),
+        ) {
+            (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+            _ => false,
+        };
+        if !same {
+            out.push(
+                LinuxNamespaceBuilder::default()
+                    .typ(ns.typ())
+                    .path(theirs)
+                    .build()
+                    .map_err(|e| Error::Init(format!("namespace entry: {e}")))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
+    let c = root.load(&opts.id)?;
+    let status = c.status();
+    if !matches!(status, ContainerStatus::Running | ContainerStatus::Created) {
+        return Err(Error::WrongStatus {
+            id: opts.id.clone(),
+            status,
+            action: "exec",
+            expected: "running",
+        });
+    }
+    let spec = c.spec()?;
+    let linux = spec.linux().as_ref();
+    let spec_ns = linux
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or_default();
+    let joins = namespaces_of(c.pid, spec_ns)?;
+    let plan = namespaces::plan(&joins);
+    let seccomp = linux
+        .and_then(|l| l.seccomp().as_ref())
+        .map(crate::seccomp::compile)
+        .transpose()?;
+    let in_user_ns = spec_ns
+        .iter()
+        .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::User);
+
+    let terminal = opts.process.terminal().unwrap_or(false);
+    let (console, caller_console) = match (&opts.console, terminal) {
+        (Console::Socket(path), true) => (Some(crate::console::connect_socket(path)?), None),
+        (Console::Caller, true) => {
+            let (ours, theirs) = nix::sys::socket::socketpair(
+                nix::sys::socket::AddressFamily::Unix,
+                nix::sys::socket::SockType::Stream,
+                None,
+                nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+            )
+            .map_err(sys("create console socket pair"))?;
+            (Some(theirs), Some(ours))
+        }
+        (Console::None, true) => {
+            return Err(Error::Init(
+                "exec with a terminal needs --console-socket".into(),
+            ))
+        }
+        _ => (None, None),
+    };
+    let (parent_ch, child_ch) = channel::pair()?;
+    let ns_fds = namespaces::open_joins(&plan.joins)?;
+
+    let pid = init::clone_process(0)?;
+    if pid == 0 {
+        drop(parent_ch);
+        init::child_main(&child_ch, || {
+            nix::sys::prctl::set_dumpable(false).map_err(sys("clear dumpable"))?;
+            init::wait_go(&child_ch)?;
+            init::enter_namespaces(&plan, &ns_fds, &child_ch, None)?;
+            drop(ns_fds);
+            nix::unistd::setsid().map_err(sys("setsid"))?;
+            let exec = ProcessExec {
+                process: &opts.process,
+                linux,
+                seccomp,
+                console,
+                in_user_ns,
+                preserve_fds: opts.preserve_fds,
+            };
+            exec.prepare_and_exec(&child_ch, None, None, &[])
+        });
+    }
+    drop(child_ch);
+    drop(ns_fds);
+    drop(console);
+    let mut children = vec![pid];
+    let result = (|| {
+        if let Some(cg) = c.cgroup() {
+            cg.add_task(pid).map_err(|source| Error::Cgroup {
+                id: opts.id.clone(),
+                source,
+            })?;
+        }
+        parent_ch.send(&Message::Go)?;
+        let mut target = pid;
+        if plan.second_fork {
+            match parent_ch.recv()? {
+                Message::InitPid(p) => target = p,
+                Message::Failed(e) => return Err(Error::Setup(e)),
+                other => {
+                    return Err(Error::Init(format!(
+                        "unexpected {other:?} from exec process"
+                    )))
+                }
+            }
+            children.push(target);
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
+        }
+        let pty_master = match &caller_console {
+            Some(sock) => Some(crate::console::recv_fd(std::os::fd::AsFd::as_fd(sock))?),
+            None => None,
+        };
+        match parent_ch.recv() {
+            Ok(Message::Ready) => {}
+            Ok(Message::Failed(e)) => return Err(Error::Setup(e)),
+            Ok(other) => {
+                return Err(Error::Init(format!(
+                    "unexpected {other:?} from exec process"
+                )))
+            }
+            Err(channel::ChannelError::Closed) => {
+                return Err(Error::Init("exec process exited during setup".into()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(path) = &opts.pid_file {
+            write_pid_file(path, target)?;
+        }
+        Ok(Execed {
+            pid: target,
+            pty_master,
+        })
+    })();
+    if result.is_err() {
+        for p in children {
+            let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(p), None);
+        }
+    }
+    result
+}

@@ -1,0 +1,381 @@
+//! The container side of create and exec. This code runs in the forked child of the
+//! (single-threaded) runtime and ends in execve; it never returns to the caller.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+
+use oci_spec::runtime::{Hook, LinuxNamespaceType, Process, Spec};
+
+use crate::channel::{Channel, Message};
+use crate::error::{io, sys, Error, Result};
+use crate::namespaces::{self, NamespacePlan};
+use crate::rootfs::{self, CgroupMountSource, RootfsContext};
+use crate::seccomp::CompiledFilter;
+use crate::syscall::LinuxSyscall;
+use crate::{hooks, process};
+
+/// Everything the container process needs; built by the runtime before it forks.
+pub(crate) struct InitContext<'a> {
+    pub spec: &'a Spec,
+    pub process: &'a Process,
+    pub rootfs: &'a Path,
+    pub plan: &'a NamespacePlan,
+    pub ns_fds: Vec<(LinuxNamespaceType, OwnedFd)>,
+    pub channel: &'a Channel,
+    /// O_PATH fd of exec.fifo: `create` blocks on it until `start`. None for `run`.
+    pub fifo: Option<OwnedFd>,
+    pub console: Option<OwnedFd>,
+    pub seccomp: Option<CompiledFilter>,
+    pub cgroup_mount: CgroupMountSource,
+    pub no_pivot: bool,
+    pub new_keyring: Option<&'a str>,
+    pub preserve_fds: u32,
+}
+
+/// Runs `body` as the forked child; reports failure to the runtime and exits.
+pub(crate) fn child_main(channel: &Channel, body: impl FnOnce() -> Result<()>) -> ! {
+    if let Err(e) = body() {
+        let _ = channel.send(&Message::Failed(e.to_string()));
+    }
+    // SAFETY: _exit skips the parent's atexit handlers and buffered output, which belong to it.
+    unsafe { libc::_exit(1) }
+}
+
+/// clone(2) without a new stack: fork semantics plus namespace flags. The caller is single-threaded.
+pub(crate) fn clone_process(flags: libc::c_long) -> Result<i32> {
+    // SAFETY: with a NULL stack, clone behaves like fork; our process has a single thread.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags | libc::SIGCHLD as libc::c_long,
+            0,
+            0,
+            0,
+            0,
+        )
+    };
+    if pid < 0 {
+        return Err(Error::Sys {
+            action: format!("clone with flags {flags:#x}"),
+            source: nix::errno::Errno::last(),
+        });
+    }
+    Ok(pid as i32)
+}
+
+pub(crate) fn wait_go(ch: &Channel) -> Result<()> {
+    match ch.expect("Go")? {
+        Message::Go => Ok(()),
+        other => Err(Error::Init(format!(
+            "unexpected {other:?} while waiting to start"
+        ))),
+    }
+}
+
+/// Joins and creates the remaining namespaces; after a second fork only the grandchild returns.
+pub(crate) fn enter_namespaces(
+    plan: &NamespacePlan,
+    ns_fds: &[(LinuxNamespaceType, OwnedFd)],
+    ch: &Channel,
+    time_offsets: Option<String>,
+) -> Result<()> {
+    namespaces::enter(ns_fds)?;
+    namespaces::unshare_flags(plan.unshare_flags - nix::sched::CloneFlags::CLONE_NEWPID)?;
+    if plan.new_cgroup {
+        namespaces::unshare_flags(nix::sched::CloneFlags::CLONE_NEWCGROUP)?;
+    }
+    if !plan.second_fork {
+        return Ok(());
+    }
+    namespaces::unshare_flags(plan.unshare_flags & nix::sched::CloneFlags::CLONE_NEWPID)?;
+    if plan.new_time {
+        namespaces::unshare_flags(nix::sched::CloneFlags::from_bits_retain(
+            libc::CLONE_NEWTIME,
+        ))?;
+        if let Some(offsets) = time_offsets {
+            std::fs::write("/proc/self/timens_offsets", offsets)
+                .map_err(io("write", "/proc/self/timens_offsets"))?;
+        }
+    }
+    // CLONE_PARENT: the grandchild becomes the runtime's own child, so `run`/`exec` can wait for it.
+    let pid = clone_process(libc::CLONE_PARENT as libc::c_long)?;
+    if pid > 0 {
+        ch.send(&Message::InitPid(pid))?;
+        // SAFETY: the intermediate process is done; skip the parent's exit handlers.
+        unsafe { libc::_exit(0) }
+    }
+    Ok(())
+}
+
+fn time_offsets(spec: &Spec) -> Option<String> {
+    let offsets = spec.linux().as_ref()?.time_offsets().as_ref()?;
+    Some(
+        offsets
+            .iter()
+            .map(|(clock, o)| {
+                format!(
+                    "{clock} {} {}\n",
+                    o.secs().unwrap_or(0),
+                    o.nanosecs().unwrap_or(0)
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Container init: namespaces, filesystem, then the process itself.
+pub(crate) fn container_init(ctx: InitContext) -> Result<()> {
+    let ch = ctx.channel;
+    // Non-dumpable until execve: container processes cannot open our /proc/<pid>/exe (CVE-2019-5736).
+    nix::sys::prctl::set_dumpable(false).map_err(sys("clear dumpable"))?;
+    wait_go(ch)?;
+    enter_namespaces(ctx.plan, &ctx.ns_fds, ch, time_offsets(ctx.spec))?;
+    drop(ctx.ns_fds);
+    nix::unistd::setsid().map_err(sys("setsid"))?;
+    if let Some(name) = ctx.new_keyring {
+        join_session_keyring(name);
+    }
+    if let Some(h) = ctx.spec.hostname() {
+        nix::unistd::sethostname(h).map_err(sys(format!("set hostname {h:?}")))?;
+    }
+    if let Some(d) = ctx.spec.domainname() {
+        set_domainname(d)?;
+    }
+    let linux = ctx.spec.linux().as_ref();
+    let rctx = RootfsContext {
+        rootfs: ctx.rootfs,
+        mounts: ctx.spec.mounts().as_deref().unwrap_or_default(),
+        devices: linux
+            .and_then(|l| l.devices().as_deref())
+            .unwrap_or_default(),
+        propagation: linux.and_then(|l| l.rootfs_propagation().as_deref()),
+        readonly: ctx
+            .spec
+            .root()
+            .as_ref()
+            .and_then(|r| r.readonly())
+            .unwrap_or(false),
+        masked_paths: linux
+            .and_then(|l| l.masked_paths().as_deref())
+            .unwrap_or_default(),
+        readonly_paths: linux
+            .and_then(|l| l.readonly_paths().as_deref())
+            .unwrap_or_default(),
+        in_user_ns: ctx.plan.has_user,
+        new_cgroup_ns: ctx.plan.new_cgroup,
+        cgroup: ctx.cgroup_mount,
+        no_pivot: ctx.no_pivot,
+    };
+    rootfs::prepare(&rctx, &LinuxSyscall)?;
+    let hooks = ctx.spec.hooks().as_ref();
+    let wants_hooks = hooks.is_some_and(|h| {
+        [
+            h.prestart(),
+            h.create_runtime(),
+            h.create_container(),
+            h.start_container(),
+        ]
+        .iter()
+        .any(|x| x.as_ref().is_some_and(|v| !v.is_empty()))
+    });
+    let mut state_json = Vec::new();
+    if wants_hooks {
+        ch.send(&Message::RunHooks)?;
+        match ch.expect("HooksDone")? {
+            Message::HooksDone(state) => state_json = state.into_bytes(),
+            other => {
+                return Err(Error::Init(format!(
+                    "unexpected {other:?} while waiting for hooks"
+                )))
+            }
+        }
+        run_hooks(
+            hooks.and_then(|h| h.create_container().as_deref()),
+            &state_json,
+            "createContainer",
+        )?;
+    }
+    rootfs::switch_root(&rctx, &LinuxSyscall)?;
+    rootfs::finalize(&rctx, &LinuxSyscall)?;
+    for (key, value) in linux
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+        std::fs::write(&path, value).map_err(io("set sysctl", path))?;
+    }
+    let exec = ProcessExec {
+        process: ctx.process,
+        linux,
+        seccomp: ctx.seccomp,
+        console: ctx.console,
+        in_user_ns: ctx.plan.has_user,
+        preserve_fds: ctx.preserve_fds,
+    };
+    exec.prepare_and_exec(
+        ch,
+        ctx.fifo,
+        hooks.and_then(|h| h.start_container().as_deref()),
+        &state_json,
+    )
+}
+
+fn run_hooks(list: Option<&[Hook]>, state: &[u8], phase: &str) -> Result<()> {
+    match list {
+        Some(l) if !l.is_empty() => Ok(hooks::run_hooks(l, state, phase)?),
+        _ => Ok(()),
+    }
+}
+
+fn set_domainname(name: &str) -> Result<()> {
+    // SAFETY: the pointer and length describe `name`.
+    let rc = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    if rc < 0 {
+        return Err(Error::Sys {
+            action: format!("set domainname {name:?}"),
+            source: nix::errno::Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+/// A private session keyring per container, so containers do not share the host's keys.
+fn join_session_keyring(name: &str) {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    let Ok(cname) = CString::new(name) else {
+        return;
+    };
+    // SAFETY: cname is a valid C string. Failure (e.g. in a user namespace) is harmless: keep the inherited keyring.
+    unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            cname.as_ptr(),
+        )
+    };
+}
+
+/// The last steps, shared by container init and exec: identity, limits, security, execve.
+pub(crate) struct ProcessExec<'a> {
+    pub process: &'a Process,
+    pub linux: Option<&'a oci_spec::runtime::Linux>,
+    pub seccomp: Option<CompiledFilter>,
+    pub console: Option<OwnedFd>,
+    pub in_user_ns: bool,
+    pub preserve_fds: u32,
+}
+
+impl ProcessExec<'_> {
+    pub(crate) fn prepare_and_exec(
+        self,
+        ch: &Channel,
+        fifo: Option<OwnedFd>,
+        start_hooks: Option<&[Hook]>,
+        state: &[u8],
+    ) -> Result<()> {
+        let p = self.process;
+        if let Some(console) = &self.console {
+            let size = p
+                .console_size()
+                .map(|b| (b.height() as u16, b.width() as u16));
+            crate::console::setup_pty(console.as_fd(), size)?;
+        }
+        drop(self.console);
+        process::apply_rlimits(p)?;
+        process::apply_personality(self.linux)?;
+        process::apply_scheduler(p)?;
+        process::apply_io_priority(p)?;
+        process::apply_lsm_labels(p)?;
+        let args = p.args().as_deref().unwrap_or_default();
+        let mut env = p.env().clone().unwrap_or_default();
+        if !env.iter().any(|e| e.starts_with("HOME=")) {
+            env.push(format!("HOME={}", home_dir(p.user().uid())));
+        }
+        let arg0 = args
+            .first()
+            .ok_or_else(|| Error::Init("process.args is empty".into()))?;
+        let exe = process::find_executable(arg0, &env)?;
+        let nnp = p.no_new_privileges().unwrap_or(false);
+        if let Some(c) = p.capabilities() {
+            process::drop_bounding(c)?;
+        }
+        let mut seccomp = self.seccomp;
+        if !nnp {
+            // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the user switch may drop.
+            load_seccomp(seccomp.take(), self.linux, state)?;
+        }
+        let allow_setgroups = !self.in_user_ns
+            || std::fs::read_to_string("/proc/self/setgroups")
+                .map(|s| s.trim() != "deny")
+                .unwrap_or(true);
+        process::switch_user(p, allow_setgroups)?;
+        if let Some(c) = p.capabilities() {
+            process::apply_caps(c)?;
+        }
+        nix::unistd::chdir(p.cwd()).map_err(sys(format!("chdir to cwd {}", p.cwd().display())))?;
+        if nnp {
+            nix::sys::prctl::set_no_new_privs().map_err(sys("set no_new_privs"))?;
+        }
+        let argv = process::cstrings(args, "process.args")?;
+        let envp = process::cstrings(&env, "process.env")?;
+        let exe_c = CString::new(exe.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::Init("executable path has a NUL byte".into()))?;
+        ch.send(&Message::Ready)?;
+        if let Some(fifo) = fifo {
+            wait_for_start(&fifo)?;
+        }
+        run_hooks(start_hooks, state, "startContainer")?;
+        load_seccomp(seccomp, self.linux, state)?;
+        process::cloexec_from(3 + self.preserve_fds)?;
+        let err = nix::unistd::execve(&exe_c, &argv, &envp)
+            .err()
+            .unwrap_or(nix::errno::Errno::UnknownErrno);
+        Err(Error::Sys {
+            action: format!("exec {}", exe.display()),
+            source: err,
+        })
+    }
+}
+
+fn load_seccomp(
+    filter: Option<CompiledFilter>,
+    linux: Option<&oci_spec::runtime::Linux>,
+    state: &[u8],
+) -> Result<()> {
+    let Some(filter) = filter else { return Ok(()) };
+    if let Some(notify_fd) = filter.load()? {
+        let seccomp = linux.and_then(|l| l.seccomp().as_ref());
+        if let Some(path) = seccomp.and_then(|s| s.listener_path().as_ref()) {
+            let metadata = seccomp
+                .and_then(|s| s.listener_metadata().clone())
+                .unwrap_or_default();
+            crate::seccomp::send_listener_fd(path, notify_fd.as_fd(), state, &metadata)?;
+        }
+    }
+    Ok(())
+}
+
+/// Blocks until `start` opens exec.fifo for reading, then lets it know we are going.
+fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(io("open exec fifo", &path))?;
+    std::io::Write::write_all(&mut &f, b"0").map_err(io("write exec fifo", &path))
+}
+
+/// HOME from the container's /etc/passwd, "/" when the user has no entry.
+fn home_dir(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let f: Vec<&str> = line.split(':').collect();
+                (f.len() > 5 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_string())
+            })
+        })
+        .unwrap_or_else(|| "/".to_string())
+}

@@ -1,0 +1,313 @@
+//! Per-process setup shared by container init and `exec`: limits, identity, capabilities,
+//! security labels, scheduling, and finding the program to run.
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use caps::{CapSet, Capability as Cap, CapsHashSet};
+use nix::sys::resource::{setrlimit, Resource};
+use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+use oci_spec::runtime::{Capabilities, LinuxCapabilities, PosixRlimitType, Process};
+
+use crate::error::{io, sys, Error, Result};
+
+fn rlimit_resource(t: PosixRlimitType) -> Option<Resource> {
+    Some(match t {
+        PosixRlimitType::RlimitCpu => Resource::RLIMIT_CPU,
+        PosixRlimitType::RlimitFsize => Resource::RLIMIT_FSIZE,
+        PosixRlimitType::RlimitData => Resource::RLIMIT_DATA,
+        PosixRlimitType::RlimitStack => Resource::RLIMIT_STACK,
+        PosixRlimitType::RlimitCore => Resource::RLIMIT_CORE,
+        PosixRlimitType::RlimitRss => Resource::RLIMIT_RSS,
+        PosixRlimitType::RlimitNproc => Resource::RLIMIT_NPROC,
+        PosixRlimitType::RlimitNofile => Resource::RLIMIT_NOFILE,
+        PosixRlimitType::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+        PosixRlimitType::RlimitAs => Resource::RLIMIT_AS,
+        PosixRlimitType::RlimitLocks => Resource::RLIMIT_LOCKS,
+        PosixRlimitType::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+        PosixRlimitType::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+        PosixRlimitType::RlimitNice => Resource::RLIMIT_NICE,
+        PosixRlimitType::RlimitRtprio => Resource::RLIMIT_RTPRIO,
+        PosixRlimitType::RlimitRttime => Resource::RLIMIT_RTTIME,
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    })
+}
+
+pub(crate) fn apply_rlimits(process: &Process) -> Result<()> {
+    for r in process.rlimits().iter().flatten() {
+        let res = rlimit_resource(r.typ())
+            .ok_or_else(|| Error::Unsupported(format!("rlimit {:?}", r.typ())))?;
+        setrlimit(res, r.soft(), r.hard()).map_err(|e| Error::Sys {
+            action: format!(
+                "set {:?} to soft {} hard {} (raising a hard limit needs CAP_SYS_RESOURCE, which this host may withhold)",
+                r.typ(),
+                r.soft(),
+                r.hard()
+            ),
+            source: e,
+        })?;
+    }
+    Ok(())
+}
+
+fn to_caps(set: &Option<Capabilities>) -> CapsHashSet {
+    let supported: HashSet<Cap> =
+        caps::runtime::procfs_all_supported(None).unwrap_or_else(|_| caps::all());
+    set.iter()
+        .flatten()
+        .filter_map(|c| Cap::from_str(&format!("CAP_{c}")).ok())
+        // Capabilities newer than the kernel are skipped, as runc does.
+        .filter(|c| supported.contains(c))
+        .collect()
+}
+
+/// Drops the bounding set; must run while still privileged (needs CAP_SETPCAP).
+pub(crate) fn drop_bounding(c: &LinuxCapabilities) -> Result<()> {
+    let keep = to_caps(c.bounding());
+    let current = caps::read(None, CapSet::Bounding)
+        .map_err(|e| Error::Init(format!("read bounding set: {e}")))?;
+    for cap in current.difference(&keep) {
+        caps::drop(None, CapSet::Bounding, *cap)
+            .map_err(|e| Error::Init(format!("drop {cap} from bounding set: {e}")))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn apply_caps(c: &LinuxCapabilities) -> Result<()> {
+    let err = |what: &str| {
+        let what = what.to_string();
+        move |e: caps::errors::CapsError| Error::Init(format!("set {what} capabilities: {e}"))
+    };
+    // Each capset must keep effective ⊆ permitted: shrink effective first, permitted last.
+    caps::set(None, CapSet::Effective, &to_caps(c.effective())).map_err(err("effective"))?;
+    caps::set(None, CapSet::Inheritable, &to_caps(c.inheritable())).map_err(err("inheritable"))?;
+    caps::set(None, CapSet::Permitted, &to_caps(c.permitted())).map_err(err("permitted"))?;
+    caps::clear(None, CapSet::Ambient).map_err(err("ambient"))?;
+    for cap in to_caps(c.ambient()) {
+        // An ambient cap must also be permitted and inheritable; skip it otherwise, as runc does.
+        let _ = caps::raise(None, CapSet::Ambient, cap);
+    }
+    Ok(())
+}
+
+/// Switches to the process user; capabilities survive through PR_SET_KEEPCAPS.
+pub(crate) fn switch_user(process: &Process, allow_setgroups: bool) -> Result<()> {
+    let user = process.user();
+    nix::sys::prctl::set_keepcaps(true).map_err(sys("set keepcaps"))?;
+    if allow_setgroups {
+        let gids: Vec<Gid> = user
+            .additional_gids()
+            .iter()
+            .flatten()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
+        setgroups(&gids).map_err(sys("setgroups"))?;
+    }
+    let gid = Gid::from_raw(user.gid());
+    setresgid(gid, gid, gid).map_err(sys(format!("setresgid {}", user.gid())))?;
+    let uid = Uid::from_raw(user.uid());
+    setresuid(uid, uid, uid).map_err(sys(format!("setresuid {}", user.uid())))?;
+    nix::sys::prctl::set_keepcaps(false).map_err(sys("clear keepcaps"))?;
+    if let Some(mask) = user.umask() {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+    Ok(())
+}
+
+/// Writes an LSM exec label if that LSM is active; a host without it makes this a no-op
+/// (like runc/crun), so configs written for AppArmor/SELinux hosts still run here.
+pub(crate) fn apply_lsm_labels(process: &Process) -> Result<()> {
+    if let Some(profile) = process
+        .apparmor_profile()
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        if Path::new("/sys/kernel/security/apparmor").exists() {
+            let attr = Path::new("/proc/thread-self/attr/apparmor/exec");
+            let attr = if attr.exists() {
+                attr
+            } else {
+                Path::new("/proc/thread-self/attr/exec")
+            };
+            std::fs::write(attr, format!("exec {profile}"))
+                .map_err(io("set AppArmor profile via", attr))?;
+        }
+    }
+    if let Some(label) = process.selinux_label().as_deref().filter(|l| !l.is_empty()) {
+        if Path::new("/sys/fs/selinux/enforce").exists() {
+            let attr = Path::new("/proc/thread-self/attr/exec");
+            std::fs::write(attr, label).map_err(io("set SELinux label via", attr))?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn apply_io_priority(process: &Process) -> Result<()> {
+    let Some(prio) = process.io_priority() else {
+        return Ok(());
+    };
+    use oci_spec::runtime::IOPriorityClass::*;
+    let class = match prio.class() {
+        IoprioClassRt => 1,
+        IoprioClassBe => 2,
+        IoprioClassIdle => 3,
+    };
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    let value = (class << 13) | (prio.priority() as libc::c_long & 0xff);
+    // SAFETY: ioprio_set takes plain integers.
+    let rc = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) };
+    if rc < 0 {
+        return Err(Error::Sys {
+            action: format!("ioprio_set {prio:?}"),
+            source: nix::errno::Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn apply_scheduler(process: &Process) -> Result<()> {
+    let Some(s) = process.scheduler() else {
+        return Ok(());
+    };
+    use oci_spec::runtime::LinuxSchedulerPolicy::*;
+    let policy = match s.policy() {
+        SchedOther => libc::SCHED_OTHER,
+        SchedFifo => libc::SCHED_FIFO,
+        SchedRr => libc::SCHED_RR,
+        SchedBatch => libc::SCHED_BATCH,
+        SchedIso => 4,
+        SchedIdle => libc::SCHED_IDLE,
+        SchedDeadline => 6,
+    };
+    if let Some(nice) = s.nice() {
+        // SAFETY: setpriority takes plain integers.
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, *nice) } < 0 {
+            return Err(Error::Sys {
+                action: format!("set nice {nice}"),
+                source: nix::errno::Errno::last(),
+            });
+        }
+    }
+    let param = libc::sched_param {
+        sched_priority: s.priority().unwrap_or(0),
+    };
+    // SAFETY: param outlives the call.
+    if unsafe { libc::sched_setscheduler(0, policy, &param) } < 0 {
+        return Err(Error::Sys {
+            action: format!("sched_setscheduler {:?}", s.policy()),
+            source: nix::errno::Errno::last(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn apply_personality(linux: Option<&oci_spec::runtime::Linux>) -> Result<()> {
+    let Some(p) = linux.and_then(|l| l.personality().as_ref()) else {
+        return Ok(());
+    };
+    use oci_spec::runtime::LinuxPersonalityDomain::*;
+    let persona = match p.domain() {
+        PerLinux => nix::sys::personality::Persona::empty(),
+        PerLinux32 => nix::sys::personality::Persona::from_bits_retain(0x0008),
+    };
+    nix::sys::personality::set(persona)
+        .map(|_| ())
+        .map_err(sys("set personality"))
+}
+
+/// Finds `argv[0]` like execvp does, using PATH from the container environment.
+pub(crate) fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
+    let not_found = || {
+        Error::Init(format!(
+            "exec: {arg0:?}: executable file not found in $PATH"
+        ))
+    };
+    if arg0.contains('/') {
+        let p = PathBuf::from(arg0);
+        return if is_executable(&p) {
+            Ok(p)
+        } else {
+            Err(Error::Init(format!(
+                "exec: {arg0:?}: no such executable file"
+            )))
+        };
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(arg0))
+        .find(|p| is_executable(p))
+        .ok_or_else(not_found)
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+pub(crate) fn cstrings(items: &[String], what: &str) -> Result<Vec<CString>> {
+    items
+        .iter()
+        .map(|s| {
+            CString::new(s.as_bytes())
+                .map_err(|_| Error::Init(format!("{what} entry {s:?} contains a NUL byte")))
+        })
+        .collect()
+}
+
+/// Marks every fd from `first` upward close-on-exec, so nothing the runtime held
+/// (state dirs, cgroup dirs, sockets) reaches the container program (CVE-2024-21626).
+pub(crate) fn cloexec_from(first: u32) -> Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes fd flags.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if rc == 0 {
+        return Ok(());
+    }
+    // Older kernels: walk /proc/self/fd.
+    let dir = std::fs::read_dir("/proc/self/fd").map_err(io("list", "/proc/self/fd"))?;
+    let fds: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in fds.into_iter().filter(|fd| *fd >= first as i32) {
+        // SAFETY: only sets FD_CLOEXEC; a stale fd (the dir iterator's own) just fails.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_executables_on_path_or_by_path() {
+        let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
+        assert!(find_executable("sh", &env).unwrap().ends_with("sh"));
+        assert!(find_executable("/bin/sh", &env).is_ok());
+        let err = find_executable("no-such-program-xyz", &env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("executable file not found"), "{err}");
+    }
+
+    #[test]
+    fn oci_capability_names_map_to_kernel_caps() {
+        let set: Capabilities =
+            serde_json::from_str(r#"["CAP_CHOWN","CAP_NET_RAW","SYS_ADMIN"]"#).unwrap();
+        let caps = to_caps(&Some(set));
+        assert!(
+            caps.contains(&Cap::CAP_CHOWN)
+                && caps.contains(&Cap::CAP_NET_RAW)
+                && caps.contains(&Cap::CAP_SYS_ADMIN)
+        );
+        assert_eq!(caps.len(), 3);
+    }
+}

@@ -1,0 +1,861 @@
+//! Building the container's filesystem view: mounts, devices, pivot_root, masked and read-only paths.
+//! Every kernel call goes through [`Syscall`], so the sequence is unit-tested with a recording double.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
+
+use nix::mount::{MntFlags, MsFlags};
+use nix::sys::stat::{Mode, SFlag};
+use nix::sys::statvfs::{statvfs, FsFlags};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
+
+use crate::error::{Error, Result};
+use crate::syscall::Syscall;
+
+/// Where the container's cgroup lives on the host, for the `cgroup` mount type.
+pub enum CgroupMountSource {
+    /// cgroup v1: one (controller name, host directory) pair per hierarchy.
+    V1(Vec<(String, PathBuf)>),
+    /// cgroup v2: the container's unified directory.
+    V2(PathBuf),
+}
+
+pub struct RootfsContext<'a> {
+    pub rootfs: &'a Path,
+    pub mounts: &'a [Mount],
+    pub devices: &'a [LinuxDevice],
+    pub propagation: Option<&'a str>,
+    pub readonly: bool,
+    pub masked_paths: &'a [String],
+    pub readonly_paths: &'a [String],
+    /// Device nodes cannot be created in a user namespace: bind the host's instead.
+    pub in_user_ns: bool,
+    pub new_cgroup_ns: bool,
+    pub cgroup: CgroupMountSource,
+    pub no_pivot: bool,
+}
+
+fn mount_err(what: &str, target: &Path) -> impl FnOnce(nix::Error) -> Error {
+    crate::error::sys(format!("{what} {}", target.display()))
+}
+
+fn io_err(what: &'static str, target: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    crate::error::io(what, target.to_path_buf())
+}
+
+/// Resolves `unsafe_path` inside `root` as if `root` were `/`: symlinks are followed but can
+/// never lead outside `root` (absolute targets and `..` are clamped at `root`).
+pub fn secure_join(root: &Path, unsafe_path: &Path) -> Result<PathBuf> {
+    let mut pending: VecDeque<OsString> = normal_parts(unsafe_path);
+    let mut resolved = PathBuf::new();
+    let mut links = 0;
+    while let Some(part) = pending.pop_front() {
+        if part == ".." {
+            resolved.pop();
+            continue;
+        }
+        let candidate = resolved.join(&part);
+        let full = root.join(&candidate);
+        match std::fs::symlink_metadata(&full) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                links += 1;
+                if links > 255 {
+                    return Err(Error::Io {
+                        action: "resolve",
+                        path: root.join(unsafe_path.strip_prefix("/").unwrap_or(unsafe_path)),
+                        source: std::io::Error::from_raw_os_error(libc::ELOOP),
+                    });
+                }
+                let target = std::fs::read_link(&full).map_err(io_err("readlink", &full))?;
+                if target.is_absolute() {
+                    resolved = PathBuf::new();
+                }
+                for p in normal_parts(&target).into_iter().rev() {
+                    pending.push_front(p);
+                }
+            }
+            _ => resolved = candidate,
+        }
+    }
+    Ok(root.join(resolved))
+}
+
+fn normal_parts(p: &Path) -> VecDeque<OsString> {
+    p.components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A mount entry's options split into what mount(2) takes.
+#[derive(Debug, PartialEq)]
+pub struct MountOptions {
+    pub flags: MsFlags,
+    pub propagation: MsFlags,
+    pub data: Vec<String>,
+    pub bind: bool,
+    pub recursive: bool,
+}
+
+pub fn parse_options(options: &[String]) -> Result<MountOptions> {
+    let mut o = MountOptions {
+        flags: MsFlags::empty(),
+        propagation: MsFlags::empty(),
+        data: Vec::new(),
+        bind: false,
+        recursive: false,
+    };
+    for opt in options {
+        let (set, flag) = match opt.as_str() {
+            "defaults" => continue,
+            "ro" => (true, MsFlags::MS_RDONLY),
+            "rw" => (false, MsFlags::MS_RDONLY),
+            "nosuid" => (true, MsFlags::MS_NOSUID),
+            "suid" => (false, MsFlags::MS_NOSUID),
+            "nodev" => (true, MsFlags::MS_NODEV),
+            "dev" => (false, MsFlags::MS_NODEV),
+            "noexec" => (true, MsFlags::MS_NOEXEC),
+            "exec" => (false, MsFlags::MS_NOEXEC),
+            "sync" => (true, MsFlags::MS_SYNCHRONOUS),
+            "async" => (false, MsFlags::MS_SYNCHRONOUS),
+            "dirsync" => (true, MsFlags::MS_DIRSYNC),
+            "remount" => (true, MsFlags::MS_REMOUNT),
+            "mand" => (true, MsFlags::MS_MANDLOCK),
+            "nomand" => (false, MsFlags::MS_MANDLOCK),
+            "atime" => (false, MsFlags::MS_NOATIME),
+            "noatime" => (true, MsFlags::MS_NOATIME),
+            "diratime" => (false, MsFlags::MS_NODIRATIME),
+            "nodiratime" => (true, MsFlags::MS_NODIRATIME),
+            "relatime" => (true, MsFlags::MS_RELATIME),
+            "norelatime" => (false, MsFlags::MS_RELATIME),
+            "strictatime" => (true, MsFlags::MS_STRICTATIME),
+            "nostrictatime" => (false, MsFlags::MS_STRICTATIME),
+            "lazytime" => (true, MsFlags::MS_LAZYTIME),
+            "nolazytime" => (false, MsFlags::MS_LAZYTIME),
+            "silent" => (true, MsFlags::MS_SILENT),
+            "loud" => (false, MsFlags::MS_SILENT),
+            "bind" => {
+                o.bind = true;
+                continue;
+            }
+            "rbind" => {
+                o.bind = true;
+                o.recursive = true;
+                continue;
+            }
+            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable"
+            | "runbindable" => {
+                o.propagation |= propagation_flags(opt).unwrap_or(MsFlags::empty());
+                continue;
+            }
+            "idmap" | "ridmap" => {
+                return Err(Error::Unsupported(format!(
+                    "mount option {opt:?} (idmapped mounts)"
+                )))
+            }
+            // Podman/CRI-O hints for SELinux relabeling and copy-up; nothing to do at mount time here.
+            "z" | "Z" | "notmpcopyup" | "tmpcopyup" | "copy-symlink" | "nocopy" => continue,
+            other => {
+                o.data.push(other.to_string());
+                continue;
+            }
+        };
+        if set {
+            o.flags |= flag;
+        } else {
+            o.flags &= !flag;
+        }
+    }
+    Ok(o)
+}
+
+/// Maps a propagation name (as in options or `rootfsPropagation`) to mount(2) flags.
+pub fn propagation_flags(name: &str) -> Option<MsFlags> {
+    Some(match name {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        _ => return None,
+    })
+}
+
+/// Flags the kernel locks on a mount seen from a user namespace: a bind remount must keep them.
+fn locked_flags(path: &Path) -> MsFlags {
+    let Ok(st) = statvfs(path) else {
+        return MsFlags::empty();
+    };
+    let f = st.flags();
+    let mut out = MsFlags::empty();
+    for (fs, ms) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(fs) {
+            out |= ms;
+        }
+    }
+    out
+}
+
+fn is_dev_bind(mounts: &[Mount]) -> bool {
+    mounts.iter().any(|m| {
+        m.destination() == Path::new("/dev")
+            && (m.typ().as_deref() == Some("bind")
+                || m.options()
+                    .iter()
+                    .flatten()
+                    .any(|o| o == "bind" || o == "rbind"))
+    })
+}
+
+/// Everything before the root switch: propagation, rootfs bind, spec mounts, /dev.
+pub fn prepare(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
+    // Keep host mount events flowing in but never out; `private` if asked, like runc.
+    let root_prop = match ctx.propagation {
+        Some(p @ ("private" | "rprivate")) => propagation_flags(p).unwrap_or(MsFlags::MS_PRIVATE),
+        _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+    };
+    sys.mount(None, Path::new("/"), None, root_prop, None)
+        .map_err(mount_err("set propagation of", Path::new("/")))?;
+    // pivot_root needs the new root to be a mount point.
+    sys.mount(
+        Some(ctx.rootfs),
+        ctx.rootfs,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )
+    .map_err(mount_err("bind rootfs", ctx.rootfs))?;
+    for m in ctx.mounts {
+        mount_entry(ctx, m, sys)?;
+    }
+    if !is_dev_bind(ctx.mounts) {
+        create_devices(ctx, sys)?;
+        dev_symlinks(ctx, sys)?;
+    }
+    Ok(())
+}
+
+fn mount_entry(ctx: &RootfsContext, m: &Mount, sys: &dyn Syscall) -> Result<()> {
+    let opts = parse_options(m.options().as_deref().unwrap_or_default())?;
+    let typ = m
+        .typ()
+        .as_deref()
+        .unwrap_or(if opts.bind { "bind" } else { "" });
+    let bind = opts.bind || typ == "bind";
+    let target = secure_join(ctx.rootfs, m.destination())?;
+    let data = (!opts.data.is_empty()).then(|| opts.data.join(","));
+    if typ == "cgroup" || typ == "cgroup2" {
+        sys.mkdir_all(&target)
+            .map_err(io_err("create mount point", &target))?;
+        return mount_cgroup(ctx, &target, &opts, sys);
+    }
+    if bind {
+        let source = m.source().as_deref().ok_or_else(|| {
+            Error::Init(format!(
+                "bind mount to {} has no source",
+                m.destination().display()
+            ))
+        })?;
+        let meta = std::fs::metadata(source).map_err(io_err("bind mount source", source))?;
+        if meta.is_dir() {
+            sys.mkdir_all(&target)
+                .map_err(io_err("create mount point", &target))?;
+        } else {
+            if let Some(parent) = target.parent() {
+                sys.mkdir_all(parent)
+                    .map_err(io_err("create mount point", parent))?;
+            }
+            sys.create_file(&target)
+                .map_err(io_err("create mount point", &target))?;
+        }
+        let rec = if opts.recursive {
+            MsFlags::MS_REC
+        } else {
+            MsFlags::empty()
+        };
+        sys.mount(Some(source), &target, None, MsFlags::MS_BIND | rec, None)
+            .map_err(mount_err("bind mount onto", &target))?;
+        // Bind mounts ignore flags on the first call; a remount applies ro/nosuid/….
+        let extra = opts.flags & !MsFlags::MS_REMOUNT;
+        if !extra.is_empty() {
+            let flags =
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | rec | extra | locked_flags(&target);
+            sys.mount(None, &target, None, flags, None)
+                .map_err(mount_err("remount", &target))?;
+        }
+    } else {
+        sys.mkdir_all(&target)
+            .map_err(io_err("create mount point", &target))?;
+        let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
+        let result = sys.mount(
+            Some(&source),
+            &target,
+            Some(typ),
+            opts.flags,
+            data.as_deref(),
+        );
+        match result {
+            // Without its own net/ipc namespace a container may not mount sysfs/mqueue: bind the host's.
+            Err(nix::errno::Errno::EPERM | nix::errno::Errno::EBUSY)
+                if matches!(typ, "sysfs" | "mqueue") =>
+            {
+                let host = if typ == "sysfs" {
+                    "/sys"
+                } else {
+                    "/dev/mqueue"
+                };
+                sys.mount(
+                    Some(Path::new(host)),
+                    &target,
+                    None,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None,
+                )
+                .map_err(mount_err("bind mount onto", &target))?;
+                if opts.flags.contains(MsFlags::MS_RDONLY) {
+                    let flags = MsFlags::MS_BIND
+                        | MsFlags::MS_REMOUNT
+                        | MsFlags::MS_RDONLY
+                        | locked_flags(&target);
+                    sys.mount(None, &target, None, flags, None)
+                        .map_err(mount_err("remount", &target))?;
+                }
+            }
+            other => other.map_err(mount_err(&format!("mount {typ} on"), &target))?,
+        }
+    }
+    if !opts.propagation.is_empty() {
+        sys.mount(None, &target, None, opts.propagation, None)
+            .map_err(mount_err("set propagation of", &target))?;
+    }
+    Ok(())
+}
+
+fn mount_cgroup(
+    ctx: &RootfsContext,
+    target: &Path,
+    opts: &MountOptions,
+    sys: &dyn Syscall,
+) -> Result<()> {
+    let ro = opts.flags & MsFlags::MS_RDONLY;
+    let base = opts.flags & !MsFlags::MS_RDONLY;
+    match &ctx.cgroup {
+        CgroupMountSource::V2(dir) => {
+            if ctx.new_cgroup_ns {
+                sys.mount(
+                    Some(Path::new("cgroup2")),
+                    target,
+                    Some("cgroup2"),
+                    opts.flags,
+                    None,
+                )
+                .map_err(mount_err("mount cgroup2 on", target))?;
+            } else {
+                sys.mount(
+                    Some(dir),
+                    target,
+                    None,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None,
+                )
+                .map_err(mount_err("bind cgroup onto", target))?;
+                let flags =
+                    MsFlags::MS_BIND | MsFlags::MS_REMOUNT | opts.flags | locked_flags(target);
+                sys.mount(None, target, None, flags, None)
+                    .map_err(mount_err("remount", target))?;
+            }
+        }
+        CgroupMountSource::V1(hierarchies) => {
+            // A tmpfs holding one bind mount per hierarchy (the container's own cgroup), as runc does.
+            sys.mount(
+                Some(Path::new("tmpfs")),
+                target,
+                Some("tmpfs"),
+                base,
+                Some("mode=755"),
+            )
+            .map_err(mount_err("mount cgroup tmpfs on", target))?;
+            for (name, host_dir) in hierarchies {
+                let sub = target.join(name);
+                sys.mkdir_all(&sub)
+                    .map_err(io_err("create mount point", &sub))?;
+                sys.mount(
+                    Some(host_dir),
+                    &sub,
+                    None,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None,
+                )
+                .map_err(mount_err("bind cgroup onto", &sub))?;
+                let flags =
+                    MsFlags::MS_BIND | MsFlags::MS_REMOUNT | opts.flags | locked_flags(&sub);
+                sys.mount(None, &sub, None, flags, None)
+                    .map_err(mount_err("remount", &sub))?;
+            }
+            if !ro.is_empty() {
+                sys.mount(
+                    None,
+                    target,
+                    None,
+                    MsFlags::MS_REMOUNT | opts.flags,
+                    Some("mode=755"),
+                )
+                .map_err(mount_err("remount", target))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+const DEFAULT_DEVICES: [(&str, u64, u64); 6] = [
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
+
+fn create_devices(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
+    let dev = secure_join(ctx.rootfs, Path::new("/dev"))?;
+    sys.mkdir_all(&dev).map_err(io_err("create", &dev))?;
+    let explicit: Vec<&Path> = ctx.devices.iter().map(|d| d.path().as_path()).collect();
+    for (name, major, minor) in DEFAULT_DEVICES {
+        let path = PathBuf::from("/dev").join(name);
+        if explicit.contains(&path.as_path()) {
+            continue;
+        }
+        make_device(
+            ctx,
+            sys,
+            &path,
+            SFlag::S_IFCHR,
+            major,
+            minor,
+            0o666,
+            Some(0),
+            Some(0),
+        )?;
+    }
+    for d in ctx.devices {
+        let kind = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
+            LinuxDeviceType::B => SFlag::S_IFBLK,
+            LinuxDeviceType::P => SFlag::S_IFIFO,
+            LinuxDeviceType::A => {
+                return Err(Error::Init(format!(
+                    "device {}: type 'a' is only valid in cgroup rules",
+                    d.path().display()
+                )))
+            }
+        };
+        let mode = d.file_mode().unwrap_or(0o666) & 0o7777;
+        make_device(
+            ctx,
+            sys,
+            d.path(),
+            kind,
+            d.major() as u64,
+            d.minor() as u64,
+            mode,
+            d.uid(),
+            d.gid(),
+        )?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn make_device(
+    ctx: &RootfsContext,
+    sys: &dyn Syscall,
+    path: &Path,
+    kind: SFlag,
+    major: u64,
+    minor: u64,
+    mode: u32,
+    uid: Option<u32>,
+    gid: Option<u32>,
+) -> Result<()> {
+    let target = secure_join(ctx.rootfs, path)?;
+    if let Some(parent) = target.parent() {
+        sys.mkdir_all(parent).map_err(io_err("create", parent))?;
+    }
+    if ctx.in_user_ns {
+        sys.create_file(&target)
+            .map_err(io_err("create device mount point", &target))?;
+        return sys
+            .mount(Some(path), &target, None, MsFlags::MS_BIND, None)
+            .map_err(mount_err("bind device onto", &target));
+    }
+    let dev = nix::sys::stat::makedev(major, minor);
+    match sys.mknod(&target, kind, Mode::from_bits_truncate(mode), dev) {
+        Err(nix::errno::Errno::EEXIST) => {}
+        other => other.map_err(mount_err("mknod", &target))?,
+    }
+    // mknod is filtered by the umask; set the mode explicitly.
+    sys.chmod(&target, mode).map_err(io_err("chmod", &target))?;
+    if uid.is_some() || gid.is_some() {
+        sys.chown(&target, uid, gid)
+            .map_err(mount_err("chown", &target))?;
+    }
+    Ok(())
+}
+
+fn dev_symlinks(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
+    let dev = secure_join(ctx.rootfs, Path::new("/dev"))?;
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        let p = dev.join(link);
+        sys.symlink(Path::new(target), &p)
+            .map_err(io_err("symlink", &p))?;
+    }
+    if ctx
+        .mounts
+        .iter()
+        .any(|m| m.typ().as_deref() == Some("devpts"))
+    {
+        let ptmx = dev.join("ptmx");
+        // The devpts instance's own ptmx, not the host's.
+        let _ = std::fs::remove_file(&ptmx);
+        sys.symlink(Path::new("pts/ptmx"), &ptmx)
+            .map_err(io_err("symlink", &ptmx))?;
+    }
+    Ok(())
+}
+
+/// Makes the rootfs `/`, dropping the old root (pivot_root) or moving over it (chroot mode).
+pub fn switch_root(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
+    sys.chdir(ctx.rootfs)
+        .map_err(mount_err("chdir", ctx.rootfs))?;
+    if ctx.no_pivot {
+        sys.mount(
+            Some(ctx.rootfs),
+            Path::new("/"),
+            None,
+            MsFlags::MS_MOVE,
+            None,
+        )
+        .map_err(mount_err("move rootfs", ctx.rootfs))?;
+        sys.chroot(Path::new("."))
+            .map_err(mount_err("chroot", ctx.rootfs))?;
+    } else {
+        // pivot_root(".", ".") stacks the old root on top; detach it without a temp dir.
+        let dot = Path::new(".");
+        sys.pivot_root(dot, dot)
+            .map_err(mount_err("pivot_root", ctx.rootfs))?;
+        sys.mount(None, dot, None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
+            .map_err(mount_err("make old root slave", ctx.rootfs))?;
+        sys.umount2(dot, MntFlags::MNT_DETACH)
+            .map_err(mount_err("detach old root", ctx.rootfs))?;
+    }
+    sys.chdir(Path::new("/"))
+        .map_err(mount_err("chdir", Path::new("/")))
+}
+
+/// After the root switch: read-only and masked paths, read-only root, final propagation.
+pub fn finalize(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
+    for p in ctx.readonly_paths {
+        let path = Path::new(p);
+        if !path.exists() {
+            continue;
+        }
+        sys.mount(
+            Some(path),
+            path,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )
+        .map_err(mount_err("bind read-only path", path))?;
+        let flags = MsFlags::MS_BIND
+            | MsFlags::MS_REMOUNT
+            | MsFlags::MS_RDONLY
+            | MsFlags::MS_REC
+            | locked_flags(path);
+        sys.mount(None, path, None, flags, None)
+            .map_err(mount_err("remount read-only", path))?;
+    }
+    for p in ctx.masked_paths {
+        let path = Path::new(p);
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => sys
+                .mount(
+                    Some(Path::new("tmpfs")),
+                    path,
+                    Some("tmpfs"),
+                    MsFlags::MS_RDONLY,
+                    None,
+                )
+                .map_err(mount_err("mask", path))?,
+            Ok(_) => sys
+                .mount(
+                    Some(Path::new("/dev/null")),
+                    path,
+                    None,
+                    MsFlags::MS_BIND,
+                    None,
+                )
+                .map_err(mount_err("mask", path))?,
+            Err(_) => continue,
+        }
+    }
+    if ctx.readonly {
+        let root = Path::new("/");
+        let flags =
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(root);
+        sys.mount(None, root, None, flags, None)
+            .map_err(mount_err("remount read-only", root))?;
+    }
+    if let Some(p) = ctx.propagation {
+        let flags = propagation_flags(p).ok_or_else(|| {
+            Error::Init(format!("rootfsPropagation {p:?} is not a propagation mode"))
+        })?;
+        sys.mount(None, Path::new("/"), None, flags, None)
+            .map_err(mount_err("set propagation of", Path::new("/")))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::syscall::recording::RecordingSyscall;
+    use oci_spec::runtime::MountBuilder;
+
+    fn mount(dest: &str, typ: &str, src: &str, opts: &[&str]) -> Mount {
+        MountBuilder::default()
+            .destination(dest)
+            .typ(typ)
+            .source(src)
+            .options(opts.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .build()
+            .unwrap()
+    }
+
+    fn ctx<'a>(rootfs: &'a Path, mounts: &'a [Mount]) -> RootfsContext<'a> {
+        RootfsContext {
+            rootfs,
+            mounts,
+            devices: &[],
+            propagation: None,
+            readonly: false,
+            masked_paths: &[],
+            readonly_paths: &[],
+            in_user_ns: false,
+            new_cgroup_ns: false,
+            cgroup: CgroupMountSource::V1(vec![(
+                "memory".into(),
+                PathBuf::from("/sys/fs/cgroup/memory/c1"),
+            )]),
+            no_pivot: false,
+        }
+    }
+
+    #[test]
+    fn secure_join_clamps_symlinks_and_dotdot_inside_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("etc")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../..", root.join("up")).unwrap();
+        assert_eq!(
+            secure_join(root, Path::new("/abs/passwd")).unwrap(),
+            root.join("etc/passwd")
+        );
+        assert_eq!(
+            secure_join(root, Path::new("/up/etc")).unwrap(),
+            root.join("etc")
+        );
+        assert_eq!(
+            secure_join(root, Path::new("../../x")).unwrap(),
+            root.join("x")
+        );
+        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+        assert!(secure_join(root, Path::new("/loop")).is_err());
+    }
+
+    #[test]
+    fn options_split_into_flags_propagation_and_data() {
+        let o = parse_options(&[
+            "nosuid".into(),
+            "ro".into(),
+            "rbind".into(),
+            "rslave".into(),
+            "size=64k".into(),
+            "mode=755".into(),
+        ])
+        .unwrap();
+        assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_RDONLY);
+        assert_eq!(o.propagation, MsFlags::MS_SLAVE | MsFlags::MS_REC);
+        assert_eq!(o.data, vec!["size=64k", "mode=755"]);
+        assert!(o.bind && o.recursive);
+        let o = parse_options(&["ro".into(), "rw".into()]).unwrap();
+        assert!(o.flags.is_empty());
+        assert!(parse_options(&["idmap".into()]).is_err());
+    }
+
+    #[test]
+    fn prepare_mounts_in_order_and_creates_dev() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mounts = [
+            mount("/proc", "proc", "proc", &[]),
+            mount(
+                "/dev",
+                "tmpfs",
+                "tmpfs",
+                &["nosuid", "strictatime", "mode=755", "size=65536k"],
+            ),
+            mount(
+                "/dev/pts",
+                "devpts",
+                "devpts",
+                &["newinstance", "ptmxmode=0666"],
+            ),
+            mount("/sys/fs/cgroup", "cgroup", "cgroup", &["ro", "nosuid"]),
+        ];
+        let sys = RecordingSyscall::default();
+        prepare(&ctx(root, &mounts), &sys).unwrap();
+        let lines = sys.lines();
+        let r = root.display();
+        assert_eq!(lines[0], "mount - / - MS_REC | MS_SLAVE -");
+        assert_eq!(lines[1], format!("mount {r} {r} - MS_BIND | MS_REC -"));
+        assert!(lines.contains(&format!("mount proc {r}/proc proc (empty) -")));
+        assert!(lines.contains(&format!(
+            "mount tmpfs {r}/dev tmpfs MS_NOSUID | MS_STRICTATIME mode=755,size=65536k"
+        )));
+        assert!(lines.contains(&format!(
+            "mount devpts {r}/dev/pts devpts (empty) newinstance,ptmxmode=0666"
+        )));
+        assert!(lines.contains(&format!(
+            "mount /sys/fs/cgroup/memory/c1 {r}/sys/fs/cgroup/memory - MS_BIND | MS_REC -"
+        )));
+        assert!(lines.contains(&format!(
+            "mknod {r}/dev/null S_IFCHR 666 {}",
+            nix::sys::stat::makedev(1, 3)
+        )));
+        assert!(lines.contains(&format!("symlink pts/ptmx {r}/dev/ptmx")));
+        assert!(lines.contains(&format!("symlink /proc/self/fd {r}/dev/fd")));
+        // The proc mount comes before /dev because the spec lists it first.
+        let proc_at = lines.iter().position(|l| l.contains("proc proc")).unwrap();
+        let dev_at = lines.iter().position(|l| l.contains("/dev tmpfs")).unwrap();
+        assert!(proc_at < dev_at);
+    }
+
+    #[test]
+    fn bind_mount_with_ro_remounts_and_user_ns_binds_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let src = tempfile::tempdir().unwrap();
+        let mounts = [mount(
+            "/data",
+            "bind",
+            &src.path().display().to_string(),
+            &["rbind", "ro"],
+        )];
+        let mut c = ctx(root, &mounts);
+        c.in_user_ns = true;
+        let sys = RecordingSyscall::default();
+        prepare(&c, &sys).unwrap();
+        let lines = sys.lines();
+        let r = root.display();
+        assert!(lines.contains(&format!(
+            "mount {} {r}/data - MS_BIND | MS_REC -",
+            src.path().display()
+        )));
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!(
+                "mount - {r}/data - MS_RDONLY | MS_REMOUNT | MS_BIND | MS_REC"
+            ))),
+            "{lines:#?}"
+        );
+        assert!(lines.contains(&format!("mount /dev/null {r}/dev/null - MS_BIND -")));
+        assert!(!lines.iter().any(|l| l.starts_with("mknod")));
+    }
+
+    #[test]
+    fn mount_destination_symlink_cannot_escape_rootfs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::os::unix::fs::symlink("/etc", root.join("evil")).unwrap();
+        let mounts = [mount("/evil", "tmpfs", "tmpfs", &[])];
+        let sys = RecordingSyscall::default();
+        prepare(&ctx(root, &mounts), &sys).unwrap();
+        assert!(sys.lines().contains(&format!(
+            "mount tmpfs {}/etc tmpfs (empty) -",
+            root.display()
+        )));
+    }
+
+    #[test]
+    fn switch_root_pivots_or_moves() {
+        let root = Path::new("/b/rootfs");
+        let sys = RecordingSyscall::default();
+        switch_root(&ctx(root, &[]), &sys).unwrap();
+        assert_eq!(
+            sys.lines(),
+            [
+                "chdir /b/rootfs",
+                "pivot_root . .",
+                "mount - . - MS_REC | MS_SLAVE -",
+                "umount2 . MNT_DETACH",
+                "chdir /"
+            ]
+        );
+        let sys = RecordingSyscall::default();
+        let mut c = ctx(root, &[]);
+        c.no_pivot = true;
+        switch_root(&c, &sys).unwrap();
+        assert_eq!(
+            sys.lines(),
+            [
+                "chdir /b/rootfs",
+                "mount /b/rootfs / - MS_MOVE -",
+                "chroot .",
+                "chdir /"
+            ]
+        );
+    }
+
+    #[test]
+    fn finalize_masks_and_makes_root_readonly() {
+        let sys = RecordingSyscall::default();
+        let masked = [
+            "/proc/kcore".to_string(),
+            "/nonexistent-path".to_string(),
+            "/proc/acpi".to_string(),
+        ];
+        let mut c = ctx(Path::new("/"), &[]);
+        c.masked_paths = &masked;
+        c.readonly = true;
+        c.propagation = Some("rshared");
+        finalize(&c, &sys).unwrap();
+        let lines = sys.lines();
+        assert!(lines.contains(&"mount /dev/null /proc/kcore - MS_BIND -".to_string()));
+        assert!(!lines.iter().any(|l| l.contains("nonexistent")));
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("mount - / - MS_RDONLY") && l.contains("MS_REMOUNT")));
+        assert_eq!(lines.last().unwrap(), "mount - / - MS_SHARED | MS_REC -");
+    }
+}

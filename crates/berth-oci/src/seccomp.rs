@@ -1,0 +1,1140 @@
+//! Seccomp filters from the OCI `linux.seccomp` section (runtime-spec config-linux.md).
+//!
+//! [`compile`] does all the work in the runtime parent: libseccomp resolves the syscall names and
+//! generates the BPF program once. The container child then only calls [`CompiledFilter::load`],
+//! a single `seccomp(2)` call that allocates nothing, so it is safe right after `clone`.
+//! `no_new_privs` is left to the caller (the spec controls it separately from seccomp); without
+//! it the child needs `CAP_SYS_ADMIN` to load the filter.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, IoSlice, Read, Seek};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use libc::c_ulong;
+use libseccomp::error::SeccompError as ScmpError;
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
+use nix::errno::Errno;
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+use oci_spec::runtime::{
+    Arch, ContainerProcessState, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg,
+    LinuxSeccompFilterFlag, LinuxSeccompOperator, LinuxSyscall, State, SECCOMP_FD_NAME,
+};
+
+/// Linux syscalls take at most six arguments.
+const MAX_SYSCALL_ARGS: usize = 6;
+/// The kernel's limit on a classic BPF program (`BPF_MAXINSNS`).
+const MAX_PROGRAM_LEN: usize = 4096;
+/// Above this many rules libseccomp's binary-tree layout evaluates faster than its linear one
+/// (runc's threshold; libseccomp <= 2.5.4 also mis-generates the tree for empty filters).
+const BINARY_TREE_MIN_RULES: usize = 32;
+
+const FLAG_WAIT_KILLABLE_RECV: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
+/// Every `seccomp(2)` filter flag we may pass, with its name for error messages.
+const KERNEL_FLAGS: [(c_ulong, &str); 6] = [
+    (libc::SECCOMP_FILTER_FLAG_TSYNC, "SECCOMP_FILTER_FLAG_TSYNC"),
+    (libc::SECCOMP_FILTER_FLAG_LOG, "SECCOMP_FILTER_FLAG_LOG"),
+    (
+        libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    ),
+    (
+        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+        "SECCOMP_FILTER_FLAG_NEW_LISTENER",
+    ),
+    (
+        libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
+        "SECCOMP_FILTER_FLAG_TSYNC_ESRCH",
+    ),
+    (
+        libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+        FLAG_WAIT_KILLABLE_RECV,
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeccompError {
+    #[error("seccomp: SCMP_ACT_NOTIFY cannot be the default action")]
+    NotifyAsDefault,
+    #[error("seccomp: SCMP_ACT_NOTIFY cannot be used for write (needed to pass the listener fd)")]
+    NotifyOnWrite,
+    #[error(
+        "seccomp: SCMP_ACT_NOTIFY is used but listenerPath is not set, so no agent would answer"
+    )]
+    NotifyWithoutListener,
+    #[error("seccomp: listenerMetadata is set but listenerPath is not")]
+    MetadataWithoutListener,
+    #[error("seccomp: {flag} needs an SCMP_ACT_NOTIFY rule")]
+    FlagWithoutNotify { flag: &'static str },
+    #[error("seccomp: this kernel does not support {flag}")]
+    UnsupportedFlag { flag: &'static str },
+    #[error("seccomp: {location}: errnoRet {errno} given for {action}, which returns no errno")]
+    ErrnoNotAllowed {
+        location: String,
+        action: LinuxSeccompAction,
+        errno: u32,
+    },
+    #[error("seccomp: {location}: errnoRet {errno} does not fit in 16 bits")]
+    ErrnoOutOfRange { location: String, errno: u32 },
+    #[error("seccomp: syscalls[{rule}]: syscall names must be present and non-empty")]
+    EmptySyscallName { rule: usize },
+    #[error("seccomp: syscalls[{rule}]: argument index {index} is out of range (0 to 5)")]
+    ArgIndex { rule: usize, index: usize },
+    #[error("seccomp: architecture {arch} is not supported by this libseccomp: {source}")]
+    Arch { arch: Arch, source: ScmpError },
+    #[error("seccomp: cannot create a filter with default action {action}: {source}")]
+    NewFilter {
+        action: LinuxSeccompAction,
+        source: ScmpError,
+    },
+    #[error("seccomp: cannot add rule {action} for syscall {syscall}: {source}")]
+    AddRule {
+        syscall: String,
+        action: LinuxSeccompAction,
+        source: ScmpError,
+    },
+    #[error("seccomp: libseccomp cannot {what}: {source}")]
+    Libseccomp {
+        what: &'static str,
+        source: ScmpError,
+    },
+    #[error("seccomp: cannot read back the BPF program: {source}")]
+    ExportBuffer { source: io::Error },
+    #[error(
+        "seccomp: the BPF program has {len} instructions, more than the kernel's {MAX_PROGRAM_LEN}"
+    )]
+    ProgramTooLong { len: usize },
+    #[error("seccomp: loading the filter failed (needs no_new_privs or CAP_SYS_ADMIN): {source}")]
+    Load { source: Errno },
+    #[error("seccomp: SECCOMP_FILTER_FLAG_TSYNC failed: thread {tid} cannot take the filter")]
+    Tsync { tid: i64 },
+    #[error("seccomp: container state for listener {path} is invalid: {source}")]
+    ListenerState {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("seccomp: container state for listener {path} has no pid")]
+    ListenerStateWithoutPid { path: PathBuf },
+    #[error("seccomp: cannot connect to listener {path}: {source}")]
+    ListenerConnect { path: PathBuf, source: io::Error },
+    #[error("seccomp: cannot send the notify fd to listener {path}: {source}")]
+    ListenerSend { path: PathBuf, source: io::Error },
+}
+
+/// A seccomp filter ready to be installed: the BPF program and the `seccomp(2)` flags.
+pub struct CompiledFilter {
+    program: Vec<libc::sock_filter>,
+    flags: c_ulong,
+    notify: bool,
+}
+
+impl fmt::Debug for CompiledFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompiledFilter")
+            .field("instructions", &self.program.len())
+            .field("flags", &format_args!("{:#x}", self.flags))
+            .field("notify", &self.notify)
+            .finish()
+    }
+}
+
+impl CompiledFilter {
+    /// Whether the filter has an `SCMP_ACT_NOTIFY` rule, so [`load`](Self::load) returns a
+    /// listener fd that must reach the agent at `listenerPath`.
+    pub fn needs_notify_listener(&self) -> bool {
+        self.notify
+    }
+
+    /// Installs the filter on the calling thread (every thread with `SECCOMP_FILTER_FLAG_TSYNC`).
+    /// Meant for the container child right before `execve`: it is one syscall, no allocation.
+    /// Returns the notify listener fd (close-on-exec) when the filter has `SCMP_ACT_NOTIFY` rules.
+    pub fn load(self) -> Result<Option<OwnedFd>, SeccompError> {
+        let prog = libc::sock_fprog {
+            // compile() guarantees the length fits (at most MAX_PROGRAM_LEN).
+            len: self.program.len() as libc::c_ushort,
+            filter: self.program.as_ptr().cast_mut(),
+        };
+        // SAFETY: `prog` points to `len` valid instructions that outlive the call.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                self.flags,
+                &prog as *const libc::sock_fprog,
+            )
+        };
+        if rc < 0 {
+            return Err(SeccompError::Load {
+                source: Errno::last(),
+            });
+        }
+        if self.notify {
+            // SAFETY: with SECCOMP_FILTER_FLAG_NEW_LISTENER, success returns a new fd we own.
+            return Ok(Some(unsafe { OwnedFd::from_raw_fd(rc as RawFd) }));
+        }
+        if rc > 0 {
+            // Without a listener, TSYNC reports the thread that could not be synchronized.
+            return Err(SeccompError::Tsync { tid: rc });
+        }
+        Ok(None)
+    }
+}
+
+/// Compiles the OCI seccomp section into a BPF program. Run it once, in the runtime parent.
+///
+/// Follows runc: syscall names this libseccomp does not know are skipped (profiles list syscalls
+/// newer than the host), rules with the default action are skipped (libseccomp rejects them), and
+/// a rule comparing the same argument twice becomes one rule per comparison (OR instead of AND).
+pub fn compile(seccomp: &LinuxSeccomp) -> Result<CompiledFilter, SeccompError> {
+    let syscalls = seccomp.syscalls().as_deref().unwrap_or_default();
+    let notify = syscalls
+        .iter()
+        .any(|rule| rule.action() == LinuxSeccompAction::ScmpActNotify);
+    check_notify(seccomp, syscalls, notify)?;
+    let flags = kernel_flags(seccomp, notify)?;
+
+    let default_action = translate_action(
+        seccomp.default_action(),
+        seccomp.default_errno_ret(),
+        || "defaultAction".to_owned(),
+    )?;
+    let mut ctx =
+        ScmpFilterContext::new(default_action).map_err(|source| SeccompError::NewFilter {
+            action: seccomp.default_action(),
+            source,
+        })?;
+    for &arch in seccomp.architectures().iter().flatten() {
+        ctx.add_arch(translate_arch(arch))
+            .map_err(|source| SeccompError::Arch { arch, source })?;
+    }
+    let rule_count: usize = syscalls.iter().map(|rule| rule.names().len()).sum();
+    if rule_count > BINARY_TREE_MIN_RULES {
+        ctx.set_ctl_optimize(2)
+            .map_err(|source| SeccompError::Libseccomp {
+                what: "enable binary-tree optimization",
+                source,
+            })?;
+    }
+    for (index, rule) in syscalls.iter().enumerate() {
+        add_rule(&mut ctx, index, rule, default_action)?;
+    }
+
+    let program = export(&ctx)?;
+    if program.len() > MAX_PROGRAM_LEN {
+        return Err(SeccompError::ProgramTooLong { len: program.len() });
+    }
+    Ok(CompiledFilter {
+        program,
+        flags,
+        notify,
+    })
+}
+
+/// Sends the seccomp notify fd to the agent listening on `listener_path`, as the runtime spec
+/// requires: one connection carrying the container process state JSON (built from the container
+/// `state_json` and `metadata`) with the fd attached via `SCM_RIGHTS`.
+pub fn send_listener_fd(
+    listener_path: &Path,
+    fd: BorrowedFd<'_>,
+    state_json: &[u8],
+    metadata: &str,
+) -> Result<(), SeccompError> {
+    let path = || listener_path.to_path_buf();
+    let state: State =
+        serde_json::from_slice(state_json).map_err(|source| SeccompError::ListenerState {
+            path: path(),
+            source,
+        })?;
+    let pid = state
+        .pid()
+        .ok_or_else(|| SeccompError::ListenerStateWithoutPid { path: path() })?;
+    let mut message = ContainerProcessState::default();
+    message
+        .set_version(state.version().clone())
+        .set_fds(vec![SECCOMP_FD_NAME.to_owned()])
+        .set_pid(pid)
+        .set_metadata((!metadata.is_empty()).then(|| metadata.to_owned()))
+        .set_state(state);
+    let payload = serde_json::to_vec(&message).map_err(|source| SeccompError::ListenerState {
+        path: path(),
+        source,
+    })?;
+
+    let stream =
+        UnixStream::connect(listener_path).map_err(|source| SeccompError::ListenerConnect {
+            path: path(),
+            source,
+        })?;
+    let fds = [fd.as_raw_fd()];
+    let rights = [ControlMessage::ScmRights(&fds)];
+    let mut sent = 0;
+    while sent < payload.len() {
+        // The spec allows several sendmsg calls but the fds must ride on the first one.
+        let cmsgs: &[ControlMessage<'_>] = if sent == 0 { &rights } else { &[] };
+        let iov = [IoSlice::new(&payload[sent..])];
+        match sendmsg::<UnixAddr>(
+            stream.as_raw_fd(),
+            &iov,
+            cmsgs,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
+            Ok(n) => sent += n,
+            Err(Errno::EINTR) => {}
+            Err(errno) => {
+                return Err(SeccompError::ListenerSend {
+                    path: path(),
+                    source: errno.into(),
+                })
+            }
+        }
+    }
+    // Dropping the stream closes the connection: the spec allows one state per connection.
+    Ok(())
+}
+
+fn check_notify(
+    seccomp: &LinuxSeccomp,
+    syscalls: &[LinuxSyscall],
+    notify: bool,
+) -> Result<(), SeccompError> {
+    if seccomp.listener_path().is_none() && seccomp.listener_metadata().is_some() {
+        return Err(SeccompError::MetadataWithoutListener);
+    }
+    // Like runc: after loading, the child writes the listener fd to the runtime, which would
+    // block forever if that write waited on the (not yet connected) agent.
+    if seccomp.default_action() == LinuxSeccompAction::ScmpActNotify {
+        return Err(SeccompError::NotifyAsDefault);
+    }
+    if !notify {
+        return Ok(());
+    }
+    if seccomp.listener_path().is_none() {
+        return Err(SeccompError::NotifyWithoutListener);
+    }
+    let notifies_write = syscalls
+        .iter()
+        .filter(|rule| rule.action() == LinuxSeccompAction::ScmpActNotify)
+        .any(|rule| rule.names().iter().any(|name| name == "write"));
+    if notifies_write {
+        return Err(SeccompError::NotifyOnWrite);
+    }
+    Ok(())
+}
+
+/// The `seccomp(2)` flags for this filter, each checked against the running kernel so an
+/// unsupported one fails here, in the parent, with its name.
+fn kernel_flags(seccomp: &LinuxSeccomp, notify: bool) -> Result<c_ulong, SeccompError> {
+    let mut flags = 0;
+    for flag in seccomp.flags().iter().flatten() {
+        flags |= match flag {
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
+                libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
+            }
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
+                libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+            }
+        };
+    }
+    if notify {
+        flags |= libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        if flags & libc::SECCOMP_FILTER_FLAG_TSYNC != 0 {
+            // A listener fd and a TSYNC failure tid would share the return value; the kernel
+            // only accepts the pair when TSYNC failures are reported as ESRCH instead.
+            flags |= libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+        }
+    } else if flags & libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV != 0 {
+        return Err(SeccompError::FlagWithoutNotify {
+            flag: FLAG_WAIT_KILLABLE_RECV,
+        });
+    }
+    for (bit, name) in KERNEL_FLAGS {
+        // The kernel refuses WAIT_KILLABLE_RECV on its own, so probe it with its listener.
+        let probe = match bit {
+            libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV => {
+                bit | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
+            }
+            _ => bit,
+        };
+        if flags & bit != 0 && !kernel_accepts(probe) {
+            return Err(SeccompError::UnsupportedFlag { flag: name });
+        }
+    }
+    Ok(flags)
+}
+
+/// Whether the kernel knows `flags`: it validates them before reading the program, so a NULL
+/// program fails with EFAULT for known flags and EINVAL otherwise, installing nothing.
+fn kernel_accepts(flags: c_ulong) -> bool {
+    // SAFETY: a NULL program is never dereferenced by user space; the kernel rejects it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            std::ptr::null::<libc::sock_fprog>(),
+        )
+    };
+    rc < 0 && Errno::last() == Errno::EFAULT
+}
+
+fn add_rule(
+    ctx: &mut ScmpFilterContext,
+    index: usize,
+    rule: &LinuxSyscall,
+    default_action: ScmpAction,
+) -> Result<(), SeccompError> {
+    if rule.names().is_empty() || rule.names().iter().any(String::is_empty) {
+        return Err(SeccompError::EmptySyscallName { rule: index });
+    }
+    let action = translate_action(rule.action(), rule.errno_ret(), || {
+        format!("syscalls[{index}]")
+    })?;
+    let (conditions, repeated_index) = conditions(index, rule)?;
+    if action == default_action {
+        return Ok(());
+    }
+    for name in rule.names() {
+        let Ok(syscall) = ScmpSyscall::from_name(name) else {
+            continue;
+        };
+        let added = if repeated_index {
+            conditions.iter().try_for_each(|&condition| {
+                ctx.add_rule_conditional(action, syscall, &[condition])
+                    .map(drop)
+            })
+        } else {
+            ctx.add_rule_conditional(action, syscall, &conditions)
+                .map(drop)
+        };
+        added.map_err(|source| SeccompError::AddRule {
+            syscall: name.clone(),
+            action: rule.action(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// The rule's argument comparisons, and whether one argument is compared more than once
+/// (libseccomp allows each argument once per rule).
+fn conditions(
+    index: usize,
+    rule: &LinuxSyscall,
+) -> Result<(Vec<ScmpArgCompare>, bool), SeccompError> {
+    let mut seen = [false; MAX_SYSCALL_ARGS];
+    let mut repeated = false;
+    let conditions = rule
+        .args()
+        .iter()
+        .flatten()
+        .map(|arg| {
+            let seen = seen.get_mut(arg.index()).ok_or(SeccompError::ArgIndex {
+                rule: index,
+                index: arg.index(),
+            })?;
+            repeated |= *seen;
+            *seen = true;
+            let (op, datum) = comparison(arg);
+            // The index is below MAX_SYSCALL_ARGS, checked just above.
+            Ok(ScmpArgCompare::new(arg.index() as u32, op, datum))
+        })
+        .collect::<Result<Vec<_>, SeccompError>>()?;
+    Ok((conditions, repeated))
+}
+
+fn comparison(arg: &LinuxSeccompArg) -> (ScmpCompareOp, u64) {
+    let value = arg.value();
+    match arg.op() {
+        LinuxSeccompOperator::ScmpCmpNe => (ScmpCompareOp::NotEqual, value),
+        LinuxSeccompOperator::ScmpCmpLt => (ScmpCompareOp::Less, value),
+        LinuxSeccompOperator::ScmpCmpLe => (ScmpCompareOp::LessOrEqual, value),
+        LinuxSeccompOperator::ScmpCmpEq => (ScmpCompareOp::Equal, value),
+        LinuxSeccompOperator::ScmpCmpGe => (ScmpCompareOp::GreaterEqual, value),
+        LinuxSeccompOperator::ScmpCmpGt => (ScmpCompareOp::Greater, value),
+        // As in runc and crun: `value` is libseccomp's datum_a (the mask), `valueTwo` the bits.
+        LinuxSeccompOperator::ScmpCmpMaskedEq => (
+            ScmpCompareOp::MaskedEqual(value),
+            arg.value_two().unwrap_or(0),
+        ),
+    }
+}
+
+fn translate_action(
+    action: LinuxSeccompAction,
+    errno_ret: Option<u32>,
+    location: impl Fn() -> String,
+) -> Result<ScmpAction, SeccompError> {
+    let errno = |default: u32| {
+        let errno = errno_ret.unwrap_or(default);
+        u16::try_from(errno).map_err(|_| SeccompError::ErrnoOutOfRange {
+            location: location(),
+            errno,
+        })
+    };
+    Ok(match (action, errno_ret) {
+        (LinuxSeccompAction::ScmpActErrno, _) => {
+            ScmpAction::Errno(i32::from(errno(libc::EPERM as u32)?))
+        }
+        (LinuxSeccompAction::ScmpActTrace, _) => ScmpAction::Trace(errno(libc::EPERM as u32)?),
+        (_, Some(errno)) => {
+            return Err(SeccompError::ErrnoNotAllowed {
+                location: location(),
+                action,
+                errno,
+            })
+        }
+        (LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread, None) => {
+            ScmpAction::KillThread
+        }
+        (LinuxSeccompAction::ScmpActKillProcess, None) => ScmpAction::KillProcess,
+        (LinuxSeccompAction::ScmpActTrap, None) => ScmpAction::Trap,
+        (LinuxSeccompAction::ScmpActNotify, None) => ScmpAction::Notify,
+        (LinuxSeccompAction::ScmpActLog, None) => ScmpAction::Log,
+        (LinuxSeccompAction::ScmpActAllow, None) => ScmpAction::Allow,
+    })
+}
+
+fn translate_arch(arch: Arch) -> ScmpArch {
+    match arch {
+        Arch::ScmpArchNative => ScmpArch::Native,
+        Arch::ScmpArchX86 => ScmpArch::X86,
+        Arch::ScmpArchX86_64 => ScmpArch::X8664,
+        Arch::ScmpArchX32 => ScmpArch::X32,
+        Arch::ScmpArchArm => ScmpArch::Arm,
+        Arch::ScmpArchAarch64 => ScmpArch::Aarch64,
+        Arch::ScmpArchMips => ScmpArch::Mips,
+        Arch::ScmpArchMips64 => ScmpArch::Mips64,
+        Arch::ScmpArchMips64n32 => ScmpArch::Mips64N32,
+        Arch::ScmpArchMipsel => ScmpArch::Mipsel,
+        Arch::ScmpArchMipsel64 => ScmpArch::Mipsel64,
+        Arch::ScmpArchMipsel64n32 => ScmpArch::Mipsel64N32,
+        Arch::ScmpArchPpc => ScmpArch::Ppc,
+        Arch::ScmpArchPpc64 => ScmpArch::Ppc64,
+        Arch::ScmpArchPpc64le => ScmpArch::Ppc64Le,
+        Arch::ScmpArchS390 => ScmpArch::S390,
+        Arch::ScmpArchS390x => ScmpArch::S390X,
+        Arch::ScmpArchParisc => ScmpArch::Parisc,
+        Arch::ScmpArchParisc64 => ScmpArch::Parisc64,
+        Arch::ScmpArchRiscv64 => ScmpArch::Riscv64,
+        Arch::ScmpArchLoongarch64 => ScmpArch::Loongarch64,
+        Arch::ScmpArchM68k => ScmpArch::M68k,
+        Arch::ScmpArchSh => ScmpArch::Sh,
+        Arch::ScmpArchSheb => ScmpArch::Sheb,
+    }
+}
+
+/// The filter's BPF program as generated by libseccomp.
+fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, SeccompError> {
+    // libseccomp 2.5 exports only to an fd; a memfd keeps the round trip in memory.
+    let fd = memfd_create(c"berth-seccomp-bpf", MFdFlags::MFD_CLOEXEC).map_err(|errno| {
+        SeccompError::ExportBuffer {
+            source: errno.into(),
+        }
+    })?;
+    ctx.export_bpf(&fd)
+        .map_err(|source| SeccompError::Libseccomp {
+            what: "export the BPF program",
+            source,
+        })?;
+    let mut file = File::from(fd);
+    let mut bytes = Vec::new();
+    file.rewind()
+        .and_then(|()| file.read_to_end(&mut bytes))
+        .map_err(|source| SeccompError::ExportBuffer { source })?;
+    let insn_size = std::mem::size_of::<libc::sock_filter>();
+    if bytes.len() % insn_size != 0 {
+        let source = io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} bytes is not whole instructions", bytes.len()),
+        );
+        return Err(SeccompError::ExportBuffer { source });
+    }
+    Ok(bytes
+        .chunks_exact(insn_size)
+        .map(|insn| libc::sock_filter {
+            code: u16::from_ne_bytes([insn[0], insn[1]]),
+            jt: insn[2],
+            jf: insn[3],
+            k: u32::from_ne_bytes([insn[4], insn[5], insn[6], insn[7]]),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::ffi::CString;
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixListener;
+
+    use libc::{EBADF, ENOSYS, ENOTSUP, EPERM, EXDEV};
+    use nix::sys::signal::Signal;
+    use nix::sys::socket::{recvmsg, ControlMessageOwned};
+    use nix::sys::wait::{waitpid, WaitStatus};
+    use nix::unistd::Pid;
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    /// Exit code of a child whose filter failed to load.
+    const LOAD_FAILED: i32 = 200;
+
+    fn profile(value: Value) -> LinuxSeccomp {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn compile_json(value: Value) -> Result<CompiledFilter, SeccompError> {
+        compile(&profile(value))
+    }
+
+    /// The errno of the last libc call if it returned -1, else 0.
+    fn errno_of(rc: libc::c_long) -> i32 {
+        if rc == -1 {
+            Errno::last_raw()
+        } else {
+            0
+        }
+    }
+
+    fn getppid_errno() -> i32 {
+        // SAFETY: plain syscall.
+        errno_of(unsafe { libc::syscall(libc::SYS_getppid) })
+    }
+
+    fn dup3_errno(oldfd: u64, newfd: u64) -> i32 {
+        // SAFETY: the fds are not open, so dup3 changes nothing unless it is filtered.
+        errno_of(unsafe { libc::syscall(libc::SYS_dup3, oldfd, newfd, 0) })
+    }
+
+    /// Forks; the child sets no_new_privs, loads `filter` (as the container child will) and
+    /// exits with `probe`'s result. The test harness is multi-threaded, so the child makes only
+    /// raw syscalls and leaves with `_exit`.
+    fn run_in_child(
+        filter: CompiledFilter,
+        probe: impl FnOnce(Option<OwnedFd>) -> i32,
+    ) -> WaitStatus {
+        // SAFETY: see above; the child never returns into the harness.
+        match unsafe { libc::fork() } {
+            0 => {
+                // SAFETY: async-signal-safe syscalls; not dumpable means SIGSYS leaves no core.
+                unsafe {
+                    libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+                    libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                }
+                let code = match filter.load() {
+                    Ok(listener) => probe(listener),
+                    Err(_) => LOAD_FAILED,
+                };
+                // SAFETY: ends the child without running the harness's destructors.
+                unsafe { libc::_exit(code) }
+            }
+            -1 => panic!("fork: {}", Errno::last()),
+            pid => waitpid(Pid::from_raw(pid), None).unwrap(),
+        }
+    }
+
+    fn assert_exit(status: WaitStatus, code: i32) {
+        assert!(
+            matches!(status, WaitStatus::Exited(_, c) if c == code),
+            "{status:?}, expected exit {code}"
+        );
+    }
+
+    fn assert_sigsys(status: WaitStatus) {
+        assert!(
+            matches!(status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
+            "{status:?}, expected SIGSYS"
+        );
+    }
+
+    /// A trimmed version of Docker's default profile: deny by default, a long allow list
+    /// including names this host's libseccomp may not know, and argument rules.
+    fn docker_like() -> Value {
+        let allowed = "\
+            accept accept4 access adjtimex alarm bind brk cachestat capget capset chdir chmod \
+            chown clock_getres clock_gettime clock_nanosleep close close_range connect \
+            copy_file_range creat dup dup2 dup3 epoll_create epoll_create1 epoll_ctl epoll_pwait \
+            epoll_pwait2 epoll_wait eventfd eventfd2 execve execveat exit exit_group faccessat \
+            faccessat2 fadvise64 fallocate fchdir fchmod fchmodat fchmodat2 fchown fchownat \
+            fcntl fdatasync flock fork fstat fstatfs fsync ftruncate futex futex_waitv getcwd \
+            getdents getdents64 getegid geteuid getgid getgroups getpeername getpgid getpgrp \
+            getpid getpriority getrandom getresgid getresuid getrlimit getrusage getsid \
+            getsockname getsockopt gettid gettimeofday getuid ioctl kill landlock_add_rule \
+            landlock_create_ruleset landlock_restrict_self lseek lstat madvise map_shadow_stack \
+            memfd_create mkdir mkdirat mmap mprotect mremap mseal munmap nanosleep newfstatat \
+            open openat openat2 pipe pipe2 poll ppoll prctl pread64 prlimit64 pselect6 pwrite64 \
+            read readlink readlinkat readv recvfrom recvmsg rename renameat renameat2 rseq \
+            rt_sigaction rt_sigprocmask rt_sigreturn sched_getaffinity sched_yield select \
+            sendmsg sendto set_robust_list set_tid_address setsockopt sigaltstack socket \
+            socketcall socketpair stat statfs statx symlink tgkill umask uname unlink unlinkat \
+            wait4 waitid write writev _llseek ugetrlimit berth_future_syscall";
+        let allowed: Vec<&str> = allowed.split_whitespace().collect();
+        json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": 1,
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [
+                {"names": allowed, "action": "SCMP_ACT_ALLOW"},
+                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 2114060288u64, "valueTwo": 0,
+                           "op": "SCMP_CMP_MASKED_EQ"}]},
+                {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+                {"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}
+            ]
+        })
+    }
+
+    #[test]
+    fn docker_like_profile_denies_everything_not_listed() {
+        let filter = compile_json(docker_like()).unwrap();
+        assert!(!filter.needs_notify_listener());
+        let status = run_in_child(filter, |_| {
+            // SAFETY: plain syscalls.
+            let getpid = errno_of(unsafe { libc::syscall(libc::SYS_getpid) });
+            let clone3 = errno_of(unsafe { libc::syscall(libc::SYS_clone3, 0, 0) });
+            // SAFETY: as above; acct is not on the allow list.
+            let acct = errno_of(unsafe { libc::syscall(libc::SYS_acct, 0) });
+            match (getpid, clone3, acct, getppid_errno()) {
+                (0, ENOSYS, EPERM, EPERM) => 0,
+                _ => 1,
+            }
+        });
+        assert_exit(status, 0);
+    }
+
+    #[test]
+    fn errno_action_fails_syscalls_with_the_given_errno() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("blocked");
+        let target_c = CString::new(target.as_os_str().as_encoded_bytes()).unwrap();
+        let filter = compile_json(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [
+                {"names": ["getpid"], "action": "SCMP_ACT_ERRNO", "errnoRet": EXDEV},
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOTSUP},
+                {"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}
+            ]
+        }))
+        .unwrap();
+        let status = run_in_child(filter, |_| {
+            // SAFETY: plain syscalls; the path outlives the call.
+            let getpid = errno_of(unsafe { libc::syscall(libc::SYS_getpid) });
+            let mkdir = errno_of(libc::c_long::from(unsafe {
+                libc::mkdir(target_c.as_ptr(), 0o755)
+            }));
+            match (getpid, mkdir, getppid_errno()) {
+                (EXDEV, ENOTSUP, EPERM) => 0,
+                _ => 1,
+            }
+        });
+        assert_exit(status, 0);
+        assert!(!target.exists());
+    }
+
+    #[test]
+    fn trace_without_tracer_fails_with_enosys_and_log_allows() {
+        let filter = compile_json(json!({
+            "defaultAction": "SCMP_ACT_LOG",
+            "syscalls": [
+                {"names": ["getppid"], "action": "SCMP_ACT_TRACE", "errnoRet": 7},
+                {"names": ["getpid"], "action": "SCMP_ACT_ALLOW"}
+            ]
+        }))
+        .unwrap();
+        let status = run_in_child(filter, |_| {
+            match (getppid_errno(), dup3_errno(1000, 5000)) {
+                (ENOSYS, EBADF) => 0,
+                _ => 1,
+            }
+        });
+        assert_exit(status, 0);
+    }
+
+    #[test]
+    fn kill_and_trap_actions_end_the_process_with_sigsys() {
+        for action in [
+            "SCMP_ACT_KILL",
+            "SCMP_ACT_KILL_THREAD",
+            "SCMP_ACT_KILL_PROCESS",
+            "SCMP_ACT_TRAP",
+        ] {
+            let filter = compile_json(json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["getppid"], "action": action}]
+            }))
+            .unwrap();
+            let status = run_in_child(filter, |_| getppid_errno());
+            assert_sigsys(status);
+        }
+    }
+
+    #[test]
+    fn notify_rule_returns_a_listener_fd() {
+        let flags = [
+            json!([]),
+            json!([
+                "SECCOMP_FILTER_FLAG_TSYNC",
+                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
+            ]),
+        ];
+        for flags in flags {
+            let filter = compile_json(json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "listenerPath": "/run/agent.sock",
+                "flags": flags,
+                "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]
+            }))
+            .unwrap();
+            assert!(filter.needs_notify_listener());
+            // The probe must not call getppid: nobody answers the notification.
+            let status = run_in_child(filter, |listener| match listener {
+                // SAFETY: F_GETFD only reads the fd's flags.
+                Some(fd)
+                    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) }
+                        == libc::FD_CLOEXEC =>
+                {
+                    0
+                }
+                _ => 1,
+            });
+            assert_exit(status, 0);
+        }
+    }
+
+    #[test]
+    fn filter_flags_are_accepted_by_the_kernel() {
+        assert!(
+            !kernel_accepts(1 << 30),
+            "an undefined flag must be refused"
+        );
+        let filter = compile_json(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "flags": [
+                "SECCOMP_FILTER_FLAG_TSYNC",
+                "SECCOMP_FILTER_FLAG_LOG",
+                "SECCOMP_FILTER_FLAG_SPEC_ALLOW"
+            ],
+            "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": EXDEV}]
+        }))
+        .unwrap();
+        assert_exit(run_in_child(filter, |_| getppid_errno()), EXDEV);
+    }
+
+    #[test]
+    fn every_argument_operator_matches_like_libseccomp() {
+        // dup3 on unopened fds fails with EBADF; EXDEV shows that the rule matched.
+        let cases = [
+            ("SCMP_CMP_NE", 1000, 1001, 1000),
+            ("SCMP_CMP_LT", 1000, 999, 1000),
+            ("SCMP_CMP_LE", 1000, 1000, 1001),
+            ("SCMP_CMP_EQ", 1000, 1000, 1001),
+            ("SCMP_CMP_GE", 1000, 1000, 999),
+            ("SCMP_CMP_GT", 1000, 1001, 1000),
+            // value is the mask, valueTwo the expected bits.
+            ("SCMP_CMP_MASKED_EQ", 0xf0, 0x3013, 0x3033),
+        ];
+        for (op, value, matching, other) in cases {
+            let filter = compile_json(json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{
+                    "names": ["dup3"], "action": "SCMP_ACT_ERRNO", "errnoRet": EXDEV,
+                    "args": [{"index": 0, "value": value, "valueTwo": 0x10, "op": op}]
+                }]
+            }))
+            .unwrap();
+            let status = run_in_child(filter, |_| {
+                match (dup3_errno(matching, 5000), dup3_errno(other, 5000)) {
+                    (EXDEV, EBADF) => 0,
+                    _ => 1,
+                }
+            });
+            assert_exit(status, 0);
+        }
+    }
+
+    #[test]
+    fn comparisons_of_one_argument_are_or_and_of_different_arguments_and() {
+        let filter = compile_json(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [
+                {"names": ["dup3"], "action": "SCMP_ACT_ERRNO", "errnoRet": EXDEV, "args": [
+                    {"index": 0, "value": 1001, "op": "SCMP_CMP_EQ"},
+                    {"index": 0, "value": 1002, "op": "SCMP_CMP_EQ"}
+                ]},
+                {"names": ["dup3"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOTSUP, "args": [
+                    {"index": 0, "value": 2001, "op": "SCMP_CMP_EQ"},
+                    {"index": 1, "value": 5001, "op": "SCMP_CMP_EQ"}
+                ]}
+            ]
+        }))
+        .unwrap();
+        let status = run_in_child(filter, |_| {
+            let or = (
+                dup3_errno(1001, 5000),
+                dup3_errno(1002, 5000),
+                dup3_errno(1003, 5000),
+            );
+            let and = (
+                dup3_errno(2001, 5001),
+                dup3_errno(2001, 5002),
+                dup3_errno(2002, 5001),
+            );
+            match (or, and) {
+                ((EXDEV, EXDEV, EBADF), (ENOTSUP, EBADF, EBADF)) => 0,
+                _ => 1,
+            }
+        });
+        assert_exit(status, 0);
+    }
+
+    #[test]
+    fn unknown_syscalls_and_rules_with_the_default_action_are_skipped() {
+        let filter = compile_json(json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [
+                {"names": ["berth_future_syscall", "getppid"], "action": "SCMP_ACT_ERRNO",
+                 "errnoRet": EXDEV},
+                {"names": ["getpid"], "action": "SCMP_ACT_ERRNO", "errnoRet": EPERM},
+                {"names": ["getpid"], "action": "SCMP_ACT_ERRNO"},
+                {"names": ["exit", "exit_group", "dup3"], "action": "SCMP_ACT_ALLOW"}
+            ]
+        }))
+        .unwrap();
+        assert_exit(run_in_child(filter, |_| getppid_errno()), EXDEV);
+
+        let kill = compile_json(json!({
+            "defaultAction": "SCMP_ACT_KILL",
+            "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_KILL_THREAD"}]
+        }));
+        assert!(kill.is_ok());
+    }
+
+    #[test]
+    fn each_architecture_adds_to_the_program() {
+        let native = compile_json(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["getppid", "socketcall"], "action": "SCMP_ACT_ERRNO"}]
+        }))
+        .unwrap();
+        let multi = compile_json(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures":
+                ["SCMP_ARCH_NATIVE", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"],
+            "syscalls": [{"names": ["getppid", "socketcall"], "action": "SCMP_ACT_ERRNO"}]
+        }))
+        .unwrap();
+        assert!(
+            multi.program.len() > native.program.len(),
+            "{native:?} vs {multi:?}"
+        );
+    }
+
+    #[test]
+    fn architecture_unknown_to_libseccomp_is_an_error() {
+        let version = libseccomp::ScmpVersion::current().unwrap();
+        if (version.major, version.minor) >= (2, 6) {
+            return; // LoongArch is supported from libseccomp 2.6 on.
+        }
+        let err = compile_json(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_LOONGARCH64"]
+        }))
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SeccompError::Arch {
+                    arch: Arch::ScmpArchLoongarch64,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("SCMP_ARCH_LOONGARCH64"), "{err}");
+    }
+
+    #[test]
+    fn unknown_action_arch_operator_and_flag_names_are_rejected_when_parsing() {
+        let base = json!({"defaultAction": "SCMP_ACT_ALLOW"});
+        let bad = [
+            ("defaultAction", json!("SCMP_ACT_BOGUS")),
+            ("architectures", json!(["SCMP_ARCH_BOGUS"])),
+            ("flags", json!(["SECCOMP_FILTER_FLAG_BOGUS"])),
+            (
+                "syscalls",
+                json!([{"names": ["getpid"], "action": "SCMP_ACT_ALLOW",
+                                 "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_BOGUS"}]}]),
+            ),
+        ];
+        for (field, value) in bad {
+            let mut config = base.clone();
+            config[field] = value;
+            assert!(
+                serde_json::from_value::<LinuxSeccomp>(config).is_err(),
+                "{field} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_profiles_fail_with_context() {
+        let allow_but =
+            |rule: Value| json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [rule]});
+        let cases = [
+            (
+                allow_but(json!({"names": [""], "action": "SCMP_ACT_ERRNO"})),
+                "syscalls[0]: syscall names must be present",
+            ),
+            (
+                allow_but(json!({"names": [], "action": "SCMP_ACT_ERRNO"})),
+                "syscalls[0]: syscall names must be present",
+            ),
+            (
+                json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+                    {"names": ["getpid"], "action": "SCMP_ACT_ALLOW"},
+                    {"names": ["getppid"], "action": "SCMP_ACT_ALLOW", "errnoRet": 1}
+                ]}),
+                "syscalls[1]: errnoRet 1 given for SCMP_ACT_ALLOW",
+            ),
+            (
+                json!({"defaultAction": "SCMP_ACT_KILL", "defaultErrnoRet": 1}),
+                "defaultAction: errnoRet 1 given for SCMP_ACT_KILL",
+            ),
+            (
+                json!({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 70000}),
+                "defaultAction: errnoRet 70000 does not fit",
+            ),
+            (
+                allow_but(json!({"names": ["dup3"], "action": "SCMP_ACT_ERRNO",
+                                 "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]})),
+                "syscalls[0]: argument index 6",
+            ),
+            (
+                json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/a"}),
+                "cannot be the default action",
+            ),
+            (
+                json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/a", "syscalls": [
+                    {"names": ["read", "write"], "action": "SCMP_ACT_NOTIFY"}
+                ]}),
+                "cannot be used for write",
+            ),
+            (
+                allow_but(json!({"names": ["mount"], "action": "SCMP_ACT_NOTIFY"})),
+                "listenerPath is not set",
+            ),
+            (
+                json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerMetadata": "x"}),
+                "listenerMetadata is set but listenerPath is not",
+            ),
+            (
+                json!({"defaultAction": "SCMP_ACT_ALLOW",
+                       "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}),
+                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY rule",
+            ),
+        ];
+        for (config, expected) in cases {
+            let err = compile_json(config.clone()).unwrap_err().to_string();
+            assert!(
+                err.contains(expected),
+                "{config}: {err:?} does not contain {expected:?}"
+            );
+        }
+    }
+
+    /// Accepts one connection and returns the payload and the fds that came with it.
+    fn accept_one(listener: &UnixListener) -> (Vec<u8>, Vec<RawFd>) {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let mut cmsg = nix::cmsg_space!([RawFd; 2]);
+        let mut iov = [io::IoSliceMut::new(&mut buf)];
+        let msg = recvmsg::<UnixAddr>(
+            conn.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )
+        .unwrap();
+        let mut fds = Vec::new();
+        for cmsg in msg.cmsgs().unwrap() {
+            if let ControlMessageOwned::ScmRights(received) = cmsg {
+                fds.extend(received);
+            }
+        }
+        let len = msg.bytes;
+        let mut payload = buf[..len].to_vec();
+        conn.read_to_end(&mut payload).unwrap();
+        (payload, fds)
+    }
+
+    #[test]
+    fn listener_gets_the_container_process_state_and_the_fd() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("agent.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        let agent = std::thread::spawn(move || accept_one(&listener));
+
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        let state = json!({"ociVersion": "1.2.0", "id": "c1", "status": "creating", "pid": 4242,
+                           "bundle": "/bundles/c1", "annotations": {"k": "v"}});
+        send_listener_fd(
+            &socket,
+            write_end.as_fd(),
+            &serde_json::to_vec(&state).unwrap(),
+            "MKNOD=/dev/null",
+        )
+        .unwrap();
+
+        let (payload, fds) = agent.join().unwrap();
+        let message: Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(message["ociVersion"], "1.2.0");
+        assert_eq!(message["fds"], json!(["seccompFd"]));
+        assert_eq!(message["pid"], 4242);
+        assert_eq!(message["metadata"], "MKNOD=/dev/null");
+        assert_eq!(message["state"], state);
+        assert_eq!(fds.len(), 1);
+        // The received fd is the same pipe: what goes in comes out of our read end.
+        // SAFETY: the fd was just received and is owned by nobody else.
+        let received = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+        nix::unistd::write(&received, b"x").unwrap();
+        let mut byte = [0u8; 1];
+        nix::unistd::read(&read_end, &mut byte).unwrap();
+        assert_eq!(&byte, b"x");
+    }
+
+    #[test]
+    fn listener_errors_name_the_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("missing.sock");
+        let (_read_end, write_end) = nix::unistd::pipe().unwrap();
+        let state = br#"{"ociVersion": "1.2.0", "id": "c", "status": "creating", "pid": 1}"#;
+
+        let err = send_listener_fd(&socket, write_end.as_fd(), state, "").unwrap_err();
+        assert!(matches!(err, SeccompError::ListenerConnect { .. }), "{err}");
+        assert!(err.to_string().contains("missing.sock"), "{err}");
+
+        let no_pid =
+            br#"{"ociVersion": "1.2.0", "id": "c1", "status": "creating", "bundle": "/b"}"#;
+        let err = send_listener_fd(&socket, write_end.as_fd(), no_pid, "").unwrap_err();
+        assert!(
+            matches!(err, SeccompError::ListenerStateWithoutPid { .. }),
+            "{err}"
+        );
+
+        let err = send_listener_fd(&socket, write_end.as_fd(), b"not json", "").unwrap_err();
+        assert!(matches!(err, SeccompError::ListenerState { .. }), "{err}");
+    }
+}

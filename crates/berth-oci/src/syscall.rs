@@ -1,0 +1,177 @@
+//! The mount-related system calls, behind a trait so rootfs setup can be planned and tested
+//! without privileges (see `RecordingSyscall` in tests).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use nix::mount::{MntFlags, MsFlags};
+use nix::sys::stat::{Mode, SFlag};
+
+pub trait Syscall {
+    fn mount(
+        &self,
+        source: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> nix::Result<()>;
+    fn umount2(&self, target: &Path, flags: MntFlags) -> nix::Result<()>;
+    fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()>;
+    fn chroot(&self, path: &Path) -> nix::Result<()>;
+    fn chdir(&self, path: &Path) -> nix::Result<()>;
+    fn mkdir_all(&self, path: &Path) -> std::io::Result<()>;
+    fn create_file(&self, path: &Path) -> std::io::Result<()>;
+    fn symlink(&self, target: &Path, link: &Path) -> std::io::Result<()>;
+    fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> nix::Result<()>;
+    fn chown(&self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> nix::Result<()>;
+    fn chmod(&self, path: &Path, mode: u32) -> std::io::Result<()>;
+}
+
+/// The real kernel.
+pub struct LinuxSyscall;
+
+impl Syscall for LinuxSyscall {
+    fn mount(
+        &self,
+        source: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> nix::Result<()> {
+        nix::mount::mount(source, target, fstype, flags, data)
+    }
+    fn umount2(&self, target: &Path, flags: MntFlags) -> nix::Result<()> {
+        nix::mount::umount2(target, flags)
+    }
+    fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()> {
+        nix::unistd::pivot_root(new_root, put_old)
+    }
+    fn chroot(&self, path: &Path) -> nix::Result<()> {
+        nix::unistd::chroot(path)
+    }
+    fn chdir(&self, path: &Path) -> nix::Result<()> {
+        nix::unistd::chdir(path)
+    }
+    fn mkdir_all(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(path)
+    }
+    fn create_file(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map(|_| ())
+    }
+    fn symlink(&self, target: &Path, link: &Path) -> std::io::Result<()> {
+        match std::os::unix::fs::symlink(target, link) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        }
+    }
+    fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> nix::Result<()> {
+        nix::sys::stat::mknod(path, kind, perm, dev)
+    }
+    fn chown(&self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> nix::Result<()> {
+        nix::unistd::chown(
+            path,
+            uid.map(nix::unistd::Uid::from_raw),
+            gid.map(nix::unistd::Gid::from_raw),
+        )
+    }
+    fn chmod(&self, path: &Path, mode: u32) -> std::io::Result<()> {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod recording {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Records every call as a line of text instead of touching the kernel.
+    #[derive(Default)]
+    pub struct RecordingSyscall {
+        pub calls: RefCell<Vec<String>>,
+    }
+
+    impl RecordingSyscall {
+        fn push(&self, s: String) {
+            self.calls.borrow_mut().push(s);
+        }
+        pub fn lines(&self) -> Vec<String> {
+            self.calls.borrow().clone()
+        }
+    }
+
+    impl Syscall for RecordingSyscall {
+        fn mount(
+            &self,
+            source: Option<&Path>,
+            target: &Path,
+            fstype: Option<&str>,
+            flags: MsFlags,
+            data: Option<&str>,
+        ) -> nix::Result<()> {
+            self.push(format!(
+                "mount {} {} {} {:?} {}",
+                source.map_or("-".into(), |s| s.display().to_string()),
+                target.display(),
+                fstype.unwrap_or("-"),
+                flags,
+                data.unwrap_or("-")
+            ));
+            Ok(())
+        }
+        fn umount2(&self, target: &Path, flags: MntFlags) -> nix::Result<()> {
+            self.push(format!("umount2 {} {flags:?}", target.display()));
+            Ok(())
+        }
+        fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()> {
+            self.push(format!(
+                "pivot_root {} {}",
+                new_root.display(),
+                put_old.display()
+            ));
+            Ok(())
+        }
+        fn chroot(&self, path: &Path) -> nix::Result<()> {
+            self.push(format!("chroot {}", path.display()));
+            Ok(())
+        }
+        fn chdir(&self, path: &Path) -> nix::Result<()> {
+            self.push(format!("chdir {}", path.display()));
+            Ok(())
+        }
+        fn mkdir_all(&self, path: &Path) -> std::io::Result<()> {
+            self.push(format!("mkdir {}", path.display()));
+            Ok(())
+        }
+        fn create_file(&self, path: &Path) -> std::io::Result<()> {
+            self.push(format!("touch {}", path.display()));
+            Ok(())
+        }
+        fn symlink(&self, target: &Path, link: &Path) -> std::io::Result<()> {
+            self.push(format!("symlink {} {}", target.display(), link.display()));
+            Ok(())
+        }
+        fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> nix::Result<()> {
+            self.push(format!(
+                "mknod {} {kind:?} {:o} {dev}",
+                path.display(),
+                perm.bits()
+            ));
+            Ok(())
+        }
+        fn chown(&self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> nix::Result<()> {
+            self.push(format!("chown {} {uid:?} {gid:?}", path.display()));
+            Ok(())
+        }
+        fn chmod(&self, path: &Path, mode: u32) -> std::io::Result<()> {
+            self.push(format!("chmod {} {mode:o}", path.display()));
+            Ok(())
+        }
+    }
+}
