@@ -44,11 +44,7 @@ fn tmpfs_mount_has_its_size_and_is_writable() {
     ) else {
         return;
     };
-    mount(
-        &mut c,
-        json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-               "options": ["nosuid", "nodev", "size=2m", "mode=755"]}),
-    );
+    c.tmpfs("/tmp", &["nosuid", "nodev", "size=2m", "mode=755"]);
     let out = c.run_capture().ok();
     assert!(out.stdout.starts_with("data\n"), "{out:?}");
     let mounts = parse_mountinfo(&out.stdout);

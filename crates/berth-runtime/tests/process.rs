@@ -148,15 +148,11 @@ fn capability_sets_match_config() {
 #[test]
 fn dropped_capability_is_enforced() {
     // CAP_CHOWN is not in the default set: chown must fail even for root.
-    let Some(mut c) = Container::new("nochown", &["sh", "-c", "chown 1 /tmp/f 2>&1; echo rc=$?"])
-    else {
+    let script = "touch /tmp/f; chown 1 /tmp/f 2>&1; echo rc=$?";
+    let Some(mut c) = Container::new("nochown", &["sh", "-c", script]) else {
         return;
     };
-    c.push(
-        "/mounts",
-        json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}),
-    );
-    c.args(&["sh", "-c", "touch /tmp/f; chown 1 /tmp/f 2>&1; echo rc=$?"]);
+    c.tmpfs("/tmp", &["size=1m"]);
     let out = c.run_capture().ok();
     assert!(
         out.stdout.contains("Operation not permitted") && out.stdout.contains("rc=1"),

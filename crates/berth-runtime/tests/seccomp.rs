@@ -113,13 +113,6 @@ const ALLOWED: &[&str] = &[
     "writev",
 ];
 
-fn tmpfs_at_tmp(c: &mut Container) {
-    c.push(
-        "/mounts",
-        json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}),
-    );
-}
-
 const SCRIPT: &str = "echo ok; mkdir /tmp/d 2>&1; echo rc=$?; touch /tmp/f && echo touched; \
                       grep ^Seccomp: /proc/self/status";
 
@@ -128,7 +121,7 @@ fn denied_syscall_returns_eperm() {
     let Some(mut c) = Container::new("seccomp-deny", &["sh", "-c", SCRIPT]) else {
         return;
     };
-    tmpfs_at_tmp(&mut c);
+    c.tmpfs("/tmp", &["size=1m"]);
     c.set(
         "/linux/seccomp",
         json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [deny_mkdir()]}),
@@ -154,7 +147,7 @@ fn default_errno_with_allow_list() {
     let Some(mut c) = Container::new("seccomp-allow", &["sh", "-c", SCRIPT]) else {
         return;
     };
-    tmpfs_at_tmp(&mut c);
+    c.tmpfs("/tmp", &["size=1m"]);
     c.set(
         "/linux/seccomp",
         json!({
@@ -184,7 +177,7 @@ fn without_profile_mkdir_works() {
     let Some(mut c) = Container::new("seccomp-none", &["sh", "-c", SCRIPT]) else {
         return;
     };
-    tmpfs_at_tmp(&mut c);
+    c.tmpfs("/tmp", &["size=1m"]);
     let out = c.run_capture().ok();
     assert!(out.stdout.contains("rc=0\n"), "{out:?}");
     assert_eq!(

@@ -396,6 +396,14 @@ impl Container {
         self
     }
 
+    /// Adds a small writable tmpfs at `dest` (the shared rootfs itself is read-only).
+    pub fn tmpfs(&mut self, dest: &str, options: &[&str]) -> &mut Self {
+        self.push(
+            "/mounts",
+            json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": options}),
+        )
+    }
+
     /// Drops every mount whose destination is `dest`.
     pub fn remove_mount(&mut self, dest: &str) -> &mut Self {
         if let Some(Value::Array(items)) = self.config.pointer_mut("/mounts") {
