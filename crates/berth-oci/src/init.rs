@@ -81,6 +81,16 @@ pub(crate) fn enter_namespaces(
     time_offsets: Option<String>,
 ) -> Result<()> {
     namespaces::enter(ns_fds)?;
+    if plan.has_user {
+        // Until now we carry the host's ids, unmapped in the namespace (files we create would
+        // fail with EOVERFLOW): become the namespace's root, as runc does.
+        let root_gid = nix::unistd::Gid::from_raw(0);
+        let root_uid = nix::unistd::Uid::from_raw(0);
+        nix::unistd::setresgid(root_gid, root_gid, root_gid)
+            .map_err(sys("become root (gid) in the user namespace"))?;
+        nix::unistd::setresuid(root_uid, root_uid, root_uid)
+            .map_err(sys("become root (uid) in the user namespace"))?;
+    }
     namespaces::unshare_flags(plan.unshare_flags - nix::sched::CloneFlags::CLONE_NEWPID)?;
     if plan.new_cgroup {
         namespaces::unshare_flags(nix::sched::CloneFlags::CLONE_NEWCGROUP)?;
@@ -315,6 +325,14 @@ impl ProcessExec<'_> {
             process::apply_caps(c)?;
         }
         nix::unistd::chdir(p.cwd()).map_err(sys(format!("chdir to cwd {}", p.cwd().display())))?;
+        // A cwd reached through a host fd (e.g. /proc/self/fd/N) lies outside our root (CVE-2024-21626).
+        let cwd = nix::unistd::getcwd().map_err(sys("getcwd"))?;
+        if !cwd.starts_with("/") {
+            return Err(Error::Init(format!(
+                "cwd {} resolves outside the container root",
+                p.cwd().display()
+            )));
+        }
         if nnp {
             nix::sys::prctl::set_no_new_privs().map_err(sys("set no_new_privs"))?;
         }
@@ -329,6 +347,7 @@ impl ProcessExec<'_> {
         run_hooks(start_hooks, state, "startContainer")?;
         load_seccomp(seccomp, self.linux, state)?;
         process::cloexec_from(3 + self.preserve_fds)?;
+        reset_signals();
         let err = nix::unistd::execve(&exe_c, &argv, &envp)
             .err()
             .unwrap_or(nix::errno::Errno::UnknownErrno);
@@ -337,6 +356,16 @@ impl ProcessExec<'_> {
             source: err,
         })
     }
+}
+
+/// The runtime ignores SIGPIPE (Rust's default) and may block signals; ignored dispositions and
+/// the mask survive execve, so give the container program a clean slate.
+fn reset_signals() {
+    for sig in 1..=libc::SIGRTMAX() {
+        // SAFETY: resetting to SIG_DFL installs no handler; invalid numbers (KILL, STOP) just fail.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
 }
 
 fn load_seccomp(

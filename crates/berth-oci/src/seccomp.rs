@@ -173,7 +173,7 @@ impl CompiledFilter {
                 source: Errno::last(),
             });
         }
-        if self.notify {
+        if self.needs_notify_listener() {
             // SAFETY: with SECCOMP_FILTER_FLAG_NEW_LISTENER, success returns a new fd we own.
             return Ok(Some(unsafe { OwnedFd::from_raw_fd(rc as RawFd) }));
         }

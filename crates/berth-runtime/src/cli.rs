@@ -144,6 +144,17 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// How many fds from 3 upward the caller passes through to the container.
+    pub fn preserve_fds(&self) -> u32 {
+        match self {
+            Command::Create(a) | Command::Run { create: a, .. } => a.preserve_fds,
+            Command::Exec(a) => a.preserve_fds,
+            _ => 0,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ExecArgs {
     pub id: String,

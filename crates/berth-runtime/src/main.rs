@@ -8,7 +8,20 @@ mod log;
 use clap::Parser;
 
 fn main() {
+    // Die quietly on a closed pipe (`berth-runtime state x | head`) like other CLI tools.
+    // SAFETY: restores the default disposition; no handler runs.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = cli::Cli::parse();
+    // Nothing the caller left open (beyond --preserve-fds) may reach a container (CVE-2024-21626).
+    // SAFETY: closes fds this process never uses; stdio and preserved fds stay.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 + cli.command.preserve_fds(),
+            u32::MAX,
+            0,
+        )
+    };
     let logger = log::Logger::new(cli.log.as_deref(), cli.log_format, cli.debug);
     let code = match commands::run(&cli) {
         Ok(code) => code,
