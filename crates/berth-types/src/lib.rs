@@ -94,8 +94,17 @@ mod tests {
     #[test]
     fn refuses_path_tricks_and_empty() {
         assert_eq!(ContainerId::new(""), Err(InvalidId::Empty));
-        assert!(matches!(ContainerId::new(".."), Err(InvalidId::BadCharacters(_))));
-        assert!(matches!(ContainerId::new("a/b"), Err(InvalidId::BadCharacters(_))));
-        assert!(matches!(ContainerId::new(&"x".repeat(1025)), Err(InvalidId::TooLong(_))));
+        assert!(matches!(
+            ContainerId::new(".."),
+            Err(InvalidId::BadCharacters(_))
+        ));
+        assert!(matches!(
+            ContainerId::new("a/b"),
+            Err(InvalidId::BadCharacters(_))
+        ));
+        assert!(matches!(
+            ContainerId::new(&"x".repeat(1025)),
+            Err(InvalidId::TooLong(_))
+        ));
     }
 }
