@@ -4,21 +4,16 @@
 
 mod common;
 
-use common::{cmdline, eventually, Container};
+use common::{cmdline, eventually, poll_until, Container};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 fn process_gone(pid: i32) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(10) {
-        // A zombie still has a /proc entry but is no longer running anything.
+    poll_until(|| {
+        // A zombie still has a /proc entry but is no longer running anything (this VM's pid 1
+        // reaps orphans only every few seconds).
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat.is_empty() || stat.contains(") Z ") {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
+        stat.is_empty() || stat.contains(") Z ")
+    })
 }
 
 #[test]

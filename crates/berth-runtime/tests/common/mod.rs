@@ -4,6 +4,10 @@
 //! berth-runtime, runc and crun: `BERTH_TEST_RUNTIME=/path/to/runtime cargo test -p berth-runtime`.
 //! Without that variable the berth-runtime binary cargo built is tested.
 //!
+//! crun 1.8 refuses hybrid cgroup hosts (v1 controllers plus cgroup2 at /sys/fs/cgroup/unified);
+//! test it through a wrapper that hides cgroup2 in a private mount namespace:
+//! `exec unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"' crun "$@"`.
+//!
 //! Every [`Container`] gets its own `--root` state directory, bundle directory, id and
 //! `cgroupsPath`, so tests run in parallel (threads and test binaries) without sharing anything but
 //! the read-only busybox rootfs, and its `Drop` force-deletes whatever an assertion left behind.
@@ -51,10 +55,6 @@ pub fn runtime_name() -> &'static str {
             })
             .unwrap_or_default()
     })
-}
-
-pub fn is_runc() -> bool {
-    runtime_name() == "runc"
 }
 
 /// Fails the test on `result`'s error, except on a runtime listed in `gaps` (name, why), where
@@ -158,18 +158,25 @@ fn wait_with_timeout(cmd: &mut Command) -> Option<i32> {
     }
 }
 
-/// Polls `check` for up to 10 s: for effects that follow a runtime command asynchronously
-/// (`start` may return before the container process has exec'd).
-#[track_caller]
-pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+/// Polls `check` for up to 10 s; whether it came true. For effects that follow a runtime
+/// command asynchronously (`start` may return before the container process has exec'd).
+pub fn poll_until(mut check: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out waiting for {what}"
-        );
+    loop {
+        if check() {
+            return true;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// [`poll_until`], failing the test on timeout.
+#[track_caller]
+pub fn eventually(what: &str, check: impl FnMut() -> bool) {
+    assert!(poll_until(check), "timed out waiting for {what}");
 }
 
 /// The busybox rootfs shared read-only by every container of this test process.
@@ -513,14 +520,7 @@ impl Container {
 
     /// Polls `state` until it reports `status`; false after 10 s.
     pub fn wait_status(&self, status: &str) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if self.status() == status {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        poll_until(|| self.status() == status)
     }
 
     /// The init process pid from `state`.
