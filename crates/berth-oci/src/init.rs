@@ -207,7 +207,7 @@ pub(crate) fn container_init(ctx: InitContext) -> Result<()> {
         )?;
     }
     rootfs::switch_root(&rctx, &LinuxSyscall)?;
-    rootfs::finalize(&rctx, &LinuxSyscall)?;
+    // Before finalize: /proc/sys is usually among the read-only paths.
     for (key, value) in linux
         .and_then(|l| l.sysctl().as_ref())
         .into_iter()
@@ -216,6 +216,7 @@ pub(crate) fn container_init(ctx: InitContext) -> Result<()> {
         let path = Path::new("/proc/sys").join(key.replace('.', "/"));
         std::fs::write(&path, value).map_err(io("set sysctl", path))?;
     }
+    rootfs::finalize(&rctx, &LinuxSyscall)?;
     let exec = ProcessExec {
         process: ctx.process,
         linux,
