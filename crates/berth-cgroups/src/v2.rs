@@ -1,0 +1,844 @@
+//! cgroup v2: the container is one directory of the unified hierarchy. Controllers become
+//! available to it through the ancestors' cgroup.subtree_control; devices are controlled by an
+//! eBPF program (see `ebpf`).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{
+    LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxResources,
+};
+
+use crate::convert::{self, set};
+use crate::devices::Rule;
+use crate::ebpf;
+use crate::error::{Error, Result};
+use crate::fsutil::{self, Ctl};
+use crate::path::{CgroupPath, OwnCgroups};
+use crate::stats::{
+    parse_dev, BlkioEntry, BlkioStats, CpuStats, CpuUsage, HugetlbStats, MemoryEntry, MemoryStats,
+    PidsStats, Stats, Throttling,
+};
+
+#[derive(Debug)]
+pub(crate) struct V2Manager {
+    root: PathBuf,
+    /// The container's cgroup below `root` ("a/b").
+    rel: String,
+    dir: PathBuf,
+}
+
+impl V2Manager {
+    pub fn new(root: &Path, path: &CgroupPath) -> Result<Self> {
+        let own = if path.is_relative() {
+            OwnCgroups::read()?.path_of("")?.to_owned()
+        } else {
+            String::new()
+        };
+        let rel = path.resolve(&own)?;
+        Ok(Self {
+            root: root.to_owned(),
+            dir: root.join(&rel),
+            rel,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn ctl(&self, controller: &'static str) -> Ctl<'_> {
+        Ctl::new(&self.dir, controller)
+    }
+
+    pub fn create(&self) -> Result<()> {
+        let mut dir = self.root.clone();
+        for part in self.rel.split('/') {
+            enable_controllers(&dir)?;
+            dir.push(part);
+            fsutil::mkdir(&dir)?;
+        }
+        Ok(())
+    }
+
+    pub fn add_task(&self, pid: i32) -> Result<()> {
+        self.ctl("cgroup").write("cgroup.procs", &pid.to_string())
+    }
+
+    pub fn dir_fd(&self) -> Option<OwnedFd> {
+        File::options()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+            .open(&self.dir)
+            .ok()
+            .map(OwnedFd::from)
+    }
+
+    pub fn remove(&self) -> Result<()> {
+        fsutil::remove_cgroup(&self.dir)
+    }
+
+    pub fn pids(&self) -> Result<Vec<i32>> {
+        let mut pids = Vec::new();
+        fsutil::pids_recursive(&self.dir, &mut pids)?;
+        Ok(pids)
+    }
+
+    pub fn apply(&self, r: &LinuxResources) -> Result<()> {
+        if let Some(cpu) = r.cpu() {
+            self.apply_cpu(cpu)?;
+            self.apply_cpuset(cpu)?;
+        }
+        if let Some(memory) = r.memory() {
+            self.apply_memory(memory)?;
+        }
+        if let Some(pids) = r.pids() {
+            self.ctl("pids")
+                .write("pids.max", &convert::pids_max(pids.limit()))?;
+        }
+        if let Some(blkio) = r.block_io() {
+            self.apply_io(blkio)?;
+        }
+        if let Some(limits) = r.hugepage_limits() {
+            self.apply_hugetlb(limits)?;
+        }
+        if let Some(network) = r.network() {
+            if network.class_id().is_some() {
+                return Err(Error::UnsupportedOnV2 {
+                    controller: "net_cls",
+                    setting: "classID",
+                });
+            }
+            if network.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
+                return Err(Error::UnsupportedOnV2 {
+                    controller: "net_prio",
+                    setting: "priorities",
+                });
+            }
+        }
+        if let Some(rdma) = r.rdma() {
+            let lines = convert::rdma_lines(rdma)?;
+            if !lines.is_empty() {
+                self.ctl("rdma").write_each("rdma.max", lines)?;
+            }
+        }
+        if let Some(devices) = r.devices() {
+            self.apply_devices(devices)?;
+        }
+        // Last, so that explicit unified values override the converted ones.
+        if let Some(unified) = r.unified() {
+            self.apply_unified(unified)?;
+        }
+        Ok(())
+    }
+
+    fn apply_cpu(&self, cpu: &LinuxCpu) -> Result<()> {
+        if set(cpu.realtime_runtime()).is_some() || set(cpu.realtime_period()).is_some() {
+            return Err(Error::UnsupportedOnV2 {
+                controller: "cpu",
+                setting: "realtime scheduling",
+            });
+        }
+        let shares = set(cpu.shares());
+        let quota = set(cpu.quota());
+        let period = set(cpu.period());
+        if shares.is_none()
+            && quota.is_none()
+            && period.is_none()
+            && cpu.burst().is_none()
+            && cpu.idle().is_none()
+        {
+            return Ok(());
+        }
+        let ctl = self.ctl("cpu");
+        if let Some(s) = shares {
+            ctl.write("cpu.weight", &convert::cpu_weight(s).to_string())?;
+        }
+        if quota.is_some() || period.is_some() {
+            // cpu.max is "<quota> <period>"; a period alone keeps the current quota.
+            let quota = match quota {
+                Some(q) if q > 0 => q.to_string(),
+                Some(_) => "max".to_owned(),
+                None => {
+                    let current = ctl.read("cpu.max")?;
+                    current
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("max")
+                        .to_owned()
+                }
+            };
+            let value = match period {
+                Some(p) => format!("{quota} {p}"),
+                None => quota,
+            };
+            ctl.write("cpu.max", &value)?;
+        }
+        // After cpu.max: the kernel checks the burst against the quota.
+        if let Some(b) = cpu.burst() {
+            ctl.write("cpu.max.burst", &b.to_string())?;
+        }
+        if let Some(i) = cpu.idle() {
+            ctl.write("cpu.idle", &i.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn apply_cpuset(&self, cpu: &LinuxCpu) -> Result<()> {
+        let ctl = self.ctl("cpuset");
+        if let Some(cpus) = cpu.cpus().as_deref().filter(|s| !s.is_empty()) {
+            ctl.write("cpuset.cpus", cpus)?;
+        }
+        if let Some(mems) = cpu.mems().as_deref().filter(|s| !s.is_empty()) {
+            ctl.write("cpuset.mems", mems)?;
+        }
+        Ok(())
+    }
+
+    /// Swappiness, disableOOMKiller, useHierarchy and kernel memory have no v2 files; like
+    /// runc, we leave them out rather than fail containers written for v1.
+    fn apply_memory(&self, m: &LinuxMemory) -> Result<()> {
+        let limit = set(m.limit());
+        let swap = set(m.swap());
+        let reservation = set(m.reservation());
+        if limit.is_none() && swap.is_none() && reservation.is_none() {
+            return Ok(());
+        }
+        let ctl = self.ctl("memory");
+        if let (Some(true), Some(limit)) = (m.check_before_update(), limit) {
+            let usage = ctl.read_u64("memory.current")?;
+            if limit > 0 && u64::try_from(limit).is_ok_and(|l| l <= usage) {
+                return Err(Error::MemoryBelowUsage { limit, usage });
+            }
+        }
+        let swap = match (swap, limit) {
+            // Unlimited memory with no swap setting means unlimited swap too, as in runc.
+            (None, Some(-1)) => Some(-1),
+            (Some(s), limit) => Some(convert::v2_swap(s, limit)?),
+            (None, _) => None,
+        };
+        if let Some(s) = swap {
+            match ctl.write("memory.swap.max", &convert::v2_limit(s)) {
+                // Without swap accounting, "no limit" and "no swap" already hold.
+                Err(Error::FileMissing { .. }) if s == -1 || s == 0 => {}
+                Err(Error::FileMissing { path, .. }) => {
+                    return Err(Error::SwapAccountingDisabled { path })
+                }
+                r => r?,
+            }
+        }
+        if let Some(l) = limit {
+            ctl.write("memory.max", &convert::v2_limit(l))?;
+        }
+        if let Some(r) = reservation {
+            ctl.write("memory.low", &convert::v2_limit(r))?;
+        }
+        Ok(())
+    }
+
+    /// leafWeight is a CFQ (v1) notion with no v2 counterpart, and is left out as in runc.
+    fn apply_io(&self, b: &LinuxBlockIo) -> Result<()> {
+        let ctl = self.ctl("io");
+        let weight = set(b.weight());
+        let weight_devices: Vec<(i64, i64, u16)> = b
+            .weight_device()
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| Some((d.major(), d.minor(), set(d.weight())?)))
+            .collect();
+        if weight.is_some() || !weight_devices.is_empty() {
+            // BFQ takes blkio's weight range as is; io.weight needs converting.
+            let bfq = ctl.exists("io.bfq.weight");
+            let (file, convert): (&str, fn(u16) -> u64) = if bfq {
+                ("io.bfq.weight", u64::from)
+            } else {
+                ("io.weight", convert::io_weight)
+            };
+            let lines = weight.map(|w| convert(w).to_string()).into_iter().chain(
+                weight_devices
+                    .iter()
+                    .map(|(major, minor, w)| format!("{major}:{minor} {}", convert(*w))),
+            );
+            ctl.write_each(file, lines)?;
+        }
+        let throttles = [
+            ("rbps", b.throttle_read_bps_device()),
+            ("wbps", b.throttle_write_bps_device()),
+            ("riops", b.throttle_read_iops_device()),
+            ("wiops", b.throttle_write_iops_device()),
+        ];
+        let lines: Vec<String> = throttles
+            .iter()
+            .flat_map(|(key, list)| {
+                list.as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(move |t| format!("{}:{} {key}={}", t.major(), t.minor(), t.rate()))
+            })
+            .collect();
+        if !lines.is_empty() {
+            ctl.write_each("io.max", lines)?;
+        }
+        Ok(())
+    }
+
+    fn apply_hugetlb(&self, limits: &[LinuxHugepageLimit]) -> Result<()> {
+        let ctl = self.ctl("hugetlb");
+        for l in limits {
+            let size = convert::page_size(l)?;
+            let limit = convert::v2_limit(l.limit());
+            ctl.write(&format!("hugetlb.{size}.max"), &limit)?;
+            // The OCI spec prefers reservation limits where the kernel has them (5.7+).
+            ctl.write_if_exists(&format!("hugetlb.{size}.rsvd.max"), &limit)?;
+        }
+        Ok(())
+    }
+
+    /// An empty list leaves device access alone, as on v1; the OCI default rules always begin
+    /// with a deny-all, so a configured container gets a filter.
+    fn apply_devices(&self, devices: &[LinuxDeviceCgroup]) -> Result<()> {
+        if devices.is_empty() {
+            return Ok(());
+        }
+        let rules = devices
+            .iter()
+            .filter_map(|d| Rule::from_oci(d).transpose())
+            .collect::<Result<Vec<_>>>()?;
+        ebpf::install(&self.dir, &ebpf::program(&rules))
+    }
+
+    fn apply_unified(&self, unified: &std::collections::HashMap<String, String>) -> Result<()> {
+        for (key, value) in unified {
+            if key.is_empty() || key.contains('/') || key == "." || key == ".." {
+                return Err(Error::InvalidUnifiedKey { key: key.clone() });
+            }
+            match self.ctl("unified").write(key, value) {
+                Err(Error::FileMissing { path, .. }) => {
+                    return Err(Error::UnifiedKeyMissing {
+                        key: key.clone(),
+                        path,
+                    })
+                }
+                r => r?,
+            }
+        }
+        Ok(())
+    }
+
+    pub fn freeze(&self) -> Result<()> {
+        let ctl = self.ctl("freezer");
+        ctl.write("cgroup.freeze", "1")?;
+        if fsutil::poll_until(|| self.is_frozen())? {
+            return Ok(());
+        }
+        // Do not leave the container half frozen.
+        ctl.write("cgroup.freeze", "0")?;
+        Err(Error::FreezeTimeout {
+            path: self.dir.clone(),
+        })
+    }
+
+    pub fn thaw(&self) -> Result<()> {
+        self.ctl("freezer").write("cgroup.freeze", "0")
+    }
+
+    /// Reads the state the kernel reached (cgroup.events), not the one requested.
+    pub fn is_frozen(&self) -> Result<bool> {
+        let path = self.dir.join("cgroup.events");
+        Ok(fsutil::keyed_value(&path, &fsutil::read(&path)?, "frozen")? == Some(1))
+    }
+
+    /// OOM kills from memory.events; 0 when the memory controller is not enabled.
+    pub fn oom_kill_count(&self) -> Result<u64> {
+        let path = self.dir.join("memory.events");
+        match fsutil::read_opt(&path)? {
+            Some(content) => Ok(fsutil::keyed_value(&path, &content, "oom_kill")?.unwrap_or(0)),
+            None => Ok(0),
+        }
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        let pids = self.ctl("pids");
+        let pids = match pids.read_u64_opt("pids.current")? {
+            Some(current) => Some(PidsStats {
+                current,
+                // "max" means unlimited, reported as 0 like runc.
+                limit: match pids.read_u64("pids.max")? {
+                    u64::MAX => 0,
+                    n => n,
+                },
+            }),
+            None => None,
+        };
+        Ok(Stats {
+            cpu: self.cpu_stats()?,
+            memory: self.memory_stats()?,
+            pids,
+            blkio: self.io_stats()?,
+            hugetlb: self.hugetlb_stats()?,
+        })
+    }
+
+    fn cpu_stats(&self) -> Result<Option<CpuStats>> {
+        let Some(stat) = self.ctl("cpu").read_keyed_opt("cpu.stat")? else {
+            return Ok(None);
+        };
+        let mut usage = CpuUsage::default();
+        let mut throttling = None;
+        for (k, v) in stat {
+            // v2 reports microseconds; runc's format is nanoseconds.
+            match k.as_str() {
+                "usage_usec" => usage.total = v * 1000,
+                "user_usec" => usage.user = v * 1000,
+                "system_usec" => usage.kernel = v * 1000,
+                // Present only with the cpu controller enabled.
+                "nr_periods" => throttling.get_or_insert_with(Throttling::default).periods = v,
+                "nr_throttled" => {
+                    throttling
+                        .get_or_insert_with(Throttling::default)
+                        .throttled_periods = v
+                }
+                "throttled_usec" => {
+                    throttling
+                        .get_or_insert_with(Throttling::default)
+                        .throttled_time = v * 1000
+                }
+                _ => {}
+            }
+        }
+        Ok(Some(CpuStats { usage, throttling }))
+    }
+
+    fn memory_stats(&self) -> Result<Option<MemoryStats>> {
+        let ctl = self.ctl("memory");
+        let Some(usage) = ctl.read_u64_opt("memory.current")? else {
+            return Ok(None);
+        };
+        let limit = ctl.read_u64("memory.max")?;
+        let events_path = ctl.path("memory.events");
+        let failcnt = match fsutil::read_opt(&events_path)? {
+            Some(events) => fsutil::keyed_value(&events_path, &events, "max")?.unwrap_or(0),
+            None => 0,
+        };
+        // Report swap as memory+swap, the v1 meaning the runc format carries.
+        let swap = match ctl.read_u64_opt("memory.swap.current")? {
+            Some(swap_usage) => Some(MemoryEntry {
+                limit: ctl.read_u64("memory.swap.max")?.saturating_add(limit),
+                usage: swap_usage + usage,
+                max: 0,
+                failcnt: 0,
+            }),
+            None => None,
+        };
+        let raw: BTreeMap<String, u64> = ctl
+            .read_keyed_opt("memory.stat")?
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        Ok(Some(MemoryStats {
+            cache: raw.get("file").copied().unwrap_or_default(),
+            usage: MemoryEntry {
+                limit,
+                usage,
+                max: ctl.read_u64_opt("memory.peak")?.unwrap_or(0),
+                failcnt,
+            },
+            swap,
+            kernel: None,
+            kernel_tcp: None,
+            raw,
+        }))
+    }
+
+    /// io.stat lines: "MAJ:MIN rbytes=1 wbytes=2 rios=3 wios=4 dbytes=5 dios=6".
+    fn io_stats(&self) -> Result<Option<BlkioStats>> {
+        let path = self.dir.join("io.stat");
+        let Some(content) = fsutil::read_opt(&path)? else {
+            return Ok(None);
+        };
+        let mut stats = BlkioStats::default();
+        for line in content.lines() {
+            let mut fields = line.split_whitespace();
+            let Some(dev) = fields.next() else {
+                continue;
+            };
+            let (major, minor) = parse_dev(&path, dev)?;
+            for field in fields {
+                let Some((key, value)) = field.split_once('=') else {
+                    continue;
+                };
+                let (list, op) = match key {
+                    "rbytes" => (&mut stats.io_service_bytes_recursive, "Read"),
+                    "wbytes" => (&mut stats.io_service_bytes_recursive, "Write"),
+                    "dbytes" => (&mut stats.io_service_bytes_recursive, "Discard"),
+                    "rios" => (&mut stats.io_serviced_recursive, "Read"),
+                    "wios" => (&mut stats.io_serviced_recursive, "Write"),
+                    "dios" => (&mut stats.io_serviced_recursive, "Discard"),
+                    _ => continue,
+                };
+                list.push(BlkioEntry {
+                    major,
+                    minor,
+                    op: op.to_owned(),
+                    value: fsutil::parse_u64(&path, value)?,
+                });
+            }
+        }
+        Ok(Some(stats))
+    }
+
+    fn hugetlb_stats(&self) -> Result<BTreeMap<String, HugetlbStats>> {
+        let ctl = self.ctl("hugetlb");
+        let mut out = BTreeMap::new();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(source) => {
+                return Err(Error::Read {
+                    path: self.dir.clone(),
+                    source,
+                })
+            }
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(size) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("hugetlb.")?.strip_suffix(".current"))
+                .filter(|s| !s.contains('.'))
+            else {
+                continue;
+            };
+            let events = ctl.path(&format!("hugetlb.{size}.events"));
+            let failcnt = match fsutil::read_opt(&events)? {
+                Some(content) => fsutil::keyed_value(&events, &content, "max")?.unwrap_or(0),
+                None => 0,
+            };
+            out.insert(
+                size.to_owned(),
+                HugetlbStats {
+                    usage: ctl.read_u64(&format!("hugetlb.{size}.current"))?,
+                    max: 0,
+                    failcnt,
+                },
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// Makes every controller available in `dir` also available to its children. Reading first
+/// spares the write (and the kernel's locking) once the controllers are enabled.
+fn enable_controllers(dir: &Path) -> Result<()> {
+    let ctl = Ctl::new(dir, "cgroup");
+    let available = ctl.read("cgroup.controllers")?;
+    let enabled = ctl.read("cgroup.subtree_control")?;
+    let missing: Vec<&str> = available
+        .split_whitespace()
+        .filter(|c| !enabled.split_whitespace().any(|e| e == *c))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let all: Vec<String> = missing.iter().map(|c| format!("+{c}")).collect();
+    if ctl.write("cgroup.subtree_control", &all.join(" ")).is_ok() {
+        return Ok(());
+    }
+    // One controller can refuse (e.g. cpu while a realtime task is in the cgroup). Enable the
+    // rest; if the resources need the refused one, apply reports its missing files.
+    for c in all {
+        let _ = ctl.write("cgroup.subtree_control", &c);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::HashMap;
+    use std::fs;
+
+    use oci_spec::runtime::{
+        LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxResourcesBuilder,
+        LinuxThrottleDeviceBuilder,
+    };
+    use tempfile::TempDir;
+
+    use super::*;
+
+    /// A fake unified tree: root with controllers, and the container directory "ctr".
+    struct Fake {
+        tmp: TempDir,
+        manager: V2Manager,
+    }
+
+    impl Fake {
+        fn new(files: &[&str]) -> Self {
+            let tmp = tempfile::tempdir().unwrap();
+            fs::write(
+                tmp.path().join("cgroup.controllers"),
+                "cpu io memory pids\n",
+            )
+            .unwrap();
+            fs::write(tmp.path().join("cgroup.subtree_control"), "memory\n").unwrap();
+            let path = CgroupPath::parse(None, "ctr").unwrap();
+            let manager = V2Manager::new(tmp.path(), &path).unwrap();
+            fs::create_dir(tmp.path().join("ctr")).unwrap();
+            for f in files {
+                fs::write(tmp.path().join("ctr").join(f), "").unwrap();
+            }
+            Self { tmp, manager }
+        }
+
+        fn read(&self, file: &str) -> String {
+            fs::read_to_string(self.tmp.path().join("ctr").join(file)).unwrap()
+        }
+
+        fn write(&self, file: &str, content: &str) {
+            fs::write(self.tmp.path().join("ctr").join(file), content).unwrap();
+        }
+    }
+
+    #[test]
+    fn detect_accepts_fake_tree() {
+        let fake = Fake::new(&[]);
+        assert_eq!(
+            crate::detect(fake.tmp.path()).unwrap(),
+            crate::CgroupVersion::V2
+        );
+        let m = crate::Manager::new(fake.tmp.path(), Some("/a/b"), "x").unwrap();
+        assert_eq!(m.paths(), [fake.tmp.path().join("a/b")]);
+        assert!(m.cgroup_dir_fd().is_none());
+    }
+
+    #[test]
+    fn create_enables_missing_controllers_in_ancestors() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+        fs::write(tmp.path().join("cgroup.subtree_control"), "memory\n").unwrap();
+        let path = CgroupPath::parse(Some("/a"), "x").unwrap();
+        let m = V2Manager::new(tmp.path(), &path).unwrap();
+        m.create().unwrap();
+        assert!(tmp.path().join("a").is_dir());
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("cgroup.subtree_control")).unwrap(),
+            "+cpu +pids"
+        );
+        // Already enabled: nothing is written.
+        fs::write(
+            tmp.path().join("cgroup.subtree_control"),
+            "cpu memory pids\n",
+        )
+        .unwrap();
+        m.create().unwrap();
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("cgroup.subtree_control")).unwrap(),
+            "cpu memory pids\n"
+        );
+        assert!(m.dir_fd().is_some());
+    }
+
+    #[test]
+    fn cpu_memory_pids_io_values() {
+        let fake = Fake::new(&[
+            "cpu.weight",
+            "cpu.max",
+            "memory.max",
+            "memory.low",
+            "memory.swap.max",
+            "pids.max",
+            "io.weight",
+            "io.max",
+        ]);
+        let r = LinuxResourcesBuilder::default()
+            .cpu(
+                LinuxCpuBuilder::default()
+                    .shares(1024u64)
+                    .quota(-1i64)
+                    .period(100_000u64)
+                    .build()
+                    .unwrap(),
+            )
+            .memory(
+                LinuxMemoryBuilder::default()
+                    .limit(100i64 << 20)
+                    .swap(300i64 << 20)
+                    .reservation(-1i64)
+                    .swappiness(60u64)
+                    .build()
+                    .unwrap(),
+            )
+            .pids(
+                oci_spec::runtime::LinuxPidsBuilder::default()
+                    .limit(64i64)
+                    .build()
+                    .unwrap(),
+            )
+            .block_io(
+                LinuxBlockIoBuilder::default()
+                    .weight(500u16)
+                    .throttle_read_bps_device(vec![LinuxThrottleDeviceBuilder::default()
+                        .major(8)
+                        .minor(0)
+                        .rate(1000u64)
+                        .build()
+                        .unwrap()])
+                    .throttle_write_iops_device(vec![LinuxThrottleDeviceBuilder::default()
+                        .major(8)
+                        .minor(0)
+                        .rate(50u64)
+                        .build()
+                        .unwrap()])
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        fake.manager.apply(&r).unwrap();
+        assert_eq!(fake.read("cpu.weight"), "39");
+        assert_eq!(fake.read("cpu.max"), "max 100000");
+        assert_eq!(fake.read("memory.max"), "104857600");
+        assert_eq!(fake.read("memory.swap.max"), "209715200");
+        assert_eq!(fake.read("memory.low"), "max");
+        assert_eq!(fake.read("pids.max"), "64");
+        assert_eq!(fake.read("io.weight"), "4950");
+        assert_eq!(fake.read("io.max"), "8:0 rbps=10008:0 wiops=50");
+    }
+
+    #[test]
+    fn period_alone_keeps_quota() {
+        let fake = Fake::new(&[]);
+        fake.write("cpu.max", "50000 100000\n");
+        let r = LinuxResourcesBuilder::default()
+            .cpu(
+                LinuxCpuBuilder::default()
+                    .period(20_000u64)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        fake.manager.apply(&r).unwrap();
+        assert_eq!(fake.read("cpu.max"), "50000 20000");
+    }
+
+    #[test]
+    fn realtime_and_net_are_refused() {
+        let fake = Fake::new(&[]);
+        let rt = LinuxResourcesBuilder::default()
+            .cpu(
+                LinuxCpuBuilder::default()
+                    .realtime_runtime(1000i64)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert!(matches!(
+            fake.manager.apply(&rt),
+            Err(Error::UnsupportedOnV2 {
+                controller: "cpu",
+                ..
+            })
+        ));
+        let net = LinuxResourcesBuilder::default()
+            .network(
+                oci_spec::runtime::LinuxNetworkBuilder::default()
+                    .class_id(1u32)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert!(matches!(
+            fake.manager.apply(&net),
+            Err(Error::UnsupportedOnV2 {
+                controller: "net_cls",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn unified_keys_are_checked() {
+        let fake = Fake::new(&["memory.high"]);
+        let apply = |k: &str| {
+            let r = LinuxResourcesBuilder::default()
+                .unified(HashMap::from([(k.to_owned(), "123".to_owned())]))
+                .build()
+                .unwrap();
+            fake.manager.apply(&r)
+        };
+        apply("memory.high").unwrap();
+        assert_eq!(fake.read("memory.high"), "123");
+        assert!(matches!(
+            apply("../cgroup.procs"),
+            Err(Error::InvalidUnifiedKey { .. })
+        ));
+        assert!(matches!(
+            apply("memory.nonexistent"),
+            Err(Error::UnifiedKeyMissing { key, .. }) if key == "memory.nonexistent"
+        ));
+    }
+
+    #[test]
+    fn freeze_waits_for_events() {
+        let fake = Fake::new(&["cgroup.freeze"]);
+        // The fake kernel reports "frozen" at once.
+        fake.write("cgroup.events", "populated 1\nfrozen 1\n");
+        fake.manager.freeze().unwrap();
+        assert_eq!(fake.read("cgroup.freeze"), "1");
+        assert!(fake.manager.is_frozen().unwrap());
+        fake.manager.thaw().unwrap();
+        assert_eq!(fake.read("cgroup.freeze"), "0");
+    }
+
+    #[test]
+    fn stats_and_oom_from_fake_files() {
+        let fake = Fake::new(&[]);
+        fake.write(
+            "cpu.stat",
+            "usage_usec 10\nuser_usec 6\nsystem_usec 4\nnr_periods 5\nnr_throttled 1\nthrottled_usec 2\n",
+        );
+        fake.write("memory.current", "4096\n");
+        fake.write("memory.max", "max\n");
+        fake.write("memory.stat", "anon 1\nfile 2\n");
+        fake.write("memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 3\n");
+        fake.write(
+            "io.stat",
+            "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n",
+        );
+        fake.write("hugetlb.2MB.current", "0\n");
+        fake.write("hugetlb.2MB.rsvd.current", "0\n");
+        let stats = fake.manager.stats().unwrap();
+        let cpu = stats.cpu.unwrap();
+        assert_eq!(
+            (cpu.usage.total, cpu.usage.user, cpu.usage.kernel),
+            (10_000, 6000, 4000)
+        );
+        assert_eq!(
+            cpu.throttling,
+            Some(Throttling {
+                periods: 5,
+                throttled_periods: 1,
+                throttled_time: 2000
+            })
+        );
+        let mem = stats.memory.unwrap();
+        assert_eq!(
+            (mem.usage.usage, mem.usage.limit, mem.usage.failcnt),
+            (4096, u64::MAX, 7)
+        );
+        assert_eq!(mem.cache, 2);
+        assert_eq!(stats.pids, None);
+        let io = stats.blkio.unwrap();
+        assert_eq!(io.io_service_bytes_recursive.len(), 3);
+        assert_eq!(io.io_serviced_recursive[1].op, "Write");
+        assert_eq!(io.io_serviced_recursive[1].value, 4);
+        assert_eq!(stats.hugetlb.keys().collect::<Vec<_>>(), ["2MB"]);
+        assert_eq!(fake.manager.oom_kill_count().unwrap(), 3);
+    }
+}
