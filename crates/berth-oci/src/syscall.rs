@@ -97,6 +97,18 @@ pub(crate) mod recording {
         pub calls: RefCell<Vec<String>>,
     }
 
+    /// Flag names joined with " | " in bit order, "(empty)" for none.
+    macro_rules! names {
+        ($flags:expr) => {{
+            let n: Vec<&str> = $flags.iter_names().map(|(name, _)| name).collect();
+            if n.is_empty() {
+                "(empty)".to_string()
+            } else {
+                n.join(" | ")
+            }
+        }};
+    }
+
     impl RecordingSyscall {
         fn push(&self, s: String) {
             self.calls.borrow_mut().push(s);
@@ -116,17 +128,17 @@ pub(crate) mod recording {
             data: Option<&str>,
         ) -> nix::Result<()> {
             self.push(format!(
-                "mount {} {} {} {:?} {}",
+                "mount {} {} {} {} {}",
                 source.map_or("-".into(), |s| s.display().to_string()),
                 target.display(),
                 fstype.unwrap_or("-"),
-                flags,
+                names!(flags),
                 data.unwrap_or("-")
             ));
             Ok(())
         }
         fn umount2(&self, target: &Path, flags: MntFlags) -> nix::Result<()> {
-            self.push(format!("umount2 {} {flags:?}", target.display()));
+            self.push(format!("umount2 {} {}", target.display(), names!(flags)));
             Ok(())
         }
         fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()> {
@@ -159,8 +171,9 @@ pub(crate) mod recording {
         }
         fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> nix::Result<()> {
             self.push(format!(
-                "mknod {} {kind:?} {:o} {dev}",
+                "mknod {} {} {:o} {dev}",
                 path.display(),
+                names!(kind),
                 perm.bits()
             ));
             Ok(())
