@@ -1,4 +1,11 @@
-//! Types shared by every Berth crate: container ids and lifecycle status.
+//! Types shared by every Berth crate: container ids, lifecycle status, content digests and the
+//! error categories every API edge translates (HTTP status, gRPC code).
+
+mod digest;
+mod kind;
+
+pub use digest::{Digest, InvalidDigest};
+pub use kind::ErrorKind;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
