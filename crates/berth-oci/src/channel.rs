@@ -1,8 +1,12 @@
 //! Typed messages between the runtime and its container child over a SOCK_SEQPACKET pair.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,14 +31,17 @@ pub enum ChannelError {
     },
 }
 
-/// The whole create-time protocol. Parent → child: `Go`, `HooksDone` (with the state JSON for in-container hooks).
-/// Child → parent: `InitPid` (only after a second fork), `RunHooks`, `Ready`, `Failed`.
+/// The whole create-time protocol. Parent → child: `Go`, `HooksDone` (with the state JSON for
+/// in-container hooks), `SeccompDone`. Child → parent: `InitPid` (only after a second fork),
+/// `RunHooks`, `SeccompListener` (carries the notify fd), `Ready`, `Failed`.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Message {
     Go,
     HooksDone(String),
     InitPid(i32),
     RunHooks,
+    SeccompListener,
+    SeccompDone,
     Ready,
     Failed(String),
 }
@@ -46,6 +53,8 @@ impl Message {
             Self::HooksDone(_) => "HooksDone",
             Self::InitPid(_) => "InitPid",
             Self::RunHooks => "RunHooks",
+            Self::SeccompListener => "SeccompListener",
+            Self::SeccompDone => "SeccompDone",
             Self::Ready => "Ready",
             Self::Failed(_) => "Failed",
         }
@@ -68,27 +77,72 @@ pub fn pair() -> Result<(Channel, Channel), ChannelError> {
 
 impl Channel {
     pub fn send(&self, msg: &Message) -> Result<(), ChannelError> {
+        self.send_inner(msg, &[])
+    }
+
+    /// Sends `msg` with `fd` attached (SCM_RIGHTS): the seccomp notify fd must leave the container
+    /// so the runtime, still on the host side, can hand it to the listener.
+    pub fn send_with_fd(&self, msg: &Message, fd: BorrowedFd<'_>) -> Result<(), ChannelError> {
+        self.send_inner(msg, &[fd.as_raw_fd()])
+    }
+
+    fn send_inner(&self, msg: &Message, fds: &[RawFd]) -> Result<(), ChannelError> {
         let data = serde_json::to_vec(msg).map_err(ChannelError::Garbled)?;
-        send(self.0.as_raw_fd(), &data, MsgFlags::MSG_NOSIGNAL)
-            .map(|_| ())
-            .map_err(|source| ChannelError::Send {
-                what: msg.name(),
-                source,
-            })
+        let rights = [ControlMessage::ScmRights(fds)];
+        let cmsgs: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &rights };
+        sendmsg::<()>(
+            self.0.as_raw_fd(),
+            &[IoSlice::new(&data)],
+            cmsgs,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map(|_| ())
+        .map_err(|source| ChannelError::Send {
+            what: msg.name(),
+            source,
+        })
     }
 
     pub fn recv(&self) -> Result<Message, ChannelError> {
+        self.recv_with_fd().map(|(msg, _)| msg)
+    }
+
+    /// Receives one message and the fd riding on it, if any (close-on-exec).
+    pub fn recv_with_fd(&self) -> Result<(Message, Option<OwnedFd>), ChannelError> {
         let mut buf = [0u8; 8192];
-        let n = loop {
-            match recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let (n, fd) = loop {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match recvmsg::<()>(
+                self.0.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
                 Err(nix::errno::Errno::EINTR) => continue,
-                other => break other.map_err(ChannelError::Receive)?,
+                Err(e) => return Err(ChannelError::Receive(e)),
+                Ok(msg) => {
+                    let mut fd = None;
+                    for c in msg.cmsgs().map_err(ChannelError::Receive)? {
+                        if let ControlMessageOwned::ScmRights(fds) = c {
+                            for raw in fds {
+                                // SAFETY: the kernel just installed these fds for us; owning
+                                // them closes any extra ones.
+                                let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                                fd.get_or_insert(owned);
+                            }
+                        }
+                    }
+                    break (msg.bytes, fd);
+                }
             }
         };
         if n == 0 {
             return Err(ChannelError::Closed);
         }
-        serde_json::from_slice(&buf[..n]).map_err(ChannelError::Garbled)
+        let msg = serde_json::from_slice(&buf[..n]).map_err(ChannelError::Garbled)?;
+        Ok((msg, fd))
     }
 
     /// Receives and requires a particular message; a `Failed` report becomes the error text.
@@ -116,5 +170,18 @@ mod tests {
         assert!(b.expect("Go").is_err());
         drop(a);
         assert!(matches!(b.recv(), Err(ChannelError::Closed)));
+    }
+
+    #[test]
+    fn an_fd_rides_along() {
+        let (a, b) = pair().unwrap();
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        a.send_with_fd(&Message::SeccompListener, std::os::fd::AsFd::as_fd(&file))
+            .unwrap();
+        let (msg, fd) = b.recv_with_fd().unwrap();
+        assert!(matches!(msg, Message::SeccompListener));
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(fd.unwrap()), &mut text).unwrap();
+        assert!(text.contains("Pid:"));
     }
 }

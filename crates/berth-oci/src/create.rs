@@ -1,7 +1,7 @@
 //! `create` (and the first half of `run`): reserve the id, set up the cgroup, fork the
 //! container process into its namespaces and wait until it reports ready.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -231,8 +231,13 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
         None => None,
     };
     loop {
-        match parent_ch.recv().map_err(init_failed)? {
-            Message::RunHooks => {
+        match parent_ch.recv_with_fd().map_err(init_failed)? {
+            (Message::SeccompListener, Some(fd)) => {
+                let state = container.state_json(ContainerStatus::Creating);
+                seccomp::forward_listener(linux.seccomp().as_ref(), fd.as_fd(), &state, init_pid)?;
+                parent_ch.send(&Message::SeccompDone)?;
+            }
+            (Message::RunHooks, _) => {
                 let state = container.state_json(ContainerStatus::Creating);
                 let h = spec.hooks().as_ref();
                 for (list, phase) in [
@@ -250,9 +255,9 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
                     String::from_utf8_lossy(&state).into_owned(),
                 ))?;
             }
-            Message::Ready => break,
-            Message::Failed(e) => return Err(Error::Setup(e)),
-            other => {
+            (Message::Ready, _) => break,
+            (Message::Failed(e), _) => return Err(Error::Setup(e)),
+            (other, _) => {
                 return Err(Error::Init(format!(
                     "unexpected message {other:?} from container process"
                 )))

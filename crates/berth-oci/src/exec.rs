@@ -1,6 +1,6 @@
 //! `exec`: run another process inside a running container's namespaces and cgroup.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -155,18 +155,26 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
             Some(sock) => Some(crate::console::recv_fd(std::os::fd::AsFd::as_fd(sock))?),
             None => None,
         };
-        match parent_ch.recv() {
-            Ok(Message::Ready) => {}
-            Ok(Message::Failed(e)) => return Err(Error::Setup(e)),
-            Ok(other) => {
-                return Err(Error::Init(format!(
-                    "unexpected {other:?} from exec process"
-                )))
+        loop {
+            match parent_ch.recv_with_fd() {
+                Ok((Message::Ready, _)) => break,
+                Ok((Message::SeccompListener, Some(fd))) => {
+                    let state = c.state_json(status);
+                    let seccomp = linux.and_then(|l| l.seccomp().as_ref());
+                    crate::seccomp::forward_listener(seccomp, fd.as_fd(), &state, target)?;
+                    parent_ch.send(&Message::SeccompDone)?;
+                }
+                Ok((Message::Failed(e), _)) => return Err(Error::Setup(e)),
+                Ok((other, _)) => {
+                    return Err(Error::Init(format!(
+                        "unexpected {other:?} from exec process"
+                    )))
+                }
+                Err(channel::ChannelError::Closed) => {
+                    return Err(Error::Init("exec process exited during setup".into()))
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(channel::ChannelError::Closed) => {
-                return Err(Error::Init("exec process exited during setup".into()))
-            }
-            Err(e) => return Err(e.into()),
         }
         if let Some(path) = &opts.pid_file {
             write_pid_file(path, target)?;

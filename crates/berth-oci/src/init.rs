@@ -315,7 +315,7 @@ impl ProcessExec<'_> {
         let mut seccomp = self.seccomp;
         if !nnp {
             // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the user switch may drop.
-            load_seccomp(seccomp.take(), self.linux, state)?;
+            load_seccomp(seccomp.take(), ch)?;
         }
         let allow_setgroups = !self.in_user_ns
             || std::fs::read_to_string("/proc/self/setgroups")
@@ -337,6 +337,14 @@ impl ProcessExec<'_> {
         if nnp {
             nix::sys::prctl::set_no_new_privs().map_err(sys("set no_new_privs"))?;
         }
+        if seccomp
+            .as_ref()
+            .is_some_and(CompiledFilter::needs_notify_listener)
+        {
+            // The notify fd goes out through the runtime, which listens only until Ready (as runc
+            // does); the rest of start then runs under the filter.
+            load_seccomp(seccomp.take(), ch)?;
+        }
         let argv = process::cstrings(args, "process.args")?;
         let envp = process::cstrings(&env, "process.env")?;
         let exe_c = CString::new(exe.as_os_str().as_encoded_bytes())
@@ -346,7 +354,7 @@ impl ProcessExec<'_> {
             wait_for_start(&fifo)?;
         }
         run_hooks(start_hooks, state, "startContainer")?;
-        load_seccomp(seccomp, self.linux, state)?;
+        load_seccomp(seccomp, ch)?;
         process::cloexec_from(3 + self.preserve_fds)?;
         reset_signals();
         let err = nix::unistd::execve(&exe_c, &argv, &envp)
@@ -369,19 +377,21 @@ fn reset_signals() {
     let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
 }
 
-fn load_seccomp(
-    filter: Option<CompiledFilter>,
-    linux: Option<&oci_spec::runtime::Linux>,
-    state: &[u8],
-) -> Result<()> {
+/// Loads the filter; a notify listener fd is passed to the runtime, which forwards it to the
+/// agent at `listenerPath` from the host side (the path names a host socket, unreachable from
+/// inside the container's root).
+fn load_seccomp(filter: Option<CompiledFilter>, ch: &Channel) -> Result<()> {
     let Some(filter) = filter else { return Ok(()) };
     if let Some(notify_fd) = filter.load()? {
-        let seccomp = linux.and_then(|l| l.seccomp().as_ref());
-        if let Some(path) = seccomp.and_then(|s| s.listener_path().as_ref()) {
-            let metadata = seccomp
-                .and_then(|s| s.listener_metadata().clone())
-                .unwrap_or_default();
-            crate::seccomp::send_listener_fd(path, notify_fd.as_fd(), state, &metadata)?;
+        ch.send_with_fd(&Message::SeccompListener, notify_fd.as_fd())?;
+        drop(notify_fd);
+        match ch.recv()? {
+            Message::SeccompDone => {}
+            other => {
+                return Err(Error::Init(format!(
+                    "expected SeccompDone from the runtime, got {other:?}"
+                )))
+            }
         }
     }
     Ok(())

@@ -61,8 +61,8 @@ const KERNEL_FLAGS: [(c_ulong, &str); 6] = [
 pub enum SeccompError {
     #[error("seccomp: SCMP_ACT_NOTIFY cannot be the default action")]
     NotifyAsDefault,
-    #[error("seccomp: SCMP_ACT_NOTIFY cannot be used for write (needed to pass the listener fd)")]
-    NotifyOnWrite,
+    #[error("seccomp: SCMP_ACT_NOTIFY cannot be used for {0} (the runtime needs it to pass the listener fd)")]
+    NotifyOnSyncSyscall(String),
     #[error(
         "seccomp: SCMP_ACT_NOTIFY is used but listenerPath is not set, so no agent would answer"
     )]
@@ -118,8 +118,6 @@ pub enum SeccompError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("seccomp: container state for listener {path} has no pid")]
-    ListenerStateWithoutPid { path: PathBuf },
     #[error("seccomp: cannot connect to listener {path}: {source}")]
     ListenerConnect { path: PathBuf, source: io::Error },
     #[error("seccomp: cannot send the notify fd to listener {path}: {source}")]
@@ -235,13 +233,32 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<CompiledFilter, SeccompError> {
     })
 }
 
-/// Sends the seccomp notify fd to the agent listening on `listener_path`, as the runtime spec
-/// requires: one connection carrying the container process state JSON (built from the container
-/// `state_json` and `metadata`) with the fd attached via `SCM_RIGHTS`.
+/// Hands the notify fd of process `pid` to the agent its profile names. The runtime calls this on
+/// the host side when the container process reports `SeccompListener`; `compile` already refused
+/// notify rules without a `listenerPath`.
+pub fn forward_listener(
+    seccomp: Option<&LinuxSeccomp>,
+    fd: BorrowedFd<'_>,
+    state_json: &[u8],
+    pid: i32,
+) -> Result<(), SeccompError> {
+    let Some(path) = seccomp.and_then(|s| s.listener_path().as_ref()) else {
+        return Err(SeccompError::NotifyWithoutListener);
+    };
+    let metadata = seccomp
+        .and_then(|s| s.listener_metadata().clone())
+        .unwrap_or_default();
+    send_listener_fd(path, fd, state_json, pid, &metadata)
+}
+
+/// Sends the seccomp notify fd of process `pid` to the agent listening on `listener_path`, as the
+/// runtime spec requires: one connection carrying the container process state JSON (built from
+/// the container `state_json` and `metadata`) with the fd attached via `SCM_RIGHTS`.
 pub fn send_listener_fd(
     listener_path: &Path,
     fd: BorrowedFd<'_>,
     state_json: &[u8],
+    pid: i32,
     metadata: &str,
 ) -> Result<(), SeccompError> {
     let path = || listener_path.to_path_buf();
@@ -250,9 +267,6 @@ pub fn send_listener_fd(
             path: path(),
             source,
         })?;
-    let pid = state
-        .pid()
-        .ok_or_else(|| SeccompError::ListenerStateWithoutPid { path: path() })?;
     let mut message = ContainerProcessState::default();
     message
         .set_version(state.version().clone())
@@ -306,8 +320,8 @@ fn check_notify(
     if seccomp.listener_path().is_none() && seccomp.listener_metadata().is_some() {
         return Err(SeccompError::MetadataWithoutListener);
     }
-    // Like runc: after loading, the child writes the listener fd to the runtime, which would
-    // block forever if that write waited on the (not yet connected) agent.
+    // Like runc: after loading, the child sends the listener fd to the runtime, which would
+    // block forever if that call waited on the (not yet connected) agent.
     if seccomp.default_action() == LinuxSeccompAction::ScmpActNotify {
         return Err(SeccompError::NotifyAsDefault);
     }
@@ -317,12 +331,14 @@ fn check_notify(
     if seccomp.listener_path().is_none() {
         return Err(SeccompError::NotifyWithoutListener);
     }
-    let notifies_write = syscalls
+    const SYNC_SYSCALLS: [&str; 3] = ["write", "sendmsg", "recvmsg"];
+    let blocked = syscalls
         .iter()
         .filter(|rule| rule.action() == LinuxSeccompAction::ScmpActNotify)
-        .any(|rule| rule.names().iter().any(|name| name == "write"));
-    if notifies_write {
-        return Err(SeccompError::NotifyOnWrite);
+        .flat_map(|rule| rule.names())
+        .find(|name| SYNC_SYSCALLS.contains(&name.as_str()));
+    if let Some(name) = blocked {
+        return Err(SeccompError::NotifyOnSyncSyscall(name.clone()));
     }
     Ok(())
 }
@@ -1094,6 +1110,7 @@ mod tests {
             &socket,
             write_end.as_fd(),
             &serde_json::to_vec(&state).unwrap(),
+            4242,
             "MKNOD=/dev/null",
         )
         .unwrap();
@@ -1122,19 +1139,11 @@ mod tests {
         let (_read_end, write_end) = nix::unistd::pipe().unwrap();
         let state = br#"{"ociVersion": "1.2.0", "id": "c", "status": "creating", "pid": 1}"#;
 
-        let err = send_listener_fd(&socket, write_end.as_fd(), state, "").unwrap_err();
+        let err = send_listener_fd(&socket, write_end.as_fd(), state, 1, "").unwrap_err();
         assert!(matches!(err, SeccompError::ListenerConnect { .. }), "{err}");
         assert!(err.to_string().contains("missing.sock"), "{err}");
 
-        let no_pid =
-            br#"{"ociVersion": "1.2.0", "id": "c1", "status": "creating", "bundle": "/b"}"#;
-        let err = send_listener_fd(&socket, write_end.as_fd(), no_pid, "").unwrap_err();
-        assert!(
-            matches!(err, SeccompError::ListenerStateWithoutPid { .. }),
-            "{err}"
-        );
-
-        let err = send_listener_fd(&socket, write_end.as_fd(), b"not json", "").unwrap_err();
+        let err = send_listener_fd(&socket, write_end.as_fd(), b"not json", 1, "").unwrap_err();
         assert!(matches!(err, SeccompError::ListenerState { .. }), "{err}");
     }
 }

@@ -186,3 +186,110 @@ fn without_profile_mkdir_works() {
         "{out:?}"
     );
 }
+
+/// `struct seccomp_notif` and `struct seccomp_notif_resp` from linux/seccomp.h.
+#[repr(C)]
+#[derive(Default)]
+struct Notif {
+    id: u64,
+    pid: u32,
+    flags: u32,
+    nr: i32,
+    arch: u32,
+    instruction_pointer: u64,
+    args: [u64; 6],
+}
+
+#[repr(C)]
+struct NotifResp {
+    id: u64,
+    val: i64,
+    error: i32,
+    flags: u32,
+}
+
+const SECCOMP_IOCTL_NOTIF_RECV: u64 = 0xc050_2100;
+const SECCOMP_IOCTL_NOTIF_SEND: u64 = 0xc018_2101;
+
+/// A seccomp agent: takes one connection at `socket`, returns the state message and answers the
+/// first notification on the received fd with EACCES, so the container sees the agent's verdict.
+fn agent(listener: std::os::unix::net::UnixListener) -> Value {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+    let (conn, _) = listener.accept().unwrap();
+    let mut buf = vec![0u8; 65536];
+    let mut cmsg = nix::cmsg_space!([RawFd; 2]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    let mut fds = Vec::new();
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(received) = c {
+            fds.extend(received);
+        }
+    }
+    // The state is far smaller than the buffer, so one message carries all of it.
+    let len = msg.bytes;
+    let payload = buf[..len].to_vec();
+    assert_eq!(fds.len(), 1, "exactly the notify fd is passed");
+    // SAFETY: received just now over SCM_RIGHTS, owned by nobody else.
+    let notify = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+    let mut req = Notif::default();
+    // SAFETY: the struct matches the kernel's layout; the ioctl fills it.
+    let rc = unsafe { libc::ioctl(notify.as_raw_fd(), SECCOMP_IOCTL_NOTIF_RECV, &mut req) };
+    assert_eq!(rc, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
+    let resp = NotifResp {
+        id: req.id,
+        val: 0,
+        error: -libc::EACCES,
+        flags: 0,
+    };
+    // SAFETY: as above, for the response struct.
+    let rc = unsafe { libc::ioctl(notify.as_raw_fd(), SECCOMP_IOCTL_NOTIF_SEND, &resp) };
+    assert_eq!(rc, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
+    let mut message: Value = serde_json::from_slice(&payload).unwrap();
+    message["notifiedPid"] = json!(req.pid);
+    message
+}
+
+#[test]
+fn notify_listener_receives_the_fd_and_answers_for_the_kernel() {
+    let Some(mut c) = Container::new(
+        "seccomp-notify",
+        &["sh", "-c", "mkdir /tmp/d 2>&1; echo rc=$?"],
+    ) else {
+        return;
+    };
+    // The socket lives on the host, outside the container's root: the runtime must connect to it
+    // from the host side.
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let agent = std::thread::spawn(move || agent(listener));
+    c.tmpfs("/tmp", &["size=1m"]);
+    c.set(
+        "/linux/seccomp",
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "listenerPath": socket,
+            "listenerMetadata": "test-metadata",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+        }),
+    );
+    let out = c.run_capture().ok();
+    assert!(
+        out.stdout.contains("Permission denied\nrc=1\n"),
+        "the agent's EACCES reaches the container: {out:?}"
+    );
+    let message = agent.join().unwrap();
+    assert_eq!(message["fds"], json!(["seccompFd"]), "{message}");
+    assert_eq!(message["metadata"], "test-metadata", "{message}");
+    assert_eq!(message["state"]["id"], c.id.as_str(), "{message}");
+    assert!(message["pid"].as_i64().unwrap() > 0, "{message}");
+}
