@@ -296,6 +296,7 @@ impl ProcessExec<'_> {
         drop(self.console);
         process::apply_rlimits(p)?;
         process::apply_personality(self.linux)?;
+        process::apply_memory_policy(self.linux)?;
         process::apply_scheduler(p)?;
         process::apply_io_priority(p)?;
         process::apply_lsm_labels(p)?;

@@ -218,6 +218,109 @@ pub(crate) fn apply_personality(linux: Option<&oci_spec::runtime::Linux>) -> Res
         .map_err(sys("set personality"))
 }
 
+/// `set_mempolicy(2)` arguments from `linux.memoryPolicy`: the mode ORed with its flags, and the
+/// node mask as an array of words.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct MemoryPolicyArgs {
+    mode: libc::c_int,
+    nodemask: Vec<libc::c_ulong>,
+}
+
+/// Checks and translates a memory policy; the error says what is wrong, for config.json.
+pub(crate) fn memory_policy_args(
+    policy: &oci_spec::runtime::LinuxMemoryPolicy,
+) -> std::result::Result<MemoryPolicyArgs, String> {
+    use oci_spec::runtime::MemoryPolicyFlagType::*;
+    use oci_spec::runtime::MemoryPolicyModeType::*;
+    let nodes = parse_node_list(policy.nodes().as_deref().unwrap_or_default())?;
+    let (mode, needs_nodes) = match policy.mode() {
+        MpolDefault => (0, Some(false)),
+        MpolPreferred => (1, None),
+        MpolBind => (2, Some(true)),
+        MpolInterleave => (3, Some(true)),
+        MpolLocal => (4, Some(false)),
+        MpolPreferredMany => (5, Some(true)),
+        MpolWeightedInterleave => (6, Some(true)),
+    };
+    match needs_nodes {
+        Some(true) if nodes.is_empty() => {
+            return Err(format!("mode {} needs nodes", policy.mode()));
+        }
+        Some(false) if !nodes.is_empty() => {
+            return Err(format!("mode {} takes no nodes", policy.mode()));
+        }
+        _ => {}
+    }
+    let flags = policy.flags().as_deref().unwrap_or_default();
+    if flags.contains(&MpolFStaticNodes) && flags.contains(&MpolFRelativeNodes) {
+        return Err("MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other".into());
+    }
+    let flag_bits = flags.iter().fold(0, |bits, f| {
+        bits | match f {
+            MpolFNumaBalancing => 1 << 13,
+            MpolFRelativeNodes => 1 << 14,
+            MpolFStaticNodes => 1 << 15,
+        }
+    });
+    const WORD: usize = libc::c_ulong::BITS as usize;
+    let words = nodes.iter().max().map_or(0, |max| max / WORD + 1);
+    let mut nodemask = vec![0; words];
+    for node in nodes {
+        nodemask[node / WORD] |= 1 << (node % WORD);
+    }
+    Ok(MemoryPolicyArgs {
+        mode: mode | flag_bits,
+        nodemask,
+    })
+}
+
+/// Parses "0-3,7" into node numbers, as cpuset lists are written.
+fn parse_node_list(list: &str) -> std::result::Result<Vec<usize>, String> {
+    // Far above any real machine's MAX_NUMNODES; keeps a typo from allocating a huge mask.
+    const MAX_NODE: usize = 4095;
+    let mut nodes = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let number = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= MAX_NODE)
+                .ok_or_else(|| format!("bad node {s:?} in {list:?}"))
+        };
+        let (first, last) = match part.split_once('-') {
+            Some((a, b)) => (number(a)?, number(b)?),
+            None => (number(part)?, number(part)?),
+        };
+        if first > last {
+            return Err(format!("bad node range {part:?} in {list:?}"));
+        }
+        nodes.extend(first..=last);
+    }
+    Ok(nodes)
+}
+
+pub(crate) fn apply_memory_policy(linux: Option<&oci_spec::runtime::Linux>) -> Result<()> {
+    let Some(policy) = linux.and_then(|l| l.memory_policy().as_ref()) else {
+        return Ok(());
+    };
+    let args = memory_policy_args(policy).map_err(Error::Init)?;
+    let maxnode = args.nodemask.len() * libc::c_ulong::BITS as usize + 1;
+    let mask = if args.nodemask.is_empty() {
+        std::ptr::null()
+    } else {
+        args.nodemask.as_ptr()
+    };
+    // SAFETY: mask points to nodemask.len() words (or is null with no nodes), as maxnode says.
+    let rc = unsafe { libc::syscall(libc::SYS_set_mempolicy, args.mode, mask, maxnode) };
+    if rc < 0 {
+        return Err(Error::Sys {
+            action: format!("set_mempolicy {} nodes {:?}", policy.mode(), policy.nodes()),
+            source: nix::errno::Errno::last(),
+        });
+    }
+    Ok(())
+}
+
 /// Finds `argv[0]` like execvp does, using PATH from the container environment.
 pub(crate) fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
     let not_found = || {
@@ -309,5 +412,46 @@ mod tests {
                 && caps.contains(&Cap::CAP_SYS_ADMIN)
         );
         assert_eq!(caps.len(), 3);
+    }
+
+    #[test]
+    fn memory_policy_modes_nodes_and_flags() {
+        use oci_spec::runtime::{LinuxMemoryPolicy, MemoryPolicyFlagType, MemoryPolicyModeType};
+        let policy = |mode, nodes: Option<&str>, flags: Vec<MemoryPolicyFlagType>| {
+            let mut p = LinuxMemoryPolicy::default();
+            p.set_mode(mode);
+            p.set_nodes(nodes.map(str::to_owned));
+            p.set_flags(Some(flags));
+            memory_policy_args(&p)
+        };
+        let bind = policy(MemoryPolicyModeType::MpolBind, Some("0-2,65"), vec![]).unwrap();
+        assert_eq!(bind.mode, 2);
+        assert_eq!(bind.nodemask, vec![0b111, 0b10]);
+        let interleave = policy(
+            MemoryPolicyModeType::MpolInterleave,
+            Some("1"),
+            vec![MemoryPolicyFlagType::MpolFStaticNodes],
+        )
+        .unwrap();
+        assert_eq!(interleave.mode, 3 | 1 << 15);
+        assert!(policy(MemoryPolicyModeType::MpolBind, None, vec![]).is_err());
+        assert!(policy(MemoryPolicyModeType::MpolDefault, Some("0"), vec![]).is_err());
+        assert!(policy(MemoryPolicyModeType::MpolBind, Some("3-1"), vec![]).is_err());
+        assert!(policy(MemoryPolicyModeType::MpolBind, Some("x"), vec![]).is_err());
+        assert!(policy(
+            MemoryPolicyModeType::MpolBind,
+            Some("0"),
+            vec![
+                MemoryPolicyFlagType::MpolFStaticNodes,
+                MemoryPolicyFlagType::MpolFRelativeNodes
+            ]
+        )
+        .is_err());
+        assert_eq!(
+            policy(MemoryPolicyModeType::MpolLocal, None, vec![])
+                .unwrap()
+                .nodemask,
+            Vec::<libc::c_ulong>::new()
+        );
     }
 }

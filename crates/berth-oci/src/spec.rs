@@ -153,6 +153,10 @@ fn validate(config: &Path, bundle: &Path, spec: &Spec) -> Result<PathBuf> {
             "setting a hostname needs a uts namespace",
         ));
     }
+    if let Some(policy) = linux.memory_policy() {
+        crate::process::memory_policy_args(policy)
+            .map_err(|reason| invalid(config, "linux.memoryPolicy", reason))?;
+    }
     if linux.intel_rdt().is_some() {
         return Err(Error::Unsupported(
             "linux.intelRdt (no resctrl filesystem)".into(),

@@ -129,3 +129,26 @@ fn start_of_unknown_container_fails() {
     c.start().failed();
     c.assert_nothing_left();
 }
+
+#[test]
+fn memory_policy_without_nodes_is_refused() {
+    let Some(mut c) = Container::new("badmempolicy", &["true"]) else {
+        return;
+    };
+    c.set("/linux/memoryPolicy", json!({"mode": "MPOL_BIND"}));
+    let out = c.create();
+    check_except_known_gaps(
+        if out.code != 0 && out.all().contains("memoryPolicy") {
+            Ok(())
+        } else {
+            Err(format!("error does not name linux.memoryPolicy: {out:?}"))
+        },
+        &[
+            ("runc", "runc 1.1 predates memoryPolicy and ignores it"),
+            ("crun", "crun 1.8 predates memoryPolicy and ignores it"),
+        ],
+    );
+    if out.code != 0 {
+        c.assert_nothing_left();
+    }
+}

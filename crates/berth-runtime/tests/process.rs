@@ -248,3 +248,26 @@ fn cwd_cannot_point_outside_rootfs() {
         )],
     );
 }
+
+#[test]
+fn memory_policy_binds_the_process_to_its_nodes() {
+    let Some(mut c) = Container::new("mempolicy", &["sh", "-c", "cat /proc/self/numa_maps"]) else {
+        return;
+    };
+    c.set(
+        "/linux/memoryPolicy",
+        json!({"mode": "MPOL_INTERLEAVE", "nodes": "0"}),
+    );
+    let out = c.run_capture();
+    check_except_known_gaps(
+        if out.code == 0 && out.stdout.contains(" interleave:0 ") {
+            Ok(())
+        } else {
+            Err(format!("no interleave policy in numa_maps: {out:?}"))
+        },
+        &[
+            ("runc", "runc 1.1 predates memoryPolicy and ignores it"),
+            ("crun", "crun 1.8 predates memoryPolicy and ignores it"),
+        ],
+    );
+}
