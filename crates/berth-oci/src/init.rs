@@ -351,20 +351,29 @@ impl ProcessExec<'_> {
         let exe_c = CString::new(exe.as_os_str().as_encoded_bytes())
             .map_err(|_| Error::Init("executable path has a NUL byte".into()))?;
         ch.send(&Message::Ready)?;
-        if let Some(fifo) = fifo {
-            wait_for_start(&fifo)?;
+        let after_ready = || -> Result<()> {
+            if let Some(fifo) = fifo {
+                wait_for_start(&fifo)?;
+            }
+            run_hooks(start_hooks, state, "startContainer")?;
+            load_seccomp(seccomp, ch)?;
+            process::cloexec_from(3 + self.preserve_fds)?;
+            reset_signals();
+            let err = nix::unistd::execve(&exe_c, &argv, &envp)
+                .err()
+                .unwrap_or(nix::errno::Errno::UnknownErrno);
+            Err(Error::Sys {
+                action: format!("exec {}", exe.display()),
+                source: err,
+            })
+        };
+        let result = after_ready();
+        if let Err(e) = &result {
+            // Nobody reads the channel after Ready: say it on the process's own stderr, where
+            // `run`/`exec` callers and container logs see it (as runc does).
+            eprintln!("berth-runtime: {e}");
         }
-        run_hooks(start_hooks, state, "startContainer")?;
-        load_seccomp(seccomp, ch)?;
-        process::cloexec_from(3 + self.preserve_fds)?;
-        reset_signals();
-        let err = nix::unistd::execve(&exe_c, &argv, &envp)
-            .err()
-            .unwrap_or(nix::errno::Errno::UnknownErrno);
-        Err(Error::Sys {
-            action: format!("exec {}", exe.display()),
-            source: err,
-        })
+        result
     }
 }
 

@@ -145,6 +145,14 @@ pub enum Command {
 }
 
 impl Command {
+    /// Verbs that fork processes into a container, so must run from a protected binary.
+    pub fn starts_container_process(&self) -> bool {
+        matches!(
+            self,
+            Command::Create(_) | Command::Run { .. } | Command::Exec(_)
+        )
+    }
+
     /// How many fds from 3 upward the caller passes through to the container.
     pub fn preserve_fds(&self) -> u32 {
         match self {

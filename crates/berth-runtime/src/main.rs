@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod log;
+mod sealed_exe;
 
 use clap::Parser;
 
@@ -12,6 +13,13 @@ fn main() {
     // SAFETY: restores the default disposition; no handler runs.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = cli::Cli::parse();
+    if cli.command.starts_container_process() {
+        if let Err(e) = sealed_exe::ensure() {
+            log::Logger::new(cli.log.as_deref(), cli.log_format, cli.debug)
+                .error(&format!("{e:#}"));
+            std::process::exit(1);
+        }
+    }
     // Nothing the caller left open (beyond --preserve-fds) may reach a container (CVE-2024-21626).
     // SAFETY: closes fds this process never uses; stdio and preserved fds stay.
     unsafe {

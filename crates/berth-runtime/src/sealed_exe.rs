@@ -1,0 +1,198 @@
+//! CVE-2019-5736: a container can make the runtime execute itself inside the container (an
+//! entrypoint `#!/proc/self/exe`), then open `/proc/<pid>/exe` and overwrite the host binary.
+//! Non-dumpable children close the window during setup, not this one. Like runc 1.2, the verbs
+//! that start container processes re-execute the binary once from a detached, read-only overlayfs
+//! mount, so `/proc/self/exe` of every process they fork names a file that cannot be opened for
+//! writing by anyone. Without overlayfs (older kernels, no CAP_SYS_ADMIN) a sealed memfd copy is
+//! used instead. It is the one re-exec the runtime does; it costs well under a millisecond.
+
+use std::ffi::{CString, OsString};
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+const OVERLAYFS_SUPER_MAGIC: libc::c_long = 0x794c_7630;
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_SET_STRING: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
+const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
+const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
+
+/// Returns when this process already runs from a protected copy; otherwise re-executes it from
+/// one (and does not return on success).
+pub fn ensure() -> Result<()> {
+    let exe = File::open("/proc/self/exe").context("open /proc/self/exe")?;
+    if is_protected(&exe) {
+        return Ok(());
+    }
+    let path = std::fs::read_link("/proc/self/exe").context("read /proc/self/exe")?;
+    let protected = match overlay_copy(&path) {
+        Ok(fd) => fd,
+        Err(overlay_err) => memfd_copy(exe).with_context(|| {
+            format!("protect the runtime binary (overlay view failed too: {overlay_err:#})")
+        })?,
+    };
+    reexec(&protected)
+}
+
+fn is_protected(exe: &File) -> bool {
+    // SAFETY: fstatfs/fstatvfs fill plain structs for an fd we own.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatfs(exe.as_raw_fd(), &mut fs) } == 0
+        && fs.f_type == OVERLAYFS_SUPER_MAGIC
+        && unsafe { libc::fstatvfs(exe.as_raw_fd(), &mut vfs) } == 0
+        && vfs.f_flag & libc::ST_RDONLY != 0
+    {
+        return true;
+    }
+    // SAFETY: F_GET_SEALS takes no argument; it fails on anything that is not a memfd.
+    let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
+    seals >= 0 && seals & libc::F_SEAL_WRITE != 0
+}
+
+fn check(rc: libc::c_long, what: &str) -> Result<libc::c_long> {
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error()).context(what.to_owned());
+    }
+    Ok(rc)
+}
+
+/// Takes ownership of the fd a successful fsopen/fsmount/openat returned.
+fn owned(rc: libc::c_long) -> OwnedFd {
+    // SAFETY: callers pass only non-negative results of calls that return a new fd.
+    unsafe { OwnedFd::from_raw_fd(rc as RawFd) }
+}
+
+fn fs_set(fs: &OwnedFd, key: &str, value: &str) -> Result<()> {
+    let key_c = CString::new(key)?;
+    let value_c = CString::new(value)?;
+    // SAFETY: both strings are NUL-terminated and live across the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_SET_STRING,
+            key_c.as_ptr(),
+            value_c.as_ptr(),
+            0,
+        )
+    };
+    check(rc, &format!("fsconfig {key}={value}")).map(|_| ())
+}
+
+/// Creates a detached mount of filesystem `fs_type` configured by `options`; it exists only as
+/// the returned fd, so nothing can reach it by path or remount it.
+fn detached_mount(
+    fs_type: &str,
+    options: &[(&str, String)],
+    attrs: libc::c_uint,
+) -> Result<OwnedFd> {
+    let name = CString::new(fs_type)?;
+    // SAFETY: plain syscalls on a NUL-terminated name and fds we own.
+    let fs = owned(check(
+        unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), FSOPEN_CLOEXEC) },
+        &format!("fsopen {fs_type}"),
+    )?);
+    for (key, value) in options {
+        fs_set(&fs, key, value)?;
+    }
+    let null: *const libc::c_char = std::ptr::null();
+    check(
+        unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                FSCONFIG_CMD_CREATE,
+                null,
+                null,
+                0,
+            )
+        },
+        &format!("create {fs_type} superblock"),
+    )?;
+    Ok(owned(check(
+        unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) },
+        &format!("fsmount {fs_type}"),
+    )?))
+}
+
+/// The binary seen through a read-only overlay of its directory (plus an empty tmpfs: overlay
+/// needs two lower layers when it has no upper one).
+fn overlay_copy(exe: &Path) -> Result<OwnedFd> {
+    let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
+        bail!("{} has no directory", exe.display());
+    };
+    let empty = detached_mount("tmpfs", &[], MOUNT_ATTR_RDONLY)?;
+    let attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    let layers = [
+        ("lowerdir+", dir.to_string_lossy().into_owned()),
+        ("lowerdir+", format!("/proc/self/fd/{}", empty.as_raw_fd())),
+    ];
+    let mount = detached_mount("overlay", &layers, attrs)?;
+    let name_c = CString::new(name.as_bytes())?;
+    // SAFETY: openat relative to our mount fd with a NUL-terminated name.
+    let rc = unsafe {
+        libc::openat(
+            mount.as_raw_fd(),
+            name_c.as_ptr(),
+            libc::O_PATH | libc::O_CLOEXEC,
+        )
+    };
+    check(rc.into(), "open the binary in its overlay view").map(owned)
+}
+
+/// A sealed in-memory copy, for hosts where the overlay view cannot be made.
+fn memfd_copy(mut exe: File) -> Result<OwnedFd> {
+    let name = CString::new("berth-runtime")?;
+    // SAFETY: memfd_create with a NUL-terminated name.
+    let rc =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    let memfd = owned(check(rc.into(), "memfd_create")?);
+    let mut copy = File::from(memfd);
+    std::io::copy(&mut exe, &mut copy).context("copy the runtime binary into a memfd")?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: F_ADD_SEALS with a seal mask on our memfd.
+    check(
+        unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_ADD_SEALS, seals) }.into(),
+        "seal the memfd copy",
+    )?;
+    Ok(copy.into())
+}
+
+fn cstrings(items: impl Iterator<Item = OsString>) -> Result<Vec<CString>> {
+    items
+        .map(|s| CString::new(s.as_bytes()).context("argument or environment with a NUL byte"))
+        .collect()
+}
+
+fn reexec(fd: &OwnedFd) -> Result<()> {
+    let args = cstrings(std::env::args_os())?;
+    let env = cstrings(std::env::vars_os().map(|(k, v)| {
+        let mut kv = k;
+        kv.push("=");
+        kv.push(v);
+        kv
+    }))?;
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: argv and envp are NULL-terminated arrays of strings that outlive the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    Err(std::io::Error::last_os_error()).context("re-execute the runtime from its protected copy")
+}
