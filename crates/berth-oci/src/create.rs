@@ -69,17 +69,7 @@ impl Drop for Cleanup {
         if let Some(cg) = &self.cgroup {
             let _ = cg.remove();
         }
-        // Retried: seen once in a few runs to leave the dir behind right after a failed hook.
-        for _ in 0..5 {
-            match std::fs::remove_dir_all(&self.dir) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    eprintln!("berth-runtime: cleanup of {}: {e}", self.dir.display());
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                _ if self.dir.exists() => std::thread::sleep(std::time::Duration::from_millis(10)),
-                _ => break,
-            }
-        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -128,7 +128,10 @@ fn run_hook(hook: &Hook, state_json: &[u8], phase: &str) -> Result<(), HookError
     let stdin = child.stdin.take();
     let started = Instant::now();
     let deadline = timeout.map(|secs| started + Duration::from_secs(secs.unsigned_abs()));
-    let outcome = match supervise(&mut child, stdin, state_json, output, deadline) {
+    let sigpipe = IgnoreSigpipe::new();
+    let supervised = supervise(&mut child, stdin, state_json, output, deadline);
+    drop(sigpipe);
+    let outcome = match supervised {
         Ok(outcome) => outcome,
         Err(source) => {
             // Best effort, so no hook outlives its supervision; the error to report is `source`.
@@ -155,6 +158,26 @@ fn run_hook(hook: &Hook, state_json: &[u8], phase: &str) -> Result<(), HookError
             timeout: timeout.unwrap_or_default(),
             output,
         }),
+    }
+}
+
+/// Ignores SIGPIPE while it lives. The binary restores the default disposition (to die quietly
+/// on a closed stdout), which would kill the runtime, cleanup undone, when a hook exits without
+/// reading its state; ignored, the write fails with EPIPE instead. Installed after the hook is
+/// spawned, so the hook itself keeps the default.
+struct IgnoreSigpipe(libc::sighandler_t);
+
+impl IgnoreSigpipe {
+    fn new() -> Self {
+        // SAFETY: installs no handler; the runtime is single-threaded.
+        Self(unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) })
+    }
+}
+
+impl Drop for IgnoreSigpipe {
+    fn drop(&mut self) {
+        // SAFETY: restores the disposition saved by `new`.
+        unsafe { libc::signal(libc::SIGPIPE, self.0) };
     }
 }
 
