@@ -125,9 +125,12 @@ impl ContentStore {
         // Under the lock, a missing or unreadable meta means a writer crashed while creating the
         // ingest; its data, if any, cannot be trusted to belong to this ref.
         let previous = read_meta(&meta_path, reference).ok().flatten();
+        // Resume unless the earlier writer was after different content.
         let same_target = previous.as_ref().is_some_and(|p| {
             p.reference == reference
-                && (expected.is_none() || p.expected_digest == wanted.expected_digest)
+                && (expected.is_none()
+                    || p.expected_digest.is_none()
+                    || p.expected_digest == wanted.expected_digest)
         });
         if !same_target {
             data.set_len(0)
@@ -182,8 +185,12 @@ impl ContentStore {
             Err(Error::BlobExists(_)) => return Ok(digest),
             Err(e) => return Err(e),
         };
-        let path = w.dir.join("data");
-        w.write_all(bytes).map_err(io("write ingest data", path))?;
+        if let Err(e) = w.write_all(bytes) {
+            let path = w.dir.join("data");
+            // Nobody can resume a unique ref: do not leave it for GC.
+            let _ = w.abort();
+            return Err(io("write ingest data", path)(e));
+        }
         w.commit(size, &digest)
     }
 
@@ -221,6 +228,9 @@ impl ContentStore {
         let mut out = Vec::new();
         let blobs = self.root.join("blobs");
         for alg in read_dir(&blobs)? {
+            if !alg.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
             let Some(alg_name) = alg.file_name().to_str().map(str::to_string) else {
                 continue;
             };
@@ -559,6 +569,18 @@ mod tests {
         drop(w);
         let w = cs.writer("r", Some((&sha(b"bb"), 2))).unwrap();
         assert_eq!(w.offset(), 0);
+    }
+
+    #[test]
+    fn resume_keeps_data_once_the_digest_becomes_known() {
+        let (_d, cs) = store();
+        let mut w = cs.writer("r", None).unwrap();
+        w.write_all(b"he").unwrap();
+        drop(w);
+        let mut w = cs.writer("r", Some((&sha(b"hello"), 5))).unwrap();
+        assert_eq!(w.offset(), 2);
+        w.write_all(b"llo").unwrap();
+        assert_eq!(w.commit(5, &sha(b"hello")).unwrap(), sha(b"hello"));
     }
 
     #[test]

@@ -61,6 +61,10 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE images (
     );
     CREATE INDEX containers_image ON containers(image_id);"];
 
+/// The columns `read_containers` maps, in order.
+const CONTAINER_COLUMNS: &str =
+    "SELECT id, name, image_id, snapshot_key, config, state, created FROM containers";
+
 /// An image as stored: its identity, the blobs it needs and the snapshots it unpacks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
@@ -350,7 +354,8 @@ impl MetadataDb {
     pub fn list_containers(&self) -> Result<Vec<Container>> {
         let mut conn = self.conn();
         let tx = self.begin(&mut conn)?;
-        self.read_containers(&tx, "SELECT id, name, image_id, snapshot_key, config, state, created FROM containers ORDER BY created, id", None)
+        let query = format!("{CONTAINER_COLUMNS} ORDER BY created, id");
+        self.read_containers(&tx, &query, None)
     }
 
     /// Replaces the state JSON of container `id`.
@@ -514,10 +519,7 @@ impl MetadataDb {
         column: &'static str,
         value: &str,
     ) -> Result<Option<Container>> {
-        let query = format!(
-            "SELECT id, name, image_id, snapshot_key, config, state, created
-             FROM containers WHERE {column} = ?1"
-        );
+        let query = format!("{CONTAINER_COLUMNS} WHERE {column} = ?1");
         Ok(self.read_containers(tx, &query, Some(value))?.pop())
     }
 

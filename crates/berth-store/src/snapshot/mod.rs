@@ -130,7 +130,12 @@ impl Snapshotter {
     /// of operations a crash interrupted.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
-        // Overlay options are ':' and ',' separated; such a root could not be mounted.
+        for dir in [root.join("snapshots"), root.join("l")] {
+            fs::create_dir_all(&dir).map_err(io("create directory", &dir))?;
+        }
+        let root = fs::canonicalize(&root).map_err(io("resolve", &root))?;
+        // Overlay options are ':' and ',' separated; layers under such a root could not be
+        // named in them.
         let text = root.to_string_lossy();
         if text.contains(':') || text.contains(',') {
             return Err(Error::InvalidRoot {
@@ -138,10 +143,6 @@ impl Snapshotter {
                 reason: "overlay mount options cannot express paths containing ':' or ','",
             });
         }
-        for dir in [root.join("snapshots"), root.join("l")] {
-            fs::create_dir_all(&dir).map_err(io("create directory", &dir))?;
-        }
-        let root = fs::canonicalize(&root).map_err(io("resolve", &root))?;
         let lock = lock_root(&root.join("lock"))?;
         let db_path = root.join("metadata.db");
         let conn = sqlite::open(&db_path, MIGRATIONS)?;
@@ -238,7 +239,12 @@ impl Snapshotter {
             .map_err(sql("remove snapshot", &self.db_path))?;
         tx.commit().map_err(sql("remove snapshot", &self.db_path))?;
         let link = self.root.join("l").join(&row.link);
-        fs::remove_file(&link).map_err(io("remove link", &link))?;
+        match fs::remove_file(&link) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io("remove link", &link)(e))
+            }
+            _ => {}
+        }
         let dir = self.snapshot_dir(row.id);
         fs::remove_dir_all(&dir).map_err(io("remove snapshot directory", &dir))
     }
