@@ -1,8 +1,9 @@
 //! The metadata database: images, their tags and layers, and containers. It is the single source
 //! of references for GC (containerd's metadata layer).
 //!
-//! SQLite in WAL mode with foreign keys on; the schema is [`MIGRATIONS`], versioned with
-//! `PRAGMA user_version`. Every change that touches more than one row is one transaction.
+//! SQLite in WAL mode with foreign keys on; the schema (`MIGRATIONS` in the source, described in
+//! `docs/storage.md`) is versioned with `PRAGMA user_version`. Every change that touches more
+//! than one row is one transaction.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
