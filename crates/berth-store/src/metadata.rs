@@ -1,0 +1,844 @@
+//! The metadata database: images, their tags and layers, and containers. It is the single source
+//! of references for GC (containerd's metadata layer).
+//!
+//! SQLite in WAL mode with foreign keys on; the schema (`MIGRATIONS` in the source, described in
+//! `docs/storage.md`) is versioned with `PRAGMA user_version`. Every change that touches more
+//! than one row is one transaction.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use berth_types::{ContainerId, Digest};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::error::{sql, Error, Result};
+use crate::sqlite;
+
+/// Append-only schema history; see `docs/storage.md` for what each column means.
+///
+/// - `images.id` is the config digest (Docker's image id); `config` caches the config JSON so
+///   inspect and list never read blobs.
+/// - `image_layers.chain_id` is the key of the committed snapshot holding the layer unpacked.
+/// - `image_tags.name` is a full reference (`docker.io/library/alpine:3.20`): the primary key
+///   makes one name resolve to exactly one image.
+/// - `containers.image_id` has no `ON DELETE` action, so an image in use cannot be deleted.
+/// - Labels are not split out: they live in the image and container config JSON and the engine
+///   filters on them in memory.
+const MIGRATIONS: &[&str] = &["CREATE TABLE images (
+        id              TEXT PRIMARY KEY,
+        manifest_digest TEXT NOT NULL,
+        index_digest    TEXT,
+        media_type      TEXT NOT NULL,
+        size            INTEGER NOT NULL,
+        config          TEXT NOT NULL,
+        created         INTEGER NOT NULL
+    );
+    CREATE TABLE image_layers (
+        image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        position    INTEGER NOT NULL,
+        diff_id     TEXT NOT NULL,
+        blob_digest TEXT NOT NULL,
+        blob_size   INTEGER NOT NULL,
+        media_type  TEXT NOT NULL,
+        chain_id    TEXT NOT NULL,
+        PRIMARY KEY (image_id, position)
+    );
+    CREATE TABLE image_tags (
+        name     TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        updated  INTEGER NOT NULL
+    );
+    CREATE INDEX image_tags_image ON image_tags(image_id);
+    CREATE TABLE containers (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL UNIQUE,
+        image_id     TEXT NOT NULL REFERENCES images(id),
+        snapshot_key TEXT NOT NULL UNIQUE,
+        config       TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        created      INTEGER NOT NULL
+    );
+    CREATE INDEX containers_image ON containers(image_id);"];
+
+/// The columns `read_containers` maps, in order.
+const CONTAINER_COLUMNS: &str =
+    "SELECT id, name, image_id, snapshot_key, config, state, created FROM containers";
+
+/// An image as stored: its identity, the blobs it needs and the snapshots it unpacks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// Digest of the config blob: Docker's image id.
+    pub id: Digest,
+    pub manifest_digest: Digest,
+    /// The manifest list / OCI index the manifest was chosen from, kept so GC keeps it too.
+    pub index_digest: Option<Digest>,
+    /// Media type of the manifest.
+    pub media_type: String,
+    /// Manifest, config and compressed layers, in bytes.
+    pub size: u64,
+    /// The config JSON.
+    pub config: String,
+    /// Base layer first.
+    pub layers: Vec<Layer>,
+    /// Stored with millisecond precision.
+    pub created: DateTime<Utc>,
+}
+
+/// One layer of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layer {
+    /// Digest of the uncompressed tar (from the config's `rootfs.diff_ids`).
+    pub diff_id: Digest,
+    /// Digest of the blob as the registry serves it (usually gzip or zstd).
+    pub blob_digest: Digest,
+    pub blob_size: u64,
+    pub media_type: String,
+    /// Chain id of the layers up to and including this one: the key of its committed snapshot.
+    pub chain_id: Digest,
+}
+
+/// A container's stored record. The engine owns the meaning of `config` and `state` (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    pub id: ContainerId,
+    pub name: String,
+    pub image_id: Digest,
+    /// Key of its active snapshot (the writable rootfs).
+    pub snapshot_key: String,
+    pub config: String,
+    pub state: String,
+    /// Stored with millisecond precision.
+    pub created: DateTime<Utc>,
+}
+
+/// What the database references, for GC.
+#[derive(Debug, Default)]
+pub(crate) struct Roots {
+    pub(crate) blobs: HashSet<Digest>,
+    pub(crate) snapshots: HashSet<String>,
+}
+
+/// The metadata database. Cheap to share (`Arc`) between threads.
+#[derive(Debug)]
+pub struct MetadataDb {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl MetadataDb {
+    /// Opens (creating and migrating if needed) the database file at `path`.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        let conn = sqlite::open(&path, MIGRATIONS)?;
+        Ok(Self {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stores an image and its layers.
+    pub fn create_image(&self, image: &Image) -> Result<()> {
+        check_json(&image.config, || format!("config of image {}", image.id))?;
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let exists: bool = tx
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM images WHERE id = ?1)",
+                [image.id.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(sql("look up image", &self.path))?;
+        if exists {
+            return Err(Error::ImageExists(image.id.clone()));
+        }
+        tx.execute(
+            "INSERT INTO images (id, manifest_digest, index_digest, media_type, size, config, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                image.id.as_str(),
+                image.manifest_digest.as_str(),
+                image.index_digest.as_ref().map(Digest::as_str),
+                image.media_type,
+                to_i64(image.size),
+                image.config,
+                image.created.timestamp_millis(),
+            ],
+        )
+        .map_err(sql("insert image", &self.path))?;
+        for (position, l) in image.layers.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO image_layers
+                 (image_id, position, diff_id, blob_digest, blob_size, media_type, chain_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    image.id.as_str(),
+                    to_i64(position as u64),
+                    l.diff_id.as_str(),
+                    l.blob_digest.as_str(),
+                    to_i64(l.blob_size),
+                    l.media_type,
+                    l.chain_id.as_str(),
+                ],
+            )
+            .map_err(sql("insert image layer", &self.path))?;
+        }
+        tx.commit().map_err(sql("commit image", &self.path))
+    }
+
+    pub fn get_image(&self, id: &Digest) -> Result<Image> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        self.read_images(&tx, Some(id))?
+            .pop()
+            .ok_or_else(|| Error::ImageNotFound(id.to_string()))
+    }
+
+    /// Every image, oldest first.
+    pub fn list_images(&self) -> Result<Vec<Image>> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        self.read_images(&tx, None)
+    }
+
+    /// Deletes an image with its tags and layer rows (not its blobs or snapshots: that is GC's
+    /// job). Refused while a container uses it. Returns the tags that pointed at it.
+    pub fn delete_image(&self, id: &Digest) -> Result<Vec<String>> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let users = self.strings(
+            &tx,
+            "SELECT name FROM containers WHERE image_id = ?1 ORDER BY name",
+            id.as_str(),
+        )?;
+        if !users.is_empty() {
+            return Err(Error::ImageInUse {
+                image: id.clone(),
+                containers: users,
+            });
+        }
+        let tags = self.strings(
+            &tx,
+            "SELECT name FROM image_tags WHERE image_id = ?1 ORDER BY name",
+            id.as_str(),
+        )?;
+        let n = tx
+            .execute("DELETE FROM images WHERE id = ?1", [id.as_str()])
+            .map_err(sql("delete image", &self.path))?;
+        if n == 0 {
+            return Err(Error::ImageNotFound(id.to_string()));
+        }
+        tx.commit().map_err(sql("delete image", &self.path))?;
+        Ok(tags)
+    }
+
+    /// Points tag `name` at image `id`, moving it from another image if needed (as `docker tag`
+    /// and `docker pull` do). Returns the image it pointed at before.
+    pub fn tag_image(&self, name: &str, id: &Digest) -> Result<Option<Digest>> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let exists: bool = tx
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM images WHERE id = ?1)",
+                [id.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(sql("look up image", &self.path))?;
+        if !exists {
+            return Err(Error::ImageNotFound(id.to_string()));
+        }
+        let previous = self.tag_target(&tx, name)?;
+        tx.execute(
+            "INSERT INTO image_tags (name, image_id, updated) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, updated = excluded.updated",
+            params![name, id.as_str(), Utc::now().timestamp_millis()],
+        )
+        .map_err(sql("tag image", &self.path))?;
+        tx.commit().map_err(sql("tag image", &self.path))?;
+        Ok(previous)
+    }
+
+    /// Removes tag `name` and returns the image it pointed at.
+    pub fn untag(&self, name: &str) -> Result<Digest> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let target = self
+            .tag_target(&tx, name)?
+            .ok_or_else(|| Error::TagNotFound(name.to_string()))?;
+        tx.execute("DELETE FROM image_tags WHERE name = ?1", [name])
+            .map_err(sql("untag image", &self.path))?;
+        tx.commit().map_err(sql("untag image", &self.path))?;
+        Ok(target)
+    }
+
+    /// The image tag `name` points at.
+    pub fn resolve_tag(&self, name: &str) -> Result<Digest> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        self.tag_target(&tx, name)?
+            .ok_or_else(|| Error::TagNotFound(name.to_string()))
+    }
+
+    /// Tags pointing at image `id`, sorted.
+    pub fn image_tags(&self, id: &Digest) -> Result<Vec<String>> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        self.strings(
+            &tx,
+            "SELECT name FROM image_tags WHERE image_id = ?1 ORDER BY name",
+            id.as_str(),
+        )
+    }
+
+    /// Stores a new container; its id and name must both be free and its image must exist.
+    pub fn create_container(&self, c: &Container) -> Result<()> {
+        check_json(&c.config, || format!("config of container {}", c.id))?;
+        check_json(&c.state, || format!("state of container {}", c.id))?;
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        if self.find_container(&tx, "id", c.id.as_str())?.is_some() {
+            return Err(Error::ContainerExists(c.id.to_string()));
+        }
+        if let Some(holder) = self.find_container(&tx, "name", &c.name)? {
+            return Err(Error::ContainerNameTaken {
+                name: c.name.clone(),
+                id: holder.id.to_string(),
+            });
+        }
+        let image_exists: bool = tx
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM images WHERE id = ?1)",
+                [c.image_id.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(sql("look up image", &self.path))?;
+        if !image_exists {
+            return Err(Error::ImageNotFound(c.image_id.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO containers (id, name, image_id, snapshot_key, config, state, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                c.id.as_str(),
+                c.name,
+                c.image_id.as_str(),
+                c.snapshot_key,
+                c.config,
+                c.state,
+                c.created.timestamp_millis(),
+            ],
+        )
+        .map_err(sql("insert container", &self.path))?;
+        tx.commit().map_err(sql("commit container", &self.path))
+    }
+
+    pub fn get_container(&self, id: &str) -> Result<Container> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        self.find_container(&tx, "id", id)?
+            .ok_or_else(|| Error::ContainerNotFound(id.to_string()))
+    }
+
+    pub fn container_by_name(&self, name: &str) -> Result<Container> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        self.find_container(&tx, "name", name)?
+            .ok_or_else(|| Error::ContainerNotFound(name.to_string()))
+    }
+
+    /// Every container, oldest first.
+    pub fn list_containers(&self) -> Result<Vec<Container>> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let query = format!("{CONTAINER_COLUMNS} ORDER BY created, id");
+        self.read_containers(&tx, &query, None)
+    }
+
+    /// Replaces the state JSON of container `id`.
+    pub fn set_container_state(&self, id: &str, state: &str) -> Result<()> {
+        check_json(state, || format!("state of container {id}"))?;
+        let conn = self.conn();
+        let n = conn
+            .execute(
+                "UPDATE containers SET state = ?1 WHERE id = ?2",
+                params![state, id],
+            )
+            .map_err(sql("update container state", &self.path))?;
+        if n == 0 {
+            return Err(Error::ContainerNotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
+    pub fn rename_container(&self, id: &str, new_name: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        if let Some(holder) = self.find_container(&tx, "name", new_name)? {
+            if holder.id.as_str() == id {
+                return Ok(());
+            }
+            return Err(Error::ContainerNameTaken {
+                name: new_name.to_string(),
+                id: holder.id.to_string(),
+            });
+        }
+        let n = tx
+            .execute(
+                "UPDATE containers SET name = ?1 WHERE id = ?2",
+                params![new_name, id],
+            )
+            .map_err(sql("rename container", &self.path))?;
+        if n == 0 {
+            return Err(Error::ContainerNotFound(id.to_string()));
+        }
+        tx.commit().map_err(sql("rename container", &self.path))
+    }
+
+    /// Deletes the container record (its snapshot is left to the caller or GC).
+    pub fn delete_container(&self, id: &str) -> Result<()> {
+        let conn = self.conn();
+        let n = conn
+            .execute("DELETE FROM containers WHERE id = ?1", [id])
+            .map_err(sql("delete container", &self.path))?;
+        if n == 0 {
+            return Err(Error::ContainerNotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Everything images and containers reference, read in one transaction so GC sees one
+    /// consistent state.
+    pub(crate) fn gc_roots(&self) -> Result<Roots> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let mut roots = Roots::default();
+        for image in self.read_images(&tx, None)? {
+            roots.blobs.insert(image.id);
+            roots.blobs.insert(image.manifest_digest);
+            roots.blobs.extend(image.index_digest);
+            for l in image.layers {
+                roots.blobs.insert(l.blob_digest);
+                roots.snapshots.insert(l.chain_id.to_string());
+            }
+        }
+        let mut stmt = tx
+            .prepare("SELECT snapshot_key FROM containers")
+            .map_err(sql("list container snapshots", &self.path))?;
+        let keys = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql("list container snapshots", &self.path))?;
+        for key in keys {
+            roots
+                .snapshots
+                .insert(key.map_err(sql("list container snapshots", &self.path))?);
+        }
+        Ok(roots)
+    }
+
+    fn read_images(&self, tx: &Transaction<'_>, id: Option<&Digest>) -> Result<Vec<Image>> {
+        let mut stmt = tx
+            .prepare(
+                "SELECT id, manifest_digest, index_digest, media_type, size, config, created
+                 FROM images WHERE ?1 IS NULL OR id = ?1 ORDER BY created, id",
+            )
+            .map_err(sql("list images", &self.path))?;
+        let rows = stmt
+            .query_map([id.map(Digest::as_str)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })
+            .map_err(sql("list images", &self.path))?;
+        let mut images = Vec::new();
+        for row in rows {
+            let (id, manifest, index, media_type, size, config, created) =
+                row.map_err(sql("list images", &self.path))?;
+            let d = |s: &str| self.digest("images", &id, s);
+            images.push(Image {
+                id: d(&id)?,
+                manifest_digest: d(&manifest)?,
+                index_digest: index.as_deref().map(d).transpose()?,
+                media_type,
+                size: size.max(0).unsigned_abs(),
+                config,
+                layers: self.read_layers(tx, &id)?,
+                created: crate::fsutil::from_millis(created),
+            });
+        }
+        Ok(images)
+    }
+
+    fn read_layers(&self, tx: &Transaction<'_>, image_id: &str) -> Result<Vec<Layer>> {
+        let mut stmt = tx
+            .prepare(
+                "SELECT diff_id, blob_digest, blob_size, media_type, chain_id
+                 FROM image_layers WHERE image_id = ?1 ORDER BY position",
+            )
+            .map_err(sql("list image layers", &self.path))?;
+        let rows = stmt
+            .query_map([image_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(sql("list image layers", &self.path))?;
+        let mut layers = Vec::new();
+        for row in rows {
+            let (diff_id, blob, size, media_type, chain) =
+                row.map_err(sql("list image layers", &self.path))?;
+            let d = |s: &str| self.digest("image_layers", image_id, s);
+            layers.push(Layer {
+                diff_id: d(&diff_id)?,
+                blob_digest: d(&blob)?,
+                blob_size: size.max(0).unsigned_abs(),
+                media_type,
+                chain_id: d(&chain)?,
+            });
+        }
+        Ok(layers)
+    }
+
+    /// `column` is a trusted constant ("id" or "name"), never user input.
+    fn find_container(
+        &self,
+        tx: &Transaction<'_>,
+        column: &'static str,
+        value: &str,
+    ) -> Result<Option<Container>> {
+        let query = format!("{CONTAINER_COLUMNS} WHERE {column} = ?1");
+        Ok(self.read_containers(tx, &query, Some(value))?.pop())
+    }
+
+    fn read_containers(
+        &self,
+        tx: &Transaction<'_>,
+        query: &str,
+        param: Option<&str>,
+    ) -> Result<Vec<Container>> {
+        let mut stmt = tx
+            .prepare(query)
+            .map_err(sql("read containers", &self.path))?;
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
+        };
+        let rows = match param {
+            Some(p) => stmt.query_map([p], map),
+            None => stmt.query_map([], map),
+        }
+        .map_err(sql("read containers", &self.path))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name, image_id, snapshot_key, config, state, created) =
+                row.map_err(sql("read containers", &self.path))?;
+            out.push(Container {
+                id: ContainerId::new(&id).map_err(|e| self.corrupt("containers", &id, e))?,
+                image_id: self.digest("containers", &id, &image_id)?,
+                name,
+                snapshot_key,
+                config,
+                state,
+                created: crate::fsutil::from_millis(created),
+            });
+        }
+        Ok(out)
+    }
+
+    fn tag_target(&self, tx: &Transaction<'_>, name: &str) -> Result<Option<Digest>> {
+        tx.query_row(
+            "SELECT image_id FROM image_tags WHERE name = ?1",
+            [name],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .map_err(sql("resolve tag", &self.path))?
+        .map(|s| self.digest("image_tags", name, &s))
+        .transpose()
+    }
+
+    fn strings(&self, tx: &Transaction<'_>, query: &str, param: &str) -> Result<Vec<String>> {
+        let mut stmt = tx.prepare(query).map_err(sql("query", &self.path))?;
+        let rows = stmt
+            .query_map([param], |r| r.get::<_, String>(0))
+            .map_err(sql("query", &self.path))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("query", &self.path))
+    }
+
+    fn digest(&self, table: &'static str, key: &str, value: &str) -> Result<Digest> {
+        value.parse().map_err(|e| self.corrupt(table, key, e))
+    }
+
+    fn corrupt(&self, table: &'static str, key: &str, reason: impl ToString) -> Error {
+        Error::CorruptRow {
+            path: self.path.clone(),
+            table,
+            key: key.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // An unfinished Transaction rolls back on drop, so a panic while holding the lock
+        // cannot leave the connection mid-transaction.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn begin<'c>(&self, conn: &'c mut Connection) -> Result<Transaction<'c>> {
+        conn.transaction()
+            .map_err(sql("begin transaction", &self.path))
+    }
+}
+
+fn check_json(text: &str, what: impl FnOnce() -> String) -> Result<()> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(drop)
+        .map_err(|source| Error::InvalidJson {
+            what: what(),
+            source,
+        })
+}
+
+/// SQLite integers are signed; sizes beyond i64::MAX cannot occur on real files.
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use berth_types::ErrorKind;
+
+    fn digest(seed: &str) -> Digest {
+        use sha2::Digest as _;
+        Digest::sha256_from_bytes(&sha2::Sha256::digest(seed.as_bytes()).into())
+    }
+
+    fn image(seed: &str, layers: usize) -> Image {
+        Image {
+            id: digest(&format!("{seed}-config")),
+            manifest_digest: digest(&format!("{seed}-manifest")),
+            index_digest: None,
+            media_type: "application/vnd.oci.image.manifest.v1+json".to_string(),
+            size: 1234,
+            config: r#"{"architecture":"amd64"}"#.to_string(),
+            layers: (0..layers)
+                .map(|i| Layer {
+                    diff_id: digest(&format!("{seed}-diff-{i}")),
+                    blob_digest: digest(&format!("{seed}-blob-{i}")),
+                    blob_size: 100,
+                    media_type: "application/vnd.oci.image.layer.v1.tar+gzip".to_string(),
+                    chain_id: digest(&format!("{seed}-chain-{i}")),
+                })
+                .collect(),
+            created: crate::fsutil::from_millis(1_700_000_000_123),
+        }
+    }
+
+    fn container(id: &str, name: &str, image: &Digest) -> Container {
+        Container {
+            id: ContainerId::new(id).unwrap(),
+            name: name.to_string(),
+            image_id: image.clone(),
+            snapshot_key: format!("ctr-{id}"),
+            config: "{}".to_string(),
+            state: r#"{"status":"created"}"#.to_string(),
+            created: crate::fsutil::from_millis(1_700_000_000_000),
+        }
+    }
+
+    fn db() -> (tempfile::TempDir, MetadataDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = MetadataDb::open(dir.path().join("meta.db")).unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn migrates_empty_db_and_reopens_with_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.db");
+        let img = image("a", 2);
+        {
+            let db = MetadataDb::open(&path).unwrap();
+            db.create_image(&img).unwrap();
+            db.tag_image("docker.io/library/a:latest", &img.id).unwrap();
+        }
+        let db = MetadataDb::open(&path).unwrap();
+        let conn = db.conn();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        drop(conn);
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        assert_eq!(mode, "wal");
+        assert_eq!(fk, 1);
+        assert_eq!(db.get_image(&img.id).unwrap(), img);
+        assert_eq!(
+            db.resolve_tag("docker.io/library/a:latest").unwrap(),
+            img.id
+        );
+    }
+
+    #[test]
+    fn image_round_trip_and_duplicates() {
+        let (_d, db) = db();
+        let mut img = image("a", 3);
+        img.index_digest = Some(digest("index"));
+        db.create_image(&img).unwrap();
+        assert_eq!(db.get_image(&img.id).unwrap(), img);
+        let err = db.create_image(&img).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+        assert!(err.to_string().contains(img.id.as_str()));
+        assert_eq!(db.list_images().unwrap().len(), 1);
+        let missing = digest("nope");
+        assert_eq!(
+            db.get_image(&missing).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        let mut bad = image("b", 0);
+        bad.config = "{not json".to_string();
+        assert!(matches!(
+            db.create_image(&bad),
+            Err(Error::InvalidJson { .. })
+        ));
+    }
+
+    #[test]
+    fn a_tag_names_one_image() {
+        let (_d, db) = db();
+        let (a, b) = (image("a", 1), image("b", 1));
+        db.create_image(&a).unwrap();
+        db.create_image(&b).unwrap();
+        assert_eq!(db.tag_image("x:1", &a.id).unwrap(), None);
+        assert_eq!(db.tag_image("x:1", &b.id).unwrap(), Some(a.id.clone()));
+        assert_eq!(db.resolve_tag("x:1").unwrap(), b.id);
+        assert!(db.image_tags(&a.id).unwrap().is_empty());
+        assert_eq!(db.image_tags(&b.id).unwrap(), ["x:1"]);
+        assert!(matches!(
+            db.tag_image("y:1", &digest("missing")),
+            Err(Error::ImageNotFound(_))
+        ));
+        assert_eq!(db.untag("x:1").unwrap(), b.id);
+        assert!(matches!(db.resolve_tag("x:1"), Err(Error::TagNotFound(n)) if n == "x:1"));
+        assert!(matches!(db.untag("x:1"), Err(Error::TagNotFound(_))));
+    }
+
+    #[test]
+    fn container_names_are_unique() {
+        let (_d, db) = db();
+        let img = image("a", 1);
+        db.create_image(&img).unwrap();
+        db.create_container(&container("c1", "web", &img.id))
+            .unwrap();
+        let err = db
+            .create_container(&container("c2", "web", &img.id))
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::ContainerNameTaken { name, id } if name == "web" && id == "c1")
+        );
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+        assert!(matches!(
+            db.create_container(&container("c1", "other", &img.id)),
+            Err(Error::ContainerExists(_))
+        ));
+        assert!(matches!(
+            db.create_container(&container("c3", "x", &digest("none"))),
+            Err(Error::ImageNotFound(_))
+        ));
+        db.create_container(&container("c2", "db", &img.id))
+            .unwrap();
+        assert!(matches!(
+            db.rename_container("c2", "web"),
+            Err(Error::ContainerNameTaken { .. })
+        ));
+        db.rename_container("c2", "cache").unwrap();
+        assert_eq!(db.container_by_name("cache").unwrap().id.as_str(), "c2");
+        db.set_container_state("c2", r#"{"status":"running"}"#)
+            .unwrap();
+        assert_eq!(
+            db.get_container("c2").unwrap().state,
+            r#"{"status":"running"}"#
+        );
+        assert_eq!(db.list_containers().unwrap().len(), 2);
+        db.delete_container("c2").unwrap();
+        assert!(matches!(
+            db.get_container("c2"),
+            Err(Error::ContainerNotFound(_))
+        ));
+        assert!(matches!(
+            db.delete_container("c2"),
+            Err(Error::ContainerNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn image_in_use_cannot_be_deleted() {
+        let (_d, db) = db();
+        let img = image("a", 2);
+        db.create_image(&img).unwrap();
+        db.tag_image("a:1", &img.id).unwrap();
+        db.tag_image("a:latest", &img.id).unwrap();
+        db.create_container(&container("c1", "web", &img.id))
+            .unwrap();
+        let err = db.delete_image(&img.id).unwrap_err();
+        assert!(matches!(&err, Error::ImageInUse { containers, .. } if containers == &["web"]));
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+        db.delete_container("c1").unwrap();
+        assert_eq!(db.delete_image(&img.id).unwrap(), ["a:1", "a:latest"]);
+        // Tags and layer rows went with it.
+        assert!(matches!(db.resolve_tag("a:1"), Err(Error::TagNotFound(_))));
+        let layers: i64 = db
+            .conn()
+            .query_row("SELECT COUNT(*) FROM image_layers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(layers, 0);
+        assert!(matches!(
+            db.delete_image(&img.id),
+            Err(Error::ImageNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn gc_roots_cover_images_and_containers() {
+        let (_d, db) = db();
+        let mut img = image("a", 2);
+        img.index_digest = Some(digest("idx"));
+        db.create_image(&img).unwrap();
+        db.create_container(&container("c1", "web", &img.id))
+            .unwrap();
+        let roots = db.gc_roots().unwrap();
+        assert_eq!(roots.blobs.len(), 5); // config, manifest, index, 2 layers
+        assert!(roots.blobs.contains(&img.layers[1].blob_digest));
+        assert!(roots.snapshots.contains(img.layers[1].chain_id.as_str()));
+        assert!(roots.snapshots.contains("ctr-c1"));
+    }
+}

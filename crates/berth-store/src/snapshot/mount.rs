@@ -1,0 +1,500 @@
+//! Mount descriptions (containerd's `mount.Mount`) and the code that performs them.
+//!
+//! Overlay mounts go through the new mount API: `fsopen("overlay")`, one `fsconfig` call per
+//! lower layer with `lowerdir+` (Linux 6.8+), `fsmount`, `move_mount`. Nothing is limited by the
+//! one-page option string of `mount(2)`, so hundreds of layers work. On older kernels it falls
+//! back to `mount(2)` with lowerdirs made relative to their common parent directory (with the
+//! snapshotter's short links that is `l/<26 chars>` per layer), from a thread that has its own
+//! working directory (`unshare(CLONE_FS)`), since `chdir` is otherwise process-wide.
+
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How to mount one filesystem, as containerd describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    /// `overlay` or `bind`.
+    #[serde(rename = "type")]
+    pub fs_type: String,
+    pub source: String,
+    /// `mount -o` style options; for overlay `lowerdir` lists layers nearest first, ':'-separated.
+    pub options: Vec<String>,
+}
+
+impl Mount {
+    pub(crate) fn bind(source: &Path, read_only: bool) -> Self {
+        Self {
+            fs_type: "bind".to_string(),
+            source: source.display().to_string(),
+            options: vec![
+                "rbind".to_string(),
+                if read_only { "ro" } else { "rw" }.to_string(),
+            ],
+        }
+    }
+
+    pub(crate) fn overlay(options: Vec<String>) -> Self {
+        Self {
+            fs_type: "overlay".to_string(),
+            source: "overlay".to_string(),
+            options,
+        }
+    }
+}
+
+/// Mounts `mounts` on `target`, in order (each on top of the previous one).
+pub fn mount(mounts: &[Mount], target: &Path) -> Result<()> {
+    let target = std::path::absolute(target).map_err(|e| Error::Io {
+        action: "resolve mount target",
+        path: target.to_path_buf(),
+        source: e,
+    })?;
+    for m in mounts {
+        match m.fs_type.as_str() {
+            "bind" => mount_bind(m, &target)?,
+            "overlay" => mount_overlay(&OverlayOptions::parse(m, &target)?, &target)?,
+            other => {
+                return Err(Error::InvalidMount {
+                    target,
+                    reason: format!("unsupported mount type {other:?}"),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Unmounts whatever is mounted on `target`.
+pub fn unmount(target: &Path) -> Result<()> {
+    nix::mount::umount2(target, MntFlags::empty()).map_err(|source| Error::Mount {
+        action: "unmount",
+        target: target.to_path_buf(),
+        source,
+        log: Vec::new(),
+    })
+}
+
+fn mount_bind(m: &Mount, target: &Path) -> Result<()> {
+    let mut flags = MsFlags::MS_BIND;
+    if m.options.iter().any(|o| o == "rbind") {
+        flags |= MsFlags::MS_REC;
+    }
+    let sys = |action| {
+        let target = target.to_path_buf();
+        move |source| Error::Mount {
+            action,
+            target,
+            source,
+            log: Vec::new(),
+        }
+    };
+    nix::mount::mount(
+        Some(m.source.as_str()),
+        target,
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )
+    .map_err(sys("bind mount"))?;
+    if m.options.iter().any(|o| o == "ro") {
+        // MS_RDONLY is ignored on the first bind; it takes a remount.
+        let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        if let Err(e) = nix::mount::mount(None::<&str>, target, None::<&str>, ro, None::<&str>) {
+            let _ = nix::mount::umount2(target, MntFlags::MNT_DETACH);
+            return Err(sys("remount read-only")(e));
+        }
+    }
+    Ok(())
+}
+
+/// An overlay mount's options, split into the parts the two mount paths treat differently.
+#[derive(Debug, PartialEq, Eq)]
+struct OverlayOptions {
+    /// Nearest layer first.
+    lowers: Vec<PathBuf>,
+    upper: Option<PathBuf>,
+    work: Option<PathBuf>,
+    read_only: bool,
+    /// Anything else (`index=off`, `userxattr`, ...), passed through as is.
+    other: Vec<(String, Option<String>)>,
+}
+
+impl OverlayOptions {
+    fn parse(m: &Mount, target: &Path) -> Result<Self> {
+        let mut o = Self {
+            lowers: Vec::new(),
+            upper: None,
+            work: None,
+            read_only: false,
+            other: Vec::new(),
+        };
+        for opt in &m.options {
+            match opt.split_once('=') {
+                Some(("lowerdir", v)) => o.lowers = v.split(':').map(PathBuf::from).collect(),
+                Some(("upperdir", v)) => o.upper = Some(PathBuf::from(v)),
+                Some(("workdir", v)) => o.work = Some(PathBuf::from(v)),
+                Some((k, v)) => o.other.push((k.to_string(), Some(v.to_string()))),
+                None if opt == "ro" => o.read_only = true,
+                None if opt == "rw" => {}
+                None => o.other.push((opt.clone(), None)),
+            }
+        }
+        let invalid = |reason: &str| Error::InvalidMount {
+            target: target.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        if o.lowers.iter().any(|l| l.as_os_str().is_empty()) || o.lowers.is_empty() {
+            return Err(invalid("overlay needs a non-empty lowerdir"));
+        }
+        if o.upper.is_some() != o.work.is_some() {
+            return Err(invalid(
+                "overlay needs both upperdir and workdir, or neither",
+            ));
+        }
+        Ok(o)
+    }
+}
+
+fn mount_overlay(o: &OverlayOptions, target: &Path) -> Result<()> {
+    match mount_overlay_fsconfig(o, target)? {
+        Fsconfig::Mounted => Ok(()),
+        Fsconfig::Unsupported => mount_overlay_legacy(o, target),
+    }
+}
+
+enum Fsconfig {
+    Mounted,
+    /// `fsopen` or `lowerdir+` is missing: the kernel predates 6.8.
+    Unsupported,
+}
+
+fn mount_overlay_fsconfig(o: &OverlayOptions, target: &Path) -> Result<Fsconfig> {
+    let fs = match sys::fsopen(c"overlay") {
+        Ok(fd) => fd,
+        Err(Errno::ENOSYS) => return Ok(Fsconfig::Unsupported),
+        Err(source) => {
+            return Err(Error::Mount {
+                action: "fsopen overlay",
+                target: target.to_path_buf(),
+                source,
+                log: Vec::new(),
+            })
+        }
+    };
+    let fail = |action: &'static str, source: Errno| Error::Mount {
+        action,
+        target: target.to_path_buf(),
+        source,
+        log: sys::drain_log(fs.as_fd()),
+    };
+    for (i, lower) in o.lowers.iter().enumerate() {
+        match sys::set_string(fs.as_fd(), c"lowerdir+", &cstring(lower, target)?) {
+            Ok(()) => {}
+            // An unknown key is EINVAL; a bad path would be ENOENT, ENOTDIR, ...
+            Err(Errno::EINVAL) if i == 0 => {
+                let _ = sys::drain_log(fs.as_fd());
+                return Ok(Fsconfig::Unsupported);
+            }
+            Err(e) => return Err(fail("add overlay lower layer", e)),
+        }
+    }
+    if let (Some(upper), Some(work)) = (&o.upper, &o.work) {
+        sys::set_string(fs.as_fd(), c"upperdir", &cstring(upper, target)?)
+            .map_err(|e| fail("set overlay upperdir", e))?;
+        sys::set_string(fs.as_fd(), c"workdir", &cstring(work, target)?)
+            .map_err(|e| fail("set overlay workdir", e))?;
+    }
+    for (key, value) in &o.other {
+        let key = cstring(Path::new(key), target)?;
+        let r = match value {
+            Some(v) => sys::set_string(fs.as_fd(), &key, &cstring(Path::new(v), target)?),
+            None => sys::set_flag(fs.as_fd(), &key),
+        };
+        r.map_err(|e| fail("set overlay option", e))?;
+    }
+    sys::create(fs.as_fd()).map_err(|e| fail("create overlay", e))?;
+    let mnt = sys::fsmount(fs.as_fd(), o.read_only).map_err(|e| fail("fsmount overlay", e))?;
+    sys::move_mount(mnt.as_fd(), &cstring(target, target)?).map_err(|e| fail("move_mount", e))?;
+    Ok(Fsconfig::Mounted)
+}
+
+/// Longest directory that contains every path in `paths` (all absolute).
+fn common_parent(paths: &[&Path]) -> PathBuf {
+    let mut base: Vec<Component<'_>> = match paths.first().and_then(|p| p.parent()) {
+        Some(p) => p.components().collect(),
+        None => return PathBuf::from("/"),
+    };
+    for p in &paths[1..] {
+        let dir: Vec<_> = p
+            .parent()
+            .map(|d| d.components().collect())
+            .unwrap_or_default();
+        let same = base.iter().zip(&dir).take_while(|(a, b)| a == b).count();
+        base.truncate(same);
+    }
+    base.iter().collect()
+}
+
+/// The `mount(2)` fallback: paths relative to their common parent keep the option string short.
+fn mount_overlay_legacy(o: &OverlayOptions, target: &Path) -> Result<()> {
+    let mut all: Vec<&Path> = o.lowers.iter().map(PathBuf::as_path).collect();
+    all.extend(o.upper.iter().chain(&o.work).map(PathBuf::as_path));
+    let base = common_parent(&all);
+    let rel = |p: &Path| -> String {
+        p.strip_prefix(&base)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let mut opts = vec![format!(
+        "lowerdir={}",
+        o.lowers
+            .iter()
+            .map(|l| rel(l))
+            .collect::<Vec<_>>()
+            .join(":")
+    )];
+    if let (Some(upper), Some(work)) = (&o.upper, &o.work) {
+        opts.push(format!("upperdir={}", rel(upper)));
+        opts.push(format!("workdir={}", rel(work)));
+    }
+    for (k, v) in &o.other {
+        opts.push(match v {
+            Some(v) => format!("{k}={v}"),
+            None => k.clone(),
+        });
+    }
+    let data = opts.join(",");
+    // mount(2) copies at most one page of options; longer strings would be cut silently.
+    if data.len() >= 4096 {
+        return Err(Error::InvalidMount {
+            target: target.to_path_buf(),
+            reason: format!(
+                "overlay options are {} bytes even with relative paths, over mount(2)'s one-page \
+                 limit, and this kernel lacks fsconfig lowerdir+ (Linux 6.8)",
+                data.len()
+            ),
+        });
+    }
+    let flags = if o.read_only {
+        MsFlags::MS_RDONLY
+    } else {
+        MsFlags::empty()
+    };
+    let err = |action, source| Error::Mount {
+        action,
+        target: target.to_path_buf(),
+        source,
+        log: Vec::new(),
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Our own cwd, so the chdir below does not move every other thread of the daemon.
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)
+                .map_err(|e| err("unshare(CLONE_FS)", e))?;
+            nix::unistd::chdir(&base).map_err(|e| err("chdir to layer directory", e))?;
+            nix::mount::mount(
+                Some("overlay"),
+                target,
+                Some("overlay"),
+                flags,
+                Some(data.as_str()),
+            )
+            .map_err(|e| err("mount overlay", e))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(err("mount overlay (thread panicked)", Errno::EIO)))
+    })
+}
+
+fn cstring(p: &Path, target: &Path) -> Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::InvalidMount {
+        target: target.to_path_buf(),
+        reason: format!("{} contains a NUL byte", p.display()),
+    })
+}
+
+/// Thin safe wrappers over the new mount API syscalls, which neither nix nor std wrap.
+mod sys {
+    use super::*;
+
+    // From <linux/mount.h>; stable kernel ABI.
+    const FSOPEN_CLOEXEC: libc::c_uint = 0x1;
+    const FSCONFIG_SET_FLAG: libc::c_uint = 0;
+    const FSCONFIG_SET_STRING: libc::c_uint = 1;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 0x1;
+    const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+
+    fn fd_result(r: libc::c_long) -> nix::Result<OwnedFd> {
+        if r < 0 {
+            return Err(Errno::last());
+        }
+        let fd = RawFd::try_from(r).map_err(|_| Errno::EBADF)?;
+        // SAFETY: the kernel just returned this new descriptor; nothing else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    fn unit_result(r: libc::c_long) -> nix::Result<()> {
+        if r < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(super) fn fsopen(fs_name: &CStr) -> nix::Result<OwnedFd> {
+        // SAFETY: fs_name is NUL-terminated and outlives the call.
+        fd_result(unsafe { libc::syscall(libc::SYS_fsopen, fs_name.as_ptr(), FSOPEN_CLOEXEC) })
+    }
+
+    fn fsconfig(
+        fd: BorrowedFd<'_>,
+        cmd: libc::c_uint,
+        key: Option<&CStr>,
+        value: Option<&CStr>,
+    ) -> nix::Result<()> {
+        let key = key.map_or(std::ptr::null(), CStr::as_ptr);
+        let value = value.map_or(std::ptr::null(), CStr::as_ptr);
+        // SAFETY: fd is a live fs context; key/value are NULL or NUL-terminated strings that
+        // outlive the call; aux is unused for these commands.
+        unit_result(unsafe {
+            libc::syscall(libc::SYS_fsconfig, fd.as_raw_fd(), cmd, key, value, 0)
+        })
+    }
+
+    pub(super) fn set_string(fd: BorrowedFd<'_>, key: &CStr, value: &CStr) -> nix::Result<()> {
+        fsconfig(fd, FSCONFIG_SET_STRING, Some(key), Some(value))
+    }
+
+    pub(super) fn set_flag(fd: BorrowedFd<'_>, key: &CStr) -> nix::Result<()> {
+        fsconfig(fd, FSCONFIG_SET_FLAG, Some(key), None)
+    }
+
+    pub(super) fn create(fd: BorrowedFd<'_>) -> nix::Result<()> {
+        fsconfig(fd, FSCONFIG_CMD_CREATE, None, None)
+    }
+
+    pub(super) fn fsmount(fd: BorrowedFd<'_>, read_only: bool) -> nix::Result<OwnedFd> {
+        let attrs = if read_only { MOUNT_ATTR_RDONLY } else { 0 };
+        // SAFETY: plain integer arguments; fd is a live, created fs context.
+        fd_result(unsafe {
+            libc::syscall(libc::SYS_fsmount, fd.as_raw_fd(), FSMOUNT_CLOEXEC, attrs)
+        })
+    }
+
+    pub(super) fn move_mount(mnt: BorrowedFd<'_>, target: &CStr) -> nix::Result<()> {
+        // SAFETY: both paths are NUL-terminated and outlive the call; mnt is a live mount fd.
+        unit_result(unsafe {
+            libc::syscall(
+                libc::SYS_move_mount,
+                mnt.as_raw_fd(),
+                c"".as_ptr(),
+                libc::AT_FDCWD,
+                target.as_ptr(),
+                MOVE_MOUNT_F_EMPTY_PATH,
+            )
+        })
+    }
+
+    /// Reads the messages the kernel queued on an fs context ("e overlayfs: ..."), which say far
+    /// more than the bare errno.
+    pub(super) fn drain_log(fd: BorrowedFd<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        // The queue holds at most 8 messages; the bound only guards against a surprise.
+        for _ in 0..16 {
+            match nix::unistd::read(fd, &mut buf) {
+                Ok(n) if n > 0 => out.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+                _ => break,
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn common_parent_of_links_and_upper_is_the_root() {
+        let paths = [
+            Path::new("/var/lib/berth/overlay/l/AAAA"),
+            Path::new("/var/lib/berth/overlay/l/BBBB"),
+            Path::new("/var/lib/berth/overlay/snapshots/3/fs"),
+            Path::new("/var/lib/berth/overlay/snapshots/3/work"),
+        ];
+        assert_eq!(common_parent(&paths), Path::new("/var/lib/berth/overlay"));
+        assert_eq!(common_parent(&[Path::new("/a/b")]), Path::new("/a"));
+    }
+
+    #[test]
+    fn parse_splits_layers_and_refuses_half_upper() {
+        let m = Mount::overlay(vec![
+            "lowerdir=/a:/b".into(),
+            "upperdir=/u".into(),
+            "workdir=/w".into(),
+            "index=off".into(),
+            "ro".into(),
+        ]);
+        let o = OverlayOptions::parse(&m, Path::new("/t")).unwrap();
+        assert_eq!(o.lowers, [PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert!(o.read_only);
+        assert_eq!(o.other, [("index".to_string(), Some("off".to_string()))]);
+        let half = Mount::overlay(vec!["lowerdir=/a".into(), "upperdir=/u".into()]);
+        assert!(matches!(
+            OverlayOptions::parse(&half, Path::new("/t")),
+            Err(Error::InvalidMount { .. })
+        ));
+        assert!(OverlayOptions::parse(&Mount::overlay(vec![]), Path::new("/t")).is_err());
+    }
+
+    /// The fallback is only taken on kernels before 6.8, so exercise it directly (needs root).
+    #[test]
+    fn legacy_mount_with_relative_lowers() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut lowers = Vec::new();
+        for i in 0..3 {
+            let l = root.join(format!("layers/{i}"));
+            fs::create_dir_all(&l).unwrap();
+            fs::write(l.join("f"), format!("{i}")).unwrap();
+            lowers.push(l);
+        }
+        let (upper, work, target) = (root.join("u"), root.join("w"), root.join("mnt"));
+        for d in [&upper, &work, &target] {
+            fs::create_dir(d).unwrap();
+        }
+        let cwd = std::env::current_dir().unwrap();
+        let o = OverlayOptions {
+            lowers,
+            upper: Some(upper.clone()),
+            work: Some(work),
+            read_only: false,
+            other: Vec::new(),
+        };
+        mount_overlay_legacy(&o, &target).unwrap();
+        // The chdir happened on the helper thread only.
+        assert_eq!(std::env::current_dir().unwrap(), cwd);
+        assert_eq!(fs::read_to_string(target.join("f")).unwrap(), "0");
+        fs::write(target.join("new"), "x").unwrap();
+        unmount(&target).unwrap();
+        assert!(upper.join("new").exists());
+    }
+}
