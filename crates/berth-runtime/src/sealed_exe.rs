@@ -6,22 +6,16 @@
 //! writing by anyone. Without overlayfs (older kernels, no CAP_SYS_ADMIN) a sealed memfd copy is
 //! used instead. It is the one re-exec the runtime does; it costs well under a millisecond.
 
-use std::ffi::{CString, OsString};
+use std::ffi::{CStr, CString, OsString};
 use std::fs::File;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use berth_sys::newmount::{self, MountAttrs};
 
 const OVERLAYFS_SUPER_MAGIC: libc::c_long = 0x794c_7630;
-const FSOPEN_CLOEXEC: libc::c_uint = 1;
-const FSCONFIG_SET_STRING: libc::c_uint = 1;
-const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-const FSMOUNT_CLOEXEC: libc::c_uint = 1;
-const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
-const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
-const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
 
 /// Returns when this process already runs from a protected copy; otherwise re-executes it from
 /// one (and does not return on success).
@@ -63,63 +57,32 @@ fn check(rc: libc::c_long, what: &str) -> Result<libc::c_long> {
     Ok(rc)
 }
 
-/// Takes ownership of the fd a successful fsopen/fsmount/openat returned.
+/// Takes ownership of the fd a successful openat/memfd_create returned.
 fn owned(rc: libc::c_long) -> OwnedFd {
     // SAFETY: callers pass only non-negative results of calls that return a new fd.
     unsafe { OwnedFd::from_raw_fd(rc as RawFd) }
 }
 
-fn fs_set(fs: &OwnedFd, key: &str, value: &str) -> Result<()> {
-    let key_c = CString::new(key)?;
-    let value_c = CString::new(value)?;
-    // SAFETY: both strings are NUL-terminated and live across the call.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            fs.as_raw_fd(),
-            FSCONFIG_SET_STRING,
-            key_c.as_ptr(),
-            value_c.as_ptr(),
-            0,
-        )
-    };
-    check(rc, &format!("fsconfig {key}={value}")).map(|_| ())
-}
-
-/// Creates a detached mount of filesystem `fs_type` configured by `options`; it exists only as
-/// the returned fd, so nothing can reach it by path or remount it.
+/// Creates a detached mount of `fs_type` configured by `options`; it exists only as the returned
+/// fd, so nothing can reach it by path or remount it.
 fn detached_mount(
-    fs_type: &str,
-    options: &[(&str, String)],
-    attrs: libc::c_uint,
+    fs_type: &CStr,
+    options: &[(&CStr, CString)],
+    attrs: MountAttrs,
 ) -> Result<OwnedFd> {
-    let name = CString::new(fs_type)?;
-    // SAFETY: plain syscalls on a NUL-terminated name and fds we own.
-    let fs = owned(check(
-        unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), FSOPEN_CLOEXEC) },
-        &format!("fsopen {fs_type}"),
-    )?);
+    let what = |step: &str| format!("{step} {}", fs_type.to_string_lossy());
+    let fs = newmount::fsopen(fs_type).with_context(|| what("fsopen"))?;
     for (key, value) in options {
-        fs_set(&fs, key, value)?;
-    }
-    let null: *const libc::c_char = std::ptr::null();
-    check(
-        unsafe {
-            libc::syscall(
-                libc::SYS_fsconfig,
-                fs.as_raw_fd(),
-                FSCONFIG_CMD_CREATE,
-                null,
-                null,
-                0,
+        newmount::set_string(fs.as_fd(), key, value).with_context(|| {
+            format!(
+                "fsconfig {}={}",
+                key.to_string_lossy(),
+                value.to_string_lossy()
             )
-        },
-        &format!("create {fs_type} superblock"),
-    )?;
-    Ok(owned(check(
-        unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) },
-        &format!("fsmount {fs_type}"),
-    )?))
+        })?;
+    }
+    newmount::create(fs.as_fd()).with_context(|| what("create superblock for"))?;
+    newmount::fsmount(fs.as_fd(), attrs).with_context(|| what("fsmount"))
 }
 
 /// The binary seen through a read-only overlay of its directory (plus an empty tmpfs: overlay
@@ -128,13 +91,16 @@ fn overlay_copy(exe: &Path) -> Result<OwnedFd> {
     let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
         bail!("{} has no directory", exe.display());
     };
-    let empty = detached_mount("tmpfs", &[], MOUNT_ATTR_RDONLY)?;
-    let attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    let empty = detached_mount(c"tmpfs", &[], MountAttrs::RDONLY)?;
+    let attrs = MountAttrs::RDONLY | MountAttrs::NOSUID | MountAttrs::NODEV;
     let layers = [
-        ("lowerdir+", dir.to_string_lossy().into_owned()),
-        ("lowerdir+", format!("/proc/self/fd/{}", empty.as_raw_fd())),
+        (c"lowerdir+", CString::new(dir.as_os_str().as_bytes())?),
+        (
+            c"lowerdir+",
+            CString::new(format!("/proc/self/fd/{}", empty.as_raw_fd()))?,
+        ),
     ];
-    let mount = detached_mount("overlay", &layers, attrs)?;
+    let mount = detached_mount(c"overlay", &layers, attrs)?;
     let name_c = CString::new(name.as_bytes())?;
     // SAFETY: openat relative to our mount fd with a NUL-terminated name.
     let rc = unsafe {

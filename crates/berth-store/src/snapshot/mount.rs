@@ -7,14 +7,16 @@
 //! snapshotter's short links that is `l/<26 chars>` per layer), from a thread that has its own
 //! working directory (`unshare(CLONE_FS)`), since `chdir` is otherwise process-wide.
 
-use std::ffi::{CStr, CString};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::ffi::CString;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 use serde::{Deserialize, Serialize};
+
+use berth_sys::newmount::{self as sys, MountAttrs};
 
 use crate::error::{Error, Result};
 
@@ -221,7 +223,12 @@ fn mount_overlay_fsconfig(o: &OverlayOptions, target: &Path) -> Result<Fsconfig>
         r.map_err(|e| fail("set overlay option", e))?;
     }
     sys::create(fs.as_fd()).map_err(|e| fail("create overlay", e))?;
-    let mnt = sys::fsmount(fs.as_fd(), o.read_only).map_err(|e| fail("fsmount overlay", e))?;
+    let attrs = if o.read_only {
+        MountAttrs::RDONLY
+    } else {
+        MountAttrs::default()
+    };
+    let mnt = sys::fsmount(fs.as_fd(), attrs).map_err(|e| fail("fsmount overlay", e))?;
     sys::move_mount(mnt.as_fd(), &cstring(target, target)?).map_err(|e| fail("move_mount", e))?;
     Ok(Fsconfig::Mounted)
 }
@@ -320,106 +327,6 @@ fn cstring(p: &Path, target: &Path) -> Result<CString> {
         target: target.to_path_buf(),
         reason: format!("{} contains a NUL byte", p.display()),
     })
-}
-
-/// Thin safe wrappers over the new mount API syscalls, which neither nix nor std wrap.
-mod sys {
-    use super::*;
-
-    // From <linux/mount.h>; stable kernel ABI.
-    const FSOPEN_CLOEXEC: libc::c_uint = 0x1;
-    const FSCONFIG_SET_FLAG: libc::c_uint = 0;
-    const FSCONFIG_SET_STRING: libc::c_uint = 1;
-    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-    const FSMOUNT_CLOEXEC: libc::c_uint = 0x1;
-    const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
-    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-
-    fn fd_result(r: libc::c_long) -> nix::Result<OwnedFd> {
-        if r < 0 {
-            return Err(Errno::last());
-        }
-        let fd = RawFd::try_from(r).map_err(|_| Errno::EBADF)?;
-        // SAFETY: the kernel just returned this new descriptor; nothing else owns it.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-    }
-
-    fn unit_result(r: libc::c_long) -> nix::Result<()> {
-        if r < 0 {
-            Err(Errno::last())
-        } else {
-            Ok(())
-        }
-    }
-
-    pub(super) fn fsopen(fs_name: &CStr) -> nix::Result<OwnedFd> {
-        // SAFETY: fs_name is NUL-terminated and outlives the call.
-        fd_result(unsafe { libc::syscall(libc::SYS_fsopen, fs_name.as_ptr(), FSOPEN_CLOEXEC) })
-    }
-
-    fn fsconfig(
-        fd: BorrowedFd<'_>,
-        cmd: libc::c_uint,
-        key: Option<&CStr>,
-        value: Option<&CStr>,
-    ) -> nix::Result<()> {
-        let key = key.map_or(std::ptr::null(), CStr::as_ptr);
-        let value = value.map_or(std::ptr::null(), CStr::as_ptr);
-        // SAFETY: fd is a live fs context; key/value are NULL or NUL-terminated strings that
-        // outlive the call; aux is unused for these commands.
-        unit_result(unsafe {
-            libc::syscall(libc::SYS_fsconfig, fd.as_raw_fd(), cmd, key, value, 0)
-        })
-    }
-
-    pub(super) fn set_string(fd: BorrowedFd<'_>, key: &CStr, value: &CStr) -> nix::Result<()> {
-        fsconfig(fd, FSCONFIG_SET_STRING, Some(key), Some(value))
-    }
-
-    pub(super) fn set_flag(fd: BorrowedFd<'_>, key: &CStr) -> nix::Result<()> {
-        fsconfig(fd, FSCONFIG_SET_FLAG, Some(key), None)
-    }
-
-    pub(super) fn create(fd: BorrowedFd<'_>) -> nix::Result<()> {
-        fsconfig(fd, FSCONFIG_CMD_CREATE, None, None)
-    }
-
-    pub(super) fn fsmount(fd: BorrowedFd<'_>, read_only: bool) -> nix::Result<OwnedFd> {
-        let attrs = if read_only { MOUNT_ATTR_RDONLY } else { 0 };
-        // SAFETY: plain integer arguments; fd is a live, created fs context.
-        fd_result(unsafe {
-            libc::syscall(libc::SYS_fsmount, fd.as_raw_fd(), FSMOUNT_CLOEXEC, attrs)
-        })
-    }
-
-    pub(super) fn move_mount(mnt: BorrowedFd<'_>, target: &CStr) -> nix::Result<()> {
-        // SAFETY: both paths are NUL-terminated and outlive the call; mnt is a live mount fd.
-        unit_result(unsafe {
-            libc::syscall(
-                libc::SYS_move_mount,
-                mnt.as_raw_fd(),
-                c"".as_ptr(),
-                libc::AT_FDCWD,
-                target.as_ptr(),
-                MOVE_MOUNT_F_EMPTY_PATH,
-            )
-        })
-    }
-
-    /// Reads the messages the kernel queued on an fs context ("e overlayfs: ..."), which say far
-    /// more than the bare errno.
-    pub(super) fn drain_log(fd: BorrowedFd<'_>) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 1024];
-        // The queue holds at most 8 messages; the bound only guards against a surprise.
-        for _ in 0..16 {
-            match nix::unistd::read(fd, &mut buf) {
-                Ok(n) if n > 0 => out.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
-                _ => break,
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
