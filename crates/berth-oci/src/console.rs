@@ -17,6 +17,41 @@ use crate::error::{sys, Error, Result};
 
 nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, libc::winsize);
 
+/// Where a process's terminal goes when `process.terminal` is true.
+pub enum Console {
+    /// No terminal requested (or stdio is inherited).
+    None,
+    /// Send the pty master to this unix socket (`--console-socket`).
+    Socket(std::path::PathBuf),
+    /// Return the pty master to the caller (`run -t` proxies it itself).
+    Caller,
+}
+
+/// The sockets for a process that may want a terminal: the one its container side sends the pty
+/// master on, and, for `Console::Caller`, our end of it. `missing` is the error for a terminal
+/// with nowhere to go.
+pub(crate) fn sockets(
+    console: &Console,
+    terminal: bool,
+    missing: impl FnOnce() -> Error,
+) -> Result<(Option<OwnedFd>, Option<OwnedFd>)> {
+    match (console, terminal) {
+        (_, false) => Ok((None, None)),
+        (Console::Socket(path), true) => Ok((Some(connect_socket(path)?), None)),
+        (Console::Caller, true) => {
+            let (ours, theirs) = nix::sys::socket::socketpair(
+                AddressFamily::Unix,
+                SockType::Stream,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )
+            .map_err(sys("create console socket pair"))?;
+            Ok((Some(theirs), Some(ours)))
+        }
+        (Console::None, true) => Err(missing()),
+    }
+}
+
 /// Connects to the caller's console socket (done by the runtime before it forks).
 pub fn connect_socket(path: &Path) -> Result<OwnedFd> {
     let fd = socket(

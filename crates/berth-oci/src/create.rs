@@ -15,22 +15,13 @@ use oci_spec::runtime::{
 };
 
 use crate::channel::{self, Message};
+use crate::console::Console;
 use crate::error::{io, sys, Error, Result};
 use crate::init::{self, InitContext};
 use crate::rootfs::CgroupMountSource;
 use crate::spec::load_bundle;
 use crate::state::{proc_stat, Container, StateRoot, EXEC_FIFO};
 use crate::{hooks, namespaces, seccomp};
-
-/// Where the container's terminal goes when `process.terminal` is true.
-pub enum Console {
-    /// No terminal requested (or stdio is inherited).
-    None,
-    /// Send the pty master to this unix socket (`--console-socket`).
-    Socket(PathBuf),
-    /// Return the pty master to the caller (`run -t` proxies it itself).
-    Caller,
-}
 
 pub struct CreateOptions {
     pub id: String,
@@ -125,27 +116,12 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
         Some(make_exec_fifo(&dir)?)
     };
     let terminal = process.terminal().unwrap_or(false);
-    let (console, caller_console) = match (&opts.console, terminal) {
-        (Console::Socket(path), true) => (Some(crate::console::connect_socket(path)?), None),
-        (Console::Caller, true) => {
-            let (ours, theirs) = nix::sys::socket::socketpair(
-                nix::sys::socket::AddressFamily::Unix,
-                nix::sys::socket::SockType::Stream,
-                None,
-                nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-            )
-            .map_err(sys("create console socket pair"))?;
-            (Some(theirs), Some(ours))
-        }
-        (Console::None, true) => {
-            return Err(Error::InvalidConfig {
-                path: bundle.config_path.clone(),
-                field: "process.terminal".into(),
-                reason: "terminal is true but no --console-socket was given".into(),
-            })
-        }
-        _ => (None, None),
-    };
+    let (console, caller_console) =
+        crate::console::sockets(&opts.console, terminal, || Error::InvalidConfig {
+            path: bundle.config_path.clone(),
+            field: "process.terminal".into(),
+            reason: "terminal is true but no --console-socket was given".into(),
+        })?;
     let (parent_ch, child_ch) = channel::pair()?;
     let ns_fds = namespaces::open_joins(&plan.joins)?;
     let keyring_name = (!opts.no_new_keyring).then(|| id.as_str().to_string());

@@ -10,7 +10,8 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceBuilder, Process};
 
 use crate::channel::{self, Message};
-use crate::create::{write_pid_file, Console};
+use crate::console::Console;
+use crate::create::write_pid_file;
 use crate::error::{sys, Error, Result};
 use crate::init::{self, ProcessExec};
 use crate::namespaces::{self, proc_name};
@@ -83,25 +84,9 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
         .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::User);
 
     let terminal = opts.process.terminal().unwrap_or(false);
-    let (console, caller_console) = match (&opts.console, terminal) {
-        (Console::Socket(path), true) => (Some(crate::console::connect_socket(path)?), None),
-        (Console::Caller, true) => {
-            let (ours, theirs) = nix::sys::socket::socketpair(
-                nix::sys::socket::AddressFamily::Unix,
-                nix::sys::socket::SockType::Stream,
-                None,
-                nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-            )
-            .map_err(sys("create console socket pair"))?;
-            (Some(theirs), Some(ours))
-        }
-        (Console::None, true) => {
-            return Err(Error::Init(
-                "exec with a terminal needs --console-socket".into(),
-            ))
-        }
-        _ => (None, None),
-    };
+    let (console, caller_console) = crate::console::sockets(&opts.console, terminal, || {
+        Error::Init("exec with a terminal needs --console-socket".into())
+    })?;
     let (parent_ch, child_ch) = channel::pair()?;
     let ns_fds = namespaces::open_joins(&plan.joins)?;
 

@@ -23,7 +23,8 @@ mod state;
 mod supervise;
 mod syscall;
 
-pub use create::{create, Console, CreateOptions, Created};
+pub use console::Console;
+pub use create::{create, CreateOptions, Created};
 pub use delete::delete;
 pub use error::{Error, Result};
 pub use exec::{exec, ExecOptions, Execed};
