@@ -126,7 +126,11 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     let ns_fds = namespaces::open_joins(&plan.joins)?;
     let keyring_name = (!opts.no_new_keyring).then(|| id.as_str().to_string());
 
-    let pid = init::clone_process(plan.clone_flags.bits() as libc::c_long)?;
+    let cgroup_dir = cleanup.cgroup.as_ref().and_then(|cg| cg.cgroup_dir_fd());
+    let (pid, placed) = init::clone_into_cgroup(
+        plan.clone_flags.bits() as libc::c_long,
+        cgroup_dir.as_ref().map(AsFd::as_fd),
+    )?;
     if pid == 0 {
         drop(parent_ch);
         let ctx = InitContext {
@@ -159,7 +163,7 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
             linux.gid_mappings().as_deref(),
         )?;
     }
-    if let Some(cg) = &cleanup.cgroup {
+    if let Some(cg) = cleanup.cgroup.as_ref().filter(|_| !placed) {
         cg.add_task(pid).map_err(cg_err)?;
     }
     if let Some(adj) = process.oom_score_adj() {

@@ -90,7 +90,9 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
     let (parent_ch, child_ch) = channel::pair()?;
     let ns_fds = namespaces::open_joins(&plan.joins)?;
 
-    let pid = init::clone_process(0)?;
+    let cgroup = c.cgroup();
+    let cgroup_dir = cgroup.as_ref().and_then(|cg| cg.cgroup_dir_fd());
+    let (pid, placed) = init::clone_into_cgroup(0, cgroup_dir.as_ref().map(AsFd::as_fd))?;
     if pid == 0 {
         drop(parent_ch);
         init::child_main(&child_ch, || {
@@ -115,7 +117,7 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
     drop(console);
     let mut children = vec![pid];
     let result = (|| {
-        if let Some(cg) = c.cgroup() {
+        if let Some(cg) = cgroup.as_ref().filter(|_| !placed) {
             cg.add_task(pid).map_err(|source| Error::Cgroup {
                 id: opts.id.clone(),
                 source,

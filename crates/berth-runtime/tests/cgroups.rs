@@ -188,3 +188,36 @@ fn tiny_memory_limit_still_runs_true() {
         &[("runc", "runc's init process does not fit in 512 KiB")],
     );
 }
+
+/// On a cgroup v2 host the container's first process must start in its cgroup (berth-runtime
+/// uses clone3 + CLONE_INTO_CGROUP). This host is hybrid, so the runtime runs in a private mount
+/// namespace where /sys/fs/cgroup is the cgroup2 hierarchy: a pure v2 view.
+#[test]
+fn unified_host_places_the_process_in_its_cgroup() {
+    let Some(c) = Container::new("v2place", &["cat", "/proc/self/cgroup"]) else {
+        return;
+    };
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args([
+        "-m",
+        "sh",
+        "-c",
+        "mount --make-rprivate / && mount -t cgroup2 none /sys/fs/cgroup && exec \"$@\"",
+        "sh",
+    ])
+    .arg(common::runtime())
+    .args(c.run_command().get_args());
+    let out = common::run_to_files(cmd, c.bundle(), "v2run");
+    assert_eq!(out.code, 0, "{out:?}");
+    // v1 hierarchies still show in /proc/self/cgroup; the unified one is the "0::" line.
+    let unified = out.stdout.lines().find(|l| l.starts_with("0::"));
+    assert_eq!(
+        unified,
+        Some(format!("0::{}", c.cgroups_path()).as_str()),
+        "{out:?}"
+    );
+    // The container's cgroup lives in the real cgroup2 hierarchy, mounted here at unified/.
+    let leftover =
+        PathBuf::from("/sys/fs/cgroup/unified").join(c.cgroups_path().trim_start_matches('/'));
+    assert!(!leftover.exists(), "{} left behind", leftover.display());
+}
