@@ -3,9 +3,11 @@
 
 mod digest;
 mod kind;
+mod reference;
 
 pub use digest::{Digest, InvalidDigest};
 pub use kind::ErrorKind;
+pub use reference::{InvalidReference, Reference};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
