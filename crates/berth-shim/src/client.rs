@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -161,7 +161,7 @@ impl ShimCommand {
     /// berthd is itself a subreaper it inherits shims and must reap them.
     pub fn spawn(&self) -> Result<Started, ClientError> {
         let (mut reader, writer) =
-            io::pipe().map_err(io_err("create sync pipe for", &self.shim))?;
+            sync_pipe().map_err(io_err("create sync pipe for", &self.shim))?;
         let write_fd = writer.as_raw_fd();
         let mut cmd = Command::new(&self.shim);
         cmd.args(self.args())
@@ -214,6 +214,17 @@ impl ShimCommand {
             }),
         }
     }
+}
+
+/// A close-on-exec pipe as files: (read end, write end).
+fn sync_pipe() -> io::Result<(fs::File, fs::File)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both fds are open and owned by nobody else.
+    Ok(unsafe { (fs::File::from_raw_fd(fds[0]), fs::File::from_raw_fd(fds[1])) })
 }
 
 fn read_pid(path: &Path) -> Result<i32, ClientError> {
