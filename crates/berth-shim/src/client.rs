@@ -208,10 +208,7 @@ impl ShimCommand {
         }
         match StartupReport::parse(&text)? {
             StartupReport::Failed(msg) => Err(ClientError::Create(msg)),
-            StartupReport::Ok { pid } => Ok(Started {
-                shim_pid: read_pid(&self.state_dir.join(protocol::SHIM_PID_FILE))?,
-                pid,
-            }),
+            StartupReport::Ok { pid, shim_pid } => Ok(Started { shim_pid, pid }),
         }
     }
 }
@@ -225,15 +222,6 @@ fn sync_pipe() -> io::Result<(fs::File, fs::File)> {
     }
     // SAFETY: pipe2 succeeded, so both fds are open and owned by nobody else.
     Ok(unsafe { (fs::File::from_raw_fd(fds[0]), fs::File::from_raw_fd(fds[1])) })
-}
-
-fn read_pid(path: &Path) -> Result<i32, ClientError> {
-    let text = fs::read_to_string(path).map_err(io_err("read", path))?;
-    text.trim().parse().map_err(|_| ClientError::Io {
-        action: "parse pid in",
-        path: path.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::InvalidData, text.trim().to_owned()),
-    })
 }
 
 /// Connects to the attach socket. Without a tty, read the stream with [`read_frame`]; with a

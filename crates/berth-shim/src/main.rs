@@ -81,7 +81,13 @@ fn launch(args: &Args) -> i32 {
         }
     };
     state.keep();
-    report(sync, &StartupReport::Ok { pid: monitor.pid() });
+    report(
+        sync,
+        &StartupReport::Ok {
+            pid: monitor.pid(),
+            shim_pid: nix::unistd::getpid().as_raw(),
+        },
+    );
     match monitor.run() {
         Ok(()) => 0,
         Err(e) => {

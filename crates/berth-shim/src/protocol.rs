@@ -157,12 +157,14 @@ impl fmt::Display for ControlRequest {
     }
 }
 
-/// What the shim writes on `--sync-fd` before closing it: `ok PID` or `error TEXT` (the text
-/// may span lines and runs to EOF).
+/// What the shim writes on `--sync-fd` before closing it: `ok PID SHIM_PID` or `error TEXT` (the
+/// text may span lines and runs to EOF). The shim's own pid travels here rather than only in
+/// `shim.pid` because a short-lived process may be gone, and the file removed, by the time the
+/// spawner looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartupReport {
-    /// The runtime created the process; its host pid.
-    Ok { pid: i32 },
+    /// The runtime created the process: its host pid, and the pid of the shim watching it.
+    Ok { pid: i32, shim_pid: i32 },
     /// The runtime (or the shim) failed; what it said.
     Failed(String),
 }
@@ -170,18 +172,21 @@ pub enum StartupReport {
 impl StartupReport {
     pub fn encode(&self) -> String {
         match self {
-            StartupReport::Ok { pid } => format!("ok {pid}\n"),
+            StartupReport::Ok { pid, shim_pid } => format!("ok {pid} {shim_pid}\n"),
             StartupReport::Failed(text) => format!("error {text}"),
         }
     }
 
     pub fn parse(text: &str) -> Result<Self, ProtocolError> {
-        if let Some(pid) = text.strip_prefix("ok ") {
-            return pid
-                .trim()
-                .parse()
-                .map(|pid| StartupReport::Ok { pid })
-                .map_err(|_| ProtocolError::Startup(text.to_owned()));
+        if let Some(pids) = text.strip_prefix("ok ") {
+            let bad = || ProtocolError::Startup(text.to_owned());
+            let mut words = pids.split_ascii_whitespace().map(str::parse::<i32>);
+            return match (words.next(), words.next(), words.next()) {
+                (Some(Ok(pid)), Some(Ok(shim_pid)), None) => {
+                    Ok(StartupReport::Ok { pid, shim_pid })
+                }
+                _ => Err(bad()),
+            };
         }
         match text.strip_prefix("error ") {
             Some(msg) => Ok(StartupReport::Failed(msg.trim_end().to_owned())),
@@ -274,12 +279,16 @@ mod tests {
 
     #[test]
     fn startup_reports_round_trip() {
-        let ok = StartupReport::Ok { pid: 42 };
+        let ok = StartupReport::Ok {
+            pid: 42,
+            shim_pid: 7,
+        };
         assert_eq!(StartupReport::parse(&ok.encode()).unwrap(), ok);
         let failed = StartupReport::Failed("no such file\nsecond line".into());
         assert_eq!(StartupReport::parse(&failed.encode()).unwrap(), failed);
         assert!(StartupReport::parse("").is_err());
         assert!(StartupReport::parse("ok x").is_err());
+        assert!(StartupReport::parse("ok 1").is_err());
     }
 
     #[test]
