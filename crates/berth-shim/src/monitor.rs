@@ -177,12 +177,15 @@ impl Monitor {
     pub fn run(mut self) -> Result<(), ShimError> {
         // It may have exited before the signalfd saw anything we read.
         self.reap();
-        while self.exit.is_none() {
+        let exit = loop {
+            if let Some(exit) = self.exit {
+                break exit;
+            }
             self.poll_once()?;
             self.attach.retain(|c| !c.dead);
             self.control.retain(|c| !c.dead);
-        }
-        self.finish()
+        };
+        self.finish(exit)
     }
 
     fn poll_once(&mut self) -> Result<(), ShimError> {
@@ -403,7 +406,7 @@ impl Monitor {
     }
 
     /// Drains output, writes the exit file, gives clients a moment to take the rest, cleans up.
-    fn finish(mut self) -> Result<(), ShimError> {
+    fn finish(mut self, exit: Exit) -> Result<(), ShimError> {
         let framed = self.pty.is_none();
         for out in self.outputs.iter_mut().flatten() {
             let mut budget = DRAIN_MAX;
@@ -419,11 +422,6 @@ impl Monitor {
                 }
             }
         }
-        let exit = self.exit.unwrap_or(Exit {
-            code: 255,
-            signal: None,
-            at: Timestamp::now(),
-        });
         let record = ExitRecord {
             code: exit.code,
             signal: exit.signal,

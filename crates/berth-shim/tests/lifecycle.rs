@@ -219,3 +219,26 @@ fn bad_arguments_fail_before_detaching() {
     cmd.id = "-rf".into();
     assert!(matches!(cmd.spawn(), Err(ClientError::ShimFailed { .. })));
 }
+
+#[test]
+fn oom_kill_sets_the_hint() {
+    // The shell builds a 64 MB string under a 16 MiB limit (no swap allowance).
+    let Some(mut f) = Fixture::new(
+        "oom",
+        &[
+            "sh",
+            "-c",
+            "x=$(head -c 64000000 /dev/zero | tr '\\0' a); echo survived",
+        ],
+    ) else {
+        return;
+    };
+    f.config["linux"]["resources"] =
+        serde_json::json!({"memory": {"limit": 16 << 20, "swap": 16 << 20}});
+    f.command().spawn().expect("spawn shim");
+    f.start();
+    let exit = f.wait_exit();
+    // The victim is whichever process the kernel picks (the shell, normally: 137); the hint
+    // is about the container, as in Docker.
+    assert!(exit.oom_killed, "no OOM recorded: {exit:?}");
+}
