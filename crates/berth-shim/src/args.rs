@@ -1,0 +1,270 @@
+//! Command-line parsing. Hand-rolled rather than clap: a dozen flags do not justify the code
+//! size a long-lived per-container process would carry (see docs/shim.md, "Memory").
+
+use std::ffi::OsString;
+use std::os::fd::RawFd;
+use std::path::{Path, PathBuf};
+
+pub const USAGE: &str = "usage: berth-shim --id ID --bundle DIR --state-dir DIR --runtime PATH \
+[--runtime-root DIR] [--log-path FILE [--log-max-size BYTES] [--log-max-files N]] [--terminal] \
+[--stdin] [--exec-process FILE] [--sync-fd N]";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    #[error("unknown argument {0:?}")]
+    Unknown(OsString),
+    #[error("{0} needs a value")]
+    MissingValue(&'static str),
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("{flag}: {value:?} is not a valid number")]
+    BadNumber { flag: &'static str, value: OsString },
+    #[error("{flag}: {value:?} is not valid here")]
+    BadValue { flag: &'static str, value: OsString },
+    #[error("{flag} needs {needs}")]
+    Requires {
+        flag: &'static str,
+        needs: &'static str,
+    },
+    #[error("cannot resolve relative paths: {0}")]
+    CurrentDir(std::io::Error),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub path: PathBuf,
+    /// `None`: never rotate.
+    pub max_size: Option<u64>,
+    pub max_files: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub state_dir: PathBuf,
+    pub runtime: PathBuf,
+    pub runtime_root: Option<PathBuf>,
+    pub log: Option<LogConfig>,
+    pub terminal: bool,
+    pub stdin: bool,
+    pub exec_process: Option<PathBuf>,
+    pub sync_fd: Option<RawFd>,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Invocation {
+    Run(Box<Args>),
+    Help,
+    Version,
+}
+
+/// Parses `--flag value` and `--flag=value` forms. Relative paths are made absolute against the
+/// current directory, because the shim changes to `/` when it detaches.
+pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, ArgsError> {
+    let cwd = std::env::current_dir().map_err(ArgsError::CurrentDir)?;
+    let abs = |p: OsString| -> PathBuf { cwd.join(p) };
+    let mut id = None;
+    let mut bundle = None;
+    let mut state_dir = None;
+    let mut runtime = None;
+    let mut runtime_root = None;
+    let mut log_path = None;
+    let mut max_size = None;
+    let mut max_files = None;
+    let mut terminal = false;
+    let mut stdin = false;
+    let mut exec_process = None;
+    let mut sync_fd = None;
+
+    let mut it = argv.into_iter();
+    while let Some(arg) = it.next() {
+        let text = arg.to_string_lossy();
+        let (name, inline) = match text.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(OsString::from(v))),
+            _ => (text.into_owned(), None),
+        };
+        // Flags with values take the inline `=value` or the next argument.
+        let mut value = |flag: &'static str| -> Result<OsString, ArgsError> {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or(ArgsError::MissingValue(flag))
+        };
+        match name.as_str() {
+            "--id" => {
+                let v = value("--id")?;
+                match v.to_str() {
+                    Some(s) if !s.is_empty() && !s.starts_with('-') => id = Some(s.to_owned()),
+                    _ => {
+                        return Err(ArgsError::BadValue {
+                            flag: "--id",
+                            value: v,
+                        })
+                    }
+                }
+            }
+            "--bundle" => bundle = Some(abs(value("--bundle")?)),
+            "--state-dir" => state_dir = Some(abs(value("--state-dir")?)),
+            "--runtime" => {
+                // A bare name is looked up in PATH; anything with a slash is a path.
+                let v = value("--runtime")?;
+                let is_name = !Path::new(&v).as_os_str().as_encoded_bytes().contains(&b'/');
+                runtime = Some(if is_name { PathBuf::from(v) } else { abs(v) });
+            }
+            "--runtime-root" => runtime_root = Some(abs(value("--runtime-root")?)),
+            "--log-path" => log_path = Some(abs(value("--log-path")?)),
+            "--log-max-size" => {
+                max_size = Some(number("--log-max-size", value("--log-max-size")?)?)
+            }
+            "--log-max-files" => {
+                max_files = Some(number("--log-max-files", value("--log-max-files")?)?)
+            }
+            "--exec-process" => exec_process = Some(abs(value("--exec-process")?)),
+            "--sync-fd" => sync_fd = Some(number("--sync-fd", value("--sync-fd")?)?),
+            "--terminal" | "-t" if inline.is_none() => terminal = true,
+            "--stdin" | "-i" if inline.is_none() => stdin = true,
+            "--help" | "-h" => return Ok(Invocation::Help),
+            "--version" | "-V" => return Ok(Invocation::Version),
+            _ => return Err(ArgsError::Unknown(arg)),
+        }
+    }
+
+    let log = match log_path {
+        Some(path) => Some(LogConfig {
+            path,
+            max_size: max_size.filter(|&s: &u64| s > 0),
+            max_files: match max_files {
+                Some(0) => {
+                    return Err(ArgsError::BadValue {
+                        flag: "--log-max-files",
+                        value: "0".into(),
+                    })
+                }
+                Some(n) => n,
+                None => 1,
+            },
+        }),
+        None if max_size.is_some() || max_files.is_some() => {
+            return Err(ArgsError::Requires {
+                flag: if max_size.is_some() {
+                    "--log-max-size"
+                } else {
+                    "--log-max-files"
+                },
+                needs: "--log-path",
+            })
+        }
+        None => None,
+    };
+    Ok(Invocation::Run(Box::new(Args {
+        id: id.ok_or(ArgsError::Missing("--id"))?,
+        bundle: bundle.ok_or(ArgsError::Missing("--bundle"))?,
+        state_dir: state_dir.ok_or(ArgsError::Missing("--state-dir"))?,
+        runtime: runtime.ok_or(ArgsError::Missing("--runtime"))?,
+        runtime_root,
+        log,
+        terminal,
+        stdin,
+        exec_process,
+        sync_fd,
+    })))
+}
+
+fn number<T: std::str::FromStr>(flag: &'static str, value: OsString) -> Result<T, ArgsError> {
+    value
+        .to_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or(ArgsError::BadNumber { flag, value })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Args, ArgsError> {
+        match parse(args.iter().map(OsString::from))? {
+            Invocation::Run(a) => Ok(*a),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    const BASE: [&str; 8] = [
+        "--id",
+        "c1",
+        "--bundle",
+        "/b",
+        "--state-dir",
+        "/s",
+        "--runtime",
+        "runc",
+    ];
+
+    #[test]
+    fn parses_every_flag() {
+        let mut argv = BASE.to_vec();
+        argv.extend([
+            "--runtime-root=/r",
+            "--log-path",
+            "/l/c.log",
+            "--log-max-size",
+            "1000",
+            "--log-max-files=3",
+            "--terminal",
+            "--stdin",
+            "--exec-process",
+            "/p.json",
+            "--sync-fd",
+            "3",
+        ]);
+        let a = run(&argv).unwrap();
+        assert_eq!(a.id, "c1");
+        assert_eq!(a.runtime, PathBuf::from("runc"));
+        assert_eq!(a.runtime_root, Some(PathBuf::from("/r")));
+        assert_eq!(
+            a.log,
+            Some(LogConfig {
+                path: "/l/c.log".into(),
+                max_size: Some(1000),
+                max_files: 3
+            })
+        );
+        assert!(a.terminal && a.stdin);
+        assert_eq!(a.exec_process, Some(PathBuf::from("/p.json")));
+        assert_eq!(a.sync_fd, Some(3));
+    }
+
+    #[test]
+    fn relative_paths_become_absolute() {
+        let mut argv = BASE.to_vec();
+        argv[3] = "bundle";
+        argv[7] = "./bin/runc";
+        let a = run(&argv).unwrap();
+        assert!(a.bundle.is_absolute() && a.runtime.is_absolute());
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(matches!(run(&["--bogus"]), Err(ArgsError::Unknown(_))));
+        assert!(matches!(
+            run(&BASE[..6]),
+            Err(ArgsError::Missing("--runtime"))
+        ));
+        assert!(matches!(
+            run(&["--id"]),
+            Err(ArgsError::MissingValue("--id"))
+        ));
+        let mut argv = BASE.to_vec();
+        argv.extend(["--log-max-size", "10k"]);
+        assert!(matches!(run(&argv), Err(ArgsError::BadNumber { .. })));
+        argv.truncate(8);
+        argv.extend(["--log-max-files", "2"]);
+        assert!(matches!(run(&argv), Err(ArgsError::Requires { .. })));
+        argv[1] = "-rf";
+        assert!(matches!(run(&argv), Err(ArgsError::BadValue { .. })));
+        let with_inline: Vec<&str> = BASE.iter().copied().chain(["--terminal=yes"]).collect();
+        assert!(matches!(run(&with_inline), Err(ArgsError::Unknown(_))));
+    }
+}

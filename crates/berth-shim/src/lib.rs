@@ -1,0 +1,13 @@
+//! berth-shim: the per-container monitor berthd starts for every container (like conmon or
+//! containerd-shim). The binary owns the container's stdio, writes its json-file log, serves
+//! attach and control sockets and records the exit status, so containers outlive daemon restarts
+//! and crashes. This library is the part berthd links: the wire formats ([`protocol`]) and a small
+//! blocking client ([`client`]). The design is in docs/shim.md.
+
+pub mod client;
+pub mod protocol;
+
+pub use client::{
+    attach, read_exit, read_frame, ClientError, Control, Frame, LogOptions, ShimCommand, Started,
+};
+pub use protocol::{AttachMode, ControlRequest, ExitRecord, Stream};

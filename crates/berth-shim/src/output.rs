@@ -1,0 +1,164 @@
+//! One container output stream (stdout, stderr or the pty): reading it without blocking, and
+//! cutting it into log lines with the rules of Docker's `logger.Copier`: a line ends at `\n`; a
+//! line that fills the 16 KiB buffer without one is logged as a partial message; the last piece of
+//! a partial sequence ends with the `\n`; all pieces share the first piece's timestamp; a partial
+//! line left at EOF is logged as a partial message.
+
+use std::os::fd::OwnedFd;
+
+use berth_shim::protocol::Stream;
+use nix::errno::Errno;
+
+use crate::timefmt::Timestamp;
+
+/// Docker's `defaultBufSize`: the longest log message.
+pub const LINE_MAX: usize = 16 * 1024;
+
+/// What one non-blocking read gave.
+pub enum Fill {
+    /// New bytes, at `buffered()[start..]`.
+    Data { start: usize },
+    /// Nothing to read now.
+    Empty,
+    /// The writer side is closed (EOF, or EIO on a pty whose slave is gone).
+    Closed,
+}
+
+pub struct Output {
+    pub stream: Stream,
+    fd: OwnedFd,
+    /// Bytes not yet logged; a line is at most `LINE_MAX` long, so this never grows.
+    buf: Box<[u8]>,
+    len: usize,
+    /// Timestamp of the first piece of the partial line in progress.
+    partial_time: Option<Timestamp>,
+}
+
+impl Output {
+    pub fn new(stream: Stream, fd: OwnedFd) -> Self {
+        Self {
+            stream,
+            fd,
+            // Zeroed allocation: pages are only touched (and counted in RSS) as output arrives.
+            buf: vec![0u8; LINE_MAX].into_boxed_slice(),
+            len: 0,
+            partial_time: None,
+        }
+    }
+
+    pub fn fd(&self) -> &OwnedFd {
+        &self.fd
+    }
+
+    /// Reads once into the free part of the buffer.
+    pub fn fill(&mut self) -> Fill {
+        loop {
+            return match nix::unistd::read(&self.fd, &mut self.buf[self.len..]) {
+                Ok(0) => Fill::Closed,
+                Ok(n) => {
+                    let start = self.len;
+                    self.len += n;
+                    Fill::Data { start }
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => Fill::Empty,
+                Err(_) => Fill::Closed,
+            };
+        }
+    }
+
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Forgets buffered bytes (no log configured: output only goes to attach clients).
+    pub fn discard(&mut self) {
+        self.len = 0;
+    }
+
+    /// Hands every complete log message to `emit(line, ends_with_newline, time)` and keeps the
+    /// rest. `eof` flushes an incomplete line as a partial message.
+    pub fn split(&mut self, eof: bool, mut emit: impl FnMut(&[u8], bool, Timestamp)) {
+        let mut p = 0;
+        while let Some(q) = self.buf[p..self.len].iter().position(|&b| b == b'\n') {
+            let time = self.partial_time.take().unwrap_or_else(Timestamp::now);
+            emit(&self.buf[p..p + q], true, time);
+            p += q + 1;
+        }
+        if (eof || (p == 0 && self.len == LINE_MAX)) && p < self.len {
+            let time = *self.partial_time.get_or_insert_with(Timestamp::now);
+            emit(&self.buf[p..self.len], false, time);
+            p = self.len;
+        }
+        self.buf.copy_within(p..self.len, 0);
+        self.len -= p;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::io::Write;
+
+    /// Feeds `chunks` through a pipe and returns the logged (line, newline) pairs.
+    fn split_all(chunks: &[&[u8]]) -> Vec<(Vec<u8>, bool)> {
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK).unwrap();
+        let mut w = std::fs::File::from(w);
+        let mut out = Output::new(Stream::Stdout, r);
+        let mut logged = Vec::new();
+        for chunk in chunks {
+            w.write_all(chunk).unwrap();
+            while let Fill::Data { .. } = out.fill() {
+                out.split(false, |l, nl, _| logged.push((l.to_vec(), nl)));
+            }
+        }
+        drop(w);
+        assert!(matches!(out.fill(), Fill::Closed));
+        out.split(true, |l, nl, _| logged.push((l.to_vec(), nl)));
+        logged
+    }
+
+    #[test]
+    fn splits_lines_and_keeps_partial_at_eof() {
+        let got = split_all(&[b"a\nbb", b"b\n\nc"]);
+        let want: Vec<(Vec<u8>, bool)> = vec![
+            (b"a".to_vec(), true),
+            (b"bbb".to_vec(), true),
+            (b"".to_vec(), true),
+            (b"c".to_vec(), false),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn long_lines_become_16k_partials() {
+        let long = vec![b'x'; 40_000];
+        let got = split_all(&[&long, b"\nend\n"]);
+        let lens: Vec<(usize, bool)> = got.iter().map(|(l, nl)| (l.len(), *nl)).collect();
+        assert_eq!(
+            lens,
+            vec![(16_384, false), (16_384, false), (7_232, true), (3, true)]
+        );
+    }
+
+    #[test]
+    fn partial_pieces_share_the_first_timestamp() {
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK).unwrap();
+        let mut w = std::fs::File::from(w);
+        let mut out = Output::new(Stream::Stdout, r);
+        let mut times = Vec::new();
+        w.write_all(&vec![b'y'; LINE_MAX]).unwrap();
+        while let Fill::Data { .. } = out.fill() {
+            out.split(false, |_, _, t| times.push(t));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        w.write_all(b"tail\nnext\n").unwrap();
+        while let Fill::Data { .. } = out.fill() {
+            out.split(false, |_, _, t| times.push(t));
+        }
+        assert_eq!(times.len(), 3);
+        assert_eq!(times[0], times[1]);
+        assert_ne!(times[1], times[2]);
+    }
+}
