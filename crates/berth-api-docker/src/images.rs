@@ -1,0 +1,223 @@
+//! `/images/...`: list, inspect, history, tag, remove. Image names contain slashes (and a
+//! registry port), so one wildcard route takes the name and the action is the last segment,
+//! as dockerd's `{name:.*}/json` routes do.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use berth_engine::images::{ImageSummary, Removed};
+use berth_engine::Engine;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{not_implemented, ApiError, ApiResult};
+use crate::filters::Filters;
+
+fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+fn summary_json(s: &ImageSummary) -> Value {
+    json!({
+        "Id": s.id,
+        "ParentId": "",
+        "RepoTags": s.repo_tags,
+        "RepoDigests": s.repo_digests,
+        "Created": s.created,
+        "Size": s.size,
+        "SharedSize": -1,
+        "VirtualSize": s.size,
+        "Labels": s.labels,
+        "Containers": s.containers,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    filters: Option<String>,
+}
+
+/// `reference` filters match the familiar name with shell-style `*` wildcards, as Docker.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            text.starts_with(head)
+                && (0..=text.len() - head.len()).any(|i| glob_match(tail, &text[head.len() + i..]))
+        }
+    }
+}
+
+fn reference_matches(pattern: &str, tags: &[String]) -> bool {
+    tags.iter().any(|tag| {
+        let repo = tag.rsplit_once(':').map_or(tag.as_str(), |(r, _)| r);
+        glob_match(pattern, tag) || glob_match(pattern, repo)
+    })
+}
+
+pub async fn list(
+    State(engine): State<Engine>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let filters = Filters::parse(q.filters.as_deref())?;
+    filters.only(&["reference", "label", "dangling", "before", "since"])?;
+    let images = engine.list_images().await?;
+    let dangling = filters
+        .values("dangling")
+        .map(|v| v.contains("true") || v.contains("1"));
+    let out: Vec<Value> = images
+        .iter()
+        .filter(|s| dangling.is_none_or(|d| d == s.repo_tags.is_empty()))
+        .filter(|s| {
+            filters
+                .values("reference")
+                .is_none_or(|pats| pats.iter().any(|p| reference_matches(p, &s.repo_tags)))
+        })
+        .filter(|s| filters.accepts_labels(&s.labels))
+        .map(summary_json)
+        .collect();
+    Ok(Json(Value::Array(out)))
+}
+
+/// Splits `a/b:c/json` into (`a/b:c`, `json`).
+fn split_action(rest: &str) -> Option<(&str, &str)> {
+    rest.rsplit_once('/')
+}
+
+pub async fn get_named(
+    State(engine): State<Engine>,
+    Path(rest): Path<String>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    match split_action(&rest) {
+        Some((name, "json")) => inspect(&engine, name)
+            .await
+            .map(IntoResponse::into_response),
+        Some((name, "history")) => history(&engine, name)
+            .await
+            .map(IntoResponse::into_response),
+        _ => Ok(not_implemented(Method::GET, uri).await),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TagQuery {
+    repo: Option<String>,
+    tag: Option<String>,
+}
+
+pub async fn post_named(
+    State(engine): State<Engine>,
+    Path(rest): Path<String>,
+    Query(q): Query<TagQuery>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    match split_action(&rest) {
+        Some((name, "tag")) => {
+            let repo = q
+                .repo
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| ApiError::BadRequest("repo is required".into()))?;
+            let target = match q.tag.filter(|t| !t.is_empty()) {
+                Some(tag) => format!("{repo}:{tag}"),
+                None => repo,
+            };
+            engine.tag_image(name, &target).await?;
+            Ok(StatusCode::CREATED.into_response())
+        }
+        _ => Ok(not_implemented(Method::POST, uri).await),
+    }
+}
+
+async fn inspect(engine: &Engine, name: &str) -> ApiResult<Json<Value>> {
+    let d = engine.inspect_image(name).await?;
+    let c = &d.config;
+    Ok(Json(json!({
+        "Id": d.summary.id,
+        "RepoTags": d.summary.repo_tags,
+        "RepoDigests": d.summary.repo_digests,
+        "Parent": "",
+        "Comment": c["comment"].as_str().unwrap_or_default(),
+        "Created": c["created"].as_str().map(str::to_string).unwrap_or_else(|| rfc3339(0)),
+        "DockerVersion": c["docker_version"].as_str().unwrap_or_default(),
+        "Author": c["author"].as_str().unwrap_or_default(),
+        "Config": c["config"],
+        "Architecture": c["architecture"],
+        "Variant": c["variant"],
+        "Os": c["os"],
+        "Size": d.summary.size,
+        "VirtualSize": d.summary.size,
+        "GraphDriver": {"Name": "overlayfs", "Data": null},
+        "RootFS": {"Type": "layers", "Layers": d.layers},
+        "Metadata": {"LastTagTime": rfc3339(0)},
+    })))
+}
+
+async fn history(engine: &Engine, name: &str) -> ApiResult<Json<Value>> {
+    let entries = engine.image_history(name).await?;
+    Ok(Json(Value::Array(
+        entries
+            .iter()
+            .map(|h| {
+                json!({
+                    "Id": h.id, "Created": h.created, "CreatedBy": h.created_by,
+                    "Tags": h.tags, "Size": h.size, "Comment": h.comment,
+                })
+            })
+            .collect(),
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveQuery {
+    force: Option<String>,
+}
+
+/// Docker's boolean query values: `1`, `true`, `True`.
+pub fn truthy(v: Option<&str>) -> bool {
+    matches!(v, Some("1" | "true" | "True" | "TRUE"))
+}
+
+pub async fn remove(
+    State(engine): State<Engine>,
+    Path(name): Path<String>,
+    Query(q): Query<RemoveQuery>,
+) -> ApiResult<Json<Value>> {
+    let removed = engine
+        .remove_image(&name, truthy(q.force.as_deref()))
+        .await?;
+    Ok(Json(Value::Array(
+        removed
+            .iter()
+            .map(|r| match r {
+                Removed::Untagged(t) => json!({"Untagged": t}),
+                Removed::Deleted(d) => json!({"Deleted": d}),
+            })
+            .collect(),
+    )))
+}
+
+pub async fn create_unsupported(uri: Uri) -> Response {
+    not_implemented(Method::POST, uri).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_filter_globs() {
+        let tags = vec![
+            "busybox:latest".to_string(),
+            "localhost:5000/app:v1".to_string(),
+        ];
+        assert!(reference_matches("busybox", &tags));
+        assert!(reference_matches("busy*", &tags));
+        assert!(reference_matches("localhost:5000/*", &tags));
+        assert!(!reference_matches("alpine", &tags));
+        assert!(glob_match("*:v1", "localhost:5000/app:v1"));
+    }
+}

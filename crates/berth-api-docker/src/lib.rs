@@ -1,0 +1,45 @@
+#![recursion_limit = "256"]
+//! The Docker Engine API, served over the Berth engine. Handlers only translate: parse the
+//! request, call one [`Engine`] method, shape Docker's JSON. One module per resource; errors are
+//! mapped to status codes once, in [`error`].
+
+mod error;
+mod filters;
+mod images;
+mod system;
+mod version;
+
+use axum::routing::{get, post};
+use axum::Router;
+use berth_engine::Engine;
+
+pub use version::{API_VERSION, MIN_API_VERSION};
+
+/// The whole API: version prefixes (`/v1.44/...`) are checked and stripped before routing,
+/// unknown endpoints answer 501.
+pub fn app(engine: Engine) -> Router {
+    let versioned = tower::Layer::layer(
+        &axum::middleware::from_fn(version::strip_prefix),
+        router(engine),
+    );
+    Router::new().fallback_service(versioned)
+}
+
+/// The routes, without version handling (tests call them directly).
+pub fn router(engine: Engine) -> Router {
+    Router::new()
+        .route("/_ping", get(system::ping).head(system::ping))
+        .route("/version", get(system::version))
+        .route("/info", get(system::info))
+        .route("/events", get(system::events))
+        .route("/images/json", get(images::list))
+        .route(
+            "/images/{*name}",
+            get(images::get_named)
+                .delete(images::remove)
+                .post(images::post_named),
+        )
+        .route("/images/create", post(images::create_unsupported))
+        .fallback(error::not_implemented)
+        .with_state(engine)
+}

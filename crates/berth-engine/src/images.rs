@@ -1,0 +1,331 @@
+//! Images as users name them: by reference (`busybox`, `localhost:5000/app:v1`), by id or by a
+//! unique id prefix; tags, removal with Docker's rules, history.
+
+use std::collections::BTreeMap;
+
+use berth_store::metadata::Image;
+use berth_store::Store;
+use berth_types::{Digest, Reference};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::events::EventType;
+use crate::{Engine, Error, Result};
+
+/// A row of `docker images`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageSummary {
+    pub id: Digest,
+    pub repo_tags: Vec<String>,
+    pub repo_digests: Vec<String>,
+    /// Unix seconds, from the image config's `created` (0 when absent).
+    pub created: i64,
+    pub size: u64,
+    pub labels: BTreeMap<String, String>,
+    pub containers: u64,
+}
+
+/// Everything `docker image inspect` shows.
+#[derive(Debug, Clone)]
+pub struct ImageDetails {
+    pub summary: ImageSummary,
+    /// The image config JSON (architecture, os, config, rootfs, history, ...).
+    pub config: Value,
+    pub layers: Vec<Digest>,
+    pub manifest_media_type: String,
+}
+
+/// One line of `docker rmi` output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Removed {
+    Untagged(String),
+    Deleted(Digest),
+}
+
+/// One row of `docker history`, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    /// The layer-carrying entries get the image id on top, `<missing>` below, as Docker.
+    pub id: String,
+    pub created: i64,
+    pub created_by: String,
+    pub size: u64,
+    pub comment: String,
+    pub tags: Vec<String>,
+}
+
+/// Docker's short form of a stored tag (`docker.io/library/busybox:latest` → `busybox:latest`).
+fn familiar(tag: &str) -> String {
+    tag.parse::<Reference>()
+        .map(|r| r.familiar())
+        .unwrap_or_else(|_| tag.to_string())
+}
+
+fn parse_config(image: &Image) -> Value {
+    serde_json::from_str(&image.config).unwrap_or(Value::Null)
+}
+
+fn created_of(config: &Value) -> i64 {
+    config["created"]
+        .as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map_or(0, |t| t.timestamp())
+}
+
+fn labels_of(config: &Value) -> BTreeMap<String, String> {
+    config["config"]["Labels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How the user named an image: a reference to look up as a tag, or an id (prefix).
+enum ImageName {
+    Tag(String),
+    Id(String),
+}
+
+fn classify(name: &str) -> Result<ImageName> {
+    if let Some(hex) = name.strip_prefix("sha256:") {
+        return Ok(ImageName::Id(hex.to_string()));
+    }
+    // A bare hex string is an id prefix unless an image is tagged with that name, as Docker.
+    let reference: Reference = name.parse()?;
+    Ok(ImageName::Tag(reference.with_default_tag().to_string()))
+}
+
+/// Finds an image by tag, full id or unique id prefix (inside a store call).
+pub(crate) fn resolve(store: &Store, name: &str) -> Result<Image> {
+    let not_found = || Error::NoSuchImage(name.to_string());
+    let by_id_prefix = |hex: &str| -> Result<Image> {
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(not_found());
+        }
+        let mut hits = store
+            .metadata
+            .list_images()?
+            .into_iter()
+            .filter(|i| i.id.hex().starts_with(hex));
+        match (hits.next(), hits.next()) {
+            (Some(image), None) => Ok(image),
+            (Some(_), Some(_)) => Err(Error::AmbiguousImage(name.to_string())),
+            _ => Err(not_found()),
+        }
+    };
+    match classify(name) {
+        Ok(ImageName::Id(hex)) => by_id_prefix(&hex),
+        Ok(ImageName::Tag(tag)) => match store.metadata.resolve_tag(&tag) {
+            Ok(id) => Ok(store.metadata.get_image(&id)?),
+            Err(berth_store::Error::TagNotFound(_)) => by_id_prefix(name),
+            Err(e) => Err(e.into()),
+        },
+        // Not a valid reference, but maybe an id prefix with uppercase? Ids are lowercase.
+        Err(e) => by_id_prefix(name).map_err(|_| e),
+    }
+}
+
+fn summarize(store: &Store, image: &Image) -> Result<ImageSummary> {
+    let config = parse_config(image);
+    let tags = store.metadata.image_tags(&image.id)?;
+    let containers = store
+        .metadata
+        .list_containers()?
+        .iter()
+        .filter(|c| c.image_id == image.id)
+        .count() as u64;
+    let repo_digests = tags
+        .iter()
+        .filter_map(|t| t.parse::<Reference>().ok())
+        .map(|r| format!("{}@{}", r.familiar_repository(), image.manifest_digest))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(ImageSummary {
+        id: image.id.clone(),
+        repo_tags: tags.iter().map(|t| familiar(t)).collect(),
+        repo_digests,
+        created: created_of(&config),
+        size: image.size,
+        labels: labels_of(&config),
+        containers,
+    })
+}
+
+impl Engine {
+    pub async fn list_images(&self) -> Result<Vec<ImageSummary>> {
+        self.with_store(|store| {
+            let mut out = store
+                .metadata
+                .list_images()?
+                .iter()
+                .map(|i| summarize(store, i))
+                .collect::<Result<Vec<_>>>()?;
+            out.sort_by(|a, b| b.created.cmp(&a.created));
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn inspect_image(&self, name: &str) -> Result<ImageDetails> {
+        let name = name.to_string();
+        self.with_store(move |store| {
+            let image = resolve(store, &name)?;
+            Ok(ImageDetails {
+                summary: summarize(store, &image)?,
+                config: parse_config(&image),
+                layers: image.layers.iter().map(|l| l.diff_id.clone()).collect(),
+                manifest_media_type: image.media_type.clone(),
+            })
+        })
+        .await
+    }
+
+    /// `docker tag SOURCE TARGET`.
+    pub async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        let target_ref: Reference = target.parse()?;
+        if target_ref.digest().is_some() {
+            return Err(Error::TagWithDigest(target.to_string()));
+        }
+        let tag = target_ref.with_default_tag();
+        let source = source.to_string();
+        let tag_name = tag.to_string();
+        let id = self
+            .with_store(move |store| {
+                let image = resolve(store, &source)?;
+                store.metadata.tag_image(&tag_name, &image.id)?;
+                Ok(image.id)
+            })
+            .await?;
+        self.events().publish(
+            EventType::Image,
+            "tag",
+            id.as_str(),
+            BTreeMap::from([("name".to_string(), tag.familiar())]),
+        );
+        Ok(())
+    }
+
+    /// `docker rmi`: a tag of an image with other tags is only untagged; otherwise the image
+    /// goes (refused while containers use it, or when named by id with several tags, unless
+    /// `force`).
+    pub async fn remove_image(&self, name: &str, force: bool) -> Result<Vec<Removed>> {
+        let name = name.to_string();
+        let removed = self
+            .with_store(move |store| {
+                let image = resolve(store, &name)?;
+                let tags = store.metadata.image_tags(&image.id)?;
+                let named_tag = match classify(&name) {
+                    Ok(ImageName::Tag(t)) if tags.contains(&t) => Some(t),
+                    _ => None,
+                };
+                let mut removed = Vec::new();
+                if let Some(tag) = &named_tag {
+                    if tags.len() > 1 {
+                        store.metadata.untag(tag)?;
+                        return Ok(vec![Removed::Untagged(familiar(tag))]);
+                    }
+                } else if tags.len() > 1 && !force {
+                    return Err(Error::ImageHasTags {
+                        image: image.id.short().to_string(),
+                    });
+                }
+                let users: Vec<_> = store
+                    .metadata
+                    .list_containers()?
+                    .into_iter()
+                    .filter(|c| c.image_id == image.id)
+                    .collect();
+                if let Some(user) = users.first() {
+                    if !force || named_tag.is_none() {
+                        return Err(Error::ImageInUse {
+                            reference: name.clone(),
+                            container: user.id.as_str()[..12.min(user.id.as_str().len())]
+                                .to_string(),
+                            image: image.id.short().to_string(),
+                        });
+                    }
+                    // Forced with a tag: Docker only untags an image that containers use.
+                    if let Some(tag) = &named_tag {
+                        store.metadata.untag(tag)?;
+                        return Ok(vec![Removed::Untagged(familiar(tag))]);
+                    }
+                }
+                for tag in store.metadata.delete_image(&image.id)? {
+                    removed.push(Removed::Untagged(familiar(&tag)));
+                }
+                removed.push(Removed::Deleted(image.id.clone()));
+                Ok(removed)
+            })
+            .await?;
+        for r in &removed {
+            let (action, id) = match r {
+                Removed::Untagged(t) => ("untag", t.clone()),
+                Removed::Deleted(d) => ("delete", d.to_string()),
+            };
+            self.events()
+                .publish(EventType::Image, action, &id, BTreeMap::new());
+        }
+        Ok(removed)
+    }
+
+    /// `docker history`: the config's history, newest first, layer sizes matched in order.
+    pub async fn image_history(&self, name: &str) -> Result<Vec<HistoryEntry>> {
+        let name = name.to_string();
+        self.with_store(move |store| {
+            let image = resolve(store, &name)?;
+            let config = parse_config(&image);
+            let tags: Vec<String> = store
+                .metadata
+                .image_tags(&image.id)?
+                .iter()
+                .map(|t| familiar(t))
+                .collect();
+            let mut layer_sizes = image.layers.iter().map(|l| l.blob_size);
+            let history = config["history"].as_array().cloned().unwrap_or_default();
+            let mut entries: Vec<HistoryEntry> = if history.is_empty() {
+                image
+                    .layers
+                    .iter()
+                    .map(|l| HistoryEntry {
+                        id: "<missing>".into(),
+                        created: created_of(&config),
+                        created_by: String::new(),
+                        size: l.blob_size,
+                        comment: String::new(),
+                        tags: Vec::new(),
+                    })
+                    .collect()
+            } else {
+                history
+                    .iter()
+                    .map(|h| {
+                        let empty = h["empty_layer"].as_bool().unwrap_or(false);
+                        HistoryEntry {
+                            id: "<missing>".into(),
+                            created: created_of(h),
+                            created_by: h["created_by"].as_str().unwrap_or_default().into(),
+                            size: if empty {
+                                0
+                            } else {
+                                layer_sizes.next().unwrap_or(0)
+                            },
+                            comment: h["comment"].as_str().unwrap_or_default().into(),
+                            tags: Vec::new(),
+                        }
+                    })
+                    .collect()
+            };
+            entries.reverse();
+            if let Some(top) = entries.first_mut() {
+                top.id = image.id.to_string();
+                top.tags = tags;
+            }
+            Ok(entries)
+        })
+        .await
+    }
+}

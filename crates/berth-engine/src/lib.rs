@@ -1,0 +1,94 @@
+//! The Berth engine: what `dockerd` + `containerd` do, as one library. API adapters (the Docker
+//! Engine API, the CRI, the CLI through them) only ever call [`Engine`]; it owns the store, the
+//! per-container monitors (berth-shim) and the event stream. Blocking storage work runs on
+//! tokio's blocking pool; no namespace or fork work happens in this process (the runtime and the
+//! shim do that).
+
+mod config;
+mod error;
+pub mod events;
+pub mod images;
+pub mod system;
+
+use std::sync::{Arc, Mutex};
+
+use berth_store::Store;
+
+pub use config::EngineConfig;
+pub use error::{Error, Result};
+
+/// The engine. Cheap to clone: every clone shares the same state.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: EngineConfig,
+    /// SQLite connections are not `Sync`; one lock serializes metadata work, which SQLite would
+    /// serialize anyway. Long I/O (unpacking, copying) happens outside it.
+    store: Mutex<Store>,
+    events: events::EventBus,
+    started: chrono::DateTime<chrono::Utc>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("data_root", &self.inner.config.data_root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the stores under the configured roots (creating them), ready to serve.
+    pub async fn open(config: EngineConfig) -> Result<Self> {
+        let data_root = config.data_root.clone();
+        let exec_root = config.exec_root.clone();
+        let store = tokio::task::spawn_blocking(move || -> Result<Store> {
+            for dir in [&data_root, &exec_root] {
+                std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                    action: "create",
+                    path: dir.clone(),
+                    source,
+                })?;
+            }
+            Ok(Store::open(&data_root)?)
+        })
+        .await
+        .map_err(Error::from_join)??;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                store: Mutex::new(store),
+                events: events::EventBus::new(),
+                started: chrono::Utc::now(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub fn events(&self) -> &events::EventBus {
+        &self.inner.events
+    }
+
+    /// Runs `f` with the store on the blocking pool.
+    pub(crate) async fn with_store<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave SQLite half-written (transactions
+            // roll back), so a poisoned lock is still safe to use.
+            let store = inner.store.lock().unwrap_or_else(|p| p.into_inner());
+            f(&store)
+        })
+        .await
+        .map_err(Error::from_join)?
+    }
+}

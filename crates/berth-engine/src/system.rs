@@ -1,0 +1,124 @@
+//! What `docker info` and `docker version` report about this engine and host.
+
+use serde::Serialize;
+
+use crate::{Engine, Result};
+
+/// Host and engine facts for `docker info`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemInfo {
+    pub id: String,
+    pub name: String,
+    pub containers: u64,
+    pub containers_running: u64,
+    pub containers_paused: u64,
+    pub containers_stopped: u64,
+    pub images: u64,
+    pub kernel_version: String,
+    pub operating_system: String,
+    pub os_type: &'static str,
+    pub architecture: String,
+    pub ncpu: u64,
+    pub mem_total: u64,
+    pub data_root: String,
+    pub exec_root: String,
+    pub cgroup_version: &'static str,
+    pub runtime: String,
+    pub server_version: &'static str,
+    pub started: chrono::DateTime<chrono::Utc>,
+}
+
+/// The engine's own version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn uname() -> (String, String, String) {
+    let u = nix::sys::utsname::uname();
+    match u {
+        Ok(u) => (
+            u.release().to_string_lossy().into_owned(),
+            u.machine().to_string_lossy().into_owned(),
+            u.nodename().to_string_lossy().into_owned(),
+        ),
+        Err(_) => (String::new(), String::new(), String::new()),
+    }
+}
+
+/// `PRETTY_NAME` from os-release, as dockerd reports the operating system.
+fn operating_system() -> String {
+    std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| "Linux".into())
+}
+
+fn mem_total() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// Docker and Go name x86_64 `amd64`; clients compare platform strings in that form.
+pub fn go_arch(machine: &str) -> &str {
+    match machine {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+fn cgroup_version() -> &'static str {
+    match nix::sys::statfs::statfs("/sys/fs/cgroup") {
+        Ok(fs) if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC => "2",
+        _ => "1",
+    }
+}
+
+impl Engine {
+    pub async fn info(&self) -> Result<SystemInfo> {
+        let (images, containers) = self
+            .with_store(|store| {
+                Ok((
+                    store.metadata.list_images()?.len() as u64,
+                    store.metadata.list_containers()?.len() as u64,
+                ))
+            })
+            .await?;
+        let (kernel, machine, hostname) = uname();
+        let config = self.config();
+        Ok(SystemInfo {
+            id: self
+                .inner
+                .started
+                .timestamp_nanos_opt()
+                .unwrap_or_default()
+                .to_string(),
+            name: hostname,
+            containers,
+            containers_running: 0,
+            containers_paused: 0,
+            containers_stopped: containers,
+            images,
+            kernel_version: kernel,
+            operating_system: operating_system(),
+            os_type: "linux",
+            architecture: machine,
+            ncpu: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
+            mem_total: mem_total(),
+            data_root: config.data_root.display().to_string(),
+            exec_root: config.exec_root.display().to_string(),
+            cgroup_version: cgroup_version(),
+            runtime: config.runtime.display().to_string(),
+            server_version: VERSION,
+            started: self.inner.started,
+        })
+    }
+}
