@@ -11,19 +11,12 @@ use sha2::{Digest as _, Sha256};
 pub(crate) struct Tally {
     hasher: Sha256,
     len: u64,
-    /// Whether a read returned end-of-stream: the tar parser stopping at a clean block
-    /// boundary *because of* EOF (rather than at the zero block) means the stream was cut short.
-    eof: bool,
 }
 
 impl Tally {
     fn add(&mut self, bytes: &[u8]) {
         self.hasher.update(bytes);
         self.len += bytes.len() as u64;
-    }
-
-    pub(crate) fn saw_eof(&self) -> bool {
-        self.eof
     }
 
     pub(crate) fn finish(self) -> (Digest, u64) {
@@ -42,9 +35,6 @@ pub(crate) struct HashingReader<'t, R> {
 impl<R: Read> Read for HashingReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            self.tally.eof = true;
-        }
         self.tally.add(&buf[..n]);
         Ok(n)
     }

@@ -10,6 +10,7 @@ mod compression;
 mod diff;
 mod error;
 mod hash;
+mod reader;
 mod sys;
 mod unpack;
 

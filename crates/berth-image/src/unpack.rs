@@ -30,6 +30,7 @@ use tar::EntryType;
 use crate::compression::{Compression, Decompressor};
 use crate::error::{io as io_err, Error, Result};
 use crate::hash::{HashingReader, Tally};
+use crate::reader::{RawEntry, TarReader};
 use crate::sys::{self, display, Time};
 
 /// Prefix of a whiteout entry name (OCI image spec, "Whiteouts").
@@ -41,8 +42,6 @@ pub(crate) const OVERLAY_OPAQUE_XATTR: &CStr = c"trusted.overlay.opaque";
 
 /// Buffer between the decompressor and the tar parser, and for copying file data.
 const BUFFER: usize = 256 * 1024;
-/// Sparse files are written with holes wherever a whole block of this size is zero.
-const SPARSE_BLOCK: usize = 4096;
 
 /// How whiteout entries are applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,29 +122,17 @@ pub fn unpack_layer<R: Read>(reader: R, dest: &Path, opts: &UnpackOptions) -> Re
     let compression = {
         let decoder = Decompressor::new(&mut raw)?;
         let compression = decoder.compression();
-        let mut archive = tar::Archive::new(HashingReader {
+        let mut tar = TarReader::new(HashingReader {
             inner: BufReader::with_capacity(BUFFER, decoder),
             tally: &mut tar_tally,
         });
-        let last = unpacker.apply_all(&mut archive)?;
-        let mut rest = archive.into_inner();
-        let at = || match &last {
-            Some(name) => format!("after entry {name:?}"),
-            None => "before its first entry".to_string(),
-        };
-        if rest.tally.saw_eof() {
-            return Err(Error::Corrupt {
-                at: at(),
-                source: io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "stream ends without the tar end-of-archive block",
-                ),
-            });
-        }
+        unpacker.apply_all(&mut tar)?;
         // The diffID covers the whole uncompressed stream, including the record padding after
-        // the end-of-archive blocks that the tar parser does not read.
-        io::copy(&mut rest, &mut io::sink())
-            .map_err(|source| Error::Corrupt { at: at(), source })?;
+        // the end-of-archive block that the tar reader stops at.
+        io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(|source| Error::Corrupt {
+            at: "after the end-of-archive block".into(),
+            source,
+        })?;
         compression
     };
     // Whatever follows the compressed stream is still part of the blob the manifest digests.
@@ -237,34 +224,35 @@ struct Unpacker<'o> {
 }
 
 impl Unpacker<'_> {
-    /// Applies every entry; returns the name of the last one, for error messages.
-    fn apply_all<R: Read>(&mut self, archive: &mut tar::Archive<R>) -> Result<Option<PathBuf>> {
+    /// Applies every entry up to the end-of-archive block.
+    fn apply_all<R: Read>(&mut self, tar: &mut TarReader<R>) -> Result<()> {
         let mut last: Option<PathBuf> = None;
-        let corrupt = |last: &Option<PathBuf>, source| Error::Corrupt {
-            at: match last {
-                Some(name) => format!("after entry {name:?}"),
-                None => "before its first entry".to_string(),
-            },
-            source,
-        };
-        let entries = archive.entries().map_err(|e| corrupt(&last, e))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| corrupt(&last, e))?;
-            let name = display(&entry.path_bytes());
-            self.apply(&mut entry, &name)?;
+        loop {
+            let entry = tar.next_entry().map_err(|source| Error::Corrupt {
+                at: match &last {
+                    Some(name) => format!("after entry {name:?}"),
+                    None => "before its first entry".to_string(),
+                },
+                source,
+            })?;
+            let Some(entry) = entry else {
+                return Ok(());
+            };
+            let name = display(&entry.path);
+            self.apply(tar, &entry, &name)?;
             last = Some(name);
         }
-        Ok(last)
     }
 
-    fn apply<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, shown: &Path) -> Result<()> {
-        let kind = entry.header().entry_type();
-        if kind == EntryType::XGlobalHeader {
-            return Ok(());
-        }
+    fn apply<R: Read>(
+        &mut self,
+        tar: &mut TarReader<R>,
+        entry: &RawEntry,
+        shown: &Path,
+    ) -> Result<()> {
+        let kind = entry.header.entry_type();
         self.entries += 1;
-        let raw = entry.path_bytes().into_owned();
-        let comps = components(&raw).map_err(|reason| Error::UnsafePath {
+        let comps = components(&entry.path).map_err(|reason| Error::UnsafePath {
             entry: shown.into(),
             reason,
         })?;
@@ -310,12 +298,10 @@ impl Unpacker<'_> {
                 self.set_dir_meta(fd, path.clone(), &meta, shown)?;
             }
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                let sparse = kind == EntryType::GNUSparse;
                 self.replace(dir, &cname, shown)?;
                 let mut file =
                     sys::create_file(dir, &cname).map_err(entry_err(shown, "create file"))?;
-                let size = entry.size();
-                self.copy_data(entry, &mut file, size, sparse, shown)?;
+                self.copy_data(tar, entry, &mut file, shown)?;
                 let fd = file.as_fd();
                 sys::fchown(fd, meta.uid, meta.gid).map_err(entry_err(shown, "chown"))?;
                 sys::fchmod(fd, meta.mode).map_err(entry_err(shown, "chmod"))?;
@@ -323,11 +309,11 @@ impl Unpacker<'_> {
                 sys::futimens(fd, meta.atime, meta.mtime).map_err(entry_err(shown, "set times"))?;
             }
             EntryType::Symlink => {
-                let target = entry.link_name_bytes().ok_or_else(|| Error::UnsafePath {
+                let target = entry.link.as_deref().ok_or_else(|| Error::UnsafePath {
                     entry: shown.into(),
                     reason: "symlink without a target",
                 })?;
-                let target = sys::cstring(&target).map_err(|_| Error::UnsafePath {
+                let target = sys::cstring(target).map_err(|_| Error::UnsafePath {
                     entry: shown.into(),
                     reason: "symlink target contains a NUL byte",
                 })?;
@@ -336,20 +322,17 @@ impl Unpacker<'_> {
                 self.set_node_meta(dir, &cname, &meta, shown)?;
             }
             EntryType::Link => {
-                let target = entry
-                    .link_name_bytes()
-                    .ok_or_else(|| Error::UnsafePath {
-                        entry: shown.into(),
-                        reason: "hardlink without a target",
-                    })?
-                    .into_owned();
-                self.hardlink(dir, &cname, &comps, &target, shown)?;
+                let target = entry.link.as_deref().ok_or_else(|| Error::UnsafePath {
+                    entry: shown.into(),
+                    reason: "hardlink without a target",
+                })?;
+                self.hardlink(dir, &cname, &comps, target, shown)?;
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
                 let (file_type, dev) = match kind {
                     EntryType::Fifo => (libc::S_IFIFO, 0),
                     _ => {
-                        let h = entry.header();
+                        let h = &entry.header;
                         let major = h.device_major().map_err(corrupt_in(shown))?.unwrap_or(0);
                         let minor = h.device_minor().map_err(corrupt_in(shown))?.unwrap_or(0);
                         let t = if kind == EntryType::Char {
@@ -412,9 +395,17 @@ impl Unpacker<'_> {
         }
     }
 
-    fn mark_unpacked(&mut self, path: Vec<u8>) {
-        if self.opts.whiteouts == WhiteoutMode::Flatten {
-            self.unpacked.insert(path);
+    /// Records a path this layer wrote, and its ancestors: an opaque marker must keep a directory
+    /// that holds this layer's files even if the tar has no entry for the directory itself.
+    fn mark_unpacked(&mut self, mut path: Vec<u8>) {
+        if self.opts.whiteouts != WhiteoutMode::Flatten {
+            return;
+        }
+        while self.unpacked.insert(path.clone()) {
+            match path.iter().rposition(|b| *b == b'/') {
+                Some(slash) => path.truncate(slash),
+                None => break,
+            }
         }
     }
 
@@ -641,97 +632,116 @@ impl Unpacker<'_> {
         }
     }
 
-    /// Copies an entry's data, failing on short data (the tar parser reports a truncated
-    /// entry as a clean end of data). Sparse entries get holes where a block is all zeros.
+    /// Copies an entry's data into `file`. Sparse entries write only their data blocks and leave
+    /// holes in between.
     fn copy_data<R: Read>(
         &mut self,
-        entry: &mut R,
+        tar: &mut TarReader<R>,
+        entry: &RawEntry,
         file: &mut File,
-        expected: u64,
-        sparse: bool,
         shown: &Path,
     ) -> Result<()> {
-        let mut done: u64 = 0;
-        let mut trailing_hole = false;
-        loop {
-            let n = match entry.read(&mut self.buf) {
-                Ok(0) => break,
+        let Some((blocks, real_size)) = &entry.sparse else {
+            return self.copy_exact(tar, file, entry.size, shown);
+        };
+        for &(offset, len) in blocks {
+            file.seek(SeekFrom::Start(offset))
+                .map_err(entry_err(shown, "seek over a hole"))?;
+            self.copy_exact(tar, file, len, shown)?;
+        }
+        file.set_len(*real_size)
+            .map_err(entry_err(shown, "size sparse file"))
+    }
+
+    fn copy_exact<R: Read>(
+        &mut self,
+        tar: &mut TarReader<R>,
+        file: &mut File,
+        mut len: u64,
+        shown: &Path,
+    ) -> Result<()> {
+        while len > 0 {
+            let want = self
+                .buf
+                .len()
+                .min(usize::try_from(len).unwrap_or(usize::MAX));
+            let n = match tar.read_data(&mut self.buf[..want]) {
+                Ok(0) => {
+                    return Err(corrupt_in(shown)(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "entry data ends early",
+                    )))
+                }
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(corrupt_in(shown)(e)),
             };
-            let chunk = &self.buf[..n];
-            if sparse {
-                for block in chunk.chunks(SPARSE_BLOCK) {
-                    trailing_hole = block.iter().all(|b| *b == 0);
-                    if trailing_hole {
-                        file.seek(SeekFrom::Current(block.len() as i64))
-                            .map_err(entry_err(shown, "seek over a hole"))?;
-                    } else {
-                        file.write_all(block).map_err(entry_err(shown, "write"))?;
-                    }
-                }
-            } else {
-                file.write_all(chunk).map_err(entry_err(shown, "write"))?;
-            }
-            done += n as u64;
+            file.write_all(&self.buf[..n])
+                .map_err(entry_err(shown, "write"))?;
+            len -= n as u64;
+            self.file_bytes += n as u64;
         }
-        if done != expected {
-            return Err(corrupt_in(shown)(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("entry data ends after {done} of {expected} bytes"),
-            )));
-        }
-        if trailing_hole {
-            file.set_len(done)
-                .map_err(entry_err(shown, "extend sparse file"))?;
-        }
-        self.file_bytes += done;
         Ok(())
     }
 }
 
-fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>, shown: &Path) -> Result<Meta> {
-    let h = entry.header();
+fn read_meta(entry: &RawEntry, shown: &Path) -> Result<Meta> {
+    let h = &entry.header;
+    if entry.pax.iter().any(|(k, _)| k.starts_with(b"GNU.sparse.")) {
+        return Err(Error::Unsupported {
+            entry: shown.into(),
+            what: "PAX sparse file format (only old GNU sparse entries are supported)".into(),
+        });
+    }
     let mode = h.mode().map_err(corrupt_in(shown))? & 0o7777;
-    let id = |v: io::Result<u64>, what: &'static str| -> Result<u32> {
-        let v = v.map_err(corrupt_in(shown))?;
+    let id = |header: io::Result<u64>, pax: Option<&[u8]>, what: &'static str| -> Result<u32> {
+        let v = match pax {
+            Some(v) => std::str::from_utf8(v)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    corrupt_in(shown)(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("malformed PAX {what}"),
+                    ))
+                })?,
+            None => header.map_err(corrupt_in(shown))?,
+        };
         u32::try_from(v).map_err(|_| Error::Unsupported {
             entry: shown.into(),
             what: format!("{what} {v} (above 2^32-1)"),
         })
     };
-    let uid = id(h.uid(), "uid")?;
-    let gid = id(h.gid(), "gid")?;
+    let uid = id(h.uid(), entry.pax(b"uid"), "uid")?;
+    let gid = id(h.gid(), entry.pax(b"gid"), "gid")?;
     let secs = h.mtime().map_err(corrupt_in(shown))?;
-    let mut mtime: Time = (i64::try_from(secs).unwrap_or(i64::MAX), 0);
-    let mut atime = None;
-    let mut xattrs = Vec::new();
-    if let Some(pax) = entry.pax_extensions().map_err(corrupt_in(shown))? {
-        for ext in pax {
-            let ext = ext.map_err(corrupt_in(shown))?;
-            let key = ext.key_bytes();
-            if key == b"mtime" {
-                mtime = pax_time(ext.value_bytes()).unwrap_or(mtime);
-            } else if key == b"atime" {
-                atime = pax_time(ext.value_bytes());
-            } else if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
-                if forbidden_xattr(name) {
-                    continue;
-                }
-                let name = CString::new(name).map_err(|_| Error::UnsafePath {
-                    entry: shown.into(),
-                    reason: "xattr name contains a NUL byte",
-                })?;
-                xattrs.push((name, ext.value_bytes().to_vec()));
-            }
+    let header_mtime: Time = (i64::try_from(secs).unwrap_or(i64::MAX), 0);
+    let mtime = entry
+        .pax(b"mtime")
+        .and_then(pax_time)
+        .unwrap_or(header_mtime);
+    let atime = entry.pax(b"atime").and_then(pax_time).unwrap_or(mtime);
+    let mut xattrs: Vec<(CString, Vec<u8>)> = Vec::new();
+    for (key, value) in &entry.pax {
+        let Some(name) = key.strip_prefix(b"SCHILY.xattr.") else {
+            continue;
+        };
+        if forbidden_xattr(name) {
+            continue;
         }
+        let name = CString::new(name).map_err(|_| Error::UnsafePath {
+            entry: shown.into(),
+            reason: "xattr name contains a NUL byte",
+        })?;
+        // A repeated key: the later record wins, as for every PAX key.
+        xattrs.retain(|(k, _)| *k != name);
+        xattrs.push((name, value.clone()));
     }
     Ok(Meta {
         mode,
         uid,
         gid,
-        atime: atime.unwrap_or(mtime),
+        atime,
         mtime,
         xattrs,
     })
