@@ -69,7 +69,8 @@ type Peeked<R> = BufReader<Chain<Cursor<Vec<u8>>, R>>;
 
 enum Inner<R: Read> {
     Plain(Peeked<R>),
-    Gzip(flate2::bufread::MultiGzDecoder<Peeked<R>>),
+    // Boxed: the inflate state is a few hundred bytes, the other variants a pointer or two.
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Peeked<R>>>),
     Zstd(zstd::Decoder<'static, Peeked<R>>),
 }
 
@@ -93,7 +94,9 @@ impl<R: Read> Decompressor<R> {
         let peeked = BufReader::with_capacity(READ_BUFFER, Cursor::new(magic).chain(reader));
         let inner = match compression {
             Compression::None => Inner::Plain(peeked),
-            Compression::Gzip => Inner::Gzip(flate2::bufread::MultiGzDecoder::new(peeked)),
+            Compression::Gzip => {
+                Inner::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(peeked)))
+            }
             Compression::Zstd => {
                 Inner::Zstd(zstd::Decoder::with_buffer(peeked).map_err(|source| {
                     Error::Corrupt {

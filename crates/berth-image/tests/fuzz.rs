@@ -51,7 +51,8 @@ fn random_path(rng: &mut Rng, sentinel: &str) -> String {
         if i > 0 {
             p.push('/');
         }
-        p.push_str(*rng.pick(&parts));
+        let part: &&str = rng.pick(&parts);
+        p.push_str(part);
     }
     p
 }
