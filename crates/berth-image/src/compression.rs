@@ -1,0 +1,232 @@
+//! Layer compression: recognise gzip, zstd or plain tar and decode as a stream.
+//!
+//! Registries label layers with a media type, but `docker load` archives and some registries get
+//! it wrong, so the unpacker trusts the magic bytes of the stream itself; the media type mapping
+//! is for callers that must choose before any bytes arrive (e.g. to pick an encoder on push).
+
+use std::io::{self, BufReader, Chain, Cursor, Read};
+
+use crate::error::{Error, Result};
+
+/// How a layer blob is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// A plain tar stream.
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Enough bytes to tell every format below apart (xz has the longest magic).
+const MAGIC_LEN: usize = 6;
+
+/// Buffer on the compressed side: large reads keep the decoder's inner loop hot.
+const READ_BUFFER: usize = 256 * 1024;
+
+impl Compression {
+    /// Recognises the format from the first bytes of a stream. Fewer than the full magic (a tiny or
+    /// empty stream) is taken as plain tar, and the tar parser then reports what is wrong with it.
+    pub fn from_magic(prefix: &[u8]) -> Result<Self> {
+        let starts = |magic: &[u8]| prefix.starts_with(magic);
+        // zstd skippable frames are 0x184D2A50..=0x184D2A5F, little endian.
+        let skippable =
+            prefix.len() >= 4 && prefix[0] & 0xf0 == 0x50 && prefix[1..4] == [0x2a, 0x4d, 0x18];
+        if starts(&[0x1f, 0x8b]) {
+            Ok(Self::Gzip)
+        } else if starts(&[0x28, 0xb5, 0x2f, 0xfd]) || skippable {
+            Ok(Self::Zstd)
+        } else if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Err(Error::UnsupportedCompression { format: "xz" })
+        } else if starts(b"BZh") {
+            Err(Error::UnsupportedCompression { format: "bzip2" })
+        } else {
+            Ok(Self::None)
+        }
+    }
+
+    /// The compression an OCI or Docker layer media type announces, `None` for media types that
+    /// are not layers (or use a compression Berth does not know).
+    pub fn from_media_type(media_type: &str) -> Option<Self> {
+        let layer = media_type.starts_with("application/vnd.oci.image.layer.")
+            || media_type.starts_with("application/vnd.docker.image.rootfs.");
+        if !layer {
+            return None;
+        }
+        if media_type.ends_with("+gzip") || media_type.ends_with(".tar.gzip") {
+            Some(Self::Gzip)
+        } else if media_type.ends_with("+zstd") {
+            Some(Self::Zstd)
+        } else if media_type.ends_with(".tar") {
+            Some(Self::None)
+        } else {
+            None
+        }
+    }
+}
+
+/// The input with the sniffed magic bytes put back in front.
+type Peeked<R> = BufReader<Chain<Cursor<Vec<u8>>, R>>;
+
+enum Inner<R: Read> {
+    Plain(Peeked<R>),
+    // Boxed: the inflate state is a few hundred bytes, the other variants a pointer or two.
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Peeked<R>>>),
+    Zstd(zstd::Decoder<'static, Peeked<R>>),
+}
+
+/// A reader yielding the uncompressed bytes of a layer blob.
+pub struct Decompressor<R: Read> {
+    inner: Inner<R>,
+}
+
+impl<R: Read> Decompressor<R> {
+    /// Sniffs the compression from the stream's first bytes and decodes accordingly.
+    pub fn new(mut reader: R) -> Result<Self> {
+        let mut magic = Vec::with_capacity(MAGIC_LEN);
+        (&mut reader)
+            .take(MAGIC_LEN as u64)
+            .read_to_end(&mut magic)
+            .map_err(|source| Error::Corrupt {
+                at: "at its start".into(),
+                source,
+            })?;
+        let compression = Compression::from_magic(&magic)?;
+        let peeked = BufReader::with_capacity(READ_BUFFER, Cursor::new(magic).chain(reader));
+        let inner = match compression {
+            Compression::None => Inner::Plain(peeked),
+            Compression::Gzip => {
+                Inner::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(peeked)))
+            }
+            Compression::Zstd => {
+                Inner::Zstd(zstd::Decoder::with_buffer(peeked).map_err(|source| {
+                    Error::Corrupt {
+                        at: "in the zstd header".into(),
+                        source,
+                    }
+                })?)
+            }
+        };
+        Ok(Self { inner })
+    }
+
+    /// What [`Decompressor::new`] detected.
+    pub fn compression(&self) -> Compression {
+        match self.inner {
+            Inner::Plain(_) => Compression::None,
+            Inner::Gzip(_) => Compression::Gzip,
+            Inner::Zstd(_) => Compression::Zstd,
+        }
+    }
+}
+
+impl<R: Read> Read for Decompressor<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.inner {
+            Inner::Plain(r) => r.read(buf),
+            Inner::Gzip(r) => r.read(buf),
+            Inner::Zstd(r) => r.read(buf),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn tar_bytes() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(5);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "hello.txt", &b"hello"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    fn decode(data: &[u8]) -> (Compression, Vec<u8>) {
+        let mut d = Decompressor::new(data).unwrap();
+        let mut out = Vec::new();
+        d.read_to_end(&mut out).unwrap();
+        (d.compression(), out)
+    }
+
+    #[test]
+    fn detects_plain_gzip_and_zstd() {
+        let plain = tar_bytes();
+        assert_eq!(decode(&plain), (Compression::None, plain.clone()));
+
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&plain).unwrap();
+        assert_eq!(
+            decode(&gz.finish().unwrap()),
+            (Compression::Gzip, plain.clone())
+        );
+
+        let zst = zstd::encode_all(&plain[..], 3).unwrap();
+        assert_eq!(decode(&zst), (Compression::Zstd, plain.clone()));
+    }
+
+    #[test]
+    fn multi_member_gzip_is_read_to_the_end() {
+        let mut data = Vec::new();
+        for part in [&b"abc"[..], &b"def"[..]] {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(part).unwrap();
+            data.extend(gz.finish().unwrap());
+        }
+        assert_eq!(decode(&data).1, b"abcdef");
+    }
+
+    #[test]
+    fn tiny_and_empty_streams_are_plain() {
+        assert_eq!(decode(b""), (Compression::None, Vec::new()));
+        assert_eq!(decode(b"\x1f"), (Compression::None, b"\x1f".to_vec()));
+    }
+
+    #[test]
+    fn refuses_xz_and_bzip2_by_name() {
+        for (data, format) in [(&b"\xfd7zXZ\x00rest"[..], "xz"), (&b"BZh91AY"[..], "bzip2")] {
+            match Decompressor::new(data) {
+                Err(Error::UnsupportedCompression { format: f }) => assert_eq!(f, format),
+                Err(e) => panic!("{e}"),
+                Ok(_) => panic!("{format} accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn media_types() {
+        let cases = [
+            (
+                "application/vnd.oci.image.layer.v1.tar",
+                Some(Compression::None),
+            ),
+            (
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+                Some(Compression::Gzip),
+            ),
+            (
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+                Some(Compression::Zstd),
+            ),
+            (
+                "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+                Some(Compression::Gzip),
+            ),
+            (
+                "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                Some(Compression::Gzip),
+            ),
+            (
+                "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+                Some(Compression::Gzip),
+            ),
+            ("application/vnd.oci.image.config.v1+json", None),
+            ("application/vnd.oci.image.layer.v1.tar+bzip2", None),
+        ];
+        for (mt, want) in cases {
+            assert_eq!(Compression::from_media_type(mt), want, "{mt}");
+        }
+    }
+}

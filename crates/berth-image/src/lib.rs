@@ -1,0 +1,22 @@
+//! Image layers for Berth: recognising and decoding layer compression, applying a layer tar to
+//! a directory that becomes an overlayfs lower layer, and writing a layer tar back from an
+//! overlay upper directory. Registry pull/push and save/load will live here too.
+//!
+//! Everything is synchronous: the work is disk- and CPU-bound, and a caller that needs async
+//! runs it on a blocking thread. The unpacker is a security boundary; its rules are in
+//! [`unpack`](unpack_layer) and `docs/layers.md`.
+
+mod compression;
+mod diff;
+mod error;
+mod hash;
+mod reader;
+mod sys;
+mod unpack;
+
+pub use compression::{Compression, Decompressor};
+pub use diff::{
+    changes, write_layer_from_dir, write_tar_from_dir, Change, ChangeKind, LayerDigest,
+};
+pub use error::{Error, Result};
+pub use unpack::{unpack_layer, UnpackOptions, UnpackStats, WhiteoutMode};
