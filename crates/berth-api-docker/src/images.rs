@@ -2,14 +2,17 @@
 //! registry port), so one wildcard route takes the name and the action is the last segment,
 //! as dockerd's `{name:.*}/json` routes do.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::body::Body;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_engine::images::{ImageSummary, Removed};
+use berth_engine::images::{ImageSummary, ImportOptions, Removed};
 use berth_engine::Engine;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::error::{not_implemented, ApiError, ApiResult};
 use crate::filters::Filters;
@@ -200,8 +203,74 @@ pub async fn remove(
     )))
 }
 
-pub async fn create_unsupported(uri: Uri) -> Response {
-    not_implemented(Method::POST, uri).await
+#[derive(Debug, Deserialize)]
+pub struct CreateQuery {
+    #[serde(rename = "fromImage")]
+    from_image: Option<String>,
+    #[serde(rename = "fromSrc")]
+    from_src: Option<String>,
+    repo: Option<String>,
+    tag: Option<String>,
+    message: Option<String>,
+    /// Repeated `changes=` parameters, one Dockerfile instruction each.
+    #[serde(default)]
+    changes: Vec<String>,
+}
+
+/// `POST /images/create`: `fromSrc=-` imports the request body (docker import); `fromImage`
+/// pulls from a registry.
+pub async fn create(
+    State(engine): State<Engine>,
+    raw_query: RawQuery,
+    body: Body,
+) -> ApiResult<Response> {
+    let q: CreateQuery = serde_html_form::from_str(raw_query.0.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    match (q.from_src.as_deref(), q.from_image.as_deref()) {
+        (Some("-"), _) => {
+            let reference = match (
+                q.repo.filter(|r| !r.is_empty()),
+                q.tag.filter(|t| !t.is_empty()),
+            ) {
+                (Some(repo), Some(tag)) => Some(format!("{repo}:{tag}")),
+                (repo, _) => repo,
+            };
+            let stream = body
+                .into_data_stream()
+                .map(|r| r.map_err(std::io::Error::other));
+            let reader = SyncIoBridge::new(StreamReader::new(stream));
+            let id = engine
+                .import_image(
+                    reader,
+                    ImportOptions {
+                        reference,
+                        changes: q.changes,
+                        message: q.message,
+                    },
+                )
+                .await?;
+            Ok(json_lines(&[json!({"status": id})]))
+        }
+        (Some(src), _) => Err(ApiError::BadRequest(format!(
+            "fromSrc={src}: only \"-\" (the request body) is supported; fetching a URL is not"
+        ))),
+        (None, Some(image)) => Err(ApiError::NotImplemented(format!(
+            "pulling {image} from a registry is not implemented yet"
+        ))),
+        (None, None) => Err(ApiError::BadRequest(
+            "fromImage or fromSrc is required".into(),
+        )),
+    }
+}
+
+/// A complete JSON-lines progress response, as dockerd streams for pull/import.
+pub fn json_lines(items: &[Value]) -> Response {
+    let mut body = Vec::new();
+    for item in items {
+        body.extend(serde_json::to_vec(item).unwrap_or_default());
+        body.push(b'\n');
+    }
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub fn router(engine: Engine) -> Router {
                 .delete(images::remove)
                 .post(images::post_named),
         )
-        .route("/images/create", post(images::create_unsupported))
+        .route("/images/create", post(images::create))
         .fallback(error::not_implemented)
         .with_state(engine)
 }

@@ -32,6 +32,12 @@ pub enum Error {
     },
     #[error(transparent)]
     Store(#[from] berth_store::Error),
+    #[error(transparent)]
+    Layer(#[from] berth_image::Error),
+    #[error("invalid change {change:?}: {reason}")]
+    BadChange { change: String, reason: String },
+    #[error("encode JSON: {0}")]
+    Json(serde_json::Error),
     #[error("internal error: a background task failed: {0}")]
     Task(String),
 }
@@ -47,6 +53,9 @@ impl Error {
                 ErrorKind::Conflict
             }
             Self::Store(e) => e.kind(),
+            Self::Layer(e) => e.kind(),
+            Self::BadChange { .. } => ErrorKind::InvalidArgument,
+            Self::Json(_) => ErrorKind::Internal,
             Self::Io { .. } | Self::Task(_) => ErrorKind::Internal,
         }
     }

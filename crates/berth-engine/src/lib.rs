@@ -10,7 +10,7 @@ pub mod events;
 pub mod images;
 pub mod system;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use berth_store::Store;
 
@@ -25,9 +25,8 @@ pub struct Engine {
 
 struct Inner {
     config: EngineConfig,
-    /// SQLite connections are not `Sync`; one lock serializes metadata work, which SQLite would
-    /// serialize anyway. Long I/O (unpacking, copying) happens outside it.
-    store: Mutex<Store>,
+    /// Thread-safe: each database sits behind its own lock inside, blobs are plain files.
+    store: Store,
     events: events::EventBus,
     started: chrono::DateTime<chrono::Utc>,
 }
@@ -38,6 +37,29 @@ impl std::fmt::Debug for Engine {
             .field("data_root", &self.inner.config.data_root)
             .finish_non_exhaustive()
     }
+}
+
+/// `n` random bytes as lowercase hex (ids, temporary names), from the kernel's CSPRNG.
+pub(crate) fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    let mut filled = 0;
+    while filled < n {
+        // SAFETY: writes at most n - filled bytes into our buffer.
+        let rc = unsafe { libc::getrandom(bytes[filled..].as_mut_ptr().cast(), n - filled, 0) };
+        if rc > 0 {
+            filled += rc as usize;
+        } else if nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            // getrandom only fails before the pool is seeded or without the syscall; uniqueness
+            // (not secrecy) is what ids need, so mix in the clock.
+            let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+            for (i, b) in bytes.iter_mut().enumerate().skip(filled) {
+                *b =
+                    (nanos >> (i % 8 * 8)) as u8 ^ (std::process::id() as u8).wrapping_add(i as u8);
+            }
+            break;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Engine {
@@ -60,7 +82,7 @@ impl Engine {
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
-                store: Mutex::new(store),
+                store,
                 events: events::EventBus::new(),
                 started: chrono::Utc::now(),
             }),
@@ -82,13 +104,8 @@ impl Engine {
         F: FnOnce(&Store) -> Result<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock cannot leave SQLite half-written (transactions
-            // roll back), so a poisoned lock is still safe to use.
-            let store = inner.store.lock().unwrap_or_else(|p| p.into_inner());
-            f(&store)
-        })
-        .await
-        .map_err(Error::from_join)?
+        tokio::task::spawn_blocking(move || f(&inner.store))
+            .await
+            .map_err(Error::from_join)?
     }
 }

@@ -214,6 +214,23 @@ impl Snapshotter {
         Ok(self.mounts_for(&row, &chain))
     }
 
+    /// The directory that holds the files of active snapshot `key` (its overlay upperdir).
+    /// Layers are unpacked straight into it, as docker's overlay2 does, before commit.
+    pub fn upper_dir(&self, key: &str) -> Result<PathBuf> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let row = self.row(&tx, key)?;
+        if row.kind != Kind::Active {
+            return Err(Error::WrongKind {
+                key: key.to_string(),
+                kind: row.kind,
+                action: "write into",
+                expected: "an active snapshot",
+            });
+        }
+        Ok(self.snapshot_dir(row.id).join("fs"))
+    }
+
     /// Removes snapshot `key`, refusing while other snapshots use it as their parent.
     ///
     /// The row goes first; if deleting the directory then fails (say, it is still mounted), the

@@ -1,6 +1,10 @@
 //! Images as users name them: by reference (`busybox`, `localhost:5000/app:v1`), by id or by a
 //! unique id prefix; tags, removal with Docker's rules, history.
 
+mod import;
+
+pub use import::ImportOptions;
+
 use std::collections::BTreeMap;
 
 use berth_store::metadata::Image;
@@ -137,13 +141,8 @@ fn summarize(store: &Store, image: &Image) -> Result<ImageSummary> {
         .iter()
         .filter(|c| c.image_id == image.id)
         .count() as u64;
-    let repo_digests = tags
-        .iter()
-        .filter_map(|t| t.parse::<Reference>().ok())
-        .map(|r| format!("{}@{}", r.familiar_repository(), image.manifest_digest))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    // Repo digests name where a registry holds the manifest; only pull and push learn that.
+    let repo_digests = Vec::new();
     Ok(ImageSummary {
         id: image.id.clone(),
         repo_tags: tags.iter().map(|t| familiar(t)).collect(),

@@ -1,0 +1,293 @@
+//! Turning a layer stream into stored content: the blob in the content store, its files in a
+//! committed snapshot, in one pass (`import`, `load` and registry pulls all come through here);
+//! and `docker import`, which makes a one-layer image from a rootfs tarball.
+
+use std::io::{Read, Write};
+
+use berth_image::{UnpackOptions, UnpackStats};
+use berth_store::metadata::{Image, Layer};
+use berth_store::Store;
+use berth_types::{Digest, Reference};
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+
+use crate::events::EventType;
+use crate::{Engine, Error, Result};
+
+pub(crate) const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const MEDIA_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+/// Copies everything read through it into the content writer and a running sha256.
+struct Tee<'a, R> {
+    inner: R,
+    blob: &'a mut berth_store::content::Writer,
+    hash: Sha256,
+    size: u64,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.blob.write_all(&buf[..n])?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+fn layer_media_type(c: berth_image::Compression) -> &'static str {
+    match c {
+        berth_image::Compression::None => "application/vnd.oci.image.layer.v1.tar",
+        berth_image::Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+        berth_image::Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+    }
+}
+
+/// `sha256(parent_chain + " " + diff_id)`: the OCI chain id, the key of a layer's snapshot.
+pub(crate) fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
+    match parent {
+        None => diff_id.clone(),
+        Some(p) => {
+            let hash: [u8; 32] = Sha256::digest(format!("{p} {diff_id}").as_bytes()).into();
+            Digest::sha256_from_bytes(&hash)
+        }
+    }
+}
+
+/// Stores one layer: the stream lands in the content store as a blob and is unpacked into a
+/// new snapshot on top of `parent` (a chain id), committed under its own chain id. A layer
+/// already present is unpacked again only to verify nothing; its snapshot is reused.
+pub(crate) fn store_layer(
+    store: &Store,
+    reader: impl Read,
+    parent: Option<&Digest>,
+    ingest_ref: &str,
+) -> Result<Layer> {
+    let mut blob = store.content.writer(ingest_ref, None)?;
+    // An old partial ingest under this ref is not ours to resume.
+    blob.truncate()?;
+    let key = format!("extract-{ingest_ref}");
+    let parent_key = parent.map(Digest::to_string);
+    store.snapshots.prepare(&key, parent_key.as_deref())?;
+    let result = (|| -> Result<(UnpackStats, Digest, u64)> {
+        let dest = store.snapshots.upper_dir(&key)?;
+        let mut tee = Tee {
+            inner: reader,
+            blob: &mut blob,
+            hash: Sha256::new(),
+            size: 0,
+        };
+        let stats = berth_image::unpack_layer(&mut tee, &dest, &UnpackOptions::default())?;
+        // Whatever follows the tar's end (padding) is part of the blob too.
+        std::io::copy(&mut tee, &mut std::io::sink()).map_err(|source| Error::Io {
+            action: "read layer stream",
+            path: dest.clone(),
+            source,
+        })?;
+        let hash: [u8; 32] = tee.hash.finalize().into();
+        Ok((stats, Digest::sha256_from_bytes(&hash), tee.size))
+    })();
+    let (stats, blob_digest, blob_size) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = store.snapshots.remove(&key);
+            let _ = blob.abort();
+            return Err(e);
+        }
+    };
+    blob.commit(blob_size, &blob_digest)?;
+    let chain = chain_id(parent, &stats.diff_id);
+    match store.snapshots.commit(chain.as_str(), &key) {
+        Ok(()) => {}
+        Err(berth_store::Error::SnapshotExists(_)) => store.snapshots.remove(&key)?,
+        Err(e) => {
+            let _ = store.snapshots.remove(&key);
+            return Err(e.into());
+        }
+    }
+    Ok(Layer {
+        diff_id: stats.diff_id,
+        blob_digest,
+        blob_size,
+        media_type: layer_media_type(stats.compression).to_string(),
+        chain_id: chain,
+    })
+}
+
+/// Writes the config and manifest blobs for `layers` and records the image (tagging it).
+pub(crate) fn record_image(
+    store: &Store,
+    config: &Value,
+    layers: Vec<Layer>,
+    tag: Option<&Reference>,
+) -> Result<Digest> {
+    let config_bytes = serde_json::to_vec(config).map_err(Error::Json)?;
+    let config_digest = store.content.write_blob(&config_bytes)?;
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MEDIA_OCI_MANIFEST,
+        "config": {"mediaType": MEDIA_OCI_CONFIG, "digest": config_digest, "size": config_bytes.len()},
+        "layers": layers.iter().map(|l| json!({
+            "mediaType": l.media_type, "digest": l.blob_digest, "size": l.blob_size,
+        })).collect::<Vec<_>>(),
+    });
+    let manifest_bytes = serde_json::to_vec(&manifest).map_err(Error::Json)?;
+    let manifest_digest = store.content.write_blob(&manifest_bytes)?;
+    let size = layers.iter().map(|l| l.blob_size).sum::<u64>()
+        + config_bytes.len() as u64
+        + manifest_bytes.len() as u64;
+    let image = Image {
+        id: config_digest.clone(),
+        manifest_digest,
+        index_digest: None,
+        media_type: MEDIA_OCI_MANIFEST.to_string(),
+        size,
+        config: String::from_utf8_lossy(&config_bytes).into_owned(),
+        layers,
+        created: chrono::Utc::now(),
+    };
+    match store.metadata.create_image(&image) {
+        // Same content imported again: the same image.
+        Ok(()) | Err(berth_store::Error::ImageExists(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(tag) = tag {
+        store.metadata.tag_image(&tag.to_string(), &config_digest)?;
+    }
+    Ok(config_digest)
+}
+
+/// Applies Dockerfile-style `--change` instructions to an image config's `config` object.
+pub(crate) fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()> {
+    for change in changes {
+        let bad = |reason: &str| Error::BadChange {
+            change: change.clone(),
+            reason: reason.to_string(),
+        };
+        let (instruction, arg) = change
+            .trim()
+            .split_once(char::is_whitespace)
+            .unwrap_or((change.trim(), ""));
+        let arg = arg.trim();
+        let exec_form = |arg: &str| -> Result<Value> {
+            if arg.starts_with('[') {
+                let v: Vec<String> = serde_json::from_str(arg)
+                    .map_err(|_| bad("expected a JSON array of strings"))?;
+                Ok(json!(v))
+            } else {
+                Ok(json!(["/bin/sh", "-c", arg]))
+            }
+        };
+        match instruction.to_ascii_uppercase().as_str() {
+            "CMD" => config["Cmd"] = exec_form(arg)?,
+            "ENTRYPOINT" => config["Entrypoint"] = exec_form(arg)?,
+            "WORKDIR" => config["WorkingDir"] = json!(arg),
+            "USER" => config["User"] = json!(arg),
+            "STOPSIGNAL" => config["StopSignal"] = json!(arg),
+            "ENV" => {
+                let pairs: Vec<(String, String)> = if arg.contains('=') {
+                    arg.split_whitespace()
+                        .map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string())))
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| bad("expected KEY=VALUE"))?
+                } else {
+                    let (k, v) = arg.split_once(char::is_whitespace).ok_or_else(|| bad("expected KEY VALUE"))?;
+                    vec![(k.to_string(), v.trim().to_string())]
+                };
+                let mut env: Vec<String> = config["Env"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                for (k, v) in pairs {
+                    env.retain(|e| e.split_once('=').map_or(e.as_str(), |(ek, _)| ek) != k);
+                    env.push(format!("{k}={v}"));
+                }
+                config["Env"] = json!(env);
+            }
+            "LABEL" => {
+                for kv in arg.split_whitespace() {
+                    let (k, v) = kv.split_once('=').ok_or_else(|| bad("expected KEY=VALUE"))?;
+                    if !config["Labels"].is_object() {
+                        config["Labels"] = json!({});
+                    }
+                    config["Labels"][k] = json!(v.trim_matches('"'));
+                }
+            }
+            "EXPOSE" => {
+                for port in arg.split_whitespace() {
+                    let port = if port.contains('/') { port.to_string() } else { format!("{port}/tcp") };
+                    if !config["ExposedPorts"].is_object() {
+                        config["ExposedPorts"] = json!({});
+                    }
+                    config["ExposedPorts"][port] = json!({});
+                }
+            }
+            "VOLUME" => {
+                let paths: Vec<String> = if arg.starts_with('[') {
+                    serde_json::from_str(arg).map_err(|_| bad("expected a JSON array of strings"))?
+                } else {
+                    arg.split_whitespace().map(str::to_string).collect()
+                };
+                if !config["Volumes"].is_object() {
+                    config["Volumes"] = json!({});
+                }
+                for p in paths {
+                    config["Volumes"][p] = json!({});
+                }
+            }
+            _ => return Err(bad("unsupported instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)")),
+        }
+    }
+    Ok(())
+}
+
+fn go_arch() -> &'static str {
+    crate::system::go_arch(std::env::consts::ARCH)
+}
+
+/// Options of `docker import`.
+#[derive(Debug, Default, Clone)]
+pub struct ImportOptions {
+    pub reference: Option<String>,
+    pub changes: Vec<String>,
+    pub message: Option<String>,
+}
+
+impl Engine {
+    /// `docker import`: a rootfs tarball (plain, gzip or zstd) becomes a one-layer image.
+    pub async fn import_image(
+        &self,
+        reader: impl Read + Send + 'static,
+        opts: ImportOptions,
+    ) -> Result<Digest> {
+        let tag = opts
+            .reference
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(|r| r.parse::<Reference>().map(Reference::with_default_tag))
+            .transpose()?;
+        let mut config_obj = json!({});
+        apply_changes(&mut config_obj, &opts.changes)?;
+        let id = self
+            .with_store(move |store| {
+                let ingest = format!("import-{}", crate::random_hex(16));
+                let layer = store_layer(store, reader, None, &ingest)?;
+                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+                let comment = opts.message.unwrap_or_default();
+                let config = json!({
+                    "architecture": go_arch(),
+                    "comment": comment,
+                    "os": "linux",
+                    "created": now,
+                    "config": config_obj,
+                    "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+                    "history": [{"created": now, "created_by": "berth import", "comment": comment}],
+                });
+                record_image(store, &config, vec![layer], tag.as_ref())
+            })
+            .await?;
+        self.events()
+            .publish(EventType::Image, "import", id.as_str(), Default::default());
+        Ok(id)
+    }
+}

@@ -1,0 +1,150 @@
+//! Command-line flags (dockerd's names) and the TOML config file; flags win.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use berth_engine::EngineConfig;
+use serde::Deserialize;
+
+pub const DEFAULT_SOCKET: &str = "unix:///run/berth/berth.sock";
+
+#[derive(clap::Parser, Debug)]
+#[command(name = "berthd", version, about = "The Berth container engine daemon")]
+pub struct Args {
+    /// Root of persistent state (images, containers, volumes)
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// Root of runtime state (bundles, shim sockets)
+    #[arg(long)]
+    pub exec_root: Option<PathBuf>,
+    /// Socket(s) to listen on (unix:///path); repeatable
+    #[arg(short = 'H', long = "host")]
+    pub hosts: Vec<String>,
+    /// TOML configuration file
+    #[arg(long, default_value = "/etc/berth/berthd.toml")]
+    pub config_file: PathBuf,
+    /// OCI runtime binary (berth-runtime, runc, crun)
+    #[arg(long)]
+    pub runtime: Option<PathBuf>,
+    /// Per-container monitor binary
+    #[arg(long)]
+    pub shim: Option<PathBuf>,
+    /// Write the daemon's pid here
+    #[arg(short = 'p', long)]
+    pub pidfile: Option<PathBuf>,
+    /// tracing filter: error, warn, info, debug, trace (or a full directive list)
+    #[arg(short = 'l', long, default_value = "info")]
+    pub log_level: String,
+}
+
+/// The config file: every key optional, named as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct File {
+    data_root: Option<PathBuf>,
+    exec_root: Option<PathBuf>,
+    hosts: Option<Vec<String>>,
+    runtime: Option<PathBuf>,
+    shim: Option<PathBuf>,
+    pidfile: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Settings {
+    pub engine: EngineConfig,
+    pub hosts: Vec<String>,
+    pub pidfile: Option<PathBuf>,
+}
+
+/// A binary next to berthd wins over one on PATH, so a build tree runs as a unit.
+fn sibling(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+impl Settings {
+    pub fn load(args: &Args) -> Result<Self> {
+        let file: File = match std::fs::read_to_string(&args.config_file) {
+            Ok(text) => toml::from_str(&text).with_context(|| {
+                format!("{}: invalid configuration", args.config_file.display())
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => File::default(),
+            Err(e) => {
+                return Err(e).with_context(|| format!("read {}", args.config_file.display()))
+            }
+        };
+        let data_root = args
+            .data_root
+            .clone()
+            .or(file.data_root)
+            .unwrap_or_else(|| PathBuf::from("/var/lib/berth"));
+        let exec_root = args
+            .exec_root
+            .clone()
+            .or(file.exec_root)
+            .unwrap_or_else(|| PathBuf::from("/run/berth"));
+        let mut hosts = if args.hosts.is_empty() {
+            file.hosts.unwrap_or_default()
+        } else {
+            args.hosts.clone()
+        };
+        if hosts.is_empty() {
+            hosts.push(DEFAULT_SOCKET.to_string());
+        }
+        for h in &hosts {
+            if !h.starts_with("unix://") {
+                bail!(
+                    "-H {h}: only unix:// sockets are supported (the API is root-only by design)"
+                );
+            }
+        }
+        let mut engine = EngineConfig::new(data_root, exec_root);
+        engine.runtime = args
+            .runtime
+            .clone()
+            .or(file.runtime)
+            .unwrap_or_else(|| sibling("berth-runtime"));
+        engine.shim = args
+            .shim
+            .clone()
+            .or(file.shim)
+            .unwrap_or_else(|| sibling("berth-shim"));
+        Ok(Self {
+            engine,
+            hosts,
+            pidfile: args.pidfile.clone().or(file.pidfile),
+        })
+    }
+}
+
+/// The pid file, removed when berthd exits. A live pid in it means another berthd owns this
+/// root: refuse rather than run two daemons on one store.
+pub struct PidFile(PathBuf);
+
+impl PidFile {
+    pub fn create(path: &Path) -> Result<Self> {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if let Ok(pid) = text.trim().parse::<i32>() {
+                // SAFETY: signal 0 only checks that the process exists.
+                if pid != std::process::id() as i32 && unsafe { libc::kill(pid, 0) } == 0 {
+                    bail!("{}: berthd is already running as pid {pid}", path.display());
+                }
+            }
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        }
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("write {}", path.display()))?;
+        Ok(Self(path.to_path_buf()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,49 @@
+//! berthd: opens the engine and serves the Docker Engine API on unix sockets. Flags are named
+//! as dockerd's so scripts and habits carry over; a TOML file (docs/berthd.md) sets the same.
+//! Stopping berthd leaves containers running: their shims keep them, and the next berthd
+//! re-attaches (live restore).
+
+mod config;
+mod listen;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let args = config::Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(args.log_level.as_str())
+                .context("bad --log-level")?,
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = config::Settings::load(&args)?;
+    let engine = berth_engine::Engine::open(settings.engine.clone())
+        .await
+        .context("open the engine")?;
+    let app = berth_api_docker::app(engine);
+    let _pidfile = match &settings.pidfile {
+        Some(path) => Some(config::PidFile::create(path)?),
+        None => None,
+    };
+    let mut servers = tokio::task::JoinSet::new();
+    for host in &settings.hosts {
+        let listener = listen::bind(host)?;
+        tracing::info!(%host, "API listening");
+        servers.spawn(listen::serve(listener, app.clone()));
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping (containers keep running)"),
+        _ = term.recv() => tracing::info!("terminated; stopping (containers keep running)"),
+        Some(done) = servers.join_next() => {
+            done.context("API server task")?.context("API server")?;
+        }
+    }
+    for host in &settings.hosts {
+        listen::remove_socket(host);
+    }
+    Ok(())
+}
