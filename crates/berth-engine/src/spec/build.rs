@@ -1,0 +1,665 @@
+//! [`build_spec`]: the runtime spec for a create request, in the order of moby
+//! `daemon/oci_linux.go` `createSpec` (common options, cgroups, resources, sysctls, devices,
+//! rlimits, namespaces, capabilities, seccomp, mounts).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use berth_types::ContainerId;
+use oci_spec::runtime::{
+    LinuxCapabilities, LinuxNamespace, LinuxNamespaceType, LinuxResources, Mount, Process, Root,
+    Spec, User,
+};
+
+use super::caps::{effective_capabilities, to_oci};
+use super::error::{invalid, SpecError};
+use super::merge::{merge, process_env, MergedConfig};
+use super::mounts::{self, VolumeRequest};
+use super::options::{CreateOptions, HostConfig, ImageConfig};
+use super::resources::{self, HostDevices, HostFs, SharedNamespaces};
+use super::seccomp::{self, SeccompHost};
+use super::user::ResolvedUser;
+
+/// Where the init binary (`--init`) appears in the container, as in Docker.
+pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
+
+/// The cgroup parent when the request names none.
+pub const DEFAULT_CGROUP_PARENT: &str = "/berth";
+
+/// dockerd's default masked paths (moby `oci/defaults.go`, with `/sys/devices/virtual/powercap`
+/// added in 25.0).
+pub const DEFAULT_MASKED_PATHS: [&str; 11] = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// dockerd's default read-only paths.
+pub const DEFAULT_READONLY_PATHS: [&str; 5] = [
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Namespaces of other containers to join, for `container:<id>` modes. The engine knows the
+/// other container's pid; the spec builder only needs the paths (`/proc/<pid>/ns/<type>`).
+#[derive(Debug, Clone, Default)]
+pub struct JoinNamespaces {
+    /// Also used for a network namespace the engine prepared itself (CNI): joined instead of
+    /// creating a new one.
+    pub net: Option<PathBuf>,
+    pub ipc: Option<PathBuf>,
+    pub pid: Option<PathBuf>,
+}
+
+/// What the engine decided before building the spec.
+pub struct SpecContext<'a> {
+    pub id: ContainerId,
+    /// The mounted root filesystem (overlay) of the container.
+    pub rootfs: PathBuf,
+    /// From [`super::resolve_user`] on the merged user and `GroupAdd`.
+    pub user: ResolvedUser,
+    /// Generated files bound over the image's /etc/hosts, /etc/resolv.conf and /etc/hostname.
+    pub hosts_path: Option<PathBuf>,
+    pub resolv_conf_path: Option<PathBuf>,
+    pub hostname_path: Option<PathBuf>,
+    pub join: JoinNamespaces,
+    /// A host directory to bind at /dev/shm for `--ipc shareable` or `container:` (instead of a
+    /// private tmpfs).
+    pub shm_path: Option<PathBuf>,
+    /// The static init binary for `--init` (tini / docker-init), bound read-only at
+    /// [`INIT_PATH_IN_CONTAINER`].
+    pub init_path: Option<PathBuf>,
+    /// The daemon's `--init` default, used when the request leaves `Init` unset.
+    pub init_by_default: bool,
+    /// The host's hostname, which a `--network host` container gets unless it sets its own.
+    pub host_hostname: String,
+    /// Unified hierarchy: containers get a private cgroup namespace by default.
+    pub cgroup_v2: bool,
+    /// CPUs available to the daemon: `--cpus` may not exceed it.
+    pub host_cpus: usize,
+    pub seccomp_host: SeccompHost,
+    /// Host device lookups for `--device` and `--privileged`.
+    pub devices: &'a dyn HostDevices,
+}
+
+impl std::fmt::Debug for SpecContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpecContext")
+            .field("id", &self.id)
+            .field("rootfs", &self.rootfs)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpecContext<'static> {
+    /// A context with the common defaults: no generated /etc files, no namespaces to join, no
+    /// init, cgroup v2, the CPUs this process may use, the native architecture and the real
+    /// host's devices.
+    pub fn new(id: ContainerId, rootfs: PathBuf, user: ResolvedUser) -> Self {
+        Self {
+            id,
+            rootfs,
+            user,
+            hosts_path: None,
+            resolv_conf_path: None,
+            hostname_path: None,
+            join: JoinNamespaces::default(),
+            shm_path: None,
+            init_path: None,
+            init_by_default: false,
+            host_hostname: String::new(),
+            cgroup_v2: true,
+            host_cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            seccomp_host: SeccompHost::native(None),
+            devices: &HostFs,
+        }
+    }
+}
+
+/// The result: the spec, plus the volumes the engine must resolve and mount with
+/// [`BuiltSpec::mount_volume`] before handing the spec to the runtime.
+#[derive(Debug, Clone)]
+pub struct BuiltSpec {
+    pub spec: Spec,
+    pub merged: MergedConfig,
+    pub volume_requests: Vec<VolumeRequest>,
+    /// Index of the first user mount in `spec.mounts`; defaults come before it.
+    first_user_mount: usize,
+}
+
+impl BuiltSpec {
+    /// Adds the mount of a resolved volume among the user mounts, keeping Docker's order
+    /// (shallower destinations first).
+    pub fn mount_volume(&mut self, request: &VolumeRequest, source: &Path) {
+        let m = request.to_mount(source);
+        let mut all = self.spec.mounts().clone().unwrap_or_default();
+        let d = mounts::depth(&m);
+        let at = all[self.first_user_mount.min(all.len())..]
+            .iter()
+            .position(|existing| mounts::depth(existing) > d)
+            .map_or(all.len(), |i| i + self.first_user_mount);
+        all.insert(at, m);
+        self.spec.set_mounts(Some(all));
+    }
+}
+
+/// The container's cgroup: `<parent>/<id>`, parent defaulting to [`DEFAULT_CGROUP_PARENT`].
+pub fn cgroups_path(cgroup_parent: &str, id: &ContainerId) -> Result<PathBuf, SpecError> {
+    let parent = if cgroup_parent.is_empty() {
+        DEFAULT_CGROUP_PARENT
+    } else {
+        cgroup_parent
+    };
+    let rel = Path::new(parent.trim_start_matches('/'));
+    if rel
+        .components()
+        .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(invalid(
+            "CgroupParent",
+            cgroup_parent,
+            "must not contain . or .. components",
+        ));
+    }
+    Ok(Path::new("/").join(rel).join(id.as_str()))
+}
+
+/// Namespace mode of one kind, after validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NsMode {
+    Private,
+    Host,
+    Join,
+}
+
+fn ns_mode(option: &'static str, value: &str, extra_private: &[&str]) -> Result<NsMode, SpecError> {
+    match value {
+        "" | "private" => Ok(NsMode::Private),
+        "host" => Ok(NsMode::Host),
+        v if v.strip_prefix("container:").is_some_and(|c| !c.is_empty()) => Ok(NsMode::Join),
+        v if extra_private.contains(&v) => Ok(NsMode::Private),
+        v => Err(invalid(option, v, "unknown mode")),
+    }
+}
+
+/// The parsed `SecurityOpt` list.
+#[derive(Debug, Default)]
+struct SecurityOpts {
+    no_new_privileges: bool,
+    writable_cgroups: bool,
+    /// `None`: the default profile; `Some(None)`: unconfined; `Some(Some(json))`: custom.
+    seccomp: Option<Option<String>>,
+}
+
+fn security_opts(opts: &[String]) -> Result<SecurityOpts, SpecError> {
+    let mut out = SecurityOpts::default();
+    for opt in opts {
+        let bad = || SpecError::InvalidSecurityOpt(opt.clone());
+        let parse_bool = |v: &str| v.parse::<bool>().map_err(|_| bad());
+        if opt == "no-new-privileges" {
+            out.no_new_privileges = true;
+            continue;
+        }
+        if opt == "writable-cgroups" {
+            out.writable_cgroups = true;
+            continue;
+        }
+        if opt == "disable" {
+            continue; // SELinux labelling off: nothing to do without SELinux support.
+        }
+        let (key, value) = opt
+            .split_once('=')
+            .or_else(|| opt.split_once(':'))
+            .ok_or_else(bad)?;
+        match key {
+            "no-new-privileges" => out.no_new_privileges = parse_bool(value)?,
+            "writable-cgroups" => out.writable_cgroups = parse_bool(value)?,
+            "seccomp" => {
+                out.seccomp = match value {
+                    "unconfined" => Some(None),
+                    "builtin" | "" => None,
+                    json => Some(Some(json.to_string())),
+                }
+            }
+            // Accepted so `docker run` scripts keep working; Berth loads no LSM profiles yet.
+            "apparmor" | "label" => {}
+            _ => return Err(bad()),
+        }
+    }
+    Ok(out)
+}
+
+fn namespace(typ: LinuxNamespaceType, path: Option<&PathBuf>) -> LinuxNamespace {
+    let mut ns = LinuxNamespace::default();
+    ns.set_typ(typ);
+    ns.set_path(path.cloned());
+    ns
+}
+
+fn join_path<'p>(
+    option: &'static str,
+    value: &str,
+    path: Option<&'p PathBuf>,
+) -> Result<Option<&'p PathBuf>, SpecError> {
+    path.map(Some)
+        .ok_or_else(|| SpecError::MissingNamespacePath {
+            option,
+            value: value.to_string(),
+        })
+}
+
+/// Restart policy, auto-remove and log driver: they do not shape the spec, but a create request
+/// with bad ones must fail at create, as with dockerd.
+fn validate_lifecycle(h: &HostConfig) -> Result<(), SpecError> {
+    let rp = &h.restart_policy;
+    match rp.name.as_str() {
+        "" | "no" | "always" | "unless-stopped" => {
+            if rp.maximum_retry_count != 0 {
+                return Err(invalid(
+                    "RestartPolicy.MaximumRetryCount",
+                    rp.maximum_retry_count,
+                    "can only be used with restart policy 'on-failure'",
+                ));
+            }
+        }
+        "on-failure" => {
+            if rp.maximum_retry_count < 0 {
+                return Err(invalid(
+                    "RestartPolicy.MaximumRetryCount",
+                    rp.maximum_retry_count,
+                    "must not be negative",
+                ));
+            }
+        }
+        other => {
+            return Err(invalid(
+                "RestartPolicy.Name",
+                other,
+                "unknown restart policy",
+            ))
+        }
+    }
+    if h.auto_remove && !matches!(rp.name.as_str(), "" | "no") {
+        return Err(SpecError::Conflict(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
+    }
+    let log = &h.log_config;
+    match log.driver.as_str() {
+        "" | "json-file" | "local" | "none" => {}
+        other => return Err(invalid("LogConfig.Type", other, "unsupported log driver")),
+    }
+    for (key, value) in &log.config {
+        match key.as_str() {
+            "max-size" if parse_size(value).is_none() => {
+                return Err(invalid(
+                    "LogConfig.Config.max-size",
+                    value,
+                    "expected a size like 10m",
+                ))
+            }
+            "max-file" if !value.parse::<u32>().is_ok_and(|n| n >= 1) => {
+                return Err(invalid(
+                    "LogConfig.Config.max-file",
+                    value,
+                    "expected a count >= 1",
+                ))
+            }
+            "max-size" | "max-file" | "compress" | "labels" | "env" | "tag" | "mode"
+            | "max-buffer-size" => {}
+            _ => return Err(invalid("LogConfig.Config", key, "unknown log option")),
+        }
+    }
+    Ok(())
+}
+
+/// `10m`, `1g`, `512k`, `100` (bytes), as Docker's `units.RAMInBytes`.
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, mult) = match s.chars().last()? {
+        'k' => (&s[..s.len() - 1], 1u64 << 10),
+        'm' => (&s[..s.len() - 1], 1 << 20),
+        'g' => (&s[..s.len() - 1], 1 << 30),
+        't' => (&s[..s.len() - 1], 1 << 40),
+        _ => (s, 1),
+    };
+    let n: f64 = num.parse().ok()?;
+    (n >= 0.0).then(|| (n * mult as f64) as u64)
+}
+
+fn clear_ro(m: &mut Mount) {
+    if let Some(opts) = m.options().clone() {
+        m.set_options(Some(opts.into_iter().filter(|o| o != "ro").collect()));
+    }
+}
+
+/// Builds the runtime spec for `opts` over `image`, as dockerd would.
+pub fn build_spec(
+    opts: &CreateOptions,
+    image: &ImageConfig,
+    ctx: &SpecContext<'_>,
+) -> Result<BuiltSpec, SpecError> {
+    let h = &opts.host_config;
+    validate_lifecycle(h)?;
+    let merged = merge(opts, image)?;
+    let security = security_opts(&h.security_opt)?;
+
+    // Namespace modes.
+    let net_host = h.network_mode == "host";
+    let net_join = h.network_mode.starts_with("container:");
+    let ipc = ns_mode("IpcMode", &h.ipc_mode, &["shareable", "none"])?;
+    let pid = ns_mode("PidMode", &h.pid_mode, &[])?;
+    let uts = match ns_mode("UTSMode", &h.uts_mode, &[])? {
+        NsMode::Join => return Err(invalid("UTSMode", &h.uts_mode, "unknown mode")),
+        m => m,
+    };
+    let cgroupns_private = match h.cgroupns_mode.as_str() {
+        "" => ctx.cgroup_v2,
+        "private" => true,
+        "host" => false,
+        other => return Err(invalid("CgroupnsMode", other, "unknown mode")),
+    };
+
+    // Hostname: the request's, else the host's for host networking, else the short id.
+    let hostname = if !opts.hostname.is_empty() {
+        opts.hostname.clone()
+    } else if net_host {
+        ctx.host_hostname.clone()
+    } else {
+        ctx.id.as_str().chars().take(12).collect()
+    };
+
+    // Process.
+    let mut args = merged.args();
+    let init = h.init.unwrap_or(ctx.init_by_default) && pid == NsMode::Private;
+    let mut init_mount = None;
+    if init {
+        let path = ctx.init_path.as_ref().ok_or(SpecError::InitUnavailable)?;
+        args.splice(0..0, [INIT_PATH_IN_CONTAINER.to_string(), "--".to_string()]);
+        let mut m = mounts::mount(INIT_PATH_IN_CONTAINER, "bind", "", &["bind", "ro"]);
+        m.set_source(Some(path.clone()));
+        init_mount = Some(m);
+    }
+    let cwd = if merged.working_dir.is_empty() {
+        "/".to_string()
+    } else {
+        merged.working_dir.clone()
+    };
+    if !cwd.starts_with('/') {
+        return Err(invalid(
+            "WorkingDir",
+            &cwd,
+            "the working directory needs to be an absolute path",
+        ));
+    }
+    if !(-1000..=1000).contains(&h.oom_score_adj) {
+        return Err(invalid(
+            "OomScoreAdj",
+            h.oom_score_adj,
+            "range is [-1000, 1000]",
+        ));
+    }
+    let caps = effective_capabilities(&h.cap_add, &h.cap_drop, h.privileged)?;
+    let oci_caps = to_oci(&caps);
+    let mut capabilities = LinuxCapabilities::default();
+    capabilities.set_bounding(Some(oci_caps.clone()));
+    capabilities.set_effective(Some(oci_caps.clone()));
+    capabilities.set_permitted(Some(oci_caps));
+    capabilities.set_inheritable(None);
+    capabilities.set_ambient(None);
+
+    let mut user = User::default();
+    user.set_uid(ctx.user.uid);
+    user.set_gid(ctx.user.gid);
+    user.set_additional_gids(Some(ctx.user.additional_gids.clone()));
+
+    let rlimits = resources::rlimits(&h.ulimits)?;
+    let mut process = Process::default();
+    process.set_terminal(Some(opts.tty));
+    process.set_console_size(None);
+    process.set_user(user);
+    process.set_args(Some(args));
+    process.set_env(Some(process_env(&merged.env, &hostname, opts.tty)));
+    process.set_cwd(PathBuf::from(cwd));
+    process.set_capabilities(Some(capabilities));
+    process.set_rlimits((!rlimits.is_empty()).then_some(rlimits));
+    process.set_no_new_privileges(security.no_new_privileges.then_some(true));
+    process.set_apparmor_profile(None);
+    process.set_oom_score_adj(Some(h.oom_score_adj as i32));
+    process.set_selinux_label(None);
+
+    // Resources and devices.
+    let mut res = LinuxResources::default();
+    res.set_memory(Some(resources::memory(h)?));
+    res.set_cpu(resources::cpu(h, ctx.host_cpus)?);
+    res.set_pids(resources::pids(h));
+    res.set_block_io(Some(resources::block_io(h)?));
+    let mut devices = Vec::new();
+    let mut rules;
+    if h.privileged {
+        devices = resources::host_devices(ctx.devices)?;
+        rules = resources::privileged_device_rules();
+        for mapping in &h.devices {
+            if mapping.path_in_container.is_empty()
+                || mapping.path_in_container == mapping.path_on_host
+            {
+                continue; // already there with all of /dev
+            }
+            devices.extend(resources::devices_from_mapping(mapping, ctx.devices)?.0);
+        }
+    } else {
+        rules = resources::default_device_rules();
+        for mapping in &h.devices {
+            let (d, r) = resources::devices_from_mapping(mapping, ctx.devices)?;
+            devices.extend(d);
+            rules.extend(r);
+        }
+        for rule in &h.device_cgroup_rules {
+            rules.push(resources::parse_cgroup_rule(rule)?);
+        }
+    }
+    res.set_devices(Some(rules));
+
+    // Namespaces, in dockerd's order.
+    use LinuxNamespaceType as Ns;
+    let mut namespaces = vec![namespace(Ns::Mount, None)];
+    if !net_host {
+        let path = if net_join {
+            join_path("NetworkMode", &h.network_mode, ctx.join.net.as_ref())?
+        } else {
+            ctx.join.net.as_ref()
+        };
+        namespaces.push(namespace(Ns::Network, path));
+    }
+    if uts == NsMode::Private {
+        namespaces.push(namespace(Ns::Uts, None));
+    }
+    match pid {
+        NsMode::Private => namespaces.push(namespace(Ns::Pid, None)),
+        NsMode::Join => namespaces.push(namespace(
+            Ns::Pid,
+            join_path("PidMode", &h.pid_mode, ctx.join.pid.as_ref())?,
+        )),
+        NsMode::Host => {}
+    }
+    match ipc {
+        NsMode::Private => namespaces.push(namespace(Ns::Ipc, None)),
+        NsMode::Join => namespaces.push(namespace(
+            Ns::Ipc,
+            join_path("IpcMode", &h.ipc_mode, ctx.join.ipc.as_ref())?,
+        )),
+        NsMode::Host => {}
+    }
+    if cgroupns_private {
+        namespaces.push(namespace(Ns::Cgroup, None));
+    }
+
+    let sysctls = resources::sysctls(
+        &h.sysctls,
+        SharedNamespaces {
+            net: net_host || net_join,
+            ipc: ipc != NsMode::Private,
+            uts: uts == NsMode::Host,
+        },
+    )?;
+
+    // Seccomp, from the final bounding set (capability-conditional rules).
+    let seccomp = if h.privileged {
+        None
+    } else {
+        match &security.seccomp {
+            Some(None) => None,
+            None => seccomp::convert(&seccomp::default_profile(), &caps, ctx.seccomp_host)?,
+            Some(Some(json)) => {
+                seccomp::convert(&seccomp::parse_profile(json)?, &caps, ctx.seccomp_host)?
+            }
+        }
+    };
+
+    // Mounts.
+    let shm_size = mounts::shm_size(h.shm_size)?;
+    let user_mounts = mounts::user_mounts(
+        &h.binds,
+        &h.tmpfs,
+        merged.volumes.keys().cloned().collect::<Vec<_>>(),
+    )?;
+    let mut destinations: Vec<PathBuf> =
+        user_mounts.destinations().map(Path::to_path_buf).collect();
+    let mut extra: Vec<Mount> = Vec::new();
+    let files = [
+        ("/etc/resolv.conf", &ctx.resolv_conf_path),
+        ("/etc/hostname", &ctx.hostname_path),
+        ("/etc/hosts", &ctx.hosts_path),
+    ];
+    for (dest, source) in files {
+        let Some(source) = source else { continue };
+        if destinations.iter().any(|d| d == Path::new(dest)) {
+            continue;
+        }
+        extra.push(mounts::bind_mount(
+            source,
+            Path::new(dest),
+            h.readonly_rootfs,
+            "rprivate",
+        ));
+    }
+    let shm_bind = match (h.ipc_mode.as_str(), ipc) {
+        (_, NsMode::Host) => Some(PathBuf::from("/dev/shm")),
+        ("shareable", _) | (_, NsMode::Join) => ctx.shm_path.clone(),
+        _ => None,
+    };
+    if let Some(source) = &shm_bind {
+        if !destinations.iter().any(|d| d == Path::new("/dev/shm")) {
+            extra.push(mounts::bind_mount(
+                source,
+                Path::new("/dev/shm"),
+                false,
+                "rprivate",
+            ));
+        }
+    }
+    destinations.extend(extra.iter().map(|m| m.destination().clone()));
+    let mut user_list: Vec<Mount> = user_mounts.mounts.into_iter().chain(extra).collect();
+    user_list.sort_by_key(mounts::depth);
+
+    let user_dev = destinations.iter().any(|d| d == Path::new("/dev"));
+    let no_shm = h.ipc_mode == "none";
+    let mut all: Vec<Mount> = mounts::default_mounts(shm_size)
+        .into_iter()
+        .chain(init_mount)
+        .filter(|m| {
+            let dest = m.destination();
+            !destinations.iter().any(|d| d == dest)
+                && !(user_dev && dest.starts_with("/dev/"))
+                && !(no_shm && dest == Path::new("/dev/shm"))
+        })
+        .collect();
+    for m in &mut all {
+        let dest = m.destination().to_string_lossy().into_owned();
+        if h.readonly_rootfs
+            && !matches!(
+                dest.as_str(),
+                "/proc" | "/dev/pts" | "/dev/shm" | "/dev/mqueue" | "/dev"
+            )
+            && !m.options().iter().flatten().any(|o| o == "ro")
+        {
+            let mut o = m.options().clone().unwrap_or_default();
+            o.push("ro".into());
+            m.set_options(Some(o));
+        }
+        if h.privileged && dest == "/sys" {
+            clear_ro(m);
+        }
+        if (h.privileged || security.writable_cgroups) && m.typ().as_deref() == Some("cgroup") {
+            clear_ro(m);
+        }
+    }
+    let first_user_mount = all.len();
+    all.extend(user_list);
+
+    let (masked, readonly) = if h.privileged {
+        (None, None)
+    } else {
+        (
+            Some(DEFAULT_MASKED_PATHS.map(String::from).to_vec()),
+            Some(DEFAULT_READONLY_PATHS.map(String::from).to_vec()),
+        )
+    };
+    let masked = h.masked_paths.clone().or(masked);
+    let readonly = h.readonly_paths.clone().or(readonly);
+
+    let mut linux = oci_spec::runtime::Linux::default();
+    linux.set_uid_mappings(None);
+    linux.set_gid_mappings(None);
+    linux.set_resources(Some(res));
+    linux.set_cgroups_path(Some(cgroups_path(&h.cgroup_parent, &ctx.id)?));
+    linux.set_namespaces(Some(namespaces));
+    linux.set_devices((!devices.is_empty()).then_some(devices));
+    linux.set_sysctl((!sysctls.is_empty()).then_some(sysctls));
+    linux.set_seccomp(seccomp);
+    linux.set_masked_paths(masked);
+    linux.set_readonly_paths(readonly);
+    linux.set_rootfs_propagation(user_mounts.rootfs_propagation.map(String::from));
+
+    let mut root = Root::default();
+    root.set_path(ctx.rootfs.clone());
+    root.set_readonly(Some(h.readonly_rootfs));
+
+    let annotations: HashMap<String, String> = h
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+
+    let mut spec = Spec::default();
+    spec.set_process(Some(process));
+    spec.set_root(Some(root));
+    spec.set_hostname((uts == NsMode::Private && !hostname.is_empty()).then_some(hostname));
+    spec.set_domainname(
+        (uts == NsMode::Private && !opts.domainname.is_empty()).then(|| opts.domainname.clone()),
+    );
+    spec.set_mounts(Some(all));
+    spec.set_annotations((!annotations.is_empty()).then_some(annotations));
+    spec.set_hooks(None);
+    spec.set_linux(Some(linux));
+
+    Ok(BuiltSpec {
+        spec,
+        merged,
+        volume_requests: user_mounts.volumes,
+        first_user_mount,
+    })
+}
