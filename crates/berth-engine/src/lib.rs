@@ -8,6 +8,7 @@ mod config;
 mod error;
 pub mod events;
 pub mod images;
+pub mod spec;
 pub mod system;
 
 use std::sync::Arc;

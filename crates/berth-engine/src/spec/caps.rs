@@ -1,0 +1,191 @@
+//! Capabilities: Docker's default set and `--cap-add`/`--cap-drop` (moby `oci/caps`).
+
+use oci_spec::runtime::Capability;
+
+use super::error::SpecError;
+
+/// Every capability Linux defines, in kernel order, with its canonical name. `--privileged` and
+/// `--cap-add ALL` grant these.
+pub const ALL_CAPABILITIES: [(&str, Capability); 41] = [
+    ("CAP_CHOWN", Capability::Chown),
+    ("CAP_DAC_OVERRIDE", Capability::DacOverride),
+    ("CAP_DAC_READ_SEARCH", Capability::DacReadSearch),
+    ("CAP_FOWNER", Capability::Fowner),
+    ("CAP_FSETID", Capability::Fsetid),
+    ("CAP_KILL", Capability::Kill),
+    ("CAP_SETGID", Capability::Setgid),
+    ("CAP_SETUID", Capability::Setuid),
+    ("CAP_SETPCAP", Capability::Setpcap),
+    ("CAP_LINUX_IMMUTABLE", Capability::LinuxImmutable),
+    ("CAP_NET_BIND_SERVICE", Capability::NetBindService),
+    ("CAP_NET_BROADCAST", Capability::NetBroadcast),
+    ("CAP_NET_ADMIN", Capability::NetAdmin),
+    ("CAP_NET_RAW", Capability::NetRaw),
+    ("CAP_IPC_LOCK", Capability::IpcLock),
+    ("CAP_IPC_OWNER", Capability::IpcOwner),
+    ("CAP_SYS_MODULE", Capability::SysModule),
+    ("CAP_SYS_RAWIO", Capability::SysRawio),
+    ("CAP_SYS_CHROOT", Capability::SysChroot),
+    ("CAP_SYS_PTRACE", Capability::SysPtrace),
+    ("CAP_SYS_PACCT", Capability::SysPacct),
+    ("CAP_SYS_ADMIN", Capability::SysAdmin),
+    ("CAP_SYS_BOOT", Capability::SysBoot),
+    ("CAP_SYS_NICE", Capability::SysNice),
+    ("CAP_SYS_RESOURCE", Capability::SysResource),
+    ("CAP_SYS_TIME", Capability::SysTime),
+    ("CAP_SYS_TTY_CONFIG", Capability::SysTtyConfig),
+    ("CAP_MKNOD", Capability::Mknod),
+    ("CAP_LEASE", Capability::Lease),
+    ("CAP_AUDIT_WRITE", Capability::AuditWrite),
+    ("CAP_AUDIT_CONTROL", Capability::AuditControl),
+    ("CAP_SETFCAP", Capability::Setfcap),
+    ("CAP_MAC_OVERRIDE", Capability::MacOverride),
+    ("CAP_MAC_ADMIN", Capability::MacAdmin),
+    ("CAP_SYSLOG", Capability::Syslog),
+    ("CAP_WAKE_ALARM", Capability::WakeAlarm),
+    ("CAP_BLOCK_SUSPEND", Capability::BlockSuspend),
+    ("CAP_AUDIT_READ", Capability::AuditRead),
+    ("CAP_PERFMON", Capability::Perfmon),
+    ("CAP_BPF", Capability::Bpf),
+    ("CAP_CHECKPOINT_RESTORE", Capability::CheckpointRestore),
+];
+
+/// Docker's default capability set (moby `oci/caps/defaults.go`), in its order.
+pub const DEFAULT_CAPABILITIES: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+const ALL: &str = "ALL";
+
+/// Upper-cases and adds the `CAP_` prefix; `ALL` stays `ALL`. Unknown names are an error.
+fn normalize(names: &[String]) -> Result<Vec<&'static str>, SpecError> {
+    names
+        .iter()
+        .map(|name| {
+            let upper = name.to_ascii_uppercase();
+            if upper == ALL {
+                return Ok(ALL);
+            }
+            let full = if upper.starts_with("CAP_") {
+                upper
+            } else {
+                format!("CAP_{upper}")
+            };
+            ALL_CAPABILITIES
+                .iter()
+                .find(|(n, _)| *n == full)
+                .map(|(n, _)| *n)
+                .ok_or(SpecError::UnknownCapability(full))
+        })
+        .collect()
+}
+
+/// The container's capability names after `--privileged`, `--cap-add` and `--cap-drop`, with
+/// moby's `TweakCapabilities` precedence: add ALL beats drop ALL, and drop applies before add.
+pub fn effective_capabilities(
+    cap_add: &[String],
+    cap_drop: &[String],
+    privileged: bool,
+) -> Result<Vec<&'static str>, SpecError> {
+    if privileged {
+        return Ok(ALL_CAPABILITIES.iter().map(|(n, _)| *n).collect());
+    }
+    let drop = normalize(cap_drop)?;
+    let add = normalize(cap_add)?;
+    let mut caps: Vec<&'static str> = if add.contains(&ALL) {
+        ALL_CAPABILITIES
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| !drop.contains(n))
+            .collect()
+    } else if drop.contains(&ALL) {
+        add
+    } else {
+        DEFAULT_CAPABILITIES
+            .iter()
+            .copied()
+            .filter(|n| !drop.contains(n))
+            .chain(add)
+            .collect()
+    };
+    let mut seen = std::collections::HashSet::new();
+    caps.retain(|c| seen.insert(*c));
+    Ok(caps)
+}
+
+/// The oci-spec value of a canonical name from [`ALL_CAPABILITIES`].
+pub(crate) fn to_oci(names: &[&str]) -> oci_spec::runtime::Capabilities {
+    names
+        .iter()
+        .filter_map(|name| ALL_CAPABILITIES.iter().find(|(n, _)| n == name))
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn caps(add: &[&str], drop: &[&str]) -> Result<Vec<&'static str>, SpecError> {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        effective_capabilities(&s(add), &s(drop), false)
+    }
+
+    #[test]
+    fn default_set() {
+        assert_eq!(caps(&[], &[]).unwrap(), DEFAULT_CAPABILITIES);
+    }
+
+    #[test]
+    fn add_and_drop_accept_any_case_and_prefix() {
+        let c = caps(&["sys_admin", "CAP_NET_ADMIN"], &["cap_chown", "Kill"]).unwrap();
+        assert!(c.contains(&"CAP_SYS_ADMIN") && c.contains(&"CAP_NET_ADMIN"));
+        assert!(!c.contains(&"CAP_CHOWN") && !c.contains(&"CAP_KILL"));
+        assert_eq!(c.len(), DEFAULT_CAPABILITIES.len());
+    }
+
+    #[test]
+    fn all_forms() {
+        assert_eq!(caps(&["ALL"], &[]).unwrap().len(), 41);
+        assert!(!caps(&["all"], &["SYS_ADMIN"])
+            .unwrap()
+            .contains(&"CAP_SYS_ADMIN"));
+        assert_eq!(caps(&["NET_ADMIN"], &["ALL"]).unwrap(), ["CAP_NET_ADMIN"]);
+        assert!(caps(&[], &["ALL"]).unwrap().is_empty());
+        assert_eq!(
+            effective_capabilities(&[], &["ALL".into()], true)
+                .unwrap()
+                .len(),
+            41
+        );
+    }
+
+    #[test]
+    fn unknown_capability() {
+        let err = caps(&["SYS_WIZARD"], &[]).unwrap_err();
+        assert_eq!(err.to_string(), "unknown capability: \"CAP_SYS_WIZARD\"");
+    }
+
+    #[test]
+    fn every_name_maps_to_oci() {
+        let names: Vec<&str> = ALL_CAPABILITIES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(to_oci(&names).len(), 41);
+        for (name, cap) in ALL_CAPABILITIES {
+            assert_eq!(serde_json::to_value(cap).unwrap(), name);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! From "what the user asked for" to the OCI runtime spec berth-runtime executes.
+//!
+//! [`options`] holds the request (Docker's create body) and the image config, [`merge`] combines
+//! them with Docker's rules, and [`build_spec`] produces the spec dockerd would have produced for
+//! the same `docker run`. Everything here is pure except [`resolve_user`] (reads the image's
+//! /etc/passwd and /etc/group) and device lookups (through [`HostDevices`], fakeable in tests).
+//! See docs/container-spec.md for the defaults and where they come from.
+
+mod build;
+mod caps;
+mod error;
+pub mod merge;
+mod mounts;
+pub mod options;
+mod resources;
+pub mod seccomp;
+mod user;
+
+pub use build::{build_spec, cgroups_path, BuiltSpec, JoinNamespaces, SpecContext};
+pub use caps::{effective_capabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES};
+pub use error::SpecError;
+pub use merge::{merge, MergedConfig};
+pub use mounts::{parse_bind, BindSpec, VolumeRequest, DEFAULT_SHM_SIZE};
+pub use options::{CreateOptions, HostConfig, ImageConfig};
+pub use resources::{HostDevices, HostFileInfo, HostFileKind, HostFs};
+pub use seccomp::SeccompHost;
+pub use user::{resolve_user, ResolvedUser};

@@ -1,0 +1,355 @@
+//! What the user asked for: Docker's container-create body (`Config` + `HostConfig`) as Rust types,
+//! and the parts of an image config that provide defaults.
+//!
+//! Field names are snake_case; serde renames them to Docker's spelling so the API layer can
+//! deserialize the create body straight into [`CreateOptions`], and the metadata DB stores the same
+//! JSON. Docker sends `null` for most unset fields, so collections treat `null` as empty.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Docker's sets (`ExposedPorts`, `Volumes`) are JSON objects whose values are always `{}`.
+pub type EmptySet = BTreeMap<String, EmptyObject>;
+
+/// The `{}` value of Docker's JSON sets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmptyObject {}
+
+/// A container-create request: Docker's `ContainerConfig` with its `HostConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CreateOptions {
+    pub image: String,
+    /// `None` (or empty): take the image's Cmd, as Docker does.
+    #[serde(deserialize_with = "str_slice")]
+    pub cmd: Option<Vec<String>>,
+    /// `None`: take the image's Entrypoint. `Some([])`: no entrypoint, keep the image's Cmd.
+    /// `Some([""])` (`--entrypoint ""`): no entrypoint and no image Cmd either.
+    #[serde(deserialize_with = "str_slice")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(deserialize_with = "nullable")]
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: String,
+    pub hostname: String,
+    pub domainname: String,
+    #[serde(deserialize_with = "nullable")]
+    pub labels: BTreeMap<String, String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    pub stop_signal: String,
+    /// Seconds to wait after the stop signal before SIGKILL; `None` is the daemon default (10).
+    pub stop_timeout: Option<i64>,
+    #[serde(deserialize_with = "nullable")]
+    pub exposed_ports: EmptySet,
+    /// Anonymous volumes to create at these container paths.
+    #[serde(deserialize_with = "nullable")]
+    pub volumes: EmptySet,
+    pub healthcheck: Option<Healthcheck>,
+    /// Docker's `NetworkDisabled`: no network namespace setup at all.
+    pub network_disabled: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub host_config: HostConfig,
+}
+
+/// Docker's `HealthConfig`. Durations are nanoseconds, 0 meaning "inherit / default".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Healthcheck {
+    /// `[]` inherit, `["NONE"]` disable, `["CMD", args...]` or `["CMD-SHELL", command]`.
+    #[serde(deserialize_with = "nullable")]
+    pub test: Vec<String>,
+    pub interval: i64,
+    pub timeout: i64,
+    pub start_period: i64,
+    pub start_interval: i64,
+    pub retries: i64,
+}
+
+/// Docker's `HostConfig` (with its inlined `Resources`), limited to what Berth implements.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HostConfig {
+    /// `-v` strings: `src:dst[:opts]`, `name:dst[:opts]` or just `dst` (anonymous volume).
+    #[serde(deserialize_with = "nullable")]
+    pub binds: Vec<String>,
+    /// `--tmpfs`: container path -> mount options (`"size=64m,mode=1777"`).
+    #[serde(deserialize_with = "nullable")]
+    pub tmpfs: BTreeMap<String, String>,
+    pub readonly_rootfs: bool,
+    pub privileged: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub cap_add: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub cap_drop: Vec<String>,
+    /// `no-new-privileges[:true|false]`, `seccomp=unconfined|builtin|<profile JSON>`,
+    /// `apparmor=...` and `label=...` (accepted, not enforced: no LSM support yet).
+    #[serde(deserialize_with = "nullable")]
+    pub security_opt: Vec<String>,
+    /// `--init`; `None` follows the daemon default.
+    pub init: Option<bool>,
+    /// Bytes; 0 = unlimited.
+    pub memory: i64,
+    /// Memory + swap in bytes; 0 = twice `memory`, -1 = unlimited swap.
+    pub memory_swap: i64,
+    pub memory_reservation: i64,
+    /// 0..=100; `None` or -1 = kernel default.
+    pub memory_swappiness: Option<i64>,
+    pub oom_kill_disable: Option<bool>,
+    /// CPUs in units of 1e-9 (`--cpus 1.5` = 1_500_000_000).
+    #[serde(rename = "NanoCpus")]
+    pub nano_cpus: i64,
+    pub cpu_shares: i64,
+    pub cpu_period: i64,
+    pub cpu_quota: i64,
+    pub cpuset_cpus: String,
+    pub cpuset_mems: String,
+    /// `None`, 0 or negative: unlimited.
+    pub pids_limit: Option<i64>,
+    /// 10..=1000, 0 = unset.
+    pub blkio_weight: u16,
+    #[serde(deserialize_with = "nullable")]
+    pub ulimits: Vec<Ulimit>,
+    #[serde(deserialize_with = "nullable")]
+    pub devices: Vec<DeviceMapping>,
+    /// `--device-cgroup-rule`: `"c 1:3 rwm"`, `"b *:* m"`, ...
+    #[serde(deserialize_with = "nullable")]
+    pub device_cgroup_rules: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub restart_policy: RestartPolicy,
+    pub auto_remove: bool,
+    /// `bridge` (or `default`), `host`, `none`, `container:<id>` or a network name.
+    pub network_mode: String,
+    #[serde(deserialize_with = "nullable")]
+    pub port_bindings: BTreeMap<String, Option<Vec<PortBinding>>>,
+    pub publish_all_ports: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub dns: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub dns_search: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub dns_options: Vec<String>,
+    /// `host:ip` entries for /etc/hosts.
+    #[serde(deserialize_with = "nullable")]
+    pub extra_hosts: Vec<String>,
+    /// `/dev/shm` size in bytes; 0 = 64 MiB.
+    pub shm_size: i64,
+    #[serde(deserialize_with = "nullable")]
+    pub sysctls: BTreeMap<String, String>,
+    pub oom_score_adj: i64,
+    #[serde(deserialize_with = "nullable")]
+    pub group_add: Vec<String>,
+    /// `""`/`private`/`shareable`, `host`, `none` or `container:<id>`.
+    pub ipc_mode: String,
+    /// `""` (private), `host` or `container:<id>`.
+    pub pid_mode: String,
+    /// `""` (private) or `host`.
+    #[serde(rename = "UTSMode")]
+    pub uts_mode: String,
+    /// `""` (daemon default: private on cgroup v2), `private` or `host`.
+    pub cgroupns_mode: String,
+    pub cgroup_parent: String,
+    #[serde(deserialize_with = "nullable")]
+    pub log_config: LogConfig,
+    /// Overrides the default masked paths (the CLI sends `[]` for `systempaths=unconfined`).
+    pub masked_paths: Option<Vec<String>>,
+    /// Overrides the default read-only paths.
+    pub readonly_paths: Option<Vec<String>>,
+    #[serde(deserialize_with = "nullable")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One `--ulimit name=soft[:hard]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// One `--device host[:container[:perms]]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DeviceMapping {
+    pub path_on_host: String,
+    /// Empty: same as `path_on_host`.
+    pub path_in_container: String,
+    /// Subset of `rwm`; empty means `rwm`.
+    pub cgroup_permissions: String,
+}
+
+/// `--restart`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RestartPolicy {
+    /// `""`/`no`, `always`, `unless-stopped` or `on-failure`.
+    pub name: String,
+    pub maximum_retry_count: i64,
+}
+
+/// One published port.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+/// `--log-driver` and `--log-opt`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LogConfig {
+    /// `""` (daemon default: json-file), `json-file`, `local` or `none`.
+    #[serde(rename = "Type")]
+    pub driver: String,
+    /// `max-size`, `max-file`, ...
+    #[serde(deserialize_with = "nullable")]
+    pub config: BTreeMap<String, String>,
+}
+
+/// The `config` object of an image config (OCI image spec plus Docker's `Healthcheck`), which
+/// provides the defaults a create request does not override.
+///
+/// Our own type rather than oci-spec's `image::Config`: that one has no `Healthcheck`, and Docker
+/// images carry one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ImageConfig {
+    #[serde(deserialize_with = "nullable")]
+    pub env: Vec<String>,
+    #[serde(deserialize_with = "str_slice")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(deserialize_with = "str_slice")]
+    pub cmd: Option<Vec<String>>,
+    pub working_dir: String,
+    pub user: String,
+    #[serde(deserialize_with = "nullable")]
+    pub exposed_ports: EmptySet,
+    #[serde(deserialize_with = "nullable")]
+    pub volumes: EmptySet,
+    #[serde(deserialize_with = "nullable")]
+    pub labels: BTreeMap<String, String>,
+    pub stop_signal: String,
+    pub healthcheck: Option<Healthcheck>,
+}
+
+/// `null` -> `T::default()`, for Docker's habit of sending `null` for empty collections.
+fn nullable<'de, D, T>(de: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(de)?.unwrap_or_default())
+}
+
+/// Docker's `StrSlice`: `null`, a JSON array of strings, or a single string (one element).
+fn str_slice<'de, D>(de: D) -> Result<Option<Vec<String>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Option::<OneOrMany>::deserialize(de)?.map(|v| match v {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A body as `docker run -it --rm -v /srv:/data:ro --cpus 1.5 alpine sh` sends it (trimmed).
+    const DOCKER_BODY: &str = r#"{
+        "Hostname": "", "Domainname": "", "User": "",
+        "AttachStdin": true, "AttachStdout": true, "AttachStderr": true,
+        "Tty": true, "OpenStdin": true, "StdinOnce": true,
+        "Env": null, "Cmd": ["sh"], "Image": "alpine", "Volumes": {},
+        "WorkingDir": "", "Entrypoint": null, "OnBuild": null, "Labels": {},
+        "HostConfig": {
+            "Binds": ["/srv:/data:ro"], "ContainerIDFile": "",
+            "LogConfig": {"Type": "", "Config": {}}, "NetworkMode": "default",
+            "PortBindings": {}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "AutoRemove": true, "VolumeDriver": "", "VolumesFrom": null,
+            "CapAdd": null, "CapDrop": null, "CgroupnsMode": "", "Dns": [], "DnsOptions": [],
+            "DnsSearch": [], "ExtraHosts": null, "GroupAdd": null, "IpcMode": "",
+            "Cgroup": "", "Links": null, "OomScoreAdj": 0, "PidMode": "", "Privileged": false,
+            "PublishAllPorts": false, "ReadonlyRootfs": false, "SecurityOpt": null,
+            "UTSMode": "", "UsernsMode": "", "ShmSize": 0, "ConsoleSize": [24, 80],
+            "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 1500000000,
+            "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": [],
+            "CpuPeriod": 0, "CpuQuota": 0, "CpusetCpus": "", "CpusetMems": "",
+            "Devices": [], "DeviceCgroupRules": null, "DeviceRequests": null,
+            "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": null,
+            "OomKillDisable": null, "PidsLimit": null, "Ulimits": null,
+            "MaskedPaths": null, "ReadonlyPaths": null
+        },
+        "NetworkingConfig": {"EndpointsConfig": {}}
+    }"#;
+
+    #[test]
+    fn deserializes_a_docker_create_body() {
+        let o: CreateOptions = serde_json::from_str(DOCKER_BODY).unwrap();
+        assert_eq!(o.image, "alpine");
+        assert_eq!(o.cmd, Some(vec!["sh".to_string()]));
+        assert_eq!(o.entrypoint, None);
+        assert!(o.env.is_empty() && o.tty && o.open_stdin);
+        assert_eq!(o.host_config.binds, ["/srv:/data:ro"]);
+        assert_eq!(o.host_config.nano_cpus, 1_500_000_000);
+        assert_eq!(o.host_config.restart_policy.name, "no");
+        assert!(o.host_config.auto_remove);
+        assert_eq!(o.host_config.masked_paths, None);
+    }
+
+    #[test]
+    fn round_trips_through_json_for_the_metadata_db() {
+        let o: CreateOptions = serde_json::from_str(DOCKER_BODY).unwrap();
+        let back: CreateOptions =
+            serde_json::from_str(&serde_json::to_string(&o).unwrap()).unwrap();
+        assert_eq!(o, back);
+    }
+
+    #[test]
+    fn entrypoint_distinguishes_absent_empty_and_blank() {
+        let e = |json: &str| {
+            serde_json::from_str::<CreateOptions>(json)
+                .unwrap()
+                .entrypoint
+        };
+        assert_eq!(e(r#"{}"#), None);
+        assert_eq!(e(r#"{"Entrypoint": null}"#), None);
+        assert_eq!(e(r#"{"Entrypoint": []}"#), Some(vec![]));
+        assert_eq!(e(r#"{"Entrypoint": [""]}"#), Some(vec![String::new()]));
+        assert_eq!(
+            e(r#"{"Entrypoint": "/bin/sh"}"#),
+            Some(vec!["/bin/sh".into()])
+        );
+    }
+
+    #[test]
+    fn image_config_from_an_image_config_json() {
+        let json = r#"{
+            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "Cmd": ["nginx", "-g", "daemon off;"], "Entrypoint": ["/docker-entrypoint.sh"],
+            "ExposedPorts": {"80/tcp": {}}, "StopSignal": "SIGQUIT", "ArgsEscaped": true,
+            "Labels": {"maintainer": "NGINX"}, "Volumes": null, "WorkingDir": "",
+            "OnBuild": null
+        }"#;
+        let i: ImageConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(i.stop_signal, "SIGQUIT");
+        assert!(i.exposed_ports.contains_key("80/tcp"));
+        assert_eq!(i.entrypoint, Some(vec!["/docker-entrypoint.sh".into()]));
+        assert!(i.volumes.is_empty());
+    }
+}
