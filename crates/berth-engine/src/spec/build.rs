@@ -337,7 +337,7 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => (s, 1),
     };
     let n: f64 = num.parse().ok()?;
-    (n >= 0.0).then(|| (n * mult as f64) as u64)
+    (n >= 0.0).then_some((n * mult as f64) as u64)
 }
 
 fn clear_ro(m: &mut Mount) {
@@ -581,10 +581,12 @@ pub fn build_spec(
         .into_iter()
         .chain(init_mount)
         .filter(|m| {
+            // A user mount replaces the default at its place; a user /dev replaces all of /dev.
             let dest = m.destination();
-            !destinations.iter().any(|d| d == dest)
-                && !(user_dev && dest.starts_with("/dev/"))
-                && !(no_shm && dest == Path::new("/dev/shm"))
+            let replaced = destinations.iter().any(|d| d == dest)
+                || (user_dev && dest.starts_with("/dev"))
+                || (no_shm && dest == Path::new("/dev/shm"));
+            !replaced
         })
         .collect();
     for m in &mut all {
@@ -1504,6 +1506,29 @@ mod tests {
             build_spec(&CreateOptions::default(), &ImageConfig::default(), &ctx()),
             Err(SpecError::NoCommand)
         ));
+    }
+
+    /// `-v /host/dev:/dev` replaces the default /dev and everything dockerd mounts below it.
+    #[test]
+    fn user_dev_replaces_default_dev_mounts() {
+        let b = run(HostConfig {
+            binds: strs(&["/host/dev:/dev"]),
+            ..Default::default()
+        })
+        .unwrap();
+        let dests: Vec<String> = mount_table(&b.spec).into_iter().map(|m| m.0).collect();
+        assert_eq!(
+            dests,
+            strs(&[
+                "/proc",
+                "/sys",
+                "/sys/fs/cgroup",
+                "/dev",
+                "/etc/resolv.conf",
+                "/etc/hostname",
+                "/etc/hosts"
+            ])
+        );
     }
 
     #[test]

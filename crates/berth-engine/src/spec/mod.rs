@@ -1,6 +1,6 @@
 //! From "what the user asked for" to the OCI runtime spec berth-runtime executes.
 //!
-//! [`options`] holds the request (Docker's create body) and the image config, [`merge`] combines
+//! [`options`] holds the request (Docker's create body) and the image config, [`merge()`] combines
 //! them with Docker's rules, and [`build_spec`] produces the spec dockerd would have produced for
 //! the same `docker run`. Everything here is pure except [`resolve_user`] (reads the image's
 //! /etc/passwd and /etc/group) and device lookups (through [`HostDevices`], fakeable in tests).
@@ -16,7 +16,10 @@ mod resources;
 pub mod seccomp;
 mod user;
 
-pub use build::{build_spec, cgroups_path, BuiltSpec, JoinNamespaces, SpecContext};
+pub use build::{
+    build_spec, cgroups_path, BuiltSpec, JoinNamespaces, SpecContext, DEFAULT_CGROUP_PARENT,
+    DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, INIT_PATH_IN_CONTAINER,
+};
 pub use caps::{effective_capabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES};
 pub use error::SpecError;
 pub use merge::{merge, MergedConfig};
