@@ -3,9 +3,11 @@
 //! request, call one [`Engine`] method, shape Docker's JSON. One module per resource; errors are
 //! mapped to status codes once, in [`error`].
 
+mod containers;
 mod error;
 mod filters;
 mod images;
+mod stream;
 mod system;
 mod version;
 
@@ -40,6 +42,23 @@ pub fn router(engine: Engine) -> Router {
                 .post(images::post_named),
         )
         .route("/images/create", post(images::create))
+        .route("/containers/json", get(containers::list))
+        .route("/containers/create", post(containers::create))
+        .route("/containers/{id}/json", get(containers::inspect))
+        .route(
+            "/containers/{id}",
+            axum::routing::delete(containers::remove),
+        )
+        .route("/containers/{id}/start", post(containers::start))
+        .route("/containers/{id}/stop", post(containers::stop))
+        .route("/containers/{id}/restart", post(containers::restart))
+        .route("/containers/{id}/kill", post(containers::kill))
+        .route("/containers/{id}/pause", post(containers::pause))
+        .route("/containers/{id}/unpause", post(containers::unpause))
+        .route("/containers/{id}/wait", post(containers::wait))
+        .route("/containers/{id}/logs", get(containers::logs))
+        .route("/containers/{id}/attach", post(containers::attach))
+        .route("/containers/{id}/resize", post(containers::resize))
         .fallback(error::not_implemented)
         .with_state(engine)
 }

@@ -148,7 +148,7 @@ pub struct EventsQuery {
 }
 
 /// Docker's time parameters: unix seconds with optional fraction, or RFC 3339.
-fn parse_time(value: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_time(value: &str) -> Result<i64, ApiError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(value) {
         return Ok(t.timestamp_nanos_opt().unwrap_or_default());
     }

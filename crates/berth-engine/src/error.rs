@@ -40,6 +40,52 @@ pub enum Error {
     Json(serde_json::Error),
     #[error("internal error: a background task failed: {0}")]
     Task(String),
+    #[error("Invalid container name ({0}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    InvalidName(String),
+    #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]
+    NameInUse { name: String, id: String },
+    #[error("multiple containers match {0:?}; use more of the id")]
+    AmbiguousContainer(String),
+    #[error("container {id}: unreadable record: {source}")]
+    CorruptRecord {
+        id: String,
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Spec(#[from] crate::spec::SpecError),
+    #[error("container {id}: runtime {action} failed: {message}")]
+    Runtime {
+        id: String,
+        action: String,
+        message: String,
+    },
+    #[error("container {id}: monitor: {source}")]
+    Shim {
+        id: String,
+        source: berth_shim::ClientError,
+    },
+    #[error("Container {0} is not running")]
+    NotRunning(String),
+    #[error("Container {0} is already paused")]
+    AlreadyPaused(String),
+    #[error("Container {0} is not paused")]
+    NotPaused(String),
+    #[error("You cannot attach to a stopped container {0}, start it first")]
+    AttachStopped(String),
+    #[error("You cannot remove a running container {0}. Stop the container before attempting removal or force remove")]
+    RemoveRunning(String),
+    #[error("removal of container {0} is already in progress")]
+    ContainerRemoving(String),
+    #[error("container {0} did not stop after SIGKILL")]
+    StopTimedOut(String),
+    #[error("cannot join the network namespace of container {0}: it is not running")]
+    JoinNotRunning(String),
+    #[error("logging driver {0:?} is not supported (json-file, local and none are)")]
+    UnsupportedLogDriver(String),
+    #[error("invalid log option {0}")]
+    BadLogOption(String),
+    #[error("volume mounts are not supported yet: {0}")]
+    VolumesUnsupported(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -56,7 +102,22 @@ impl Error {
             Self::Layer(e) => e.kind(),
             Self::BadChange { .. } => ErrorKind::InvalidArgument,
             Self::Json(_) => ErrorKind::Internal,
-            Self::Io { .. } | Self::Task(_) => ErrorKind::Internal,
+            Self::Io { .. } | Self::Task(_) | Self::CorruptRecord { .. } => ErrorKind::Internal,
+            Self::InvalidName(_) | Self::UnsupportedLogDriver(_) | Self::BadLogOption(_) => {
+                ErrorKind::InvalidArgument
+            }
+            Self::NameInUse { .. }
+            | Self::AmbiguousContainer(_)
+            | Self::NotRunning(_)
+            | Self::AlreadyPaused(_)
+            | Self::NotPaused(_)
+            | Self::AttachStopped(_)
+            | Self::RemoveRunning(_)
+            | Self::ContainerRemoving(_)
+            | Self::JoinNotRunning(_) => ErrorKind::Conflict,
+            Self::Spec(e) => e.kind(),
+            Self::Runtime { .. } | Self::Shim { .. } | Self::StopTimedOut(_) => ErrorKind::Internal,
+            Self::VolumesUnsupported(_) => ErrorKind::NotImplemented,
         }
     }
 

@@ -5,6 +5,7 @@
 //! shim do that).
 
 mod config;
+pub mod containers;
 mod error;
 pub mod events;
 pub mod images;
@@ -29,6 +30,7 @@ struct Inner {
     /// Thread-safe: each database sits behind its own lock inside, blobs are plain files.
     store: Store,
     events: events::EventBus,
+    containers: containers::Registry,
     started: chrono::DateTime<chrono::Utc>,
 }
 
@@ -80,14 +82,17 @@ impl Engine {
         })
         .await
         .map_err(Error::from_join)??;
-        Ok(Self {
+        let engine = Self {
             inner: Arc::new(Inner {
                 config,
                 store,
                 events: events::EventBus::new(),
+                containers: containers::Registry::default(),
                 started: chrono::Utc::now(),
             }),
-        })
+        };
+        engine.restore().await?;
+        Ok(engine)
     }
 
     pub fn config(&self) -> &EngineConfig {

@@ -163,7 +163,7 @@ impl Engine {
                 .iter()
                 .map(|i| summarize(store, i))
                 .collect::<Result<Vec<_>>>()?;
-            out.sort_by(|a, b| b.created.cmp(&a.created));
+            out.sort_by_key(|s| std::cmp::Reverse(s.created));
             Ok(out)
         })
         .await

@@ -429,7 +429,17 @@ pub fn build_spec(
     let rlimits = resources::rlimits(&h.ulimits)?;
     let mut process = Process::default();
     process.set_terminal(Some(opts.tty));
-    process.set_console_size(None);
+    let console_size = match h.console_size.as_slice() {
+        [height, width] if opts.tty && *height > 0 && *width > 0 => {
+            oci_spec::runtime::BoxBuilder::default()
+                .height(u64::from(*height))
+                .width(u64::from(*width))
+                .build()
+                .ok()
+        }
+        _ => None,
+    };
+    process.set_console_size(console_size);
     process.set_user(user);
     process.set_args(Some(args));
     process.set_env(Some(process_env(&merged.env, &hostname, opts.tty)));

@@ -139,6 +139,10 @@ pub struct HostConfig {
     pub extra_hosts: Vec<String>,
     /// `/dev/shm` size in bytes; 0 = 64 MiB.
     pub shm_size: i64,
+    /// Initial `[height, width]` of the tty (API 1.42+), so the first program sees the client's
+    /// terminal size before any resize request arrives.
+    #[serde(deserialize_with = "nullable")]
+    pub console_size: Vec<u32>,
     #[serde(deserialize_with = "nullable")]
     pub sysctls: BTreeMap<String, String>,
     pub oom_score_adj: i64,

@@ -1,0 +1,548 @@
+//! `/containers/...`: create, list, inspect, start, stop, restart, kill, pause, wait, remove,
+//! logs, attach (HTTP upgrade), resize.
+
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use berth_engine::containers::{
+    AttachOptions, Container, CreateRequest, ListOptions, LogsOptions, Status, WaitCondition,
+};
+use berth_engine::spec::CreateOptions;
+use berth_engine::Engine;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::error::{ApiError, ApiResult};
+use crate::filters::Filters;
+use crate::images::truthy;
+use crate::stream::{frame, human_duration};
+
+fn rfc3339(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map_or_else(
+        || "0001-01-01T00:00:00Z".to_string(),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+    )
+}
+
+/// `docker ps`'s STATUS column.
+fn status_text(c: &Container) -> String {
+    let now = chrono::Utc::now();
+    let since = |t: Option<chrono::DateTime<chrono::Utc>>| human_duration(now - t.unwrap_or(now));
+    match c.state.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!("Up {}", since(c.state.started_at)),
+        Status::Paused => format!("Up {} (Paused)", since(c.state.started_at)),
+        Status::Restarting => format!(
+            "Restarting ({}) {} ago",
+            c.state.exit_code,
+            since(c.state.finished_at)
+        ),
+        Status::Removing => "Removal In Progress".into(),
+        Status::Exited => format!(
+            "Exited ({}) {} ago",
+            c.state.exit_code,
+            since(c.state.finished_at)
+        ),
+        Status::Dead => "Dead".into(),
+    }
+}
+
+fn command_text(c: &Container) -> String {
+    std::iter::once(c.config.path.as_str())
+        .chain(c.config.args.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn network_mode(c: &Container) -> &str {
+    match c.config.options.host_config.network_mode.as_str() {
+        "" | "default" => "bridge",
+        m => m,
+    }
+}
+
+fn summary_json(c: &Container) -> Value {
+    json!({
+        "Id": c.id,
+        "Names": [format!("/{}", c.name)],
+        "Image": c.config.image_name,
+        "ImageID": c.image_id,
+        "Command": command_text(c),
+        "Created": c.created.timestamp(),
+        "Ports": [],
+        "Labels": c.config.options.labels,
+        "State": c.state.status.as_str(),
+        "Status": status_text(c),
+        "HostConfig": {"NetworkMode": network_mode(c)},
+        "NetworkSettings": {"Networks": {}},
+        "Mounts": [],
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    all: Option<String>,
+    limit: Option<i64>,
+    filters: Option<String>,
+}
+
+pub async fn list(
+    State(engine): State<Engine>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let filters = Filters::parse(q.filters.as_deref())?;
+    filters.only(&["status", "label", "name", "id", "ancestor", "exited"])?;
+    let values = |k: &str| -> Vec<String> {
+        filters
+            .values(k)
+            .map(|v| v.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    let exited = values("exited")
+        .iter()
+        .map(|v: &String| {
+            v.parse::<i32>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid filter 'exited={v}'")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts = ListOptions {
+        all: truthy(q.all.as_deref()),
+        labels: values("label"),
+        statuses: values("status"),
+        names: values("name"),
+        ids: values("id"),
+        ancestors: values("ancestor"),
+        exited,
+    };
+    let mut containers = engine.list_containers(opts).await?;
+    if let Some(limit) = q.limit.filter(|l| *l > 0) {
+        containers.truncate(limit as usize);
+    }
+    Ok(Json(Value::Array(
+        containers.iter().map(summary_json).collect(),
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateQuery {
+    name: Option<String>,
+}
+
+pub async fn create(
+    State(engine): State<Engine>,
+    Query(q): Query<CreateQuery>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let options: CreateOptions = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid container config: {e}")))?;
+    if options.image.is_empty() {
+        return Err(ApiError::BadRequest("config.Image is required".into()));
+    }
+    let id = engine
+        .create_container(CreateRequest {
+            name: q.name,
+            options,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"Id": id, "Warnings": []}))).into_response())
+}
+
+pub async fn inspect(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let c = engine.container(&id).await?;
+    let o = &c.config.options;
+    let s = &c.state;
+    let data = engine.config().data_root.join("containers").join(&c.id);
+    Ok(Json(json!({
+        "Id": c.id,
+        "Created": rfc3339(Some(c.created)),
+        "Path": c.config.path,
+        "Args": c.config.args,
+        "State": {
+            "Status": s.status.as_str(),
+            "Running": s.status.is_live(),
+            "Paused": s.status == Status::Paused,
+            "Restarting": s.status == Status::Restarting,
+            "OOMKilled": s.oom_killed,
+            "Dead": s.status == Status::Dead,
+            "Pid": s.pid,
+            "ExitCode": s.exit_code,
+            "Error": s.error,
+            "StartedAt": rfc3339(s.started_at),
+            "FinishedAt": rfc3339(s.finished_at),
+        },
+        "Image": c.image_id,
+        "ResolvConfPath": data.join("resolv.conf"),
+        "HostnamePath": data.join("hostname"),
+        "HostsPath": data.join("hosts"),
+        "LogPath": c.log_path,
+        "Name": format!("/{}", c.name),
+        "RestartCount": s.restart_count,
+        "Driver": "overlayfs",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": null,
+        "HostConfig": o.host_config,
+        "GraphDriver": {"Name": "overlayfs", "Data": null},
+        "Mounts": [],
+        "Config": {
+            "Hostname": c.config.hostname,
+            "Domainname": o.domainname,
+            "User": o.user,
+            "AttachStdin": o.attach_stdin,
+            "AttachStdout": o.attach_stdout,
+            "AttachStderr": o.attach_stderr,
+            "Tty": o.tty,
+            "OpenStdin": o.open_stdin,
+            "StdinOnce": o.stdin_once,
+            "Env": o.env,
+            "Cmd": o.cmd,
+            "Image": c.config.image_name,
+            "Volumes": o.volumes,
+            "WorkingDir": o.working_dir,
+            "Entrypoint": o.entrypoint,
+            "OnBuild": null,
+            "Labels": o.labels,
+            "StopSignal": o.stop_signal,
+        },
+        "NetworkSettings": {
+            "Bridge": "", "SandboxID": "", "Ports": {}, "SandboxKey": "",
+            "Networks": {},
+        },
+    })))
+}
+
+fn not_modified() -> Response {
+    StatusCode::NOT_MODIFIED.into_response()
+}
+
+pub async fn start(State(engine): State<Engine>, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(if engine.start_container(&id).await? {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_modified()
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StopQuery {
+    t: Option<i64>,
+    signal: Option<String>,
+}
+
+pub async fn stop(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(q): Query<StopQuery>,
+) -> ApiResult<Response> {
+    let _ = q.signal;
+    Ok(if engine.stop_container(&id, q.t).await? {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_modified()
+    })
+}
+
+pub async fn restart(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(q): Query<StopQuery>,
+) -> ApiResult<StatusCode> {
+    engine.restart_container(&id, q.t).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KillQuery {
+    signal: Option<String>,
+}
+
+pub async fn kill(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(q): Query<KillQuery>,
+) -> ApiResult<StatusCode> {
+    engine.kill_container(&id, q.signal.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn pause(State(engine): State<Engine>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    engine.pause_container(&id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn unpause(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    engine.pause_container(&id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WaitQuery {
+    condition: Option<String>,
+}
+
+pub async fn wait(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> ApiResult<Response> {
+    let condition = match q.condition.as_deref() {
+        None | Some("") | Some("not-running") => WaitCondition::NotRunning,
+        Some("next-exit") => WaitCondition::NextExit,
+        Some("removed") => WaitCondition::Removed,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "invalid condition: {other:?}"
+            )))
+        }
+    };
+    // Resolve now so an unknown container is a 404, not a 200 with an error body.
+    engine.container(&id).await?;
+    // The status line goes out at once (the CLI waits on it before starting the container);
+    // the body follows when the condition holds.
+    let body = futures_util::stream::once(async move {
+        let v = match engine.wait_container(&id, condition).await {
+            Ok(s) => {
+                let error = (!s.error.is_empty()).then(|| json!({"Message": s.error}));
+                json!({"StatusCode": s.exit_code, "Error": error})
+            }
+            Err(e) => json!({"StatusCode": -1, "Error": {"Message": e.to_string()}}),
+        };
+        let mut bytes = serde_json::to_vec(&v).unwrap_or_default();
+        bytes.push(b'\n');
+        Ok::<_, Infallible>(Bytes::from(bytes))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveQuery {
+    force: Option<String>,
+    v: Option<String>,
+}
+
+pub async fn remove(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(q): Query<RemoveQuery>,
+) -> ApiResult<StatusCode> {
+    engine
+        .remove_container(&id, truthy(q.force.as_deref()), truthy(q.v.as_deref()))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogsQuery {
+    stdout: Option<String>,
+    stderr: Option<String>,
+    follow: Option<String>,
+    tail: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    timestamps: Option<String>,
+}
+
+pub async fn logs(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(q): Query<LogsQuery>,
+) -> ApiResult<Response> {
+    let c = engine.container(&id).await?;
+    let tail = match q.tail.as_deref() {
+        None | Some("") | Some("all") => None,
+        Some(n) => Some(
+            n.parse::<usize>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid tail {n:?}")))?,
+        ),
+    };
+    let time = |v: Option<&str>| {
+        v.filter(|s| !s.is_empty() && *s != "0")
+            .map(crate::system::parse_time)
+            .transpose()
+    };
+    let opts = LogsOptions {
+        stdout: truthy(q.stdout.as_deref()),
+        stderr: truthy(q.stderr.as_deref()),
+        follow: truthy(q.follow.as_deref()),
+        tail,
+        since: time(q.since.as_deref())?,
+        until: time(q.until.as_deref())?,
+    };
+    if !opts.stdout && !opts.stderr {
+        return Err(ApiError::BadRequest(
+            "Bad parameters: you must choose at least one stream".into(),
+        ));
+    }
+    let timestamps = truthy(q.timestamps.as_deref());
+    let tty = c.config.options.tty;
+    let lines = engine.container_logs(&id, opts).await?;
+    let body = tokio_stream::wrappers::ReceiverStream::new(lines).map(move |l| {
+        let mut payload = Vec::new();
+        if timestamps {
+            payload.extend(
+                l.time
+                    .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                    .bytes(),
+            );
+            payload.push(b' ');
+        }
+        payload.extend(l.bytes);
+        let out = if tty {
+            payload
+        } else {
+            frame(if l.stderr { 2 } else { 1 }, &payload)
+        };
+        Ok::<_, Infallible>(Bytes::from(out))
+    });
+    let content_type = if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    Ok((
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AttachQuery {
+    stdin: Option<String>,
+    stdout: Option<String>,
+    stderr: Option<String>,
+}
+
+/// `POST /containers/{id}/attach`: switches the connection to a raw stream (HTTP upgrade) and
+/// splices it to the shim's attach socket.
+pub async fn attach(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(q): Query<AttachQuery>,
+    mut req: Request,
+) -> ApiResult<Response> {
+    let want_stdout = truthy(q.stdout.as_deref());
+    let want_stderr = truthy(q.stderr.as_deref());
+    let stdin = truthy(q.stdin.as_deref());
+    // Check the container exists before promising a stream.
+    let c = engine.container(&id).await?;
+    let upgrade = hyper::upgrade::on(&mut req);
+    let content_type = if c.config.options.tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    tokio::spawn(async move {
+        let attached = engine.attach_container(&id, AttachOptions { stdin }).await;
+        let Ok(upgraded) = upgrade.await else { return };
+        let mut client = TokioIo::new(upgraded);
+        let attached = match attached {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = client
+                    .write_all(&frame(2, format!("Error: {e}\n").as_bytes()))
+                    .await;
+                return;
+            }
+        };
+        splice(client, attached, want_stdout, want_stderr).await;
+    });
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Ok(resp)
+}
+
+/// Copies client bytes to the container's stdin and container output (filtered by stream) to
+/// the client, until the output ends.
+async fn splice<C>(
+    client: C,
+    attached: berth_engine::containers::AttachStream,
+    stdout: bool,
+    stderr: bool,
+) where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut client_r, mut client_w) = tokio::io::split(client);
+    let (mut shim_r, mut shim_w) = attached.stream.into_split();
+    let tty = attached.tty;
+    let stdin_once = attached.stdin_once;
+    let to_container = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut client_r, &mut shim_w).await;
+        if stdin_once {
+            // The client closed its stdin: pass the EOF on.
+            let _ = shim_w.shutdown().await;
+        } else {
+            // Keep the write half open so the shim does not see this client leave early.
+            std::future::pending::<()>().await;
+        }
+    });
+    if tty {
+        let _ = tokio::io::copy(&mut shim_r, &mut client_w).await;
+    } else {
+        let mut header = [0u8; 8];
+        loop {
+            if shim_r.read_exact(&mut header).await.is_err() {
+                break;
+            }
+            let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+            let mut payload = vec![0u8; len];
+            if shim_r.read_exact(&mut payload).await.is_err() {
+                break;
+            }
+            let wanted = match header[0] {
+                1 => stdout,
+                2 => stderr,
+                _ => true,
+            };
+            if wanted
+                && (client_w.write_all(&header).await.is_err()
+                    || client_w.write_all(&payload).await.is_err())
+            {
+                break;
+            }
+        }
+    }
+    let _ = client_w.shutdown().await;
+    to_container.abort();
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResizeQuery {
+    h: Option<u16>,
+    w: Option<u16>,
+}
+
+pub async fn resize(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(q): Query<ResizeQuery>,
+) -> ApiResult<StatusCode> {
+    engine
+        .resize_container(&id, q.h.unwrap_or(0), q.w.unwrap_or(0))
+        .await?;
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,132 @@
+//! `docker attach` and the attach half of `docker run`: a connection to the shim's attach
+//! socket. Requests that come before start (the CLI attaches, then starts) wait until the shim
+//! listens, and start lets the process run only once they are connected, so no output is lost.
+
+use std::time::Duration;
+
+use berth_shim::AttachMode;
+use tokio::net::UnixStream;
+
+use super::Status;
+use crate::{Engine, Error, Result};
+
+/// How long start waits for early attachers to connect before running the process anyway.
+const ATTACH_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AttachOptions {
+    pub stdin: bool,
+}
+
+/// A live attach connection: output arrives framed (8-byte headers) unless the container has a
+/// tty; bytes written go to the container's stdin when asked for.
+#[derive(Debug)]
+pub struct AttachStream {
+    pub stream: UnixStream,
+    pub tty: bool,
+    /// Shutting down the write side closes the container's stdin (`StdinOnce`).
+    pub stdin_once: bool,
+}
+
+impl Engine {
+    pub async fn attach_container(
+        &self,
+        name_or_id: &str,
+        opts: AttachOptions,
+    ) -> Result<AttachStream> {
+        let c = self.container(name_or_id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        let mode = match (
+            opts.stdin && c.config.options.open_stdin,
+            c.config.options.stdin_once,
+        ) {
+            (false, _) => AttachMode::Output,
+            (true, true) => AttachMode::StdinOnce,
+            (true, false) => AttachMode::Stdin,
+        };
+        let status = entry.state.borrow().status;
+        let ack = match status {
+            Status::Running | Status::Paused => None,
+            Status::Created | Status::Restarting => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                entry
+                    .attach_waiters
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(tx);
+                drop(entry);
+                Some(rx.await.map_err(|_| Error::NotRunning(c.id.clone()))?)
+            }
+            _ => return Err(Error::AttachStopped(c.id.clone())),
+        };
+        let dir = self.shim_dir(&c.id);
+        let std_stream = tokio::task::spawn_blocking(move || berth_shim::attach(&dir, mode))
+            .await
+            .map_err(Error::from_join)?
+            .map_err(|source| Error::Shim {
+                id: c.id.clone(),
+                source,
+            });
+        if let Some(ack) = ack {
+            // Connected or not, let start go on.
+            let _ = ack.send(());
+        }
+        let std_stream = std_stream?;
+        std_stream
+            .set_nonblocking(true)
+            .map_err(|source| Error::Io {
+                action: "attach to",
+                path: self.shim_dir(&c.id),
+                source,
+            })?;
+        let stream = UnixStream::from_std(std_stream).map_err(|source| Error::Io {
+            action: "attach to",
+            path: self.shim_dir(&c.id),
+            source,
+        })?;
+        Ok(AttachStream {
+            stream,
+            tty: c.config.options.tty,
+            stdin_once: mode == AttachMode::StdinOnce,
+        })
+    }
+
+    /// Called by start once the shim listens: lets early attachers connect and waits for them.
+    pub(crate) async fn connect_waiting_attachers(&self, id: &str) {
+        let entry = self.inner.containers.entry(id, &Default::default());
+        let waiters: Vec<_> = std::mem::take(
+            &mut *entry
+                .attach_waiters
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        let mut acks = Vec::new();
+        for waiter in waiters {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            if waiter.send(tx).is_ok() {
+                acks.push(rx);
+            }
+        }
+        for ack in acks {
+            let _ = tokio::time::timeout(ATTACH_CONNECT_TIMEOUT, ack).await;
+        }
+    }
+}
+
+impl Engine {
+    /// Sets the pty size of a tty container (`docker attach`/`run -t` send it on every resize).
+    pub async fn resize_container(&self, name_or_id: &str, rows: u16, cols: u16) -> Result<()> {
+        let c = self.container(name_or_id).await?;
+        if !c.state.status.is_live() {
+            return Err(Error::NotRunning(c.id.clone()));
+        }
+        let dir = self.shim_dir(&c.id);
+        let id = c.id.clone();
+        tokio::task::spawn_blocking(move || {
+            berth_shim::Control::connect(&dir).and_then(|mut ctl| ctl.resize(rows, cols))
+        })
+        .await
+        .map_err(Error::from_join)?
+        .map_err(|source| Error::Shim { id, source })
+    }
+}

@@ -1,0 +1,327 @@
+//! Containers: records in the metadata DB, live state in memory (watch channels), and the
+//! lifecycle driven through berth-shim and the OCI runtime.
+//!
+//! Layout: `<exec-root>/containers/<id>/` is the bundle (`config.json`, `rootfs/` mount point)
+//! with `shim/` (the monitor's sockets and exit file); `<data-root>/containers/<id>/` keeps what
+//! must survive a reboot: the json-file log and the generated hostname, hosts and resolv.conf.
+
+mod attach;
+mod create;
+mod lifecycle;
+mod logs;
+mod names;
+mod remove;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use berth_store::Store;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::spec::CreateOptions;
+use crate::{Engine, Error, Result};
+
+pub use attach::{AttachOptions, AttachStream};
+pub use create::CreateRequest;
+pub use lifecycle::WaitCondition;
+pub use logs::{LogLine, LogsOptions};
+
+/// Docker's container states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Restarting => "restarting",
+            Self::Removing => "removing",
+            Self::Exited => "exited",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// A process exists (running or frozen).
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Running | Self::Paused)
+    }
+}
+
+/// What changes while a container lives; stored as JSON in the metadata DB after every change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub status: Status,
+    pub pid: i32,
+    pub shim_pid: i32,
+    pub exit_code: i32,
+    pub oom_killed: bool,
+    pub error: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub restart_count: u32,
+    /// How many times the process has exited, so `wait --condition next-exit` cannot miss a
+    /// start and exit that both happen before it looks.
+    #[serde(default)]
+    pub exits: u64,
+    /// Set by `stop`/`kill` from the user, so restart policies leave the container alone.
+    pub stopped_by_user: bool,
+    /// Published once when the container is removed, for `wait --condition removed`.
+    #[serde(skip)]
+    pub removed: bool,
+}
+
+/// What is fixed at create; stored as JSON in the metadata DB.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub options: CreateOptions,
+    /// The image as the user named it (`busybox`), shown by `docker ps`.
+    pub image_name: String,
+    /// Path and args of the process, after merging with the image (for `ps` and inspect).
+    pub path: String,
+    pub args: Vec<String>,
+    pub hostname: String,
+}
+
+/// A container as the engine reports it.
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub image_id: berth_types::Digest,
+    pub created: DateTime<Utc>,
+    pub config: Config,
+    pub state: State,
+    pub log_path: PathBuf,
+}
+
+/// In-memory side of one container: its state channel (for `wait` and the lifecycle) and a
+/// lock that serializes lifecycle operations on it.
+pub(crate) struct Entry {
+    pub(crate) state: watch::Sender<State>,
+    pub(crate) op: tokio::sync::Mutex<()>,
+    /// Attach requests made before start; start hands each an ack channel once the shim
+    /// listens, and starts the process after every one has connected.
+    pub(crate) attach_waiters:
+        Mutex<Vec<tokio::sync::oneshot::Sender<tokio::sync::oneshot::Sender<()>>>>,
+}
+
+/// Every known container's live entry, keyed by id.
+#[derive(Default)]
+pub(crate) struct Registry {
+    entries: Mutex<HashMap<String, Arc<Entry>>>,
+}
+
+impl Registry {
+    pub(crate) fn entry(&self, id: &str, initial: &State) -> Arc<Entry> {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(id.to_string())
+            .or_insert_with(|| {
+                Arc::new(Entry {
+                    state: watch::Sender::new(initial.clone()),
+                    op: tokio::sync::Mutex::new(()),
+                    attach_waiters: Mutex::new(Vec::new()),
+                })
+            })
+            .clone()
+    }
+
+    pub(crate) fn forget(&self, id: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+}
+
+pub(crate) fn parse_record(
+    c: &berth_store::metadata::Container,
+    log_path: PathBuf,
+) -> Result<Container> {
+    let config: Config =
+        serde_json::from_str(&c.config).map_err(|source| Error::CorruptRecord {
+            id: c.id.to_string(),
+            source,
+        })?;
+    let state: State = serde_json::from_str(&c.state).map_err(|source| Error::CorruptRecord {
+        id: c.id.to_string(),
+        source,
+    })?;
+    Ok(Container {
+        id: c.id.to_string(),
+        name: c.name.clone(),
+        image_id: c.image_id.clone(),
+        created: c.created,
+        config,
+        state,
+        log_path,
+    })
+}
+
+/// Finds a container by full id, name (with or without the leading `/`) or unique id prefix.
+pub(crate) fn find(store: &Store, name_or_id: &str) -> Result<berth_store::metadata::Container> {
+    let not_found = || Error::NoSuchContainer(name_or_id.to_string());
+    let wanted = name_or_id.trim_start_matches('/');
+    if wanted.is_empty() {
+        return Err(not_found());
+    }
+    match store.metadata.get_container(wanted) {
+        Ok(c) => return Ok(c),
+        Err(berth_store::Error::ContainerNotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    match store.metadata.container_by_name(wanted) {
+        Ok(c) => return Ok(c),
+        Err(berth_store::Error::ContainerNotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut hits = store
+        .metadata
+        .list_containers()?
+        .into_iter()
+        .filter(|c| c.id.as_str().starts_with(wanted));
+    match (hits.next(), hits.next()) {
+        (Some(c), None) => Ok(c),
+        (Some(_), Some(_)) => Err(Error::AmbiguousContainer(name_or_id.to_string())),
+        _ => Err(not_found()),
+    }
+}
+
+/// Filters of `docker ps`, already parsed by the API layer.
+#[derive(Debug, Default, Clone)]
+pub struct ListOptions {
+    pub all: bool,
+    pub labels: Vec<String>,
+    pub statuses: Vec<String>,
+    pub names: Vec<String>,
+    pub ids: Vec<String>,
+    pub ancestors: Vec<String>,
+    pub exited: Vec<i32>,
+}
+
+impl Engine {
+    pub(crate) fn bundle_dir(&self, id: &str) -> PathBuf {
+        self.config().exec_root.join("containers").join(id)
+    }
+
+    pub(crate) fn data_dir(&self, id: &str) -> PathBuf {
+        self.config().data_root.join("containers").join(id)
+    }
+
+    pub(crate) fn runtime_root(&self) -> PathBuf {
+        self.config().exec_root.join("runtime")
+    }
+
+    pub(crate) fn log_path(&self, id: &str) -> PathBuf {
+        self.data_dir(id).join(format!("{id}-json.log"))
+    }
+
+    /// Loads one container (current state from memory when it is live here).
+    pub async fn container(&self, name_or_id: &str) -> Result<Container> {
+        let name = name_or_id.to_string();
+        let engine = self.clone();
+        let record = self.with_store(move |store| find(store, &name)).await?;
+        let mut c = parse_record(&record, engine.log_path(record.id.as_str()))?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        c.state = entry.state.borrow().clone();
+        Ok(c)
+    }
+
+    pub async fn list_containers(&self, opts: ListOptions) -> Result<Vec<Container>> {
+        let engine = self.clone();
+        let records = self
+            .with_store(|store| Ok(store.metadata.list_containers()?))
+            .await?;
+        let mut out = Vec::new();
+        for r in &records {
+            let mut c = parse_record(r, engine.log_path(r.id.as_str()))?;
+            let entry = self.inner.containers.entry(&c.id, &c.state);
+            c.state = entry.state.borrow().clone();
+            // Like `docker ps`: without -a only live containers (paused ones included).
+            if !opts.all && opts.statuses.is_empty() && !c.state.status.is_live() {
+                continue;
+            }
+            if !opts.statuses.is_empty()
+                && !opts.statuses.iter().any(|s| s == c.state.status.as_str())
+            {
+                continue;
+            }
+            if !opts
+                .labels
+                .iter()
+                .all(|l| label_matches(&c.config.options.labels, l))
+            {
+                continue;
+            }
+            if !opts.names.is_empty()
+                && !opts
+                    .names
+                    .iter()
+                    .any(|n| c.name.contains(n.trim_start_matches('/')))
+            {
+                continue;
+            }
+            if !opts.ids.is_empty() && !opts.ids.iter().any(|i| c.id.starts_with(i.as_str())) {
+                continue;
+            }
+            if !opts.ancestors.is_empty()
+                && !opts.ancestors.iter().any(|a| {
+                    *a == c.config.image_name
+                        || c.image_id
+                            .as_str()
+                            .contains(a.trim_start_matches("sha256:"))
+                })
+            {
+                continue;
+            }
+            let exited_matches =
+                c.state.status == Status::Exited && opts.exited.contains(&c.state.exit_code);
+            if !opts.exited.is_empty() && !exited_matches {
+                continue;
+            }
+            out.push(c);
+        }
+        out.sort_by_key(|c| std::cmp::Reverse(c.created));
+        Ok(out)
+    }
+
+    /// Persists `state` and publishes it to waiters.
+    pub(crate) async fn save_state(&self, id: &str, state: State) -> Result<()> {
+        let json = serde_json::to_string(&state).map_err(Error::Json)?;
+        let key = id.to_string();
+        self.with_store(move |store| Ok(store.metadata.set_container_state(&key, &json)?))
+            .await?;
+        let entry = self.inner.containers.entry(id, &state);
+        entry.state.send_replace(state);
+        Ok(())
+    }
+
+    /// Event attributes Docker attaches to container events: image, name and labels.
+    pub(crate) fn container_event_attrs(&self, c: &Container) -> BTreeMap<String, String> {
+        let mut attrs = c.config.options.labels.clone();
+        attrs.insert("image".into(), c.config.image_name.clone());
+        attrs.insert("name".into(), c.name.clone());
+        attrs
+    }
+}
+
+fn label_matches(labels: &BTreeMap<String, String>, filter: &str) -> bool {
+    match filter.split_once('=') {
+        Some((k, v)) => labels.get(k).is_some_and(|have| have == v),
+        None => labels.contains_key(filter),
+    }
+}

@@ -1,0 +1,95 @@
+//! `docker rm`: the process (with `-f`), the runtime state, the mount, the writable layer, the
+//! logs and generated files, and the record, in that order, so an interrupted removal can be
+//! retried.
+
+use super::{State, Status};
+use crate::events::EventType;
+use crate::{Engine, Error, Result};
+
+impl Engine {
+    pub async fn remove_container(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        _volumes: bool,
+    ) -> Result<()> {
+        let c = self.container(name_or_id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        let op = entry.op.lock().await;
+        let c = self.container(&c.id).await?;
+        if c.state.status.is_live() {
+            if !force {
+                return Err(Error::RemoveRunning(c.id.clone()));
+            }
+            let mut state = c.state.clone();
+            state.stopped_by_user = true;
+            self.save_state(&c.id, state).await?;
+            let mut rx = entry.state.subscribe();
+            let _ = self.runtime(&c.id, &["kill", &c.id, "SIGKILL"]).await;
+            drop(op);
+            let stopped = tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                rx.wait_for(|s| !s.status.is_live()),
+            )
+            .await
+            .is_ok_and(|r| r.is_ok());
+            if !stopped {
+                return Err(Error::StopTimedOut(c.id.clone()));
+            }
+            return Box::pin(self.remove_stopped(&c.id)).await;
+        }
+        drop(op);
+        self.remove_stopped(&c.id).await
+    }
+
+    async fn remove_stopped(&self, id: &str) -> Result<()> {
+        let c = self.container(id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        let _op = entry.op.lock().await;
+        let mut state = c.state.clone();
+        if state.status.is_live() {
+            return Err(Error::RemoveRunning(c.id.clone()));
+        }
+        state.status = Status::Removing;
+        self.save_state(&c.id, state).await?;
+        let _ = self.runtime(&c.id, &["delete", "--force", &c.id]).await;
+        self.cleanup_after_exit(&c.id).await;
+        let bundle = self.bundle_dir(&c.id);
+        let data = self.data_dir(&c.id);
+        let key = c.id.clone();
+        self.with_store(move |store| {
+            let record = store.metadata.get_container(&key)?;
+            match store.snapshots.remove(&record.snapshot_key) {
+                Ok(()) | Err(berth_store::Error::SnapshotNotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            for dir in [&bundle, &data] {
+                match std::fs::remove_dir_all(dir) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::Io {
+                            action: "remove",
+                            path: dir.clone(),
+                            source: e,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            store.metadata.delete_container(&key)?;
+            Ok(())
+        })
+        .await?;
+        entry.state.send_replace(State {
+            removed: true,
+            ..c.state.clone()
+        });
+        self.inner.containers.forget(&c.id);
+        self.events().publish(
+            EventType::Container,
+            "destroy",
+            &c.id,
+            self.container_event_attrs(&c),
+        );
+        Ok(())
+    }
+}
