@@ -10,18 +10,16 @@ use nix::fcntl::{open, OFlag};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
-use oci_spec::runtime::{
-    LinuxDeviceCgroup, LinuxDeviceType, LinuxIdMapping, LinuxNamespaceType, LinuxResources,
-};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxNamespaceType, LinuxResources};
 
 use crate::channel::{self, Message};
 use crate::console::Console;
 use crate::error::{io, sys, Error, Result};
 use crate::init::{self, InitContext};
-use crate::rootfs::CgroupMountSource;
+use crate::rootfs::{self, CgroupMountSource};
 use crate::spec::load_bundle;
 use crate::state::{proc_stat, Container, StateRoot, EXEC_FIFO};
-use crate::{hooks, namespaces, seccomp};
+use crate::{hooks, idmap, namespaces, seccomp};
 
 pub struct CreateOptions {
     pub id: String,
@@ -84,6 +82,9 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
         });
     }
     let plan = namespaces::plan(ns_list);
+    // Checked before anything exists, so a bad idmapped mount leaves nothing to clean up.
+    let idmaps =
+        rootfs::idmap_requests(spec.mounts().as_deref().unwrap_or_default(), plan.has_user)?;
     let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
 
     let dir = root.reserve(&id)?;
@@ -157,11 +158,14 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     cleanup.children.push(pid);
 
     if plan.new_user {
-        write_id_maps(
+        idmap::write_id_maps(
             pid,
-            linux.uid_mappings().as_deref(),
-            linux.gid_mappings().as_deref(),
+            linux.uid_mappings().as_deref().unwrap_or_default(),
+            linux.gid_mappings().as_deref().unwrap_or_default(),
         )?;
+    }
+    if !idmaps.is_empty() {
+        send_idmapped_mounts(&idmaps, &plan, pid, &parent_ch)?;
     }
     if let Some(cg) = cleanup.cgroup.as_ref().filter(|_| !placed) {
         cg.add_task(pid).map_err(cg_err)?;
@@ -338,20 +342,32 @@ fn cgroup_mount_source(cg: &berth_cgroups::Manager) -> CgroupMountSource {
     }
 }
 
-fn write_id_maps(
+/// Idmaps the requested sources and passes the trees to the container process (`pid`), which
+/// attaches them while mounting. The container's own user namespace is ready here: its maps
+/// were just written.
+fn send_idmapped_mounts(
+    requests: &[rootfs::IdmapRequest],
+    plan: &namespaces::NamespacePlan,
     pid: i32,
-    uid: Option<&[LinuxIdMapping]>,
-    gid: Option<&[LinuxIdMapping]>,
+    ch: &channel::Channel,
 ) -> Result<()> {
-    let fmt = |maps: Option<&[LinuxIdMapping]>| -> String {
-        maps.into_iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect()
+    let userns_path = if plan.new_user {
+        Some(PathBuf::from(format!("/proc/{pid}/ns/user")))
+    } else {
+        plan.joins
+            .iter()
+            .find(|(t, _)| *t == LinuxNamespaceType::User)
+            .map(|(_, p)| p.clone())
     };
-    for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
-        let path = format!("/proc/{pid}/{file}");
-        std::fs::write(&path, fmt(maps)).map_err(io("write user namespace mapping", path))?;
+    let userns = userns_path
+        .map(|p| {
+            open(&p, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(sys(format!("open user namespace {}", p.display())))
+        })
+        .transpose()?;
+    let trees = idmap::prepare(requests, userns.as_ref().map(AsFd::as_fd))?;
+    for (index, tree) in &trees {
+        ch.send_with_fd(&Message::IdmappedMount(*index), tree.as_fd())?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod delete;
 mod error;
 mod exec;
 mod hooks;
+mod idmap;
 mod init;
 mod kill;
 mod namespaces;

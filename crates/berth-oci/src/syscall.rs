@@ -1,6 +1,7 @@
 //! The mount-related system calls, behind a trait so rootfs setup can be planned and tested
 //! without privileges (see `RecordingSyscall` in tests).
 
+use std::os::fd::BorrowedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -17,6 +18,8 @@ pub trait Syscall {
         data: Option<&str>,
     ) -> nix::Result<()>;
     fn umount2(&self, target: &Path, flags: MntFlags) -> nix::Result<()>;
+    /// Attaches a detached mount tree (from `open_tree`/`fsmount`) at `target`.
+    fn move_mount(&self, tree: BorrowedFd<'_>, target: &Path) -> nix::Result<()>;
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()>;
     fn chroot(&self, path: &Path) -> nix::Result<()>;
     fn chdir(&self, path: &Path) -> nix::Result<()>;
@@ -44,6 +47,10 @@ impl Syscall for LinuxSyscall {
     }
     fn umount2(&self, target: &Path, flags: MntFlags) -> nix::Result<()> {
         nix::mount::umount2(target, flags)
+    }
+    fn move_mount(&self, tree: BorrowedFd<'_>, target: &Path) -> nix::Result<()> {
+        let target = cpath(target)?;
+        berth_sys::newmount::move_mount(tree, &target)
     }
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()> {
         nix::unistd::pivot_root(new_root, put_old)
@@ -84,6 +91,12 @@ impl Syscall for LinuxSyscall {
     fn chmod(&self, path: &Path, mode: u32) -> std::io::Result<()> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
     }
+}
+
+/// A path as the C string syscalls take; a NUL byte cannot name a file.
+pub(crate) fn cpath(path: &Path) -> nix::Result<std::ffi::CString> {
+    std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| nix::errno::Errno::EINVAL)
 }
 
 #[cfg(test)]
@@ -139,6 +152,10 @@ pub(crate) mod recording {
         }
         fn umount2(&self, target: &Path, flags: MntFlags) -> nix::Result<()> {
             self.push(format!("umount2 {} {}", target.display(), names!(flags)));
+            Ok(())
+        }
+        fn move_mount(&self, _tree: BorrowedFd<'_>, target: &Path) -> nix::Result<()> {
+            self.push(format!("move_mount {}", target.display()));
             Ok(())
         }
         fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()> {
