@@ -5,6 +5,7 @@
 
 mod channel;
 mod console;
+mod copy;
 mod create;
 mod delete;
 mod error;

@@ -111,6 +111,8 @@ pub struct MountOptions {
     pub bind: bool,
     pub recursive: bool,
     pub idmap: Idmap,
+    /// `tmpcopyup`: a tmpfs starts with the content of the directory it covers.
+    pub tmpcopyup: bool,
 }
 
 pub fn parse_options(options: &[String]) -> Result<MountOptions> {
@@ -121,6 +123,7 @@ pub fn parse_options(options: &[String]) -> Result<MountOptions> {
         bind: false,
         recursive: false,
         idmap: Idmap::No,
+        tmpcopyup: false,
     };
     for opt in options {
         let (set, flag) = match opt.as_str() {
@@ -173,8 +176,23 @@ pub fn parse_options(options: &[String]) -> Result<MountOptions> {
                 o.idmap = Idmap::Recursive;
                 continue;
             }
-            // Podman/CRI-O hints for SELinux relabeling and copy-up; nothing to do at mount time here.
-            "z" | "Z" | "notmpcopyup" | "tmpcopyup" | "copy-symlink" | "nocopy" => continue,
+            "tmpcopyup" => {
+                o.tmpcopyup = true;
+                continue;
+            }
+            // No copy-up is the default; this only cancels an earlier `tmpcopyup`.
+            "notmpcopyup" => {
+                o.tmpcopyup = false;
+                continue;
+            }
+            // Safe to ignore, and never passed to the kernel as data:
+            // - `z`/`Z` ask for SELinux relabeling of the source, which podman and CRI-O do on
+            //   the host before calling the runtime (crun ignores them too);
+            // - `nocopy` tells the engine not to seed a new named volume from the image, a
+            //   decision made before the runtime sees the mount;
+            // - `copy-symlink` (crun) copies a symlink source instead of binding it; binding
+            //   follows the link and shows the same content, read through the same path.
+            "z" | "Z" | "copy-symlink" | "nocopy" => continue,
             other => {
                 o.data.push(other.to_string());
                 continue;
@@ -431,6 +449,10 @@ fn mount_entry(
             sys.mount(None, &target, None, flags, None)
                 .map_err(mount_err("remount", &target))?;
         }
+    } else if opts.tmpcopyup && typ == "tmpfs" {
+        sys.mkdir_all(&target)
+            .map_err(io_err("create mount point", &target))?;
+        tmpfs_copy_up(&target, &opts, sys)?;
     } else {
         sys.mkdir_all(&target)
             .map_err(io_err("create mount point", &target))?;
@@ -475,6 +497,54 @@ fn mount_entry(
     if !opts.propagation.is_empty() {
         sys.mount(None, &target, None, opts.propagation, None)
             .map_err(mount_err("set propagation of", &target))?;
+    }
+    Ok(())
+}
+
+/// Superblock flags of mount(2) and their fsconfig names.
+const SB_FLAG_WORDS: [(MsFlags, &str); 4] = [
+    (MsFlags::MS_SYNCHRONOUS, "sync"),
+    (MsFlags::MS_DIRSYNC, "dirsync"),
+    (MsFlags::MS_LAZYTIME, "lazytime"),
+    (MsFlags::MS_MANDLOCK, "mand"),
+];
+
+/// `tmpcopyup`: a detached tmpfs is filled with the content of `target` (which it is about to
+/// cover), then attached over it, so the directory never shows up empty or half copied.
+fn tmpfs_copy_up(target: &Path, opts: &MountOptions, sys: &dyn Syscall) -> Result<()> {
+    let mut options = opts.data.clone();
+    for (flag, word) in SB_FLAG_WORDS {
+        if opts.flags.contains(flag) {
+            options.push(word.to_string());
+        }
+    }
+    let tree = sys
+        .new_mount("tmpfs", &options)
+        .map_err(mount_err("create tmpfs for", target))?;
+    // The covered directory's owner and mode, unless the mount sets them (a tmpfs root is 1777
+    // by default, wrong for /etc or /var).
+    let root_attrs = !opts
+        .data
+        .iter()
+        .any(|d| ["mode=", "uid=", "gid="].iter().any(|k| d.starts_with(k)));
+    sys.copy_into(target, tree.as_fd(), root_attrs)
+        .map_err(io_err("copy up into tmpfs", target))?;
+    sys.move_mount(tree.as_fd(), target)
+        .map_err(mount_err("attach tmpfs at", target))?;
+    // Per-mount flags (ro, nosuid, ...) after the copy, which a read-only mount would refuse.
+    let sb_flags = SB_FLAG_WORDS
+        .iter()
+        .fold(MsFlags::MS_REMOUNT, |acc, (f, _)| acc | *f);
+    let mount_flags = opts.flags & !sb_flags;
+    if !mount_flags.is_empty() {
+        sys.mount(
+            None,
+            target,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | mount_flags,
+            None,
+        )
+        .map_err(mount_err("remount", target))?;
     }
     Ok(())
 }
@@ -924,6 +994,45 @@ mod tests {
         );
         let e = err(&[half], true);
         assert!(e.contains("together"), "{e}");
+    }
+
+    #[test]
+    fn tmpcopyup_fills_a_detached_tmpfs_before_attaching_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let o = parse_options(&["tmpcopyup".into(), "notmpcopyup".into(), "z".into()]).unwrap();
+        assert!(!o.tmpcopyup && o.data.is_empty());
+        let mounts = [
+            mount(
+                "/etc",
+                "tmpfs",
+                "tmpfs",
+                &["tmpcopyup", "ro", "sync", "size=1m"],
+            ),
+            mount("/var", "tmpfs", "tmpfs", &["tmpcopyup", "mode=700"]),
+        ];
+        let sys = RecordingSyscall::default();
+        prepare(&ctx(root, &mounts), &[], &sys).unwrap();
+        let r = root.display();
+        let lines = sys.lines();
+        let at = lines
+            .iter()
+            .position(|l| *l == format!("mkdir {r}/etc"))
+            .unwrap();
+        assert_eq!(
+            lines[at + 1..at + 5],
+            [
+                "new_mount tmpfs size=1m,sync".to_string(),
+                format!("copy_into {r}/etc root_attrs=true"),
+                format!("move_mount {r}/etc"),
+                format!("mount - {r}/etc - MS_RDONLY | MS_REMOUNT | MS_BIND -"),
+            ]
+        );
+        // An explicit mode keeps the tmpfs root as configured; no flags, no remount.
+        assert!(lines.contains(&format!("copy_into {r}/var root_attrs=false")));
+        assert!(!lines
+            .iter()
+            .any(|l| l.starts_with(&format!("mount - {r}/var"))));
     }
 
     #[test]

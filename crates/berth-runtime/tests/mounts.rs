@@ -323,3 +323,39 @@ fn idmap_without_mappings_or_user_namespace_is_refused() {
     );
     c.assert_nothing_left();
 }
+
+#[test]
+fn tmpcopyup_tmpfs_starts_with_the_covered_directory() {
+    let Some(mut c) = Container::new(
+        "copyup",
+        &[
+            "sh",
+            "-c",
+            "cat /etc/passwd; readlink /etc/link; stat -c '%u:%g %a' /etc/owned /etc; \
+             echo new > /etc/added && cat /etc/added; cat /proc/self/mountinfo",
+        ],
+    ) else {
+        return;
+    };
+    let rootfs = c.private_rootfs();
+    let etc = rootfs.join("etc");
+    std::os::unix::fs::symlink("passwd", etc.join("link")).unwrap();
+    std::fs::write(etc.join("owned"), "x").unwrap();
+    std::os::unix::fs::chown(etc.join("owned"), Some(1000), Some(1000)).unwrap();
+    std::fs::set_permissions(
+        etc.join("owned"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o640),
+    )
+    .unwrap();
+    c.set("/root/readonly", json!(true));
+    c.tmpfs("/etc", &["nosuid", "nodev", "tmpcopyup"]);
+    let out = c.run_capture().ok();
+    let passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
+    let expected = format!("{passwd}passwd\n1000:1000 640\n0:0 755\nnew\n");
+    assert!(out.stdout.starts_with(&expected), "{out:?}");
+    let mnt = mount_at(&parse_mountinfo(&out.stdout), "/etc")
+        .cloned()
+        .unwrap();
+    assert_eq!(mnt.fs_type, "tmpfs", "{mnt:?}");
+    assert!(!etc.join("added").exists(), "write reached the rootfs");
+}
