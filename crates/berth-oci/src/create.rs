@@ -64,6 +64,8 @@ impl Drop for Cleanup {
 
 pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     let id = ContainerId::new(&opts.id)?;
+    let _span = tracing::debug_span!("create", container = %id).entered();
+    let t0 = std::time::Instant::now();
     let bundle = load_bundle(&opts.bundle)?;
     let spec = &bundle.spec;
     let (Some(process), Some(linux)) = (spec.process().as_ref(), spec.linux().as_ref()) else {
@@ -86,6 +88,17 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     let idmaps =
         rootfs::idmap_requests(spec.mounts().as_deref().unwrap_or_default(), plan.has_user)?;
     let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
+    tracing::debug!(
+        clone = ?plan.clone_flags,
+        unshare = ?plan.unshare_flags,
+        joins = ?plan.joins,
+        second_fork = plan.second_fork,
+        idmapped_mounts = idmaps.len(),
+        seccomp = seccomp.is_some(),
+        elapsed_us = t0.elapsed().as_micros(),
+        "bundle {} loaded, namespaces planned",
+        bundle.dir.display()
+    );
 
     let dir = root.reserve(&id)?;
     let mut cleanup = Cleanup {
@@ -110,6 +123,12 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     cgroup.create().map_err(cg_err)?;
     cgroup.apply(&with_default_devices(linux)).map_err(cg_err)?;
     let cgroup_mount = cgroup_mount_source(cgroup);
+    tracing::debug!(
+        paths = ?cgroup.paths(),
+        version = ?cgroup.version(),
+        elapsed_us = t0.elapsed().as_micros(),
+        "cgroup created, resources applied"
+    );
 
     let fifo = if opts.start_immediately {
         None
@@ -151,6 +170,12 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
         };
         init::child_main(&child_ch, || init::container_init(ctx));
     }
+    tracing::debug!(
+        pid,
+        into_cgroup = placed,
+        elapsed_us = t0.elapsed().as_micros(),
+        "container process cloned"
+    );
     drop(child_ch);
     drop(ns_fds);
     drop(console);
@@ -245,6 +270,11 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, init_pid)?;
     }
+    tracing::debug!(
+        pid = init_pid,
+        elapsed_us = t0.elapsed().as_micros(),
+        "container created"
+    );
     cleanup.armed = false;
     Ok(Created {
         container,

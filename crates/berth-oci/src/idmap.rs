@@ -110,6 +110,12 @@ pub(crate) fn prepare(
                 idmapped_tree(req, userns.as_fd())?
             }
         };
+        tracing::debug!(
+            source = %req.source.display(),
+            destination = %req.destination.display(),
+            recursive = req.recursive_idmap,
+            "idmapped mount prepared"
+        );
         out.push((req.index, tree));
     }
     Ok(out)

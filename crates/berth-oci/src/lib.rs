@@ -2,6 +2,10 @@
 //!
 //! Synchronous and single-threaded on purpose: `create` and `exec` fork with `clone(2)`,
 //! which is only sound when the calling process has one thread. No tokio here.
+//!
+//! The library never prints. It reports its steps as `tracing` debug events inside a span per
+//! operation carrying the container id; whoever links it decides where they go (berth-runtime
+//! writes them with `--debug`). Without a subscriber they cost one check each.
 
 mod channel;
 mod console;

@@ -371,6 +371,13 @@ pub fn prepare(
             .find(|(i, _)| *i == index)
             .map(|(_, fd)| fd.as_fd());
         mount_entry(ctx, m, idmapped, sys)?;
+        tracing::debug!(
+            destination = %m.destination().display(),
+            typ = m.typ().as_deref().unwrap_or_default(),
+            source = %m.source().as_deref().unwrap_or(Path::new("")).display(),
+            options = ?m.options().as_deref().unwrap_or_default(),
+            "mounted"
+        );
     }
     if !is_dev_bind(ctx.mounts) {
         create_devices(ctx, sys)?;
@@ -772,7 +779,13 @@ pub fn switch_root(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
             .map_err(mount_err("detach old root", ctx.rootfs))?;
     }
     sys.chdir(Path::new("/"))
-        .map_err(mount_err("chdir", Path::new("/")))
+        .map_err(mount_err("chdir", Path::new("/")))?;
+    tracing::debug!(
+        pivot_root = !ctx.no_pivot,
+        "root switched to {}",
+        ctx.rootfs.display()
+    );
+    Ok(())
 }
 
 /// After the root switch: read-only and masked paths, read-only root, final propagation.
