@@ -106,6 +106,7 @@ pub(crate) fn prepare(
                         helpers.len() - 1
                     }
                 };
+                // In range: found by `position` or just pushed.
                 let (_, userns) = &helpers[at];
                 idmapped_tree(req, userns.as_fd())?
             }

@@ -7,6 +7,9 @@
 //! operation carrying the container id; whoever links it decides where they go (berth-runtime
 //! writes them with `--debug`). Without a subscriber they cost one check each.
 
+// unwrap_used is denied workspace-wide; expect() panics just the same on bad input.
+#![cfg_attr(not(test), deny(clippy::expect_used))]
+
 mod channel;
 mod console;
 mod copy;

@@ -1,6 +1,9 @@
 //! berth-runtime: a runc-compatible OCI runtime. Argument parsing lives in `cli`, one file per
 //! verb in `commands/`; the work itself is in the `berth-oci` library.
 
+// unwrap_used is denied workspace-wide; expect() panics just the same on bad input.
+#![cfg_attr(not(test), deny(clippy::expect_used))]
+
 mod cli;
 mod commands;
 mod log;
