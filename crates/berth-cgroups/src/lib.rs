@@ -9,6 +9,9 @@
 //! Everything that can be done without the filesystem happens in [`Manager::new`], so the start
 //! path pays only for the writes the resources ask for.
 
+// unwrap_used is denied workspace-wide; expect() panics just the same on bad input.
+#![cfg_attr(not(test), deny(clippy::expect_used))]
+
 mod convert;
 mod devices;
 mod ebpf;

@@ -31,11 +31,13 @@ pub enum ChannelError {
     },
 }
 
-/// The whole create-time protocol. Parent → child: `Go`, `HooksDone` (with the state JSON for
-/// in-container hooks), `SeccompDone`. Child → parent: `InitPid` (only after a second fork),
+/// The whole create-time protocol. Parent → child: `IdmappedMount` (before `Go`, carries the
+/// detached tree for spec mount N), `Go`, `HooksDone` (with the state JSON for in-container
+/// hooks), `SeccompDone`. Child → parent: `InitPid` (only after a second fork),
 /// `RunHooks`, `SeccompListener` (carries the notify fd), `Ready`, `Failed`.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Message {
+    IdmappedMount(usize),
     Go,
     HooksDone(String),
     InitPid(i32),
@@ -49,6 +51,7 @@ pub enum Message {
 impl Message {
     fn name(&self) -> &'static str {
         match self {
+            Self::IdmappedMount(_) => "IdmappedMount",
             Self::Go => "Go",
             Self::HooksDone(_) => "HooksDone",
             Self::InitPid(_) => "InitPid",

@@ -10,18 +10,16 @@ use nix::fcntl::{open, OFlag};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
-use oci_spec::runtime::{
-    LinuxDeviceCgroup, LinuxDeviceType, LinuxIdMapping, LinuxNamespaceType, LinuxResources,
-};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxNamespaceType, LinuxResources};
 
 use crate::channel::{self, Message};
 use crate::console::Console;
 use crate::error::{io, sys, Error, Result};
 use crate::init::{self, InitContext};
-use crate::rootfs::CgroupMountSource;
+use crate::rootfs::{self, CgroupMountSource};
 use crate::spec::load_bundle;
 use crate::state::{proc_stat, Container, StateRoot, EXEC_FIFO};
-use crate::{hooks, namespaces, seccomp};
+use crate::{hooks, idmap, namespaces, seccomp};
 
 pub struct CreateOptions {
     pub id: String,
@@ -66,6 +64,8 @@ impl Drop for Cleanup {
 
 pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     let id = ContainerId::new(&opts.id)?;
+    let _span = tracing::debug_span!("create", container = %id).entered();
+    let t0 = std::time::Instant::now();
     let bundle = load_bundle(&opts.bundle)?;
     let spec = &bundle.spec;
     let (Some(process), Some(linux)) = (spec.process().as_ref(), spec.linux().as_ref()) else {
@@ -84,7 +84,21 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
         });
     }
     let plan = namespaces::plan(ns_list);
+    // Checked before anything exists, so a bad idmapped mount leaves nothing to clean up.
+    let idmaps =
+        rootfs::idmap_requests(spec.mounts().as_deref().unwrap_or_default(), plan.has_user)?;
     let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
+    tracing::debug!(
+        clone = ?plan.clone_flags,
+        unshare = ?plan.unshare_flags,
+        joins = ?plan.joins,
+        second_fork = plan.second_fork,
+        idmapped_mounts = idmaps.len(),
+        seccomp = seccomp.is_some(),
+        elapsed_us = t0.elapsed().as_micros(),
+        "bundle {} loaded, namespaces planned",
+        bundle.dir.display()
+    );
 
     let dir = root.reserve(&id)?;
     let mut cleanup = Cleanup {
@@ -109,6 +123,12 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     cgroup.create().map_err(cg_err)?;
     cgroup.apply(&with_default_devices(linux)).map_err(cg_err)?;
     let cgroup_mount = cgroup_mount_source(cgroup);
+    tracing::debug!(
+        paths = ?cgroup.paths(),
+        version = ?cgroup.version(),
+        elapsed_us = t0.elapsed().as_micros(),
+        "cgroup created, resources applied"
+    );
 
     let fifo = if opts.start_immediately {
         None
@@ -150,6 +170,12 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
         };
         init::child_main(&child_ch, || init::container_init(ctx));
     }
+    tracing::debug!(
+        pid,
+        into_cgroup = placed,
+        elapsed_us = t0.elapsed().as_micros(),
+        "container process cloned"
+    );
     drop(child_ch);
     drop(ns_fds);
     drop(console);
@@ -157,11 +183,14 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     cleanup.children.push(pid);
 
     if plan.new_user {
-        write_id_maps(
+        idmap::write_id_maps(
             pid,
-            linux.uid_mappings().as_deref(),
-            linux.gid_mappings().as_deref(),
+            linux.uid_mappings().as_deref().unwrap_or_default(),
+            linux.gid_mappings().as_deref().unwrap_or_default(),
         )?;
+    }
+    if !idmaps.is_empty() {
+        send_idmapped_mounts(&idmaps, &plan, pid, &parent_ch)?;
     }
     if let Some(cg) = cleanup.cgroup.as_ref().filter(|_| !placed) {
         cg.add_task(pid).map_err(cg_err)?;
@@ -241,6 +270,11 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, init_pid)?;
     }
+    tracing::debug!(
+        pid = init_pid,
+        elapsed_us = t0.elapsed().as_micros(),
+        "container created"
+    );
     cleanup.armed = false;
     Ok(Created {
         container,
@@ -338,20 +372,32 @@ fn cgroup_mount_source(cg: &berth_cgroups::Manager) -> CgroupMountSource {
     }
 }
 
-fn write_id_maps(
+/// Idmaps the requested sources and passes the trees to the container process (`pid`), which
+/// attaches them while mounting. The container's own user namespace is ready here: its maps
+/// were just written.
+fn send_idmapped_mounts(
+    requests: &[rootfs::IdmapRequest],
+    plan: &namespaces::NamespacePlan,
     pid: i32,
-    uid: Option<&[LinuxIdMapping]>,
-    gid: Option<&[LinuxIdMapping]>,
+    ch: &channel::Channel,
 ) -> Result<()> {
-    let fmt = |maps: Option<&[LinuxIdMapping]>| -> String {
-        maps.into_iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect()
+    let userns_path = if plan.new_user {
+        Some(PathBuf::from(format!("/proc/{pid}/ns/user")))
+    } else {
+        plan.joins
+            .iter()
+            .find(|(t, _)| *t == LinuxNamespaceType::User)
+            .map(|(_, p)| p.clone())
     };
-    for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
-        let path = format!("/proc/{pid}/{file}");
-        std::fs::write(&path, fmt(maps)).map_err(io("write user namespace mapping", path))?;
+    let userns = userns_path
+        .map(|p| {
+            open(&p, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(sys(format!("open user namespace {}", p.display())))
+        })
+        .transpose()?;
+    let trees = idmap::prepare(requests, userns.as_ref().map(AsFd::as_fd))?;
+    for (index, tree) in &trees {
+        ch.send_with_fd(&Message::IdmappedMount(*index), tree.as_fd())?;
     }
     Ok(())
 }

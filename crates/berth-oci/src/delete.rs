@@ -11,6 +11,8 @@ use crate::state::StateRoot;
 
 /// Deletes the container; returns warnings from poststop hooks (which never fail a delete).
 pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<Vec<String>> {
+    let _span = tracing::debug_span!("delete", container = id).entered();
+    let t0 = Instant::now();
     let c = match root.load(id) {
         Ok(c) => c,
         Err(Error::NotFound(_)) => {
@@ -43,6 +45,12 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<Vec<String>> {
         }
     }
     wait_gone(&c)?;
+    tracing::debug!(
+        pid = c.pid,
+        was = %status,
+        elapsed_us = t0.elapsed().as_micros(),
+        "init gone"
+    );
     if let Some(cg) = c.cgroup() {
         // Without its own pid namespace, children of init may outlive it.
         if !c.own_pid_ns {
@@ -69,6 +77,10 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<Vec<String>> {
         }
     }
     std::fs::remove_dir_all(&c.dir).map_err(io("remove", &c.dir))?;
+    tracing::debug!(
+        elapsed_us = t0.elapsed().as_micros(),
+        "cgroup and state removed"
+    );
     Ok(warnings)
 }
 

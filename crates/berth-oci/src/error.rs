@@ -25,6 +25,11 @@ pub enum Error {
         field: String,
         reason: String,
     },
+    #[error("mount at {destination}: {reason}")]
+    InvalidMount {
+        destination: PathBuf,
+        reason: String,
+    },
     #[error("container {0:?} already exists")]
     Exists(String),
     #[error("container {0:?} does not exist")]

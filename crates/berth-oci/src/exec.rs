@@ -58,6 +58,8 @@ fn namespaces_of(pid: i32, spec_ns: &[LinuxNamespace]) -> Result<Vec<LinuxNamesp
 }
 
 pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
+    let _span = tracing::debug_span!("exec", container = %opts.id).entered();
+    let t0 = std::time::Instant::now();
     let c = root.load(&opts.id)?;
     let status = c.status();
     if !matches!(status, ContainerStatus::Running | ContainerStatus::Created) {
@@ -93,6 +95,16 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
     let cgroup = c.cgroup();
     let cgroup_dir = cgroup.as_ref().and_then(|cg| cg.cgroup_dir_fd());
     let (pid, placed) = init::clone_into_cgroup(0, cgroup_dir.as_ref().map(AsFd::as_fd))?;
+    if pid != 0 {
+        tracing::debug!(
+            pid,
+            into_cgroup = placed,
+            joins = ?plan.joins,
+            second_fork = plan.second_fork,
+            elapsed_us = t0.elapsed().as_micros(),
+            "exec process cloned"
+        );
+    }
     if pid == 0 {
         drop(parent_ch);
         init::child_main(&child_ch, || {
@@ -166,6 +178,11 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
         if let Some(path) = &opts.pid_file {
             write_pid_file(path, target)?;
         }
+        tracing::debug!(
+            pid = target,
+            elapsed_us = t0.elapsed().as_micros(),
+            "exec process ready"
+        );
         Ok(Execed {
             pid: target,
             pty_master,

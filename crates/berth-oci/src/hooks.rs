@@ -78,9 +78,18 @@ fn output_suffix(output: &str) -> String {
 /// Runs `hooks` in order, each with the container state on stdin; the first failure stops the
 /// sequence. `phase` (e.g. "createRuntime") only labels errors.
 pub fn run_hooks(hooks: &[Hook], state_json: &[u8], phase: &str) -> Result<(), HookError> {
-    hooks
-        .iter()
-        .try_for_each(|hook| run_hook(hook, state_json, phase))
+    hooks.iter().try_for_each(|hook| {
+        let started = Instant::now();
+        let result = run_hook(hook, state_json, phase);
+        tracing::debug!(
+            phase,
+            path = %hook.path().display(),
+            ok = result.is_ok(),
+            elapsed_us = started.elapsed().as_micros(),
+            "hook ran"
+        );
+        result
+    })
 }
 
 fn run_hook(hook: &Hook, state_json: &[u8], phase: &str) -> Result<(), HookError> {

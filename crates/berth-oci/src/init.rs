@@ -122,6 +122,22 @@ pub(crate) fn clone_process(flags: libc::c_long) -> Result<i32> {
     Ok(pid as i32)
 }
 
+/// Waits for `Go`, collecting the idmapped mount trees the runtime sends before it.
+fn wait_go_with_mounts(ch: &Channel) -> Result<Vec<(usize, OwnedFd)>> {
+    let mut trees = Vec::new();
+    loop {
+        match ch.recv_with_fd()? {
+            (Message::IdmappedMount(index), Some(fd)) => trees.push((index, fd)),
+            (Message::Go, _) => return Ok(trees),
+            (other, _) => {
+                return Err(Error::Init(format!(
+                    "unexpected {other:?} while waiting to start"
+                )))
+            }
+        }
+    }
+}
+
 pub(crate) fn wait_go(ch: &Channel) -> Result<()> {
     match ch.expect("Go")? {
         Message::Go => Ok(()),
@@ -197,7 +213,7 @@ pub(crate) fn container_init(ctx: InitContext) -> Result<()> {
     let ch = ctx.channel;
     // Non-dumpable until execve: container processes cannot open our /proc/<pid>/exe (CVE-2019-5736).
     nix::sys::prctl::set_dumpable(false).map_err(sys("clear dumpable"))?;
-    wait_go(ch)?;
+    let idmapped = wait_go_with_mounts(ch)?;
     enter_namespaces(ctx.plan, &ctx.ns_fds, ch, time_offsets(ctx.spec))?;
     drop(ctx.ns_fds);
     nix::unistd::setsid().map_err(sys("setsid"))?;
@@ -235,7 +251,9 @@ pub(crate) fn container_init(ctx: InitContext) -> Result<()> {
         cgroup: ctx.cgroup_mount,
         no_pivot: ctx.no_pivot,
     };
-    rootfs::prepare(&rctx, &LinuxSyscall)?;
+    rootfs::prepare(&rctx, &idmapped, &LinuxSyscall)?;
+    // Attached (or unused): the detached copies must not outlive setup.
+    drop(idmapped);
     let hooks = ctx.spec.hooks().as_ref();
     let wants_hooks = hooks.is_some_and(|h| {
         [

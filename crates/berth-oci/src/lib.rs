@@ -2,14 +2,23 @@
 //!
 //! Synchronous and single-threaded on purpose: `create` and `exec` fork with `clone(2)`,
 //! which is only sound when the calling process has one thread. No tokio here.
+//!
+//! The library never prints. It reports its steps as `tracing` debug events inside a span per
+//! operation carrying the container id; whoever links it decides where they go (berth-runtime
+//! writes them with `--debug`). Without a subscriber they cost one check each.
+
+// unwrap_used is denied workspace-wide; expect() panics just the same on bad input.
+#![cfg_attr(not(test), deny(clippy::expect_used))]
 
 mod channel;
 mod console;
+mod copy;
 mod create;
 mod delete;
 mod error;
 mod exec;
 mod hooks;
+mod idmap;
 mod init;
 mod kill;
 mod namespaces;

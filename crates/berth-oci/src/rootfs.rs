@@ -3,12 +3,13 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use nix::mount::{MntFlags, MsFlags};
 use nix::sys::stat::{Mode, SFlag};
 use nix::sys::statvfs::{statvfs, FsFlags};
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, LinuxIdMapping, Mount};
 
 use crate::error::{Error, Result};
 use crate::syscall::Syscall;
@@ -91,6 +92,16 @@ fn normal_parts(p: &Path) -> VecDeque<OsString> {
         .collect()
 }
 
+/// Whether a bind mount is idmapped, from the `idmap`/`ridmap` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idmap {
+    No,
+    /// `idmap`: the mapping applies to the mount itself, not to mounts below it.
+    Mount,
+    /// `ridmap`: the mapping applies to every mount of the (recursively cloned) tree.
+    Recursive,
+}
+
 /// A mount entry's options split into what mount(2) takes.
 #[derive(Debug, PartialEq)]
 pub struct MountOptions {
@@ -99,6 +110,9 @@ pub struct MountOptions {
     pub data: Vec<String>,
     pub bind: bool,
     pub recursive: bool,
+    pub idmap: Idmap,
+    /// `tmpcopyup`: a tmpfs starts with the content of the directory it covers.
+    pub tmpcopyup: bool,
 }
 
 pub fn parse_options(options: &[String]) -> Result<MountOptions> {
@@ -108,6 +122,8 @@ pub fn parse_options(options: &[String]) -> Result<MountOptions> {
         data: Vec::new(),
         bind: false,
         recursive: false,
+        idmap: Idmap::No,
+        tmpcopyup: false,
     };
     for opt in options {
         let (set, flag) = match opt.as_str() {
@@ -152,13 +168,31 @@ pub fn parse_options(options: &[String]) -> Result<MountOptions> {
                 o.propagation |= propagation_flags(opt).unwrap_or(MsFlags::empty());
                 continue;
             }
-            "idmap" | "ridmap" => {
-                return Err(Error::Unsupported(format!(
-                    "mount option {opt:?} (idmapped mounts)"
-                )))
+            "idmap" => {
+                o.idmap = Idmap::Mount;
+                continue;
             }
-            // Podman/CRI-O hints for SELinux relabeling and copy-up; nothing to do at mount time here.
-            "z" | "Z" | "notmpcopyup" | "tmpcopyup" | "copy-symlink" | "nocopy" => continue,
+            "ridmap" => {
+                o.idmap = Idmap::Recursive;
+                continue;
+            }
+            "tmpcopyup" => {
+                o.tmpcopyup = true;
+                continue;
+            }
+            // No copy-up is the default; this only cancels an earlier `tmpcopyup`.
+            "notmpcopyup" => {
+                o.tmpcopyup = false;
+                continue;
+            }
+            // Safe to ignore, and never passed to the kernel as data:
+            // - `z`/`Z` ask for SELinux relabeling of the source, which podman and CRI-O do on
+            //   the host before calling the runtime (crun ignores them too);
+            // - `nocopy` tells the engine not to seed a new named volume from the image, a
+            //   decision made before the runtime sees the mount;
+            // - `copy-symlink` (crun) copies a symlink source instead of binding it; binding
+            //   follows the link and shows the same content, read through the same path.
+            "z" | "Z" | "copy-symlink" | "nocopy" => continue,
             other => {
                 o.data.push(other.to_string());
                 continue;
@@ -186,6 +220,91 @@ pub fn propagation_flags(name: &str) -> Option<MsFlags> {
         "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
         _ => return None,
     })
+}
+
+/// Whose mappings an idmapped mount uses.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdmapSource {
+    /// `idmap`/`ridmap` without mappings of its own: the container's user namespace.
+    ContainerUserns,
+    /// The mount's `uidMappings`/`gidMappings`, written verbatim into a user namespace made for
+    /// it: a file owned by `containerID` on disk shows as owned by `hostID`, as in runc.
+    Own {
+        uid: Vec<LinuxIdMapping>,
+        gid: Vec<LinuxIdMapping>,
+    },
+}
+
+/// One idmapped bind mount the runtime prepares on the host side before the container mounts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdmapRequest {
+    /// Position in the spec's mount list.
+    pub index: usize,
+    pub source: PathBuf,
+    pub destination: PathBuf,
+    /// Clone the mounts below `source` too (`rbind` or `ridmap`).
+    pub recursive_tree: bool,
+    /// Idmap every mount of the clone, not only its top (`ridmap`).
+    pub recursive_idmap: bool,
+    pub maps: IdmapSource,
+}
+
+fn invalid_mount(m: &Mount, reason: impl Into<String>) -> Error {
+    Error::InvalidMount {
+        destination: m.destination().clone(),
+        reason: reason.into(),
+    }
+}
+
+/// The idmapped mounts of a spec, checked before any process exists: a mount is idmapped when
+/// it says `idmap`/`ridmap` or carries mappings (runc treats bare mappings as `idmap`).
+pub fn idmap_requests(mounts: &[Mount], has_user_ns: bool) -> Result<Vec<IdmapRequest>> {
+    let mut out = Vec::new();
+    for (index, m) in mounts.iter().enumerate() {
+        let opts = parse_options(m.options().as_deref().unwrap_or_default())?;
+        let uid = m.uid_mappings().clone().unwrap_or_default();
+        let gid = m.gid_mappings().clone().unwrap_or_default();
+        if opts.idmap == Idmap::No && uid.is_empty() && gid.is_empty() {
+            continue;
+        }
+        let bind = opts.bind || m.typ().as_deref() == Some("bind");
+        if !bind {
+            return Err(invalid_mount(
+                m,
+                format!(
+                    "idmapped mounts are supported for bind mounts only, not type {:?}",
+                    m.typ().as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+        let maps = match (uid.is_empty(), gid.is_empty()) {
+            (true, true) if has_user_ns => IdmapSource::ContainerUserns,
+            (true, true) => return Err(invalid_mount(
+                m,
+                "idmap without uidMappings/gidMappings needs a user namespace to take them from",
+            )),
+            (false, false) => IdmapSource::Own { uid, gid },
+            _ => {
+                return Err(invalid_mount(
+                    m,
+                    "uidMappings and gidMappings must be given together",
+                ))
+            }
+        };
+        let source = m
+            .source()
+            .clone()
+            .ok_or_else(|| invalid_mount(m, "bind mount has no source"))?;
+        out.push(IdmapRequest {
+            index,
+            source,
+            destination: m.destination().clone(),
+            recursive_tree: opts.recursive || opts.idmap == Idmap::Recursive,
+            recursive_idmap: opts.idmap == Idmap::Recursive,
+            maps,
+        });
+    }
+    Ok(out)
 }
 
 /// Flags the kernel locks on a mount seen from a user namespace: a bind remount must keep them.
@@ -222,7 +341,14 @@ fn is_dev_bind(mounts: &[Mount]) -> bool {
 }
 
 /// Everything before the root switch: propagation, rootfs bind, spec mounts, /dev.
-pub fn prepare(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
+/// `idmapped` holds the detached, already idmapped trees (index into `ctx.mounts`, mount fd),
+/// made by the runtime on the host side because only it may idmap a host filesystem (see
+/// [`idmap_requests`]).
+pub fn prepare(
+    ctx: &RootfsContext,
+    idmapped: &[(usize, OwnedFd)],
+    sys: &dyn Syscall,
+) -> Result<()> {
     // Keep host mount events flowing in but never out; `private` if asked, like runc.
     let root_prop = match ctx.propagation {
         Some(p @ ("private" | "rprivate")) => propagation_flags(p).unwrap_or(MsFlags::MS_PRIVATE),
@@ -239,8 +365,19 @@ pub fn prepare(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
         None,
     )
     .map_err(mount_err("bind rootfs", ctx.rootfs))?;
-    for m in ctx.mounts {
-        mount_entry(ctx, m, sys)?;
+    for (index, m) in ctx.mounts.iter().enumerate() {
+        let idmapped = idmapped
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, fd)| fd.as_fd());
+        mount_entry(ctx, m, idmapped, sys)?;
+        tracing::debug!(
+            destination = %m.destination().display(),
+            typ = m.typ().as_deref().unwrap_or_default(),
+            source = %m.source().as_deref().unwrap_or(Path::new("")).display(),
+            options = ?m.options().as_deref().unwrap_or_default(),
+            "mounted"
+        );
     }
     if !is_dev_bind(ctx.mounts) {
         create_devices(ctx, sys)?;
@@ -249,8 +386,23 @@ pub fn prepare(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
     Ok(())
 }
 
-fn mount_entry(ctx: &RootfsContext, m: &Mount, sys: &dyn Syscall) -> Result<()> {
+fn mount_entry(
+    ctx: &RootfsContext,
+    m: &Mount,
+    idmapped: Option<BorrowedFd<'_>>,
+    sys: &dyn Syscall,
+) -> Result<()> {
     let opts = parse_options(m.options().as_deref().unwrap_or_default())?;
+    let wants_idmap = opts.idmap != Idmap::No
+        || m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+        || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty());
+    if wants_idmap && idmapped.is_none() {
+        // A bind without the mapping would silently show the wrong owners: refuse instead.
+        return Err(invalid_mount(
+            m,
+            "idmapped mount was not prepared by the runtime",
+        ));
+    }
     let typ = m
         .typ()
         .as_deref()
@@ -287,8 +439,15 @@ fn mount_entry(ctx: &RootfsContext, m: &Mount, sys: &dyn Syscall) -> Result<()> 
         } else {
             MsFlags::empty()
         };
-        sys.mount(Some(source), &target, None, MsFlags::MS_BIND | rec, None)
-            .map_err(mount_err("bind mount onto", &target))?;
+        match idmapped {
+            // Cloned and idmapped by the runtime already; attaching it is all that is left.
+            Some(tree) => sys
+                .move_mount(tree, &target)
+                .map_err(mount_err("attach idmapped mount at", &target))?,
+            None => sys
+                .mount(Some(source), &target, None, MsFlags::MS_BIND | rec, None)
+                .map_err(mount_err("bind mount onto", &target))?,
+        }
         // Bind mounts ignore flags on the first call; a remount applies ro/nosuid/….
         let extra = opts.flags & !MsFlags::MS_REMOUNT;
         if !extra.is_empty() {
@@ -297,6 +456,10 @@ fn mount_entry(ctx: &RootfsContext, m: &Mount, sys: &dyn Syscall) -> Result<()> 
             sys.mount(None, &target, None, flags, None)
                 .map_err(mount_err("remount", &target))?;
         }
+    } else if opts.tmpcopyup && typ == "tmpfs" {
+        sys.mkdir_all(&target)
+            .map_err(io_err("create mount point", &target))?;
+        tmpfs_copy_up(&target, &opts, sys)?;
     } else {
         sys.mkdir_all(&target)
             .map_err(io_err("create mount point", &target))?;
@@ -341,6 +504,54 @@ fn mount_entry(ctx: &RootfsContext, m: &Mount, sys: &dyn Syscall) -> Result<()> 
     if !opts.propagation.is_empty() {
         sys.mount(None, &target, None, opts.propagation, None)
             .map_err(mount_err("set propagation of", &target))?;
+    }
+    Ok(())
+}
+
+/// Superblock flags of mount(2) and their fsconfig names.
+const SB_FLAG_WORDS: [(MsFlags, &str); 4] = [
+    (MsFlags::MS_SYNCHRONOUS, "sync"),
+    (MsFlags::MS_DIRSYNC, "dirsync"),
+    (MsFlags::MS_LAZYTIME, "lazytime"),
+    (MsFlags::MS_MANDLOCK, "mand"),
+];
+
+/// `tmpcopyup`: a detached tmpfs is filled with the content of `target` (which it is about to
+/// cover), then attached over it, so the directory never shows up empty or half copied.
+fn tmpfs_copy_up(target: &Path, opts: &MountOptions, sys: &dyn Syscall) -> Result<()> {
+    let mut options = opts.data.clone();
+    for (flag, word) in SB_FLAG_WORDS {
+        if opts.flags.contains(flag) {
+            options.push(word.to_string());
+        }
+    }
+    let tree = sys
+        .new_mount("tmpfs", &options)
+        .map_err(mount_err("create tmpfs for", target))?;
+    // The covered directory's owner and mode, unless the mount sets them (a tmpfs root is 1777
+    // by default, wrong for /etc or /var).
+    let root_attrs = !opts
+        .data
+        .iter()
+        .any(|d| ["mode=", "uid=", "gid="].iter().any(|k| d.starts_with(k)));
+    sys.copy_into(target, tree.as_fd(), root_attrs)
+        .map_err(io_err("copy up into tmpfs", target))?;
+    sys.move_mount(tree.as_fd(), target)
+        .map_err(mount_err("attach tmpfs at", target))?;
+    // Per-mount flags (ro, nosuid, ...) after the copy, which a read-only mount would refuse.
+    let sb_flags = SB_FLAG_WORDS
+        .iter()
+        .fold(MsFlags::MS_REMOUNT, |acc, (f, _)| acc | *f);
+    let mount_flags = opts.flags & !sb_flags;
+    if !mount_flags.is_empty() {
+        sys.mount(
+            None,
+            target,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | mount_flags,
+            None,
+        )
+        .map_err(mount_err("remount", target))?;
     }
     Ok(())
 }
@@ -568,7 +779,13 @@ pub fn switch_root(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
             .map_err(mount_err("detach old root", ctx.rootfs))?;
     }
     sys.chdir(Path::new("/"))
-        .map_err(mount_err("chdir", Path::new("/")))
+        .map_err(mount_err("chdir", Path::new("/")))?;
+    tracing::debug!(
+        pivot_root = !ctx.no_pivot,
+        "root switched to {}",
+        ctx.rootfs.display()
+    );
+    Ok(())
 }
 
 /// After the root switch: read-only and masked paths, read-only root, final propagation.
@@ -711,7 +928,156 @@ mod tests {
         assert!(o.bind && o.recursive);
         let o = parse_options(&["ro".into(), "rw".into()]).unwrap();
         assert!(o.flags.is_empty());
-        assert!(parse_options(&["idmap".into()]).is_err());
+        assert_eq!(
+            parse_options(&["idmap".into()]).unwrap().idmap,
+            Idmap::Mount
+        );
+        assert_eq!(
+            parse_options(&["ridmap".into()]).unwrap().idmap,
+            Idmap::Recursive
+        );
+    }
+
+    fn with_maps(
+        mut m: Mount,
+        uid: Option<(u32, u32, u32)>,
+        gid: Option<(u32, u32, u32)>,
+    ) -> Mount {
+        let map = |(c, h, n): (u32, u32, u32)| {
+            vec![oci_spec::runtime::LinuxIdMappingBuilder::default()
+                .container_id(c)
+                .host_id(h)
+                .size(n)
+                .build()
+                .unwrap()]
+        };
+        m.set_uid_mappings(uid.map(map));
+        m.set_gid_mappings(gid.map(map));
+        m
+    }
+
+    #[test]
+    fn idmap_requests_pick_mappings_and_recursion() {
+        let mounts = [
+            mount("/proc", "proc", "proc", &[]),
+            with_maps(
+                mount("/a", "bind", "/src/a", &["bind"]),
+                Some((1000, 0, 1)),
+                Some((1000, 0, 1)),
+            ),
+            mount("/b", "bind", "/src/b", &["rbind", "idmap"]),
+            mount("/c", "none", "/src/c", &["bind", "ridmap"]),
+        ];
+        let reqs = idmap_requests(&mounts, true).unwrap();
+        let summary: Vec<_> = reqs
+            .iter()
+            .map(|r| {
+                (
+                    r.index,
+                    r.source.display().to_string(),
+                    r.recursive_tree,
+                    r.recursive_idmap,
+                    matches!(r.maps, IdmapSource::ContainerUserns),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (1, "/src/a".to_string(), false, false, false),
+                (2, "/src/b".to_string(), true, false, true),
+                (3, "/src/c".to_string(), true, true, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn idmap_requests_refuse_what_cannot_work() {
+        let err =
+            |mounts: &[Mount], userns| idmap_requests(mounts, userns).unwrap_err().to_string();
+        // No mappings of its own and no user namespace to borrow them from.
+        let e = err(&[mount("/a", "bind", "/src", &["bind", "idmap"])], false);
+        assert!(e.contains("/a") && e.contains("user namespace"), "{e}");
+        let e = err(&[mount("/t", "tmpfs", "tmpfs", &["idmap"])], true);
+        assert!(e.contains("bind mounts only"), "{e}");
+        let half = with_maps(
+            mount("/h", "bind", "/src", &["bind"]),
+            Some((0, 1, 1)),
+            None,
+        );
+        let e = err(&[half], true);
+        assert!(e.contains("together"), "{e}");
+    }
+
+    #[test]
+    fn tmpcopyup_fills_a_detached_tmpfs_before_attaching_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let o = parse_options(&["tmpcopyup".into(), "notmpcopyup".into(), "z".into()]).unwrap();
+        assert!(!o.tmpcopyup && o.data.is_empty());
+        let mounts = [
+            mount(
+                "/etc",
+                "tmpfs",
+                "tmpfs",
+                &["tmpcopyup", "ro", "sync", "size=1m"],
+            ),
+            mount("/var", "tmpfs", "tmpfs", &["tmpcopyup", "mode=700"]),
+        ];
+        let sys = RecordingSyscall::default();
+        prepare(&ctx(root, &mounts), &[], &sys).unwrap();
+        let r = root.display();
+        let lines = sys.lines();
+        let at = lines
+            .iter()
+            .position(|l| *l == format!("mkdir {r}/etc"))
+            .unwrap();
+        assert_eq!(
+            lines[at + 1..at + 5],
+            [
+                "new_mount tmpfs size=1m,sync".to_string(),
+                format!("copy_into {r}/etc root_attrs=true"),
+                format!("move_mount {r}/etc"),
+                format!("mount - {r}/etc - MS_RDONLY | MS_REMOUNT | MS_BIND -"),
+            ]
+        );
+        // An explicit mode keeps the tmpfs root as configured; no flags, no remount.
+        assert!(lines.contains(&format!("copy_into {r}/var root_attrs=false")));
+        assert!(!lines
+            .iter()
+            .any(|l| l.starts_with(&format!("mount - {r}/var"))));
+    }
+
+    #[test]
+    fn idmapped_mount_is_attached_then_remounted() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let src = tempfile::tempdir().unwrap();
+        let mounts = [mount(
+            "/data",
+            "bind",
+            &src.path().display().to_string(),
+            &["rbind", "ridmap", "ro"],
+        )];
+        let sys = RecordingSyscall::default();
+        // Without the prepared tree the mount is refused rather than bound unmapped.
+        assert!(prepare(&ctx(root, &mounts), &[], &sys).is_err());
+        let tree: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+        let sys = RecordingSyscall::default();
+        prepare(&ctx(root, &mounts), &[(0, tree)], &sys).unwrap();
+        let lines = sys.lines();
+        let r = root.display();
+        let at = lines
+            .iter()
+            .position(|l| *l == format!("move_mount {r}/data"))
+            .unwrap();
+        assert!(
+            lines[at + 1].starts_with(&format!("mount - {r}/data - MS_RDONLY | MS_REMOUNT")),
+            "{lines:#?}"
+        );
+        assert!(!lines
+            .iter()
+            .any(|l| l.starts_with(&format!("mount {}", src.path().display()))));
     }
 
     #[test]
@@ -735,7 +1101,7 @@ mod tests {
             mount("/sys/fs/cgroup", "cgroup", "cgroup", &["ro", "nosuid"]),
         ];
         let sys = RecordingSyscall::default();
-        prepare(&ctx(root, &mounts), &sys).unwrap();
+        prepare(&ctx(root, &mounts), &[], &sys).unwrap();
         let lines = sys.lines();
         let r = root.display();
         assert_eq!(lines[0], "mount - / - MS_REC | MS_SLAVE -");
@@ -777,7 +1143,7 @@ mod tests {
         let mut c = ctx(root, &mounts);
         c.in_user_ns = true;
         let sys = RecordingSyscall::default();
-        prepare(&c, &sys).unwrap();
+        prepare(&c, &[], &sys).unwrap();
         let lines = sys.lines();
         let r = root.display();
         assert!(lines.contains(&format!(
@@ -801,7 +1167,7 @@ mod tests {
         std::os::unix::fs::symlink("/etc", root.join("evil")).unwrap();
         let mounts = [mount("/evil", "tmpfs", "tmpfs", &[])];
         let sys = RecordingSyscall::default();
-        prepare(&ctx(root, &mounts), &sys).unwrap();
+        prepare(&ctx(root, &mounts), &[], &sys).unwrap();
         assert!(sys.lines().contains(&format!(
             "mount tmpfs {}/etc tmpfs (empty) -",
             root.display()

@@ -573,6 +573,7 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, SeccompErro
         );
         return Err(SeccompError::ExportBuffer { source });
     }
+    // Indexing 0..8 is in range: every chunk is size_of::<sock_filter>() == 8 bytes.
     Ok(bytes
         .chunks_exact(insn_size)
         .map(|insn| libc::sock_filter {

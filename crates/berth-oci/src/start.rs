@@ -11,6 +11,8 @@ use crate::state::StateRoot;
 
 /// Starts the container; returns warnings (failed poststart hooks do not fail `start`, per the spec).
 pub fn start(root: &StateRoot, id: &str) -> Result<Vec<String>> {
+    let _span = tracing::debug_span!("start", container = id).entered();
+    let t0 = std::time::Instant::now();
     let c = root.load(id)?;
     let status = c.status();
     if status != ContainerStatus::Created {
@@ -55,6 +57,11 @@ pub fn start(root: &StateRoot, id: &str) -> Result<Vec<String>> {
         }
     }
     std::fs::remove_file(&fifo_path).map_err(io("remove", &fifo_path))?;
+    tracing::debug!(
+        pid = c.pid,
+        elapsed_us = t0.elapsed().as_micros(),
+        "container released through exec.fifo"
+    );
     let mut warnings = Vec::new();
     let spec = c.spec()?;
     if let Some(list) = spec

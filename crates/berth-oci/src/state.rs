@@ -203,7 +203,8 @@ pub(crate) struct ProcStat {
 pub(crate) fn proc_stat(pid: i32) -> Option<ProcStat> {
     let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // comm may contain spaces and parentheses: fields resume after the last ')'.
-    let rest = &data[data.rfind(')')? + 2..];
+    // `get`, not indexing: a truncated line must not panic.
+    let rest = data.get(data.rfind(')')? + 2..)?;
     let mut fields = rest.split(' ');
     let state = fields.next()?.chars().next()?;
     // rest starts at field 3 (state); start time is field 22.

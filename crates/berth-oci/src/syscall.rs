@@ -1,6 +1,7 @@
 //! The mount-related system calls, behind a trait so rootfs setup can be planned and tested
 //! without privileges (see `RecordingSyscall` in tests).
 
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -17,6 +18,14 @@ pub trait Syscall {
         data: Option<&str>,
     ) -> nix::Result<()>;
     fn umount2(&self, target: &Path, flags: MntFlags) -> nix::Result<()>;
+    /// Attaches a detached mount tree (from `open_tree`/`fsmount`) at `target`.
+    fn move_mount(&self, tree: BorrowedFd<'_>, target: &Path) -> nix::Result<()>;
+    /// A new, detached (invisible) mount of `fstype`; `options` are `key=value` or flag words.
+    fn new_mount(&self, fstype: &str, options: &[String]) -> nix::Result<OwnedFd>;
+    /// Copies the content of directory `from` into the root of the detached mount `tree`, and
+    /// `from`'s own owner and mode onto that root when `root_attrs`.
+    fn copy_into(&self, from: &Path, tree: BorrowedFd<'_>, root_attrs: bool)
+        -> std::io::Result<()>;
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()>;
     fn chroot(&self, path: &Path) -> nix::Result<()>;
     fn chdir(&self, path: &Path) -> nix::Result<()>;
@@ -44,6 +53,38 @@ impl Syscall for LinuxSyscall {
     }
     fn umount2(&self, target: &Path, flags: MntFlags) -> nix::Result<()> {
         nix::mount::umount2(target, flags)
+    }
+    fn move_mount(&self, tree: BorrowedFd<'_>, target: &Path) -> nix::Result<()> {
+        let target = cpath(target)?;
+        berth_sys::newmount::move_mount(tree, &target)
+    }
+    fn new_mount(&self, fstype: &str, options: &[String]) -> nix::Result<OwnedFd> {
+        use berth_sys::newmount as nm;
+        use std::os::fd::AsFd;
+        let cstr = |s: &str| std::ffi::CString::new(s).map_err(|_| nix::errno::Errno::EINVAL);
+        let fs = nm::fsopen(&cstr(fstype)?)?;
+        for opt in options {
+            match opt.split_once('=') {
+                Some((k, v)) => nm::set_string(fs.as_fd(), &cstr(k)?, &cstr(v)?)?,
+                None => nm::set_flag(fs.as_fd(), &cstr(opt)?)?,
+            }
+        }
+        nm::create(fs.as_fd())?;
+        nm::fsmount(fs.as_fd(), nm::MountAttrs::default())
+    }
+    fn copy_into(
+        &self,
+        from: &Path,
+        tree: BorrowedFd<'_>,
+        root_attrs: bool,
+    ) -> std::io::Result<()> {
+        // A detached mount has no path of its own; its fd's /proc link reaches it.
+        let root = std::path::PathBuf::from(format!("/proc/self/fd/{}", tree.as_raw_fd()));
+        crate::copy::copy_tree(from, &root)?;
+        if root_attrs {
+            crate::copy::set_owner_and_mode(&root, &std::fs::metadata(from)?)?;
+        }
+        Ok(())
     }
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()> {
         nix::unistd::pivot_root(new_root, put_old)
@@ -84,6 +125,12 @@ impl Syscall for LinuxSyscall {
     fn chmod(&self, path: &Path, mode: u32) -> std::io::Result<()> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
     }
+}
+
+/// A path as the C string syscalls take; a NUL byte cannot name a file.
+pub(crate) fn cpath(path: &Path) -> nix::Result<std::ffi::CString> {
+    std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| nix::errno::Errno::EINVAL)
 }
 
 #[cfg(test)]
@@ -139,6 +186,29 @@ pub(crate) mod recording {
         }
         fn umount2(&self, target: &Path, flags: MntFlags) -> nix::Result<()> {
             self.push(format!("umount2 {} {}", target.display(), names!(flags)));
+            Ok(())
+        }
+        fn move_mount(&self, _tree: BorrowedFd<'_>, target: &Path) -> nix::Result<()> {
+            self.push(format!("move_mount {}", target.display()));
+            Ok(())
+        }
+        fn new_mount(&self, fstype: &str, options: &[String]) -> nix::Result<OwnedFd> {
+            self.push(format!("new_mount {fstype} {}", options.join(",")));
+            // Callers only pass the fd back to us; any real fd will do.
+            std::fs::File::open("/dev/null")
+                .map(OwnedFd::from)
+                .map_err(|_| nix::errno::Errno::EIO)
+        }
+        fn copy_into(
+            &self,
+            from: &Path,
+            _tree: BorrowedFd<'_>,
+            root_attrs: bool,
+        ) -> std::io::Result<()> {
+            self.push(format!(
+                "copy_into {} root_attrs={root_attrs}",
+                from.display()
+            ));
             Ok(())
         }
         fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()> {

@@ -19,6 +19,7 @@ pub struct Cli {
     pub log: Option<PathBuf>,
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Log the steps of create/start/exec/delete at debug level (to --log, else stderr)
     #[arg(long, global = true)]
     pub debug: bool,
     /// Manage cgroups through systemd (not supported: berth-runtime uses cgroupfs)

@@ -1,6 +1,9 @@
 //! berth-runtime: a runc-compatible OCI runtime. Argument parsing lives in `cli`, one file per
 //! verb in `commands/`; the work itself is in the `berth-oci` library.
 
+// unwrap_used is denied workspace-wide; expect() panics just the same on bad input.
+#![cfg_attr(not(test), deny(clippy::expect_used))]
+
 mod cli;
 mod commands;
 mod log;
@@ -15,8 +18,7 @@ fn main() {
     let cli = cli::Cli::parse();
     if cli.command.starts_container_process() {
         if let Err(e) = sealed_exe::ensure() {
-            log::Logger::new(cli.log.as_deref(), cli.log_format, cli.debug)
-                .error(&format!("{e:#}"));
+            log::Logger::new(cli.log.as_deref(), cli.log_format).error(&format!("{e:#}"));
             std::process::exit(1);
         }
     }
@@ -30,7 +32,18 @@ fn main() {
             0,
         )
     };
-    let logger = log::Logger::new(cli.log.as_deref(), cli.log_format, cli.debug);
+    let logger = log::Logger::new(cli.log.as_deref(), cli.log_format);
+    // Only with --debug: without a subscriber the library's events cost a level check each.
+    if cli.debug {
+        match log::DebugLog::new(cli.log.as_deref(), cli.log_format) {
+            Ok(debug) => {
+                let _ = tracing::subscriber::set_global_default(debug);
+                // Not the arguments: exec's --env may carry secrets.
+                tracing::debug!("berth-runtime {} starting", env!("CARGO_PKG_VERSION"));
+            }
+            Err(e) => logger.error(&format!("--debug: cannot open the log: {e}")),
+        }
+    }
     let code = match commands::run(&cli) {
         Ok(code) => code,
         Err(e) => {

@@ -188,3 +188,50 @@ fn state_of_unknown_id_fails() {
         "no state JSON for an unknown id: {out:?}"
     );
 }
+
+#[test]
+fn debug_logs_the_steps_as_runc_json_lines() {
+    let Some(c) = Container::new("debuglog", &["true"]) else {
+        return;
+    };
+    let log = c.bundle().join("debug.log");
+    let mut cmd = c.command();
+    cmd.arg("--debug")
+        .arg("--log")
+        .arg(&log)
+        .arg("--log-format")
+        .arg("json");
+    c.write_config();
+    cmd.arg("run").arg("--bundle").arg(c.bundle()).arg(&c.id);
+    common::run_to_files(cmd, c.bundle(), "run").ok();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let debug_about_us: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["level"] == "debug" && l.to_string().contains(&c.id))
+        .collect();
+    // Every line has what containerd and podman parse; some name the container.
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["msg"].is_string() && l["time"].is_string() && l["level"].is_string()),
+        "{text}"
+    );
+    assert!(
+        !debug_about_us.is_empty(),
+        "no debug line names {}: {text}",
+        c.id
+    );
+    if common::runtime_name() == "berth-runtime" {
+        // Our own steps, including one from inside the container process.
+        for msg in ["container process cloned", "mounted", "container created"] {
+            assert!(
+                debug_about_us.iter().any(|l| l["msg"] == msg),
+                "no {msg:?} line: {text}"
+            );
+        }
+    }
+}

@@ -1,12 +1,13 @@
 //! The mount table the container sees: read-only root, tmpfs and bind mounts with their options,
-//! masked and read-only paths, /dev contents, and symlinked destinations that must stay inside
-//! the rootfs.
+//! idmapped bind mounts, masked and read-only paths, /dev contents, and symlinked destinations
+//! that must stay inside the rootfs.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{mount_at, parse_mountinfo, Container};
+use common::{check_except_known_gaps, mount_at, parse_mountinfo, Container};
 use serde_json::json;
+use std::os::unix::fs::MetadataExt;
 
 fn mount(c: &mut Container, value: serde_json::Value) {
     c.push("/mounts", value);
@@ -211,4 +212,150 @@ fn symlinked_mount_destination_stays_inside_rootfs() {
             .join(host_target.path().strip_prefix("/").unwrap())
             .is_dir());
     }
+}
+
+/// runc 1.1 predates idmapped mounts: it drops `uidMappings` and passes `idmap` to the kernel as
+/// mount data, which bind mounts ignore.
+const NO_IDMAP: &[(&str, &str)] = &[("runc", "runc 1.1 has no idmapped mounts")];
+
+#[test]
+fn idmapped_bind_mount_shows_mapped_owners_and_leaves_the_host_alone() {
+    let Some(mut c) = Container::new(
+        "idmap",
+        &[
+            "sh",
+            "-c",
+            "stat -c %u:%g /mnt/owned && touch /mnt/new && stat -c %u:%g /mnt/new",
+        ],
+    ) else {
+        return;
+    };
+    let host = tempfile::tempdir().unwrap();
+    let owned = host.path().join("owned");
+    std::fs::write(&owned, "x").unwrap();
+    // The directory too, so the container's root may create a file in it through the mapping.
+    for p in [host.path(), owned.as_path()] {
+        std::os::unix::fs::chown(p, Some(1000), Some(1000)).unwrap();
+    }
+    // Mount mappings read like a user namespace's: on-disk id `containerID` is seen as
+    // `hostID`, so files of host user 1000 show as root.
+    let map = json!([{"containerID": 1000, "hostID": 0, "size": 1}]);
+    mount(
+        &mut c,
+        json!({"destination": "/mnt", "type": "bind", "source": host.path(),
+               "options": ["bind", "idmap"], "uidMappings": map, "gidMappings": map}),
+    );
+    let out = c.run_capture();
+    let meta = std::fs::metadata(&owned).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (1000, 1000), "host file changed");
+    let new_owner = std::fs::metadata(host.path().join("new"))
+        .map(|m| (m.uid(), m.gid()))
+        .ok();
+    check_except_known_gaps(
+        if out.code == 0 && out.stdout == "0:0\n0:0\n" && new_owner == Some((1000, 1000)) {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected 0:0 inside and a new file of 1000:1000 on the host, got {new_owner:?}; {out:?}"
+            ))
+        },
+        NO_IDMAP,
+    );
+}
+
+#[test]
+fn idmap_option_without_mappings_uses_the_container_user_namespace() {
+    let Some(mut c) = Container::new("idmapns", &["sh", "-c", "stat -c %u /mnt/f /home/f"]) else {
+        return;
+    };
+    c.namespace("user", None);
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c.set("/linux/uidMappings", map.clone());
+    c.set("/linux/gidMappings", map);
+    let host = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        host.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::write(host.path().join("f"), "x").unwrap();
+    mount(
+        &mut c,
+        json!({"destination": "/mnt", "type": "bind", "source": host.path(),
+               "options": ["rbind", "ridmap"]}),
+    );
+    mount(
+        &mut c,
+        json!({"destination": "/home", "type": "bind", "source": host.path(),
+               "options": ["rbind"]}),
+    );
+    let out = c.run_capture();
+    // Host root's file: root through the idmap, the overflow id (unmapped) through a plain bind.
+    check_except_known_gaps(
+        if out.code == 0 && out.stdout == "0\n65534\n" {
+            Ok(())
+        } else {
+            Err(format!("expected 0 then 65534: {out:?}"))
+        },
+        NO_IDMAP,
+    );
+}
+
+#[test]
+fn idmap_without_mappings_or_user_namespace_is_refused() {
+    let Some(mut c) = Container::new("idmapbad", &["true"]) else {
+        return;
+    };
+    let host = tempfile::tempdir().unwrap();
+    mount(
+        &mut c,
+        json!({"destination": "/mnt", "type": "bind", "source": host.path(),
+               "options": ["bind", "idmap"]}),
+    );
+    let out = c.run_capture();
+    check_except_known_gaps(
+        if out.code != 0 && out.all().contains("/mnt") {
+            Ok(())
+        } else {
+            Err(format!("expected a refusal naming /mnt: {out:?}"))
+        },
+        NO_IDMAP,
+    );
+    c.assert_nothing_left();
+}
+
+#[test]
+fn tmpcopyup_tmpfs_starts_with_the_covered_directory() {
+    let Some(mut c) = Container::new(
+        "copyup",
+        &[
+            "sh",
+            "-c",
+            "cat /etc/passwd; readlink /etc/link; stat -c '%u:%g %a' /etc/owned /etc; \
+             echo new > /etc/added && cat /etc/added; cat /proc/self/mountinfo",
+        ],
+    ) else {
+        return;
+    };
+    let rootfs = c.private_rootfs();
+    let etc = rootfs.join("etc");
+    std::os::unix::fs::symlink("passwd", etc.join("link")).unwrap();
+    std::fs::write(etc.join("owned"), "x").unwrap();
+    std::os::unix::fs::chown(etc.join("owned"), Some(1000), Some(1000)).unwrap();
+    std::fs::set_permissions(
+        etc.join("owned"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o640),
+    )
+    .unwrap();
+    c.set("/root/readonly", json!(true));
+    c.tmpfs("/etc", &["nosuid", "nodev", "tmpcopyup"]);
+    let out = c.run_capture().ok();
+    let passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
+    let expected = format!("{passwd}passwd\n1000:1000 640\n0:0 755\nnew\n");
+    assert!(out.stdout.starts_with(&expected), "{out:?}");
+    let mnt = mount_at(&parse_mountinfo(&out.stdout), "/etc")
+        .cloned()
+        .unwrap();
+    assert_eq!(mnt.fs_type, "tmpfs", "{mnt:?}");
+    assert!(!etc.join("added").exists(), "write reached the rootfs");
 }

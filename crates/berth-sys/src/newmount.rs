@@ -1,7 +1,8 @@
-//! The new mount API (`fsopen`, `fsconfig`, `fsmount`, `move_mount`, Linux 5.2+; overlay's
-//! `lowerdir+` needs 6.8+): thin safe wrappers, since neither nix nor std wrap these syscalls.
-//! Used by the snapshotter (overlays of any depth) and the runtime (a detached read-only view
-//! of its own binary).
+//! The new mount API (`fsopen`, `fsconfig`, `fsmount`, `move_mount`, `open_tree`, Linux 5.2+;
+//! `mount_setattr` and idmapped mounts 5.12+; overlay's `lowerdir+` needs 6.8+): thin safe
+//! wrappers, since neither nix nor std wrap these syscalls. Used by the snapshotter (overlays of
+//! any depth) and the runtime (a detached read-only view of its own binary, idmapped bind mounts,
+//! tmpfs filled before it becomes visible).
 
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -16,6 +17,9 @@ impl MountAttrs {
     pub const RDONLY: Self = Self(0x1);
     pub const NOSUID: Self = Self(0x2);
     pub const NODEV: Self = Self(0x4);
+    pub const NOEXEC: Self = Self(0x8);
+    /// Only for [`mount_setattr`] (with [`MountAttr::userns`]); `fsmount` refuses it.
+    pub const IDMAP: Self = Self(0x0010_0000);
 
     pub fn bits(self) -> libc::c_uint {
         self.0
@@ -36,6 +40,9 @@ const FSCONFIG_SET_STRING: libc::c_uint = 1;
 const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
 const FSMOUNT_CLOEXEC: libc::c_uint = 0x1;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+const OPEN_TREE_CLONE: libc::c_uint = 0x1;
+const OPEN_TREE_CLOEXEC: libc::c_uint = libc::O_CLOEXEC as libc::c_uint;
+const AT_RECURSIVE: libc::c_uint = 0x8000;
 
 fn fd_result(r: libc::c_long) -> nix::Result<OwnedFd> {
     if r < 0 {
@@ -100,6 +107,64 @@ pub fn move_mount(mnt: BorrowedFd<'_>, target: &CStr) -> nix::Result<()> {
             libc::AT_FDCWD,
             target.as_ptr(),
             MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    })
+}
+
+/// `open_tree(path, OPEN_TREE_CLONE)`: a detached copy of the mount at `path` (with the mounts
+/// below it when `recursive`, like `rbind`), to be changed with [`mount_setattr`] while nobody
+/// can see it, then attached with [`move_mount`].
+pub fn open_tree_clone(path: &CStr, recursive: bool) -> nix::Result<OwnedFd> {
+    let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | if recursive { AT_RECURSIVE } else { 0 };
+    // SAFETY: path is NUL-terminated and outlives the call.
+    fd_result(unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) })
+}
+
+/// What [`mount_setattr`] changes: attributes to set and clear, and for [`MountAttrs::IDMAP`]
+/// the user namespace whose mappings translate file ownership.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MountAttr<'a> {
+    pub set: MountAttrs,
+    pub clear: MountAttrs,
+    pub userns: Option<BorrowedFd<'a>>,
+}
+
+/// `struct mount_attr` (MOUNT_ATTR_SIZE_VER0).
+#[repr(C)]
+struct RawMountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// `mount_setattr(mnt, "", AT_EMPTY_PATH)` on a mount fd (from [`open_tree_clone`] or
+/// [`fsmount`]); `recursive` applies it to every mount below as well.
+pub fn mount_setattr(
+    mnt: BorrowedFd<'_>,
+    recursive: bool,
+    attr: &MountAttr<'_>,
+) -> nix::Result<()> {
+    let raw = RawMountAttr {
+        attr_set: u64::from(attr.set.bits()),
+        attr_clr: u64::from(attr.clear.bits()),
+        propagation: 0,
+        // A BorrowedFd is never negative; u64::MAX (which the kernel refuses) cannot happen.
+        userns_fd: attr
+            .userns
+            .map_or(0, |fd| u64::try_from(fd.as_raw_fd()).unwrap_or(u64::MAX)),
+    };
+    let flags = libc::AT_EMPTY_PATH as libc::c_uint | if recursive { AT_RECURSIVE } else { 0 };
+    // SAFETY: mnt is a live fd, the path is an empty C string, `raw` is a properly sized
+    // struct mount_attr that outlives the call.
+    unit_result(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &raw as *const RawMountAttr,
+            std::mem::size_of::<RawMountAttr>(),
         )
     })
 }

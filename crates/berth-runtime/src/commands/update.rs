@@ -21,7 +21,10 @@ fn parse_size(s: &str) -> Result<i64> {
         _ => (digits, 1),
     };
     let n: i64 = num.parse().with_context(|| format!("invalid size {s:?}"))?;
-    Ok(n * mult)
+    // `--memory 99999999999g` would overflow: a panic in debug builds, a wrapped (wrong) limit
+    // in release ones.
+    n.checked_mul(mult)
+        .with_context(|| format!("size {s:?} does not fit in 64 bits"))
 }
 
 fn resources_from_flags(a: &UpdateArgs) -> Result<LinuxResources> {
@@ -98,5 +101,7 @@ mod tests {
         assert_eq!(parse_size("100").unwrap(), 100);
         assert_eq!(parse_size("-1").unwrap(), -1);
         assert!(parse_size("lots").is_err());
+        let e = parse_size("99999999999999g").unwrap_err().to_string();
+        assert!(e.contains("99999999999999g"), "{e}");
     }
 }
