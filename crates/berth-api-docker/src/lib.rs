@@ -59,6 +59,9 @@ pub fn router(engine: Engine) -> Router {
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/attach", post(containers::attach))
         .route("/containers/{id}/resize", post(containers::resize))
+        .route("/networks/{id}", get(error::no_such_network))
+        .route("/volumes/{name}", get(error::no_such_volume))
+        .route("/plugins/{name}/json", get(error::no_such_plugin))
         .fallback(error::not_implemented)
         .with_state(engine)
 }

@@ -164,8 +164,13 @@ impl Engine {
         })
     }
 
+    /// The shim's sockets live here; short, because a unix socket path must fit in 108 bytes
+    /// and the exec root may already be long (a prefix of 24 hex digits is unique enough).
     pub(crate) fn shim_dir(&self, id: &str) -> PathBuf {
-        self.bundle_dir(id).join("shim")
+        self.config()
+            .exec_root
+            .join("s")
+            .join(id.get(..24).unwrap_or(id))
     }
 
     /// `docker start`. Returns false when it was already running (the API's 304).
@@ -182,7 +187,18 @@ impl Engine {
         }
         let mut state = c.state.clone();
         state.stopped_by_user = false;
-        self.start_locked(&c, state).await?;
+        if let Err(e) = self.start_locked(&c, state).await {
+            if c.config.options.host_config.auto_remove {
+                // As dockerd: a `--rm` container that cannot start is removed, so the client's
+                // wait for its removal ends.
+                let engine = self.clone();
+                let id = c.id.clone();
+                tokio::spawn(async move {
+                    let _ = engine.remove_container(&id, true, true).await;
+                });
+            }
+            return Err(e);
+        }
         Ok(true)
     }
 
@@ -294,6 +310,9 @@ impl Engine {
         let shim_dir = self.shim_dir(&c.id);
         // A previous run's sockets and exit file must not be mistaken for this one's.
         let _ = std::fs::remove_dir_all(&shim_dir);
+        if let Some(parent) = shim_dir.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+        }
         let mut cmd = ShimCommand::new(
             &self.config().shim,
             &c.id,

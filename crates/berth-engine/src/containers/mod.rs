@@ -1,9 +1,10 @@
 //! Containers: records in the metadata DB, live state in memory (watch channels), and the
 //! lifecycle driven through berth-shim and the OCI runtime.
 //!
-//! Layout: `<exec-root>/containers/<id>/` is the bundle (`config.json`, `rootfs/` mount point)
-//! with `shim/` (the monitor's sockets and exit file); `<data-root>/containers/<id>/` keeps what
-//! must survive a reboot: the json-file log and the generated hostname, hosts and resolv.conf.
+//! Layout: `<exec-root>/containers/<id>/` is the bundle (`config.json`, `rootfs/` mount point),
+//! `<exec-root>/s/<id prefix>/` the shim's sockets and exit file (short: socket paths are
+//! limited to 108 bytes); `<data-root>/containers/<id>/` keeps what must survive a reboot: the
+//! json-file log and the generated hostname, hosts and resolv.conf.
 
 mod attach;
 mod create;

@@ -56,6 +56,7 @@ impl Engine {
         self.cleanup_after_exit(&c.id).await;
         let bundle = self.bundle_dir(&c.id);
         let data = self.data_dir(&c.id);
+        let shim = self.shim_dir(&c.id);
         let key = c.id.clone();
         self.with_store(move |store| {
             let record = store.metadata.get_container(&key)?;
@@ -63,7 +64,7 @@ impl Engine {
                 Ok(()) | Err(berth_store::Error::SnapshotNotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }
-            for dir in [&bundle, &data] {
+            for dir in [&bundle, &data, &shim] {
                 match std::fs::remove_dir_all(dir) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         return Err(Error::Io {

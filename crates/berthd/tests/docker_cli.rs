@@ -1,0 +1,175 @@
+//! The real docker CLI against berthd: the basic container lifecycle.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{unique, Daemon};
+
+#[test]
+fn version_reports_berth_and_api_1_44() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let out = d
+        .docker(&[
+            "version",
+            "--format",
+            "{{.Server.APIVersion}} {{.Server.Platform.Name}}",
+        ])
+        .ok();
+    assert_eq!(out.stdout.trim(), "1.44 Berth Engine");
+}
+
+#[test]
+fn run_rm_prints_output_and_passes_exit_code() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let out = d.docker(&["run", "--rm", image, "echo", "hello"]).ok();
+    assert_eq!(out.stdout, "hello\n");
+    let out = d.docker(&["run", "--rm", image, "sh", "-c", "echo err >&2; exit 7"]);
+    assert_eq!(out.code, 7, "{out:?}");
+    assert_eq!(out.stderr, "err\n");
+    // --rm left nothing.
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().stdout, "");
+    assert_eq!(d.leaked_mounts(), Vec::<String>::new());
+}
+
+#[test]
+fn detached_container_logs_stop_start_rm() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let name = unique("web");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        image,
+        "sh",
+        "-c",
+        "echo started; exec sleep 1000",
+    ])
+    .ok();
+    let ps = d.docker(&["ps", "--format", "{{.Names}} {{.Status}}"]).ok();
+    assert!(ps.stdout.contains(&format!("{name} Up")), "{ps:?}");
+    // Logs arrive through the shim's json-file log.
+    let mut logs = String::new();
+    for _ in 0..50 {
+        logs = d.docker(&["logs", &name]).ok().stdout;
+        if !logs.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(logs, "started\n");
+    d.docker(&["stop", "-t", "1", &name]).ok();
+    let state = d
+        .docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            &name,
+        ])
+        .ok();
+    assert_eq!(state.stdout.trim(), "exited 137");
+    d.docker(&["start", &name]).ok();
+    assert_eq!(
+        d.docker(&["inspect", "-f", "{{.State.Running}}", &name])
+            .ok()
+            .stdout
+            .trim(),
+        "true"
+    );
+    // A running container is not removed without -f.
+    let refused = d.docker(&["rm", &name]).failed();
+    assert!(
+        refused.stderr.contains("cannot remove a running container"),
+        "{refused:?}"
+    );
+    d.docker(&["rm", "-f", &name]).ok();
+    assert!(d
+        .docker(&["inspect", &name])
+        .failed()
+        .stderr
+        .contains("No such"));
+}
+
+#[test]
+fn stdin_reaches_the_container() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let out = d
+        .docker_stdin(&["run", "-i", "--rm", image, "cat"], b"through stdin\n")
+        .ok();
+    assert_eq!(out.stdout, "through stdin\n");
+}
+
+#[test]
+fn unknown_image_and_name_conflicts_are_clear_errors() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let out = d
+        .docker(&["run", "--rm", "no-such-image:1", "true"])
+        .failed();
+    assert!(out.stderr.contains("no-such-image"), "{out:?}");
+    assert_eq!(
+        d.docker(&["ps", "-aq"]).ok().stdout,
+        "",
+        "nothing half-made"
+    );
+    let name = unique("dup");
+    d.docker(&["create", "--name", &name, image]).ok();
+    let out = d.docker(&["create", "--name", &name, image]).failed();
+    assert!(out.stderr.contains("is already in use"), "{out:?}");
+    let out = d
+        .docker(&["run", "--rm", "--memory", "nonsense", image, "true"])
+        .failed();
+    assert!(!out.stderr.is_empty(), "{out:?}");
+}
+
+#[test]
+fn containers_survive_a_daemon_crash() {
+    if common::skip() {
+        return;
+    }
+    let mut d = Daemon::start();
+    let image = d.busybox();
+    let name = unique("survivor");
+    d.docker(&["run", "-d", "--name", &name, image, "sleep", "1000"])
+        .ok();
+    let pid = d
+        .docker(&["inspect", "-f", "{{.State.Pid}}", &name])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    d.kill9();
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "container died with berthd"
+    );
+    d.spawn();
+    let state = d
+        .docker(&["inspect", "-f", "{{.State.Status}} {{.State.Pid}}", &name])
+        .ok();
+    assert_eq!(state.stdout.trim(), format!("running {pid}"));
+    // Still managed: stop works and records the exit.
+    d.docker(&["stop", "-t", "0", &name]).ok();
+    let state = d
+        .docker(&["inspect", "-f", "{{.State.Status}}", &name])
+        .ok();
+    assert_eq!(state.stdout.trim(), "exited");
+}
