@@ -35,6 +35,13 @@ fn kernel_version() -> Option<(u32, u32)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
+/// berthd's capability bounding set (CapBnd): what a container here can be given at most.
+pub(crate) fn bounding_set() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapBnd:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
 fn cgroup_v2() -> bool {
     matches!(nix::sys::statfs::statfs("/sys/fs/cgroup"),
         Ok(fs) if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
@@ -289,6 +296,7 @@ impl Engine {
         ctx.hostname_path = Some(hostname_path);
         ctx.cgroup_v2 = cgroup_v2();
         ctx.seccomp_host = SeccompHost::native(kernel_version());
+        ctx.host_capabilities = bounding_set();
         ctx.host_hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();

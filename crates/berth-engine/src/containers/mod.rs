@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use crate::spec::CreateOptions;
 use crate::{Engine, Error, Result};
 
-pub use attach::{AttachOptions, AttachStream};
+pub use attach::{AttachOptions, AttachStream, PendingAttach};
 pub use create::CreateRequest;
 pub use lifecycle::WaitCondition;
 pub use logs::{LogLine, LogsOptions};

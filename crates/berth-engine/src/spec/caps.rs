@@ -126,6 +126,27 @@ pub fn effective_capabilities(
     Ok(caps)
 }
 
+/// Keeps only the capabilities this host can grant (`host`: a mask of berthd's bounding set,
+/// bit N = capability N, the order of [`ALL_CAPABILITIES`]). `--privileged` and `--cap-add ALL`
+/// shrink silently, as Docker limits them to what the kernel offers; a capability named
+/// explicitly in `cap_add` that the host cannot grant is an error naming it.
+pub fn available_only(
+    caps: Vec<&'static str>,
+    host: Option<u64>,
+    cap_add: &[String],
+) -> Result<Vec<&'static str>, SpecError> {
+    let Some(mask) = host else { return Ok(caps) };
+    let bit = |name: &str| ALL_CAPABILITIES.iter().position(|(n, _)| *n == name);
+    let grantable = |name: &str| bit(name).is_some_and(|b| mask & (1u64 << b) != 0);
+    if let Some(missing) = normalize(cap_add)?
+        .into_iter()
+        .find(|n| *n != ALL && !grantable(n))
+    {
+        return Err(SpecError::CapabilityUnavailable(missing.to_string()));
+    }
+    Ok(caps.into_iter().filter(|n| grantable(n)).collect())
+}
+
 /// The oci-spec value of a canonical name from [`ALL_CAPABILITIES`].
 pub(crate) fn to_oci(names: &[&str]) -> oci_spec::runtime::Capabilities {
     names
