@@ -756,6 +756,7 @@ mod tests {
                 kernel: Some((6, 1)),
             },
             devices: &FakeDevices,
+            host_capabilities: None,
         }
     }
 

@@ -209,4 +209,22 @@ mod tests {
             assert_eq!(serde_json::to_value(cap).unwrap(), name);
         }
     }
+
+    #[test]
+    fn only_grantable_capabilities_remain() {
+        // A host without CAP_SYS_RESOURCE (bit 24), like this project's CI machines.
+        let host = Some(u64::MAX & !(1 << 24));
+        let all = effective_capabilities(&[], &[], true).unwrap();
+        let kept = available_only(all.clone(), host, &[]).unwrap();
+        assert_eq!(kept.len(), all.len() - 1);
+        assert!(!kept.contains(&"CAP_SYS_RESOURCE"));
+        let add_all = vec!["ALL".to_string()];
+        assert!(available_only(all.clone(), host, &add_all).is_ok());
+        let explicit = vec!["sys_resource".to_string()];
+        assert!(matches!(
+            available_only(all.clone(), host, &explicit),
+            Err(SpecError::CapabilityUnavailable(c)) if c == "CAP_SYS_RESOURCE"
+        ));
+        assert_eq!(available_only(all.clone(), None, &explicit).unwrap(), all);
+    }
 }
