@@ -101,10 +101,16 @@ pub async fn load(c: &Client, a: LoadArgs) -> Result<()> {
         quiet: a.quiet,
         ..Default::default()
     };
-    let mut stream = Box::pin(c.api.import_image_stream(opts, body, None));
+    let mut stream = Box::pin(c.api.import_image_stream(opts.clone(), body, None));
     let mut progress = JsonProgress::new(a.quiet);
     while let Some(m) = stream.next().await {
-        let m = Message::from(m?);
+        let m = match m {
+            Ok(m) => Message::from(m),
+            Err(e) => {
+                bar.finish_and_clear();
+                return Err(refused_upload(c, opts, e).await);
+            }
+        };
         bar.finish_and_clear();
         // "Loaded image: ..." lines are the command's output, on stdout as docker prints them.
         if let Some(text) = m.stream.as_deref() {
@@ -118,6 +124,32 @@ pub async fn load(c: &Client, a: LoadArgs) -> Result<()> {
     bar.finish_and_clear();
     progress.finish();
     Ok(())
+}
+
+/// A daemon that refuses an upload answers before reading the body, and the client then sees
+/// only a broken pipe. Asking again with an empty body recovers the daemon's own message when
+/// it does not implement the endpoint (501); otherwise the original error stands.
+async fn refused_upload(
+    c: &Client,
+    opts: ImportImageOptions,
+    original: bollard::errors::Error,
+) -> anyhow::Error {
+    if matches!(
+        original,
+        bollard::errors::Error::DockerResponseServerError { .. }
+    ) {
+        return original.into();
+    }
+    let empty = futures_util::stream::empty::<Result<Bytes, std::io::Error>>();
+    let mut retry = Box::pin(c.api.import_image_stream(opts, empty, None));
+    match retry.next().await {
+        Some(Err(
+            e @ bollard::errors::Error::DockerResponseServerError {
+                status_code: 501, ..
+            },
+        )) => e.into(),
+        _ => original.into(),
+    }
 }
 
 pub async fn import(c: &Client, a: ImportArgs) -> Result<()> {
