@@ -41,7 +41,6 @@ pub enum Command {
     /// Remove one or more containers
     Rm(RmArgs),
     /// List containers
-    #[command(alias = "ls")]
     Ps(PsArgs),
     /// Fetch the logs of a container
     Logs(LogsArgs),

@@ -152,34 +152,29 @@ const PROXIED: [(i32, &str); 6] = [
     (libc::SIGUSR2, "SIGUSR2"),
 ];
 
-/// Proxies signals received by `berth` to the container until aborted.
+/// Proxies signals received by `berth` to the container until aborted. The handlers are
+/// installed before this returns, so a signal right after the container starts is not lost
+/// (nor fatal to berth).
 pub fn proxy_signals(client: Client, container: String) -> tokio::task::JoinHandle<()> {
+    let streams: Vec<_> = PROXIED
+        .iter()
+        .filter_map(|(signo, name)| Some((signal(SignalKind::from_raw(*signo)).ok()?, *name)))
+        .collect();
     tokio::spawn(async move {
-        let mut tasks = Vec::new();
-        for (signo, name) in PROXIED {
-            let Ok(mut stream) = signal(SignalKind::from_raw(signo)) else {
-                continue;
-            };
+        let mut tasks = tokio::task::JoinSet::new();
+        for (mut stream, name) in streams {
             let client = client.clone();
             let container = container.clone();
-            tasks.push(tokio::spawn(async move {
+            tasks.spawn(async move {
                 while stream.recv().await.is_some() {
                     let opts = KillContainerOptions {
                         signal: name.to_string(),
                     };
                     let _ = client.api.kill_container(&container, Some(opts)).await;
                 }
-            }));
+            });
         }
-        struct AbortAll(Vec<tokio::task::JoinHandle<()>>);
-        impl Drop for AbortAll {
-            fn drop(&mut self) {
-                for t in &self.0 {
-                    t.abort();
-                }
-            }
-        }
-        let _guard = AbortAll(tasks);
-        std::future::pending::<()>().await;
+        // Dropping the set (when this task is aborted) aborts the forwarders.
+        while tasks.join_next().await.is_some() {}
     })
 }

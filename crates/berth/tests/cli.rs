@@ -331,3 +331,35 @@ fn unimplemented_endpoints_report_the_daemon_message() {
         );
     }
 }
+
+#[test]
+fn signals_are_proxied_to_a_foreground_container() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let mut cmd = d.berth_cmd(&[
+        "run",
+        "--rm",
+        image,
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 9' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn berth: {e}"));
+    let mut stdout =
+        std::io::BufReader::new(child.stdout.take().unwrap_or_else(|| panic!("no stdout")));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap_or_default();
+    assert_eq!(line, "ready\n");
+    // SAFETY: SIGTERM to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap_or_default();
+    let status = child.wait().unwrap_or_else(|e| panic!("wait: {e}"));
+    assert_eq!(rest, "got-term\n");
+    assert_eq!(status.code(), Some(9));
+}

@@ -388,9 +388,14 @@ impl Foreground<'_> {
         } else {
             None
         };
+        let proxy = (!self.tty && self.sig_proxy)
+            .then(|| stream::proxy_signals(self.c.clone(), self.id.to_string()));
         if let Err(e) = self.c.api.start_container(self.id, None).await {
             drop(raw);
             waiter.abort();
+            if let Some(p) = proxy {
+                p.abort();
+            }
             let e = anyhow::Error::new(e);
             let code = client::start_error_code(&describe(&e));
             if self.remove_on_start_failure {
@@ -405,8 +410,6 @@ impl Foreground<'_> {
         let resize = self.tty.then(|| {
             stream::forward_resizes(self.c.clone(), ResizeTarget::Container(self.id.to_string()))
         });
-        let proxy = (!self.tty && self.sig_proxy)
-            .then(|| stream::proxy_signals(self.c.clone(), self.id.to_string()));
         let ended = stream::session(
             attach.output,
             self.stdin.then_some(attach.input),
