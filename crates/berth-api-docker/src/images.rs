@@ -244,7 +244,15 @@ pub async fn create(
                     reader,
                     ImportOptions {
                         reference,
-                        changes: q.changes,
+                        // One instruction per parameter, or several in one value separated by
+                        // newlines (what bollard and older clients send); dockerd takes both.
+                        changes: q
+                            .changes
+                            .iter()
+                            .flat_map(|c| c.lines())
+                            .filter(|c| !c.trim().is_empty())
+                            .map(str::to_string)
+                            .collect(),
                         message: q.message,
                     },
                 )
