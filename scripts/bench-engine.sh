@@ -24,8 +24,8 @@ for tool in hyperfine docker dockerd containerd ctr podman jq; do
     command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
 cargo build --release --workspace --manifest-path "$repo/Cargo.toml"
-# The production shim: static and non-PIE (see scripts/build-shim.sh).
-shim=$("$repo/scripts/build-shim.sh" | tail -1)
+# The production runtime and shim: static and non-PIE (see scripts/build-static.sh).
+{ read -r runtime; read -r shim; } < <("$repo/scripts/build-static.sh" berth-runtime berth-shim)
 
 work=$(mktemp -d /tmp/berth-bench-engine.XXXXXX)
 berth_sock=$work/berth.sock
@@ -58,7 +58,7 @@ ln -s busybox "$work/rootfs/bin/sh"
 tar -C "$work/rootfs" -cf "$work/busybox.tar" .
 
 "$repo/target/release/berthd" --data-root "$work/berth" --exec-root "$work/berth-exec" \
-    -H "unix://$berth_sock" --shim "$shim" --config-file /nonexistent >"$work/berthd.log" 2>&1 &
+    -H "unix://$berth_sock" --runtime "$runtime" --shim "$shim" --config-file /nonexistent >"$work/berthd.log" 2>&1 &
 pids+=($!)
 berthd_pid=$!
 dockerd --data-root "$work/docker" --exec-root "$work/docker-exec" -H "unix://$docker_sock" \

@@ -12,13 +12,13 @@
 # namespace (an empty one: only lo) and no network setup.
 #
 # usage: sudo scripts/bench-runtime.sh
-#   BERTH_RUNTIME  berth-runtime binary (default: target/release/berth-runtime)
+#   BERTH_RUNTIME  berth-runtime binary (default: the static production build, scripts/build-static.sh)
 #   RUNS           timed runs per command (default 50), WARMUP (default 5)
 # Output ends with Markdown tables meant for docs/performance.md.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-berth=${BERTH_RUNTIME:-$repo/target/release/berth-runtime}
+berth=${BERTH_RUNTIME:-$("$repo/scripts/build-static.sh" berth-runtime)}
 runs=${RUNS:-50}
 warmup=${WARMUP:-5}
 

@@ -18,8 +18,8 @@ fi
 
 cargo build --release --workspace
 bin=$PWD/target/release
-# The production shim: static, non-PIE, under 1 MiB per container (scripts/build-shim.sh).
-shim=$(scripts/build-shim.sh | tail -1)
+# The production runtime and shim: static, non-PIE (scripts/build-static.sh).
+{ read -r runtime; read -r shim; } < <(scripts/build-static.sh berth-runtime berth-shim)
 sock=/run/berth/berth.sock
 pidfile=/run/berth/berthd.pid
 
@@ -29,7 +29,7 @@ if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     while kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; do sleep 0.1; done
 fi
 mkdir -p /run/berth
-"$bin/berthd" --pidfile "$pidfile" --shim "$shim" >/run/berth/berthd.log 2>&1 &
+"$bin/berthd" --pidfile "$pidfile" --runtime "$runtime" --shim "$shim" >/run/berth/berthd.log 2>&1 &
 for _ in $(seq 100); do
     [ -S "$sock" ] && break
     sleep 0.1
