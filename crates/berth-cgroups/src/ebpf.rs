@@ -70,13 +70,41 @@ fn return_imm(value: i32) -> [Insn; 2] {
     ]
 }
 
-/// Compiles device rules into a filter returning 1 (allow) or 0 (deny).
-///
-/// As in v1, the last matching rule wins, so rules are emitted in reverse and the first match
-/// returns; a device no rule matches is denied. An allow rule matches when it grants every
-/// requested access bit, a deny rule when it refuses any of them, which reproduces v1's result
-/// when a later rule narrows an earlier one. Unlike v1, separate allow rules for the same device
-/// are not merged: "allow r" plus "allow w" does not grant an open for "rw".
+/// The state v1's device controller would reach after `rules`, as the kernel keeps it: a
+/// default behaviour and a list of exceptions. An `a` rule resets both; another rule either adds
+/// an exception (merging its access into an identical entry, so "allow c 1:3 r" then "allow c
+/// 1:3 w" is one "c 1:3 rw" entry) or, when it agrees with the default, takes access away from
+/// identical entries. A fresh cgroup allows everything.
+fn emulate_v1(rules: &[Rule]) -> (bool, Vec<Rule>) {
+    let mut default_allow = true;
+    let mut exceptions: Vec<Rule> = Vec::new();
+    let same = |a: &Rule, b: &Rule| a.kind == b.kind && a.major == b.major && a.minor == b.minor;
+    for rule in rules {
+        if rule.kind == Kind::All && rule.major.is_none() && rule.minor.is_none() {
+            default_allow = rule.allow;
+            exceptions.clear();
+        } else if rule.allow != default_allow {
+            match exceptions.iter_mut().find(|e| same(e, rule)) {
+                Some(e) => e.access |= rule.access,
+                None => exceptions.push(Rule {
+                    allow: rule.allow,
+                    ..*rule
+                }),
+            }
+        } else {
+            for e in exceptions.iter_mut().filter(|e| same(e, rule)) {
+                e.access &= !rule.access;
+            }
+            exceptions.retain(|e| e.access != 0);
+        }
+    }
+    (default_allow, exceptions)
+}
+
+/// Compiles device rules into a filter returning 1 (allow) or 0 (deny), deciding as v1 would
+/// (see [`emulate_v1`]): with a deny default, a request is allowed when one exception grants
+/// every requested access bit; with an allow default, it is denied when one exception refuses
+/// any of them.
 pub(crate) fn program(rules: &[Rule]) -> Vec<Insn> {
     // struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; } is in r1:
     // r2 = type (low 16 bits), r3 = access (high 16 bits), r4 = major, r5 = minor.
@@ -88,7 +116,8 @@ pub(crate) fn program(rules: &[Rule]) -> Vec<Insn> {
         load_word(4, 4),
         load_word(5, 8),
     ];
-    for rule in rules.iter().rev() {
+    let (default_allow, exceptions) = emulate_v1(rules);
+    for rule in &exceptions {
         let mut checks: Vec<Insn> = Vec::new();
         match rule.kind {
             Kind::All => {}
@@ -127,7 +156,7 @@ pub(crate) fn program(rules: &[Rule]) -> Vec<Insn> {
             return prog;
         }
     }
-    prog.extend(return_imm(0));
+    prog.extend(return_imm(i32::from(default_allow)));
     prog
 }
 
@@ -343,7 +372,7 @@ mod tests {
 
     #[test]
     fn prologue_loads_context() {
-        let prog = program(&[]);
+        let prog = program(&rules(&[oci(false, A, None, None, "rwm")]));
         assert_eq!(
             prog[..PROLOGUE],
             [
@@ -355,34 +384,34 @@ mod tests {
                 insn(0x61, 5, 1, 8, 0),
             ]
         );
-        // No rules: deny everything.
+        // Deny all and nothing else: deny everything.
         assert_eq!(
             prog[PROLOGUE..],
             [insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)]
         );
+        // No rules leave a fresh cgroup as it is: everything allowed.
+        assert_eq!(
+            program(&[])[PROLOGUE..],
+            [insn(0xb7, 0, 0, 0, 1), insn(0x95, 0, 0, 0, 0)]
+        );
     }
 
     #[test]
-    fn rules_are_checked_last_first() {
+    fn exceptions_compile_to_blocks() {
         let prog = program(&rules(&[
             oci(false, A, None, None, "rwm"),
             oci(true, C, Some(1), Some(3), "rwm"),
             oci(true, B, Some(8), None, "r"),
-            oci(false, C, Some(1), Some(3), "w"),
         ]));
         let exit = insn(0x95, 0, 0, 0, 0);
-        let body = &prog[PROLOGUE..];
         assert_eq!(
-            body,
+            prog[PROLOGUE..],
             [
-                // deny c 1:3 w: type, access intersects, major, minor.
-                insn(0x55, 2, 0, 7, DEV_CHAR),
-                insn(0xbc, 1, 3, 0, 0),
-                insn(0x54, 1, 0, 0, 4),
-                insn(0x15, 1, 0, 4, 0),
+                // allow c 1:3 rwm: no access check.
+                insn(0x55, 2, 0, 4, DEV_CHAR),
                 insn(0x55, 4, 0, 3, 1),
                 insn(0x55, 5, 0, 2, 3),
-                insn(0xb7, 0, 0, 0, 0),
+                insn(0xb7, 0, 0, 0, 1),
                 exit,
                 // allow b 8:* r: access must be a subset.
                 insn(0x55, 2, 0, 6, DEV_BLOCK),
@@ -392,13 +421,7 @@ mod tests {
                 insn(0x55, 4, 0, 2, 8),
                 insn(0xb7, 0, 0, 0, 1),
                 exit,
-                // allow c 1:3 rwm: no access check.
-                insn(0x55, 2, 0, 4, DEV_CHAR),
-                insn(0x55, 4, 0, 3, 1),
-                insn(0x55, 5, 0, 2, 3),
-                insn(0xb7, 0, 0, 0, 1),
-                exit,
-                // deny a *:* rwm matches everything and ends the program.
+                // The default: deny.
                 insn(0xb7, 0, 0, 0, 0),
                 exit,
             ]
@@ -406,7 +429,7 @@ mod tests {
     }
 
     #[test]
-    fn trailing_allow_all_short_circuits() {
+    fn trailing_allow_all_resets_to_allow() {
         let prog = program(&rules(&[
             oci(true, C, Some(1), Some(3), "rwm"),
             oci(true, A, None, None, ""),
@@ -470,5 +493,25 @@ mod tests {
         assert_eq!(run(&prog, DEV_BLOCK, R, 8, 16), 1);
         assert_eq!(run(&prog, DEV_BLOCK, R | W, 8, 16), 0);
         assert_eq!(run(&prog, DEV_BLOCK, R, 9, 0), 0);
+    }
+
+    #[test]
+    fn split_access_rules_merge_as_in_v1() {
+        use crate::devices::{ACC_READ as R, ACC_WRITE as W};
+        let prog = program(&rules(&[
+            oci(false, A, None, None, "rwm"),
+            oci(true, C, Some(1), Some(3), "r"),
+            oci(true, C, Some(1), Some(3), "w"),
+        ]));
+        assert_eq!(run(&prog, DEV_CHAR, R | W, 1, 3), 1);
+        // An allow default with deny exceptions, narrowed by a later allow.
+        let prog = program(&rules(&[
+            oci(true, A, None, None, "rwm"),
+            oci(false, C, Some(1), Some(3), "rw"),
+            oci(true, C, Some(1), Some(3), "r"),
+        ]));
+        assert_eq!(run(&prog, DEV_CHAR, R, 1, 3), 1);
+        assert_eq!(run(&prog, DEV_CHAR, W, 1, 3), 0);
+        assert_eq!(run(&prog, DEV_CHAR, R, 1, 5), 1);
     }
 }
