@@ -69,7 +69,7 @@ fn network_mode(c: &Container) -> &str {
     }
 }
 
-fn summary_json(c: &Container) -> Value {
+pub(crate) fn summary_json(c: &Container) -> Value {
     json!({
         "Id": c.id,
         "Names": [format!("/{}", c.name)],
