@@ -1,6 +1,8 @@
 //! `docker save` / `docker load` (`GET /images/get`, `GET /images/{name}/get`,
 //! `POST /images/load`).
 
+use std::io::Read;
+
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
@@ -43,13 +45,33 @@ pub async fn save(engine: &Engine, names: Vec<String>) -> ApiResult<Response> {
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
 }
 
+/// Reads what is left of a request body when dropped (on a blocking thread), so a client still
+/// uploading sees the error response instead of a broken pipe when a load fails early.
+struct DrainOnDrop<R: Read>(R);
+
+impl<R: Read> Read for DrainOnDrop<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read> Drop for DrainOnDrop<R> {
+    fn drop(&mut self) {
+        // Normally dropped on the blocking thread that read it; `block_in_place` also makes a
+        // drop on a runtime worker (a cancelled request) legal for the blocking bridge.
+        tokio::task::block_in_place(|| {
+            let _ = std::io::copy(&mut self.0, &mut std::io::sink());
+        });
+    }
+}
+
 /// `POST /images/load`: the whole archive is read and stored before the answer, so a bad
 /// archive is a 400 (or 500) with nothing half-made, not an error inside a 200 stream.
 pub async fn load(State(engine): State<Engine>, body: Body) -> ApiResult<Response> {
     let stream = body
         .into_data_stream()
         .map(|r| r.map_err(std::io::Error::other));
-    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let reader = DrainOnDrop(SyncIoBridge::new(StreamReader::new(stream)));
     let loaded = engine.load_images(reader).await?;
     let mut lines = Vec::new();
     for image in &loaded {

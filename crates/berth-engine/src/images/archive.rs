@@ -84,6 +84,8 @@ fn append(
     let mut h = tar::Header::new_ustar();
     h.set_entry_type(tar::EntryType::Regular);
     h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
     h.set_size(size);
     h.set_mtime(0);
     tar.append_data(&mut h, path, data).map_err(tar_io(path))
@@ -93,6 +95,8 @@ fn append_dir(tar: &mut tar::Builder<impl Write>, path: &str) -> Result<()> {
     let mut h = tar::Header::new_ustar();
     h.set_entry_type(tar::EntryType::Directory);
     h.set_mode(0o755);
+    h.set_uid(0);
+    h.set_gid(0);
     h.set_size(0);
     h.set_mtime(0);
     tar.append_data(&mut h, path, std::io::empty())
