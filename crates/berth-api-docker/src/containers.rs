@@ -69,7 +69,7 @@ fn network_mode(c: &Container) -> &str {
     }
 }
 
-fn summary_json(c: &Container) -> Value {
+pub(crate) fn summary_json(c: &Container) -> Value {
     json!({
         "Id": c.id,
         "Names": [format!("/{}", c.name)],
@@ -92,6 +92,7 @@ pub struct ListQuery {
     all: Option<String>,
     limit: Option<i64>,
     filters: Option<String>,
+    size: Option<String>,
 }
 
 pub async fn list(
@@ -126,9 +127,28 @@ pub async fn list(
     if let Some(limit) = q.limit.filter(|l| *l > 0) {
         containers.truncate(limit as usize);
     }
-    Ok(Json(Value::Array(
-        containers.iter().map(summary_json).collect(),
-    )))
+    let mut out = Vec::with_capacity(containers.len());
+    for c in &containers {
+        let mut v = summary_json(c);
+        if truthy(q.size.as_deref()) {
+            add_sizes(&engine, &c.id, &mut v).await?;
+        }
+        out.push(v);
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+/// `SizeRw` and `SizeRootFs`, which `?size=1` asks for (`docker ps -s`, `inspect -s`).
+async fn add_sizes(engine: &Engine, id: &str, v: &mut Value) -> ApiResult<()> {
+    let size = engine.container_size(id).await?;
+    v["SizeRw"] = json!(size.rw);
+    v["SizeRootFs"] = json!(size.root_fs);
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InspectQuery {
+    size: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,12 +178,13 @@ pub async fn create(
 pub async fn inspect(
     State(engine): State<Engine>,
     Path(id): Path<String>,
+    Query(q): Query<InspectQuery>,
 ) -> ApiResult<Json<Value>> {
     let c = engine.container(&id).await?;
     let o = &c.config.options;
     let s = &c.state;
     let data = engine.config().data_root.join("containers").join(&c.id);
-    Ok(Json(json!({
+    let mut v = json!({
         "Id": c.id,
         "Created": rfc3339(Some(c.created)),
         "Path": c.config.path,
@@ -221,7 +242,11 @@ pub async fn inspect(
             "Bridge": "", "SandboxID": "", "Ports": {}, "SandboxKey": "",
             "Networks": {},
         },
-    })))
+    });
+    if truthy(q.size.as_deref()) {
+        add_sizes(&engine, &c.id, &mut v).await?;
+    }
+    Ok(Json(v))
 }
 
 fn not_modified() -> Response {

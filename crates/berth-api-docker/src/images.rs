@@ -23,7 +23,7 @@ fn rfc3339(secs: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-fn summary_json(s: &ImageSummary) -> Value {
+pub(crate) fn summary_json(s: &ImageSummary) -> Value {
     json!({
         "Id": s.id,
         "ParentId": "",
@@ -102,6 +102,7 @@ pub async fn get_named(
         Some((name, "history")) => history(&engine, name)
             .await
             .map(IntoResponse::into_response),
+        Some((name, "get")) => crate::archive::save(&engine, vec![name.to_string()]).await,
         _ => Ok(not_implemented(Method::GET, uri).await),
     }
 }

@@ -3,10 +3,14 @@
 //! request, call one [`Engine`] method, shape Docker's JSON. One module per resource; errors are
 //! mapped to status codes once, in [`error`].
 
+mod archive;
+mod body;
+mod container_fs;
 mod containers;
 mod error;
 mod filters;
 mod images;
+mod prune;
 mod stream;
 mod system;
 mod version;
@@ -59,6 +63,20 @@ pub fn router(engine: Engine) -> Router {
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/attach", post(containers::attach))
         .route("/containers/{id}/resize", post(containers::resize))
+        .route("/images/get", get(archive::save_many))
+        .route("/images/load", post(archive::load))
+        .route("/images/prune", post(prune::images))
+        .route("/containers/prune", post(prune::containers))
+        .route("/system/df", get(prune::disk_usage))
+        .route("/containers/{id}/export", get(container_fs::export))
+        .route("/containers/{id}/changes", get(container_fs::changes))
+        .route(
+            "/containers/{id}/archive",
+            get(container_fs::archive_get)
+                .head(container_fs::archive_head)
+                .put(container_fs::archive_put),
+        )
+        .route("/commit", post(container_fs::commit))
         .route("/networks/{id}", get(error::no_such_network))
         .route("/volumes/{name}", get(error::no_such_volume))
         .route("/plugins/{name}/json", get(error::no_such_plugin))

@@ -86,6 +86,36 @@ pub enum Error {
     BadLogOption(String),
     #[error("volume mounts are not supported yet: {0}")]
     VolumesUnsupported(String),
+    #[error("Could not find the file {path} in container {container}")]
+    NoSuchPath { container: String, path: String },
+    #[error("extraction point {path} in container {container} is not a directory")]
+    NotADirectory { container: String, path: String },
+    #[error("invalid image archive: it has neither manifest.json nor index.json")]
+    ArchiveWithoutManifest,
+    #[error("invalid image archive: {file}: {source}")]
+    ArchiveBadJson {
+        file: String,
+        source: serde_json::Error,
+    },
+    #[error("invalid image archive: {file} is referenced but not in the archive")]
+    ArchiveMissingFile { file: String },
+    #[error("invalid image archive: image {config} has {layers} layer(s) but its config lists {diff_ids} diff_ids")]
+    ArchiveLayerCount {
+        config: String,
+        layers: usize,
+        diff_ids: usize,
+    },
+    #[error("invalid image archive: {what} of layer {layer} is {actual}, expected {expected}")]
+    ArchiveDigestMismatch {
+        what: &'static str,
+        layer: String,
+        expected: berth_types::Digest,
+        actual: berth_types::Digest,
+    },
+    #[error("invalid image archive: {file}: unsupported manifest media type {media_type:?}")]
+    ArchiveUnsupportedManifest { file: String, media_type: String },
+    #[error("invalid filter {0:?}")]
+    BadPruneFilter(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -118,6 +148,15 @@ impl Error {
             Self::Spec(e) => e.kind(),
             Self::Runtime { .. } | Self::Shim { .. } | Self::StopTimedOut(_) => ErrorKind::Internal,
             Self::VolumesUnsupported(_) => ErrorKind::NotImplemented,
+            Self::NoSuchPath { .. } => ErrorKind::NotFound,
+            Self::NotADirectory { .. }
+            | Self::ArchiveWithoutManifest
+            | Self::ArchiveBadJson { .. }
+            | Self::ArchiveMissingFile { .. }
+            | Self::ArchiveLayerCount { .. }
+            | Self::ArchiveDigestMismatch { .. }
+            | Self::BadPruneFilter(_) => ErrorKind::InvalidArgument,
+            Self::ArchiveUnsupportedManifest { .. } => ErrorKind::NotImplemented,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod events;
 pub mod images;
 pub mod spec;
 pub mod system;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -32,6 +33,10 @@ struct Inner {
     events: events::EventBus,
     containers: containers::Registry,
     started: chrono::DateTime<chrono::Utc>,
+    /// Garbage collection takes it for writing; operations that create images (import, load,
+    /// commit) hold it for reading, so GC never sweeps a blob or snapshot they are about to
+    /// reference (see docs/storage.md).
+    gc_lock: tokio::sync::RwLock<()>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -89,6 +94,7 @@ impl Engine {
                 events: events::EventBus::new(),
                 containers: containers::Registry::default(),
                 started: chrono::Utc::now(),
+                gc_lock: tokio::sync::RwLock::new(()),
             }),
         };
         engine.restore().await?;

@@ -68,7 +68,7 @@ pub fn write_tar_from_dir<W: Write>(root: &Path, out: W) -> Result<LayerDigest> 
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     Layer,
     Full,
 }
@@ -84,25 +84,12 @@ fn open_root(path: &Path) -> Result<OwnedFd> {
 
 fn write_tar<W: Write>(root: &Path, out: W, mode: Mode) -> Result<LayerDigest> {
     let fd = open_root(root)?;
-    let mut w = TarWriter {
-        builder: tar::Builder::new(HashingWriter {
-            inner: out,
-            tally: Tally::default(),
-        }),
-        mode,
-        root,
-        links: HashMap::new(),
-    };
+    let mut w = TarWriter::new(root, out, mode);
     w.walk(fd.as_fd(), b"")?;
-    let inner = w
-        .builder
-        .into_inner()
-        .map_err(io_err("finish tar of", root))?;
-    let (diff_id, size) = inner.tally.finish();
-    Ok(LayerDigest { diff_id, size })
+    w.finish()
 }
 
-struct TarWriter<'r, W: Write> {
+pub(crate) struct TarWriter<'r, W: Write> {
     builder: tar::Builder<HashingWriter<W>>,
     mode: Mode,
     root: &'r Path,
@@ -122,7 +109,30 @@ fn is_whiteout(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == 0
 }
 
-impl<W: Write> TarWriter<'_, W> {
+impl<'r, W: Write> TarWriter<'r, W> {
+    /// `root` only names paths in errors; entries are reached through directory fds.
+    pub(crate) fn new(root: &'r Path, out: W, mode: Mode) -> Self {
+        Self {
+            builder: tar::Builder::new(HashingWriter {
+                inner: out,
+                tally: Tally::default(),
+            }),
+            mode,
+            root,
+            links: HashMap::new(),
+        }
+    }
+
+    /// Writes the end-of-archive blocks.
+    pub(crate) fn finish(self) -> Result<LayerDigest> {
+        let inner = self
+            .builder
+            .into_inner()
+            .map_err(io_err("finish tar of", self.root))?;
+        let (diff_id, size) = inner.tally.finish();
+        Ok(LayerDigest { diff_id, size })
+    }
+
     fn path(&self, rel: &[u8]) -> PathBuf {
         self.root.join(display(rel))
     }
@@ -131,9 +141,25 @@ impl<W: Write> TarWriter<'_, W> {
         let names = sys::read_dir(dir).map_err(io_err("read directory", self.path(prefix)))?;
         for name in names {
             let rel = child_path(prefix, &name);
+            self.entry(dir, &name, prefix, rel)?;
+        }
+        Ok(())
+    }
+
+    /// Archives `name` in `dir` (and everything below it) under the tar name `rel`; `prefix`
+    /// is the tar name of `dir`.
+    pub(crate) fn entry(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &CStr,
+        prefix: &[u8],
+        rel: Vec<u8>,
+    ) -> Result<()> {
+        {
+            let name = name.to_owned();
             let Some(st) = sys::lstat_at(dir, &name).map_err(io_err("stat", self.path(&rel)))?
             else {
-                continue; // removed while we were walking
+                return Ok(()); // removed while we were walking
             };
             match st.st_mode & libc::S_IFMT {
                 libc::S_IFDIR => {

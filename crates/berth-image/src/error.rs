@@ -24,6 +24,13 @@ pub enum Error {
     /// An entry of a kind the unpacker does not create.
     #[error("layer entry {entry:?}: unsupported {what}")]
     Unsupported { entry: PathBuf, what: String },
+    /// `noOverwriteDirNonDir` was asked for and the entry would replace a directory with a
+    /// non-directory or the other way round.
+    #[error("layer entry {entry:?}: {reason}")]
+    WouldOverwrite {
+        entry: PathBuf,
+        reason: &'static str,
+    },
     /// A filesystem operation failed while applying an entry.
     #[error("layer entry {entry:?}: {action}: {source}")]
     Entry {
@@ -52,7 +59,9 @@ impl Error {
             Self::UnsupportedCompression { .. } | Self::Unsupported { .. } => {
                 ErrorKind::NotImplemented
             }
-            Self::Corrupt { .. } | Self::UnsafePath { .. } => ErrorKind::InvalidArgument,
+            Self::Corrupt { .. } | Self::UnsafePath { .. } | Self::WouldOverwrite { .. } => {
+                ErrorKind::InvalidArgument
+            }
             Self::Entry { .. } | Self::Io { .. } | Self::NotArchivable { .. } => {
                 ErrorKind::Internal
             }

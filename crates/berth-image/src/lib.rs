@@ -11,6 +11,7 @@ mod diff;
 mod error;
 mod hash;
 mod reader;
+mod rootfs;
 mod sys;
 mod unpack;
 
@@ -19,4 +20,5 @@ pub use diff::{
     changes, write_layer_from_dir, write_tar_from_dir, Change, ChangeKind, LayerDigest,
 };
 pub use error::{Error, Result};
-pub use unpack::{unpack_layer, UnpackOptions, UnpackStats, WhiteoutMode};
+pub use rootfs::{open_dir_in_root, open_file_in_root, stat_in_root, write_tar_of_path, PathStat};
+pub use unpack::{unpack_layer, unpack_layer_at, UnpackOptions, UnpackStats, WhiteoutMode};

@@ -64,6 +64,12 @@ pub enum WhiteoutMode {
 #[non_exhaustive]
 pub struct UnpackOptions {
     pub whiteouts: WhiteoutMode,
+    /// `docker cp`'s `noOverwriteDirNonDir`: refuse (with [`Error::WouldOverwrite`]) an entry
+    /// that would replace a directory with a non-directory or the other way round.
+    pub no_overwrite_dir_non_dir: bool,
+    /// Owner given to every entry instead of the one in the tar (`docker cp` without
+    /// `copyUIDGID` makes everything belong to the container's root).
+    pub owner: Option<(u32, u32)>,
 }
 
 impl UnpackOptions {
@@ -71,6 +77,7 @@ impl UnpackOptions {
     pub fn flattened() -> Self {
         Self {
             whiteouts: WhiteoutMode::Flatten,
+            ..Self::default()
         }
     }
 }
@@ -103,6 +110,16 @@ pub fn unpack_layer<R: Read>(reader: R, dest: &Path, opts: &UnpackOptions) -> Re
         .open(dest)
         .map_err(io_err("open layer destination", dest))?
         .into();
+    unpack_layer_at(reader, root, opts)
+}
+
+/// [`unpack_layer`] into a directory already opened (for example one resolved inside a
+/// container's root with [`crate::open_dir_in_root`]); the fd is the root of every rule.
+pub fn unpack_layer_at<R: Read>(
+    reader: R,
+    root: OwnedFd,
+    opts: &UnpackOptions,
+) -> Result<UnpackStats> {
     let mut unpacker = Unpacker {
         root,
         opts,
@@ -256,7 +273,7 @@ impl Unpacker<'_> {
             entry: shown.into(),
             reason,
         })?;
-        let meta = read_meta(entry, shown)?;
+        let meta = read_meta(entry, shown, self.opts)?;
         let Some((name, parent)) = comps.split_last() else {
             if kind != EntryType::Directory {
                 return Err(Error::UnsafePath {
@@ -285,6 +302,12 @@ impl Unpacker<'_> {
                 match sys::lstat_at(dir, &cname).map_err(entry_err(shown, "stat"))? {
                     Some(st) if sys::is_dir(&st) => {}
                     existing => {
+                        if existing.is_some() && self.opts.no_overwrite_dir_non_dir {
+                            return Err(Error::WouldOverwrite {
+                                entry: shown.into(),
+                                reason: "cannot overwrite non-directory with directory",
+                            });
+                        }
                         if existing.is_some() {
                             sys::remove_all_at(dir, &cname)
                                 .map_err(entry_err(shown, "remove what the directory replaces"))?;
@@ -411,6 +434,15 @@ impl Unpacker<'_> {
 
     /// Clears the name for a new non-directory node (tar semantics: the later entry wins).
     fn replace(&self, dir: BorrowedFd<'_>, name: &CStr, shown: &Path) -> Result<()> {
+        if self.opts.no_overwrite_dir_non_dir {
+            let existing = sys::lstat_at(dir, name).map_err(entry_err(shown, "stat"))?;
+            if existing.is_some_and(|st| sys::is_dir(&st)) {
+                return Err(Error::WouldOverwrite {
+                    entry: shown.into(),
+                    reason: "cannot overwrite directory with non-directory",
+                });
+            }
+        }
         sys::remove_all_at(dir, name).map_err(entry_err(shown, "remove the existing file"))
     }
 
@@ -685,7 +717,7 @@ impl Unpacker<'_> {
     }
 }
 
-fn read_meta(entry: &RawEntry, shown: &Path) -> Result<Meta> {
+fn read_meta(entry: &RawEntry, shown: &Path, opts: &UnpackOptions) -> Result<Meta> {
     let h = &entry.header;
     if entry.pax.iter().any(|(k, _)| k.starts_with(b"GNU.sparse.")) {
         return Err(Error::Unsupported {
@@ -712,8 +744,13 @@ fn read_meta(entry: &RawEntry, shown: &Path) -> Result<Meta> {
             what: format!("{what} {v} (above 2^32-1)"),
         })
     };
-    let uid = id(h.uid(), entry.pax(b"uid"), "uid")?;
-    let gid = id(h.gid(), entry.pax(b"gid"), "gid")?;
+    let (uid, gid) = match opts.owner {
+        Some(owner) => owner,
+        None => (
+            id(h.uid(), entry.pax(b"uid"), "uid")?,
+            id(h.gid(), entry.pax(b"gid"), "gid")?,
+        ),
+    };
     let secs = h.mtime().map_err(corrupt_in(shown))?;
     let header_mtime: Time = (i64::try_from(secs).unwrap_or(i64::MAX), 0);
     let mtime = entry

@@ -7,10 +7,13 @@
 //! json-file log and the generated hostname, hosts and resolv.conf.
 
 mod attach;
+mod commit;
 mod create;
+mod fs;
 mod lifecycle;
 mod logs;
 mod names;
+mod prune;
 mod remove;
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,9 +29,13 @@ use crate::spec::CreateOptions;
 use crate::{Engine, Error, Result};
 
 pub use attach::{AttachOptions, AttachStream, PendingAttach};
+pub use berth_image::{Change, ChangeKind, PathStat};
+pub use commit::CommitOptions;
 pub use create::CreateRequest;
+pub use fs::ExtractOptions;
 pub use lifecycle::WaitCondition;
 pub use logs::{LogLine, LogsOptions};
+pub use prune::{ContainerPruneOptions, ContainersPruned};
 
 /// Docker's container states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -63,6 +63,28 @@ pub(crate) fn store_layer(
     parent: Option<&Digest>,
     ingest_ref: &str,
 ) -> Result<Layer> {
+    store_layer_checked(store, reader, parent, ingest_ref, &Expected::default()).map(|(l, _)| l)
+}
+
+/// What a layer must turn out to be, from an archive's manifest and image config.
+#[derive(Debug, Default)]
+pub(crate) struct Expected<'a> {
+    /// How the layer is named in errors (its file in the archive).
+    pub name: &'a str,
+    pub diff_id: Option<&'a Digest>,
+    pub blob: Option<&'a Digest>,
+}
+
+/// [`store_layer`], refusing the layer before anything is committed when its digests are not
+/// the expected ones. Also says whether the snapshot is new (false: the same layer on the same
+/// parent was already stored), so a caller that fails later can remove what it made.
+pub(crate) fn store_layer_checked(
+    store: &Store,
+    reader: impl Read,
+    parent: Option<&Digest>,
+    ingest_ref: &str,
+    expected: &Expected<'_>,
+) -> Result<(Layer, bool)> {
     let mut blob = store.content.writer(ingest_ref, None)?;
     // An old partial ingest under this ref is not ours to resume.
     blob.truncate()?;
@@ -87,7 +109,21 @@ pub(crate) fn store_layer(
         let hash: [u8; 32] = tee.hash.finalize().into();
         Ok((stats, Digest::sha256_from_bytes(&hash), tee.size))
     })();
-    let (stats, blob_digest, blob_size) = match result {
+    let checked = result.and_then(|(stats, blob_digest, blob_size)| {
+        let mismatch = |what, want: Option<&Digest>, actual: &Digest| match want {
+            Some(e) if e != actual => Err(Error::ArchiveDigestMismatch {
+                what,
+                layer: expected.name.to_string(),
+                expected: e.clone(),
+                actual: actual.clone(),
+            }),
+            _ => Ok(()),
+        };
+        mismatch("digest", expected.blob, &blob_digest)?;
+        mismatch("diff_id", expected.diff_id, &stats.diff_id)?;
+        Ok((stats, blob_digest, blob_size))
+    });
+    let (stats, blob_digest, blob_size) = match checked {
         Ok(v) => v,
         Err(e) => {
             let _ = store.snapshots.remove(&key);
@@ -97,21 +133,25 @@ pub(crate) fn store_layer(
     };
     blob.commit(blob_size, &blob_digest)?;
     let chain = chain_id(parent, &stats.diff_id);
-    match store.snapshots.commit(chain.as_str(), &key) {
-        Ok(()) => {}
-        Err(berth_store::Error::SnapshotExists(_)) => store.snapshots.remove(&key)?,
+    let created = match store.snapshots.commit(chain.as_str(), &key) {
+        Ok(()) => true,
+        Err(berth_store::Error::SnapshotExists(_)) => {
+            store.snapshots.remove(&key)?;
+            false
+        }
         Err(e) => {
             let _ = store.snapshots.remove(&key);
             return Err(e.into());
         }
-    }
-    Ok(Layer {
+    };
+    let layer = Layer {
         diff_id: stats.diff_id,
         blob_digest,
         blob_size,
         media_type: layer_media_type(stats.compression).to_string(),
         chain_id: chain,
-    })
+    };
+    Ok((layer, created))
 }
 
 /// Writes the config and manifest blobs for `layers` and records the image (tagging it).
@@ -122,7 +162,18 @@ pub(crate) fn record_image(
     tag: Option<&Reference>,
 ) -> Result<Digest> {
     let config_bytes = serde_json::to_vec(config).map_err(Error::Json)?;
-    let config_digest = store.content.write_blob(&config_bytes)?;
+    record_image_bytes(store, &config_bytes, layers, tag.into_iter())
+}
+
+/// [`record_image`] with the config as given: its bytes are the image id, so an image loaded
+/// from an archive keeps the id it had where it was saved.
+pub(crate) fn record_image_bytes<'t>(
+    store: &Store,
+    config_bytes: &[u8],
+    layers: Vec<Layer>,
+    tags: impl Iterator<Item = &'t Reference>,
+) -> Result<Digest> {
+    let config_digest = store.content.write_blob(config_bytes)?;
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": MEDIA_OCI_MANIFEST,
@@ -142,7 +193,7 @@ pub(crate) fn record_image(
         index_digest: None,
         media_type: MEDIA_OCI_MANIFEST.to_string(),
         size,
-        config: String::from_utf8_lossy(&config_bytes).into_owned(),
+        config: String::from_utf8_lossy(config_bytes).into_owned(),
         layers,
         created: chrono::Utc::now(),
     };
@@ -151,7 +202,7 @@ pub(crate) fn record_image(
         Ok(()) | Err(berth_store::Error::ImageExists(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    if let Some(tag) = tag {
+    for tag in tags {
         store.metadata.tag_image(&tag.to_string(), &config_digest)?;
     }
     Ok(config_digest)
@@ -268,6 +319,7 @@ impl Engine {
             .transpose()?;
         let mut config_obj = json!({});
         apply_changes(&mut config_obj, &opts.changes)?;
+        let _gc = self.inner.gc_lock.read().await;
         let id = self
             .with_store(move |store| {
                 let ingest = format!("import-{}", crate::random_hex(16));

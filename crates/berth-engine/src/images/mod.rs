@@ -1,9 +1,13 @@
 //! Images as users name them: by reference (`busybox`, `localhost:5000/app:v1`), by id or by a
 //! unique id prefix; tags, removal with Docker's rules, history.
 
-mod import;
+mod archive;
+pub(crate) mod import;
+mod prune;
 
+pub use archive::{LoadedImage, SaveArchive};
 pub use import::ImportOptions;
+pub use prune::{ImagePruneOptions, Pruned};
 
 use std::collections::BTreeMap;
 
@@ -267,6 +271,14 @@ impl Engine {
             };
             self.events()
                 .publish(EventType::Image, action, &id, BTreeMap::new());
+        }
+        if removed.iter().any(|r| matches!(r, Removed::Deleted(_))) {
+            // The image row is gone; free its blobs and snapshots now, as dockerd does. The
+            // removal itself succeeded, so a failed collection is only logged (the next one
+            // retries).
+            if let Err(e) = self.collect_garbage().await {
+                tracing::warn!(error = %e, "garbage collection after image removal");
+            }
         }
         Ok(removed)
     }

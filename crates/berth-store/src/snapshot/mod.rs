@@ -231,6 +231,54 @@ impl Snapshotter {
         Ok(self.snapshot_dir(row.id).join("fs"))
     }
 
+    /// The directories of the parents of snapshot `key`, nearest first: the lower layers that
+    /// `docker diff` compares an upper directory with.
+    pub fn lower_dirs(&self, key: &str) -> Result<Vec<PathBuf>> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let row = self.row(&tx, key)?;
+        Ok(self
+            .parent_chain(&tx, row.id)?
+            .iter()
+            .map(|r| self.snapshot_dir(r.id).join("fs"))
+            .collect())
+    }
+
+    /// A read-only mount of what active snapshot `key` holds now (its upper directory over its
+    /// parents), for reading a stopped container's files (`export`, `cp`). The upper becomes
+    /// the top lowerdir, so nothing can write to it and no workdir is involved; overlayfs honours
+    /// the whiteouts and opaque directories in it as in any lower layer. Do not use it while the
+    /// snapshot is mounted writable elsewhere.
+    pub fn read_only_mounts(&self, key: &str) -> Result<Vec<Mount>> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let row = self.row(&tx, key)?;
+        if row.kind != Kind::Active {
+            return Err(Error::WrongKind {
+                key: key.to_string(),
+                kind: row.kind,
+                action: "mount read-only",
+                expected: "an active snapshot",
+            });
+        }
+        let chain = self.parent_chain(&tx, row.id)?;
+        let upper = self.snapshot_dir(row.id).join("fs");
+        if chain.is_empty() {
+            return Ok(vec![Mount::bind(&upper, true)]);
+        }
+        let lowers: Vec<String> = std::iter::once(upper.display().to_string())
+            .chain(
+                chain
+                    .iter()
+                    .map(|r| self.root.join("l").join(&r.link).display().to_string()),
+            )
+            .collect();
+        Ok(vec![Mount::overlay(vec![
+            format!("lowerdir={}", lowers.join(":")),
+            "ro".to_string(),
+        ])])
+    }
+
     /// Removes snapshot `key`, refusing while other snapshots use it as their parent.
     ///
     /// The row goes first; if deleting the directory then fails (say, it is still mounted), the

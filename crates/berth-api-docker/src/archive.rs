@@ -1,0 +1,86 @@
+//! `docker save` / `docker load` (`GET /images/get`, `GET /images/{name}/get`,
+//! `POST /images/load`).
+
+use std::io::Read;
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use berth_engine::Engine;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::body::streamed;
+use crate::error::{ApiError, ApiResult};
+use crate::images::json_lines;
+
+#[derive(Debug, Deserialize)]
+struct SaveQuery {
+    /// Repeated `names=` parameters.
+    #[serde(default)]
+    names: Vec<String>,
+}
+
+/// `GET /images/get?names=a&names=b`.
+pub async fn save_many(State(engine): State<Engine>, raw: RawQuery) -> ApiResult<Response> {
+    let q: SaveQuery = serde_html_form::from_str(raw.0.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    if q.names.is_empty() {
+        return Err(ApiError::BadRequest("names is required".into()));
+    }
+    save(&engine, q.names).await
+}
+
+/// `GET /images/{name}/get` and the body of [`save_many`].
+pub async fn save(engine: &Engine, names: Vec<String>) -> ApiResult<Response> {
+    let archive = engine.save_images(names).await?;
+    let body = streamed("docker save", move |out| async move {
+        tokio::task::spawn_blocking(move || archive.write_to(out).map_err(|e| e.to_string()))
+            .await
+            .map_err(|e| e.to_string())?
+    });
+    Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
+}
+
+/// Reads what is left of a request body when dropped (on a blocking thread), so a client still
+/// uploading sees the error response instead of a broken pipe when a load fails early.
+struct DrainOnDrop<R: Read>(R);
+
+impl<R: Read> Read for DrainOnDrop<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read> Drop for DrainOnDrop<R> {
+    fn drop(&mut self) {
+        // Normally dropped on the blocking thread that read it; `block_in_place` also makes a
+        // drop on a runtime worker (a cancelled request) legal for the blocking bridge.
+        tokio::task::block_in_place(|| {
+            let _ = std::io::copy(&mut self.0, &mut std::io::sink());
+        });
+    }
+}
+
+/// `POST /images/load`: the whole archive is read and stored before the answer, so a bad
+/// archive is a 400 (or 500) with nothing half-made, not an error inside a 200 stream.
+pub async fn load(State(engine): State<Engine>, body: Body) -> ApiResult<Response> {
+    let stream = body
+        .into_data_stream()
+        .map(|r| r.map_err(std::io::Error::other));
+    let reader = DrainOnDrop(SyncIoBridge::new(StreamReader::new(stream)));
+    let loaded = engine.load_images(reader).await?;
+    let mut lines = Vec::new();
+    for image in &loaded {
+        if image.tags.is_empty() {
+            lines.push(json!({"stream": format!("Loaded image ID: {}\n", image.id)}));
+        }
+        for tag in &image.tags {
+            lines.push(json!({"stream": format!("Loaded image: {tag}\n")}));
+        }
+    }
+    Ok(json_lines(&lines))
+}

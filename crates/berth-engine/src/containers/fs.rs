@@ -1,0 +1,241 @@
+//! A container's filesystem from outside: `docker export`, `docker diff` and `docker cp`.
+//!
+//! Work happens on a private mount under `<exec-root>/tmp/`: for a live container a bind mount
+//! of its rootfs (so the container may stop meanwhile without pulling the mount away from us),
+//! for a stopped one its snapshot, read-only (upper as the top lower layer) unless the operation
+//! writes. A stopped container cannot start while its snapshot is mounted here: the container's
+//! operation lock is held until the mount is gone. Paths given by the user are resolved inside
+//! the root by the kernel (`RESOLVE_IN_ROOT`, in berth-image), never by string joining.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use berth_image::{Change, PathStat, UnpackOptions};
+use berth_store::snapshot::Mount;
+
+use super::Container;
+use crate::{Engine, Error, Result};
+
+/// A private mount of a container's root filesystem; unmounted (lazily: a reader may still hold
+/// a file) and its directory removed when dropped.
+struct RootfsMount {
+    path: PathBuf,
+}
+
+impl Drop for RootfsMount {
+    fn drop(&mut self) {
+        if let Err(e) = nix::mount::umount2(&self.path, nix::mount::MntFlags::MNT_DETACH) {
+            tracing::warn!(path = %self.path.display(), error = %e, "unmount container rootfs");
+        }
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+/// Options of `PUT /containers/{id}/archive`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExtractOptions {
+    /// Refuse to replace a directory with a non-directory or the other way round.
+    pub no_overwrite_dir_non_dir: bool,
+    /// Keep the owners recorded in the tar; otherwise everything belongs to root.
+    pub copy_uid_gid: bool,
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A missing path inside the container is the user's 404, not an I/O failure of ours.
+fn path_error(container: &str, path: &str) -> impl FnOnce(berth_image::Error) -> Error {
+    let (container, path) = (container.to_string(), path.to_string());
+    move |e| match &e {
+        berth_image::Error::Io { source, .. }
+            if matches!(source.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) =>
+        {
+            Error::NoSuchPath { container, path }
+        }
+        _ => e.into(),
+    }
+}
+
+/// The name `docker cp` gives the top entry of an archive of `path` (Docker's
+/// `filepath.Base` of the requested path: `/etc/` → `etc`, `/etc/.` → `.`).
+fn archive_name(path: &str) -> String {
+    if path.ends_with("/.") || path == "." {
+        return ".".to_string();
+    }
+    match path.trim_end_matches('/').rsplit('/').next() {
+        Some(base) if !base.is_empty() => base.to_string(),
+        _ => ".".to_string(),
+    }
+}
+
+impl Engine {
+    /// Runs `f` on a blocking thread with the container's root filesystem mounted privately
+    /// (writable only if `writable`).
+    async fn with_rootfs<T, F>(&self, name_or_id: &str, writable: bool, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Container, &Path) -> Result<T> + Send + 'static,
+    {
+        let c = self.container(name_or_id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        let op = entry.op.lock().await;
+        let c = self.container(&c.id).await?;
+        let live = c.state.status.is_live();
+        let target = self
+            .config()
+            .exec_root
+            .join("tmp")
+            .join(format!("rootfs-{}", crate::random_hex(8)));
+        let rootfs = self.bundle_dir(&c.id).join("rootfs");
+        let id = c.id.clone();
+        let mount = self
+            .with_store(move |store| {
+                std::fs::create_dir_all(&target).map_err(io_err("create", &target))?;
+                let mounts = if live {
+                    vec![Mount {
+                        fs_type: "bind".to_string(),
+                        source: rootfs.display().to_string(),
+                        options: vec![if writable { "rw" } else { "ro" }.to_string()],
+                    }]
+                } else {
+                    let key = store.metadata.get_container(&id)?.snapshot_key;
+                    if writable {
+                        store.snapshots.mounts(&key)?
+                    } else {
+                        store.snapshots.read_only_mounts(&key)?
+                    }
+                };
+                if let Err(e) = berth_store::snapshot::mount(&mounts, &target) {
+                    let _ = std::fs::remove_dir(&target);
+                    return Err(e.into());
+                }
+                Ok(RootfsMount { path: target })
+            })
+            .await?;
+        // A live container has its own mount, which ours does not depend on.
+        let _op = if live {
+            drop(op);
+            None
+        } else {
+            Some(op)
+        };
+        tokio::task::spawn_blocking(move || {
+            let result = f(&c, &mount.path);
+            drop(mount);
+            result
+        })
+        .await
+        .map_err(Error::from_join)?
+    }
+
+    /// `docker export`: a tar of the container's whole filesystem, written to `out`.
+    pub async fn export_container(
+        &self,
+        name_or_id: &str,
+        mut out: impl Write + Send + 'static,
+    ) -> Result<()> {
+        self.with_rootfs(name_or_id, false, move |_, root| {
+            berth_image::write_tar_from_dir(root, &mut out)?;
+            out.flush().map_err(io_err("write export of", root))
+        })
+        .await
+    }
+
+    /// `docker diff`: what the container changed compared to its image.
+    pub async fn container_changes(&self, name_or_id: &str) -> Result<Vec<Change>> {
+        let c = self.container(name_or_id).await?;
+        self.with_store(move |store| {
+            let key = store.metadata.get_container(&c.id)?.snapshot_key;
+            let upper = store.snapshots.upper_dir(&key)?;
+            let lowers = store.snapshots.lower_dirs(&key)?;
+            Ok(berth_image::changes(&upper, &lowers)?)
+        })
+        .await
+    }
+
+    /// `HEAD /containers/{id}/archive`: what `path` is inside the container.
+    pub async fn stat_container_path(&self, name_or_id: &str, path: &str) -> Result<PathStat> {
+        let path = path.to_string();
+        self.with_rootfs(name_or_id, false, move |c, root| {
+            let mut stat = berth_image::stat_in_root(root, Path::new(&path))
+                .map_err(path_error(&c.id, &path))?;
+            stat.name = archive_name(&path);
+            Ok(stat)
+        })
+        .await
+    }
+
+    /// `GET /containers/{id}/archive`: a tar of `path` (a file, or a directory with everything
+    /// below it) written to `out`, entries named after the last component of `path`.
+    pub async fn archive_container_path(
+        &self,
+        name_or_id: &str,
+        path: &str,
+        mut out: impl Write + Send + 'static,
+    ) -> Result<()> {
+        let path = path.to_string();
+        self.with_rootfs(name_or_id, false, move |c, root| {
+            let name = archive_name(&path);
+            berth_image::write_tar_of_path(root, Path::new(&path), name.as_bytes(), &mut out)
+                .map_err(path_error(&c.id, &path))?;
+            out.flush().map_err(io_err("write archive of", root))
+        })
+        .await
+    }
+
+    /// `PUT /containers/{id}/archive`: extracts the tar in `reader` into directory `path` of
+    /// the container, with the layer unpacker's rules (flattened whiteouts; nothing can land
+    /// outside the container's root).
+    pub async fn extract_to_container(
+        &self,
+        name_or_id: &str,
+        path: &str,
+        reader: impl Read + Send + 'static,
+        opts: ExtractOptions,
+    ) -> Result<()> {
+        let path = path.to_string();
+        self.with_rootfs(name_or_id, true, move |c, root| {
+            let stat = berth_image::stat_in_root(root, Path::new(&path))
+                .map_err(path_error(&c.id, &path))?;
+            let is_dir = stat.mode & libc::S_IFMT == libc::S_IFDIR;
+            // A symlink to a directory is a fine extraction point (resolved inside the root).
+            let dir = berth_image::open_dir_in_root(root, Path::new(&path)).map_err(|e| {
+                if is_dir {
+                    path_error(&c.id, &path)(e)
+                } else {
+                    Error::NotADirectory {
+                        container: c.id.clone(),
+                        path: path.clone(),
+                    }
+                }
+            })?;
+            let mut unpack = UnpackOptions::flattened();
+            unpack.no_overwrite_dir_non_dir = opts.no_overwrite_dir_non_dir;
+            if !opts.copy_uid_gid {
+                unpack.owner = Some((0, 0));
+            }
+            berth_image::unpack_layer_at(reader, dir, &unpack)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_names_follow_docker() {
+        assert_eq!(archive_name("/etc/passwd"), "passwd");
+        assert_eq!(archive_name("/etc/"), "etc");
+        assert_eq!(archive_name("/etc/."), ".");
+        assert_eq!(archive_name("/"), ".");
+        assert_eq!(archive_name("rel/x"), "x");
+    }
+}

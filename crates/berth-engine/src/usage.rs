@@ -1,0 +1,104 @@
+//! Disk usage: a container's writable layer (`docker ps -s`) and the whole engine's
+//! (`docker system df`).
+
+use std::collections::HashMap;
+
+use crate::containers::{Container, ListOptions};
+use crate::images::ImageSummary;
+use crate::{Engine, Result};
+
+/// `SizeRw` and `SizeRootFs` of a container.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContainerSize {
+    /// Bytes used by the container's upper directory (what it changed).
+    pub rw: u64,
+    /// `rw` plus the size of its image.
+    pub root_fs: u64,
+}
+
+/// An image in `docker system df`.
+#[derive(Debug, Clone)]
+pub struct ImageUsage {
+    pub summary: ImageSummary,
+    /// Bytes of layer blobs this image shares with other images.
+    pub shared_size: u64,
+}
+
+/// Everything `docker system df` reports.
+#[derive(Debug, Clone)]
+pub struct DiskUsage {
+    /// Bytes of all distinct layer blobs.
+    pub layers_size: u64,
+    pub images: Vec<ImageUsage>,
+    pub containers: Vec<(Container, ContainerSize)>,
+}
+
+impl Engine {
+    pub async fn container_size(&self, name_or_id: &str) -> Result<ContainerSize> {
+        let c = self.container(name_or_id).await?;
+        self.with_store(move |store| {
+            let record = store.metadata.get_container(&c.id)?;
+            let image_size = store.metadata.get_image(&record.image_id)?.size;
+            let rw = store.snapshots.usage(&record.snapshot_key)?.size;
+            Ok(ContainerSize {
+                rw,
+                root_fs: rw + image_size,
+            })
+        })
+        .await
+    }
+
+    /// `docker system df`.
+    pub async fn disk_usage(&self) -> Result<DiskUsage> {
+        let summaries = self.list_images().await?;
+        let layers = self
+            .with_store(|store| {
+                Ok(store
+                    .metadata
+                    .list_images()?
+                    .into_iter()
+                    .map(|i| (i.id, i.layers))
+                    .collect::<HashMap<_, _>>())
+            })
+            .await?;
+        let mut users: HashMap<&berth_types::Digest, (u64, u64)> = HashMap::new();
+        for l in layers.values().flatten() {
+            users.entry(&l.blob_digest).or_insert((l.blob_size, 0)).1 += 1;
+        }
+        let layers_size = users.values().map(|(size, _)| size).sum();
+        let images = summaries
+            .into_iter()
+            .map(|summary| {
+                let shared_size = layers
+                    .get(&summary.id)
+                    .map(|ls| {
+                        ls.iter()
+                            .filter(|l| users.get(&l.blob_digest).is_some_and(|(_, n)| *n > 1))
+                            .map(|l| l.blob_size)
+                            .sum()
+                    })
+                    .unwrap_or(0);
+                ImageUsage {
+                    summary,
+                    shared_size,
+                }
+            })
+            .collect();
+        let mut containers = Vec::new();
+        for c in self
+            .list_containers(ListOptions {
+                all: true,
+                ..Default::default()
+            })
+            .await?
+        {
+            let size = self.container_size(&c.id).await?;
+            containers.push((c, size));
+        }
+        Ok(DiskUsage {
+            layers_size,
+            images,
+            containers,
+        })
+    }
+}
