@@ -3,8 +3,10 @@
 //! request, call one [`Engine`] method, shape Docker's JSON. One module per resource; errors are
 //! mapped to status codes once, in [`error`].
 
+mod container_ops;
 mod containers;
 mod error;
+mod exec;
 mod filters;
 mod images;
 mod stream;
@@ -59,6 +61,14 @@ pub fn router(engine: Engine) -> Router {
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/attach", post(containers::attach))
         .route("/containers/{id}/resize", post(containers::resize))
+        .route("/containers/{id}/top", get(container_ops::top))
+        .route("/containers/{id}/stats", get(container_ops::stats))
+        .route("/containers/{id}/rename", post(container_ops::rename))
+        .route("/containers/{id}/update", post(container_ops::update))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/resize", post(exec::resize))
+        .route("/exec/{id}/json", get(exec::inspect))
         .route("/networks/{id}", get(error::no_such_network))
         .route("/volumes/{name}", get(error::no_such_volume))
         .route("/plugins/{name}/json", get(error::no_such_plugin))

@@ -116,6 +116,8 @@ pub struct Parts {
     pub attach_listener: UnixListener,
     pub control_listener: UnixListener,
     pub oom: Option<OomWatch>,
+    /// An attach client accepted before the process ran (`--wait-attach`).
+    pub early_attach: Option<std::os::unix::net::UnixStream>,
 }
 
 impl Monitor {
@@ -149,6 +151,11 @@ impl Monitor {
                 )
             }
         };
+        let attach = p
+            .early_attach
+            .and_then(|sock| AttachClient::new(sock).ok())
+            .into_iter()
+            .collect();
         Ok(Self {
             pid: p.created.pid,
             state_dir: p.state_dir,
@@ -159,7 +166,7 @@ impl Monitor {
             log: p.log,
             attach_listener: p.attach_listener,
             control_listener: p.control_listener,
-            attach: Vec::new(),
+            attach,
             control: Vec::new(),
             oom: p.oom,
             exit: None,

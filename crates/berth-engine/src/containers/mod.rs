@@ -8,8 +8,11 @@
 
 mod attach;
 mod create;
+mod exec;
+mod health;
 mod lifecycle;
 mod logs;
+mod manage;
 mod names;
 mod remove;
 
@@ -27,8 +30,11 @@ use crate::{Engine, Error, Result};
 
 pub use attach::{AttachOptions, AttachStream};
 pub use create::CreateRequest;
+pub use exec::{Exec, ExecConfig, ExecStartOptions, ExecState};
+pub use health::{Health, HealthResult, HealthStatus};
 pub use lifecycle::WaitCondition;
 pub use logs::{LogLine, LogsOptions};
+pub use manage::{BlkioEntry, CgroupStats, StatsSample, Top, UpdateRequest};
 
 /// Docker's container states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -84,6 +90,9 @@ pub struct State {
     /// Published once when the container is removed, for `wait --condition removed`.
     #[serde(skip)]
     pub removed: bool,
+    /// `.State.Health`; `None` without a healthcheck.
+    #[serde(default)]
+    pub health: Option<Health>,
 }
 
 /// What is fixed at create; stored as JSON in the metadata DB.
@@ -125,6 +134,7 @@ pub(crate) struct Entry {
 #[derive(Default)]
 pub(crate) struct Registry {
     entries: Mutex<HashMap<String, Arc<Entry>>>,
+    pub(crate) execs: exec::Execs,
 }
 
 impl Registry {
