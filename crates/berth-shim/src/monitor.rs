@@ -436,6 +436,18 @@ impl Monitor {
             oom_killed: self.oom.as_ref().is_some_and(OomWatch::oom_killed),
         };
         let written = StateDir::write_atomic(&self.state_dir, EXIT_FILE, &record.encode());
+        // Closing a unix socket with unread bytes in it (a fast exec's client may not have had
+        // its mode byte read yet) makes the peer's reads fail with ECONNRESET, which would cost
+        // the client the output still queued for it. The process is gone; its input is moot.
+        for c in &mut self.attach {
+            while c.input_open && !c.dead {
+                match c.read(&mut self.input) {
+                    Some(0) => c.input_open = false,
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+        }
         self.flush_clients();
         for name in [ATTACH_SOCKET, CONTROL_SOCKET, SHIM_PID_FILE] {
             let _ = std::fs::remove_file(self.state_dir.join(name));

@@ -433,7 +433,6 @@ impl Engine {
             engine
                 .events()
                 .publish(EventType::Container, "exec_die", &e.container_id, attrs);
-            let _ = dir;
         });
     }
 

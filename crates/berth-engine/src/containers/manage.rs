@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{Container, Status};
+use super::Container;
 use crate::events::EventType;
 use crate::spec::options::RestartPolicy;
 use crate::{Engine, Error, Result};
@@ -432,13 +432,6 @@ impl Engine {
         .await
         .map_err(Error::from_join)??;
         Ok((c, sample))
-    }
-
-    /// Whether the container is running (stats streams end when it stops).
-    pub async fn is_running(&self, name_or_id: &str) -> bool {
-        self.container(name_or_id)
-            .await
-            .is_ok_and(|c| c.state.status == Status::Running || c.state.status == Status::Paused)
     }
 }
 

@@ -304,7 +304,7 @@ pub(crate) fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()
                     config["Volumes"][p] = json!({});
                 }
             }
-            "HEALTHCHECK" => config["Healthcheck"] = healthcheck_change(arg).map_err(|r| bad(r))?,
+            "HEALTHCHECK" => config["Healthcheck"] = healthcheck_change(arg).map_err(&bad)?,
             _ => return Err(bad("unsupported instruction (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)")),
         }
     }
