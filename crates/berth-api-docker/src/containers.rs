@@ -9,7 +9,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use berth_engine::containers::{
-    AttachOptions, Container, CreateRequest, ListOptions, LogsOptions, Status, WaitCondition,
+    AttachOptions, Container, CreateRequest, Health, HealthStatus, ListOptions, LogsOptions,
+    Status, WaitCondition,
 };
 use berth_engine::spec::CreateOptions;
 use berth_engine::Engine;
@@ -38,7 +39,13 @@ fn status_text(c: &Container) -> String {
     let since = |t: Option<chrono::DateTime<chrono::Utc>>| human_duration(now - t.unwrap_or(now));
     match c.state.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", since(c.state.started_at)),
+        Status::Running => match &c.state.health {
+            Some(h) if h.status == HealthStatus::Starting => {
+                format!("Up {} (health: starting)", since(c.state.started_at))
+            }
+            Some(h) => format!("Up {} ({})", since(c.state.started_at), h.status.as_str()),
+            None => format!("Up {}", since(c.state.started_at)),
+        },
         Status::Paused => format!("Up {} (Paused)", since(c.state.started_at)),
         Status::Restarting => format!(
             "Restarting ({}) {} ago",
@@ -201,6 +208,7 @@ pub async fn inspect(
             "Error": s.error,
             "StartedAt": rfc3339(s.started_at),
             "FinishedAt": rfc3339(s.finished_at),
+            "Health": s.health.as_ref().map(health_json),
         },
         "Image": c.image_id,
         "ResolvConfPath": data.join("resolv.conf"),
@@ -214,7 +222,7 @@ pub async fn inspect(
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
-        "ExecIDs": null,
+        "ExecIDs": exec_ids(&engine, &c.id),
         "HostConfig": o.host_config,
         "GraphDriver": {"Name": "overlayfs", "Data": null},
         "Mounts": [],
@@ -237,9 +245,11 @@ pub async fn inspect(
             "OnBuild": null,
             "Labels": o.labels,
             "StopSignal": o.stop_signal,
+            "Healthcheck": o.healthcheck,
+            "ExposedPorts": o.exposed_ports,
         },
         "NetworkSettings": {
-            "Bridge": "", "SandboxID": "", "Ports": {}, "SandboxKey": "",
+            "Bridge": "", "SandboxID": "", "Ports": exposed_ports(&c), "SandboxKey": "",
             "Networks": {},
         },
     });
@@ -247,6 +257,44 @@ pub async fn inspect(
         add_sizes(&engine, &c.id, &mut v).await?;
     }
     Ok(Json(v))
+}
+
+/// `.State.Health` as dockerd shows it.
+fn health_json(h: &Health) -> Value {
+    json!({
+        "Status": h.status.as_str(),
+        "FailingStreak": h.failing_streak,
+        "Log": h.log.iter().map(|r| json!({
+            "Start": rfc3339(Some(r.start)),
+            "End": rfc3339(Some(r.end)),
+            "ExitCode": r.exit_code,
+            "Output": r.output,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `NetworkSettings.Ports`: nothing is published until networking exists, so each exposed port
+/// maps to `null`, which is what dockerd shows for an exposed, unpublished port (and what
+/// `docker port` prints nothing for).
+fn exposed_ports(c: &Container) -> Value {
+    Value::Object(
+        c.config
+            .options
+            .exposed_ports
+            .keys()
+            .map(|p| (p.clone(), Value::Null))
+            .collect(),
+    )
+}
+
+/// Docker shows `null` rather than `[]` when a container has no execs.
+fn exec_ids(engine: &Engine, id: &str) -> Value {
+    let ids = engine.exec_ids(id);
+    if ids.is_empty() {
+        Value::Null
+    } else {
+        json!(ids)
+    }
 }
 
 fn not_modified() -> Response {
@@ -493,7 +541,14 @@ pub async fn attach(
                 return;
             }
         };
-        splice(client, attached, want_stdout, want_stderr).await;
+        splice(
+            client,
+            attached,
+            want_stdout,
+            want_stderr,
+            std::future::ready(()),
+        )
+        .await;
     });
     let mut resp = Response::new(Body::empty());
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -505,12 +560,14 @@ pub async fn attach(
 }
 
 /// Copies client bytes to the container's stdin and container output (filtered by stream) to
-/// the client, until the output ends.
-async fn splice<C>(
+/// the client, until the output ends; then awaits `before_close` (exec: its exit code must be
+/// recorded before the client, which inspects it next, sees EOF) and closes the connection.
+pub(crate) async fn splice<C>(
     client: C,
     attached: berth_engine::containers::AttachStream,
     stdout: bool,
     stderr: bool,
+    before_close: impl std::future::Future<Output = ()>,
 ) where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -554,6 +611,7 @@ async fn splice<C>(
             }
         }
     }
+    before_close.await;
     let _ = client_w.shutdown().await;
     to_container.abort();
 }

@@ -6,8 +6,10 @@
 mod archive;
 mod body;
 mod container_fs;
+mod container_ops;
 mod containers;
 mod error;
+mod exec;
 mod filters;
 mod images;
 mod prune;
@@ -77,6 +79,14 @@ pub fn router(engine: Engine) -> Router {
                 .put(container_fs::archive_put),
         )
         .route("/commit", post(container_fs::commit))
+        .route("/containers/{id}/top", get(container_ops::top))
+        .route("/containers/{id}/stats", get(container_ops::stats))
+        .route("/containers/{id}/rename", post(container_ops::rename))
+        .route("/containers/{id}/update", post(container_ops::update))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/resize", post(exec::resize))
+        .route("/exec/{id}/json", get(exec::inspect))
         .route("/networks/{id}", get(error::no_such_network))
         .route("/volumes/{name}", get(error::no_such_volume))
         .route("/plugins/{name}/json", get(error::no_such_plugin))

@@ -116,6 +116,33 @@ pub enum Error {
     ArchiveUnsupportedManifest { file: String, media_type: String },
     #[error("invalid filter {0:?}")]
     BadPruneFilter(String),
+    #[error("No such exec instance: {0}")]
+    NoSuchExec(String),
+    #[error("No exec command specified")]
+    ExecNoCommand,
+    #[error("Container {0} is paused, unpause the container before exec")]
+    ExecPaused(String),
+    #[error("Error: Exec command {0} is already running")]
+    ExecStarted(String),
+    #[error("Exec {0} is not running")]
+    ExecNotRunning(String),
+    #[error("OCI runtime exec failed in container {id}: {source}")]
+    ExecStart {
+        id: String,
+        source: berth_shim::ClientError,
+    },
+    #[error("container {id}: cgroup: {source}")]
+    Cgroup {
+        id: String,
+        source: berth_cgroups::Error,
+    },
+    #[error("container {id}: {message}")]
+    Ps { id: String, message: String },
+    #[error("Renaming a container with the same name as its current name: {0}")]
+    RenameToSameName(String),
+    /// `docker update` values dockerd rejects; the text is dockerd's.
+    #[error("{0}")]
+    BadUpdate(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -157,6 +184,13 @@ impl Error {
             | Self::ArchiveDigestMismatch { .. }
             | Self::BadPruneFilter(_) => ErrorKind::InvalidArgument,
             Self::ArchiveUnsupportedManifest { .. } => ErrorKind::NotImplemented,
+            Self::NoSuchExec(_) => ErrorKind::NotFound,
+            Self::ExecNoCommand => ErrorKind::InvalidArgument,
+            Self::ExecPaused(_) | Self::ExecStarted(_) | Self::ExecNotRunning(_) => {
+                ErrorKind::Conflict
+            }
+            Self::ExecStart { .. } | Self::Cgroup { .. } | Self::Ps { .. } => ErrorKind::Internal,
+            Self::RenameToSameName(_) | Self::BadUpdate(_) => ErrorKind::InvalidArgument,
         }
     }
 

@@ -84,14 +84,28 @@ fn cgroup_version() -> &'static str {
 
 impl Engine {
     pub async fn info(&self) -> Result<SystemInfo> {
-        let (images, containers) = self
-            .with_store(|store| {
-                Ok((
-                    store.metadata.list_images()?.len() as u64,
-                    store.metadata.list_containers()?.len() as u64,
-                ))
+        let images = self
+            .with_store(|store| Ok(store.metadata.list_images()?.len() as u64))
+            .await?;
+        // Counted from live states, as dockerd: running (restarting included), paused, and
+        // everything else stopped.
+        let all = self
+            .list_containers(crate::containers::ListOptions {
+                all: true,
+                ..Default::default()
             })
             .await?;
+        let count = |f: fn(crate::containers::Status) -> bool| {
+            all.iter().filter(|c| f(c.state.status)).count() as u64
+        };
+        let containers = all.len() as u64;
+        let containers_running = count(|s| {
+            matches!(
+                s,
+                crate::containers::Status::Running | crate::containers::Status::Restarting
+            )
+        });
+        let containers_paused = count(|s| s == crate::containers::Status::Paused);
         let (kernel, machine, hostname) = uname();
         let config = self.config();
         Ok(SystemInfo {
@@ -103,9 +117,9 @@ impl Engine {
                 .to_string(),
             name: hostname,
             containers,
-            containers_running: 0,
-            containers_paused: 0,
-            containers_stopped: containers,
+            containers_running,
+            containers_paused,
+            containers_stopped: containers - containers_running - containers_paused,
             images,
             kernel_version: kernel,
             operating_system: operating_system(),

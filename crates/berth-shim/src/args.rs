@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 pub const USAGE: &str = "usage: berth-shim --id ID --bundle DIR --state-dir DIR --runtime PATH \
 [--runtime-root DIR] [--log-path FILE [--log-max-size BYTES] [--log-max-files N]] [--terminal] \
-[--stdin] [--exec-process FILE] [--sync-fd N]";
+[--stdin] [--exec-process FILE [--wait-attach]] [--sync-fd N]";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArgsError {
@@ -49,6 +49,9 @@ pub struct Args {
     pub terminal: bool,
     pub stdin: bool,
     pub exec_process: Option<PathBuf>,
+    /// Exec mode: run the process only once the first attach client connected, so none of its
+    /// output is lost (the monitor may otherwise read output before it accepts the client).
+    pub wait_attach: bool,
     pub sync_fd: Option<RawFd>,
 }
 
@@ -76,6 +79,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
     let mut terminal = false;
     let mut stdin = false;
     let mut exec_process = None;
+    let mut wait_attach = false;
     let mut sync_fd = None;
 
     let mut it = argv.into_iter();
@@ -125,6 +129,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
             "--sync-fd" => sync_fd = Some(number("--sync-fd", value("--sync-fd")?)?),
             "--terminal" | "-t" if inline.is_none() => terminal = true,
             "--stdin" | "-i" if inline.is_none() => stdin = true,
+            "--wait-attach" if inline.is_none() => wait_attach = true,
             "--help" | "-h" => return Ok(Invocation::Help),
             "--version" | "-V" => return Ok(Invocation::Version),
             _ => return Err(ArgsError::Unknown(arg)),
@@ -158,6 +163,13 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
         }
         None => None,
     };
+    if wait_attach && exec_process.is_none() {
+        // A container's init waits for `runtime start`, which the daemon runs after attaching.
+        return Err(ArgsError::Requires {
+            flag: "--wait-attach",
+            needs: "--exec-process",
+        });
+    }
     Ok(Invocation::Run(Box::new(Args {
         id: id.ok_or(ArgsError::Missing("--id"))?,
         bundle: bundle.ok_or(ArgsError::Missing("--bundle"))?,
@@ -168,6 +180,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
         terminal,
         stdin,
         exec_process,
+        wait_attach,
         sync_fd,
     })))
 }
@@ -216,6 +229,7 @@ mod tests {
             "--stdin",
             "--exec-process",
             "/p.json",
+            "--wait-attach",
             "--sync-fd",
             "3",
         ]);
@@ -233,6 +247,7 @@ mod tests {
         );
         assert!(a.terminal && a.stdin);
         assert_eq!(a.exec_process, Some(PathBuf::from("/p.json")));
+        assert!(a.wait_attach);
         assert_eq!(a.sync_fd, Some(3));
     }
 
@@ -266,5 +281,10 @@ mod tests {
         assert!(matches!(run(&argv), Err(ArgsError::BadValue { .. })));
         let with_inline: Vec<&str> = BASE.iter().copied().chain(["--terminal=yes"]).collect();
         assert!(matches!(run(&with_inline), Err(ArgsError::Unknown(_))));
+        let wait_without_exec: Vec<&str> = BASE.iter().copied().chain(["--wait-attach"]).collect();
+        assert!(matches!(
+            run(&wait_without_exec),
+            Err(ArgsError::Requires { .. })
+        ));
     }
 }

@@ -87,6 +87,9 @@ pub struct ShimCommand {
     pub stdin: bool,
     /// Run `runtime exec --process FILE` in an existing container instead of `create`.
     pub exec_process: Option<PathBuf>,
+    /// Exec mode: run the process only after the first attach client connected; use
+    /// [`ShimCommand::spawn_attached`], which connects while waiting for the report.
+    pub wait_attach: bool,
 }
 
 /// A shim that reported success: the runtime created the process and the shim watches it.
@@ -119,6 +122,7 @@ impl ShimCommand {
             terminal: false,
             stdin: false,
             exec_process: None,
+            wait_attach: false,
         }
     }
 
@@ -150,6 +154,9 @@ impl ShimCommand {
         if self.stdin {
             a.push("--stdin".into());
         }
+        if self.wait_attach {
+            a.push("--wait-attach".into());
+        }
         a
     }
 
@@ -160,6 +167,25 @@ impl ShimCommand {
     /// once and is reaped here; the shim is then a child of the nearest subreaper or init. If
     /// berthd is itself a subreaper it inherits shims and must reap them.
     pub fn spawn(&self) -> Result<Started, ClientError> {
+        self.spawn_inner(None).map(|(started, _)| started)
+    }
+
+    /// Like [`ShimCommand::spawn`], and connects to the attach socket as soon as the shim
+    /// listens, while it still waits for the report. With `wait_attach` the shim runs the exec
+    /// only after this connection exists, so the client sees all of the process's output.
+    pub fn spawn_attached(&self, mode: AttachMode) -> Result<(Started, UnixStream), ClientError> {
+        let (started, sock) = self.spawn_inner(Some(mode))?;
+        match sock {
+            Some(sock) => Ok((started, sock)),
+            // The shim reported before we got in (it timed out waiting, or was not asked to).
+            None => Ok((started, attach(&self.state_dir, mode)?)),
+        }
+    }
+
+    fn spawn_inner(
+        &self,
+        attach_mode: Option<AttachMode>,
+    ) -> Result<(Started, Option<UnixStream>), ClientError> {
         let (mut reader, writer) =
             sync_pipe().map_err(io_err("create sync pipe for", &self.shim))?;
         let write_fd = writer.as_raw_fd();
@@ -199,6 +225,10 @@ impl ShimCommand {
                 stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_owned(),
             });
         }
+        let sock = match attach_mode {
+            Some(mode) => attach_while_starting(&self.state_dir, mode, &reader),
+            None => None,
+        };
         let mut text = String::new();
         reader
             .read_to_string(&mut text)
@@ -208,9 +238,38 @@ impl ShimCommand {
         }
         match StartupReport::parse(&text)? {
             StartupReport::Failed(msg) => Err(ClientError::Create(msg)),
-            StartupReport::Ok { pid, shim_pid } => Ok(Started { shim_pid, pid }),
+            StartupReport::Ok { pid, shim_pid } => Ok((Started { shim_pid, pid }, sock)),
         }
     }
+}
+
+/// How long [`ShimCommand::spawn_attached`] tries to reach the attach socket.
+const ATTACH_WHILE_STARTING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Connects to the attach socket once it exists; gives up when the shim writes its report
+/// first (startup failed, or it did not wait) or after a timeout.
+fn attach_while_starting(
+    state_dir: &Path,
+    mode: AttachMode,
+    report: &fs::File,
+) -> Option<UnixStream> {
+    let deadline = std::time::Instant::now() + ATTACH_WHILE_STARTING_TIMEOUT;
+    while std::time::Instant::now() < deadline {
+        if let Ok(sock) = attach(state_dir, mode) {
+            return Some(sock);
+        }
+        let mut pfd = libc::pollfd {
+            fd: report.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: pfd is one valid pollfd for the duration of the call.
+        if unsafe { libc::poll(&mut pfd, 1, 5) } != 0 {
+            // Report written (or the pipe closed): the shim is past the point of waiting.
+            return None;
+        }
+    }
+    None
 }
 
 /// A close-on-exec pipe as files: (read end, write end).

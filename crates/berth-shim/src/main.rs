@@ -21,7 +21,8 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::os::fd::FromRawFd;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::Duration;
 
 use berth_shim::protocol::{StartupReport, ATTACH_SOCKET, CONTROL_SOCKET, SHIM_PID_FILE};
 
@@ -35,6 +36,9 @@ use crate::state::StateDir;
 /// Written to the state dir if the loop itself fails after startup was reported (stderr is
 /// /dev/null by then and the sync pipe is closed).
 const SHIM_ERROR_FILE: &str = "shim.error";
+/// How long `--wait-attach` waits for its client before running the process anyway: the
+/// daemon connects within milliseconds, so this only ends waits whose daemon died meanwhile.
+const WAIT_ATTACH_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() {
     let code = match args::parse(std::env::args_os().skip(1)) {
@@ -139,6 +143,11 @@ fn start(args: &Args, state: &mut StateDir) -> Result<Monitor, ShimError> {
     // `runtime start`, so no output is missed.
     let attach_listener = listen(state, ATTACH_SOCKET)?;
     let control_listener = listen(state, CONTROL_SOCKET)?;
+    let early_attach = if args.wait_attach {
+        wait_for_client(&attach_listener, WAIT_ATTACH_TIMEOUT)
+    } else {
+        None
+    };
     let created = runtime::create(args, state)?;
     // Exec processes share the container's cgroup; an OOM there says nothing about them.
     let oom = match args.exec_process {
@@ -154,7 +163,35 @@ fn start(args: &Args, state: &mut StateDir) -> Result<Monitor, ShimError> {
         attach_listener,
         control_listener,
         oom,
+        early_attach,
     })
+}
+
+/// The first attach client, accepted before the process runs; `None` after `timeout`.
+fn wait_for_client(listener: &UnixListener, timeout: Duration) -> Option<UnixStream> {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd {
+        fd: listener.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        // SAFETY: pfd is one valid pollfd for the duration of the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n > 0 {
+            if let Ok((sock, _)) = listener.accept() {
+                return Some(sock);
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        if n == 0 {
+            return None;
+        }
+    }
 }
 
 fn listen(state: &mut StateDir, name: &str) -> Result<UnixListener, ShimError> {

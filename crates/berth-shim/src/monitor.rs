@@ -116,6 +116,8 @@ pub struct Parts {
     pub attach_listener: UnixListener,
     pub control_listener: UnixListener,
     pub oom: Option<OomWatch>,
+    /// An attach client accepted before the process ran (`--wait-attach`).
+    pub early_attach: Option<std::os::unix::net::UnixStream>,
 }
 
 impl Monitor {
@@ -149,6 +151,11 @@ impl Monitor {
                 )
             }
         };
+        let attach = p
+            .early_attach
+            .and_then(|sock| AttachClient::new(sock).ok())
+            .into_iter()
+            .collect();
         Ok(Self {
             pid: p.created.pid,
             state_dir: p.state_dir,
@@ -159,7 +166,7 @@ impl Monitor {
             log: p.log,
             attach_listener: p.attach_listener,
             control_listener: p.control_listener,
-            attach: Vec::new(),
+            attach,
             control: Vec::new(),
             oom: p.oom,
             exit: None,
@@ -436,6 +443,18 @@ impl Monitor {
             oom_killed: self.oom.as_ref().is_some_and(OomWatch::oom_killed),
         };
         let written = StateDir::write_atomic(&self.state_dir, EXIT_FILE, &record.encode());
+        // Closing a unix socket with unread bytes in it (a fast exec's client may not have had
+        // its mode byte read yet) makes the peer's reads fail with ECONNRESET, which would cost
+        // the client the output still queued for it. The process is gone; its input is moot.
+        for c in &mut self.attach {
+            while c.input_open && !c.dead {
+                match c.read(&mut self.input) {
+                    Some(0) => c.input_open = false,
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+        }
         self.flush_clients();
         for name in [ATTACH_SOCKET, CONTROL_SOCKET, SHIM_PID_FILE] {
             let _ = std::fs::remove_file(self.state_dir.join(name));

@@ -174,6 +174,53 @@ fn exec_mode_monitors_the_exec_process() {
 }
 
 #[test]
+fn wait_attach_exec_output_reaches_the_first_client_whole() {
+    let Some(f) = Fixture::new("execwait", &["sleep", "100"]) else {
+        return;
+    };
+    f.command().spawn().expect("spawn shim");
+    f.start();
+    let process = f.path("process.json");
+    // Prints at once and exits: without --wait-attach this races the client's connect.
+    let spec = serde_json::json!({
+        "terminal": false,
+        "user": {"uid": 0, "gid": 0},
+        "args": ["sh", "-c", "echo first; echo second >&2; exit 4"],
+        "env": ["PATH=/bin"],
+        "cwd": "/"
+    });
+    fs::write(&process, spec.to_string()).expect("process.json");
+    let mut cmd = f.command();
+    cmd.exec_process = Some(process);
+    cmd.state_dir = f.path("exec-wait");
+    cmd.log = None;
+    cmd.wait_attach = true;
+    let (started, mut sock) = cmd
+        .spawn_attached(berth_shim::AttachMode::Output)
+        .expect("spawn exec shim");
+    assert!(started.pid > 0);
+    let mut frames = Vec::new();
+    while let Some(frame) = berth_shim::read_frame(&mut sock).expect("read frame") {
+        frames.push((
+            frame.stream,
+            String::from_utf8_lossy(&frame.data).into_owned(),
+        ));
+    }
+    let stdout: String = frames
+        .iter()
+        .filter(|(s, _)| *s == berth_shim::Stream::Stdout)
+        .map(|(_, d)| d.as_str())
+        .collect();
+    let stderr: String = frames
+        .iter()
+        .filter(|(s, _)| *s == berth_shim::Stream::Stderr)
+        .map(|(_, d)| d.as_str())
+        .collect();
+    assert_eq!((stdout.as_str(), stderr.as_str()), ("first\n", "second\n"));
+    assert_eq!(Fixture::wait_exit_in(&f.path("exec-wait")).code, 4);
+}
+
+#[test]
 fn runtime_create_failure_is_reported_and_leaves_nothing() {
     let Some(f) = Fixture::new("fail", &["true"]) else {
         return;

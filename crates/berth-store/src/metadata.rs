@@ -375,6 +375,22 @@ impl MetadataDb {
         Ok(())
     }
 
+    /// Replaces the config JSON of container `id` (`docker update` changes its resources).
+    pub fn set_container_config(&self, id: &str, config: &str) -> Result<()> {
+        check_json(config, || format!("config of container {id}"))?;
+        let conn = self.conn();
+        let n = conn
+            .execute(
+                "UPDATE containers SET config = ?1 WHERE id = ?2",
+                params![config, id],
+            )
+            .map_err(sql("update container config", &self.path))?;
+        if n == 0 {
+            return Err(Error::ContainerNotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
     pub fn rename_container(&self, id: &str, new_name: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = self.begin(&mut conn)?;

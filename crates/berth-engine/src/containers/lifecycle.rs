@@ -249,6 +249,8 @@ impl Engine {
         state.oom_killed = false;
         state.error.clear();
         state.started_at = Some(chrono::Utc::now());
+        // The health monitor starts this run from `starting`.
+        state.health = None;
         self.save_state(&c.id, state).await?;
         self.events().publish(
             EventType::Container,
@@ -257,6 +259,7 @@ impl Engine {
             self.container_event_attrs(c),
         );
         self.watch_exit(c.id.clone());
+        self.start_health_monitor(c, true);
         Ok(())
     }
 
@@ -362,6 +365,8 @@ impl Engine {
         };
         let _ = self.runtime(id, &["delete", "--force", id]).await;
         self.cleanup_after_exit(id).await;
+        // Its execs died with it; dockerd forgets them too.
+        self.inner.containers.execs.forget_container(id);
         let mut state = c.state.clone();
         state.status = Status::Exited;
         state.exits += 1;
@@ -651,6 +656,7 @@ impl Engine {
                 status if status.is_live() && shim_alive => {
                     tracing::info!(container = %c.id, "re-attached to running container");
                     self.watch_exit(c.id.clone());
+                    self.start_health_monitor(&c, false);
                 }
                 status if status.is_live() => {
                     let dir = self.shim_dir(&c.id);

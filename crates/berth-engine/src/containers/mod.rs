@@ -9,9 +9,12 @@
 mod attach;
 mod commit;
 mod create;
+mod exec;
 mod fs;
+mod health;
 mod lifecycle;
 mod logs;
+mod manage;
 mod names;
 mod prune;
 mod remove;
@@ -32,9 +35,12 @@ pub use attach::{AttachOptions, AttachStream, PendingAttach};
 pub use berth_image::{Change, ChangeKind, PathStat};
 pub use commit::CommitOptions;
 pub use create::CreateRequest;
+pub use exec::{Exec, ExecConfig, ExecStartOptions, ExecState};
 pub use fs::ExtractOptions;
+pub use health::{Health, HealthResult, HealthStatus};
 pub use lifecycle::WaitCondition;
 pub use logs::{LogLine, LogsOptions};
+pub use manage::{BlkioEntry, CgroupStats, StatsSample, Top, UpdateRequest};
 pub use prune::{ContainerPruneOptions, ContainersPruned};
 
 /// Docker's container states.
@@ -91,6 +97,9 @@ pub struct State {
     /// Published once when the container is removed, for `wait --condition removed`.
     #[serde(skip)]
     pub removed: bool,
+    /// `.State.Health`; `None` without a healthcheck.
+    #[serde(default)]
+    pub health: Option<Health>,
 }
 
 /// What is fixed at create; stored as JSON in the metadata DB.
@@ -132,6 +141,7 @@ pub(crate) struct Entry {
 #[derive(Default)]
 pub(crate) struct Registry {
     entries: Mutex<HashMap<String, Arc<Entry>>>,
+    pub(crate) execs: exec::Execs,
 }
 
 impl Registry {

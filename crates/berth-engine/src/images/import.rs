@@ -208,6 +208,75 @@ pub(crate) fn record_image_bytes<'t>(
     Ok(config_digest)
 }
 
+/// A Go duration (`1s`, `500ms`, `1m30s`) in nanoseconds.
+fn go_duration(s: &str) -> Option<i64> {
+    let mut total: i64 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let nanos_per = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total = total.checked_add((value * nanos_per) as i64)?;
+    }
+    (!s.is_empty()).then_some(total)
+}
+
+/// `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--start-interval=D]
+/// [--retries=N] CMD command` or `HEALTHCHECK NONE`, as the Dockerfile instruction.
+fn healthcheck_change(arg: &str) -> std::result::Result<Value, &'static str> {
+    let mut check = json!({"Test": [], "Interval": 0, "Timeout": 0, "StartPeriod": 0, "StartInterval": 0, "Retries": 0});
+    let mut rest = arg.trim();
+    while let Some(flag) = rest.strip_prefix("--") {
+        let (opt, after) = flag.split_once(char::is_whitespace).unwrap_or((flag, ""));
+        let (name, value) = opt.split_once('=').ok_or("expected --flag=value")?;
+        let key = match name {
+            "interval" => "Interval",
+            "timeout" => "Timeout",
+            "start-period" => "StartPeriod",
+            "start-interval" => "StartInterval",
+            "retries" => "Retries",
+            _ => return Err("unknown HEALTHCHECK flag"),
+        };
+        check[key] = if key == "Retries" {
+            json!(value
+                .parse::<i64>()
+                .map_err(|_| "--retries needs a number")?)
+        } else {
+            json!(go_duration(value).ok_or("invalid duration")?)
+        };
+        rest = after.trim_start();
+    }
+    let (kind, cmd) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    check["Test"] = match kind.to_ascii_uppercase().as_str() {
+        "NONE" => json!(["NONE"]),
+        "CMD" if cmd.trim().starts_with('[') => {
+            let args: Vec<String> =
+                serde_json::from_str(cmd.trim()).map_err(|_| "expected a JSON array of strings")?;
+            json!(std::iter::once("CMD".to_string())
+                .chain(args)
+                .collect::<Vec<_>>())
+        }
+        "CMD" if !cmd.trim().is_empty() => json!(["CMD-SHELL", cmd.trim()]),
+        _ => return Err("expected CMD command or NONE"),
+    };
+    Ok(check)
+}
+
 /// Applies Dockerfile-style `--change` instructions to an image config's `config` object.
 pub(crate) fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()> {
     for change in changes {
@@ -286,7 +355,8 @@ pub(crate) fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()
                     config["Volumes"][p] = json!({});
                 }
             }
-            _ => return Err(bad("unsupported instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)")),
+            "HEALTHCHECK" => config["Healthcheck"] = healthcheck_change(arg).map_err(&bad)?,
+            _ => return Err(bad("unsupported instruction (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)")),
         }
     }
     Ok(())
@@ -341,5 +411,35 @@ impl Engine {
         self.events()
             .publish(EventType::Image, "import", id.as_str(), Default::default());
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn healthcheck_changes_parse_like_dockerfiles() {
+        assert_eq!(go_duration("1m30s"), Some(90_000_000_000));
+        assert_eq!(go_duration("500ms"), Some(500_000_000));
+        assert_eq!(go_duration("5x"), None);
+        let mut config = json!({});
+        apply_changes(
+            &mut config,
+            &["HEALTHCHECK --interval=2s --retries=4 CMD test -f /tmp/ok".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            config["Healthcheck"]["Test"],
+            json!(["CMD-SHELL", "test -f /tmp/ok"])
+        );
+        assert_eq!(config["Healthcheck"]["Interval"], json!(2_000_000_000i64));
+        assert_eq!(config["Healthcheck"]["Retries"], json!(4));
+        apply_changes(&mut config, &[r#"HEALTHCHECK CMD ["true"]"#.into()]).unwrap();
+        assert_eq!(config["Healthcheck"]["Test"], json!(["CMD", "true"]));
+        apply_changes(&mut config, &["HEALTHCHECK NONE".into()]).unwrap();
+        assert_eq!(config["Healthcheck"]["Test"], json!(["NONE"]));
+        assert!(apply_changes(&mut config, &["HEALTHCHECK --bogus=1 CMD x".into()]).is_err());
     }
 }
