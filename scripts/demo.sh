@@ -1,20 +1,63 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: install what is needed, build berth-runtime, make a busybox
-# bundle from Debian's busybox-static and run a container in it. Needs root.
+# The main job on a fresh machine (as root): install what is needed, build Berth, start berthd
+# on its default paths (/var/lib/berth, /run/berth/berth.sock), import a busybox image made from
+# Debian's busybox-static, and run containers in it through the real docker CLI. berthd keeps
+# running afterwards; stop it with `kill $(cat /run/berth/berthd.pid)`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v busybox >/dev/null || [ ! -e /usr/include/seccomp.h ]; then
+need=()
+command -v busybox >/dev/null || need+=(busybox-static)
+[ -e /usr/include/seccomp.h ] || need+=(libseccomp-dev pkg-config)
+command -v docker >/dev/null || need+=(docker.io)
+if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
-    apt-get install -y busybox-static libseccomp-dev pkg-config
+    apt-get install -y "${need[@]}"
 fi
-cargo build --release -p berth-runtime
-runtime=$PWD/target/release/berth-runtime
 
+cargo build --release --workspace
+bin=$PWD/target/release
+# The production shim: static, non-PIE, under 1 MiB per container (scripts/build-shim.sh).
+shim=$(scripts/build-shim.sh | tail -1)
+sock=/run/berth/berth.sock
+pidfile=/run/berth/berthd.pid
+
+# Replace a berthd left by an earlier run; its containers keep running and are re-attached.
+if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    kill "$(cat "$pidfile")"
+    while kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; do sleep 0.1; done
+fi
+mkdir -p /run/berth
+"$bin/berthd" --pidfile "$pidfile" --shim "$shim" >/run/berth/berthd.log 2>&1 &
+for _ in $(seq 100); do
+    [ -S "$sock" ] && break
+    sleep 0.1
+done
+export DOCKER_HOST=unix://$sock
+docker version --format 'berthd {{.Server.Version}} speaks API {{.Server.APIVersion}}'
+
+# A busybox root filesystem from the host's static busybox, imported as an image.
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-scripts/make-busybox-bundle.sh "$work/bundle" "" /bin/sh -c \
-    'echo "hello from a berth container: hostname=$(hostname) pid=$$ uid=$(id -u)"; ls /'
-cd "$work/bundle"
-"$runtime" --root "$work/state" run "demo-$$"
+mkdir -p "$work/rootfs"/{bin,etc,tmp,root,proc,sys,dev}
+cp /bin/busybox "$work/rootfs/bin/"
+for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$work/rootfs/bin/$applet"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
+    >"$work/rootfs/etc/passwd"
+printf 'root:x:0:\nnobody:x:65534:\n' >"$work/rootfs/etc/group"
+tar -C "$work/rootfs" -cf "$work/busybox.tar" .
+docker import -c 'CMD ["sh"]' -m "busybox-static from Debian" "$work/busybox.tar" busybox:demo
+docker images busybox
+
+docker run --rm busybox:demo sh -c \
+    'echo "hello from a berth container: hostname=$(hostname) pid=$$ uid=$(id -u)"; grep -E "^(CapEff|Seccomp):" /proc/self/status'
+name=demo-$$
+docker run -d --name "$name" busybox:demo sh -c 'for i in 1 2 3; do echo tick $i; sleep 0.2; done; sleep 1000'
+sleep 1
+docker ps --filter "name=$name"
+docker logs "$name"
+docker rm -f "$name" >/dev/null
+echo "berthd is still running (pid $(cat "$pidfile")): export DOCKER_HOST=$DOCKER_HOST"

@@ -469,8 +469,11 @@ pub async fn attach(
     let want_stdout = truthy(q.stdout.as_deref());
     let want_stderr = truthy(q.stderr.as_deref());
     let stdin = truthy(q.stdin.as_deref());
-    // Check the container exists before promising a stream.
     let c = engine.container(&id).await?;
+    // Registered before the 101 goes out: the client starts the container right after it.
+    let pending = engine
+        .attach_container(&id, AttachOptions { stdin })
+        .await?;
     let upgrade = hyper::upgrade::on(&mut req);
     let content_type = if c.config.options.tty {
         "application/vnd.docker.raw-stream"
@@ -478,7 +481,7 @@ pub async fn attach(
         "application/vnd.docker.multiplexed-stream"
     };
     tokio::spawn(async move {
-        let attached = engine.attach_container(&id, AttachOptions { stdin }).await;
+        let attached = pending.connect().await;
         let Ok(upgraded) = upgrade.await else { return };
         let mut client = TokioIo::new(upgraded);
         let attached = match attached {

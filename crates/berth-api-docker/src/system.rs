@@ -178,15 +178,15 @@ fn event_json(e: &Event) -> Value {
     v
 }
 
+/// moby's event filter: every given key must match, whatever the event's type (a `container`
+/// filter excludes image events, as with dockerd).
 fn matches(filters: &Filters, e: &Event) -> bool {
-    let kind = e.kind.as_str();
     let attr = |k: &str| e.actor.attributes.get(k).map(String::as_str);
-    filters.accepts("type", kind)
+    let id = Some(e.actor.id.as_str());
+    filters.accepts("type", e.kind.as_str())
         && filters.accepts("event", &e.action)
-        && (kind != "container"
-            || (filters.accepts_any("container", &[Some(e.actor.id.as_str()), attr("name")])))
-        && (kind != "image"
-            || filters.accepts_any("image", &[Some(e.actor.id.as_str()), attr("name")]))
+        && filters.accepts_any("container", &[id, attr("name")])
+        && filters.accepts_any("image", &[id, attr("image"), attr("name")])
         && filters.accepts_labels(&e.actor.attributes)
 }
 

@@ -49,8 +49,14 @@ fn resolution_stays_inside_the_root() {
     let sentinel_in_root = format!("{}/canary", a.sentinel_str());
     for via in ["/rootlink", "/uplink", "/../../..", "/abs/.."] {
         let p = format!("{via}{sentinel_in_root}");
-        assert!(stat_in_root(&a.dest, Path::new(&p)).is_err(), "{p} resolved");
-        assert!(open_file_in_root(&a.dest, Path::new(&p)).is_err(), "{p} opened");
+        assert!(
+            stat_in_root(&a.dest, Path::new(&p)).is_err(),
+            "{p} resolved"
+        );
+        assert!(
+            open_file_in_root(&a.dest, Path::new(&p)).is_err(),
+            "{p} opened"
+        );
     }
     let p = Path::new("/uplink/etc/passwd");
     let mut s = String::new();

@@ -199,15 +199,8 @@ impl Monitor {
             });
             self.tokens.push(token);
         };
-        // Output first: within one wakeup, data is read before the exit is noticed.
-        for (i, out) in self.outputs.iter().enumerate() {
-            if let Some(out) = out {
-                add(out.fd().as_raw_fd(), libc::POLLIN, Token::Output(i));
-            }
-        }
-        if let Some(s) = self.stdin.as_ref().filter(|s| s.has_pending()) {
-            add(s.fd.as_raw_fd(), libc::POLLOUT, Token::Stdin);
-        }
+        // New attach clients before output: a client the daemon connected before starting the
+        // process is registered before that process's first bytes are forwarded.
         add(
             self.attach_listener.as_raw_fd(),
             libc::POLLIN,
@@ -218,6 +211,15 @@ impl Monitor {
             libc::POLLIN,
             Token::ControlListener,
         );
+        // Output before the signal fd: within one wakeup, data is read before the exit is noticed.
+        for (i, out) in self.outputs.iter().enumerate() {
+            if let Some(out) = out {
+                add(out.fd().as_raw_fd(), libc::POLLIN, Token::Output(i));
+            }
+        }
+        if let Some(s) = self.stdin.as_ref().filter(|s| s.has_pending()) {
+            add(s.fd.as_raw_fd(), libc::POLLOUT, Token::Stdin);
+        }
         // Client input is taken only when stdin can absorb it: backpressure reaches the client
         // through its socket instead of growing our buffer.
         let stdin_ready = self.stdin.as_ref().is_none_or(StdinSink::ready);
@@ -281,13 +283,7 @@ impl Monitor {
                     }
                 }
             }
-            Token::AttachListener => {
-                while let Ok((sock, _)) = self.attach_listener.accept() {
-                    if let Ok(c) = AttachClient::new(sock) {
-                        self.attach.push(c);
-                    }
-                }
-            }
+            Token::AttachListener => self.accept_attach_clients(),
             Token::ControlListener => {
                 while let Ok((sock, _)) = self.control_listener.accept() {
                     if let Ok(c) = ControlClient::new(sock) {
@@ -405,8 +401,19 @@ impl Monitor {
         }
     }
 
+    fn accept_attach_clients(&mut self) {
+        while let Ok((sock, _)) = self.attach_listener.accept() {
+            if let Ok(c) = AttachClient::new(sock) {
+                self.attach.push(c);
+            }
+        }
+    }
+
     /// Drains output, writes the exit file, gives clients a moment to take the rest, cleans up.
     fn finish(mut self, exit: Exit) -> Result<(), ShimError> {
+        // A client still in the listen backlog connected before the exit (the daemon connects
+        // early attachers before it starts the process): it gets the output too.
+        self.accept_attach_clients();
         let framed = self.pty.is_none();
         for out in self.outputs.iter_mut().flatten() {
             let mut budget = DRAIN_MAX;

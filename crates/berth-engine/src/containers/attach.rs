@@ -10,8 +10,10 @@ use tokio::net::UnixStream;
 use super::Status;
 use crate::{Engine, Error, Result};
 
-/// How long start waits for early attachers to connect before running the process anyway.
-const ATTACH_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long start waits for early attachers to connect before running the process anyway
+/// (generous: on a loaded host a client's connect can take seconds, and output it misses is
+/// lost to it).
+const ATTACH_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AttachOptions {
@@ -28,12 +30,63 @@ pub struct AttachStream {
     pub stdin_once: bool,
 }
 
+/// An attach that is registered but not yet connected. Registering first matters: the CLI
+/// starts the container as soon as the attach request is answered, and start must already know
+/// to wait for this client.
+#[derive(Debug)]
+pub struct PendingAttach {
+    engine: Engine,
+    id: String,
+    mode: AttachMode,
+    tty: bool,
+    /// Set when the container was not running yet: start sends the ack channel through it.
+    wait: Option<tokio::sync::oneshot::Receiver<tokio::sync::oneshot::Sender<()>>>,
+}
+
+impl PendingAttach {
+    /// Waits for the container to start if needed, then connects to its shim.
+    pub async fn connect(self) -> Result<AttachStream> {
+        let ack = match self.wait {
+            Some(rx) => Some(rx.await.map_err(|_| Error::NotRunning(self.id.clone()))?),
+            None => None,
+        };
+        let dir = self.engine.shim_dir(&self.id);
+        let mode = self.mode;
+        let std_stream = tokio::task::spawn_blocking(move || berth_shim::attach(&dir, mode))
+            .await
+            .map_err(Error::from_join)?
+            .map_err(|source| Error::Shim {
+                id: self.id.clone(),
+                source,
+            });
+        if let Some(ack) = ack {
+            // Connected or not, let start go on.
+            let _ = ack.send(());
+        }
+        let io_err = |source| Error::Io {
+            action: "attach to",
+            path: self.engine.shim_dir(&self.id),
+            source,
+        };
+        let std_stream = std_stream?;
+        std_stream.set_nonblocking(true).map_err(io_err)?;
+        let stream = UnixStream::from_std(std_stream).map_err(io_err)?;
+        Ok(AttachStream {
+            stream,
+            tty: self.tty,
+            stdin_once: mode == AttachMode::StdinOnce,
+        })
+    }
+}
+
 impl Engine {
+    /// Registers an attach to a container; [`PendingAttach::connect`] completes it. A stopped
+    /// container is refused here, before any stream is promised.
     pub async fn attach_container(
         &self,
         name_or_id: &str,
         opts: AttachOptions,
-    ) -> Result<AttachStream> {
+    ) -> Result<PendingAttach> {
         let c = self.container(name_or_id).await?;
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let mode = match (
@@ -45,49 +98,27 @@ impl Engine {
             (true, false) => AttachMode::Stdin,
         };
         let status = entry.state.borrow().status;
-        let ack = match status {
+        // Not running yet (created, or exited and about to be started by `start -a`): wait for
+        // the start, as dockerd does.
+        let wait = match status {
             Status::Running | Status::Paused => None,
-            Status::Created | Status::Restarting => {
+            Status::Created | Status::Restarting | Status::Exited => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 entry
                     .attach_waiters
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push(tx);
-                drop(entry);
-                Some(rx.await.map_err(|_| Error::NotRunning(c.id.clone()))?)
+                Some(rx)
             }
             _ => return Err(Error::AttachStopped(c.id.clone())),
         };
-        let dir = self.shim_dir(&c.id);
-        let std_stream = tokio::task::spawn_blocking(move || berth_shim::attach(&dir, mode))
-            .await
-            .map_err(Error::from_join)?
-            .map_err(|source| Error::Shim {
-                id: c.id.clone(),
-                source,
-            });
-        if let Some(ack) = ack {
-            // Connected or not, let start go on.
-            let _ = ack.send(());
-        }
-        let std_stream = std_stream?;
-        std_stream
-            .set_nonblocking(true)
-            .map_err(|source| Error::Io {
-                action: "attach to",
-                path: self.shim_dir(&c.id),
-                source,
-            })?;
-        let stream = UnixStream::from_std(std_stream).map_err(|source| Error::Io {
-            action: "attach to",
-            path: self.shim_dir(&c.id),
-            source,
-        })?;
-        Ok(AttachStream {
-            stream,
+        Ok(PendingAttach {
+            engine: self.clone(),
+            id: c.id.clone(),
+            mode,
             tty: c.config.options.tty,
-            stdin_once: mode == AttachMode::StdinOnce,
+            wait,
         })
     }
 
@@ -108,7 +139,15 @@ impl Engine {
             }
         }
         for ack in acks {
-            let _ = tokio::time::timeout(ATTACH_CONNECT_TIMEOUT, ack).await;
+            if tokio::time::timeout(ATTACH_CONNECT_TIMEOUT, ack)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    container = id,
+                    "an attach client did not connect in time; starting anyway"
+                );
+            }
         }
     }
 }

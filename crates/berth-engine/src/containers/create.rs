@@ -49,7 +49,7 @@ impl Engine {
                 let image_cfg = image_config(&image.config)?;
                 let merged = spec::merge(&options, &image_cfg)?;
                 // Validate everything the spec builder checks, now rather than at start.
-                let probe = SpecContext::new(
+                let mut probe = SpecContext::new(
                     container_id.clone(),
                     bundle.join("rootfs"),
                     ResolvedUser {
@@ -58,6 +58,7 @@ impl Engine {
                         additional_gids: Vec::new(),
                     },
                 );
+                probe.host_capabilities = super::lifecycle::bounding_set();
                 spec::build_spec(&options, &image_cfg, &probe)?;
 
                 let name = match name {

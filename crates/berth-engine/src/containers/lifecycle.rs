@@ -35,6 +35,13 @@ fn kernel_version() -> Option<(u32, u32)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
+/// berthd's capability bounding set (CapBnd): what a container here can be given at most.
+pub(crate) fn bounding_set() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapBnd:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
 fn cgroup_v2() -> bool {
     matches!(nix::sys::statfs::statfs("/sys/fs/cgroup"),
         Ok(fs) if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
@@ -289,6 +296,7 @@ impl Engine {
         ctx.hostname_path = Some(hostname_path);
         ctx.cgroup_v2 = cgroup_v2();
         ctx.seccomp_host = SeccompHost::native(kernel_version());
+        ctx.host_capabilities = bounding_set();
         ctx.host_hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -634,23 +642,54 @@ impl Engine {
                 ..Default::default()
             })
             .await?;
-        for c in containers.into_iter().filter(|c| c.state.status.is_live()) {
+        for c in containers {
             let dir = self.shim_dir(&c.id);
-            let alive = tokio::task::spawn_blocking(move || Control::connect(&dir).is_ok())
+            let shim_alive = tokio::task::spawn_blocking(move || Control::connect(&dir).is_ok())
                 .await
                 .unwrap_or(false);
-            if alive {
-                tracing::info!(container = %c.id, "re-attached to running container");
-                self.watch_exit(c.id.clone());
-            } else {
-                let dir = self.shim_dir(&c.id);
-                let exit = tokio::task::spawn_blocking(move || berth_shim::read_exit(&dir))
-                    .await
-                    .ok()
-                    .and_then(|r| r.ok())
-                    .flatten();
-                self.handle_exit(&c.id, exit).await;
+            match c.state.status {
+                status if status.is_live() && shim_alive => {
+                    tracing::info!(container = %c.id, "re-attached to running container");
+                    self.watch_exit(c.id.clone());
+                }
+                status if status.is_live() => {
+                    let dir = self.shim_dir(&c.id);
+                    let exit = tokio::task::spawn_blocking(move || berth_shim::read_exit(&dir))
+                        .await
+                        .ok()
+                        .and_then(|r| r.ok())
+                        .flatten();
+                    self.handle_exit(&c.id, exit).await;
+                }
+                Status::Removing => {
+                    // A removal the crash interrupted: finish it.
+                    if let Err(e) = self.remove_container(&c.id, true, false).await {
+                        tracing::warn!(container = %c.id, error = %e, "finish interrupted removal");
+                    }
+                }
+                _ => {
+                    // Not running by our records: a start the crash interrupted may have left a
+                    // created runtime container (with its shim and cgroup) and a mounted rootfs.
+                    if shim_alive {
+                        tracing::info!(container = %c.id, "discarding a start interrupted by a crash");
+                    }
+                    let _ = self.runtime(&c.id, &["delete", "--force", &c.id]).await;
+                    self.cleanup_after_exit(&c.id).await;
+                }
             }
+        }
+        self.remove_fs_leftovers().await;
+        // Nothing is in flight yet, so whatever no image or container references (partial
+        // downloads, half-unpacked layers of an interrupted import) can go now.
+        let report = self
+            .with_store(|store| Ok(store.gc(std::time::SystemTime::now())?))
+            .await?;
+        if report.bytes_freed > 0 || !report.snapshots.is_empty() {
+            tracing::info!(
+                bytes = report.bytes_freed,
+                snapshots = report.snapshots.len(),
+                "removed leftovers of interrupted operations"
+            );
         }
         Ok(())
     }

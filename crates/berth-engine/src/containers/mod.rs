@@ -28,7 +28,7 @@ use tokio::sync::watch;
 use crate::spec::CreateOptions;
 use crate::{Engine, Error, Result};
 
-pub use attach::{AttachOptions, AttachStream};
+pub use attach::{AttachOptions, AttachStream, PendingAttach};
 pub use berth_image::{Change, ChangeKind, PathStat};
 pub use commit::CommitOptions;
 pub use create::CreateRequest;

@@ -467,53 +467,63 @@ impl Engine {
     /// Resolves `names` for `docker save` (an unknown name fails here, before anything is
     /// written) and opens every blob the archive needs.
     pub async fn save_images(&self, names: Vec<String>) -> Result<SaveArchive> {
-        self.with_store(move |store| {
-            let mut images: Vec<SaveImage> = Vec::new();
-            for name in &names {
-                let image = resolve(store, name)?;
-                // Saved under the tag it was named by; by id, under no name (as dockerd).
-                let tags: Vec<Reference> = match name.parse::<Reference>() {
-                    Ok(r) if !name.starts_with("sha256:") && r.digest().is_none() => {
-                        let full = r.with_default_tag();
-                        let tags = store.metadata.image_tags(&image.id)?;
-                        if tags.contains(&full.to_string()) {
-                            vec![full]
-                        } else {
-                            Vec::new()
+        let archive = self
+            .with_store(move |store| {
+                let mut images: Vec<SaveImage> = Vec::new();
+                for name in &names {
+                    let image = resolve(store, name)?;
+                    // Saved under the tag it was named by; by id, under no name (as dockerd).
+                    let tags: Vec<Reference> = match name.parse::<Reference>() {
+                        Ok(r) if !name.starts_with("sha256:") && r.digest().is_none() => {
+                            let full = r.with_default_tag();
+                            let tags = store.metadata.image_tags(&image.id)?;
+                            if tags.contains(&full.to_string()) {
+                                vec![full]
+                            } else {
+                                Vec::new()
+                            }
                         }
-                    }
-                    _ => Vec::new(),
-                };
-                if let Some(seen) = images.iter_mut().find(|i| i.image.id == image.id) {
-                    for t in tags {
-                        if !seen.tags.contains(&t) {
-                            seen.tags.push(t);
+                        _ => Vec::new(),
+                    };
+                    if let Some(seen) = images.iter_mut().find(|i| i.image.id == image.id) {
+                        for t in tags {
+                            if !seen.tags.contains(&t) {
+                                seen.tags.push(t);
+                            }
                         }
+                        continue;
                     }
-                    continue;
+                    let layers = image
+                        .layers
+                        .iter()
+                        .map(|l| {
+                            Ok((
+                                l.blob_digest.clone(),
+                                store.content.reader(&l.blob_digest)?,
+                                l.blob_size,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    images.push(SaveImage {
+                        config: read_blob(store, &image.id)?,
+                        manifest: read_blob(store, &image.manifest_digest)?,
+                        layers,
+                        tags,
+                        image,
+                    });
                 }
-                let layers = image
-                    .layers
-                    .iter()
-                    .map(|l| {
-                        Ok((
-                            l.blob_digest.clone(),
-                            store.content.reader(&l.blob_digest)?,
-                            l.blob_size,
-                        ))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                images.push(SaveImage {
-                    config: read_blob(store, &image.id)?,
-                    manifest: read_blob(store, &image.manifest_digest)?,
-                    layers,
-                    tags,
-                    image,
-                });
-            }
-            Ok(SaveArchive { images })
-        })
-        .await
+                Ok(SaveArchive { images })
+            })
+            .await?;
+        for image in &archive.images {
+            self.events().publish(
+                EventType::Image,
+                "save",
+                image.image.id.as_str(),
+                Default::default(),
+            );
+        }
+        Ok(archive)
     }
 
     /// `docker load`: stores every image of a `docker save` archive (Docker or OCI layout,

@@ -11,7 +11,7 @@ use oci_spec::runtime::{
     Spec, User,
 };
 
-use super::caps::{effective_capabilities, to_oci};
+use super::caps::{available_only, effective_capabilities, to_oci};
 use super::error::{invalid, SpecError};
 use super::merge::{merge, process_env, MergedConfig};
 use super::mounts::{self, VolumeRequest};
@@ -91,6 +91,9 @@ pub struct SpecContext<'a> {
     pub seccomp_host: SeccompHost,
     /// Host device lookups for `--device` and `--privileged`.
     pub devices: &'a dyn HostDevices,
+    /// Capabilities the host can grant (berthd's bounding set, bit N = capability N); `None`
+    /// assumes all of them.
+    pub host_capabilities: Option<u64>,
 }
 
 impl std::fmt::Debug for SpecContext<'_> {
@@ -124,6 +127,7 @@ impl SpecContext<'static> {
             host_cpus: std::thread::available_parallelism().map_or(1, usize::from),
             seccomp_host: SeccompHost::native(None),
             devices: &HostFs,
+            host_capabilities: None,
         }
     }
 }
@@ -412,7 +416,11 @@ pub fn build_spec(
             "range is [-1000, 1000]",
         ));
     }
-    let caps = effective_capabilities(&h.cap_add, &h.cap_drop, h.privileged)?;
+    let caps = available_only(
+        effective_capabilities(&h.cap_add, &h.cap_drop, h.privileged)?,
+        ctx.host_capabilities,
+        &h.cap_add,
+    )?;
     let oci_caps = to_oci(&caps);
     let mut capabilities = LinuxCapabilities::default();
     capabilities.set_bounding(Some(oci_caps.clone()));
@@ -748,6 +756,7 @@ mod tests {
                 kernel: Some((6, 1)),
             },
             devices: &FakeDevices,
+            host_capabilities: None,
         }
     }
 

@@ -126,6 +126,27 @@ pub fn effective_capabilities(
     Ok(caps)
 }
 
+/// Keeps only the capabilities this host can grant (`host`: a mask of berthd's bounding set,
+/// bit N = capability N, the order of [`ALL_CAPABILITIES`]). `--privileged` and `--cap-add ALL`
+/// shrink silently, as Docker limits them to what the kernel offers; a capability named
+/// explicitly in `cap_add` that the host cannot grant is an error naming it.
+pub fn available_only(
+    caps: Vec<&'static str>,
+    host: Option<u64>,
+    cap_add: &[String],
+) -> Result<Vec<&'static str>, SpecError> {
+    let Some(mask) = host else { return Ok(caps) };
+    let bit = |name: &str| ALL_CAPABILITIES.iter().position(|(n, _)| *n == name);
+    let grantable = |name: &str| bit(name).is_some_and(|b| mask & (1u64 << b) != 0);
+    if let Some(missing) = normalize(cap_add)?
+        .into_iter()
+        .find(|n| *n != ALL && !grantable(n))
+    {
+        return Err(SpecError::CapabilityUnavailable(missing.to_string()));
+    }
+    Ok(caps.into_iter().filter(|n| grantable(n)).collect())
+}
+
 /// The oci-spec value of a canonical name from [`ALL_CAPABILITIES`].
 pub(crate) fn to_oci(names: &[&str]) -> oci_spec::runtime::Capabilities {
     names
@@ -187,5 +208,23 @@ mod tests {
         for (name, cap) in ALL_CAPABILITIES {
             assert_eq!(serde_json::to_value(cap).unwrap(), name);
         }
+    }
+
+    #[test]
+    fn only_grantable_capabilities_remain() {
+        // A host without CAP_SYS_RESOURCE (bit 24), like this project's CI machines.
+        let host = Some(!(1u64 << 24));
+        let all = effective_capabilities(&[], &[], true).unwrap();
+        let kept = available_only(all.clone(), host, &[]).unwrap();
+        assert_eq!(kept.len(), all.len() - 1);
+        assert!(!kept.contains(&"CAP_SYS_RESOURCE"));
+        let add_all = vec!["ALL".to_string()];
+        assert!(available_only(all.clone(), host, &add_all).is_ok());
+        let explicit = vec!["sys_resource".to_string()];
+        assert!(matches!(
+            available_only(all.clone(), host, &explicit),
+            Err(SpecError::CapabilityUnavailable(c)) if c == "CAP_SYS_RESOURCE"
+        ));
+        assert_eq!(available_only(all.clone(), None, &explicit).unwrap(), all);
     }
 }

@@ -21,6 +21,8 @@ pub enum SpecError {
     Conflict(&'static str),
     #[error("unknown capability: {0:?}")]
     UnknownCapability(String),
+    #[error("capability {0} cannot be granted on this host: it is not in berthd's bounding set")]
+    CapabilityUnavailable(String),
     #[error("invalid volume specification {spec:?}: {reason}")]
     InvalidBind { spec: String, reason: &'static str },
     #[error("invalid mount config: {option} {path:?} is not an absolute path")]

@@ -20,7 +20,7 @@ pub use build::{
     build_spec, cgroups_path, BuiltSpec, JoinNamespaces, SpecContext, DEFAULT_CGROUP_PARENT,
     DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, INIT_PATH_IN_CONTAINER,
 };
-pub use caps::{effective_capabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES};
+pub use caps::{available_only, effective_capabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES};
 pub use error::SpecError;
 pub use merge::{merge, MergedConfig};
 pub use mounts::{parse_bind, BindSpec, VolumeRequest, DEFAULT_SHM_SIZE};

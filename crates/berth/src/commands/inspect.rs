@@ -1,0 +1,70 @@
+//! `inspect`: containers, then images (or only `--type`), printed as the daemon's JSON. The
+//! raw object is shown (as `docker inspect` does), not bollard's typed model of it.
+
+use anyhow::Result;
+use serde_json::Value;
+
+use crate::cli::InspectArgs;
+use crate::client::{self, Client, Exit};
+use crate::output::{self, fill_value, Format};
+
+async fn lookup(c: &Client, name: &str, kind: Option<&str>, size: bool) -> Result<Value> {
+    let container = || async {
+        let q = if size { "?size=1" } else { "" };
+        c.get_json(&format!("/containers/{name}/json{q}")).await
+    };
+    let image = || async { c.get_json(&format!("/images/{name}/json")).await };
+    match kind {
+        Some("container") => container().await,
+        Some("image") => image().await,
+        Some(other) => Err(Exit::with(
+            125,
+            format!("\"{other}\" is not a valid value for --type"),
+        )),
+        None => match container().await {
+            Err(e) if client::status_of(&e) == Some(404) => match image().await {
+                Err(e2) if client::status_of(&e2) == Some(404) => {
+                    Err(Exit::with(1, format!("Error: No such object: {name}")))
+                }
+                other => other,
+            },
+            other => other,
+        },
+    }
+}
+
+pub async fn inspect(c: &Client, a: InspectArgs, kind: Option<&str>) -> Result<()> {
+    let kind = a.kind.as_deref().or(kind);
+    let format = Format::parse(a.format.format.as_deref());
+    let mut found = Vec::new();
+    let mut failed = false;
+    for name in &a.names {
+        match lookup(c, name, kind, a.size).await {
+            Ok(v) => found.push(v),
+            Err(e) => {
+                failed = true;
+                match e.downcast_ref::<Exit>() {
+                    Some(exit) if exit.code != 1 => return Err(e),
+                    Some(exit) => eprintln!("{exit}"),
+                    None if client::status_of(&e) == Some(404) => {
+                        eprintln!("Error: No such {}: {name}", kind.unwrap_or("object"));
+                    }
+                    None => eprintln!("{}", client::describe(&e)),
+                }
+            }
+        }
+    }
+    let text = match &format {
+        Format::Table => format!("{}\n", output::json_pretty(&Value::Array(found))),
+        Format::Json => found.iter().map(|v| format!("{v}\n")).collect(),
+        Format::Template(t) | Format::TableTemplate(t) => found
+            .iter()
+            .map(|v| format!("{}\n", fill_value(t, v)))
+            .collect(),
+    };
+    output::print(&text);
+    if failed {
+        return Err(Exit::code(1));
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! One file per command group; `dispatch` routes a parsed command line to it.
+
+mod container;
+mod exec;
+mod image;
+mod inspect;
+mod run;
+mod system;
+mod transfer;
+
+use std::collections::HashMap;
+
+use anyhow::{bail, Result};
+
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use crate::client::{self, Client, Exit};
+
+pub async fn dispatch(cli: Cli) -> Result<()> {
+    let connect = || Client::connect(&client::resolve_host(cli.host.as_deref()));
+    if let Command::Completion(args) = &cli.command {
+        return system::completion(args.shell);
+    }
+    let c = connect()?;
+    match cli.command {
+        Command::Run(a) => run::run(&c, a).await,
+        Command::Create(a) => run::create(&c, a).await,
+        Command::Start(a) => run::start(&c, a).await,
+        Command::Stop(a) => container::stop(&c, a).await,
+        Command::Kill(a) => container::kill(&c, a).await,
+        Command::Restart(a) => container::restart(&c, a).await,
+        Command::Pause(a) => container::pause(&c, a, true).await,
+        Command::Unpause(a) => container::pause(&c, a, false).await,
+        Command::Rm(a) => container::rm(&c, a).await,
+        Command::Ps(a) => container::ps(&c, a).await,
+        Command::Logs(a) => container::logs(&c, a).await,
+        Command::Exec(a) => exec::exec(&c, a).await,
+        Command::Attach(a) => exec::attach(&c, a).await,
+        Command::Wait(a) => container::wait(&c, a).await,
+        Command::Top(a) => container::top(&c, a).await,
+        Command::Stats(a) => container::stats(&c, a).await,
+        Command::Inspect(a) => inspect::inspect(&c, a, None).await,
+        Command::Rename(a) => container::rename(&c, a).await,
+        Command::Update(a) => container::update(&c, a).await,
+        Command::Cp(a) => transfer::cp(&c, a).await,
+        Command::Diff(a) => container::diff(&c, a).await,
+        Command::Port(a) => container::port(&c, a).await,
+        Command::Events(a) => system::events(&c, a).await,
+        Command::Images(a) => image::images(&c, a).await,
+        Command::Rmi(a) => image::rmi(&c, a).await,
+        Command::Tag(a) => image::tag(&c, a).await,
+        Command::Save(a) => transfer::save(&c, a).await,
+        Command::Load(a) => transfer::load(&c, a).await,
+        Command::Import(a) => transfer::import(&c, a).await,
+        Command::Export(a) => transfer::export(&c, a).await,
+        Command::Commit(a) => image::commit(&c, a).await,
+        Command::History(a) => image::history(&c, a).await,
+        Command::Image(sub) => match sub {
+            ImageCommand::Inspect(a) => inspect::inspect(&c, a, Some("image")).await,
+            ImageCommand::Rm(a) => image::rmi(&c, a).await,
+            ImageCommand::Prune(a) => image::prune(&c, a).await,
+            ImageCommand::History(a) => image::history(&c, a).await,
+            ImageCommand::Tag(a) => image::tag(&c, a).await,
+            ImageCommand::Save(a) => transfer::save(&c, a).await,
+            ImageCommand::Load(a) => transfer::load(&c, a).await,
+            ImageCommand::Import(a) => transfer::import(&c, a).await,
+            ImageCommand::Ls(a) => image::images(&c, a).await,
+        },
+        Command::Container(sub) => match sub {
+            ContainerCommand::Prune(a) => container::prune(&c, a).await,
+            ContainerCommand::Ls(a) => container::ps(&c, a).await,
+            ContainerCommand::Inspect(a) => inspect::inspect(&c, a, Some("container")).await,
+            ContainerCommand::Rm(a) => container::rm(&c, a).await,
+            ContainerCommand::Start(a) => run::start(&c, a).await,
+            ContainerCommand::Stop(a) => container::stop(&c, a).await,
+            ContainerCommand::Logs(a) => container::logs(&c, a).await,
+        },
+        Command::System(sub) => match sub {
+            SystemCommand::Df(a) => system::df(&c, a).await,
+            SystemCommand::Prune(a) => system::prune(&c, a).await,
+            SystemCommand::Info(a) => system::info(&c, a).await,
+            SystemCommand::Events(a) => system::events(&c, a).await,
+        },
+        Command::Info(a) => system::info(&c, a).await,
+        Command::Version(a) => system::version(&c, a).await,
+        Command::Completion(_) => Ok(()),
+    }
+}
+
+/// `--filter key=value` flags as the API's filter map.
+pub fn filters(flags: &[String]) -> Result<Option<HashMap<String, Vec<String>>>> {
+    if flags.is_empty() {
+        return Ok(None);
+    }
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for f in flags {
+        let Some((k, v)) = f.split_once('=') else {
+            bail!("bad format of filter (expected name=value): {f}");
+        };
+        map.entry(k.trim().to_lowercase())
+            .or_default()
+            .push(v.to_string());
+    }
+    Ok(Some(map))
+}
+
+/// Runs `op` on every name, printing each success line and each error as docker does, and
+/// fails (exit 1) if any failed.
+pub async fn for_each<F, Fut>(names: &[String], mut op: F) -> Result<()>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>>>,
+{
+    let mut failed = false;
+    for name in names {
+        match op(name.clone()).await {
+            Ok(Some(line)) => println!("{line}"),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("{}", client::describe(&e));
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(Exit::code(1));
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! The Docker Engine API as a typed client (bollard) and raw HTTP see it: version negotiation,
+//! Docker's error bodies and status codes, 501 for what is not served, and the event stream.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, EventsOptionsBuilder, RemoveContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
+};
+use bollard::Docker;
+use common::{unique, Daemon};
+use futures_util::StreamExt;
+
+/// A raw HTTP/1.1 request over the unix socket: (status, headers, body).
+fn raw(d: &Daemon, method: &str, path: &str) -> (u16, String, String) {
+    let mut s = UnixStream::connect(&d.socket).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+fn client(d: &Daemon) -> Docker {
+    Docker::connect_with_unix(
+        &d.socket.display().to_string(),
+        60,
+        bollard::API_DEFAULT_VERSION,
+    )
+    .unwrap()
+}
+
+#[test]
+fn ping_and_version_negotiation() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let (status, head, body) = raw(&d, "GET", "/_ping");
+    assert_eq!(status, 200);
+    assert_eq!(body, "OK");
+    assert!(head.to_lowercase().contains("api-version: 1.44"), "{head}");
+    assert!(head.to_lowercase().contains("ostype: linux"), "{head}");
+    let (status, head, _) = raw(&d, "HEAD", "/_ping");
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(raw(&d, "GET", "/v1.24/version").0, 200);
+    assert_eq!(raw(&d, "GET", "/v1.44/info").0, 200);
+    let (status, _, body) = raw(&d, "GET", "/v1.12/version");
+    assert_eq!(status, 400);
+    assert!(body.contains("too old"), "{body}");
+    let (status, _, body) = raw(&d, "GET", "/v1.99/version");
+    assert_eq!(status, 400);
+    assert!(body.contains("too new"), "{body}");
+}
+
+#[test]
+fn errors_have_dockers_codes_and_bodies() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let (status, _, body) = raw(&d, "GET", "/v1.44/containers/nope/json");
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("\"message\":\"No such container: nope\""),
+        "{body}"
+    );
+    let (status, _, body) = raw(&d, "GET", "/v1.44/images/nope:1/json");
+    assert_eq!(status, 404);
+    assert!(body.contains("No such image"), "{body}");
+    // Never a silent success for what berthd does not serve.
+    let (status, _, body) = raw(&d, "POST", "/v1.44/swarm/init");
+    assert_eq!(status, 501);
+    assert!(
+        body.contains("does not implement POST /swarm/init"),
+        "{body}"
+    );
+    let (status, _, body) = raw(&d, "GET", "/v1.44/containers/json?filters=notjson");
+    assert_eq!(status, 400, "{body}");
+}
+
+#[test]
+fn typed_client_lifecycle_and_events() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let docker = client(&d);
+        let version = docker.version().await.unwrap();
+        assert_eq!(version.api_version.as_deref(), Some("1.44"));
+
+        let since = chrono_now_secs();
+        let name = unique("api");
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(vec!["sh".into(), "-c".into(), "exit 4".into()]),
+            labels: Some([("suite".to_string(), "api".to_string())].into()),
+            ..Default::default()
+        };
+        let created = docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+                body,
+            )
+            .await
+            .unwrap();
+        let mut wait = docker.wait_container(
+            &created.id,
+            Some(
+                WaitContainerOptionsBuilder::new()
+                    .condition("next-exit")
+                    .build(),
+            ),
+        );
+        docker.start_container(&created.id, None).await.unwrap();
+        // bollard reports a non-zero exit as an error carrying the code.
+        match wait.next().await.unwrap() {
+            Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => {
+                assert_eq!(code, 4)
+            }
+            other => panic!("unexpected wait result {other:?}"),
+        }
+        let inspect = docker.inspect_container(&created.id, None).await.unwrap();
+        let state = inspect.state.unwrap();
+        assert_eq!(state.exit_code, Some(4));
+        assert_eq!(inspect.name.as_deref(), Some(format!("/{name}").as_str()));
+
+        // The event stream saw create, start and die, with Docker's attributes.
+        let filters = std::collections::HashMap::from([("container", vec![created.id.as_str()])]);
+        let options = EventsOptionsBuilder::new()
+            .since(&since.to_string())
+            .until(&(chrono_now_secs() + 1).to_string())
+            .filters(&filters)
+            .build();
+        let events: Vec<_> = docker.events(Some(options)).collect().await;
+        let actions: Vec<String> = events
+            .iter()
+            .filter_map(|e| e.as_ref().ok())
+            .filter_map(|e| e.action.clone())
+            .collect();
+        assert_eq!(actions, ["create", "start", "die"], "{events:?}");
+        let die = events
+            .iter()
+            .filter_map(|e| e.as_ref().ok())
+            .find(|e| e.action.as_deref() == Some("die"))
+            .unwrap();
+        let attrs = die.actor.as_ref().unwrap().attributes.as_ref().unwrap();
+        assert_eq!(attrs.get("exitCode").map(String::as_str), Some("4"));
+        assert_eq!(attrs.get("name"), Some(&name));
+        assert_eq!(attrs.get("suite").map(String::as_str), Some("api"));
+
+        docker
+            .remove_container(
+                &created.id,
+                Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+            )
+            .await
+            .unwrap();
+        let gone = docker.inspect_container(&created.id, None).await;
+        assert!(matches!(
+            gone,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            })
+        ));
+    });
+}
+
+fn chrono_now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
