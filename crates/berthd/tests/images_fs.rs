@@ -215,6 +215,14 @@ fn diff_export_and_commit_a_stopped_container() {
         "export left a mount"
     );
 
+    // A bad --change is refused before anything is written.
+    let before = store_entries(&d);
+    let out = d
+        .docker(&["commit", "-c", "FROBNICATE x", &name, "busybox:bad"])
+        .failed();
+    assert!(out.stderr.contains("FROBNICATE"), "{out:?}");
+    assert_eq!(store_entries(&d), before);
+
     let committed = "busybox:committed";
     d.docker(&[
         "commit",
@@ -352,6 +360,27 @@ fn cp_files_and_directories_both_ways() {
         .docker(&["cp", &format!("{name}:/root/tree/sub/deep.txt"), "-"])
         .ok();
     assert!(out.stdout.contains("deep"), "{out:?}");
+
+    // docker cp asks for noOverwriteDirNonDir: a file may not replace a directory.
+    let clash = d.root.path().join("clash");
+    std::fs::create_dir_all(&clash).unwrap();
+    std::fs::write(clash.join("tree"), "a file named like the directory\n").unwrap();
+    let out = d
+        .docker(&[
+            "cp",
+            clash.join("tree").to_str().unwrap(),
+            &format!("{name}:/root/"),
+        ])
+        .failed();
+    assert!(
+        out.stderr
+            .contains("cannot overwrite directory with non-directory"),
+        "{out:?}"
+    );
+    let out = d
+        .docker(&["cp", &format!("{name}:/root/tree/sub/deep.txt"), "-"])
+        .ok();
+    assert!(out.stdout.contains("deep"), "directory survived: {out:?}");
 
     // Missing paths are 404s with Docker's message.
     let out = d
