@@ -523,3 +523,36 @@ fn rmi_frees_blobs_and_snapshots() {
     d.docker(&["rmi", image]).ok();
     assert_eq!(store_entries(&d), (0, 0));
 }
+
+#[test]
+fn garbage_collection_does_not_race_loads() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let archive = d.root.path().join("race.tar");
+    d.docker(&["save", "-o", archive.to_str().unwrap(), image])
+        .ok();
+    // One thread keeps loading the image (reusing blobs and snapshots an earlier round left
+    // unreferenced), the other keeps removing it and collecting garbage.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..6 {
+                d.docker(&["load", "-i", archive.to_str().unwrap()]).ok();
+            }
+        });
+        s.spawn(|| {
+            for _ in 0..6 {
+                let _ = d.docker(&["rmi", image]);
+                d.docker(&["image", "prune", "-a", "-f"]).ok();
+            }
+        });
+    });
+    // Whatever the interleaving, a loaded image is whole: it runs.
+    d.docker(&["load", "-i", archive.to_str().unwrap()]).ok();
+    let out = d.docker(&["run", "--rm", image, "echo", "whole"]).ok();
+    assert_eq!(out.stdout, "whole\n");
+    let layers = d.data_root().join("overlay/snapshots");
+    assert!(std::fs::read_dir(layers).unwrap().count() >= 1);
+}
