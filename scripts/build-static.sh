@@ -22,7 +22,7 @@ packages=("$@")
 args=()
 for p in "${packages[@]}"; do args+=(-p "$p"); done
 # libseccomp-sys links the archive from libseccomp-dev when asked to.
-LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=${LIBSECCOMP_LIB_PATH:-/usr/lib/$triple} \
+LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=${LIBSECCOMP_LIB_PATH:-$(pkg-config --variable=libdir libseccomp)} \
 RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
     cargo build --manifest-path "$root/Cargo.toml" --release "${args[@]}" --target "$triple" >&2
 for p in "${packages[@]}"; do

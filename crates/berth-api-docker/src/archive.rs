@@ -1,8 +1,6 @@
 //! `docker save` / `docker load` (`GET /images/get`, `GET /images/{name}/get`,
 //! `POST /images/load`).
 
-use std::io::Read;
-
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
@@ -13,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use crate::body::streamed;
+use crate::body::{streamed, DrainOnDrop};
 use crate::error::{ApiError, ApiResult};
 use crate::images::json_lines;
 
@@ -43,26 +41,6 @@ pub async fn save(engine: &Engine, names: Vec<String>) -> ApiResult<Response> {
             .map_err(|e| e.to_string())?
     });
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
-}
-
-/// Reads what is left of a request body when dropped (on a blocking thread), so a client still
-/// uploading sees the error response instead of a broken pipe when a load fails early.
-struct DrainOnDrop<R: Read>(R);
-
-impl<R: Read> Read for DrainOnDrop<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl<R: Read> Drop for DrainOnDrop<R> {
-    fn drop(&mut self) {
-        // Normally dropped on the blocking thread that read it; `block_in_place` also makes a
-        // drop on a runtime worker (a cancelled request) legal for the blocking bridge.
-        tokio::task::block_in_place(|| {
-            let _ = std::io::copy(&mut self.0, &mut std::io::sink());
-        });
-    }
 }
 
 /// `POST /images/load`: the whole archive is read and stored before the answer, so a bad

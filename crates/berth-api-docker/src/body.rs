@@ -5,7 +5,7 @@
 
 use std::fmt::Display;
 use std::future::Future;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 use axum::body::Body;
 use bytes::Bytes;
@@ -66,6 +66,27 @@ where
         }
     });
     Body::from_stream(ReceiverStream::new(rx))
+}
+
+/// Reads what is left of a request body when dropped (on a blocking thread), so a client still
+/// uploading sees the error response instead of a broken pipe when a load or an extraction
+/// fails early.
+pub struct DrainOnDrop<R: Read>(pub R);
+
+impl<R: Read> Read for DrainOnDrop<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read> Drop for DrainOnDrop<R> {
+    fn drop(&mut self) {
+        // Normally dropped on the blocking thread that read it; `block_in_place` also makes a
+        // drop on a runtime worker (a cancelled request) legal for the blocking bridge.
+        tokio::task::block_in_place(|| {
+            let _ = std::io::copy(&mut self.0, &mut std::io::sink());
+        });
+    }
 }
 
 /// Standard base64 (with padding), for the `X-Docker-Container-Path-Stat` header.

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use crate::body::{base64, streamed};
+use crate::body::{base64, streamed, DrainOnDrop};
 use crate::error::{ApiError, ApiResult};
 use crate::images::truthy;
 
@@ -163,7 +163,7 @@ pub async fn archive_put(
     let stream = body
         .into_data_stream()
         .map(|r| r.map_err(std::io::Error::other));
-    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let reader = DrainOnDrop(SyncIoBridge::new(StreamReader::new(stream)));
     let opts = ExtractOptions {
         no_overwrite_dir_non_dir: truthy(q.no_overwrite_dir_non_dir.as_deref()),
         copy_uid_gid: truthy(q.copy_uid_gid.as_deref()),

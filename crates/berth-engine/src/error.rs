@@ -114,8 +114,6 @@ pub enum Error {
     },
     #[error("invalid image archive: {file}: unsupported manifest media type {media_type:?}")]
     ArchiveUnsupportedManifest { file: String, media_type: String },
-    #[error("invalid filter {0:?}")]
-    BadPruneFilter(String),
     #[error("No such exec instance: {0}")]
     NoSuchExec(String),
     #[error("No exec command specified")]
@@ -181,8 +179,7 @@ impl Error {
             | Self::ArchiveBadJson { .. }
             | Self::ArchiveMissingFile { .. }
             | Self::ArchiveLayerCount { .. }
-            | Self::ArchiveDigestMismatch { .. }
-            | Self::BadPruneFilter(_) => ErrorKind::InvalidArgument,
+            | Self::ArchiveDigestMismatch { .. } => ErrorKind::InvalidArgument,
             Self::ArchiveUnsupportedManifest { .. } => ErrorKind::NotImplemented,
             Self::NoSuchExec(_) => ErrorKind::NotFound,
             Self::ExecNoCommand => ErrorKind::InvalidArgument,

@@ -155,81 +155,77 @@ impl<'r, W: Write> TarWriter<'r, W> {
         prefix: &[u8],
         rel: Vec<u8>,
     ) -> Result<()> {
-        {
-            let name = name.to_owned();
-            let Some(st) = sys::lstat_at(dir, &name).map_err(io_err("stat", self.path(&rel)))?
-            else {
-                return Ok(()); // removed while we were walking
-            };
-            match st.st_mode & libc::S_IFMT {
-                libc::S_IFDIR => {
-                    let fd = sys::openat(dir, &name, libc::O_RDONLY | libc::O_DIRECTORY, 0)
-                        .map_err(io_err("open directory", self.path(&rel)))?;
-                    let st = sys::fstat(fd.as_fd()).map_err(io_err("stat", self.path(&rel)))?;
-                    let opaque = self.mode == Mode::Layer && {
-                        let get = |key| {
-                            sys::lgetxattr_at(dir, &name, key)
-                                .map_err(io_err("read xattrs of", self.path(&rel)))
-                        };
-                        if get(REDIRECT_XATTR)?.is_some() {
-                            return Err(Error::NotArchivable {
-                                path: self.path(&rel),
-                                reason: "renamed directory (overlay redirect_dir=on); \
-                                         mount the container with redirect_dir=off",
-                            });
-                        }
-                        get(OVERLAY_OPAQUE_XATTR)?.as_deref() == Some(b"y")
+        let Some(st) = sys::lstat_at(dir, name).map_err(io_err("stat", self.path(&rel)))? else {
+            return Ok(()); // removed while we were walking
+        };
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => {
+                let fd = sys::openat(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                    .map_err(io_err("open directory", self.path(&rel)))?;
+                let st = sys::fstat(fd.as_fd()).map_err(io_err("stat", self.path(&rel)))?;
+                let opaque = self.mode == Mode::Layer && {
+                    let get = |key| {
+                        sys::lgetxattr_at(dir, name, key)
+                            .map_err(io_err("read xattrs of", self.path(&rel)))
                     };
-                    let xattrs = self.xattrs(dir, &name, &rel)?;
-                    let mut dir_name = rel.clone();
-                    dir_name.push(b'/');
-                    let h = header(&st, EntryType::Directory, 0);
-                    self.append(h, &dir_name, None, &xattrs, io::empty(), &rel)?;
-                    if opaque {
-                        let marker = [&dir_name[..], OPAQUE_MARKER].concat();
-                        let mut h = header(&st, EntryType::Regular, 0);
-                        h.set_mode(st.st_mode & 0o777);
-                        self.append(h, &marker, None, &[], io::empty(), &rel)?;
+                    if get(REDIRECT_XATTR)?.is_some() {
+                        return Err(Error::NotArchivable {
+                            path: self.path(&rel),
+                            reason: "renamed directory (overlay redirect_dir=on); \
+                                     mount the container with redirect_dir=off",
+                        });
                     }
-                    self.walk(fd.as_fd(), &rel)?;
-                }
-                libc::S_IFREG => self.file(dir, &name, &rel, &st)?,
-                libc::S_IFLNK => {
-                    let target = sys::readlinkat(dir, &name)
-                        .map_err(io_err("read symlink", self.path(&rel)))?;
-                    let xattrs = self.xattrs(dir, &name, &rel)?;
-                    let h = header(&st, EntryType::Symlink, 0);
-                    self.append(h, &rel, Some(&target), &xattrs, io::empty(), &rel)?;
-                }
-                libc::S_IFCHR if self.mode == Mode::Layer && is_whiteout(&st) => {
-                    let wh_name = [WHITEOUT_PREFIX, name.to_bytes()].concat();
-                    let wh = match prefix {
-                        [] => wh_name,
-                        _ => [prefix, b"/", &wh_name].concat(),
-                    };
-                    // Docker's format: an empty regular file, mode 0600, owner and mtime kept.
+                    get(OVERLAY_OPAQUE_XATTR)?.as_deref() == Some(b"y")
+                };
+                let xattrs = self.xattrs(dir, name, &rel)?;
+                let mut dir_name = rel.clone();
+                dir_name.push(b'/');
+                let h = header(&st, EntryType::Directory, 0);
+                self.append(h, &dir_name, None, &xattrs, io::empty(), &rel)?;
+                if opaque {
+                    let marker = [&dir_name[..], OPAQUE_MARKER].concat();
                     let mut h = header(&st, EntryType::Regular, 0);
-                    h.set_mode(0o600);
-                    self.append(h, &wh, None, &[], io::empty(), &rel)?;
+                    h.set_mode(st.st_mode & 0o777);
+                    self.append(h, &marker, None, &[], io::empty(), &rel)?;
                 }
-                t @ (libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO) => {
-                    let kind = match t {
-                        libc::S_IFCHR => EntryType::Char,
-                        libc::S_IFBLK => EntryType::Block,
-                        _ => EntryType::Fifo,
-                    };
-                    let mut h = header(&st, kind, 0);
-                    if t != libc::S_IFIFO {
-                        let dev = |r: io::Result<()>| r.map_err(io_err("archive", self.path(&rel)));
-                        dev(h.set_device_major(libc::major(st.st_rdev)))?;
-                        dev(h.set_device_minor(libc::minor(st.st_rdev)))?;
-                    }
-                    let xattrs = self.xattrs(dir, &name, &rel)?;
-                    self.append(h, &rel, None, &xattrs, io::empty(), &rel)?;
-                }
-                // Sockets only make sense to a running process; Docker leaves them out too.
-                _ => {}
+                self.walk(fd.as_fd(), &rel)?;
             }
+            libc::S_IFREG => self.file(dir, name, &rel, &st)?,
+            libc::S_IFLNK => {
+                let target =
+                    sys::readlinkat(dir, name).map_err(io_err("read symlink", self.path(&rel)))?;
+                let xattrs = self.xattrs(dir, name, &rel)?;
+                let h = header(&st, EntryType::Symlink, 0);
+                self.append(h, &rel, Some(&target), &xattrs, io::empty(), &rel)?;
+            }
+            libc::S_IFCHR if self.mode == Mode::Layer && is_whiteout(&st) => {
+                let wh_name = [WHITEOUT_PREFIX, name.to_bytes()].concat();
+                let wh = match prefix {
+                    [] => wh_name,
+                    _ => [prefix, b"/", &wh_name].concat(),
+                };
+                // Docker's format: an empty regular file, mode 0600, owner and mtime kept.
+                let mut h = header(&st, EntryType::Regular, 0);
+                h.set_mode(0o600);
+                self.append(h, &wh, None, &[], io::empty(), &rel)?;
+            }
+            t @ (libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO) => {
+                let kind = match t {
+                    libc::S_IFCHR => EntryType::Char,
+                    libc::S_IFBLK => EntryType::Block,
+                    _ => EntryType::Fifo,
+                };
+                let mut h = header(&st, kind, 0);
+                if t != libc::S_IFIFO {
+                    let dev = |r: io::Result<()>| r.map_err(io_err("archive", self.path(&rel)));
+                    dev(h.set_device_major(libc::major(st.st_rdev)))?;
+                    dev(h.set_device_minor(libc::minor(st.st_rdev)))?;
+                }
+                let xattrs = self.xattrs(dir, name, &rel)?;
+                self.append(h, &rel, None, &xattrs, io::empty(), &rel)?;
+            }
+            // Sockets only make sense to a running process; Docker leaves them out too.
+            _ => {}
         }
         Ok(())
     }

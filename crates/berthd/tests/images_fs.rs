@@ -215,6 +215,14 @@ fn diff_export_and_commit_a_stopped_container() {
         "export left a mount"
     );
 
+    // A bad --change is refused before anything is written.
+    let before = store_entries(&d);
+    let out = d
+        .docker(&["commit", "-c", "FROBNICATE x", &name, "busybox:bad"])
+        .failed();
+    assert!(out.stderr.contains("FROBNICATE"), "{out:?}");
+    assert_eq!(store_entries(&d), before);
+
     let committed = "busybox:committed";
     d.docker(&[
         "commit",
@@ -352,6 +360,27 @@ fn cp_files_and_directories_both_ways() {
         .docker(&["cp", &format!("{name}:/root/tree/sub/deep.txt"), "-"])
         .ok();
     assert!(out.stdout.contains("deep"), "{out:?}");
+
+    // docker cp asks for noOverwriteDirNonDir: a file may not replace a directory.
+    let clash = d.root.path().join("clash");
+    std::fs::create_dir_all(&clash).unwrap();
+    std::fs::write(clash.join("tree"), "a file named like the directory\n").unwrap();
+    let out = d
+        .docker(&[
+            "cp",
+            clash.join("tree").to_str().unwrap(),
+            &format!("{name}:/root/"),
+        ])
+        .failed();
+    assert!(
+        out.stderr
+            .contains("cannot overwrite directory with non-directory"),
+        "{out:?}"
+    );
+    let out = d
+        .docker(&["cp", &format!("{name}:/root/tree/sub/deep.txt"), "-"])
+        .ok();
+    assert!(out.stdout.contains("deep"), "directory survived: {out:?}");
 
     // Missing paths are 404s with Docker's message.
     let out = d
@@ -493,4 +522,37 @@ fn rmi_frees_blobs_and_snapshots() {
     assert_ne!(store_entries(&d), (0, 0));
     d.docker(&["rmi", image]).ok();
     assert_eq!(store_entries(&d), (0, 0));
+}
+
+#[test]
+fn garbage_collection_does_not_race_loads() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let archive = d.root.path().join("race.tar");
+    d.docker(&["save", "-o", archive.to_str().unwrap(), image])
+        .ok();
+    // One thread keeps loading the image (reusing blobs and snapshots an earlier round left
+    // unreferenced), the other keeps removing it and collecting garbage.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..6 {
+                d.docker(&["load", "-i", archive.to_str().unwrap()]).ok();
+            }
+        });
+        s.spawn(|| {
+            for _ in 0..6 {
+                let _ = d.docker(&["rmi", image]);
+                d.docker(&["image", "prune", "-a", "-f"]).ok();
+            }
+        });
+    });
+    // Whatever the interleaving, a loaded image is whole: it runs.
+    d.docker(&["load", "-i", archive.to_str().unwrap()]).ok();
+    let out = d.docker(&["run", "--rm", image, "echo", "whole"]).ok();
+    assert_eq!(out.stdout, "whole\n");
+    let layers = d.data_root().join("overlay/snapshots");
+    assert!(std::fs::read_dir(layers).unwrap().count() >= 1);
 }

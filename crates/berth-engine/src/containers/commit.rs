@@ -60,6 +60,8 @@ impl Engine {
                 return Err(Error::TagWithDigest(t.to_string()));
             }
         }
+        // Bad `changes` are the client's 400 before anything is paused or written.
+        apply_changes(&mut json!({}), &opts.changes)?;
         let c = self.container(name_or_id).await?;
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
@@ -112,12 +114,15 @@ impl Engine {
                 };
                 let (layer, new) =
                     store_layer_checked(store, file, parent.as_ref(), &ingest, &expected)?;
-                let config = new_config(&container, &image.config, &layer.diff_id, &opts)?;
-                let mut layers = image.layers.clone();
                 let chain = layer.chain_id.clone();
-                layers.push(layer);
-                let recorded = record_image(store, &config, layers, tag.as_ref());
+                let recorded = new_config(&container, &image.config, &layer.diff_id, &opts)
+                    .and_then(|config| {
+                        let mut layers = image.layers.clone();
+                        layers.push(layer);
+                        record_image(store, &config, layers, tag.as_ref())
+                    });
                 if recorded.is_err() && new {
+                    // No image refers to the new layer: do not leave its snapshot behind.
                     let _ = store.snapshots.remove(chain.as_str());
                 }
                 recorded

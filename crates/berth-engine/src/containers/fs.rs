@@ -74,6 +74,31 @@ fn archive_name(path: &str) -> String {
 }
 
 impl Engine {
+    /// Removes what operations a crash interrupted left: private rootfs mounts under
+    /// `<exec-root>/tmp/` (unmounted first; a directory still holding files after that is left
+    /// alone rather than risk deleting a container's files) and load/commit staging files under
+    /// `<data-root>/tmp/`. Called at startup, before anything can use them.
+    pub(crate) async fn remove_fs_leftovers(&self) {
+        let mounts = self.config().exec_root.join("tmp");
+        let staging = self.config().data_root.join("tmp");
+        let _ = tokio::task::spawn_blocking(move || {
+            for entry in std::fs::read_dir(&mounts).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
+                if let Err(e) = std::fs::remove_dir(&path) {
+                    tracing::warn!(path = %path.display(), error = %e, "leftover rootfs mount point");
+                }
+            }
+            match std::fs::remove_dir_all(&staging) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    tracing::warn!(path = %staging.display(), error = %e, "remove staging files");
+                }
+                _ => {}
+            }
+        })
+        .await;
+    }
+
     /// Runs `f` on a blocking thread with the container's root filesystem mounted privately
     /// (writable only if `writable`).
     async fn with_rootfs<T, F>(&self, name_or_id: &str, writable: bool, f: F) -> Result<T>
@@ -139,11 +164,20 @@ impl Engine {
         name_or_id: &str,
         mut out: impl Write + Send + 'static,
     ) -> Result<()> {
-        self.with_rootfs(name_or_id, false, move |_, root| {
-            berth_image::write_tar_from_dir(root, &mut out)?;
-            out.flush().map_err(io_err("write export of", root))
-        })
-        .await
+        let c = self
+            .with_rootfs(name_or_id, false, move |c, root| {
+                berth_image::write_tar_from_dir(root, &mut out)?;
+                out.flush().map_err(io_err("write export of", root))?;
+                Ok(c.clone())
+            })
+            .await?;
+        self.events().publish(
+            crate::events::EventType::Container,
+            "export",
+            &c.id,
+            self.container_event_attrs(&c),
+        );
+        Ok(())
     }
 
     /// `docker diff`: what the container changed compared to its image.

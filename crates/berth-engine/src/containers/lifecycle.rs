@@ -684,6 +684,7 @@ impl Engine {
                 }
             }
         }
+        self.remove_fs_leftovers().await;
         // Nothing is in flight yet, so whatever no image or container references (partial
         // downloads, half-unpacked layers of an interrupted import) can go now.
         let report = self

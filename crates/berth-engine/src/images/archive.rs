@@ -467,53 +467,63 @@ impl Engine {
     /// Resolves `names` for `docker save` (an unknown name fails here, before anything is
     /// written) and opens every blob the archive needs.
     pub async fn save_images(&self, names: Vec<String>) -> Result<SaveArchive> {
-        self.with_store(move |store| {
-            let mut images: Vec<SaveImage> = Vec::new();
-            for name in &names {
-                let image = resolve(store, name)?;
-                // Saved under the tag it was named by; by id, under no name (as dockerd).
-                let tags: Vec<Reference> = match name.parse::<Reference>() {
-                    Ok(r) if !name.starts_with("sha256:") && r.digest().is_none() => {
-                        let full = r.with_default_tag();
-                        let tags = store.metadata.image_tags(&image.id)?;
-                        if tags.contains(&full.to_string()) {
-                            vec![full]
-                        } else {
-                            Vec::new()
+        let archive = self
+            .with_store(move |store| {
+                let mut images: Vec<SaveImage> = Vec::new();
+                for name in &names {
+                    let image = resolve(store, name)?;
+                    // Saved under the tag it was named by; by id, under no name (as dockerd).
+                    let tags: Vec<Reference> = match name.parse::<Reference>() {
+                        Ok(r) if !name.starts_with("sha256:") && r.digest().is_none() => {
+                            let full = r.with_default_tag();
+                            let tags = store.metadata.image_tags(&image.id)?;
+                            if tags.contains(&full.to_string()) {
+                                vec![full]
+                            } else {
+                                Vec::new()
+                            }
                         }
-                    }
-                    _ => Vec::new(),
-                };
-                if let Some(seen) = images.iter_mut().find(|i| i.image.id == image.id) {
-                    for t in tags {
-                        if !seen.tags.contains(&t) {
-                            seen.tags.push(t);
+                        _ => Vec::new(),
+                    };
+                    if let Some(seen) = images.iter_mut().find(|i| i.image.id == image.id) {
+                        for t in tags {
+                            if !seen.tags.contains(&t) {
+                                seen.tags.push(t);
+                            }
                         }
+                        continue;
                     }
-                    continue;
+                    let layers = image
+                        .layers
+                        .iter()
+                        .map(|l| {
+                            Ok((
+                                l.blob_digest.clone(),
+                                store.content.reader(&l.blob_digest)?,
+                                l.blob_size,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    images.push(SaveImage {
+                        config: read_blob(store, &image.id)?,
+                        manifest: read_blob(store, &image.manifest_digest)?,
+                        layers,
+                        tags,
+                        image,
+                    });
                 }
-                let layers = image
-                    .layers
-                    .iter()
-                    .map(|l| {
-                        Ok((
-                            l.blob_digest.clone(),
-                            store.content.reader(&l.blob_digest)?,
-                            l.blob_size,
-                        ))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                images.push(SaveImage {
-                    config: read_blob(store, &image.id)?,
-                    manifest: read_blob(store, &image.manifest_digest)?,
-                    layers,
-                    tags,
-                    image,
-                });
-            }
-            Ok(SaveArchive { images })
-        })
-        .await
+                Ok(SaveArchive { images })
+            })
+            .await?;
+        for image in &archive.images {
+            self.events().publish(
+                EventType::Image,
+                "save",
+                image.image.id.as_str(),
+                Default::default(),
+            );
+        }
+        Ok(archive)
     }
 
     /// `docker load`: stores every image of a `docker save` archive (Docker or OCI layout,
@@ -569,6 +579,71 @@ impl Engine {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Writes `value` as a blob of `root`'s layout and returns its digest.
+    fn blob(root: &Path, value: &Value) -> Digest {
+        let bytes = serde_json::to_vec(value).unwrap();
+        let d = sha256(&bytes);
+        std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
+        std::fs::write(root.join(blob_name(&d)), bytes).unwrap();
+        d
+    }
+
+    fn manifest(root: &Path, seed: &str) -> Digest {
+        let config = sha256(seed.as_bytes());
+        let layer = sha256(format!("{seed}-layer").as_bytes());
+        blob(
+            root,
+            &json!({
+                "schemaVersion": 2, "mediaType": MEDIA_OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 1},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": 1}],
+            }),
+        )
+    }
+
+    #[test]
+    fn oci_index_picks_this_platform_and_the_image_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let other = manifest(root, "other");
+        let ours = manifest(root, "ours");
+        let arch = crate::system::go_arch(std::env::consts::ARCH);
+        let nested = blob(
+            root,
+            &json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": [
+                {"mediaType": MEDIA_OCI_MANIFEST, "digest": other, "size": 1,
+                 "platform": {"os": "linux", "architecture": "s390x-not-this-one"}},
+                {"mediaType": MEDIA_OCI_MANIFEST, "digest": ours, "size": 1,
+                 "platform": {"os": "linux", "architecture": arch}},
+            ]}),
+        );
+        let index = json!({"schemaVersion": 2, "manifests": [
+            {"mediaType": MEDIA_OCI_INDEX, "digest": nested, "size": 1,
+             "annotations": {ANNOTATION_IMAGE_NAME: "docker.io/library/x:1", ANNOTATION_REF_NAME: "1"}},
+            {"mediaType": MEDIA_OCI_MANIFEST, "digest": ours, "size": 1,
+             "annotations": {ANNOTATION_REF_NAME: "latest"}},
+        ]});
+        std::fs::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        let plans = plan_oci(root).unwrap();
+        assert_eq!(plans.len(), 2);
+        assert_eq!(plans[0].expected_config, Some(sha256(b"ours")));
+        assert_eq!(plans[0].tags[0].familiar(), "x:1");
+        assert_eq!(
+            plans[0].layers[0].1,
+            Some(sha256(b"ours-layer")),
+            "layer digests come from the chosen manifest"
+        );
+        // A bare tag annotation names no image.
+        assert!(plans[1].tags.is_empty());
+
+        // A manifest blob that does not match its digest is refused.
+        std::fs::write(root.join(blob_name(&ours)), b"{}").unwrap();
+        assert!(matches!(
+            plan_oci(root),
+            Err(Error::ArchiveDigestMismatch { .. })
+        ));
+    }
 
     #[test]
     fn blob_names_are_layout_paths() {
