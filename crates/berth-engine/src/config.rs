@@ -15,6 +15,9 @@ pub struct EngineConfig {
     pub runtime: PathBuf,
     /// The per-container monitor binary.
     pub shim: PathBuf,
+    /// The static init bound into `--init` containers (dockerd's `--init-path`); `None`
+    /// refuses `--init` with a clear error.
+    pub init: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -24,6 +27,7 @@ impl EngineConfig {
             exec_root,
             runtime: PathBuf::from("berth-runtime"),
             shim: PathBuf::from("berth-shim"),
+            init: None,
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct Args {
     /// Per-container monitor binary
     #[arg(long)]
     pub shim: Option<PathBuf>,
+    /// Static init binary for `--init` containers (default: berth-init next to berthd)
+    #[arg(long)]
+    pub init_path: Option<PathBuf>,
     /// Write the daemon's pid here
     #[arg(short = 'p', long)]
     pub pidfile: Option<PathBuf>,
@@ -46,6 +49,7 @@ struct File {
     hosts: Option<Vec<String>>,
     runtime: Option<PathBuf>,
     shim: Option<PathBuf>,
+    init_path: Option<PathBuf>,
     pidfile: Option<PathBuf>,
 }
 
@@ -118,6 +122,27 @@ impl Settings {
             pidfile: args.pidfile.clone().or(file.pidfile),
         })
     }
+}
+
+/// Whether an ELF executable names a program interpreter (PT_INTERP), i.e. is dynamically
+/// linked. Unreadable or non-ELF files count as needing one, so they are not used as init.
+fn needs_interpreter(path: &Path) -> bool {
+    const PT_INTERP: u32 = 3;
+    let Ok(data) = std::fs::read(path) else { return true };
+    let u16_at = |o: usize| data.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at = |o: usize| data.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+    let u64_at = |o: usize| data.get(o..o + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    // 64-bit little-endian ELF only: the architectures berthd runs on.
+    if data.get(..6) != Some(&[0x7f, b'E', b'L', b'F', 2, 1][..]) {
+        return true;
+    }
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38)) else {
+        return true;
+    };
+    (0..usize::from(phnum)).any(|i| {
+        let at = usize::try_from(phoff).unwrap_or(usize::MAX).saturating_add(i * usize::from(phentsize));
+        u32_at(at).is_none_or(|t| t == PT_INTERP)
+    })
 }
 
 /// The pid file, removed when berthd exits. A live pid in it means another berthd owns this

@@ -59,6 +59,7 @@ impl Engine {
                     },
                 );
                 probe.host_capabilities = super::lifecycle::bounding_set();
+                probe.init_path = engine.config().init.clone();
                 spec::build_spec(&options, &image_cfg, &probe)?;
 
                 let name = match name {

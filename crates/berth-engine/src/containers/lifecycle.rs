@@ -300,6 +300,7 @@ impl Engine {
         ctx.cgroup_v2 = cgroup_v2();
         ctx.seccomp_host = SeccompHost::native(kernel_version());
         ctx.host_capabilities = bounding_set();
+        ctx.init_path = self.config().init.clone();
         ctx.host_hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
