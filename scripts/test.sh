@@ -10,6 +10,11 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# berthd's end-to-end tests run `--init` containers: the init must be static (scripts/build-static.sh).
+BERTH_TEST_INIT=$(scripts/build-static.sh berth-init)
+export BERTH_TEST_INIT
+# The end-to-end tests run the workspace's binaries (berthd starts berth-runtime and berth-shim).
+cargo build --workspace
 cargo test --workspace --no-fail-fast
 
 # Self-check of the black-box suite: it must also pass against the reference runtime, so a

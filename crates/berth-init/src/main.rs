@@ -39,7 +39,9 @@ fn main() {
     // mask back before exec.
     let all = SigSet::all();
     let mut original = SigSet::empty();
-    if let Err(e) = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&all), Some(&mut original)) {
+    if let Err(e) =
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&all), Some(&mut original))
+    {
         eprintln!("berth-init: block signals: {e}");
         std::process::exit(1);
     }
@@ -66,14 +68,22 @@ fn run_child(argv: &[CString], original: &SigSet) -> ! {
         }
     }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(original), None);
-    let err = execvp(&argv[0], argv).err().unwrap_or(nix::errno::Errno::UnknownErrno);
+    let err = execvp(&argv[0], argv)
+        .err()
+        .unwrap_or(nix::errno::Errno::UnknownErrno);
     eprintln!(
         "berth-init: exec {}: {err}",
         String::from_utf8_lossy(argv[0].as_bytes())
     );
     // 127 for "not found", 126 for "found but not runnable", as shells and Docker report.
     // SAFETY: _exit skips atexit handlers that belong to the parent.
-    unsafe { libc::_exit(if err == nix::errno::Errno::ENOENT { 127 } else { 126 }) }
+    unsafe {
+        libc::_exit(if err == nix::errno::Errno::ENOENT {
+            127
+        } else {
+            126
+        })
+    }
 }
 
 /// Waits for signals: SIGCHLD reaps, anything else goes to the child. Returns the exit code.

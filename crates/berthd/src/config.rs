@@ -116,6 +116,22 @@ impl Settings {
             .clone()
             .or(file.shim)
             .unwrap_or_else(|| sibling("berth-shim"));
+        let init = args
+            .init_path
+            .clone()
+            .or(file.init_path)
+            .or_else(|| Some(sibling("berth-init")).filter(|p| p.is_absolute()));
+        engine.init = match init {
+            Some(path) if needs_interpreter(&path) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "the init binary is dynamically linked and would not run in images without \
+                     its libraries; --init is disabled (build it with scripts/build-static.sh berth-init)"
+                );
+                None
+            }
+            other => other,
+        };
         Ok(Self {
             engine,
             hosts,
@@ -128,19 +144,32 @@ impl Settings {
 /// linked. Unreadable or non-ELF files count as needing one, so they are not used as init.
 fn needs_interpreter(path: &Path) -> bool {
     const PT_INTERP: u32 = 3;
-    let Ok(data) = std::fs::read(path) else { return true };
+    let Ok(data) = std::fs::read(path) else {
+        return true;
+    };
     let u16_at = |o: usize| data.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at = |o: usize| data.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
-    let u64_at = |o: usize| data.get(o..o + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let u32_at = |o: usize| {
+        data.get(o..o + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+    };
+    let u64_at = |o: usize| {
+        data.get(o..o + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
     // 64-bit little-endian ELF only: the architectures berthd runs on.
     if data.get(..6) != Some(&[0x7f, b'E', b'L', b'F', 2, 1][..]) {
         return true;
     }
-    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38)) else {
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38))
+    else {
         return true;
     };
     (0..usize::from(phnum)).any(|i| {
-        let at = usize::try_from(phoff).unwrap_or(usize::MAX).saturating_add(i * usize::from(phentsize));
+        let at = usize::try_from(phoff)
+            .unwrap_or(usize::MAX)
+            .saturating_add(i * usize::from(phentsize));
         u32_at(at).is_none_or(|t| t == PT_INTERP)
     })
 }

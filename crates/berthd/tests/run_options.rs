@@ -189,3 +189,30 @@ fn resource_limits_reach_the_cgroup() {
         .ok();
     assert_eq!(out.stdout, "512\n");
 }
+
+#[test]
+fn init_runs_as_pid_1_forwards_the_exit_code_and_reaps() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    d.busybox();
+    if std::env::var_os("BERTH_TEST_INIT").is_none() {
+        // No static init configured: refused, naming the problem.
+        let out = d
+            .docker(&["run", "--rm", "--init", "busybox:test", "true"])
+            .failed();
+        assert!(out.stderr.contains("init"), "{out:?}");
+        eprintln!("BERTH_TEST_INIT not set (scripts/test.sh sets it): only the refusal was tested");
+        return;
+    }
+    let script = "tr '\\0' ' ' < /proc/1/cmdline; echo; (sleep 0.2 &); sleep 1; \
+                  echo zombies=$(ps -o stat | grep -c '^Z'); exit 3";
+    let out = d.docker(&["run", "--rm", "--init", "busybox:test", "sh", "-c", script]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stdout.starts_with("/sbin/docker-init -- sh -c"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("zombies=0"), "{out:?}");
+}

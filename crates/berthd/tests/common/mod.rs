@@ -209,6 +209,13 @@ impl Daemon {
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--config-file")
             .arg(self.root.path().join("none.toml"))
+            // The static init scripts/test.sh builds, for `--init` tests; without it berthd
+            // refuses `--init` (a dynamically linked init cannot run in a busybox image).
+            .args(
+                std::env::var_os("BERTH_TEST_INIT")
+                    .map(|p| vec![std::ffi::OsString::from("--init-path"), p])
+                    .unwrap_or_default(),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
