@@ -61,9 +61,10 @@ tar -C "$work/rootfs" -cf "$work/busybox.tar" .
     -H "unix://$berth_sock" --runtime "$runtime" --shim "$shim" --config-file /nonexistent >"$work/berthd.log" 2>&1 &
 pids+=($!)
 berthd_pid=$!
+echo '{}' >"$work/daemon.json"
 dockerd --data-root "$work/docker" --exec-root "$work/docker-exec" -H "unix://$docker_sock" \
     --pidfile "$work/dockerd.pid" --bridge=none --iptables=false --ip-masq=false \
-    --config-file /dev/null >"$work/dockerd.log" 2>&1 &
+    --config-file "$work/daemon.json" >"$work/dockerd.log" 2>&1 &
 pids+=($!)
 dockerd_pid=$!
 wait_socket "$berth_sock"
@@ -73,7 +74,7 @@ wait_socket "$containerd_sock"
 
 B="env DOCKER_HOST=unix://$berth_sock DOCKER_CONFIG=$work/cfg docker"
 D="env DOCKER_HOST=unix://$docker_sock DOCKER_CONFIG=$work/cfg docker"
-P="podman --root $work/podman --runroot $work/podman-run --cgroup-manager=cgroupfs --events-backend=none"
+P="podman --root $work/podman --runroot $work/podman-run --cgroup-manager=cgroupfs --events-backend=none --runtime runc"
 C="ctr -a $containerd_sock -n bench"
 $B import "$work/busybox.tar" bench:busybox >/dev/null
 $D import "$work/busybox.tar" bench:busybox >/dev/null
@@ -88,13 +89,14 @@ containerd_pid=$(pgrep -f "containerd --config $work/docker-exec" | head -1 || p
 berthd_idle=$(rss_kib "$berthd_pid")
 dockerd_idle=$(( $(rss_kib "$dockerd_pid") + $(rss_kib "$containerd_pid") ))
 
-# Podman here needs explicit ulimits (no CAP_SYS_RESOURCE to raise its defaults).
+# Podman here needs explicit ulimits (no CAP_SYS_RESOURCE to raise its defaults) and runc (its
+# default crun 1.8 refuses this v1-hybrid host).
 ulimits="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 hyperfine --warmup "$warmup" --runs "$runs" --export-json "$work/run.json" \
     -n berthd "$B run --rm --network none bench:busybox true" \
     -n dockerd "$D run --rm --network none bench:busybox true" \
     -n podman "$P run --rm --network none $ulimits localhost/bench:busybox true" \
-    -n ctr "$C run --rm $ctr_image bench-run-\$RANDOM true"
+    -n ctr "$C run --rm $ctr_image bench-run-\$(date +%s%N) true"
 
 # Per-container monitor memory.
 $B run -d --name bench-idle --network none bench:busybox sleep 1000 >/dev/null

@@ -173,6 +173,15 @@ impl Engine {
 
     /// The shim's sockets live here; short, because a unix socket path must fit in 108 bytes
     /// and the exec root may already be long (a prefix of 24 hex digits is unique enough).
+    /// `runtime delete --force`, skipped when the runtime keeps no state for `id` (runc, crun
+    /// and berth-runtime all keep `<root>/<id>`): the exit path already deleted it, and every
+    /// runtime invocation spared is a process less on the `docker run --rm` path.
+    pub(crate) async fn delete_runtime_state(&self, id: &str) {
+        if self.runtime_root().join(id).exists() {
+            let _ = self.runtime(id, &["delete", "--force", id]).await;
+        }
+    }
+
     pub(crate) fn shim_dir(&self, id: &str) -> PathBuf {
         self.config()
             .exec_root
@@ -238,7 +247,7 @@ impl Engine {
         };
         self.connect_waiting_attachers(&c.id).await;
         if let Err(e) = self.runtime(&c.id, &["start", &c.id]).await {
-            let _ = self.runtime(&c.id, &["delete", "--force", &c.id]).await;
+            self.delete_runtime_state(&c.id).await;
             self.cleanup_after_exit(&c.id).await;
             return Err(e);
         }
@@ -364,7 +373,7 @@ impl Engine {
         let Ok(c) = self.container(id).await else {
             return;
         };
-        let _ = self.runtime(id, &["delete", "--force", id]).await;
+        self.delete_runtime_state(id).await;
         self.cleanup_after_exit(id).await;
         // Its execs died with it; dockerd forgets them too.
         self.inner.containers.execs.forget_container(id);
@@ -680,7 +689,7 @@ impl Engine {
                     if shim_alive {
                         tracing::info!(container = %c.id, "discarding a start interrupted by a crash");
                     }
-                    let _ = self.runtime(&c.id, &["delete", "--force", &c.id]).await;
+                    self.delete_runtime_state(&c.id).await;
                     self.cleanup_after_exit(&c.id).await;
                 }
             }

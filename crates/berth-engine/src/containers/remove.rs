@@ -52,7 +52,7 @@ impl Engine {
         }
         state.status = Status::Removing;
         self.save_state(&c.id, state).await?;
-        let _ = self.runtime(&c.id, &["delete", "--force", &c.id]).await;
+        self.delete_runtime_state(&c.id).await;
         self.cleanup_after_exit(&c.id).await;
         let bundle = self.bundle_dir(&c.id);
         let data = self.data_dir(&c.id);
