@@ -213,19 +213,22 @@ fn debug_logs_the_steps_as_runc_json_lines() {
         .iter()
         .filter(|l| l["level"] == "debug" && l.to_string().contains(&c.id))
         .collect();
-    // Every line has what containerd and podman parse; some name the container.
+    // Every line has what containerd and podman parse.
     assert!(
         lines
             .iter()
             .all(|l| l["msg"].is_string() && l["time"].is_string() && l["level"].is_string()),
         "{text}"
     );
-    assert!(
-        !debug_about_us.is_empty(),
-        "no debug line names {}: {text}",
-        c.id
-    );
+    assert!(lines.iter().any(|l| l["level"] == "debug"), "{text}");
+    // Only ours promise to name the container: runc 1.1's nsexec lines, for one, do not
+    // (whether a later line does depends on timing).
     if common::runtime_name() == "berth-runtime" {
+        assert!(
+            !debug_about_us.is_empty(),
+            "no debug line names {}: {text}",
+            c.id
+        );
         // Our own steps, including one from inside the container process.
         for msg in ["container process cloned", "mounted", "container created"] {
             assert!(
