@@ -60,4 +60,7 @@ sleep 1
 docker ps --filter "name=$name"
 docker logs "$name"
 docker rm -f "$name" >/dev/null
+# The same daemon through Berth's own CLI.
+BERTH_HOST=unix://$sock "$bin/berth" run --rm busybox:demo echo "hello through the berth CLI"
+BERTH_HOST=unix://$sock "$bin/berth" images
 echo "berthd is still running (pid $(cat "$pidfile")): export DOCKER_HOST=$DOCKER_HOST"
