@@ -12,7 +12,7 @@ fn run_rm_echo_and_exit_codes() {
     if common::skip() {
         return;
     }
-    let d = Daemon::start();
+    let d = Daemon::start_for(common::Client::Berth);
     let image = d.busybox();
     let out = d
         .berth(&["run", "--rm", image, "echo", "hello", "world"])
@@ -54,7 +54,7 @@ fn detached_lifecycle_ps_logs_inspect_stop_rm() {
     if common::skip() {
         return;
     }
-    let d = Daemon::start();
+    let d = Daemon::start_for(common::Client::Berth);
     let image = d.busybox();
     let name = unique("web");
     let out = d
@@ -134,7 +134,7 @@ fn images_tag_rmi() {
     if common::skip() {
         return;
     }
-    let d = Daemon::start();
+    let d = Daemon::start_for(common::Client::Berth);
     let image = d.busybox();
     let out = d.berth(&["images"]).ok().stdout;
     assert!(out.starts_with("REPOSITORY   TAG    IMAGE ID"), "{out}");
@@ -194,7 +194,7 @@ fn error_paths_are_clear_and_exit_like_docker() {
     if common::skip() {
         return;
     }
-    let d = Daemon::start();
+    let d = Daemon::start_for(common::Client::Berth);
     let image = d.busybox();
     // Unknown image: docker's 125, with the daemon's message.
     let out = d
@@ -259,7 +259,7 @@ fn interactive_tty_resize_exit_code_and_detach() {
         eprintln!("skipping: no script(1)");
         return;
     }
-    let d = Daemon::start();
+    let d = Daemon::start_for(common::Client::Berth);
     let image = d.busybox();
     // run -it: raw terminal, the window size reaches the container, exit status comes back.
     let out = d.berth_tty(
@@ -299,7 +299,7 @@ fn unimplemented_endpoints_report_the_daemon_message() {
     if common::skip() {
         return;
     }
-    let d = Daemon::start();
+    let d = Daemon::start_for(common::Client::Berth);
     let image = d.busybox();
     let name = unique("idle");
     d.berth(&["run", "-d", "--name", &name, image, "sleep", "60"])
@@ -337,7 +337,7 @@ fn signals_are_proxied_to_a_foreground_container() {
     if common::skip() {
         return;
     }
-    let d = Daemon::start();
+    let d = Daemon::start_for(common::Client::Berth);
     let image = d.busybox();
     let mut cmd = d.berth_cmd(&[
         "run",

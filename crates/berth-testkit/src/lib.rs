@@ -1,0 +1,394 @@
+//! Shared harness of Berth's end-to-end tests (a dev-dependency only): a private berthd (its own
+//! data root, exec root and socket) driven by the real `docker` CLI or by `berth`, with a busybox
+//! image imported from Debian's busybox-static.
+//!
+//! berthd, berth, berth-runtime and berth-shim are workspace binaries, found in the target
+//! directory of the running test: build the workspace first (`cargo build --workspace`;
+//! scripts/test.sh does).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// No client command in a test should take longer; a hang fails the test, not the CI run.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A workspace binary next to the running test (`target/<profile>/deps/<test>` → `target/<profile>/`).
+fn workspace_bin(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|dir| dir.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+pub fn berth() -> PathBuf {
+    workspace_bin("berth")
+}
+
+pub fn berthd() -> PathBuf {
+    workspace_bin("berthd")
+}
+
+/// Which program drives a daemon: its imports and its clean-up go through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    Docker,
+    Berth,
+}
+
+/// Skips (returns true) unless root, and the docker CLI when `client` is docker; the daemon
+/// binaries must have been built.
+pub fn skip_unless(client: Client) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping: needs root");
+        return true;
+    }
+    if client == Client::Docker && Command::new("docker").arg("--version").output().is_err() {
+        eprintln!("skipping: no docker CLI");
+        return true;
+    }
+    let dir = berthd().parent().map(Path::to_path_buf).unwrap_or_default();
+    for bin in ["berthd", "berth", "berth-runtime", "berth-shim"] {
+        assert!(
+            dir.join(bin).exists(),
+            "{bin} is not built in {}: run `cargo build --workspace` first",
+            dir.display()
+        );
+    }
+    false
+}
+
+pub fn unique(tag: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "command failed: {self:?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn failed(self) -> Self {
+        assert_ne!(self.code, 0, "command should have failed: {self:?}");
+        self
+    }
+}
+
+/// Runs `cmd` to completion with a timeout, capturing output (and feeding `stdin`).
+pub fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Out {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut pipe, &data);
+        });
+    }
+    wait_output(child)
+}
+
+/// Collects a child's output and status, killing it after `COMMAND_TIMEOUT`.
+pub fn wait_output(mut child: Child) -> Out {
+    let mut out_pipe = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut err_pipe = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let out_t = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out_pipe.read_to_end(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err_pipe.read_to_end(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap_or(None) {
+            break s;
+        }
+        if start.elapsed() > COMMAND_TIMEOUT {
+            let _ = child.kill();
+            panic!("command did not finish within {COMMAND_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = String::from_utf8_lossy(&out_t.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned();
+    Out {
+        code: status
+            .code()
+            .unwrap_or(128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)),
+        stdout,
+        stderr,
+    }
+}
+
+/// A tarball of a busybox root filesystem, made once per test binary.
+pub fn busybox_tar() -> &'static Path {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(unique("berth-busybox"));
+        let rootfs = dir.join("rootfs");
+        for sub in [
+            "bin", "etc", "tmp", "root", "proc", "sys", "dev", "home", "var",
+        ] {
+            std::fs::create_dir_all(rootfs.join(sub)).unwrap_or_else(|e| panic!("mkdir: {e}"));
+        }
+        std::fs::copy("/bin/busybox", rootfs.join("bin/busybox"))
+            .unwrap_or_else(|e| panic!("copy /bin/busybox (apt-get install busybox-static): {e}"));
+        let list = Command::new("/bin/busybox")
+            .arg("--list")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            if applet != "busybox" {
+                let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet));
+            }
+        }
+        std::fs::write(
+            rootfs.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(rootfs.join("etc/group"), "root:x:0:\nnobody:x:65534:\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tar = dir.join("busybox.tar");
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .unwrap_or_else(|e| panic!("tar: {e}"));
+        assert!(status.success(), "tar failed");
+        tar
+    })
+}
+
+/// A private berthd. Dropping it removes its containers (through its client), stops it and
+/// deletes its roots.
+pub struct Daemon {
+    pub root: tempfile::TempDir,
+    pub socket: PathBuf,
+    client: Client,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// A daemon driven by the docker CLI.
+    pub fn start() -> Self {
+        Self::start_for(Client::Docker)
+    }
+
+    pub fn start_for(client: Client) -> Self {
+        let root = tempfile::Builder::new()
+            .prefix("berthd-test")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let socket = root.path().join("berth.sock");
+        let mut d = Self {
+            root,
+            socket,
+            client,
+            child: None,
+        };
+        d.spawn();
+        d
+    }
+
+    pub fn data_root(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    pub fn exec_root(&self) -> PathBuf {
+        self.root.path().join("run")
+    }
+
+    /// (Re)starts berthd on the same roots.
+    pub fn spawn(&mut self) {
+        let log = std::fs::File::create(self.root.path().join("berthd.log"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new(berthd())
+            .arg("--data-root")
+            .arg(self.data_root())
+            .arg("--exec-root")
+            .arg(self.exec_root())
+            .arg("-H")
+            .arg(format!("unix://{}", self.socket.display()))
+            .arg("--config-file")
+            .arg(self.root.path().join("none.toml"))
+            // The static init scripts/test.sh builds, for `--init` tests; without it berthd
+            // refuses `--init` (a dynamically linked init cannot run in a busybox image).
+            .args(
+                std::env::var_os("BERTH_TEST_INIT")
+                    .map(|p| vec![std::ffi::OsString::from("--init-path"), p])
+                    .unwrap_or_default(),
+            )
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start berthd: {e}"));
+        self.child = Some(child);
+        let start = Instant::now();
+        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "berthd did not come up: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, as a crash: containers must survive it.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.root.path().join("berthd.log")).unwrap_or_default()
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    pub fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", self.root.path().join("docker-config"))
+            .args(args);
+        cmd
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Out {
+        run(self.docker_cmd(args), None)
+    }
+
+    pub fn docker_stdin(&self, args: &[&str], stdin: &[u8]) -> Out {
+        run(self.docker_cmd(args), Some(stdin))
+    }
+
+    /// Runs `args` with this daemon's client.
+    fn client(&self, args: &[&str]) -> Out {
+        match self.client {
+            Client::Docker => self.docker(args),
+            Client::Berth => self.berth(args),
+        }
+    }
+
+    pub fn berth_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(berth());
+        cmd.env("BERTH_HOST", self.host())
+            .env_remove("COLUMNS")
+            .args(args);
+        cmd
+    }
+
+    pub fn berth(&self, args: &[&str]) -> Out {
+        run(self.berth_cmd(args), None)
+    }
+
+    pub fn berth_stdin(&self, args: &[&str], stdin: &[u8]) -> Out {
+        run(self.berth_cmd(args), Some(stdin))
+    }
+
+    /// Runs `berth args` on a pseudo-terminal (`script -qec`), typing `input` into it one
+    /// chunk at a time (`None` is a pause), as a user at a terminal would.
+    pub fn berth_tty(&self, args: &str, input: &[Option<&[u8]>]) -> Out {
+        let line = format!("stty cols 100 rows 30; {} {args}", berth().display());
+        let mut cmd = Command::new("script");
+        cmd.env("BERTH_HOST", self.host())
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn script: {e}"));
+        let mut pipe = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
+        let chunks: Vec<Option<Vec<u8>>> = input.iter().map(|c| c.map(<[u8]>::to_vec)).collect();
+        let feeder = std::thread::spawn(move || {
+            for c in chunks {
+                match c {
+                    Some(bytes) => {
+                        let _ = std::io::Write::write_all(&mut pipe, &bytes);
+                        let _ = std::io::Write::flush(&mut pipe);
+                    }
+                    None => std::thread::sleep(Duration::from_millis(700)),
+                }
+            }
+            // Keep the terminal's input open a little so the session ends on its own.
+            std::thread::sleep(Duration::from_secs(2));
+        });
+        let out = wait_output(child);
+        let _ = feeder.join();
+        out
+    }
+
+    /// Imports the busybox rootfs as `busybox:test` (with `CMD ["sh"]`) and returns that name.
+    pub fn busybox(&self) -> &'static str {
+        let tar = busybox_tar().display().to_string();
+        self.client(&["import", "-c", "CMD [\"sh\"]", &tar, "busybox:test"])
+            .ok();
+        "busybox:test"
+    }
+
+    /// Mounts under this daemon's roots still in the host mount table.
+    pub fn leaked_mounts(&self) -> Vec<String> {
+        let root = self.root.path().display().to_string();
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(4))
+            .filter(|m| m.starts_with(&root))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            let ids = self.client(&["ps", "-aq"]);
+            for id in ids.stdout.split_whitespace() {
+                let _ = self.client(&["rm", "-f", id]);
+            }
+        }
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: SIGTERM to our own child.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let _ = c.wait();
+        }
+        // Never leave mounts behind, even when a test failed half-way.
+        for m in self.leaked_mounts().iter().rev() {
+            let _ = Command::new("umount").arg("-l").arg(m).status();
+        }
+    }
+}
