@@ -616,10 +616,21 @@ pub(crate) async fn splice<C>(
     to_container.abort();
 }
 
+/// `?h=ROWS&w=COLS` of the container and exec resize endpoints.
 #[derive(Debug, Deserialize)]
 pub struct ResizeQuery {
     h: Option<u16>,
     w: Option<u16>,
+}
+
+impl ResizeQuery {
+    pub fn rows(&self) -> u16 {
+        self.h.unwrap_or(0)
+    }
+
+    pub fn cols(&self) -> u16 {
+        self.w.unwrap_or(0)
+    }
 }
 
 pub async fn resize(
@@ -627,8 +638,6 @@ pub async fn resize(
     Path(id): Path<String>,
     Query(q): Query<ResizeQuery>,
 ) -> ApiResult<StatusCode> {
-    engine
-        .resize_container(&id, q.h.unwrap_or(0), q.w.unwrap_or(0))
-        .await?;
+    engine.resize_container(&id, q.rows(), q.cols()).await?;
     Ok(StatusCode::OK)
 }

@@ -171,19 +171,11 @@ pub async fn inspect(
     })))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ResizeQuery {
-    h: Option<u16>,
-    w: Option<u16>,
-}
-
 pub async fn resize(
     State(engine): State<Engine>,
     Path(id): Path<String>,
-    Query(q): Query<ResizeQuery>,
+    Query(q): Query<crate::containers::ResizeQuery>,
 ) -> ApiResult<StatusCode> {
-    engine
-        .resize_exec(&id, q.h.unwrap_or(0), q.w.unwrap_or(0))
-        .await?;
+    engine.resize_exec(&id, q.rows(), q.cols()).await?;
     Ok(StatusCode::OK)
 }
