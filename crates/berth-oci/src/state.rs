@@ -214,24 +214,4 @@ pub(crate) fn proc_stat(pid: i32) -> Option<ProcStat> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn proc_stat_reads_own_process() {
-        let st = proc_stat(std::process::id() as i32).unwrap();
-        assert!(matches!(st.state, 'R' | 'S'));
-        assert!(st.start_time > 0);
-    }
-
-    #[test]
-    fn reserve_refuses_duplicates_and_load_reports_missing() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = StateRoot(dir.path().join("r"));
-        let id = ContainerId::new("c1").unwrap();
-        root.reserve(&id).unwrap();
-        assert!(matches!(root.reserve(&id), Err(Error::Exists(_))));
-        assert!(matches!(root.load("c1"), Err(Error::NotFound(_))));
-        assert!(matches!(root.load("../etc"), Err(Error::InvalidId(_))));
-    }
-}
+mod tests;

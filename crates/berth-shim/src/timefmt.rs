@@ -90,19 +90,4 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_like_go_rfc3339nano() {
-        let t = |s, n| Timestamp::from_parts(s, n).to_rfc3339_nano();
-        assert_eq!(t(0, 0), "1970-01-01T00:00:00Z");
-        assert_eq!(t(951_782_400, 500_000_000), "2000-02-29T00:00:00.5Z");
-        assert_eq!(
-            t(1_700_000_000, 123_456_789),
-            "2023-11-14T22:13:20.123456789Z"
-        );
-        assert_eq!(t(1_709_251_199, 1_000), "2024-02-29T23:59:59.000001Z");
-        assert_eq!(t(4_102_444_800, 10), "2100-01-01T00:00:00.00000001Z");
-    }
-}
+mod tests;

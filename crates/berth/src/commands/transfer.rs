@@ -336,17 +336,4 @@ async fn copy_in(c: &Client, src: &str, container: &str, path: &str, archive: bo
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn container_paths() {
-        assert_eq!(
-            split_container_path("web:/etc/hosts"),
-            Some(("web", "/etc/hosts"))
-        );
-        assert_eq!(split_container_path("/tmp/a:b"), None);
-        assert_eq!(split_container_path("./a:b"), None);
-        assert_eq!(split_container_path("file.txt"), None);
-    }
-}
+mod tests;

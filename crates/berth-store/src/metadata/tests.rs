@@ -1,0 +1,210 @@
+use super::*;
+use berth_types::ErrorKind;
+
+fn digest(seed: &str) -> Digest {
+    use sha2::Digest as _;
+    Digest::sha256_from_bytes(&sha2::Sha256::digest(seed.as_bytes()).into())
+}
+
+fn image(seed: &str, layers: usize) -> Image {
+    Image {
+        id: digest(&format!("{seed}-config")),
+        manifest_digest: digest(&format!("{seed}-manifest")),
+        index_digest: None,
+        media_type: "application/vnd.oci.image.manifest.v1+json".to_string(),
+        size: 1234,
+        config: r#"{"architecture":"amd64"}"#.to_string(),
+        layers: (0..layers)
+            .map(|i| Layer {
+                diff_id: digest(&format!("{seed}-diff-{i}")),
+                blob_digest: digest(&format!("{seed}-blob-{i}")),
+                blob_size: 100,
+                media_type: "application/vnd.oci.image.layer.v1.tar+gzip".to_string(),
+                chain_id: digest(&format!("{seed}-chain-{i}")),
+            })
+            .collect(),
+        created: crate::fsutil::from_millis(1_700_000_000_123),
+    }
+}
+
+fn container(id: &str, name: &str, image: &Digest) -> Container {
+    Container {
+        id: ContainerId::new(id).unwrap(),
+        name: name.to_string(),
+        image_id: image.clone(),
+        snapshot_key: format!("ctr-{id}"),
+        config: "{}".to_string(),
+        state: r#"{"status":"created"}"#.to_string(),
+        created: crate::fsutil::from_millis(1_700_000_000_000),
+    }
+}
+
+fn db() -> (tempfile::TempDir, MetadataDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = MetadataDb::open(dir.path().join("meta.db")).unwrap();
+    (dir, db)
+}
+
+#[test]
+fn migrates_empty_db_and_reopens_with_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.db");
+    let img = image("a", 2);
+    {
+        let db = MetadataDb::open(&path).unwrap();
+        db.create_image(&img).unwrap();
+        db.tag_image("docker.io/library/a:latest", &img.id).unwrap();
+    }
+    let db = MetadataDb::open(&path).unwrap();
+    let conn = db.conn();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    let fk: i64 = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    drop(conn);
+    assert_eq!(version, MIGRATIONS.len() as i64);
+    assert_eq!(mode, "wal");
+    assert_eq!(fk, 1);
+    assert_eq!(db.get_image(&img.id).unwrap(), img);
+    assert_eq!(
+        db.resolve_tag("docker.io/library/a:latest").unwrap(),
+        img.id
+    );
+}
+
+#[test]
+fn image_round_trip_and_duplicates() {
+    let (_d, db) = db();
+    let mut img = image("a", 3);
+    img.index_digest = Some(digest("index"));
+    db.create_image(&img).unwrap();
+    assert_eq!(db.get_image(&img.id).unwrap(), img);
+    let err = db.create_image(&img).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    assert!(err.to_string().contains(img.id.as_str()));
+    assert_eq!(db.list_images().unwrap().len(), 1);
+    let missing = digest("nope");
+    assert_eq!(
+        db.get_image(&missing).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let mut bad = image("b", 0);
+    bad.config = "{not json".to_string();
+    assert!(matches!(
+        db.create_image(&bad),
+        Err(Error::InvalidJson { .. })
+    ));
+}
+
+#[test]
+fn a_tag_names_one_image() {
+    let (_d, db) = db();
+    let (a, b) = (image("a", 1), image("b", 1));
+    db.create_image(&a).unwrap();
+    db.create_image(&b).unwrap();
+    assert_eq!(db.tag_image("x:1", &a.id).unwrap(), None);
+    assert_eq!(db.tag_image("x:1", &b.id).unwrap(), Some(a.id.clone()));
+    assert_eq!(db.resolve_tag("x:1").unwrap(), b.id);
+    assert!(db.image_tags(&a.id).unwrap().is_empty());
+    assert_eq!(db.image_tags(&b.id).unwrap(), ["x:1"]);
+    assert!(matches!(
+        db.tag_image("y:1", &digest("missing")),
+        Err(Error::ImageNotFound(_))
+    ));
+    assert_eq!(db.untag("x:1").unwrap(), b.id);
+    assert!(matches!(db.resolve_tag("x:1"), Err(Error::TagNotFound(n)) if n == "x:1"));
+    assert!(matches!(db.untag("x:1"), Err(Error::TagNotFound(_))));
+}
+
+#[test]
+fn container_names_are_unique() {
+    let (_d, db) = db();
+    let img = image("a", 1);
+    db.create_image(&img).unwrap();
+    db.create_container(&container("c1", "web", &img.id))
+        .unwrap();
+    let err = db
+        .create_container(&container("c2", "web", &img.id))
+        .unwrap_err();
+    assert!(matches!(&err, Error::ContainerNameTaken { name, id } if name == "web" && id == "c1"));
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    assert!(matches!(
+        db.create_container(&container("c1", "other", &img.id)),
+        Err(Error::ContainerExists(_))
+    ));
+    assert!(matches!(
+        db.create_container(&container("c3", "x", &digest("none"))),
+        Err(Error::ImageNotFound(_))
+    ));
+    db.create_container(&container("c2", "db", &img.id))
+        .unwrap();
+    assert!(matches!(
+        db.rename_container("c2", "web"),
+        Err(Error::ContainerNameTaken { .. })
+    ));
+    db.rename_container("c2", "cache").unwrap();
+    assert_eq!(db.container_by_name("cache").unwrap().id.as_str(), "c2");
+    db.set_container_state("c2", r#"{"status":"running"}"#)
+        .unwrap();
+    assert_eq!(
+        db.get_container("c2").unwrap().state,
+        r#"{"status":"running"}"#
+    );
+    assert_eq!(db.list_containers().unwrap().len(), 2);
+    db.delete_container("c2").unwrap();
+    assert!(matches!(
+        db.get_container("c2"),
+        Err(Error::ContainerNotFound(_))
+    ));
+    assert!(matches!(
+        db.delete_container("c2"),
+        Err(Error::ContainerNotFound(_))
+    ));
+}
+
+#[test]
+fn image_in_use_cannot_be_deleted() {
+    let (_d, db) = db();
+    let img = image("a", 2);
+    db.create_image(&img).unwrap();
+    db.tag_image("a:1", &img.id).unwrap();
+    db.tag_image("a:latest", &img.id).unwrap();
+    db.create_container(&container("c1", "web", &img.id))
+        .unwrap();
+    let err = db.delete_image(&img.id).unwrap_err();
+    assert!(matches!(&err, Error::ImageInUse { containers, .. } if containers == &["web"]));
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    db.delete_container("c1").unwrap();
+    assert_eq!(db.delete_image(&img.id).unwrap(), ["a:1", "a:latest"]);
+    // Tags and layer rows went with it.
+    assert!(matches!(db.resolve_tag("a:1"), Err(Error::TagNotFound(_))));
+    let layers: i64 = db
+        .conn()
+        .query_row("SELECT COUNT(*) FROM image_layers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(layers, 0);
+    assert!(matches!(
+        db.delete_image(&img.id),
+        Err(Error::ImageNotFound(_))
+    ));
+}
+
+#[test]
+fn gc_roots_cover_images_and_containers() {
+    let (_d, db) = db();
+    let mut img = image("a", 2);
+    img.index_digest = Some(digest("idx"));
+    db.create_image(&img).unwrap();
+    db.create_container(&container("c1", "web", &img.id))
+        .unwrap();
+    let roots = db.gc_roots().unwrap();
+    assert_eq!(roots.blobs.len(), 5); // config, manifest, index, 2 layers
+    assert!(roots.blobs.contains(&img.layers[1].blob_digest));
+    assert!(roots.snapshots.contains(img.layers[1].chain_id.as_str()));
+    assert!(roots.snapshots.contains("ctr-c1"));
+}

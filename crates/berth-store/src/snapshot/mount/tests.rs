@@ -1,0 +1,72 @@
+use super::*;
+use std::fs;
+
+#[test]
+fn common_parent_of_links_and_upper_is_the_root() {
+    let paths = [
+        Path::new("/var/lib/berth/overlay/l/AAAA"),
+        Path::new("/var/lib/berth/overlay/l/BBBB"),
+        Path::new("/var/lib/berth/overlay/snapshots/3/fs"),
+        Path::new("/var/lib/berth/overlay/snapshots/3/work"),
+    ];
+    assert_eq!(common_parent(&paths), Path::new("/var/lib/berth/overlay"));
+    assert_eq!(common_parent(&[Path::new("/a/b")]), Path::new("/a"));
+}
+
+#[test]
+fn parse_splits_layers_and_refuses_half_upper() {
+    let m = Mount::overlay(vec![
+        "lowerdir=/a:/b".into(),
+        "upperdir=/u".into(),
+        "workdir=/w".into(),
+        "index=off".into(),
+        "ro".into(),
+    ]);
+    let o = OverlayOptions::parse(&m, Path::new("/t")).unwrap();
+    assert_eq!(o.lowers, [PathBuf::from("/a"), PathBuf::from("/b")]);
+    assert!(o.read_only);
+    assert_eq!(o.other, [("index".to_string(), Some("off".to_string()))]);
+    let half = Mount::overlay(vec!["lowerdir=/a".into(), "upperdir=/u".into()]);
+    assert!(matches!(
+        OverlayOptions::parse(&half, Path::new("/t")),
+        Err(Error::InvalidMount { .. })
+    ));
+    assert!(OverlayOptions::parse(&Mount::overlay(vec![]), Path::new("/t")).is_err());
+}
+
+/// The fallback is only taken on kernels before 6.8, so exercise it directly (needs root).
+#[test]
+fn legacy_mount_with_relative_lowers() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut lowers = Vec::new();
+    for i in 0..3 {
+        let l = root.join(format!("layers/{i}"));
+        fs::create_dir_all(&l).unwrap();
+        fs::write(l.join("f"), format!("{i}")).unwrap();
+        lowers.push(l);
+    }
+    let (upper, work, target) = (root.join("u"), root.join("w"), root.join("mnt"));
+    for d in [&upper, &work, &target] {
+        fs::create_dir(d).unwrap();
+    }
+    let cwd = std::env::current_dir().unwrap();
+    let o = OverlayOptions {
+        lowers,
+        upper: Some(upper.clone()),
+        work: Some(work),
+        read_only: false,
+        other: Vec::new(),
+    };
+    mount_overlay_legacy(&o, &target).unwrap();
+    // The chdir happened on the helper thread only.
+    assert_eq!(std::env::current_dir().unwrap(), cwd);
+    assert_eq!(fs::read_to_string(target.join("f")).unwrap(), "0");
+    fs::write(target.join("new"), "x").unwrap();
+    unmount(&target).unwrap();
+    assert!(upper.join("new").exists());
+}
