@@ -331,7 +331,9 @@ impl Monitor {
         };
         if n == 0 {
             c.input_open = false;
-            if c.mode == Some(AttachMode::StdinOnce) {
+            // As dockerd: a tty's input is not closed when a client leaves (it ends a session
+            // with ^D instead), so a client that detached can attach again and keep typing.
+            if c.mode == Some(AttachMode::StdinOnce) && self.pty.is_none() {
                 close_stdin(&mut self.stdin);
             }
             return;

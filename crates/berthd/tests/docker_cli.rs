@@ -173,3 +173,65 @@ fn containers_survive_a_daemon_crash() {
         .ok();
     assert_eq!(state.stdout.trim(), "exited");
 }
+
+/// `docker run -it` then ctrl-p ctrl-q: the client detaches, the container keeps running with
+/// its shell (stdin stays open), and a later `docker attach` reaches the same shell.
+#[test]
+fn detach_keys_leave_the_container_running() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let name = unique("detach");
+    let host = format!("unix://{}", d.socket.display());
+    let line = format!("docker run -it --name {name} {image} sh");
+    let mut script = std::process::Command::new("script")
+        .env("DOCKER_HOST", &host)
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = script.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::io::Write::write_all(&mut input, b"echo before > /tmp/mark\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::io::Write::write_all(&mut input, b"\x10\x11").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while script.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the client did not detach"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(input);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let state = d
+        .docker(&["inspect", "-f", "{{.State.Status}}", &name])
+        .ok();
+    assert_eq!(state.stdout.trim(), "running");
+    // The shell still reads its stdin: typing through a new attach reaches it.
+    let line = format!("docker attach {name}");
+    let mut attach = std::process::Command::new("script")
+        .env("DOCKER_HOST", &host)
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = attach.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::io::Write::write_all(&mut input, b"echo after >> /tmp/mark; exit 5\n").unwrap();
+    let out = d.docker(&["wait", &name]).ok();
+    assert_eq!(out.stdout.trim(), "5");
+    let _ = attach.wait();
+    let out = d.docker(&["cp", &format!("{name}:/tmp/mark"), "-"]).ok();
+    assert!(
+        out.stdout.contains("before") && out.stdout.contains("after"),
+        "{out:?}"
+    );
+}
