@@ -87,7 +87,11 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     // Checked before anything exists, so a bad idmapped mount leaves nothing to clean up.
     let idmaps =
         rootfs::idmap_requests(spec.mounts().as_deref().unwrap_or_default(), plan.has_user)?;
-    let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
+    let seccomp = linux
+        .seccomp()
+        .as_ref()
+        .map(|s| seccomp::compile_cached(s, &root.seccomp_cache()))
+        .transpose()?;
     tracing::debug!(
         clone = ?plan.clone_flags,
         unshare = ?plan.unshare_flags,

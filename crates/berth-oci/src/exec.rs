@@ -79,7 +79,7 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
     let plan = namespaces::plan(&joins);
     let seccomp = linux
         .and_then(|l| l.seccomp().as_ref())
-        .map(crate::seccomp::compile)
+        .map(|s| crate::seccomp::compile_cached(s, &root.seccomp_cache()))
         .transpose()?;
     let in_user_ns = spec_ns
         .iter()

@@ -233,6 +233,82 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<CompiledFilter, SeccompError> {
     })
 }
 
+/// File format of a cached program: magic, flags (u64), notify (u8), then the instructions.
+const CACHE_MAGIC: &[u8; 8] = b"BERTHBPF";
+
+/// [`compile`], reusing the program compiled earlier for the same profile. libseccomp takes
+/// ~10 ms for Docker's default profile, which every container of an engine shares, so the
+/// result is kept under `cache_dir` (the runtime's root: root-only, tmpfs in practice, so it
+/// never outlives the kernel whose flags it probed). The key is the sha256 of the profile JSON,
+/// the runtime version and libseccomp's version; an unreadable or damaged entry is recompiled.
+pub fn compile_cached(
+    seccomp: &LinuxSeccomp,
+    cache_dir: &Path,
+) -> Result<CompiledFilter, SeccompError> {
+    use sha2::{Digest as _, Sha256};
+    let Ok(json) = serde_json::to_vec(seccomp) else {
+        return compile(seccomp);
+    };
+    let version = libseccomp::ScmpVersion::current()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+        .unwrap_or_default();
+    let mut hash = Sha256::new();
+    hash.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hash.update(version.as_bytes());
+    hash.update(&json);
+    let key: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let path = cache_dir.join(format!("{key}.bpf"));
+    if let Some(filter) = std::fs::read(&path).ok().and_then(|b| decode_cached(&b)) {
+        return Ok(filter);
+    }
+    let filter = compile(seccomp)?;
+    // Best effort: a cache that cannot be written only costs the next create a compile.
+    let _ = std::fs::create_dir_all(cache_dir).and_then(|()| {
+        let tmp = cache_dir.join(format!(".{key}.{}", std::process::id()));
+        std::fs::write(&tmp, encode_cached(&filter))?;
+        std::fs::rename(&tmp, &path)
+    });
+    Ok(filter)
+}
+
+fn encode_cached(f: &CompiledFilter) -> Vec<u8> {
+    let mut out = Vec::with_capacity(17 + f.program.len() * 8);
+    out.extend_from_slice(CACHE_MAGIC);
+    out.extend_from_slice(&(f.flags as u64).to_le_bytes());
+    out.push(u8::from(f.notify));
+    for insn in &f.program {
+        out.extend_from_slice(&insn.code.to_le_bytes());
+        out.push(insn.jt);
+        out.push(insn.jf);
+        out.extend_from_slice(&insn.k.to_le_bytes());
+    }
+    out
+}
+
+fn decode_cached(bytes: &[u8]) -> Option<CompiledFilter> {
+    let rest = bytes.strip_prefix(CACHE_MAGIC.as_slice())?;
+    let flags = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?);
+    let notify = *rest.get(8)? != 0;
+    let body = rest.get(9..)?;
+    if body.is_empty() || body.len() % 8 != 0 || body.len() / 8 > MAX_PROGRAM_LEN {
+        return None;
+    }
+    let program = body
+        .chunks_exact(8)
+        .map(|i| libc::sock_filter {
+            code: u16::from_le_bytes([i[0], i[1]]),
+            jt: i[2],
+            jf: i[3],
+            k: u32::from_le_bytes([i[4], i[5], i[6], i[7]]),
+        })
+        .collect();
+    Some(CompiledFilter {
+        program,
+        flags: c_ulong::try_from(flags).ok()?,
+        notify,
+    })
+}
+
 /// Hands the notify fd of process `pid` to the agent its profile names. The runtime calls this on
 /// the host side when the container process reports `SeccompListener`; `compile` already refused
 /// notify rules without a `listenerPath`.

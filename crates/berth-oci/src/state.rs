@@ -95,6 +95,12 @@ impl StateRoot {
     }
 
     /// All containers with a readable state, sorted by id; unreadable ones are skipped.
+    /// Where compiled seccomp programs are kept (`seccomp::compile_cached`). '@' cannot appear in
+    /// a container id, so the directory never collides with one and `list` skips it.
+    pub fn seccomp_cache(&self) -> std::path::PathBuf {
+        self.0.join("@seccomp")
+    }
+
     pub fn list(&self) -> Result<Vec<Container>> {
         let entries = match std::fs::read_dir(&self.0) {
             Ok(e) => e,

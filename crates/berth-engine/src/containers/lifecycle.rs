@@ -220,6 +220,7 @@ impl Engine {
 
     /// Mounts, writes the bundle, starts the shim and the process. Callers hold the op lock.
     async fn start_locked(&self, c: &Container, mut state: State) -> Result<()> {
+        let t0 = std::time::Instant::now();
         let engine = self.clone();
         let container = c.clone();
         let prepared = self
@@ -232,9 +233,11 @@ impl Engine {
                 return Err(e);
             }
         };
+        let t_prepared = t0.elapsed();
         let started = tokio::task::spawn_blocking(move || shim_cmd.spawn())
             .await
             .map_err(Error::from_join)?;
+        let t_shim = t0.elapsed();
         let started = match started {
             Ok(s) => s,
             Err(e) => {
@@ -246,11 +249,20 @@ impl Engine {
             }
         };
         self.connect_waiting_attachers(&c.id).await;
+        let t_attached = t0.elapsed();
         if let Err(e) = self.runtime(&c.id, &["start", &c.id]).await {
             self.delete_runtime_state(&c.id).await;
             self.cleanup_after_exit(&c.id).await;
             return Err(e);
         }
+        tracing::debug!(
+            container = %c.id,
+            prepare_us = t_prepared.as_micros() as u64,
+            shim_us = (t_shim - t_prepared).as_micros() as u64,
+            attach_us = (t_attached - t_shim).as_micros() as u64,
+            runtime_start_us = (t0.elapsed() - t_attached).as_micros() as u64,
+            "started"
+        );
         state.status = Status::Running;
         state.pid = started.pid;
         state.shim_pid = started.shim_pid;

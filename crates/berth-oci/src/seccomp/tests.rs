@@ -552,3 +552,39 @@ fn listener_errors_name_the_socket() {
     let err = send_listener_fd(&socket, write_end.as_fd(), b"not json", 1, "").unwrap_err();
     assert!(matches!(err, SeccompError::ListenerState { .. }), "{err}");
 }
+
+#[test]
+fn compiled_programs_are_cached_and_damaged_entries_recompiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let seccomp = profile(docker_like());
+    let fresh = encode_cached(&compile(&seccomp).unwrap());
+    assert_eq!(
+        encode_cached(&compile_cached(&seccomp, dir.path()).unwrap()),
+        fresh
+    );
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        encode_cached(&decode_cached(&std::fs::read(&entries[0]).unwrap()).unwrap()),
+        fresh
+    );
+    assert_eq!(
+        encode_cached(&compile_cached(&seccomp, dir.path()).unwrap()),
+        fresh
+    );
+    // A truncated or foreign file is never loaded as a filter.
+    std::fs::write(&entries[0], b"BERTHBPF\x00").unwrap();
+    assert!(decode_cached(&std::fs::read(&entries[0]).unwrap()).is_none());
+    assert_eq!(
+        encode_cached(&compile_cached(&seccomp, dir.path()).unwrap()),
+        fresh
+    );
+    // Another profile gets another entry.
+    let mut other = docker_like();
+    other["defaultErrnoRet"] = serde_json::json!(38);
+    compile_cached(&profile(other), dir.path()).unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
