@@ -274,7 +274,7 @@ pub fn compile_cached(
 fn encode_cached(f: &CompiledFilter) -> Vec<u8> {
     let mut out = Vec::with_capacity(17 + f.program.len() * 8);
     out.extend_from_slice(CACHE_MAGIC);
-    out.extend_from_slice(&(f.flags as u64).to_le_bytes());
+    out.extend_from_slice(&u64::from(f.flags).to_le_bytes());
     out.push(u8::from(f.notify));
     for insn in &f.program {
         out.extend_from_slice(&insn.code.to_le_bytes());
