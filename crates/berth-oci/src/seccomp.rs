@@ -274,7 +274,10 @@ pub fn compile_cached(
 fn encode_cached(f: &CompiledFilter) -> Vec<u8> {
     let mut out = Vec::with_capacity(17 + f.program.len() * 8);
     out.extend_from_slice(CACHE_MAGIC);
-    out.extend_from_slice(&u64::from(f.flags).to_le_bytes());
+    // c_ulong is u64 here but u32 on 32-bit targets: the file format is u64 everywhere.
+    #[allow(clippy::useless_conversion)]
+    let flags = u64::from(f.flags);
+    out.extend_from_slice(&flags.to_le_bytes());
     out.push(u8::from(f.notify));
     for insn in &f.program {
         out.extend_from_slice(&insn.code.to_le_bytes());
