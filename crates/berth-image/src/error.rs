@@ -13,7 +13,7 @@ pub enum Error {
     UnsupportedCompression { format: &'static str },
     /// The compressed data or the tar structure is damaged or cut short. `at` says where, e.g.
     /// `in entry "usr/bin/ls"` or `after entry "etc/"`.
-    #[error("corrupt or truncated layer {at}: {source}")]
+    #[error("corrupt or truncated layer {at}: {}", printable(source))]
     Corrupt { at: String, source: std::io::Error },
     /// An entry tried to leave the destination or otherwise abuse the path rules.
     #[error("layer entry {entry:?} refused: {reason}")]
@@ -82,4 +82,19 @@ pub(crate) fn io(
         path,
         source,
     }
+}
+
+/// An error text with control characters escaped: parse errors can quote raw bytes of the
+/// damaged stream, which must not reach a terminal as they are.
+fn printable(e: &std::io::Error) -> String {
+    e.to_string()
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

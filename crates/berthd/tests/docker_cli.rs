@@ -235,3 +235,45 @@ fn detach_keys_leave_the_container_running() {
         "{out:?}"
     );
 }
+
+/// `docker import` of a truncated tarball or of garbage: a clear error naming the problem, and
+/// no image, ingest or snapshot left behind.
+#[test]
+fn import_of_corrupt_tarballs_is_refused_and_leaves_nothing() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(common::busybox_tar()).unwrap();
+    let truncated = dir.path().join("truncated.tar");
+    std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
+    let garbage = dir.path().join("garbage.tar");
+    std::fs::write(
+        &garbage,
+        (0..5000u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    for (file, tag) in [(&truncated, "bad:truncated"), (&garbage, "bad:garbage")] {
+        let out = d.docker(&["import", file.to_str().unwrap(), tag]).failed();
+        assert!(out.stderr.contains("corrupt or truncated layer"), "{out:?}");
+        assert!(
+            !out.stderr.contains('\u{1b}'),
+            "raw control bytes reach the terminal: {out:?}"
+        );
+    }
+    assert_eq!(d.docker(&["images", "-q"]).ok().stdout, "");
+    let count = |p: std::path::PathBuf| std::fs::read_dir(p).map(|r| r.count()).unwrap_or(0);
+    assert_eq!(
+        count(d.data_root().join("content/ingest")),
+        0,
+        "partial ingests left"
+    );
+    assert_eq!(
+        count(d.data_root().join("overlay/snapshots")),
+        0,
+        "half-made layers left"
+    );
+}
