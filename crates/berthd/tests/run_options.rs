@@ -216,3 +216,26 @@ fn init_runs_as_pid_1_forwards_the_exit_code_and_reaps() {
     );
     assert!(out.stdout.contains("zombies=0"), "{out:?}");
 }
+
+#[test]
+fn loopback_is_up_in_the_container() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    d.busybox();
+    // A server and a client on 127.0.0.1 inside the container, as with Docker's --network none.
+    let script = "ip link show lo | grep -q ',UP' && echo lo-up; \
+                  (echo pong | nc -l -p 7777 127.0.0.1 &); sleep 0.3; \
+                  echo ping | nc 127.0.0.1 7777";
+    for network in [&["--network", "none"][..], &[][..]] {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(network);
+        args.extend_from_slice(&["busybox:test", "sh", "-c", script]);
+        let out = d.docker(&args).ok();
+        // Both ends print what they received.
+        let mut lines: Vec<&str> = out.stdout.lines().collect();
+        lines.sort_unstable();
+        assert_eq!(lines, ["lo-up", "ping", "pong"], "{network:?}: {out:?}");
+    }
+}

@@ -248,6 +248,15 @@ impl Engine {
                 });
             }
         };
+        let mode = c.config.options.host_config.network_mode.as_str();
+        if mode != "host" && !mode.starts_with("container:") {
+            // Its own network namespace: loopback up, as Docker does even for `--network none`.
+            let pid = started.pid;
+            let up = tokio::task::spawn_blocking(move || berth_sys::netns::loopback_up(pid)).await;
+            if let Ok(Err(e)) = up {
+                tracing::warn!(container = %c.id, error = %e, "bring up loopback");
+            }
+        }
         self.connect_waiting_attachers(&c.id).await;
         let t_attached = t0.elapsed();
         if let Err(e) = self.runtime(&c.id, &["start", &c.id]).await {
