@@ -504,6 +504,8 @@ pub struct AttachQuery {
     stdin: Option<String>,
     stdout: Option<String>,
     stderr: Option<String>,
+    #[serde(rename = "detachKeys")]
+    detach_keys: Option<String>,
 }
 
 /// `POST /containers/{id}/attach`: switches the connection to a raw stream (HTTP upgrade) and
@@ -517,7 +519,14 @@ pub async fn attach(
     let want_stdout = truthy(q.stdout.as_deref());
     let want_stderr = truthy(q.stderr.as_deref());
     let stdin = truthy(q.stdin.as_deref());
+    let keys = detach_keys(q.detach_keys.as_deref())?;
     let c = engine.container(&id).await?;
+    // Only a terminal session detaches: piped binary input must reach the container unaltered.
+    let keys = if c.config.options.tty && stdin {
+        keys
+    } else {
+        Vec::new()
+    };
     // Registered before the 101 goes out: the client starts the container right after it.
     let pending = engine
         .attach_container(&id, AttachOptions { stdin })
@@ -546,6 +555,7 @@ pub async fn attach(
             attached,
             want_stdout,
             want_stderr,
+            keys,
             std::future::ready(()),
         )
         .await;
@@ -559,14 +569,77 @@ pub async fn attach(
     Ok(resp)
 }
 
+/// Docker's `detachKeys` (`ctrl-p,ctrl-q`, `ctrl-a`, `a,b`): the byte sequence that detaches a
+/// client from a container's stdin. An empty value means the default.
+pub(crate) fn detach_keys(spec: Option<&str>) -> Result<Vec<u8>, ApiError> {
+    let spec = spec.filter(|s| !s.is_empty()).unwrap_or("ctrl-p,ctrl-q");
+    let bad = || ApiError::BadRequest(format!("Invalid detach keys ({spec}) provided"));
+    spec.split(',')
+        .map(|key| match key.strip_prefix("ctrl-") {
+            Some(c) if c.len() == 1 => match c.as_bytes()[0] {
+                b @ b'a'..=b'z' => Ok(b - b'a' + 1),
+                b'@' => Ok(0),
+                b @ (b'[' | b'\\' | b']' | b'^' | b'_') => Ok(b - b'[' + 27),
+                _ => Err(bad()),
+            },
+            None if key.len() == 1 => Ok(key.as_bytes()[0]),
+            _ => Err(bad()),
+        })
+        .collect()
+}
+
+/// Copies client bytes to the container's stdin, holding back a possible detach sequence.
+/// Returns the stdin half when the client typed `keys`: the connection to the container stays
+/// open, so the detach does not look like the end of its input.
+async fn forward_input<R>(
+    client_r: &mut R,
+    shim_w: &mut tokio::net::unix::OwnedWriteHalf,
+    keys: &[u8],
+) -> bool
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    let mut buf = [0u8; 4096];
+    let mut held = 0usize;
+    loop {
+        let n = match client_r.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        let mut out = Vec::with_capacity(n);
+        for &b in &buf[..n] {
+            if keys.get(held) == Some(&b) {
+                held += 1;
+                if held == keys.len() {
+                    let _ = shim_w.write_all(&out).await;
+                    return true;
+                }
+                continue;
+            }
+            // Not the sequence after all: what was held back is ordinary input.
+            out.extend_from_slice(&keys[..held]);
+            held = usize::from(keys.first() == Some(&b));
+            if held == 0 {
+                out.push(b);
+            }
+        }
+        if shim_w.write_all(&out).await.is_err() {
+            return false;
+        }
+    }
+}
+
 /// Copies client bytes to the container's stdin and container output (filtered by stream) to
 /// the client, until the output ends; then awaits `before_close` (exec: its exit code must be
 /// recorded before the client, which inspects it next, sees EOF) and closes the connection.
+/// When the client types `detach_keys`, only the client goes: the container keeps its stdin
+/// and its output is drained until it exits.
 pub(crate) async fn splice<C>(
     client: C,
     attached: berth_engine::containers::AttachStream,
     stdout: bool,
     stderr: bool,
+    detach_keys: Vec<u8>,
     before_close: impl std::future::Future<Output = ()>,
 ) where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -575,8 +648,12 @@ pub(crate) async fn splice<C>(
     let (mut shim_r, mut shim_w) = attached.stream.into_split();
     let tty = attached.tty;
     let stdin_once = attached.stdin_once;
+    let (detached_tx, detached_rx) = tokio::sync::oneshot::channel();
     let to_container = tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut client_r, &mut shim_w).await;
+        if forward_input(&mut client_r, &mut shim_w, &detach_keys).await {
+            let _ = detached_tx.send(shim_w);
+            return;
+        }
         if stdin_once {
             // The client closed its stdin: pass the EOF on.
             let _ = shim_w.shutdown().await;
@@ -585,35 +662,65 @@ pub(crate) async fn splice<C>(
             std::future::pending::<()>().await;
         }
     });
-    if tty {
-        let _ = tokio::io::copy(&mut shim_r, &mut client_w).await;
-    } else {
-        let mut header = [0u8; 8];
-        loop {
-            if shim_r.read_exact(&mut header).await.is_err() {
-                break;
-            }
-            let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
-            let mut payload = vec![0u8; len];
-            if shim_r.read_exact(&mut payload).await.is_err() {
-                break;
-            }
-            let wanted = match header[0] {
-                1 => stdout,
-                2 => stderr,
-                _ => true,
-            };
-            if wanted
-                && (client_w.write_all(&header).await.is_err()
-                    || client_w.write_all(&payload).await.is_err())
-            {
-                break;
-            }
+    let detached = {
+        let forward = forward_output(&mut shim_r, &mut client_w, tty, stdout, stderr);
+        tokio::pin!(forward);
+        tokio::select! {
+            () = &mut forward => None,
+            Ok(w) = detached_rx => Some(w),
         }
+    };
+    if let Some(stdin) = detached {
+        let _ = client_w.shutdown().await;
+        // Keep reading so the shim never drops this connection as a slow client (which would
+        // close stdin); everything ends when the container's output does.
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut shim_r, &mut tokio::io::sink()).await;
+            drop(stdin);
+        });
+        return;
     }
     before_close.await;
     let _ = client_w.shutdown().await;
     to_container.abort();
+}
+
+/// Container output to the client: raw for a tty, else Docker's frames of the wanted streams.
+async fn forward_output<W>(
+    shim_r: &mut tokio::net::unix::OwnedReadHalf,
+    client_w: &mut W,
+    tty: bool,
+    stdout: bool,
+    stderr: bool,
+) where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    if tty {
+        let _ = tokio::io::copy(shim_r, client_w).await;
+        return;
+    }
+    let mut header = [0u8; 8];
+    loop {
+        if shim_r.read_exact(&mut header).await.is_err() {
+            return;
+        }
+        let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let mut payload = vec![0u8; len];
+        if shim_r.read_exact(&mut payload).await.is_err() {
+            return;
+        }
+        let wanted = match header[0] {
+            1 => stdout,
+            2 => stderr,
+            _ => true,
+        };
+        if wanted
+            && (client_w.write_all(&header).await.is_err()
+                || client_w.write_all(&payload).await.is_err())
+        {
+            return;
+        }
+    }
 }
 
 /// `?h=ROWS&w=COLS` of the container and exec resize endpoints.
@@ -641,3 +748,6 @@ pub async fn resize(
     engine.resize_container(&id, q.rows(), q.cols()).await?;
     Ok(StatusCode::OK)
 }
+
+#[cfg(test)]
+mod tests;

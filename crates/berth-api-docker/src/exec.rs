@@ -108,7 +108,14 @@ pub async fn start(
                 let wait = async {
                     let _ = engine.wait_exec(&id).await;
                 };
-                crate::containers::splice(client, attached, want_stdout, want_stderr, wait).await;
+                // Docker's default keys, for terminal sessions only (as for attach).
+                let keys = if tty {
+                    crate::containers::detach_keys(None).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                crate::containers::splice(client, attached, want_stdout, want_stderr, keys, wait)
+                    .await;
             }
             Ok(None) => {
                 let _ = client.shutdown().await;

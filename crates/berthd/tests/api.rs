@@ -190,3 +190,68 @@ fn chrono_now_secs() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+/// An attach over a raw upgraded connection: sends `input`, returns everything read until the
+/// daemon closes its side (or 15 s pass).
+fn raw_attach(d: &Daemon, path: &str, input: &[&[u8]]) -> Vec<u8> {
+    let mut s = UnixStream::connect(&d.socket).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    for chunk in input {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        s.write_all(chunk).unwrap();
+    }
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
+
+#[test]
+fn detach_keys_end_only_the_client() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let name = unique("detachkeys");
+    d.docker(&["run", "-dit", "--name", &name, image, "sh"])
+        .ok();
+    let path =
+        format!("/v1.44/containers/{name}/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-a");
+    let started = std::time::Instant::now();
+    raw_attach(&d, &path, &[b"echo one > /tmp/m\n", b"\x01"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the daemon did not detach"
+    );
+    let state = d
+        .docker(&["inspect", "-f", "{{.State.Status}}", &name])
+        .ok();
+    assert_eq!(state.stdout.trim(), "running");
+    assert_eq!(
+        d.docker(&["exec", &name, "cat", "/tmp/m"]).ok().stdout,
+        "one\n"
+    );
+    // Its stdin is still open: a second client's input reaches the same shell.
+    raw_attach(&d, &path, &[b"exit 6\n"]);
+    assert_eq!(d.docker(&["wait", &name]).ok().stdout.trim(), "6");
+    // Bad keys are refused before any upgrade.
+    let bad = format!("/v1.44/containers/{name}/attach?stream=1&stdin=1&detachKeys=ctrl-1");
+    assert_eq!(raw(&d, "POST", &bad).0, 400);
+}
