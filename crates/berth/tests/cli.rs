@@ -363,3 +363,23 @@ fn signals_are_proxied_to_a_foreground_container() {
     assert_eq!(rest, "got-term\n");
     assert_eq!(status.code(), Some(9));
 }
+
+/// Shell completions are generated without a daemon and name the commands.
+#[test]
+fn completion_scripts_are_generated() {
+    for (shell, marker) in [
+        ("bash", "_berth"),
+        ("zsh", "#compdef berth"),
+        ("fish", "complete -c berth"),
+    ] {
+        let mut cmd = std::process::Command::new(common::berth());
+        cmd.args(["completion", shell]);
+        let out = common::run(cmd, None);
+        assert_eq!(out.code, 0, "{shell}: {out:?}");
+        assert!(out.stdout.contains(marker), "{shell}: no {marker:?}");
+        assert!(
+            out.stdout.contains("run") && out.stdout.contains("images"),
+            "{shell}"
+        );
+    }
+}

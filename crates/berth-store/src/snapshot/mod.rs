@@ -177,15 +177,7 @@ impl Snapshotter {
         check_key(name)?;
         let mut conn = self.conn();
         let tx = self.begin(&mut conn)?;
-        let row = self.row(&tx, key)?;
-        if row.kind != Kind::Active {
-            return Err(Error::WrongKind {
-                key: key.to_string(),
-                kind: row.kind,
-                action: "commit",
-                expected: "an active snapshot",
-            });
-        }
+        let row = self.active_row(&tx, key, "commit")?;
         if self.find(&tx, name)?.is_some() {
             return Err(Error::SnapshotExists(name.to_string()));
         }
@@ -219,15 +211,7 @@ impl Snapshotter {
     pub fn upper_dir(&self, key: &str) -> Result<PathBuf> {
         let mut conn = self.conn();
         let tx = self.begin(&mut conn)?;
-        let row = self.row(&tx, key)?;
-        if row.kind != Kind::Active {
-            return Err(Error::WrongKind {
-                key: key.to_string(),
-                kind: row.kind,
-                action: "write into",
-                expected: "an active snapshot",
-            });
-        }
+        let row = self.active_row(&tx, key, "write into")?;
         Ok(self.snapshot_dir(row.id).join("fs"))
     }
 
@@ -599,6 +583,20 @@ impl Snapshotter {
             })
         })
         .transpose()
+    }
+
+    /// The row of `key`, which `action` needs to be an active snapshot.
+    fn active_row(&self, tx: &Transaction<'_>, key: &str, action: &'static str) -> Result<Row> {
+        let row = self.row(tx, key)?;
+        if row.kind != Kind::Active {
+            return Err(Error::WrongKind {
+                key: key.to_string(),
+                kind: row.kind,
+                action,
+                expected: "an active snapshot",
+            });
+        }
+        Ok(row)
     }
 
     fn row(&self, tx: &Transaction<'_>, key: &str) -> Result<Row> {
