@@ -29,6 +29,7 @@ pub struct CreateBody {
     env: Option<Vec<String>>,
     working_dir: Option<String>,
     cmd: Option<Vec<String>>,
+    detach_keys: Option<String>,
 }
 
 pub async fn create(
@@ -38,6 +39,9 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let b: CreateBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("invalid exec config: {e}")))?;
+    let detach_keys = b.detach_keys.unwrap_or_default();
+    // Refused here, as dockerd does, rather than when the session starts.
+    crate::containers::detach_keys(Some(&detach_keys))?;
     let exec_id = engine
         .create_exec(
             &id,
@@ -51,6 +55,7 @@ pub async fn create(
                 attach_stdout: b.attach_stdout,
                 attach_stderr: b.attach_stderr,
                 privileged: b.privileged,
+                detach_keys,
             },
         )
         .await?;
@@ -98,6 +103,12 @@ pub async fn start(
         return Ok(StatusCode::OK.into_response());
     }
     let tty = exec.config.tty;
+    // Terminal sessions only, as for attach.
+    let keys = if tty {
+        crate::containers::detach_keys(Some(&exec.config.detach_keys))?
+    } else {
+        Vec::new()
+    };
     let (want_stdout, want_stderr) = (exec.config.attach_stdout, exec.config.attach_stderr);
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
@@ -107,12 +118,6 @@ pub async fn start(
             Ok(Some(attached)) => {
                 let wait = async {
                     let _ = engine.wait_exec(&id).await;
-                };
-                // Docker's default keys, for terminal sessions only (as for attach).
-                let keys = if tty {
-                    crate::containers::detach_keys(None).unwrap_or_default()
-                } else {
-                    Vec::new()
                 };
                 crate::containers::splice(client, attached, want_stdout, want_stderr, keys, wait)
                     .await;
@@ -173,7 +178,7 @@ pub async fn inspect(
         "OpenStdout": e.config.attach_stdout,
         "CanRemove": false,
         "ContainerID": e.container_id,
-        "DetachKeys": "",
+        "DetachKeys": e.config.detach_keys,
         "Pid": e.state.pid,
     })))
 }

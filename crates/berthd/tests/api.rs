@@ -18,10 +18,17 @@ use futures_util::StreamExt;
 
 /// A raw HTTP/1.1 request over the unix socket: (status, headers, body).
 fn raw(d: &Daemon, method: &str, path: &str) -> (u16, String, String) {
+    raw_json(d, method, path, "")
+}
+
+/// [`raw`] with a JSON body.
+fn raw_json(d: &Daemon, method: &str, path: &str, body: &str) -> (u16, String, String) {
     let mut s = UnixStream::connect(&d.socket).unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut text = String::new();
@@ -191,15 +198,17 @@ fn chrono_now_secs() -> i64 {
         .as_secs() as i64
 }
 
-/// An attach over a raw upgraded connection: sends `input`, returns everything read until the
-/// daemon closes its side (or 15 s pass).
-fn raw_attach(d: &Daemon, path: &str, input: &[&[u8]]) -> Vec<u8> {
+/// An attach or exec start over a raw upgraded connection: sends `input`, returns everything
+/// read until the daemon closes its side (or 15 s pass).
+fn raw_attach(d: &Daemon, path: &str, body: &str, input: &[&[u8]]) -> Vec<u8> {
     let mut s = UnixStream::connect(&d.socket).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(15)))
         .unwrap();
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut head = Vec::new();
@@ -235,7 +244,7 @@ fn detach_keys_end_only_the_client() {
     let path =
         format!("/v1.44/containers/{name}/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-a");
     let started = std::time::Instant::now();
-    raw_attach(&d, &path, &[b"echo one > /tmp/m\n", b"\x01"]);
+    raw_attach(&d, &path, "", &[b"echo one > /tmp/m\n", b"\x01"]);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(10),
         "the daemon did not detach"
@@ -249,9 +258,56 @@ fn detach_keys_end_only_the_client() {
         "one\n"
     );
     // Its stdin is still open: a second client's input reaches the same shell.
-    raw_attach(&d, &path, &[b"exit 6\n"]);
+    raw_attach(&d, &path, "", &[b"exit 6\n"]);
     assert_eq!(d.docker(&["wait", &name]).ok().stdout.trim(), "6");
     // Bad keys are refused before any upgrade.
     let bad = format!("/v1.44/containers/{name}/attach?stream=1&stdin=1&detachKeys=ctrl-1");
     assert_eq!(raw(&d, "POST", &bad).0, 400);
+}
+
+/// An exec's own `DetachKeys` end its terminal session; the process keeps running.
+#[test]
+fn exec_detach_keys_end_only_the_client() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let name = unique("execdetach");
+    d.docker(&["run", "-d", "--name", &name, image, "sleep", "60"])
+        .ok();
+    let create = |keys: &str| {
+        let body = format!(
+            r#"{{"Cmd":["sh"],"Tty":true,"AttachStdin":true,"AttachStdout":true,"DetachKeys":"{keys}"}}"#
+        );
+        raw_json(&d, "POST", &format!("/v1.44/containers/{name}/exec"), &body)
+    };
+    let (status, _, body) = create("ctrl-x,y");
+    assert_eq!(status, 201, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let started = std::time::Instant::now();
+    raw_attach(
+        &d,
+        &format!("/v1.44/exec/{id}/start"),
+        r#"{"Detach":false,"Tty":true}"#,
+        &[b"echo two > /tmp/e\n", b"\x18y"],
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the daemon did not detach"
+    );
+    let (_, _, inspect) = raw(&d, "GET", &format!("/v1.44/exec/{id}/json"));
+    let inspect: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    assert_eq!(inspect["Running"], true, "{inspect}");
+    assert_eq!(inspect["DetachKeys"], "ctrl-x,y", "{inspect}");
+    assert_eq!(
+        d.docker(&["exec", &name, "cat", "/tmp/e"]).ok().stdout,
+        "two\n"
+    );
+    // Keys Docker cannot parse are refused when the exec is created.
+    assert_eq!(create("ctrl-1").0, 400);
+    d.docker(&["rm", "-f", &name]).ok();
 }

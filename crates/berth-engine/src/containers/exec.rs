@@ -41,6 +41,9 @@ pub struct ExecConfig {
     pub attach_stdout: bool,
     pub attach_stderr: bool,
     pub privileged: bool,
+    /// Docker's `DetachKeys` as the client sent it (empty: the default); the API layer
+    /// validates and interprets it.
+    pub detach_keys: String,
 }
 
 /// Where an exec is in its life.
