@@ -295,6 +295,35 @@ impl MetadataDb {
         )
     }
 
+    /// Tags of `repository` (`docker.io/library/busybox`) with the images they point at,
+    /// sorted by tag name.
+    pub fn repository_tags(&self, repository: &str) -> Result<Vec<(String, Digest)>> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let prefix = format!("{repository}:");
+        let mut stmt = tx
+            .prepare(
+                "SELECT name, image_id FROM image_tags
+                 WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name",
+            )
+            .map_err(sql("list repository tags", &self.path))?;
+        let rows = stmt
+            .query_map([&prefix], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(sql("list repository tags", &self.path))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("list repository tags", &self.path))?;
+        rows.into_iter()
+            // `localhost:` also prefixes `localhost:5000/app:tag`, another repository.
+            .filter(|(name, _)| name.strip_prefix(&prefix).is_some_and(|t| !t.contains('/')))
+            .map(|(name, id)| {
+                let id = self.digest("image_tags", &name, &id)?;
+                Ok((name, id))
+            })
+            .collect()
+    }
+
     /// Stores a new container; its id and name must both be free and its image must exist.
     pub fn create_container(&self, c: &Container) -> Result<()> {
         check_json(&c.config, || format!("config of container {}", c.id))?;

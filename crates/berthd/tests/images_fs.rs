@@ -80,6 +80,40 @@ fn save_then_load_keeps_id_tag_and_both_layouts() {
     assert_eq!(image_id(&d, image), id);
 }
 
+/// `docker save <repository>` saves every tag of the repository, and only that repository.
+#[test]
+fn save_of_a_bare_repository_takes_all_its_tags() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let repo = unique("repo");
+    d.docker(&["tag", image, &format!("{repo}:one")]).ok();
+    d.docker(&["tag", image, &format!("{repo}:two")]).ok();
+    d.docker(&["tag", image, &format!("{repo}x:three")]).ok();
+    let archive = d.root.path().join("repo.tar");
+    d.docker(&["save", "-o", archive.to_str().unwrap(), &repo])
+        .ok();
+    let out = Command::new("tar")
+        .args(["-xOf", archive.to_str().unwrap(), "manifest.json"])
+        .output()
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        manifest[0]["RepoTags"],
+        serde_json::json!([format!("{repo}:one"), format!("{repo}:two")]),
+        "{manifest}"
+    );
+    // Without tags at all it is an unknown image, as `latest` is.
+    let none = unique("nothing");
+    let nowhere = d.root.path().join("none.tar");
+    let out = d
+        .docker(&["save", "-o", nowhere.to_str().unwrap(), &none])
+        .failed();
+    assert!(out.stderr.contains("No such image"), "{out:?}");
+}
+
 #[test]
 fn load_refuses_bad_archives_and_leaves_nothing_behind() {
     if common::skip() {

@@ -471,46 +471,9 @@ impl Engine {
             .with_store(move |store| {
                 let mut images: Vec<SaveImage> = Vec::new();
                 for name in &names {
-                    let image = resolve(store, name)?;
-                    // Saved under the tag it was named by; by id, under no name (as dockerd).
-                    let tags: Vec<Reference> = match name.parse::<Reference>() {
-                        Ok(r) if !name.starts_with("sha256:") && r.digest().is_none() => {
-                            let full = r.with_default_tag();
-                            let tags = store.metadata.image_tags(&image.id)?;
-                            if tags.contains(&full.to_string()) {
-                                vec![full]
-                            } else {
-                                Vec::new()
-                            }
-                        }
-                        _ => Vec::new(),
-                    };
-                    if let Some(seen) = images.iter_mut().find(|i| i.image.id == image.id) {
-                        for t in tags {
-                            if !seen.tags.contains(&t) {
-                                seen.tags.push(t);
-                            }
-                        }
-                        continue;
+                    for (image, tags) in save_targets(store, name)? {
+                        add_save_image(store, &mut images, image, tags)?;
                     }
-                    let layers = image
-                        .layers
-                        .iter()
-                        .map(|l| {
-                            Ok((
-                                l.blob_digest.clone(),
-                                store.content.reader(&l.blob_digest)?,
-                                l.blob_size,
-                            ))
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    images.push(SaveImage {
-                        config: read_blob(store, &image.id)?,
-                        manifest: read_blob(store, &image.manifest_digest)?,
-                        layers,
-                        tags,
-                        image,
-                    });
                 }
                 Ok(SaveArchive { images })
             })
@@ -573,6 +536,83 @@ impl Engine {
         }
         Ok(loaded)
     }
+}
+
+/// What `docker save <name>` saves: a bare repository name means every tagged image of that
+/// repository; otherwise the one image, under the tag it was named by (by id: under no name).
+fn save_targets(store: &Store, name: &str) -> Result<Vec<(Image, Vec<Reference>)>> {
+    let reference = name
+        .parse::<Reference>()
+        .ok()
+        .filter(|_| !name.starts_with("sha256:"));
+    if let Some(r) = reference
+        .as_ref()
+        .filter(|r| r.tag().is_none() && r.digest().is_none())
+    {
+        let tagged = store.metadata.repository_tags(&r.repository())?;
+        if !tagged.is_empty() {
+            return tagged
+                .into_iter()
+                .map(|(tag, id)| {
+                    let tag = tag.parse::<Reference>()?;
+                    Ok((store.metadata.get_image(&id)?, vec![tag]))
+                })
+                .collect();
+        }
+    }
+    let image = resolve(store, name)?;
+    let tags = match reference.filter(|r| r.digest().is_none()) {
+        Some(r) => {
+            let full = r.with_default_tag();
+            if store
+                .metadata
+                .image_tags(&image.id)?
+                .contains(&full.to_string())
+            {
+                vec![full]
+            } else {
+                Vec::new()
+            }
+        }
+        None => Vec::new(),
+    };
+    Ok(vec![(image, tags)])
+}
+
+/// Adds `image` to a save archive, or only its `tags` when another name already added it.
+fn add_save_image(
+    store: &Store,
+    images: &mut Vec<SaveImage>,
+    image: Image,
+    tags: Vec<Reference>,
+) -> Result<()> {
+    if let Some(seen) = images.iter_mut().find(|i| i.image.id == image.id) {
+        for t in tags {
+            if !seen.tags.contains(&t) {
+                seen.tags.push(t);
+            }
+        }
+        return Ok(());
+    }
+    let layers = image
+        .layers
+        .iter()
+        .map(|l| {
+            Ok((
+                l.blob_digest.clone(),
+                store.content.reader(&l.blob_digest)?,
+                l.blob_size,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    images.push(SaveImage {
+        config: read_blob(store, &image.id)?,
+        manifest: read_blob(store, &image.manifest_digest)?,
+        layers,
+        tags,
+        image,
+    });
+    Ok(())
 }
 
 #[cfg(test)]
