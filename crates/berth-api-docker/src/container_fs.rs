@@ -186,10 +186,14 @@ struct CommitQuery {
     changes: Vec<String>,
 }
 
-/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`. A config in the
-/// body (`docker commit` sends the container's, unchanged) is not applied: the container's own
-/// settings and `changes` make the new config.
-pub async fn commit(State(engine): State<Engine>, raw: RawQuery) -> ApiResult<Response> {
+/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`, with an optional
+/// container config as body (`docker commit` sends none): it becomes the new image's config,
+/// completed from the container's.
+pub async fn commit(
+    State(engine): State<Engine>,
+    raw: RawQuery,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
     let q: CommitQuery = serde_html_form::from_str(raw.0.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
     let container = q
@@ -214,9 +218,26 @@ pub async fn commit(State(engine): State<Engine>, raw: RawQuery) -> ApiResult<Re
         // Docker pauses unless told `pause=0`.
         pause: q.pause.as_deref().is_none_or(|p| truthy(Some(p))),
         changes: q.changes,
+        config: commit_config(&body)?,
     };
     let id = engine.commit_container(&container, opts).await?;
     Ok((StatusCode::CREATED, Json(json!({"Id": id}))).into_response())
+}
+
+/// The body of `POST /commit`: empty, `null` or `{}` for none (bollard always sends a config,
+/// `{}` by default, where the docker CLI sends nothing), else a JSON object.
+fn commit_config(body: &[u8]) -> ApiResult<Option<serde_json::Map<String, Value>>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Null) => Ok(None),
+        Ok(Value::Object(config)) => Ok(Some(config).filter(|c| !c.is_empty())),
+        Ok(other) => Err(ApiError::BadRequest(format!(
+            "invalid commit config: expected an object, got {other}"
+        ))),
+        Err(e) => Err(ApiError::BadRequest(format!("invalid commit config: {e}"))),
+    }
 }
 
 #[cfg(test)]

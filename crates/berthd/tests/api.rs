@@ -7,10 +7,10 @@ mod common;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
-use bollard::models::ContainerCreateBody;
+use bollard::models::{ContainerConfig, ContainerCreateBody};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, EventsOptionsBuilder, RemoveContainerOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    CommitContainerOptionsBuilder, CreateContainerOptionsBuilder, EventsOptionsBuilder,
+    RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use bollard::Docker;
 use common::{unique, Daemon};
@@ -189,6 +189,38 @@ fn typed_client_lifecycle_and_events() {
             })
         ));
     });
+}
+
+/// A config in the body of `POST /commit` becomes the image's, completed from the container's.
+#[test]
+fn commit_applies_a_config_from_the_body() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let name = unique("commitcfg");
+    d.docker(&[
+        "create", "--name", &name, "-w", "/tmp", "-e", "A=0", "-e", "C=3", image, "true",
+    ])
+    .ok();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let repo = unique("committed");
+    rt.block_on(async {
+        let config = ContainerConfig {
+            cmd: Some(vec!["sh".into(), "-c".into(), "echo $A$B$C; pwd".into()]),
+            env: Some(vec!["A=1".into(), "B=2".into()]),
+            ..Default::default()
+        };
+        let options = CommitContainerOptionsBuilder::new()
+            .container(&name)
+            .repo(&repo)
+            .tag("v1")
+            .build();
+        client(&d).commit_container(options, config).await.unwrap();
+    });
+    let out = d.docker(&["run", "--rm", &format!("{repo}:v1")]).ok();
+    assert_eq!(out.stdout, "123\n/tmp\n");
 }
 
 fn chrono_now_secs() -> i64 {

@@ -24,6 +24,9 @@ pub struct CommitOptions {
     pub pause: bool,
     /// Dockerfile instructions applied to the new config (`--change`).
     pub changes: Vec<String>,
+    /// A container config (`Cmd`, `Env`, …) from the API body: it becomes the new image's
+    /// config, with what it leaves unset taken from the container, as dockerd merges.
+    pub config: Option<serde_json::Map<String, Value>>,
 }
 
 fn io_err<'a>(
@@ -180,7 +183,18 @@ fn new_config(
     }
     cc["Tty"] = json!(c.config.options.tty);
     cc["OpenStdin"] = json!(c.config.options.open_stdin);
-    apply_changes(&mut cc, &opts.changes)?;
+    let cc = match &opts.config {
+        Some(given) => {
+            let mut user = Value::Object(given.clone());
+            apply_changes(&mut user, &opts.changes)?;
+            merge_unset(&mut user, &cc);
+            user
+        }
+        None => {
+            apply_changes(&mut cc, &opts.changes)?;
+            cc
+        }
+    };
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
     config["config"] = cc;
     config["container"] = json!(c.id);
@@ -211,3 +225,63 @@ fn new_config(
     }
     Ok(config)
 }
+
+/// dockerd's `merge` for commit: fields the API caller left unset come from the container;
+/// `Env`, `Labels`, `ExposedPorts` and `Volumes` gain the container's entries they lack. A
+/// caller's `Entrypoint` means the container's `Cmd` is not inherited.
+fn merge_unset(user: &mut Value, container: &Value) {
+    let is_unset = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(Value::Object(o)) => o.is_empty(),
+        Some(_) => false,
+    };
+    for key in ["User", "WorkingDir", "StopSignal", "Healthcheck"] {
+        if is_unset(user.get(key)) {
+            if let Some(v) = container.get(key) {
+                user[key] = v.clone();
+            }
+        }
+    }
+    for key in ["Labels", "ExposedPorts", "Volumes"] {
+        if let Some(Value::Object(from)) = container.get(key) {
+            if !matches!(user.get(key), Some(Value::Object(_))) {
+                user[key] = json!({});
+            }
+            if let Some(Value::Object(to)) = user.get_mut(key) {
+                for (k, v) in from {
+                    to.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+    }
+    let env_key = |e: &Value| {
+        e.as_str()
+            .map(|s| s.split('=').next().unwrap_or(s).to_string())
+    };
+    if let Some(Value::Array(from)) = container.get("Env") {
+        if !matches!(user.get("Env"), Some(Value::Array(_))) {
+            user["Env"] = json!([]);
+        }
+        if let Some(Value::Array(to)) = user.get_mut("Env") {
+            let have: std::collections::HashSet<String> = to.iter().filter_map(env_key).collect();
+            to.extend(
+                from.iter()
+                    .filter(|e| env_key(e).is_some_and(|k| !have.contains(&k)))
+                    .cloned(),
+            );
+        }
+    }
+    if is_unset(user.get("Entrypoint")) {
+        if is_unset(user.get("Cmd")) {
+            user["Cmd"] = container.get("Cmd").cloned().unwrap_or(Value::Null);
+        }
+        if matches!(user.get("Entrypoint"), None | Some(Value::Null)) {
+            user["Entrypoint"] = container.get("Entrypoint").cloned().unwrap_or(Value::Null);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
