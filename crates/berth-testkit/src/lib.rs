@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 /// No client command in a test should take longer; a hang fails the test, not the CI run.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Debian's busybox-static.
+const BUSYBOX: &str = "/bin/busybox";
 
 /// A workspace binary next to the running test (`target/<profile>/deps/<test>` → `target/<profile>/`).
 fn workspace_bin(name: &str) -> PathBuf {
@@ -147,35 +149,89 @@ pub fn wait_output(mut child: Child) -> Out {
     }
 }
 
+/// Writes a busybox root filesystem into `dir`: the applets as symlinks, `/etc/passwd` and
+/// `/etc/group` with root and nobody (also produced by scripts/make-busybox-bundle.sh).
+pub fn populate_busybox_rootfs(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    // A tempdir is 0700; containers running as nobody or in a user namespace must traverse it.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", dir.display()));
+    for sub in [
+        "bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "run", "var", "home",
+    ] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("mkdir {sub}: {e}"));
+    }
+    std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777))
+        .unwrap_or_else(|e| panic!("chmod tmp: {e}"));
+    std::fs::copy(BUSYBOX, dir.join("bin/busybox"))
+        .unwrap_or_else(|e| panic!("copy {BUSYBOX} (apt-get install busybox-static): {e}"));
+    let list = Command::new(BUSYBOX)
+        .arg("--list")
+        .output()
+        .unwrap_or_else(|e| panic!("busybox --list: {e}"));
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        // `--list` names busybox itself; a symlink there would replace the binary.
+        if applet.is_empty() || applet == "busybox" || applet.contains('/') {
+            continue;
+        }
+        std::os::unix::fs::symlink("busybox", dir.join("bin").join(applet))
+            .unwrap_or_else(|e| panic!("applet {applet}: {e}"));
+    }
+    std::fs::write(
+        dir.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    )
+    .unwrap_or_else(|e| panic!("write passwd: {e}"));
+    std::fs::write(dir.join("etc/group"), "root:x:0:\nnobody:x:65534:\n")
+        .unwrap_or_else(|e| panic!("write group: {e}"));
+}
+
+/// A busybox root filesystem shared read-only by the runtime and shim tests.
+///
+/// Built once per machine and busybox version into the temp dir: a process builds into a private
+/// temp dir and renames it into place, so concurrent test binaries never see a half-built tree
+/// (a loser of the rename race just drops its copy).
+pub fn busybox_rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(BUSYBOX)
+            .unwrap_or_else(|e| panic!("{BUSYBOX} (apt-get install busybox-static): {e}"));
+        let dest = std::env::temp_dir().join(format!(
+            "berth-test-rootfs-v2-{}-{}",
+            meta.len(),
+            meta.mtime()
+        ));
+        if dest.join("bin/busybox").exists() {
+            return dest;
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(".berth-test-rootfs-build")
+            .tempdir_in(std::env::temp_dir())
+            .unwrap_or_else(|e| panic!("rootfs staging dir: {e}"))
+            .keep();
+        populate_busybox_rootfs(&staging);
+        if std::fs::rename(&staging, &dest).is_err() {
+            // Another process won the race; its tree is identical.
+            let _ = std::fs::remove_dir_all(&staging);
+            assert!(
+                dest.join("bin/busybox").exists(),
+                "rootfs {} missing",
+                dest.display()
+            );
+        }
+        dest
+    })
+}
+
 /// A tarball of a busybox root filesystem, made once per test binary.
 pub fn busybox_tar() -> &'static Path {
     static TAR: OnceLock<PathBuf> = OnceLock::new();
     TAR.get_or_init(|| {
         let dir = std::env::temp_dir().join(unique("berth-busybox"));
         let rootfs = dir.join("rootfs");
-        for sub in [
-            "bin", "etc", "tmp", "root", "proc", "sys", "dev", "home", "var",
-        ] {
-            std::fs::create_dir_all(rootfs.join(sub)).unwrap_or_else(|e| panic!("mkdir: {e}"));
-        }
-        std::fs::copy("/bin/busybox", rootfs.join("bin/busybox"))
-            .unwrap_or_else(|e| panic!("copy /bin/busybox (apt-get install busybox-static): {e}"));
-        let list = Command::new("/bin/busybox")
-            .arg("--list")
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet != "busybox" {
-                let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet));
-            }
-        }
-        std::fs::write(
-            rootfs.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(rootfs.join("etc/group"), "root:x:0:\nnobody:x:65534:\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&rootfs).unwrap_or_else(|e| panic!("mkdir: {e}"));
+        populate_busybox_rootfs(&rootfs);
         let tar = dir.join("busybox.tar");
         let status = Command::new("tar")
             .arg("-C")

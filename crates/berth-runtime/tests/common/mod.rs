@@ -18,7 +18,6 @@
 use serde_json::{json, Value};
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -26,7 +25,6 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The static busybox every container runs; Debian's busybox-static installs it here.
-const BUSYBOX: &str = "/bin/busybox";
 /// Parent of every test cgroup, so a leak is easy to spot and clean by hand.
 pub const CGROUP_PARENT: &str = "berth-test";
 /// No runtime command should take this long; a hang fails the test instead of the whole CI run.
@@ -179,72 +177,6 @@ pub fn eventually(what: &str, check: impl FnMut() -> bool) {
     assert!(poll_until(check), "timed out waiting for {what}");
 }
 
-/// The busybox rootfs shared read-only by every container of this test process.
-///
-/// Built once per machine and busybox version into the temp dir: a process builds into a private
-/// temp dir and renames it into place, so concurrent test binaries never see a half-built tree
-/// (a loser of the rename race just drops its copy).
-pub fn rootfs() -> &'static Path {
-    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
-    ROOTFS.get_or_init(|| {
-        let meta = fs::metadata(BUSYBOX).expect("busybox-static must be installed at /bin/busybox");
-        let dest = std::env::temp_dir().join(format!(
-            "berth-test-rootfs-v1-{}-{}",
-            meta.len(),
-            meta.mtime()
-        ));
-        if dest.join("bin/busybox").exists() {
-            return dest;
-        }
-        let staging = tempfile::Builder::new()
-            .prefix(".berth-test-rootfs-build")
-            .tempdir_in(std::env::temp_dir())
-            .expect("create rootfs staging dir")
-            .keep();
-        populate_rootfs(&staging);
-        if fs::rename(&staging, &dest).is_err() {
-            // Another process won the race; its tree is identical.
-            let _ = fs::remove_dir_all(&staging);
-            assert!(
-                dest.join("bin/busybox").exists(),
-                "rootfs {} missing",
-                dest.display()
-            );
-        }
-        dest
-    })
-}
-
-/// Writes the busybox rootfs layout (also produced by scripts/make-busybox-bundle.sh).
-pub fn populate_rootfs(dir: &Path) {
-    // A tempdir is 0700; containers running as nobody or in a user namespace must traverse it.
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod rootfs");
-    for d in [
-        "bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "run", "var", "home",
-    ] {
-        fs::create_dir_all(dir.join(d)).expect("create rootfs dir");
-    }
-    fs::set_permissions(dir.join("tmp"), fs::Permissions::from_mode(0o1777)).expect("chmod tmp");
-    fs::copy(BUSYBOX, dir.join("bin/busybox")).expect("copy busybox");
-    let list = Command::new(BUSYBOX)
-        .arg("--list")
-        .output()
-        .expect("busybox --list");
-    for applet in String::from_utf8_lossy(&list.stdout).lines() {
-        // `--list` names busybox itself; a symlink there would replace the binary.
-        if applet.is_empty() || applet == "busybox" || applet.contains('/') {
-            continue;
-        }
-        symlink("busybox", dir.join("bin").join(applet)).expect("applet symlink");
-    }
-    fs::write(
-        dir.join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-    )
-    .expect("write passwd");
-    fs::write(dir.join("etc/group"), "root:x:0:\nnobody:x:65534:\n").expect("write group");
-}
-
 /// A runc-`spec`-like default configuration: the five default namespaces, standard mounts,
 /// masked and read-only paths, runc's default capabilities and NOFILE limit, no terminal.
 pub fn default_config(args: &[&str], rootfs: &Path, cgroups_path: &str) -> Value {
@@ -327,7 +259,7 @@ impl Container {
         }
         let id = unique_name(tag);
         let cgroups_path = format!("/{CGROUP_PARENT}/{id}");
-        let config = default_config(args, rootfs(), &cgroups_path);
+        let config = default_config(args, berth_testkit::busybox_rootfs(), &cgroups_path);
         Some(Self {
             id,
             config,
@@ -425,7 +357,7 @@ impl Container {
         let dest = self.bundle().join("rootfs");
         let status = Command::new("cp")
             .arg("-a")
-            .arg(rootfs())
+            .arg(berth_testkit::busybox_rootfs())
             .arg(&dest)
             .status()
             .expect("cp rootfs");

@@ -10,7 +10,6 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -20,7 +19,6 @@ use std::time::{Duration, Instant};
 use berth_shim::{ExitRecord, LogOptions, ShimCommand};
 use serde_json::{json, Value};
 
-const BUSYBOX: &str = "/bin/busybox";
 /// Parent of every test cgroup (shared with the berth-runtime tests).
 const CGROUP_PARENT: &str = "berth-test";
 
@@ -69,54 +67,6 @@ pub fn poll_until(mut check: impl FnMut() -> bool) -> bool {
     false
 }
 
-/// The busybox rootfs, built once per machine (same layout and cache path as the berth-runtime
-/// tests, so both suites share it).
-pub fn rootfs() -> &'static Path {
-    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
-    ROOTFS.get_or_init(|| {
-        let meta = fs::metadata(BUSYBOX).expect("busybox-static must be installed at /bin/busybox");
-        let dest = std::env::temp_dir().join(format!(
-            "berth-test-rootfs-v1-{}-{}",
-            meta.len(),
-            meta.mtime()
-        ));
-        if dest.join("bin/busybox").exists() {
-            return dest;
-        }
-        let staging = tempfile::Builder::new()
-            .prefix(".berth-test-rootfs-build")
-            .tempdir_in(std::env::temp_dir())
-            .expect("staging dir")
-            .keep();
-        fs::set_permissions(&staging, fs::Permissions::from_mode(0o755)).expect("chmod");
-        for d in [
-            "bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "run", "var", "home",
-        ] {
-            fs::create_dir_all(staging.join(d)).expect("rootfs dir");
-        }
-        fs::set_permissions(staging.join("tmp"), fs::Permissions::from_mode(0o1777))
-            .expect("chmod tmp");
-        fs::copy(BUSYBOX, staging.join("bin/busybox")).expect("copy busybox");
-        let list = Command::new(BUSYBOX).arg("--list").output().expect("list");
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet.is_empty() || applet == "busybox" || applet.contains('/') {
-                continue;
-            }
-            symlink("busybox", staging.join("bin").join(applet)).expect("applet link");
-        }
-        fs::write(
-            staging.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-        )
-        .expect("passwd");
-        fs::write(staging.join("etc/group"), "root:x:0:\nnobody:x:65534:\n").expect("group");
-        if fs::rename(&staging, &dest).is_err() {
-            let _ = fs::remove_dir_all(&staging);
-        }
-        dest
-    })
-}
-
 fn unique_id(tag: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(
@@ -140,7 +90,7 @@ fn config(args: &[&str], cgroups_path: &str) -> Value {
             "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
             "noNewPrivileges": true
         },
-        "root": {"path": rootfs(), "readonly": true},
+        "root": {"path": berth_testkit::busybox_rootfs(), "readonly": true},
         "hostname": "shim",
         "mounts": [
             {"destination": "/proc", "type": "proc", "source": "proc"},
