@@ -526,6 +526,30 @@ fn sizes_disk_usage_and_pruning_free_the_store() {
     let df = d.docker(&["system", "df", "-v"]).ok();
     assert!(df.stdout.contains("busybox"), "{df:?}");
 
+    // An image's size is what its unpacked layers use, even when the layer blob is compressed.
+    let gz = d.root.path().join("busybox.tar.gz");
+    sh(&format!(
+        "gzip -c {} > {}",
+        common::busybox_tar().display(),
+        gz.display()
+    ));
+    let zipped = unique("zipped");
+    d.docker(&["import", gz.to_str().unwrap(), &zipped]).ok();
+    let image_size: u64 = d
+        .docker(&["image", "inspect", "-f", "{{.Size}}", &zipped])
+        .ok()
+        .stdout
+        .trim()
+        .parse()
+        .unwrap();
+    let busybox = std::fs::metadata("/bin/busybox").unwrap().len();
+    let blob = std::fs::metadata(&gz).unwrap().len();
+    assert!(
+        image_size >= busybox && image_size > blob,
+        "size {image_size}, busybox {busybox}, gzip blob {blob}"
+    );
+    d.docker(&["rmi", &zipped]).ok();
+
     let out = d.docker(&["container", "prune", "-f"]).ok();
     assert!(out.stdout.contains("Total reclaimed space: 2."), "{out:?}");
     assert_eq!(d.docker(&["ps", "-aq"]).ok().stdout, "");

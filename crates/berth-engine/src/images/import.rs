@@ -154,6 +154,14 @@ pub(crate) fn store_layer_checked(
     Ok((layer, created))
 }
 
+/// What `docker images` shows as an image's size: the disk its unpacked layers use, not the
+/// (often compressed) blobs a registry serves.
+fn unpacked_size(store: &Store, layers: &[Layer]) -> Result<u64> {
+    layers.iter().try_fold(0, |sum, l| {
+        Ok(sum + store.snapshots.usage(l.chain_id.as_str())?.size)
+    })
+}
+
 /// Writes the config and manifest blobs for `layers` and records the image (tagging it).
 pub(crate) fn record_image(
     store: &Store,
@@ -184,9 +192,7 @@ pub(crate) fn record_image_bytes<'t>(
     });
     let manifest_bytes = serde_json::to_vec(&manifest).map_err(Error::Json)?;
     let manifest_digest = store.content.write_blob(&manifest_bytes)?;
-    let size = layers.iter().map(|l| l.blob_size).sum::<u64>()
-        + config_bytes.len() as u64
-        + manifest_bytes.len() as u64;
+    let size = unpacked_size(store, &layers)?;
     let image = Image {
         id: config_digest.clone(),
         manifest_digest,
