@@ -297,6 +297,9 @@ pub fn parse_mount(m: &MountSpec) -> Result<MountRequest, SpecError> {
                 ));
             }
             let opts = m.volume_options.clone().unwrap_or_default();
+            if !opts.subpath.is_empty() {
+                return Err(err("volume subpath is not supported"));
+            }
             let driver = opts.driver_config.unwrap_or_default();
             Ok(MountRequest::Volume(VolumeRequest {
                 name: (!m.source.is_empty()).then(|| m.source.clone()),

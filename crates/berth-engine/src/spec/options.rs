@@ -222,6 +222,9 @@ pub struct VolumeOptions {
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<DriverConfig>,
+    /// A subdirectory of the volume to mount (API 1.45); refused rather than ignored.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subpath: String,
 }
 
 /// A volume driver and its options (`volume-driver`, `volume-opt`).
