@@ -766,9 +766,9 @@ fn prune_ls_filters_df_and_events() {
     let mut dangling = vec![named_unused.clone(), anon.clone()];
     dangling.sort();
     assert_eq!(ls("dangling=true"), dangling);
-    assert_eq!(ls("dangling=false"), [named_used.clone()]);
-    assert_eq!(ls("label=team=x"), [named_unused.clone()]);
-    assert_eq!(ls(&format!("name={named_used}")), [named_used.clone()]);
+    assert_eq!(ls("dangling=false"), [named_used.as_str()]);
+    assert_eq!(ls("label=team=x"), [named_unused.as_str()]);
+    assert_eq!(ls(&format!("name={named_used}")), [named_used.as_str()]);
     assert_eq!(ls("driver=local").len(), 3);
 
     let df = d
@@ -792,7 +792,7 @@ fn prune_ls_filters_df_and_events() {
     let out = d.docker(&["volume", "prune", "-af"]).ok();
     assert!(out.stdout.contains(&named_unused), "{out:?}");
     assert!(out.stdout.contains("Total reclaimed space"), "{out:?}");
-    assert_eq!(volume_names(&d), [named_used.clone()]);
+    assert_eq!(volume_names(&d), [named_used.as_str()]);
 
     let until = unix_now();
     let ev = d

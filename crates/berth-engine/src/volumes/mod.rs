@@ -106,7 +106,7 @@ fn check_driver(driver: &str) -> Result<&'static str> {
     }
 }
 
-/// A volume's mount point and what the container gets: for a resolved request.
+/// What a new container's volume requests resolve to.
 pub(crate) struct Resolved {
     /// Volumes to create with the container (existing named ones are kept as they are).
     pub volumes: Vec<metadata::Volume>,

@@ -16,7 +16,7 @@ pub fn key_values(flag: &str, items: &[String]) -> Result<HashMap<String, String
     items
         .iter()
         .map(|i| match i.split_once('=') {
-            Some((k, _)) if k.is_empty() => bail!("invalid {flag} {i:?}: empty key"),
+            Some(("", _)) => bail!("invalid {flag} {i:?}: empty key"),
             Some((k, v)) => Ok((k.to_string(), v.to_string())),
             None => Ok((i.clone(), String::new())),
         })
