@@ -344,7 +344,8 @@ impl Engine {
     }
 }
 
-fn label_matches(labels: &BTreeMap<String, String>, filter: &str) -> bool {
+/// Docker's `label=k` / `label=k=v` filter on one object's labels.
+pub(crate) fn label_matches(labels: &BTreeMap<String, String>, filter: &str) -> bool {
     match filter.split_once('=') {
         Some((k, v)) => labels.get(k).is_some_and(|have| have == v),
         None => labels.contains_key(filter),

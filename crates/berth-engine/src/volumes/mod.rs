@@ -13,7 +13,7 @@ use berth_store::metadata;
 use berth_store::Store;
 use chrono::{DateTime, Utc};
 
-use crate::containers::is_mountpoint;
+use crate::containers::{is_mountpoint, label_matches};
 use crate::events::EventType;
 use crate::spec::{valid_volume_name, MountPoint, VolumeRequest};
 use crate::{Engine, Error, Result};
@@ -82,13 +82,6 @@ pub struct VolumeUsage {
     pub size: u64,
     /// Containers (running or not) that mount it.
     pub ref_count: usize,
-}
-
-fn label_matches(labels: &BTreeMap<String, String>, filter: &str) -> bool {
-    match filter.split_once('=') {
-        Some((k, v)) => labels.get(k).is_some_and(|have| have == v),
-        None => labels.contains_key(filter),
-    }
 }
 
 fn check_name(name: &str) -> Result<()> {
