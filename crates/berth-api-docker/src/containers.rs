@@ -90,7 +90,7 @@ pub(crate) fn summary_json(c: &Container) -> Value {
         "Status": status_text(c),
         "HostConfig": {"NetworkMode": network_mode(c)},
         "NetworkSettings": {"Networks": {}},
-        "Mounts": [],
+        "Mounts": c.config.mounts,
     })
 }
 
@@ -225,7 +225,7 @@ pub async fn inspect(
         "ExecIDs": exec_ids(&engine, &c.id),
         "HostConfig": o.host_config,
         "GraphDriver": {"Name": "overlayfs", "Data": null},
-        "Mounts": [],
+        "Mounts": c.config.mounts,
         "Config": {
             "Hostname": c.config.hostname,
             "Domainname": o.domainname,

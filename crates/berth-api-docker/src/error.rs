@@ -70,7 +70,7 @@ pub async fn not_implemented(method: Method, uri: Uri) -> Response {
     .into_response()
 }
 
-/// Until networks and volumes are managed here, none exist but Docker's three built-in
+/// Until networks are managed here, none exist but Docker's three built-in
 /// networks: a lookup of anything else is an honest 404 (which `docker inspect` relies on to
 /// move on to the next object type), the built-in ones are not served yet.
 pub async fn no_such_network(
@@ -82,10 +82,6 @@ pub async fn no_such_network(
         return not_implemented(method, uri).await;
     }
     message(StatusCode::NOT_FOUND, format!("network {id} not found")).into_response()
-}
-
-pub async fn no_such_volume(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
-    message(StatusCode::NOT_FOUND, format!("get {name}: no such volume")).into_response()
 }
 
 /// Berth has no plugin system, so no plugin exists.

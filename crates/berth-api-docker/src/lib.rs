@@ -16,6 +16,7 @@ mod prune;
 mod stream;
 mod system;
 mod version;
+mod volumes;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -88,7 +89,13 @@ pub fn router(engine: Engine) -> Router {
         .route("/exec/{id}/resize", post(exec::resize))
         .route("/exec/{id}/json", get(exec::inspect))
         .route("/networks/{id}", get(error::no_such_network))
-        .route("/volumes/{name}", get(error::no_such_volume))
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route("/volumes/prune", post(volumes::prune))
+        .route(
+            "/volumes/{name}",
+            get(volumes::inspect).delete(volumes::remove),
+        )
         .route("/plugins/{name}/json", get(error::no_such_plugin))
         .fallback(error::not_implemented)
         .with_state(engine)

@@ -109,7 +109,7 @@ pub async fn containers(
 }
 
 /// `GET /system/df`: images (with shared sizes and container counts), containers with their
-/// sizes; volumes and build cache are empty because Berth has neither yet.
+/// sizes, volumes with theirs and their reference counts; build cache is empty (no builder).
 pub async fn disk_usage(State(engine): State<Engine>) -> ApiResult<Json<Value>> {
     let usage = engine.disk_usage().await?;
     let images: Vec<Value> = usage
@@ -135,7 +135,7 @@ pub async fn disk_usage(State(engine): State<Engine>) -> ApiResult<Json<Value>> 
         "LayersSize": usage.layers_size,
         "Images": images,
         "Containers": containers,
-        "Volumes": [],
+        "Volumes": usage.volumes.iter().map(crate::volumes::usage_json).collect::<Vec<_>>(),
         "BuildCache": [],
     })))
 }

@@ -84,8 +84,32 @@ pub enum Error {
     UnsupportedLogDriver(String),
     #[error("invalid log option {0}")]
     BadLogOption(String),
-    #[error("volume mounts are not supported yet: {0}")]
-    VolumesUnsupported(String),
+    #[error("create {0}: {0:?} includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")]
+    InvalidVolumeName(String),
+    #[error("error looking up volume plugin {0}: plugin {0:?} not found (berthd has the local driver only)")]
+    UnknownVolumeDriver(String),
+    #[error("create {volume}: {reason}")]
+    BadVolumeOption { volume: String, reason: String },
+    #[error("volume {volume}: {action} {path}: {source}")]
+    VolumeMount {
+        volume: String,
+        action: &'static str,
+        path: PathBuf,
+        source: nix::Error,
+    },
+    #[error("volume {volume}: copy image content from {path}: {source}")]
+    VolumeCopyUp {
+        volume: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid mount config for type \"bind\": bind source path does not exist: {}", .0.display())]
+    BindSourceMissing(PathBuf),
+    #[error("container {container}: no volume recorded for {destination} (created by an older berthd: recreate the container)")]
+    VolumeNotRecorded {
+        container: String,
+        destination: String,
+    },
     #[error("Could not find the file {path} in container {container}")]
     NoSuchPath { container: String, path: String },
     #[error("extraction point {path} in container {container} is not a directory")]
@@ -172,7 +196,13 @@ impl Error {
             | Self::JoinNotRunning(_) => ErrorKind::Conflict,
             Self::Spec(e) => e.kind(),
             Self::Runtime { .. } | Self::Shim { .. } | Self::StopTimedOut(_) => ErrorKind::Internal,
-            Self::VolumesUnsupported(_) => ErrorKind::NotImplemented,
+            Self::InvalidVolumeName(_)
+            | Self::BadVolumeOption { .. }
+            | Self::BindSourceMissing(_) => ErrorKind::InvalidArgument,
+            Self::UnknownVolumeDriver(_) => ErrorKind::NotFound,
+            Self::VolumeMount { .. }
+            | Self::VolumeCopyUp { .. }
+            | Self::VolumeNotRecorded { .. } => ErrorKind::Internal,
             Self::NoSuchPath { .. } => ErrorKind::NotFound,
             Self::NotADirectory { .. }
             | Self::ArchiveWithoutManifest

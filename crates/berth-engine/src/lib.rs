@@ -12,6 +12,7 @@ pub mod images;
 pub mod spec;
 pub mod system;
 pub mod usage;
+pub mod volumes;
 
 use std::sync::Arc;
 
@@ -37,6 +38,8 @@ struct Inner {
     /// commit) hold it for reading, so GC never sweeps a blob or snapshot they are about to
     /// reference (see docs/storage.md).
     gc_lock: tokio::sync::RwLock<()>,
+    /// Which running containers hold which volumes (first mounts, last unmounts).
+    volume_holders: std::sync::Mutex<volumes::local::Holders>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -95,6 +98,7 @@ impl Engine {
                 containers: containers::Registry::default(),
                 started: chrono::Utc::now(),
                 gc_lock: tokio::sync::RwLock::new(()),
+                volume_holders: Default::default(),
             }),
         };
         engine.restore().await?;

@@ -31,6 +31,7 @@ pub struct DiskUsage {
     pub layers_size: u64,
     pub images: Vec<ImageUsage>,
     pub containers: Vec<(Container, ContainerSize)>,
+    pub volumes: Vec<crate::volumes::VolumeUsage>,
 }
 
 impl Engine {
@@ -99,6 +100,7 @@ impl Engine {
             layers_size,
             images,
             containers,
+            volumes: self.volume_usage().await?,
         })
     }
 }

@@ -12,7 +12,6 @@
 
 mod channel;
 mod console;
-mod copy;
 mod create;
 mod delete;
 mod error;

@@ -80,9 +80,9 @@ impl Syscall for LinuxSyscall {
     ) -> std::io::Result<()> {
         // A detached mount has no path of its own; its fd's /proc link reaches it.
         let root = std::path::PathBuf::from(format!("/proc/self/fd/{}", tree.as_raw_fd()));
-        crate::copy::copy_tree(from, &root)?;
+        berth_sys::copy::copy_tree(from, &root)?;
         if root_attrs {
-            crate::copy::set_owner_and_mode(&root, &std::fs::metadata(from)?)?;
+            berth_sys::copy::set_owner_and_mode(&root, &std::fs::metadata(from)?)?;
         }
         Ok(())
     }

@@ -134,6 +134,16 @@ pub enum Error {
     ContainerExists(String),
     #[error("container name {name:?} is already used by container {id:?}")]
     ContainerNameTaken { name: String, id: String },
+    #[error("get {0}: no such volume")]
+    VolumeNotFound(String),
+    #[error("volume {0} already exists")]
+    VolumeExists(String),
+    /// Docker's wording, which clients show as is.
+    #[error("remove {volume}: volume is in use - [{}]", .containers.join(", "))]
+    VolumeInUse {
+        volume: String,
+        containers: Vec<String>,
+    },
 }
 
 fn kernel_log(log: &[String]) -> String {
@@ -153,12 +163,14 @@ impl Error {
             | Self::SnapshotNotFound(_)
             | Self::ImageNotFound(_)
             | Self::TagNotFound(_)
-            | Self::ContainerNotFound(_) => ErrorKind::NotFound,
+            | Self::ContainerNotFound(_)
+            | Self::VolumeNotFound(_) => ErrorKind::NotFound,
             Self::BlobExists(_)
             | Self::SnapshotExists(_)
             | Self::ImageExists(_)
             | Self::ContainerExists(_)
-            | Self::ContainerNameTaken { .. } => ErrorKind::AlreadyExists,
+            | Self::ContainerNameTaken { .. }
+            | Self::VolumeExists(_) => ErrorKind::AlreadyExists,
             Self::UnsupportedDigest(_)
             | Self::SizeMismatch { .. }
             | Self::DigestMismatch { .. }
@@ -171,7 +183,8 @@ impl Error {
             Self::IngestBusy { .. }
             | Self::SnapshotHasChildren { .. }
             | Self::WrongKind { .. }
-            | Self::ImageInUse { .. } => ErrorKind::Conflict,
+            | Self::ImageInUse { .. }
+            | Self::VolumeInUse { .. } => ErrorKind::Conflict,
             Self::Locked { .. } => ErrorKind::Unavailable,
             Self::Io { .. }
             | Self::CorruptIngest { .. }

@@ -16,6 +16,10 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use crate::error::{sql, Error, Result};
 use crate::sqlite;
 
+mod volumes;
+
+pub use volumes::{Volume, VolumeRef};
+
 /// Append-only schema history; see `docs/storage.md` for what each column means.
 ///
 /// - `images.id` is the config digest (Docker's image id); `config` caches the config JSON so
@@ -26,7 +30,10 @@ use crate::sqlite;
 /// - `containers.image_id` has no `ON DELETE` action, so an image in use cannot be deleted.
 /// - Labels are not split out: they live in the image and container config JSON and the engine
 ///   filters on them in memory.
-const MIGRATIONS: &[&str] = &["CREATE TABLE images (
+/// - Migration 2, volumes: `volume_refs.volume` has no `ON DELETE` action, so a volume some
+///   container mounts cannot be deleted; a container's refs go with it (`ON DELETE CASCADE`).
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE images (
         id              TEXT PRIMARY KEY,
         manifest_digest TEXT NOT NULL,
         index_digest    TEXT,
@@ -60,7 +67,23 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE images (
         state        TEXT NOT NULL,
         created      INTEGER NOT NULL
     );
-    CREATE INDEX containers_image ON containers(image_id);"];
+    CREATE INDEX containers_image ON containers(image_id);",
+    "CREATE TABLE volumes (
+        name      TEXT PRIMARY KEY,
+        driver    TEXT NOT NULL,
+        labels    TEXT NOT NULL,
+        options   TEXT NOT NULL,
+        anonymous INTEGER NOT NULL,
+        created   INTEGER NOT NULL
+    );
+    CREATE TABLE volume_refs (
+        volume      TEXT NOT NULL REFERENCES volumes(name),
+        container   TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        destination TEXT NOT NULL,
+        PRIMARY KEY (container, destination)
+    );
+    CREATE INDEX volume_refs_volume ON volume_refs(volume);",
+];
 
 /// The columns `read_containers` maps, in order.
 const CONTAINER_COLUMNS: &str =
@@ -326,6 +349,19 @@ impl MetadataDb {
 
     /// Stores a new container; its id and name must both be free and its image must exist.
     pub fn create_container(&self, c: &Container) -> Result<()> {
+        self.create_container_with_volumes(c, &[], &[]).map(drop)
+    }
+
+    /// Stores a new container together with the volumes it mounts, in one transaction: the
+    /// volumes in `volumes` that do not exist yet are created (a named volume another container
+    /// created meanwhile is kept as it is), and one ref per `(volume, destination)` in `refs`
+    /// records the use. Returns the names of the volumes it created.
+    pub fn create_container_with_volumes(
+        &self,
+        c: &Container,
+        volumes: &[Volume],
+        refs: &[(String, String)],
+    ) -> Result<Vec<String>> {
         check_json(&c.config, || format!("config of container {}", c.id))?;
         check_json(&c.state, || format!("state of container {}", c.id))?;
         let mut conn = self.conn();
@@ -363,7 +399,28 @@ impl MetadataDb {
             ],
         )
         .map_err(sql("insert container", &self.path))?;
-        tx.commit().map_err(sql("commit container", &self.path))
+        let mut created = Vec::new();
+        for v in volumes {
+            if self.insert_volume(&tx, v)? {
+                created.push(v.name.clone());
+            }
+        }
+        for (volume, destination) in refs {
+            tx.execute(
+                "INSERT INTO volume_refs (volume, container, destination) VALUES (?1, ?2, ?3)",
+                params![volume, c.id.as_str(), destination],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Error::VolumeNotFound(volume.clone())
+                }
+                e => sql("insert volume ref", &self.path)(e),
+            })?;
+        }
+        tx.commit().map_err(sql("commit container", &self.path))?;
+        Ok(created)
     }
 
     pub fn get_container(&self, id: &str) -> Result<Container> {

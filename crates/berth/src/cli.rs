@@ -73,6 +73,9 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// Remove one or more images
     Rmi(RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
@@ -143,6 +146,58 @@ pub enum ImageCommand {
     /// List images
     #[command(alias = "list")]
     Ls(ImagesArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VolumeCommand {
+    /// Create a volume
+    Create(VolumeCreateArgs),
+    /// List volumes
+    #[command(alias = "list")]
+    Ls(VolumeLsArgs),
+    /// Display detailed information on one or more volumes
+    Inspect(InspectArgs),
+    /// Remove one or more volumes
+    #[command(alias = "remove")]
+    Rm(VolumeRmArgs),
+    /// Remove unused volumes (anonymous ones; named ones too with --all)
+    Prune(ImagePruneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeCreateArgs {
+    /// Volume driver name
+    #[arg(short = 'd', long, default_value = "local")]
+    pub driver: String,
+    /// Set metadata for a volume (key=value)
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Set driver specific options (type=tmpfs, device=tmpfs, o=size=10m)
+    #[arg(short = 'o', long)]
+    pub opt: Vec<String>,
+    /// Volume name (random when not given)
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeLsArgs {
+    /// Only display volume names
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Provide filter values (dangling=true, driver=local, label=k[=v], name=...)
+    #[arg(long)]
+    pub filter: Vec<String>,
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeRmArgs {
+    /// Do not fail on a volume that does not exist
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[arg(required = true, value_name = "VOLUME")]
+    pub volumes: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -285,6 +340,12 @@ pub struct ContainerOptions {
     /// Bind mount a volume (src:dst[:opts])
     #[arg(short = 'v', long)]
     pub volume: Vec<String>,
+    /// Attach a filesystem mount (type=bind|volume|tmpfs,source=...,target=...,readonly,...)
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// Mount volumes from the specified container(s) (container[:ro|:rw])
+    #[arg(long = "volumes-from")]
+    pub volumes_from: Vec<String>,
     /// Mount a tmpfs directory (path[:opts])
     #[arg(long)]
     pub tmpfs: Vec<String>,
@@ -507,7 +568,7 @@ pub struct StatsArgs {
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// Only inspect objects of this type (container, image)
+    /// Only inspect objects of this type (container, image, volume)
     #[arg(long = "type")]
     pub kind: Option<String>,
     /// Display total file sizes (containers)

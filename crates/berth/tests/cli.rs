@@ -383,3 +383,75 @@ fn completion_scripts_are_generated() {
         );
     }
 }
+
+#[test]
+fn volume_verbs_and_run_mounts() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start_for(common::Client::Berth);
+    let image = d.busybox();
+    let vol = unique("bv");
+    let out = d
+        .berth(&[
+            "volume",
+            "create",
+            "--label",
+            "team=x",
+            "-o",
+            "type=tmpfs",
+            "-o",
+            "device=tmpfs",
+            &vol,
+        ])
+        .ok();
+    assert_eq!(out.stdout.trim(), vol);
+    let out = d.berth(&["volume", "ls", "--format", "json"]).ok();
+    let row: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().next().unwrap_or("{}")).unwrap_or_default();
+    assert_eq!(row["Name"], vol.as_str(), "{out:?}");
+    assert_eq!(row["Driver"], "local");
+    assert_eq!(row["Labels"], "team=x");
+    let out = d
+        .berth(&["volume", "inspect", "--format", "{{.Options.type}}", &vol])
+        .ok();
+    assert_eq!(out.stdout.trim(), "tmpfs");
+    let out = d
+        .berth(&[
+            "run",
+            "--rm",
+            "--mount",
+            &format!("src={vol},dst=/v"),
+            image,
+            "sh",
+            "-c",
+            "grep -c ' /v tmpfs' /proc/mounts",
+        ])
+        .ok();
+    assert_eq!(out.stdout.trim(), "1");
+    let c = d
+        .berth(&["create", "-v", &format!("{vol}:/v"), image])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let out = d
+        .berth(&[
+            "run",
+            "--rm",
+            "--volumes-from",
+            &c,
+            image,
+            "sh",
+            "-c",
+            "grep -c ' /v ' /proc/mounts",
+        ])
+        .ok();
+    assert_eq!(out.stdout.trim(), "1");
+    d.berth(&["volume", "rm", &vol]).failed();
+    d.berth(&["rm", &c]).ok();
+    let out = d.berth(&["volume", "prune", "-a", "-f"]).ok();
+    assert!(out.stdout.contains(&vol), "{out:?}");
+    d.berth(&["volume", "rm", "-f", &vol]).ok();
+    assert_eq!(d.berth(&["volume", "ls", "-q"]).ok().stdout, "");
+}

@@ -2,6 +2,8 @@
 //! until start, but the request is checked in full now (a spec is built and thrown away), so
 //! bad options fail at create as they do with dockerd.
 
+use std::path::PathBuf;
+
 use berth_store::metadata;
 use berth_types::ContainerId;
 use serde_json::Value;
@@ -9,7 +11,10 @@ use serde_json::Value;
 use super::{names, Config, State};
 use crate::events::EventType;
 use crate::images::resolve;
-use crate::spec::{self, CreateOptions, ImageConfig, ResolvedUser, SpecContext};
+use crate::spec::{
+    self, BindOptions, CreateOptions, HostConfig, ImageConfig, MountRequest, MountSpec,
+    ResolvedUser, SpecContext, VolumeOptions,
+};
 use crate::{Engine, Error, Result};
 
 /// A create request: the options and an optional name.
@@ -26,6 +31,83 @@ pub(crate) fn image_config(config_json: &str) -> Result<ImageConfig> {
         Some(c) if !c.is_null() => serde_json::from_value(c.clone()).map_err(Error::Json),
         _ => Ok(ImageConfig::default()),
     }
+}
+
+/// The options with what `--volumes-from` brought appended to `--mount`, as the spec is built.
+pub(crate) fn with_inherited(options: &CreateOptions, inherited: &[MountSpec]) -> CreateOptions {
+    let mut o = options.clone();
+    o.host_config.mounts.extend(inherited.iter().cloned());
+    o
+}
+
+/// `--volumes-from <container>[:ro|:rw]`: the other container's volumes and binds, at the same
+/// places, read-only or read-write as asked (else as they are there), as `--mount`s. Places
+/// the container's own `-v`/`--mount` cover are left to those, as dockerd does.
+fn volumes_from(store: &berth_store::Store, h: &HostConfig) -> Result<Vec<MountSpec>> {
+    let own: Vec<PathBuf> = h
+        .binds
+        .iter()
+        .filter_map(|b| spec::parse_bind(b).ok())
+        .chain(h.mounts.iter().filter_map(|m| spec::parse_mount(m).ok()))
+        .map(|r| match r {
+            MountRequest::Bind(b) => b.destination,
+            MountRequest::Volume(v) => v.destination,
+            MountRequest::Tmpfs { destination, .. } => destination,
+        })
+        .collect();
+    let mut out: Vec<MountSpec> = Vec::new();
+    for from in &h.volumes_from {
+        let (name, mode) = from.split_once(':').unwrap_or((from.as_str(), ""));
+        let read_only = match mode {
+            "" => None,
+            "ro" => Some(true),
+            "rw" => Some(false),
+            _ => {
+                return Err(Error::Spec(spec::SpecError::InvalidValue {
+                    option: "VolumesFrom",
+                    value: from.clone(),
+                    reason: "invalid mode: want ro or rw",
+                }))
+            }
+        };
+        let other = super::find(store, name)?;
+        let other = super::parse_record(&other, PathBuf::new())?;
+        for p in other.config.mounts {
+            let target = p.destination.to_string_lossy().into_owned();
+            if own.contains(&p.destination) || out.iter().any(|m| m.target == target) {
+                continue;
+            }
+            let mut m = MountSpec {
+                target,
+                read_only: read_only.unwrap_or(!p.rw),
+                ..Default::default()
+            };
+            match p.kind.as_str() {
+                "volume" => {
+                    m.kind = "volume".into();
+                    m.source = p.name;
+                    // The volume has its content already; never copy into it again.
+                    m.volume_options = Some(VolumeOptions {
+                        no_copy: true,
+                        ..Default::default()
+                    });
+                }
+                "bind" => {
+                    m.kind = "bind".into();
+                    m.source = p.source.to_string_lossy().into_owned();
+                    m.bind_options = Some(BindOptions {
+                        propagation: p.propagation,
+                        create_mountpoint: true,
+                        ..Default::default()
+                    });
+                }
+                // A tmpfs belongs to its container alone.
+                _ => continue,
+            }
+            out.push(m);
+        }
+    }
+    Ok(out)
 }
 
 impl Engine {
@@ -48,6 +130,7 @@ impl Engine {
                 let image = resolve(store, &options.image)?;
                 let image_cfg = image_config(&image.config)?;
                 let merged = spec::merge(&options, &image_cfg)?;
+                let inherited = volumes_from(store, &options.host_config)?;
                 // Validate everything the spec builder checks, now rather than at start.
                 let mut probe = SpecContext::new(
                     container_id.clone(),
@@ -60,7 +143,24 @@ impl Engine {
                 );
                 probe.host_capabilities = super::lifecycle::bounding_set();
                 probe.init_path = engine.config().init.clone();
-                spec::build_spec(&options, &image_cfg, &probe)?;
+                let built =
+                    spec::build_spec(&with_inherited(&options, &inherited), &image_cfg, &probe)?;
+                // dockerd refuses a missing `--mount` bind source now; `-v` ones are made at start.
+                if let Some((missing, _)) = built
+                    .bind_sources
+                    .iter()
+                    .find(|(src, create)| !create && !src.exists())
+                {
+                    return Err(Error::BindSourceMissing(missing.clone()));
+                }
+                let resolved = engine.resolve_volumes(
+                    store,
+                    &built.volume_requests,
+                    &options.host_config.volume_driver,
+                )?;
+                let mut mounts = built.mount_points;
+                mounts.extend(resolved.points);
+                mounts.sort_by(|a, b| a.destination.cmp(&b.destination));
 
                 let name = match name {
                     Some(n) => n,
@@ -80,6 +180,8 @@ impl Engine {
                     args: args.iter().skip(1).cloned().collect(),
                     hostname,
                     options,
+                    mounts,
+                    inherited_mounts: inherited,
                 };
                 let parent = image.layers.last().map(|l| l.chain_id.to_string());
                 store.snapshots.prepare(&id, parent.as_deref())?;
@@ -92,31 +194,47 @@ impl Engine {
                     state: serde_json::to_string(&State::default()).map_err(Error::Json)?,
                     created: chrono::Utc::now(),
                 };
-                let made = std::fs::create_dir_all(&data_dir)
-                    .map_err(|source| Error::Io {
-                        action: "create",
-                        path: data_dir.clone(),
-                        source,
-                    })
-                    .and_then(|()| {
-                        store
-                            .metadata
-                            .create_container(&record)
-                            .map_err(|e| match e {
-                                berth_store::Error::ContainerNameTaken { name, id } => {
-                                    Error::NameInUse { name, id }
-                                }
-                                e => e.into(),
-                            })
-                    });
-                if let Err(e) = made {
-                    let _ = store.snapshots.remove(&id);
-                    let _ = std::fs::remove_dir_all(&data_dir);
-                    return Err(e);
-                }
-                super::parse_record(&record, engine.log_path(&id))
+                let new_dirs = engine.make_volume_dirs(&resolved.volumes);
+                let made = new_dirs.and_then(|new_dirs| {
+                    std::fs::create_dir_all(&data_dir)
+                        .map_err(|source| Error::Io {
+                            action: "create",
+                            path: data_dir.clone(),
+                            source,
+                        })
+                        .and_then(|()| {
+                            store
+                                .metadata
+                                .create_container_with_volumes(
+                                    &record,
+                                    &resolved.volumes,
+                                    &resolved.refs,
+                                )
+                                .map_err(|e| match e {
+                                    berth_store::Error::ContainerNameTaken { name, id } => {
+                                        Error::NameInUse { name, id }
+                                    }
+                                    e => e.into(),
+                                })
+                        })
+                        .inspect_err(|_| engine.discard_volume_dirs(&new_dirs))
+                });
+                let new_volumes = match made {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let _ = store.snapshots.remove(&id);
+                        let _ = std::fs::remove_dir_all(&data_dir);
+                        return Err(e);
+                    }
+                };
+                Ok((
+                    super::parse_record(&record, engine.log_path(&id))?,
+                    new_volumes,
+                ))
             })
             .await?;
+        let (created, new_volumes) = created;
+        self.volumes_created(&new_volumes);
         self.inner.containers.entry(&created.id, &created.state);
         self.events().publish(
             EventType::Container,

@@ -342,9 +342,21 @@ impl Engine {
             }
             ctx.join.net = Some(PathBuf::from(format!("/proc/{}/ns/net", peer_state.pid)));
         }
-        let built = spec::build_spec(opts, &image_cfg, &ctx)?;
-        if let Some(v) = built.volume_requests.first() {
-            return Err(Error::VolumesUnsupported(format!("{v:?}")));
+        let effective = super::create::with_inherited(opts, &c.config.inherited_mounts);
+        let mut built = spec::build_spec(&effective, &image_cfg, &ctx)?;
+        ensure_bind_sources(&built.bind_sources)?;
+        for req in std::mem::take(&mut built.volume_requests) {
+            let point = c
+                .config
+                .mounts
+                .iter()
+                .find(|p| p.kind == "volume" && p.destination == req.destination)
+                .ok_or_else(|| Error::VolumeNotRecorded {
+                    container: c.id.clone(),
+                    destination: req.destination.display().to_string(),
+                })?;
+            let source = self.attach_volume(store, &c.id, point, req.nocopy, &rootfs)?;
+            built.mount_volume(&req, &source);
         }
         let config_path = bundle.join("config.json");
         let json = serde_json::to_vec_pretty(&built.spec).map_err(Error::Json)?;
@@ -498,15 +510,21 @@ impl Engine {
         });
     }
 
-    /// Unmounts the rootfs; the snapshot (the container's writable layer) stays.
+    /// Unmounts the rootfs and releases the volumes; the snapshot (the container's writable
+    /// layer) stays.
     pub(crate) async fn cleanup_after_exit(&self, id: &str) {
         let rootfs = self.bundle_dir(id).join("rootfs");
-        let _ = tokio::task::spawn_blocking(move || {
-            if is_mountpoint(&rootfs) {
-                let _ = berth_store::snapshot::unmount(&rootfs);
-            }
-        })
-        .await;
+        let engine = self.clone();
+        let id = id.to_string();
+        let _ = self
+            .with_store(move |store| {
+                if is_mountpoint(&rootfs) {
+                    let _ = berth_store::snapshot::unmount(&rootfs);
+                }
+                engine.release_volumes(store, &id);
+                Ok(())
+            })
+            .await;
     }
 
     /// `docker stop`: the stop signal, then SIGKILL after `timeout` seconds (None: the
@@ -686,6 +704,10 @@ impl Engine {
             match c.state.status {
                 status if status.is_live() && shim_alive => {
                     tracing::info!(container = %c.id, "re-attached to running container");
+                    let engine = self.clone();
+                    let id = c.id.clone();
+                    self.with_store(move |store| engine.rehold_volumes(store, &id))
+                        .await?;
                     self.watch_exit(c.id.clone());
                     self.start_health_monitor(&c, false);
                 }
@@ -715,6 +737,9 @@ impl Engine {
                 }
             }
         }
+        let engine = self.clone();
+        self.with_store(move |store| engine.unmount_idle_volumes(store))
+            .await?;
         self.remove_fs_leftovers().await;
         // Nothing is in flight yet, so whatever no image or container references (partial
         // downloads, half-unpacked layers of an interrupted import) can go now.
@@ -730,6 +755,21 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Host paths to bind: a missing one is created when it came from `-v` (as dockerd), refused
+/// when it came from `--mount`.
+fn ensure_bind_sources(sources: &[(PathBuf, bool)]) -> Result<()> {
+    for (source, create) in sources {
+        if source.exists() {
+            continue;
+        }
+        if !create {
+            return Err(Error::BindSourceMissing(source.clone()));
+        }
+        std::fs::create_dir_all(source).map_err(io_err("create bind source", source))?;
+    }
+    Ok(())
 }
 
 /// Whether `path` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT, Linux 5.8+), which

@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::spec::CreateOptions;
+use crate::spec::{CreateOptions, MountPoint, MountSpec};
 use crate::{Engine, Error, Result};
 
 pub use attach::{AttachOptions, AttachStream, PendingAttach};
@@ -38,6 +38,7 @@ pub use create::CreateRequest;
 pub use exec::{Exec, ExecConfig, ExecStartOptions, ExecState};
 pub use fs::ExtractOptions;
 pub use health::{Health, HealthResult, HealthStatus};
+pub(crate) use lifecycle::is_mountpoint;
 pub use lifecycle::WaitCondition;
 pub use logs::{LogLine, LogsOptions};
 pub use manage::{BlkioEntry, CgroupStats, StatsSample, Top, UpdateRequest};
@@ -112,6 +113,12 @@ pub struct Config {
     pub path: String,
     pub args: Vec<String>,
     pub hostname: String,
+    /// Binds, volumes and `--mount` tmpfs, resolved at create (`Mounts` in inspect).
+    #[serde(default)]
+    pub mounts: Vec<MountPoint>,
+    /// What `--volumes-from` brought, as `--mount`s added to the container's own at start.
+    #[serde(default)]
+    pub inherited_mounts: Vec<MountSpec>,
 }
 
 /// A container as the engine reports it.
@@ -337,7 +344,8 @@ impl Engine {
     }
 }
 
-fn label_matches(labels: &BTreeMap<String, String>, filter: &str) -> bool {
+/// Docker's `label=k` / `label=k=v` filter on one object's labels.
+pub(crate) fn label_matches(labels: &BTreeMap<String, String>, filter: &str) -> bool {
     match filter.split_once('=') {
         Some((k, v)) => labels.get(k).is_some_and(|have| have == v),
         None => labels.contains_key(filter),

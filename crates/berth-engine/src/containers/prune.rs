@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::ListOptions;
+use super::{label_matches, ListOptions};
 use crate::events::EventType;
 use crate::{Engine, Result};
 
@@ -24,13 +24,6 @@ pub struct ContainersPruned {
     pub ids: Vec<String>,
     /// Sum of the removed containers' writable layers.
     pub space_reclaimed: u64,
-}
-
-fn label_matches(labels: &BTreeMap<String, String>, filter: &str) -> bool {
-    match filter.split_once('=') {
-        Some((k, v)) => labels.get(k).is_some_and(|have| have == v),
-        None => labels.contains_key(filter),
-    }
 }
 
 impl Engine {

@@ -11,7 +11,7 @@ impl Engine {
         &self,
         name_or_id: &str,
         force: bool,
-        _volumes: bool,
+        volumes: bool,
     ) -> Result<()> {
         let c = self.container(name_or_id).await?;
         let entry = self.inner.containers.entry(&c.id, &c.state);
@@ -36,13 +36,14 @@ impl Engine {
             if !stopped {
                 return Err(Error::StopTimedOut(c.id.clone()));
             }
-            return Box::pin(self.remove_stopped(&c.id)).await;
+            return Box::pin(self.remove_stopped(&c.id, volumes)).await;
         }
         drop(op);
-        self.remove_stopped(&c.id).await
+        self.remove_stopped(&c.id, volumes).await
     }
 
-    async fn remove_stopped(&self, id: &str) -> Result<()> {
+    /// `volumes` (`rm -v`, `--rm`): its anonymous volumes go too.
+    async fn remove_stopped(&self, id: &str, volumes: bool) -> Result<()> {
         let c = self.container(id).await?;
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
@@ -58,28 +59,33 @@ impl Engine {
         let data = self.data_dir(&c.id);
         let shim = self.shim_dir(&c.id);
         let key = c.id.clone();
-        self.with_store(move |store| {
-            let record = store.metadata.get_container(&key)?;
-            match store.snapshots.remove(&record.snapshot_key) {
-                Ok(()) | Err(berth_store::Error::SnapshotNotFound(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-            for dir in [&bundle, &data, &shim] {
-                match std::fs::remove_dir_all(dir) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(Error::Io {
-                            action: "remove",
-                            path: dir.clone(),
-                            source: e,
-                        })
-                    }
-                    _ => {}
+        let refs = self
+            .with_store(move |store| {
+                let record = store.metadata.get_container(&key)?;
+                let refs = store.metadata.container_volume_refs(&key)?;
+                match store.snapshots.remove(&record.snapshot_key) {
+                    Ok(()) | Err(berth_store::Error::SnapshotNotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
                 }
-            }
-            store.metadata.delete_container(&key)?;
-            Ok(())
-        })
-        .await?;
+                for dir in [&bundle, &data, &shim] {
+                    match std::fs::remove_dir_all(dir) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(Error::Io {
+                                action: "remove",
+                                path: dir.clone(),
+                                source: e,
+                            })
+                        }
+                        _ => {}
+                    }
+                }
+                store.metadata.delete_container(&key)?;
+                Ok(refs)
+            })
+            .await?;
+        if volumes {
+            self.remove_anonymous_volumes(refs).await;
+        }
         entry.state.send_replace(State {
             removed: true,
             ..c.state.clone()

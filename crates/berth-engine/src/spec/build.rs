@@ -14,7 +14,7 @@ use oci_spec::runtime::{
 use super::caps::{available_only, effective_capabilities, to_oci};
 use super::error::{invalid, SpecError};
 use super::merge::{merge, process_env, MergedConfig};
-use super::mounts::{self, VolumeRequest};
+use super::mounts::{self, MountPoint, VolumeRequest};
 use super::options::{CreateOptions, HostConfig, ImageConfig};
 use super::resources::{self, HostDevices, HostFs, SharedNamespaces};
 use super::seccomp::{self, SeccompHost};
@@ -139,6 +139,11 @@ pub struct BuiltSpec {
     pub spec: Spec,
     pub merged: MergedConfig,
     pub volume_requests: Vec<VolumeRequest>,
+    /// Binds and `--mount` tmpfs as `docker inspect` lists them; the engine adds the volumes.
+    pub mount_points: Vec<MountPoint>,
+    /// Host paths bound into the container, with whether a missing one is created (`-v`, as
+    /// dockerd) rather than refused (`--mount`).
+    pub bind_sources: Vec<(PathBuf, bool)>,
     /// Index of the first user mount in `spec.mounts`; defaults come before it.
     first_user_mount: usize,
 }
@@ -551,6 +556,7 @@ pub fn build_spec(
     let shm_size = mounts::shm_size(h.shm_size)?;
     let user_mounts = mounts::user_mounts(
         &h.binds,
+        &h.mounts,
         &h.tmpfs,
         merged.volumes.keys().cloned().collect::<Vec<_>>(),
     )?;
@@ -680,6 +686,8 @@ pub fn build_spec(
         spec,
         merged,
         volume_requests: user_mounts.volumes,
+        mount_points: user_mounts.points,
+        bind_sources: user_mounts.bind_sources,
         first_user_mount,
     })
 }

@@ -25,6 +25,13 @@ pub enum SpecError {
     CapabilityUnavailable(String),
     #[error("invalid volume specification {spec:?}: {reason}")]
     InvalidBind { spec: String, reason: &'static str },
+    /// moby's wording for a bad `--mount`.
+    #[error("invalid mount config for type {kind:?}: {reason} (target {target:?})")]
+    InvalidMount {
+        kind: String,
+        target: String,
+        reason: &'static str,
+    },
     #[error("invalid mount config: {option} {path:?} is not an absolute path")]
     RelativePath { option: &'static str, path: String },
     #[error("duplicate mount point: {0}")]

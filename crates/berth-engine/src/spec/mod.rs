@@ -23,8 +23,14 @@ pub use build::{
 pub use caps::{available_only, effective_capabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES};
 pub use error::SpecError;
 pub use merge::{merge, MergedConfig};
-pub use mounts::{parse_bind, BindSpec, VolumeRequest, DEFAULT_SHM_SIZE};
-pub use options::{CreateOptions, HostConfig, ImageConfig};
+pub use mounts::{
+    parse_bind, parse_mount, valid_volume_name, HostBind, MountPoint, MountRequest, VolumeRequest,
+    DEFAULT_SHM_SIZE,
+};
+pub use options::{
+    BindOptions, CreateOptions, DriverConfig, HostConfig, ImageConfig, MountSpec, TmpfsOptions,
+    VolumeOptions,
+};
 pub use resources::{HostDevices, HostFileInfo, HostFileKind, HostFs};
 pub use seccomp::SeccompHost;
 pub use user::{resolve_user, ResolvedUser};

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::Mount;
+use serde::{Deserialize, Serialize};
 
 use super::error::{invalid, SpecError};
+use super::options::MountSpec;
 
 /// `/dev/shm` size when `--shm-size` is not given: 64 MiB.
 pub const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
@@ -74,7 +76,7 @@ pub(crate) fn default_mounts(shm_size: i64) -> Vec<Mount> {
 
 /// A named or anonymous volume the engine must create or look up, then mount with
 /// [`super::BuiltSpec::mount_volume`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VolumeRequest {
     /// `None` for an anonymous volume (`-v /data` or an image `VOLUME`).
     pub name: Option<String>,
@@ -82,6 +84,14 @@ pub struct VolumeRequest {
     pub read_only: bool,
     /// `nocopy`: do not copy the image's content at `destination` into a new volume.
     pub nocopy: bool,
+    /// Driver of a volume this request creates (`--mount volume-driver=`); empty: the
+    /// container's `VolumeDriver`, else `local`.
+    pub driver: String,
+    /// Driver options and labels of a volume this request creates (`volume-opt`, `volume-label`).
+    pub driver_options: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    /// The `-v` mode text, which `docker inspect` shows as `Mode`.
+    pub mode: String,
 }
 
 impl VolumeRequest {
@@ -100,18 +110,51 @@ impl VolumeRequest {
     }
 }
 
-/// A `-v` string, parsed.
+/// A host path bind mount (`-v /src:/dst` or `--mount type=bind`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BindSpec {
-    /// A host path bind mount.
-    HostPath {
-        source: PathBuf,
-        destination: PathBuf,
-        read_only: bool,
-        /// `private`, `rprivate` (the default), `shared`, `rshared`, `slave` or `rslave`.
-        propagation: &'static str,
-    },
+pub struct HostBind {
+    pub source: PathBuf,
+    pub destination: PathBuf,
+    pub read_only: bool,
+    /// `private`, `rprivate` (the default), `shared`, `rshared`, `slave` or `rslave`.
+    pub propagation: &'static str,
+    /// `rbind`, unless `bind-nonrecursive`.
+    pub recursive: bool,
+    /// dockerd creates a missing source directory for `-v`; `--mount` refuses it.
+    pub create_missing: bool,
+    /// The `-v` mode text, shown as `Mode` by inspect.
+    pub mode: String,
+}
+
+/// One user mount request, parsed from `-v` ([`parse_bind`]) or `--mount` ([`parse_mount`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountRequest {
+    Bind(HostBind),
     Volume(VolumeRequest),
+    /// `--mount type=tmpfs`: `options` in `--tmpfs` syntax.
+    Tmpfs {
+        destination: PathBuf,
+        options: String,
+    },
+}
+
+/// A user mount as `docker inspect` shows it in `Mounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MountPoint {
+    /// `bind`, `volume` or `tmpfs`.
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub source: PathBuf,
+    pub destination: PathBuf,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub driver: String,
+    pub mode: String,
+    #[serde(rename = "RW")]
+    pub rw: bool,
+    pub propagation: String,
 }
 
 const PROPAGATIONS: [&str; 6] = [
@@ -121,7 +164,7 @@ const PROPAGATIONS: [&str; 6] = [
 /// Parses Docker's Linux `-v` syntax: `dst`, `src:dst` or `src:dst:mode`, where `src` is an
 /// absolute host path or a volume name and mode is a comma list of at most one each of
 /// `ro`/`rw`, `z`/`Z` (accepted, no SELinux relabel here), a propagation, and `nocopy`.
-pub fn parse_bind(spec: &str) -> Result<BindSpec, SpecError> {
+pub fn parse_bind(spec: &str) -> Result<MountRequest, SpecError> {
     let err = |reason| SpecError::InvalidBind {
         spec: spec.to_string(),
         reason,
@@ -155,42 +198,146 @@ pub fn parse_bind(spec: &str) -> Result<BindSpec, SpecError> {
     let nocopy = modes.contains(&"nocopy");
     let propagation = PROPAGATIONS.iter().find(|p| modes.contains(p)).copied();
 
-    if source.is_empty() {
-        if propagation.is_some() {
-            return Err(err("propagation applies to bind mounts only"));
-        }
-        return Ok(BindSpec::Volume(VolumeRequest {
-            name: None,
-            destination,
-            read_only,
-            nocopy,
-        }));
-    }
     if source.starts_with('/') {
         if nocopy {
             return Err(err("nocopy applies to volumes only"));
         }
-        return Ok(BindSpec::HostPath {
+        return Ok(MountRequest::Bind(HostBind {
             source: clean(Path::new(source)),
             destination,
             read_only,
             propagation: propagation.unwrap_or("rprivate"),
-        });
-    }
-    if !valid_volume_name(source) {
-        return Err(err(
-            "source is neither an absolute path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)",
-        ));
+            recursive: true,
+            create_missing: true,
+            mode: mode.to_string(),
+        }));
     }
     if propagation.is_some() {
         return Err(err("propagation applies to bind mounts only"));
     }
-    Ok(BindSpec::Volume(VolumeRequest {
-        name: Some(source.to_string()),
+    let name = if source.is_empty() {
+        None
+    } else if valid_volume_name(source) {
+        Some(source.to_string())
+    } else {
+        return Err(err(
+            "source is neither an absolute path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)",
+        ));
+    };
+    Ok(MountRequest::Volume(VolumeRequest {
+        name,
         destination,
         read_only,
         nocopy,
+        // What dockerd shows for a volume given without a mode.
+        mode: if mode.is_empty() { "z" } else { mode }.to_string(),
+        ..Default::default()
     }))
+}
+
+/// Validates one `--mount` as moby's `validateMountConfig` does, naming the field at fault.
+pub fn parse_mount(m: &MountSpec) -> Result<MountRequest, SpecError> {
+    let err = |reason: &'static str| SpecError::InvalidMount {
+        kind: m.kind.clone(),
+        target: m.target.clone(),
+        reason,
+    };
+    if m.target.is_empty() {
+        return Err(err("field Target must not be empty"));
+    }
+    let destination = container_path("Mounts", &m.target)?;
+    if destination == Path::new("/") {
+        return Err(err("invalid specification: destination can't be '/'"));
+    }
+    let only = |bind: bool, volume: bool, tmpfs: bool| {
+        if !bind && m.bind_options.is_some() {
+            return Err(err("field BindOptions must not be specified"));
+        }
+        if !volume && m.volume_options.is_some() {
+            return Err(err("field VolumeOptions must not be specified"));
+        }
+        if !tmpfs && m.tmpfs_options.is_some() {
+            return Err(err("field TmpfsOptions must not be specified"));
+        }
+        Ok(())
+    };
+    match m.kind.as_str() {
+        "bind" => {
+            only(true, false, false)?;
+            if m.source.is_empty() {
+                return Err(err("field Source must not be empty"));
+            }
+            if !m.source.starts_with('/') {
+                return Err(err("invalid mount path: must be absolute"));
+            }
+            let opts = m.bind_options.clone().unwrap_or_default();
+            let propagation = match opts.propagation.as_str() {
+                "" => "rprivate",
+                p => PROPAGATIONS
+                    .iter()
+                    .find(|known| **known == p)
+                    .copied()
+                    .ok_or_else(|| err("invalid propagation mode"))?,
+            };
+            Ok(MountRequest::Bind(HostBind {
+                source: clean(Path::new(&m.source)),
+                destination,
+                read_only: m.read_only,
+                propagation,
+                recursive: !opts.non_recursive,
+                create_missing: opts.create_mountpoint,
+                mode: String::new(),
+            }))
+        }
+        "volume" => {
+            only(false, true, false)?;
+            if !m.source.is_empty() && !valid_volume_name(&m.source) {
+                return Err(err(
+                    "invalid volume name: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                ));
+            }
+            let opts = m.volume_options.clone().unwrap_or_default();
+            if !opts.subpath.is_empty() {
+                return Err(err("volume subpath is not supported"));
+            }
+            let driver = opts.driver_config.unwrap_or_default();
+            Ok(MountRequest::Volume(VolumeRequest {
+                name: (!m.source.is_empty()).then(|| m.source.clone()),
+                destination,
+                read_only: m.read_only,
+                nocopy: opts.no_copy,
+                driver: driver.name,
+                driver_options: driver.options,
+                labels: opts.labels,
+                mode: String::new(),
+            }))
+        }
+        "tmpfs" => {
+            only(false, false, true)?;
+            if !m.source.is_empty() {
+                return Err(err("field Source must not be specified"));
+            }
+            let opts = m.tmpfs_options.clone().unwrap_or_default();
+            if opts.size_bytes < 0 {
+                return Err(err("invalid tmpfs size"));
+            }
+            let mut options = Vec::new();
+            if opts.size_bytes > 0 {
+                options.push(format!("size={}", opts.size_bytes));
+            }
+            if opts.mode != 0 {
+                options.push(format!("mode={:o}", opts.mode & 0o7777));
+            }
+            if m.read_only {
+                options.push("ro".into());
+            }
+            Ok(MountRequest::Tmpfs {
+                destination,
+                options: options.join(","),
+            })
+        }
+        _ => Err(err("mount type unknown")),
+    }
 }
 
 /// moby `linuxValidMountMode`: known words, at most one of each kind.
@@ -217,8 +364,9 @@ fn valid_mode(mode: &str) -> bool {
     true
 }
 
-/// The local volume driver's name rule.
-fn valid_volume_name(name: &str) -> bool {
+/// The local volume driver's name rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]+` (so no `/`, and no `..`
+/// since the first character cannot be a dot).
+pub fn valid_volume_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && name.len() >= 2
@@ -328,11 +476,21 @@ pub(crate) fn bind_mount(
     read_only: bool,
     propagation: &str,
 ) -> Mount {
+    host_bind_mount(source, destination, read_only, propagation, true)
+}
+
+fn host_bind_mount(
+    source: &Path,
+    destination: &Path,
+    read_only: bool,
+    propagation: &str,
+    recursive: bool,
+) -> Mount {
     let mut m = Mount::default();
     m.set_destination(destination.to_path_buf());
     m.set_typ(Some("bind".into()));
     m.set_source(Some(source.to_path_buf()));
-    let mut options = vec!["rbind".to_string()];
+    let mut options = vec![if recursive { "rbind" } else { "bind" }.to_string()];
     if read_only {
         options.push("ro".into());
     }
@@ -341,11 +499,15 @@ pub(crate) fn bind_mount(
     m
 }
 
-/// The user's mounts: `-v` binds, `--tmpfs`, and the volumes the engine must provide.
+/// The user's mounts: `-v` binds, `--mount`, `--tmpfs`, and the volumes the engine must provide.
 #[derive(Debug, Default)]
 pub(crate) struct UserMounts {
     pub mounts: Vec<Mount>,
     pub volumes: Vec<VolumeRequest>,
+    /// Binds and `--mount` tmpfs as inspect shows them (volumes are added once resolved).
+    pub points: Vec<MountPoint>,
+    /// Host bind sources, with whether a missing one is created (`-v`) or an error.
+    pub bind_sources: Vec<(PathBuf, bool)>,
     /// Set when a bind asks for shared or slave propagation, which needs the rootfs to match.
     pub rootfs_propagation: Option<&'static str>,
 }
@@ -357,62 +519,101 @@ impl UserMounts {
             .map(|m| m.destination().as_path())
             .chain(self.volumes.iter().map(|v| v.destination.as_path()))
     }
+
+    fn claim(&self, destination: &Path) -> Result<(), SpecError> {
+        if self.destinations().any(|d| d == destination) {
+            return Err(SpecError::DuplicateMountPoint(destination.to_path_buf()));
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, request: MountRequest) -> Result<(), SpecError> {
+        match request {
+            MountRequest::Bind(b) => {
+                match b.propagation {
+                    "shared" | "rshared" => self.rootfs_propagation = Some("shared"),
+                    "slave" | "rslave" if self.rootfs_propagation.is_none() => {
+                        self.rootfs_propagation = Some("rslave")
+                    }
+                    _ => {}
+                }
+                self.mounts.push(host_bind_mount(
+                    &b.source,
+                    &b.destination,
+                    b.read_only,
+                    b.propagation,
+                    b.recursive,
+                ));
+                self.points.push(MountPoint {
+                    kind: "bind".into(),
+                    name: String::new(),
+                    source: b.source.clone(),
+                    destination: b.destination,
+                    driver: String::new(),
+                    mode: b.mode,
+                    rw: !b.read_only,
+                    propagation: b.propagation.into(),
+                });
+                self.bind_sources.push((b.source, b.create_missing));
+            }
+            MountRequest::Volume(v) => self.volumes.push(v),
+            MountRequest::Tmpfs {
+                destination,
+                options,
+            } => {
+                let m = tmpfs_mount(&destination, &options)?;
+                self.points.push(MountPoint {
+                    kind: "tmpfs".into(),
+                    name: String::new(),
+                    source: PathBuf::new(),
+                    rw: !m.options().iter().flatten().any(|o| o == "ro"),
+                    destination,
+                    driver: String::new(),
+                    mode: String::new(),
+                    propagation: String::new(),
+                });
+                self.mounts.push(m);
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Parses binds and tmpfs, refusing two mounts at one place; then adds an anonymous volume for
-/// each image/request `Volumes` path nothing else covers.
+/// Parses binds, `--mount`s and tmpfs, refusing two mounts at one place; then adds an anonymous
+/// volume for each image/request `Volumes` path nothing else covers.
 pub(crate) fn user_mounts(
     binds: &[String],
+    mounts: &[MountSpec],
     tmpfs: &BTreeMap<String, String>,
     volumes: impl IntoIterator<Item = String>,
 ) -> Result<UserMounts, SpecError> {
     let mut out = UserMounts::default();
-    let mut taken: Vec<PathBuf> = Vec::new();
-    let mut claim = |dest: &Path| {
-        if taken.iter().any(|t| t == dest) {
-            return Err(SpecError::DuplicateMountPoint(dest.to_path_buf()));
-        }
-        taken.push(dest.to_path_buf());
-        Ok(())
-    };
-    for bind in binds {
-        match parse_bind(bind)? {
-            BindSpec::HostPath {
-                source,
-                destination,
-                read_only,
-                propagation,
-            } => {
-                claim(&destination)?;
-                match propagation {
-                    "shared" | "rshared" => out.rootfs_propagation = Some("shared"),
-                    "slave" | "rslave" if out.rootfs_propagation.is_none() => {
-                        out.rootfs_propagation = Some("rslave")
-                    }
-                    _ => {}
-                }
-                out.mounts
-                    .push(bind_mount(&source, &destination, read_only, propagation));
-            }
-            BindSpec::Volume(v) => {
-                claim(&v.destination)?;
-                out.volumes.push(v);
-            }
-        }
+    let requests = binds
+        .iter()
+        .map(|b| parse_bind(b))
+        .chain(mounts.iter().map(parse_mount));
+    for request in requests {
+        let request = request?;
+        let dest = match &request {
+            MountRequest::Bind(b) => &b.destination,
+            MountRequest::Volume(v) => &v.destination,
+            MountRequest::Tmpfs { destination, .. } => destination,
+        };
+        out.claim(dest)?;
+        out.add(request)?;
     }
+    // `--tmpfs` mounts are not mount points: inspect does not list them, as with dockerd.
     for (dest, data) in tmpfs {
         let dest = container_path("Tmpfs", dest)?;
-        claim(&dest)?;
+        out.claim(&dest)?;
         out.mounts.push(tmpfs_mount(&dest, data)?);
     }
     for path in volumes {
         let destination = container_path("Volumes", &path)?;
         if !out.destinations().any(|d| d == destination) {
             out.volumes.push(VolumeRequest {
-                name: None,
                 destination,
-                read_only: false,
-                nocopy: false,
+                ..Default::default()
             });
         }
     }

@@ -78,6 +78,14 @@ pub struct HostConfig {
     /// `-v` strings: `src:dst[:opts]`, `name:dst[:opts]` or just `dst` (anonymous volume).
     #[serde(deserialize_with = "nullable")]
     pub binds: Vec<String>,
+    /// `--mount`: binds, volumes and tmpfs in the structured form.
+    #[serde(deserialize_with = "nullable")]
+    pub mounts: Vec<MountSpec>,
+    /// `--volumes-from <container>[:ro|:rw]`.
+    #[serde(deserialize_with = "nullable")]
+    pub volumes_from: Vec<String>,
+    /// `--volume-driver`: the driver of volumes `-v` creates; empty is `local`.
+    pub volume_driver: String,
     /// `--tmpfs`: container path -> mount options (`"size=64m,mode=1777"`).
     #[serde(deserialize_with = "nullable")]
     pub tmpfs: BTreeMap<String, String>,
@@ -166,6 +174,89 @@ pub struct HostConfig {
     pub readonly_paths: Option<Vec<String>>,
     #[serde(deserialize_with = "nullable")]
     pub annotations: BTreeMap<String, String>,
+}
+
+/// One `--mount` (Docker's `mount.Mount`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MountSpec {
+    /// `bind`, `volume` or `tmpfs`.
+    #[serde(rename = "Type")]
+    pub kind: String,
+    /// Host path (bind), volume name (empty: anonymous volume); none for tmpfs.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    pub target: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub consistency: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind_options: Option<BindOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_options: Option<VolumeOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs_options: Option<TmpfsOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BindOptions {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub propagation: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub non_recursive: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub create_mountpoint: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VolumeOptions {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_copy: bool,
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_config: Option<DriverConfig>,
+    /// A subdirectory of the volume to mount (API 1.45); refused rather than ignored.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subpath: String,
+}
+
+/// A volume driver and its options (`volume-driver`, `volume-opt`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DriverConfig {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TmpfsOptions {
+    /// Bytes; 0 = the kernel's default (half of RAM).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub size_bytes: i64,
+    /// Permission bits; 0 = tmpfs's default (1777).
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub mode: u32,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One `--ulimit name=soft[:hard]`.

@@ -208,3 +208,104 @@ fn gc_roots_cover_images_and_containers() {
     assert!(roots.snapshots.contains(img.layers[1].chain_id.as_str()));
     assert!(roots.snapshots.contains("ctr-c1"));
 }
+
+fn volume(name: &str, anonymous: bool) -> Volume {
+    Volume {
+        name: name.to_string(),
+        driver: "local".to_string(),
+        labels: [("k".to_string(), "v".to_string())].into(),
+        options: [("type".to_string(), "tmpfs".to_string())].into(),
+        anonymous,
+        created: crate::fsutil::from_millis(1_700_000_000_000),
+    }
+}
+
+#[test]
+fn volumes_round_trip_and_names_are_unique() {
+    let (_dir, db) = db();
+    let v = volume("data", false);
+    db.create_volume(&v).unwrap();
+    assert_eq!(db.get_volume("data").unwrap(), v);
+    let e = db.create_volume(&volume("data", true)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    db.create_volume(&volume("anon", true)).unwrap();
+    let names: Vec<String> = db
+        .list_volumes()
+        .unwrap()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(names, ["anon", "data"]);
+    assert_eq!(
+        db.get_volume("nope").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn volume_in_use_by_any_container_cannot_be_deleted() {
+    let (_dir, db) = db();
+    let img = image("a", 1);
+    db.create_image(&img).unwrap();
+    db.create_volume(&volume("shared", false)).unwrap();
+    let created = db
+        .create_container_with_volumes(
+            &container("c1", "one", &img.id),
+            &[volume("shared", false), volume("anon1", true)],
+            &[
+                ("shared".to_string(), "/data".to_string()),
+                ("anon1".to_string(), "/cache".to_string()),
+            ],
+        )
+        .unwrap();
+    // The named volume existed already: only the anonymous one is new.
+    assert_eq!(created, ["anon1"]);
+    db.create_container_with_volumes(
+        &container("c2", "two", &img.id),
+        &[],
+        &[("shared".to_string(), "/data".to_string())],
+    )
+    .unwrap();
+
+    let e = db.delete_volume("shared").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert_eq!(e.to_string(), "remove shared: volume is in use - [c1, c2]");
+    assert_eq!(db.volume_refs(Some("shared")).unwrap().len(), 2);
+    assert_eq!(
+        db.container_volume_refs("c1").unwrap(),
+        [
+            VolumeRef {
+                volume: "anon1".into(),
+                container: "c1".into(),
+                destination: "/cache".into()
+            },
+            VolumeRef {
+                volume: "shared".into(),
+                container: "c1".into(),
+                destination: "/data".into()
+            },
+        ]
+    );
+
+    // A ref on a volume that does not exist is refused, and nothing of that container stays.
+    let e = db
+        .create_container_with_volumes(
+            &container("c3", "three", &img.id),
+            &[],
+            &[("ghost".to_string(), "/x".to_string())],
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert!(db.get_container("c3").is_err());
+
+    // Refs go with their container.
+    db.delete_container("c1").unwrap();
+    db.delete_container("c2").unwrap();
+    assert!(db.volume_refs(None).unwrap().is_empty());
+    db.delete_volume("shared").unwrap();
+    db.delete_volume("anon1").unwrap();
+    assert_eq!(
+        db.delete_volume("anon1").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}

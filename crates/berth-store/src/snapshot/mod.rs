@@ -101,12 +101,33 @@ pub struct Info {
     pub updated: DateTime<Utc>,
 }
 
-/// Disk use of one snapshot's own directory (not its parents).
+/// Disk use of a directory tree: one snapshot's own directory (not its parents), a volume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
     /// Allocated bytes (`st_blocks * 512`); hard links counted once.
     pub size: u64,
     pub inodes: u64,
+}
+
+/// What the tree at `root` occupies; a tree on another filesystem is counted too (a volume's
+/// mount), since the walk does not look at mount boundaries.
+pub fn disk_usage(root: &Path) -> Result<Usage> {
+    let mut usage = Usage::default();
+    let mut seen = HashSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let m = fs::symlink_metadata(&path).map_err(io("stat", &path))?;
+        if seen.insert((m.dev(), m.ino())) {
+            usage.inodes += 1;
+            usage.size += m.blocks() * 512;
+        }
+        if m.is_dir() {
+            for entry in fs::read_dir(&path).map_err(io("list", &path))? {
+                stack.push(entry.map_err(io("list", &path))?.path());
+            }
+        }
+    }
+    Ok(usage)
 }
 
 /// One row, as read inside a transaction.
@@ -339,22 +360,7 @@ impl Snapshotter {
             let tx = self.begin(&mut conn)?;
             self.row(&tx, key)?.id
         };
-        let mut usage = Usage::default();
-        let mut seen = HashSet::new();
-        let mut stack = vec![self.snapshot_dir(id).join("fs")];
-        while let Some(path) = stack.pop() {
-            let m = fs::symlink_metadata(&path).map_err(io("stat", &path))?;
-            if seen.insert((m.dev(), m.ino())) {
-                usage.inodes += 1;
-                usage.size += m.blocks() * 512;
-            }
-            if m.is_dir() {
-                for entry in fs::read_dir(&path).map_err(io("list", &path))? {
-                    stack.push(entry.map_err(io("list", &path))?.path());
-                }
-            }
-        }
-        Ok(usage)
+        disk_usage(&self.snapshot_dir(id).join("fs"))
     }
 
     /// Deletes directories and links that no row owns: leftovers of a crash during create or

@@ -1,4 +1,4 @@
-//! `inspect`: containers, then images (or only `--type`), printed as the daemon's JSON. The
+//! `inspect`: containers, then images (or only `--type`, volumes too), printed as the daemon's JSON. The
 //! raw object is shown (as `docker inspect` does), not bollard's typed model of it.
 
 use anyhow::Result;
@@ -17,6 +17,7 @@ async fn lookup(c: &Client, name: &str, kind: Option<&str>, size: bool) -> Resul
     match kind {
         Some("container") => container().await,
         Some("image") => image().await,
+        Some("volume") => c.get_json(&format!("/volumes/{name}")).await,
         Some(other) => Err(Exit::with(
             125,
             format!("\"{other}\" is not a valid value for --type"),

@@ -7,12 +7,13 @@ mod inspect;
 mod run;
 mod system;
 mod transfer;
+mod volume;
 
 use std::collections::HashMap;
 
 use anyhow::{bail, Result};
 
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
 use crate::client::{self, Client, Exit};
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
@@ -54,6 +55,13 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Export(a) => transfer::export(&c, a).await,
         Command::Commit(a) => image::commit(&c, a).await,
         Command::History(a) => image::history(&c, a).await,
+        Command::Volume(sub) => match sub {
+            VolumeCommand::Create(a) => volume::create(&c, a).await,
+            VolumeCommand::Ls(a) => volume::ls(&c, a).await,
+            VolumeCommand::Inspect(a) => inspect::inspect(&c, a, Some("volume")).await,
+            VolumeCommand::Rm(a) => volume::rm(&c, a).await,
+            VolumeCommand::Prune(a) => volume::prune(&c, a).await,
+        },
         Command::Image(sub) => match sub {
             ImageCommand::Inspect(a) => inspect::inspect(&c, a, Some("image")).await,
             ImageCommand::Rm(a) => image::rmi(&c, a).await,

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, HealthConfig, HostConfig, HostConfigLogConfig,
-    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
+    MountBindOptions, MountTmpfsOptions, MountType, MountVolumeOptions,
+    MountVolumeOptionsDriverConfig, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     AttachContainerOptions, CreateContainerOptions, CreateImageOptions, RemoveContainerOptions,
@@ -68,6 +69,102 @@ fn ram(flag: &str, value: &str) -> Result<i64> {
         return Ok(-1);
     }
     parse_ram(value).with_context(|| format!("invalid {flag} value {value:?}"))
+}
+
+/// One `--mount` in the docker CLI's CSV syntax (`type=volume` unless given; `readonly` alone
+/// means true).
+pub fn parse_mount(spec: &str) -> Result<Mount> {
+    let mut m = Mount {
+        typ: Some(MountType::VOLUME),
+        ..Default::default()
+    };
+    let (mut bind, mut volume, mut tmpfs) = (
+        MountBindOptions::default(),
+        MountVolumeOptions::default(),
+        MountTmpfsOptions::default(),
+    );
+    let (mut has_bind, mut has_volume, mut has_tmpfs) = (false, false, false);
+    let flag = |v: Option<&str>| -> Result<bool> {
+        match v {
+            None | Some("true" | "1") => Ok(true),
+            Some("false" | "0") => Ok(false),
+            Some(other) => bail!("invalid value {other:?} in --mount {spec:?}"),
+        }
+    };
+    for field in spec.split(',').filter(|f| !f.is_empty()) {
+        let (key, value) = match field.split_once('=') {
+            Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v)),
+            None => (field.trim().to_ascii_lowercase(), None),
+        };
+        let val =
+            || value.with_context(|| format!("invalid field {field:?}: must be a key=value pair"));
+        match key.as_str() {
+            "type" => {
+                m.typ = Some(
+                    val()?
+                        .parse()
+                        .map_err(|()| anyhow::anyhow!("invalid mount type in {spec:?}"))?,
+                )
+            }
+            "source" | "src" => m.source = Some(val()?.to_string()),
+            "target" | "destination" | "dst" => m.target = Some(val()?.to_string()),
+            "readonly" | "ro" => m.read_only = Some(flag(value)?),
+            "consistency" => m.consistency = Some(val()?.to_string()),
+            "bind-propagation" => {
+                has_bind = true;
+                bind.propagation = Some(
+                    val()?
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("invalid bind-propagation in {spec:?}"))?,
+                );
+            }
+            "bind-nonrecursive" => {
+                has_bind = true;
+                bind.non_recursive = Some(flag(value)?);
+            }
+            "volume-nocopy" => {
+                has_volume = true;
+                volume.no_copy = Some(flag(value)?);
+            }
+            "volume-driver" => {
+                has_volume = true;
+                volume
+                    .driver_config
+                    .get_or_insert_with(MountVolumeOptionsDriverConfig::default)
+                    .name = Some(val()?.to_string());
+            }
+            "volume-opt" | "volume-label" => {
+                has_volume = true;
+                let (k, v) = val()?.split_once('=').unwrap_or((val()?, ""));
+                let map = if key == "volume-opt" {
+                    volume
+                        .driver_config
+                        .get_or_insert_with(MountVolumeOptionsDriverConfig::default)
+                        .options
+                        .get_or_insert_with(HashMap::new)
+                } else {
+                    volume.labels.get_or_insert_with(HashMap::new)
+                };
+                map.insert(k.to_string(), v.to_string());
+            }
+            "tmpfs-size" => {
+                has_tmpfs = true;
+                tmpfs.size_bytes = Some(ram("tmpfs-size", val()?)?);
+            }
+            "tmpfs-mode" => {
+                has_tmpfs = true;
+                tmpfs.mode = Some(
+                    i64::from_str_radix(val()?, 8)
+                        .with_context(|| format!("invalid tmpfs-mode in {spec:?}"))?,
+                );
+            }
+            _ => bail!("unexpected key {key:?} in --mount {spec:?}"),
+        }
+    }
+    m.bind_options = has_bind.then_some(bind);
+    m.volume_options = has_volume.then_some(volume);
+    m.tmpfs_options = has_tmpfs.then_some(tmpfs);
+    Ok(m)
 }
 
 fn nanos(flag: &str, value: &Option<String>) -> Result<Option<i64>> {
@@ -180,6 +277,15 @@ pub fn container_body(o: &ContainerOptions, attached: bool) -> Result<ContainerC
         .collect();
     let host_config = HostConfig {
         binds: none_if_empty(o.volume.clone()),
+        mounts: (!o.mount.is_empty())
+            .then(|| {
+                o.mount
+                    .iter()
+                    .map(|m| parse_mount(m))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?,
+        volumes_from: none_if_empty(o.volumes_from.clone()),
         tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
         readonly_rootfs: o.read_only.then_some(true),
         privileged: o.privileged.then_some(true),

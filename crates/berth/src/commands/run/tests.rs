@@ -135,3 +135,38 @@ fn flag_parsing_errors() {
     let d = device("/dev/sda:rw");
     assert_eq!(d.path_in_container.as_deref(), Some("/dev/sda"));
 }
+
+#[test]
+fn mounts_and_volumes_from_become_the_create_body() {
+    let b = body(&[
+        "--mount",
+        "type=bind,src=/srv,dst=/data,readonly,bind-propagation=rshared",
+        "--mount",
+        "dst=/cache,volume-nocopy,volume-opt=type=tmpfs,volume-label=a=b",
+        "--mount",
+        "type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=700",
+        "--volumes-from",
+        "other:ro",
+        "busybox",
+    ]);
+    let h = &b["HostConfig"];
+    assert_eq!(
+        h["Mounts"][0],
+        serde_json::json!({"Type": "bind", "Source": "/srv", "Target": "/data", "ReadOnly": true,
+            "BindOptions": {"Propagation": "rshared"}})
+    );
+    assert_eq!(h["Mounts"][1]["Type"], "volume");
+    assert_eq!(h["Mounts"][1]["VolumeOptions"]["NoCopy"], true);
+    assert_eq!(
+        h["Mounts"][1]["VolumeOptions"]["DriverConfig"]["Options"]["type"],
+        "tmpfs"
+    );
+    assert_eq!(h["Mounts"][1]["VolumeOptions"]["Labels"]["a"], "b");
+    assert_eq!(
+        h["Mounts"][2]["TmpfsOptions"],
+        serde_json::json!({"SizeBytes": 1048576, "Mode": 448})
+    );
+    assert_eq!(h["VolumesFrom"], serde_json::json!(["other:ro"]));
+    assert!(parse_mount("type=bind,bogus=1").is_err());
+    assert!(parse_mount("type=nfs").is_err());
+}
