@@ -32,8 +32,6 @@ pub enum ApiError {
     Engine(berth_engine::Error),
     /// The request itself is malformed (bad query parameter, bad JSON body).
     BadRequest(String),
-    /// A known endpoint asked for something Berth does not do (yet).
-    NotImplemented(String),
 }
 
 impl From<berth_engine::Error> for ApiError {
@@ -53,9 +51,6 @@ impl IntoResponse for ApiError {
                 message(status, e.to_string()).into_response()
             }
             Self::BadRequest(text) => message(StatusCode::BAD_REQUEST, text).into_response(),
-            Self::NotImplemented(text) => {
-                message(StatusCode::NOT_IMPLEMENTED, text).into_response()
-            }
         }
     }
 }

@@ -15,7 +15,8 @@ use crate::{Error, Result};
 const DOCKER_HUB: &str = "docker.io";
 
 /// Registry settings of the daemon (`insecure-registries`, `registry-mirrors`, certs dir).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
 pub struct RegistryConfig {
     /// `host[:port]` names or CIDR ranges reached over plain HTTP.
     pub insecure_registries: Vec<String>,

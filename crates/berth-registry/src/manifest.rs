@@ -162,7 +162,8 @@ impl Manifest {
                 reference: reference.to_string(),
                 media_type: format!(
                     "schemaVersion {}",
-                    raw.schema_version.map_or("missing".into(), |v| v.to_string())
+                    raw.schema_version
+                        .map_or("missing".into(), |v| v.to_string())
                 ),
             });
         }
@@ -183,7 +184,9 @@ impl Manifest {
                 media_type,
             }),
             media::DOCKER_MANIFEST | media::OCI_MANIFEST => Ok(Self::Image {
-                config: raw.config.ok_or_else(|| bad("manifest without config".into()))?,
+                config: raw
+                    .config
+                    .ok_or_else(|| bad("manifest without config".into()))?,
                 layers: raw.layers.unwrap_or_default(),
                 media_type,
             }),
@@ -200,7 +203,9 @@ impl Manifest {
             Self::Image { .. } => Ok(None),
             Self::Index { manifests, .. } => manifests
                 .iter()
-                .filter(|d| media::ACCEPTED.contains(&d.media_type.as_str()) || d.media_type.is_empty())
+                .filter(|d| {
+                    media::ACCEPTED.contains(&d.media_type.as_str()) || d.media_type.is_empty()
+                })
                 .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
                 .map(Some)
                 .ok_or_else(|| Error::NoMatchingPlatform {

@@ -80,7 +80,10 @@ impl Session {
         self.reference("latest")
     }
 
-    fn err(&self, what: impl Into<String>) -> impl FnOnce(oci_client::errors::OciDistributionError) -> Error + '_ {
+    fn err(
+        &self,
+        what: impl Into<String>,
+    ) -> impl FnOnce(oci_client::errors::OciDistributionError) -> Error + '_ {
         let what = what.into();
         move |e| Error::registry(&self.endpoint.host, what, e)
     }
@@ -142,7 +145,11 @@ impl Session {
     }
 
     /// Fetches the image manifest for `tag_or_digest`, choosing `platform` from an index.
-    pub async fn resolve(&self, tag_or_digest: &str, platform: &Platform) -> Result<ResolvedManifest> {
+    pub async fn resolve(
+        &self,
+        tag_or_digest: &str,
+        platform: &Platform,
+    ) -> Result<ResolvedManifest> {
         let name = format!("{}/{}", self.endpoint.host, self.repository);
         let (mut bytes, mut digest) = self.fetch_manifest(tag_or_digest).await?;
         let mut manifest = Manifest::parse(&name, &bytes)?;
@@ -241,7 +248,12 @@ impl Session {
             .map_err(self.err(format!("upload {digest}")))
     }
 
-    pub async fn push_manifest(&self, tag_or_digest: &str, bytes: Vec<u8>, media_type: &str) -> Result<()> {
+    pub async fn push_manifest(
+        &self,
+        tag_or_digest: &str,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<()> {
         let content_type = media_type.parse().map_err(|_| Error::UnsupportedManifest {
             reference: self.repository.clone(),
             media_type: media_type.to_string(),

@@ -9,8 +9,8 @@ fn header_round_trip_and_legacy_encodings() {
         ..Default::default()
     };
     assert_eq!(Credentials::from_header(&c.to_header()).unwrap(), c);
-    let std = base64::engine::general_purpose::STANDARD
-        .encode(br#"{"username":"a","password":"b"}"#);
+    let std =
+        base64::engine::general_purpose::STANDARD.encode(br#"{"username":"a","password":"b"}"#);
     let d = Credentials::from_header(&std).unwrap();
     assert!(matches!(d.registry_auth(), RegistryAuth::Basic(u, p) if u == "a" && p == "b"));
     assert!(Credentials::from_header("e30=").unwrap().is_anonymous());

@@ -17,14 +17,29 @@ fn index() -> String {
 #[test]
 fn index_selects_platform() {
     let m = Manifest::parse("r", index().as_bytes()).unwrap();
-    let amd = m.select("r", &Platform::parse("linux/amd64").unwrap()).unwrap().unwrap();
+    let amd = m
+        .select("r", &Platform::parse("linux/amd64").unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(amd.digest.as_str(), D2);
-    let arm = m.select("r", &Platform::parse("linux/arm64").unwrap()).unwrap().unwrap();
+    let arm = m
+        .select("r", &Platform::parse("linux/arm64").unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(arm.digest.as_str(), D1);
-    let arm8 = m.select("r", &Platform::parse("linux/aarch64/v8").unwrap()).unwrap().unwrap();
+    let arm8 = m
+        .select("r", &Platform::parse("linux/aarch64/v8").unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(arm8.digest.as_str(), D1);
-    let err = m.select("r", &Platform::parse("linux/s390x").unwrap()).unwrap_err();
-    assert!(err.to_string().contains("no matching manifest for linux/s390x"), "{err}");
+    let err = m
+        .select("r", &Platform::parse("linux/s390x").unwrap())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no matching manifest for linux/s390x"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -35,20 +50,29 @@ fn image_manifests_and_foreign_layers() {
                   {{"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":"{D2}","size":4}}]}}"#,
         media::OCI_CONFIG
     );
-    let Manifest::Image { media_type, layers, .. } = Manifest::parse("r", oci.as_bytes()).unwrap() else {
+    let Manifest::Image {
+        media_type, layers, ..
+    } = Manifest::parse("r", oci.as_bytes()).unwrap()
+    else {
         panic!("not an image manifest");
     };
     assert_eq!(media_type, media::OCI_MANIFEST);
     assert!(layers[0].is_foreign() && !layers[1].is_foreign());
     let v1 = br#"{"schemaVersion":1,"name":"x"}"#;
-    assert!(matches!(Manifest::parse("r", v1), Err(Error::UnsupportedManifest { .. })));
+    assert!(matches!(
+        Manifest::parse("r", v1),
+        Err(Error::UnsupportedManifest { .. })
+    ));
     assert!(Manifest::parse("r", b"{").is_err());
 }
 
 #[test]
 fn platform_parsing() {
     assert_eq!(Platform::parse("").unwrap(), Platform::host());
-    assert_eq!(Platform::parse("linux/arm/v7").unwrap().to_string(), "linux/arm/v7");
+    assert_eq!(
+        Platform::parse("linux/arm/v7").unwrap().to_string(),
+        "linux/arm/v7"
+    );
     assert!(Platform::parse("a/b/c/d").is_err());
     assert!(Platform::parse("/amd64").is_err());
 }

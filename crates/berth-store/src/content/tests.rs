@@ -1,5 +1,5 @@
-use std::io::Read;
 use super::*;
+use std::io::Read;
 use std::sync::{Arc, Barrier};
 
 fn sha(bytes: &[u8]) -> Digest {
