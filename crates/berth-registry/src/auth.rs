@@ -10,18 +10,23 @@ use crate::{Error, Result};
 /// Docker's `AuthConfig`. Only the fields that can authenticate are kept.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Credentials {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_or_null")]
     pub username: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_or_null")]
     pub password: String,
     /// base64 of `user:password`, as config.json stores it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_or_null")]
     pub auth: String,
-    #[serde(default, rename = "serveraddress")]
+    #[serde(default, deserialize_with = "string_or_null", rename = "serveraddress")]
     pub server_address: String,
     /// A bearer token to send as is.
-    #[serde(default, rename = "registrytoken")]
+    #[serde(default, deserialize_with = "string_or_null", rename = "registrytoken")]
     pub registry_token: String,
+}
+
+/// Clients send absent fields as `null` (bollard) or leave them out (docker).
+fn string_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 impl std::fmt::Debug for Credentials {

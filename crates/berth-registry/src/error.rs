@@ -85,6 +85,9 @@ impl Error {
             OciDistributionError::ServerError { code: 401, .. } => {
                 Self::Unauthorized { registry, what }
             }
+            OciDistributionError::RequestError(e) if status(e) == Some(401) => {
+                Self::Unauthorized { registry, what }
+            }
             _ => Self::Registry {
                 registry,
                 what,
@@ -98,6 +101,7 @@ fn is_not_found(e: &OciDistributionError) -> bool {
     match e {
         OciDistributionError::ImageManifestNotFoundError(_) => true,
         OciDistributionError::ServerError { code, .. } => *code == 404,
+        OciDistributionError::RequestError(e) => status(e) == Some(404),
         OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
             matches!(
                 e.code,
@@ -114,4 +118,14 @@ fn is_not_found(e: &OciDistributionError) -> bool {
 /// Whether `e` says the registry does not have what was asked for.
 pub(crate) fn not_found(e: &OciDistributionError) -> bool {
     is_not_found(e)
+}
+
+/// The HTTP status of a failed request (`error_for_status`), if it got one.
+fn status(e: &(dyn std::error::Error + 'static)) -> Option<u16> {
+    // reqwest is oci-client's, not a dependency here: its Display carries the status.
+    let text = e.to_string();
+    ["401 Unauthorized", "404 Not Found"]
+        .iter()
+        .find(|s| text.contains(**s))
+        .and_then(|s| s[..3].parse().ok())
 }

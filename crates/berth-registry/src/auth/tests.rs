@@ -32,3 +32,12 @@ fn auth_pair_and_token() {
     assert!(matches!(t.registry_auth(), RegistryAuth::Bearer(b) if b == "tok"));
     assert!(!format!("{c:?}").contains("eDp5"));
 }
+
+#[test]
+fn null_fields_as_bollard_sends_them() {
+    let c: Credentials = serde_json::from_str(
+        r#"{"username":"u","password":"p","auth":null,"email":null,"serveraddress":"h"}"#,
+    )
+    .unwrap();
+    assert_eq!(c.username, "u");
+}
