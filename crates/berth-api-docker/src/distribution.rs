@@ -103,4 +103,5 @@ pub async fn auth(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

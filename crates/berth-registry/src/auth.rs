@@ -93,4 +93,5 @@ impl Credentials {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -127,7 +127,7 @@ impl RegistryConfig {
 
 fn host_part(domain: &str) -> &str {
     if domain.starts_with('[') {
-        return domain.split_once(']').map_or(domain, |(h, _)| &h[..]);
+        return domain.split_once(']').map_or(domain, |(h, _)| h);
     }
     domain.rsplit_once(':').map_or(domain, |(h, _)| h)
 }
@@ -214,4 +214,5 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -229,4 +229,5 @@ pub struct ResolvedManifest {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -141,4 +141,5 @@ pub fn erase(registry: &str) -> Result<bool> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

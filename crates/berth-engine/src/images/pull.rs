@@ -385,4 +385,5 @@ fn layer_media_type_of(desc: &Descriptor) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
