@@ -20,6 +20,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::AlreadyExists | ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorKind::NotImplemented => StatusCode::NOT_IMPLEMENTED,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -31,8 +32,6 @@ pub enum ApiError {
     Engine(berth_engine::Error),
     /// The request itself is malformed (bad query parameter, bad JSON body).
     BadRequest(String),
-    /// A known endpoint asked for something Berth does not do (yet).
-    NotImplemented(String),
 }
 
 impl From<berth_engine::Error> for ApiError {
@@ -52,9 +51,6 @@ impl IntoResponse for ApiError {
                 message(status, e.to_string()).into_response()
             }
             Self::BadRequest(text) => message(StatusCode::BAD_REQUEST, text).into_response(),
-            Self::NotImplemented(text) => {
-                message(StatusCode::NOT_IMPLEMENTED, text).into_response()
-            }
         }
     }
 }

@@ -4,10 +4,10 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{header, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use berth_engine::images::{ImageSummary, ImportOptions, Removed};
+use berth_engine::images::{ImageSummary, ImportOptions, PullOptions, PushOptions, Removed};
 use berth_engine::Engine;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -117,9 +117,23 @@ pub async fn post_named(
     State(engine): State<Engine>,
     Path(rest): Path<String>,
     Query(q): Query<TagQuery>,
+    headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Response> {
     match split_action(&rest) {
+        Some((name, "push")) => {
+            let name = match q.tag.filter(|t| !t.is_empty()) {
+                Some(tag) => format!("{name}:{tag}"),
+                None => name.to_string(),
+            };
+            let opts = PushOptions {
+                credentials: crate::distribution::credentials(&headers)?,
+            };
+            crate::distribution::stream_progress(move |reporter| async move {
+                engine.push_image(&name, opts, reporter).await.map(drop)
+            })
+            .await
+        }
         Some((name, "tag")) => {
             let repo = q
                 .repo
@@ -213,6 +227,7 @@ pub struct CreateQuery {
     repo: Option<String>,
     tag: Option<String>,
     message: Option<String>,
+    platform: Option<String>,
     /// Repeated `changes=` parameters, one Dockerfile instruction each.
     #[serde(default)]
     changes: Vec<String>,
@@ -222,6 +237,7 @@ pub struct CreateQuery {
 /// pulls from a registry.
 pub async fn create(
     State(engine): State<Engine>,
+    headers: HeaderMap,
     raw_query: RawQuery,
     body: Body,
 ) -> ApiResult<Response> {
@@ -263,9 +279,25 @@ pub async fn create(
         (Some(src), _) => Err(ApiError::BadRequest(format!(
             "fromSrc={src}: only \"-\" (the request body) is supported; fetching a URL is not"
         ))),
-        (None, Some(image)) => Err(ApiError::NotImplemented(format!(
-            "pulling {image} from a registry is not implemented yet"
-        ))),
+        (None, Some(image)) => {
+            // `tag` may hold a digest (`docker pull name@sha256:…` sends it there).
+            let reference = match q.tag.filter(|t| !t.is_empty()) {
+                Some(t) if t.contains(':') => format!("{image}@{t}"),
+                Some(t) => format!("{image}:{t}"),
+                None => image.to_string(),
+            };
+            let opts = PullOptions {
+                platform: q.platform.filter(|p| !p.is_empty()),
+                credentials: crate::distribution::credentials(&headers)?,
+            };
+            crate::distribution::stream_progress(move |reporter| async move {
+                engine
+                    .pull_image(&reference, opts, reporter)
+                    .await
+                    .map(drop)
+            })
+            .await
+        }
         (None, None) => Err(ApiError::BadRequest(
             "fromImage or fromSrc is required".into(),
         )),

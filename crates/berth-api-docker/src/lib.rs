@@ -8,6 +8,7 @@ mod body;
 mod container_fs;
 mod container_ops;
 mod containers;
+mod distribution;
 mod error;
 mod exec;
 mod filters;
@@ -49,6 +50,7 @@ pub fn router(engine: Engine) -> Router {
                 .post(images::post_named),
         )
         .route("/images/create", post(images::create))
+        .route("/auth", post(distribution::auth))
         .route("/containers/json", get(containers::list))
         .route("/containers/create", post(containers::create))
         .route("/containers/{id}/json", get(containers::inspect))

@@ -18,6 +18,8 @@ pub struct EngineConfig {
     /// The static init bound into `--init` containers (dockerd's `--init-path`); `None`
     /// refuses `--init` with a clear error.
     pub init: Option<PathBuf>,
+    /// Insecure registries, mirrors and the `certs.d` directory.
+    pub registry: berth_registry::RegistryConfig,
 }
 
 impl EngineConfig {
@@ -28,6 +30,7 @@ impl EngineConfig {
             runtime: PathBuf::from("berth-runtime"),
             shim: PathBuf::from("berth-shim"),
             init: None,
+            registry: Default::default(),
         }
     }
 }

@@ -162,6 +162,36 @@ pub enum Error {
     Ps { id: String, message: String },
     #[error("Renaming a container with the same name as its current name: {0}")]
     RenameToSameName(String),
+    #[error(transparent)]
+    Registry(#[from] berth_registry::Error),
+    #[error("{reference}: invalid image config {digest}: {source}")]
+    BadImageConfig {
+        reference: String,
+        digest: berth_types::Digest,
+        source: serde_json::Error,
+    },
+    #[error("{reference}: the manifest has {layers} layer(s) but the image config lists {diff_ids} diff_ids")]
+    LayerCountMismatch {
+        reference: String,
+        layers: usize,
+        diff_ids: usize,
+    },
+    #[error("layer {digest} of {reference}: {what} mismatch: expected {expected}, got {actual}; nothing stored")]
+    PulledLayerMismatch {
+        reference: String,
+        digest: berth_types::Digest,
+        what: &'static str,
+        expected: berth_types::Digest,
+        actual: berth_types::Digest,
+    },
+    #[error("download of layer {digest} of {reference} broke off (it resumes on the next pull): {source}")]
+    DownloadInterrupted {
+        reference: String,
+        digest: berth_types::Digest,
+        source: Box<Error>,
+    },
+    #[error("An image does not exist locally with the tag: {0}")]
+    NoSuchTagToPush(String),
     /// `docker update` values dockerd rejects; the text is dockerd's.
     #[error("{0}")]
     BadUpdate(String),
@@ -218,6 +248,12 @@ impl Error {
             }
             Self::ExecStart { .. } | Self::Cgroup { .. } | Self::Ps { .. } => ErrorKind::Internal,
             Self::RenameToSameName(_) | Self::BadUpdate(_) => ErrorKind::InvalidArgument,
+            Self::Registry(e) => e.kind(),
+            Self::BadImageConfig { .. }
+            | Self::LayerCountMismatch { .. }
+            | Self::PulledLayerMismatch { .. } => ErrorKind::InvalidArgument,
+            Self::NoSuchTagToPush(_) => ErrorKind::NotFound,
+            Self::DownloadInterrupted { .. } => ErrorKind::Unavailable,
         }
     }
 

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use berth_store::Store;
 
+pub use berth_registry::RegistryConfig;
 pub use config::EngineConfig;
 pub use error::{Error, Result};
 

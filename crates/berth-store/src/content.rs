@@ -334,6 +334,13 @@ impl Writer {
         self.offset
     }
 
+    /// The bytes written so far, read from the start through a new file description, so a
+    /// resumed download can feed them to the unpacker before the rest arrives.
+    pub fn read_back(&self) -> Result<File> {
+        let path = self.dir.join("data");
+        File::open(&path).map_err(io("reopen ingest data", &path))
+    }
+
     /// Drops the bytes received so far, for a server that ignored the `Range` request.
     pub fn truncate(&mut self) -> Result<()> {
         let path = self.dir.join("data");

@@ -28,6 +28,8 @@ pub enum Error {
     UnsupportedDigest(Digest),
     #[error("ingest {reference:?} is being written by another writer")]
     IngestBusy { reference: String },
+    #[error("snapshot {key:?} already has a parent; it cannot be committed onto another")]
+    HasParent { key: String },
     #[error("ingest {0:?} not found")]
     IngestNotFound(String),
     #[error("ingest {reference:?}: {path}: unreadable metadata: {source}")]
@@ -182,6 +184,7 @@ impl Error {
             | Self::InvalidJson { .. } => ErrorKind::InvalidArgument,
             Self::IngestBusy { .. }
             | Self::SnapshotHasChildren { .. }
+            | Self::HasParent { .. }
             | Self::WrongKind { .. }
             | Self::ImageInUse { .. }
             | Self::VolumeInUse { .. } => ErrorKind::Conflict,

@@ -8,6 +8,8 @@ pub enum ErrorKind {
     /// The object exists but is in a state that forbids the operation (in use, running, ...).
     Conflict,
     Unavailable,
+    /// Credentials missing or refused (a registry's 401).
+    Unauthorized,
     NotImplemented,
     Internal,
 }

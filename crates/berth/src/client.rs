@@ -62,6 +62,16 @@ impl Client {
     /// the raw object (`inspect`) or where bollard's typed model follows a newer API version
     /// than berthd serves (`system df`); everything else goes through bollard's typed calls.
     pub async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
+        self.request_json(hyper::Method::GET, path, None).await
+    }
+
+    /// A JSON request by hand, for endpoints bollard lacks (`POST /auth`).
+    pub async fn request_json(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
         use http_body_util::BodyExt;
         let stream = tokio::net::UnixStream::connect(self.socket_path())
             .await
@@ -72,9 +82,15 @@ impl Client {
                 .context("API handshake")?;
         tokio::spawn(conn);
         let v = API_VERSION;
-        let req = hyper::Request::get(format!("/v{}.{}{path}", v.major_version, v.minor_version))
+        let body = body
+            .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+            .unwrap_or_default();
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("/v{}.{}{path}", v.major_version, v.minor_version))
             .header(hyper::header::HOST, "berthd")
-            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
             .context("build request")?;
         let resp = sender.send_request(req).await.context("API request")?;
         let status = resp.status();

@@ -5,6 +5,7 @@
 //! table/JSON/humanizing helpers in [`output`], progress bars in [`progress`], terminal handling
 //! (raw mode, resize, detach keys, signal proxy) in [`tty`] and [`stream`].
 
+mod auth;
 mod cli;
 mod client;
 mod commands;

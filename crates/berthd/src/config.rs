@@ -35,6 +35,12 @@ pub struct Args {
     /// Write the daemon's pid here
     #[arg(short = 'p', long)]
     pub pidfile: Option<PathBuf>,
+    /// Registry reached over plain HTTP (host[:port] or CIDR); repeatable. Loopback always is.
+    #[arg(long = "insecure-registry")]
+    pub insecure_registries: Vec<String>,
+    /// Docker Hub mirror URL, tried before Docker Hub; repeatable
+    #[arg(long = "registry-mirror")]
+    pub registry_mirrors: Vec<String>,
     /// tracing filter: error, warn, info, debug, trace (or a full directive list)
     #[arg(short = 'l', long, default_value = "info")]
     pub log_level: String,
@@ -51,6 +57,8 @@ struct File {
     shim: Option<PathBuf>,
     init_path: Option<PathBuf>,
     pidfile: Option<PathBuf>,
+    insecure_registries: Option<Vec<String>>,
+    registry_mirrors: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -132,6 +140,29 @@ impl Settings {
             }
             other => other,
         };
+        // Flags add to the file's lists, as dockerd merges them.
+        engine.registry = berth_engine::RegistryConfig {
+            insecure_registries: file
+                .insecure_registries
+                .unwrap_or_default()
+                .into_iter()
+                .chain(args.insecure_registries.iter().cloned())
+                .collect(),
+            mirrors: file
+                .registry_mirrors
+                .unwrap_or_default()
+                .into_iter()
+                .chain(args.registry_mirrors.iter().cloned())
+                .collect(),
+            // `<config dir>/certs.d/<host:port>/*.crt`, as /etc/docker/certs.d.
+            certs_dir: Some(
+                args.config_file
+                    .parent()
+                    .unwrap_or(Path::new("/"))
+                    .join("certs.d"),
+            ),
+        };
+        engine.registry.validate()?;
         Ok(Self {
             engine,
             hosts,

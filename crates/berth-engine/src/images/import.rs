@@ -17,25 +17,34 @@ use crate::{Engine, Error, Result};
 pub(crate) const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub(crate) const MEDIA_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 
-/// Copies everything read through it into the content writer and a running sha256.
+/// Copies what is read through it into the content writer (except the first `skip` bytes,
+/// which a resumed ingest already holds) and a running sha256. Remembers whether the source
+/// failed, which makes a kept ingest worth resuming.
 struct Tee<'a, R> {
     inner: R,
     blob: &'a mut berth_store::content::Writer,
+    skip: u64,
     hash: Sha256,
     size: u64,
+    source_failed: bool,
 }
 
 impl<R: Read> Read for Tee<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.blob.write_all(&buf[..n])?;
+        let n = self
+            .inner
+            .read(buf)
+            .inspect_err(|_| self.source_failed = true)?;
+        let kept = (self.skip.min(n as u64)) as usize;
+        self.skip -= kept as u64;
+        self.blob.write_all(&buf[kept..n])?;
         self.hash.update(&buf[..n]);
         self.size += n as u64;
         Ok(n)
     }
 }
 
-fn layer_media_type(c: berth_image::Compression) -> &'static str {
+pub(crate) fn layer_media_type(c: berth_image::Compression) -> &'static str {
     match c {
         berth_image::Compression::None => "application/vnd.oci.image.layer.v1.tar",
         berth_image::Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
@@ -91,21 +100,55 @@ pub(crate) fn store_layer_checked(
     let key = format!("extract-{ingest_ref}");
     let parent_key = parent.map(Digest::to_string);
     store.snapshots.prepare(&key, parent_key.as_deref())?;
+    let unpacked = unpack_blob(store, &key, reader, blob, expected)?;
+    commit_layer(store, &key, parent, false, unpacked)
+}
+
+/// A layer unpacked into an active snapshot, its blob committed.
+#[derive(Debug)]
+pub(crate) struct Unpacked {
+    stats: UnpackStats,
+    blob_digest: Digest,
+    blob_size: u64,
+}
+
+/// Unpacks `reader` into the active snapshot `key` while writing it to `blob` (resumed at
+/// `blob.offset()`: `reader` then starts with the bytes the ingest already holds), and commits
+/// the blob once both digests are as expected. On failure the snapshot is removed and the ingest
+/// too, unless the source broke off (a download to resume).
+pub(crate) fn unpack_blob(
+    store: &Store,
+    key: &str,
+    reader: impl Read,
+    mut blob: berth_store::content::Writer,
+    expected: &Expected<'_>,
+) -> Result<Unpacked> {
+    let skip = blob.offset();
+    let mut source_failed = false;
     let result = (|| -> Result<(UnpackStats, Digest, u64)> {
-        let dest = store.snapshots.upper_dir(&key)?;
+        let dest = store.snapshots.upper_dir(key)?;
         let mut tee = Tee {
             inner: reader,
             blob: &mut blob,
+            skip,
             hash: Sha256::new(),
             size: 0,
+            source_failed: false,
         };
-        let stats = berth_image::unpack_layer(&mut tee, &dest, &UnpackOptions::default())?;
-        // Whatever follows the tar's end (padding) is part of the blob too.
-        std::io::copy(&mut tee, &mut std::io::sink()).map_err(|source| Error::Io {
-            action: "read layer stream",
-            path: dest.clone(),
-            source,
-        })?;
+        let unpacked = berth_image::unpack_layer(&mut tee, &dest, &UnpackOptions::default())
+            .map_err(Error::from)
+            .and_then(|stats| {
+                // Whatever follows the tar's end (padding) is part of the blob too.
+                std::io::copy(&mut tee, &mut std::io::sink())
+                    .map(|_| stats)
+                    .map_err(|source| Error::Io {
+                        action: "read layer stream",
+                        path: dest.clone(),
+                        source,
+                    })
+            });
+        source_failed = tee.source_failed;
+        let stats = unpacked?;
         let hash: [u8; 32] = tee.hash.finalize().into();
         Ok((stats, Digest::sha256_from_bytes(&hash), tee.size))
     })();
@@ -123,32 +166,59 @@ pub(crate) fn store_layer_checked(
         mismatch("diff_id", expected.diff_id, &stats.diff_id)?;
         Ok((stats, blob_digest, blob_size))
     });
-    let (stats, blob_digest, blob_size) = match checked {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = store.snapshots.remove(&key);
-            let _ = blob.abort();
-            return Err(e);
+    match checked {
+        Ok((stats, blob_digest, blob_size)) => {
+            if let Err(e) = blob.commit(blob_size, &blob_digest) {
+                let _ = store.snapshots.remove(key);
+                return Err(e.into());
+            }
+            Ok(Unpacked {
+                stats,
+                blob_digest,
+                blob_size,
+            })
         }
+        Err(e) => {
+            let _ = store.snapshots.remove(key);
+            if !source_failed {
+                let _ = blob.abort();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Commits the active snapshot `key` of an unpacked layer under its chain id on `parent`;
+/// `onto` when `key` was prepared without a parent (parallel pulls). Reuses an identical
+/// snapshot that is already there and says whether a new one was made.
+pub(crate) fn commit_layer(
+    store: &Store,
+    key: &str,
+    parent: Option<&Digest>,
+    onto: bool,
+    unpacked: Unpacked,
+) -> Result<(Layer, bool)> {
+    let chain = chain_id(parent, &unpacked.stats.diff_id);
+    let committed = match (parent, onto) {
+        (Some(p), true) => store.snapshots.commit_onto(chain.as_str(), key, p.as_str()),
+        _ => store.snapshots.commit(chain.as_str(), key),
     };
-    blob.commit(blob_size, &blob_digest)?;
-    let chain = chain_id(parent, &stats.diff_id);
-    let created = match store.snapshots.commit(chain.as_str(), &key) {
+    let created = match committed {
         Ok(()) => true,
         Err(berth_store::Error::SnapshotExists(_)) => {
-            store.snapshots.remove(&key)?;
+            store.snapshots.remove(key)?;
             false
         }
         Err(e) => {
-            let _ = store.snapshots.remove(&key);
+            let _ = store.snapshots.remove(key);
             return Err(e.into());
         }
     };
     let layer = Layer {
-        diff_id: stats.diff_id,
-        blob_digest,
-        blob_size,
-        media_type: layer_media_type(stats.compression).to_string(),
+        diff_id: unpacked.stats.diff_id,
+        blob_digest: unpacked.blob_digest,
+        blob_size: unpacked.blob_size,
+        media_type: layer_media_type(unpacked.stats.compression).to_string(),
         chain_id: chain,
     };
     Ok((layer, created))
@@ -191,13 +261,43 @@ pub(crate) fn record_image_bytes<'t>(
         })).collect::<Vec<_>>(),
     });
     let manifest_bytes = serde_json::to_vec(&manifest).map_err(Error::Json)?;
-    let manifest_digest = store.content.write_blob(&manifest_bytes)?;
+    record_manifest(
+        store,
+        config_bytes,
+        &ManifestRecord {
+            bytes: &manifest_bytes,
+            media_type: MEDIA_OCI_MANIFEST,
+            index_digest: None,
+        },
+        layers,
+        tags,
+    )
+}
+
+/// A manifest as it is to be kept: the exact bytes (their digest is what registries name).
+#[derive(Debug)]
+pub(crate) struct ManifestRecord<'a> {
+    pub bytes: &'a [u8],
+    pub media_type: &'a str,
+    pub index_digest: Option<Digest>,
+}
+
+/// Stores config and manifest blobs and records the image with its layers and tags.
+pub(crate) fn record_manifest<'t>(
+    store: &Store,
+    config_bytes: &[u8],
+    manifest: &ManifestRecord<'_>,
+    layers: Vec<Layer>,
+    tags: impl Iterator<Item = &'t Reference>,
+) -> Result<Digest> {
+    let config_digest = store.content.write_blob(config_bytes)?;
+    let manifest_digest = store.content.write_blob(manifest.bytes)?;
     let size = unpacked_size(store, &layers)?;
     let image = Image {
         id: config_digest.clone(),
         manifest_digest,
-        index_digest: None,
-        media_type: MEDIA_OCI_MANIFEST.to_string(),
+        index_digest: manifest.index_digest.clone(),
+        media_type: manifest.media_type.to_string(),
         size,
         config: String::from_utf8_lossy(config_bytes).into_owned(),
         layers,

@@ -3,11 +3,18 @@
 
 mod archive;
 pub(crate) mod import;
+mod progress;
 mod prune;
+mod pull;
+mod push;
 
 pub use archive::{LoadedImage, SaveArchive};
+pub use berth_registry::Credentials;
 pub use import::ImportOptions;
+pub use progress::{Progress, Pushed, Reporter};
 pub use prune::{ImagePruneOptions, Pruned};
+pub use pull::PullOptions;
+pub use push::PushOptions;
 
 use std::collections::BTreeMap;
 

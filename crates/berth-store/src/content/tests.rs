@@ -1,4 +1,5 @@
 use super::*;
+use std::io::Read;
 use std::sync::{Arc, Barrier};
 
 fn sha(bytes: &[u8]) -> Digest {
@@ -60,6 +61,9 @@ fn torn_write_is_invisible_and_resumes() {
 
     let mut w = cs.writer("layer", Some((&dg, size))).unwrap();
     assert_eq!(w.offset(), 40_000);
+    let mut prefix = Vec::new();
+    w.read_back().unwrap().read_to_end(&mut prefix).unwrap();
+    assert_eq!(prefix, body[..40_000]);
     let at = w.offset() as usize;
     w.write_all(&body[at..]).unwrap();
     assert_eq!(w.commit(size, &dg).unwrap(), dg);

@@ -195,12 +195,45 @@ impl Snapshotter {
     /// Turns active snapshot `key` into committed snapshot `name`; its directory stays where it
     /// is, so committing copies nothing.
     pub fn commit(&self, name: &str, key: &str) -> Result<()> {
+        self.commit_with(name, key, None)
+    }
+
+    /// Commits active snapshot `key`, prepared without a parent, as `name` on top of committed
+    /// `parent`. Layers are unpacked in parallel and stacked afterwards: an unpacked layer's
+    /// directory does not depend on what is below it (whiteouts stay whiteouts), so only the
+    /// row changes.
+    pub fn commit_onto(&self, name: &str, key: &str, parent: &str) -> Result<()> {
+        self.commit_with(name, key, Some(parent))
+    }
+
+    fn commit_with(&self, name: &str, key: &str, parent: Option<&str>) -> Result<()> {
         check_key(name)?;
         let mut conn = self.conn();
         let tx = self.begin(&mut conn)?;
         let row = self.active_row(&tx, key, "commit")?;
         if self.find(&tx, name)?.is_some() {
             return Err(Error::SnapshotExists(name.to_string()));
+        }
+        if let Some(parent) = parent {
+            let parent_row = self.row(&tx, parent)?;
+            if parent_row.kind != Kind::Committed {
+                return Err(Error::ParentNotCommitted {
+                    key: key.to_string(),
+                    parent: parent.to_string(),
+                    kind: parent_row.kind,
+                });
+            }
+            let updated = tx
+                .execute(
+                    "UPDATE snapshots SET parent_id = ?1 WHERE id = ?2 AND parent_id IS NULL",
+                    params![parent_row.id, row.id],
+                )
+                .map_err(sql("commit snapshot", &self.db_path))?;
+            if updated == 0 {
+                return Err(Error::HasParent {
+                    key: key.to_string(),
+                });
+            }
         }
         tx.execute(
             "UPDATE snapshots SET key = ?1, kind = 'committed', updated = ?2 WHERE id = ?3",

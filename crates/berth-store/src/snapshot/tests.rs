@@ -50,6 +50,29 @@ fn prepare_commit_chain_and_mounts() {
 }
 
 #[test]
+fn layers_unpacked_apart_are_stacked_at_commit() {
+    let (_d, s) = open();
+    s.prepare("extract-a", None).unwrap();
+    s.prepare("extract-b", None).unwrap();
+    std::fs::write(s.upper_dir("extract-b").unwrap().join("f"), "b").unwrap();
+    // The parent must be committed first.
+    assert!(matches!(
+        s.commit_onto("b", "extract-b", "a"),
+        Err(Error::SnapshotNotFound(_))
+    ));
+    s.commit("a", "extract-a").unwrap();
+    s.commit_onto("b", "extract-b", "a").unwrap();
+    assert_eq!(s.stat("b").unwrap().parent.as_deref(), Some("a"));
+    let m = s.view("v", Some("b")).unwrap();
+    assert_eq!(option(&m[0], "lowerdir").unwrap().split(':').count(), 2);
+    s.prepare("extract-c", Some("a")).unwrap();
+    assert!(matches!(
+        s.commit_onto("c", "extract-c", "b"),
+        Err(Error::HasParent { .. })
+    ));
+}
+
+#[test]
 fn views_of_zero_one_and_many_layers() {
     let (_d, s) = open();
     let empty = s.view("v0", None).unwrap();

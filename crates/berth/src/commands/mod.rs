@@ -4,6 +4,7 @@ mod container;
 mod exec;
 mod image;
 mod inspect;
+mod registry;
 mod run;
 mod system;
 mod transfer;
@@ -52,6 +53,10 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Save(a) => transfer::save(&c, a).await,
         Command::Load(a) => transfer::load(&c, a).await,
         Command::Import(a) => transfer::import(&c, a).await,
+        Command::Pull(a) => registry::pull(&c, a).await,
+        Command::Push(a) => registry::push(&c, a).await,
+        Command::Login(a) => registry::login(&c, a).await,
+        Command::Logout(a) => registry::logout(a),
         Command::Export(a) => transfer::export(&c, a).await,
         Command::Commit(a) => image::commit(&c, a).await,
         Command::History(a) => image::history(&c, a).await,

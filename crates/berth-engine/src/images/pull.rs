@@ -1,0 +1,389 @@
+//! `docker pull` and `docker login`: resolve a reference on a registry (mirrors first for
+//! Docker Hub), then fetch up to three layers at a time, each streamed once through the content
+//! store's ingest, its digest, decompression and the unpacker; layers are stacked in order as
+//! they finish. An interrupted download stays in its ingest and resumes with `Range` next time.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use berth_registry::{Credentials, Descriptor, Platform, ResolvedManifest, Session};
+use berth_store::metadata::Layer;
+use berth_types::{Digest, Reference};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use super::import::{
+    chain_id, commit_layer, layer_media_type, record_manifest, unpack_blob, Expected,
+    ManifestRecord, Unpacked,
+};
+use super::progress::{short, Meter, Reporter};
+use crate::events::EventType;
+use crate::{Engine, Error, Result};
+
+/// Layers fetched at once, as dockerd's `max-concurrent-downloads` default.
+const PARALLEL_DOWNLOADS: usize = 3;
+
+/// Options of `docker pull`.
+#[derive(Debug, Default, Clone)]
+pub struct PullOptions {
+    /// `os/arch[/variant]`; the host's when empty.
+    pub platform: Option<String>,
+    pub credentials: Credentials,
+}
+
+#[derive(Deserialize)]
+struct ConfigRootfs {
+    rootfs: RootFs,
+}
+
+#[derive(Deserialize)]
+struct RootFs {
+    #[serde(default)]
+    diff_ids: Vec<Digest>,
+}
+
+/// One layer to have: where it is in the registry and what it must unpack to.
+#[derive(Debug, Clone)]
+struct Wanted {
+    desc: Descriptor,
+    diff_id: Digest,
+    chain: Digest,
+    present: bool,
+}
+
+/// A layer ready to be stacked.
+enum Fetched {
+    Present(Layer),
+    Unpacked { key: String, unpacked: Unpacked },
+}
+
+/// `docker login`'s server address (`https://index.docker.io/v1/`, `http://host:port`,
+/// `host:port`) as a registry name.
+fn registry_name(server: &str) -> String {
+    let host = server
+        .split_once("://")
+        .map_or(server, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    match host {
+        "" | "index.docker.io" | "registry-1.docker.io" => "docker.io".to_string(),
+        h => h.to_string(),
+    }
+}
+
+impl Engine {
+    /// `POST /auth`: checks credentials against the registry they name.
+    pub async fn login(&self, credentials: &Credentials) -> Result<()> {
+        let endpoint = self
+            .inner
+            .config
+            .registry
+            .endpoint(&registry_name(&credentials.server_address))?;
+        // Any repository will do: the answer (401 or not) is about the credentials.
+        let session = Session::new(endpoint, "library/berth-login-check", credentials)?;
+        Ok(session.check_login().await?)
+    }
+
+    /// The session and image manifest for `reference`, trying mirrors before the registry.
+    pub(crate) async fn resolve_remote(
+        &self,
+        reference: &Reference,
+        platform: &Platform,
+        credentials: &Credentials,
+    ) -> Result<(Session, ResolvedManifest)> {
+        let wanted = match (reference.digest(), reference.tag()) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.to_string(),
+            (None, None) => "latest".to_string(),
+        };
+        let endpoints = self
+            .inner
+            .config
+            .registry
+            .endpoints(reference.domain(), false)?;
+        let last = endpoints.len().saturating_sub(1);
+        for (i, endpoint) in endpoints.into_iter().enumerate() {
+            let host = endpoint.host.clone();
+            let attempt = async {
+                let session = Session::new(endpoint, reference.path(), credentials)?;
+                session.authenticate(false).await?;
+                let manifest = session.resolve(&wanted, platform).await?;
+                Ok::<_, berth_registry::Error>((session, manifest))
+            }
+            .await;
+            match attempt {
+                Ok(found) => return Ok(found),
+                Err(e) if i < last => {
+                    tracing::warn!(mirror = %host, error = %e, "mirror failed; trying the next endpoint");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::NoSuchImage(reference.to_string()))
+    }
+
+    /// `docker pull`: returns the image id.
+    pub async fn pull_image(
+        &self,
+        reference: &str,
+        opts: PullOptions,
+        reporter: Reporter,
+    ) -> Result<Digest> {
+        let reference = reference.parse::<Reference>()?.with_default_tag();
+        let platform = Platform::parse(opts.platform.as_deref().unwrap_or_default())?;
+        let (session, manifest) = self
+            .resolve_remote(&reference, &platform, &opts.credentials)
+            .await?;
+        let shown = reference
+            .digest()
+            .map(Digest::to_string)
+            .or(reference.tag().map(str::to_string))
+            .unwrap_or_default();
+        reporter.item(&shown, format!("Pulling from {}", reference.path()));
+        let config_bytes = session.blob_bytes(&manifest.config).await?;
+        let config: ConfigRootfs =
+            serde_json::from_slice(&config_bytes).map_err(|source| Error::BadImageConfig {
+                reference: reference.to_string(),
+                digest: manifest.config.digest.clone(),
+                source,
+            })?;
+        if config.rootfs.diff_ids.len() != manifest.layers.len() {
+            return Err(Error::LayerCountMismatch {
+                reference: reference.to_string(),
+                layers: manifest.layers.len(),
+                diff_ids: config.rootfs.diff_ids.len(),
+            });
+        }
+        let mut wanted = Vec::new();
+        let mut parent: Option<Digest> = None;
+        for (desc, diff_id) in manifest.layers.iter().zip(config.rootfs.diff_ids) {
+            if desc.is_foreign() {
+                reporter.item(&short(&desc.digest), "Skipping foreign layer");
+                continue;
+            }
+            let chain = chain_id(parent.as_ref(), &diff_id);
+            parent = Some(chain.clone());
+            wanted.push(Wanted {
+                desc: desc.clone(),
+                diff_id,
+                chain,
+                present: false,
+            });
+        }
+        let _gc = self.inner.gc_lock.read().await;
+        let wanted = self
+            .with_store(move |store| {
+                for w in &mut wanted {
+                    w.present = store.snapshots.stat(w.chain.as_str()).is_ok()
+                        && store.content.exists(&w.desc.digest)?;
+                }
+                Ok(wanted)
+            })
+            .await?;
+        let up_to_date = wanted.iter().all(|w| w.present);
+        for w in wanted.iter().filter(|w| !w.present) {
+            reporter.item(&short(&w.desc.digest), "Pulling fs layer");
+        }
+        let session = Arc::new(session);
+        let name = reference.to_string();
+        let mut fetched = futures_util::stream::iter(
+            wanted
+                .into_iter()
+                .map(|w| self.fetch_layer(session.clone(), name.clone(), w, reporter.clone())),
+        )
+        .buffered(PARALLEL_DOWNLOADS);
+        let mut layers = Vec::new();
+        let mut parent: Option<Digest> = None;
+        while let Some(next) = fetched.next().await {
+            let layer = match next? {
+                Fetched::Present(layer) => layer,
+                Fetched::Unpacked { key, unpacked } => {
+                    let below = parent.clone();
+                    let (layer, _) = self
+                        .with_store(move |store| {
+                            commit_layer(store, &key, below.as_ref(), true, unpacked)
+                        })
+                        .await?;
+                    reporter.item(&short(&layer.blob_digest), "Pull complete");
+                    layer
+                }
+            };
+            parent = Some(layer.chain_id.clone());
+            layers.push(layer);
+        }
+        let tag = reference.digest().is_none().then(|| reference.clone());
+        let manifest_digest = manifest.digest.clone();
+        let id = self
+            .with_store(move |store| {
+                let config_id = Digest::sha256_from_bytes(&Sha256::digest(&config_bytes).into());
+                let existed = store.metadata.get_image(&config_id).is_ok();
+                let record = ManifestRecord {
+                    bytes: &manifest.bytes,
+                    media_type: &manifest.media_type,
+                    index_digest: manifest.index_digest.clone(),
+                };
+                let id = record_manifest(store, &config_bytes, &record, layers, tag.iter())?;
+                Ok((id, existed))
+            })
+            .await;
+        let (id, existed) = id?;
+        reporter.status(format!("Digest: {manifest_digest}"));
+        reporter.status(if up_to_date && existed {
+            format!("Status: Image is up to date for {}", reference.familiar())
+        } else {
+            format!(
+                "Status: Downloaded newer image for {}",
+                reference.familiar()
+            )
+        });
+        self.events().publish(
+            EventType::Image,
+            "pull",
+            &reference.familiar(),
+            Default::default(),
+        );
+        Ok(id)
+    }
+
+    /// Downloads and unpacks one layer into a parentless snapshot (or reports it present).
+    async fn fetch_layer(
+        &self,
+        session: Arc<Session>,
+        reference: String,
+        w: Wanted,
+        reporter: Reporter,
+    ) -> Result<Fetched> {
+        let id = short(&w.desc.digest);
+        let media_type = layer_media_type_of(&w.desc);
+        if w.present {
+            reporter.item(&id, "Already exists");
+            return Ok(Fetched::Present(Layer {
+                diff_id: w.diff_id,
+                blob_digest: w.desc.digest,
+                blob_size: w.desc.size,
+                media_type,
+                chain_id: w.chain,
+            }));
+        }
+        let key = format!("extract-pull-{id}-{}", crate::random_hex(8));
+        let (digest, size) = (w.desc.digest.clone(), w.desc.size);
+        let prepared = {
+            let key = key.clone();
+            let digest = digest.clone();
+            self.with_store(move |store| {
+                store.snapshots.prepare(&key, None)?;
+                let ingest = format!("pull-{digest}");
+                match store.content.writer(&ingest, Some((&digest, size))) {
+                    Ok(w) => Ok((w, None)),
+                    // The blob is here but not this snapshot chain: unpack the local copy.
+                    Err(berth_store::Error::BlobExists(_)) => {
+                        let local = store.content.reader(&digest)?;
+                        let mut w = store
+                            .content
+                            .writer(&format!("unpack-{}", crate::random_hex(8)), None)?;
+                        w.truncate()?;
+                        Ok((w, Some(local)))
+                    }
+                    Err(e) => {
+                        let _ = store.snapshots.remove(&key);
+                        Err(e.into())
+                    }
+                }
+            })
+            .await?
+        };
+        let (mut blob, local) = prepared;
+        let broke = Arc::new(AtomicBool::new(false));
+        let reader: Box<dyn Read + Send> = match local {
+            Some(file) => Box::new(file),
+            None => {
+                let offset = blob.offset();
+                let remote = match session.blob(&digest, offset).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let key = key.clone();
+                        let _ = self
+                            .with_store(move |store| Ok(store.snapshots.remove(&key)?))
+                            .await;
+                        return Err(e.into());
+                    }
+                };
+                let start = if remote.resumed {
+                    tracing::info!(%digest, offset, "resuming layer download");
+                    reporter.item(&id, format!("Resuming download at byte {offset}"));
+                    offset
+                } else {
+                    if offset > 0 {
+                        blob = self
+                            .with_store(move |_| {
+                                blob.truncate()?;
+                                Ok(blob)
+                            })
+                            .await?;
+                    }
+                    0
+                };
+                let prefix = blob.read_back()?.take(start);
+                let mut meter =
+                    Meter::new(reporter.clone(), id.clone(), "Downloading", start, size);
+                let flag = broke.clone();
+                let stream = remote
+                    .stream
+                    .inspect_ok(move |b| meter.add(b.len()))
+                    .inspect_err(move |_| flag.store(true, Ordering::Relaxed));
+                Box::new(prefix.chain(SyncIoBridge::new(StreamReader::new(stream))))
+            }
+        };
+        let diff_id = w.diff_id.clone();
+        let name = reference.clone();
+        let unpacked = {
+            let key = key.clone();
+            self.with_store(move |store| {
+                let expected = Expected {
+                    name: &name,
+                    diff_id: Some(&diff_id),
+                    blob: Some(&digest),
+                };
+                unpack_blob(store, &key, reader, blob, &expected)
+            })
+            .await
+        };
+        match unpacked {
+            Ok(unpacked) => Ok(Fetched::Unpacked { key, unpacked }),
+            Err(Error::ArchiveDigestMismatch {
+                what,
+                expected,
+                actual,
+                ..
+            }) => Err(Error::PulledLayerMismatch {
+                reference,
+                digest: w.desc.digest,
+                what,
+                expected,
+                actual,
+            }),
+            Err(e) if broke.load(Ordering::Relaxed) => Err(Error::DownloadInterrupted {
+                reference,
+                digest: w.desc.digest,
+                source: Box::new(e),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The OCI layer type a pulled layer is recorded with.
+fn layer_media_type_of(desc: &Descriptor) -> String {
+    berth_image::Compression::from_media_type(&desc.media_type).map_or_else(
+        || desc.media_type.clone(),
+        |c| layer_media_type(c).to_string(),
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -1,0 +1,106 @@
+//! `pull`, `push`, `login`, `logout`: the daemon talks to the registry; this side finds the
+//! stored credentials (sent as `X-Registry-Auth`), shows per-layer progress bars, and keeps
+//! logins in config.json.
+
+use std::io::Read;
+
+use anyhow::{bail, Context, Result};
+use bollard::auth::DockerCredentials;
+use bollard::query_parameters::{CreateImageOptions, PushImageOptions};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use crate::auth;
+use crate::cli::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
+use crate::client::Client;
+use crate::progress::{JsonProgress, Message};
+
+/// Renders a progress stream; the last status line is the result.
+async fn show<S, M>(stream: S, quiet: bool) -> Result<()>
+where
+    S: futures_util::Stream<Item = Result<M, bollard::errors::Error>>,
+    M: Into<Message>,
+{
+    let mut progress = JsonProgress::new(quiet);
+    let mut stream = std::pin::pin!(stream);
+    while let Some(m) = stream.next().await {
+        if let Err(e) = progress.update(&m?.into()) {
+            progress.finish();
+            bail!("{e}");
+        }
+    }
+    progress.finish();
+    Ok(())
+}
+
+pub async fn pull(c: &Client, a: PullArgs) -> Result<()> {
+    let creds = auth::lookup(&auth::registry_of(&a.image));
+    let opts = CreateImageOptions {
+        from_image: Some(a.image.clone()),
+        platform: a.platform.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    show(c.api.create_image(Some(opts), None, creds), a.quiet).await?;
+    if a.quiet {
+        println!("{}", a.image);
+    }
+    Ok(())
+}
+
+pub async fn push(c: &Client, a: PushArgs) -> Result<()> {
+    let creds = auth::lookup(&auth::registry_of(&a.image));
+    let (name, tag) = super::image::split_reference(&a.image);
+    let opts = PushImageOptions {
+        tag,
+        ..Default::default()
+    };
+    show(c.api.push_image(&name, Some(opts), creds), a.quiet).await
+}
+
+pub async fn login(c: &Client, a: LoginArgs) -> Result<()> {
+    let registry = auth::normalize_server(a.server.as_deref());
+    let password = match (a.password, a.password_stdin) {
+        (Some(_), true) => bail!("--password and --password-stdin are mutually exclusive"),
+        (Some(p), false) => p,
+        (None, true) => {
+            let mut p = String::new();
+            std::io::stdin()
+                .read_to_string(&mut p)
+                .context("read the password from stdin")?;
+            p.trim_end_matches(['\n', '\r']).to_string()
+        }
+        (None, false) => bail!("a password is required (-p or --password-stdin)"),
+    };
+    let Some(username) = a.username else {
+        bail!("a username is required (-u)");
+    };
+    let creds = DockerCredentials {
+        username: Some(username.clone()),
+        password: Some(password.clone()),
+        serveraddress: Some(registry.clone()),
+        ..Default::default()
+    };
+    c.request_json(
+        hyper::Method::POST,
+        "/auth",
+        Some(json!({
+            "username": creds.username, "password": creds.password,
+            "serveraddress": creds.serveraddress,
+        })),
+    )
+    .await?;
+    let path = auth::store(&registry, &username, &password)?;
+    eprintln!("Credentials saved in {}", path.display());
+    println!("Login Succeeded");
+    Ok(())
+}
+
+pub fn logout(a: LogoutArgs) -> Result<()> {
+    let registry = auth::normalize_server(a.server.as_deref());
+    if auth::erase(&registry)? {
+        println!("Removing login credentials for {registry}");
+    } else {
+        println!("Not logged in to {registry}");
+    }
+    Ok(())
+}
