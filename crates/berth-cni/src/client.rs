@@ -212,7 +212,7 @@ impl Cni {
             .flatten()
             .and_then(|entry| entry.raw_result().cloned())
             .and_then(|value| convert(value, list.version()).ok());
-        self.del_chain(list, rt, cached.as_ref())
+        self.del_chain(list, rt, cached.as_ref(), false)
     }
 
     /// Verifies an attachment is as ADD left it. Skipped when the list sets `disableCheck`.
@@ -362,17 +362,22 @@ impl Cni {
     }
 
     /// DELs the list in reverse order with `prev` (when the version passes one on DEL), then
-    /// forgets the attachment.
+    /// forgets the attachment. An `undo` passes over plugins that cannot have acted on the
+    /// failed ADD: one that is not installed, or that refuses the list's version.
     fn del_chain(
         &self,
         list: &NetworkConfigList,
         rt: &RuntimeConf,
         prev: Option<&Value>,
+        undo: bool,
     ) -> Result<(), Error> {
         let prev = prev.filter(|_| list.version() >= Version::V0_4_0);
         for plugin in list.plugins.iter().rev() {
             let call = attachment_call(Command::Del, list, plugin, rt);
-            self.run_plugin(&call, list, plugin, prev)?;
+            match self.run_plugin(&call, list, plugin, prev) {
+                Err(e) if !(undo && e.refused_before_acting()) => return Err(e),
+                _ => {}
+            }
         }
         self.cache.remove(&list.name, &rt.container_id, &rt.ifname)
     }
@@ -386,7 +391,7 @@ impl Cni {
         partial: Option<Value>,
         add: Error,
     ) -> Error {
-        match self.del_chain(list, rt, partial.as_ref()) {
+        match self.del_chain(list, rt, partial.as_ref(), true) {
             Ok(()) => add,
             Err(del) => {
                 // Best effort: the error returned already says the attachment may remain.

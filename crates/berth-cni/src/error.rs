@@ -270,6 +270,19 @@ impl Error {
         }
     }
 
+    /// Whether a plugin failed without touching anything: not installed, or refusing the
+    /// configuration's version (it refuses ADD the same way).
+    pub(crate) fn refused_before_acting(&self) -> bool {
+        match self {
+            Self::Plugin { source, .. } => match source {
+                InvokeError::NotFound { .. } => true,
+                InvokeError::Plugin { error, .. } => error.kind() == ErrorCode::IncompatibleVersion,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// The plugin's error object, when a plugin reported one.
     pub fn plugin_error(&self) -> Option<&PluginError> {
         match self {
