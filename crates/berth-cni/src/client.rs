@@ -346,6 +346,8 @@ impl Cni {
         list: &NetworkConfigList,
         rt: &RuntimeConf,
     ) -> Result<Option<CniResult>, Error> {
+        list.validate()?;
+        // DEL's rules: the namespace may be gone by now.
         rt.validate(Command::Del)?;
         let Some(entry) = self.cache.read(&list.name, &rt.container_id, &rt.ifname)? else {
             return Ok(None);

@@ -358,6 +358,9 @@ fn missing_plugin_binary_is_a_clear_error() {
         "{message}"
     );
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    // The undo DELs main and passes over the plugin that never ran; nothing stays cached.
+    assert_eq!(fake.calls(), ["main ADD", "main DEL"]);
+    assert!(cni.cached_attachments().unwrap().is_empty());
     let err = cni.validate(&list).unwrap_err().to_string();
     assert!(err.contains("firewall9"), "{err}");
 }
