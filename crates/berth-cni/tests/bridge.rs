@@ -255,3 +255,24 @@ fn cache_survives_a_new_client() {
     restarted.del(&net.list, &rt).unwrap();
     assert!(!net.ipam_file(container_ip(&added)).exists());
 }
+
+#[test]
+fn requested_address_is_given() {
+    if !can_run() {
+        return;
+    }
+    let net = TestNet::new(16);
+    let ns = Netns::new();
+    let rt = RuntimeConf {
+        capability_args: CapabilityArgs {
+            ips: vec!["10.231.16.77/24".into()],
+            ..Default::default()
+        },
+        ..attachment(&ns, &unique("ctr"))
+    };
+    // bridge declares `ips` and hands its config, runtimeConfig included, to host-local.
+    let result = net.cni.add(&net.list, &rt).unwrap();
+    assert_eq!(result.ips[0].address.to_string(), "10.231.16.77/24");
+    assert!(net.ipam_file(container_ip(&result)).exists());
+    net.cni.del(&net.list, &rt).unwrap();
+}

@@ -148,6 +148,7 @@ impl TestNet {
             "plugins": [
                 {
                     "type": "bridge",
+                    "capabilities": {"ips": true},
                     "bridge": bridge,
                     "isGateway": true,
                     "ipMasq": false,
