@@ -28,7 +28,7 @@ pub(crate) struct InitContext<'a> {
     pub console: Option<OwnedFd>,
     pub seccomp: Option<CompiledFilter>,
     pub cgroup_mount: CgroupMountSource,
-    /// The container id and its v1 cgroup, which the child joins itself before anything else.
+    /// The container id and its v1 cgroup, which the child joins itself right after `Go`.
     pub cgroup_join: Option<(String, berth_cgroups::SelfPlacement)>,
     pub no_pivot: bool,
     pub new_keyring: Option<&'a str>,
