@@ -264,6 +264,14 @@ impl V1Manager {
             .try_for_each(|h| h.ctl().write("cgroup.procs", &pid))
     }
 
+    /// Every hierarchy's `tasks` file, open for writing; see [`crate::SelfPlacement`].
+    pub fn tasks_writers(&self) -> Result<Vec<Writer>> {
+        self.hierarchies
+            .iter()
+            .map(|h| h.ctl().writer("tasks"))
+            .collect()
+    }
+
     /// Removes every hierarchy's directory, trying all of them before reporting the first error.
     pub fn remove(&self) -> Result<()> {
         let mut first_err = None;

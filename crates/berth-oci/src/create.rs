@@ -151,6 +151,13 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     let keyring_name = (!opts.no_new_keyring).then(|| id.as_str().to_string());
 
     let cgroup_dir = cleanup.cgroup.as_ref().and_then(|cg| cg.cgroup_dir_fd());
+    // Without clone3 placement (v1), the child moves itself in: far cheaper than our writing
+    // its pid (berth_cgroups::SelfPlacement).
+    let self_placement = match (&cgroup_dir, cleanup.cgroup.as_ref()) {
+        (None, Some(cg)) => cg.self_placement().map_err(cg_err)?,
+        _ => None,
+    };
+    let child_joins = self_placement.is_some();
     let (pid, placed) = init::clone_into_cgroup(
         plan.clone_flags.bits() as libc::c_long,
         cgroup_dir.as_ref().map(AsFd::as_fd),
@@ -168,6 +175,7 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
             console,
             seccomp,
             cgroup_mount,
+            cgroup_join: self_placement.map(|p| (id.to_string(), p)),
             no_pivot: opts.no_pivot,
             new_keyring: keyring_name.as_deref(),
             preserve_fds: opts.preserve_fds,
@@ -184,6 +192,7 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     drop(ns_fds);
     drop(console);
     drop(fifo);
+    drop(self_placement);
     cleanup.children.push(pid);
 
     if plan.new_user {
@@ -196,7 +205,7 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
     if !idmaps.is_empty() {
         send_idmapped_mounts(&idmaps, &plan, pid, &parent_ch)?;
     }
-    if let Some(cg) = cleanup.cgroup.as_ref().filter(|_| !placed) {
+    if let Some(cg) = cleanup.cgroup.as_ref().filter(|_| !placed && !child_joins) {
         cg.add_task(pid).map_err(cg_err)?;
     }
     if let Some(adj) = process.oom_score_adj() {

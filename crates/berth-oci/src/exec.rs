@@ -94,6 +94,15 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
 
     let cgroup = c.cgroup();
     let cgroup_dir = cgroup.as_ref().and_then(|cg| cg.cgroup_dir_fd());
+    // As in create: on v1 the child moves itself in, which is far cheaper than our writing its pid.
+    let self_placement = match (&cgroup_dir, cgroup.as_ref()) {
+        (None, Some(cg)) => cg.self_placement().map_err(|source| Error::Cgroup {
+            id: opts.id.clone(),
+            source,
+        })?,
+        _ => None,
+    };
+    let child_joins = self_placement.is_some();
     let (pid, placed) = init::clone_into_cgroup(0, cgroup_dir.as_ref().map(AsFd::as_fd))?;
     if pid != 0 {
         tracing::debug!(
@@ -110,6 +119,9 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
         init::child_main(&child_ch, || {
             nix::sys::prctl::set_dumpable(false).map_err(sys("clear dumpable"))?;
             init::wait_go(&child_ch)?;
+            if let Some(placement) = self_placement {
+                init::join_cgroup(&opts.id, placement)?;
+            }
             init::enter_namespaces(&plan, &ns_fds, &child_ch, None)?;
             drop(ns_fds);
             nix::unistd::setsid().map_err(sys("setsid"))?;
@@ -127,9 +139,10 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
     drop(child_ch);
     drop(ns_fds);
     drop(console);
+    drop(self_placement);
     let mut children = vec![pid];
     let result = (|| {
-        if let Some(cg) = cgroup.as_ref().filter(|_| !placed) {
+        if let Some(cg) = cgroup.as_ref().filter(|_| !placed && !child_joins) {
             cg.add_task(pid).map_err(|source| Error::Cgroup {
                 id: opts.id.clone(),
                 source,

@@ -28,6 +28,8 @@ pub(crate) struct InitContext<'a> {
     pub console: Option<OwnedFd>,
     pub seccomp: Option<CompiledFilter>,
     pub cgroup_mount: CgroupMountSource,
+    /// The container id and its v1 cgroup, which the child joins itself right after `Go`.
+    pub cgroup_join: Option<(String, berth_cgroups::SelfPlacement)>,
     pub no_pivot: bool,
     pub new_keyring: Option<&'a str>,
     pub preserve_fds: u32,
@@ -147,6 +149,15 @@ pub(crate) fn wait_go(ch: &Channel) -> Result<()> {
     }
 }
 
+/// Moves this (single-threaded) process into its cgroup: before the namespaces, so a cgroup
+/// namespace is rooted there and a second fork's grandchild starts inside.
+pub(crate) fn join_cgroup(id: &str, placement: berth_cgroups::SelfPlacement) -> Result<()> {
+    placement.join().map_err(|source| Error::Cgroup {
+        id: id.to_string(),
+        source,
+    })
+}
+
 /// Joins and creates the remaining namespaces; after a second fork only the grandchild returns.
 pub(crate) fn enter_namespaces(
     plan: &NamespacePlan,
@@ -214,6 +225,9 @@ pub(crate) fn container_init(ctx: InitContext) -> Result<()> {
     // Non-dumpable until execve: container processes cannot open our /proc/<pid>/exe (CVE-2019-5736).
     nix::sys::prctl::set_dumpable(false).map_err(sys("clear dumpable"))?;
     let idmapped = wait_go_with_mounts(ch)?;
+    if let Some((id, placement)) = ctx.cgroup_join {
+        join_cgroup(&id, placement)?;
+    }
     enter_namespaces(ctx.plan, &ctx.ns_fds, ch, time_offsets(ctx.spec))?;
     drop(ctx.ns_fds);
     nix::unistd::setsid().map_err(sys("setsid"))?;

@@ -388,3 +388,25 @@ fn stats_from_fake_files() {
     // No oom_kill line (old kernel): failcnt > 0 counts as one.
     assert_eq!(fake.manager.oom_kill_count().unwrap(), 1);
 }
+
+#[test]
+fn self_placement_writes_zero_to_every_tasks_file() {
+    let fake = Fake::new(&[Controller::Cpu, Controller::Pids]).with_files(&[
+        (Controller::Cpu, "tasks", ""),
+        (Controller::Pids, "tasks", ""),
+    ]);
+    let placement = crate::SelfPlacement(fake.manager.tasks_writers().unwrap());
+    placement.join().unwrap();
+    assert_eq!(fake.read(Controller::Cpu, "tasks"), "0");
+    assert_eq!(fake.read(Controller::Pids, "tasks"), "0");
+}
+
+#[test]
+fn self_placement_names_a_missing_tasks_file() {
+    let fake = Fake::new(&[Controller::Cpu]).with_files(&[]);
+    match fake.manager.tasks_writers() {
+        Err(Error::FileMissing { path, .. }) => assert!(path.ends_with("ctr/tasks")),
+        Err(other) => panic!("expected FileMissing, got {other:?}"),
+        Ok(_) => panic!("expected FileMissing"),
+    }
+}

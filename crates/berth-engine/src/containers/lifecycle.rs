@@ -300,7 +300,14 @@ impl Engine {
         std::fs::create_dir_all(&rootfs).map_err(io_err("create", &rootfs))?;
         let record = store.metadata.get_container(&c.id)?;
         if !is_mountpoint(&rootfs) {
-            let mounts = store.snapshots.mounts(&record.snapshot_key)?;
+            let mut mounts = store.snapshots.mounts(&record.snapshot_key)?;
+            if c.config.options.host_config.auto_remove {
+                // Its layer is deleted at exit, so nothing ever needs it on disk; unmounting a
+                // non-volatile overlay syncs the whole host filesystem, on the `--rm` exit path.
+                mounts
+                    .iter_mut()
+                    .for_each(berth_store::snapshot::Mount::set_volatile);
+            }
             berth_store::snapshot::mount(&mounts, &rootfs)?;
         }
         let image = store.metadata.get_image(&c.image_id)?;
@@ -406,8 +413,8 @@ impl Engine {
         let Ok(c) = self.container(id).await else {
             return;
         };
-        self.delete_runtime_state(id).await;
-        self.cleanup_after_exit(id).await;
+        // Independent (the runtime's state and cgroup; our rootfs mount): overlapped.
+        tokio::join!(self.delete_runtime_state(id), self.cleanup_after_exit(id));
         // Its execs died with it; dockerd forgets them too.
         self.inner.containers.execs.forget_container(id);
         let mut state = c.state.clone();

@@ -70,3 +70,57 @@ fn legacy_mount_with_relative_lowers() {
     unmount(&target).unwrap();
     assert!(upper.join("new").exists());
 }
+
+#[test]
+fn set_volatile_only_touches_writable_overlays() {
+    let mut rw = Mount::overlay(vec![
+        "lowerdir=/a".into(),
+        "upperdir=/u".into(),
+        "workdir=/w".into(),
+    ]);
+    rw.set_volatile();
+    rw.set_volatile();
+    assert_eq!(rw.options.iter().filter(|o| *o == "volatile").count(), 1);
+    assert!(OverlayOptions::parse(&rw, Path::new("/t"))
+        .unwrap()
+        .is_volatile());
+    let mut ro = Mount::overlay(vec!["lowerdir=/u:/a".into()]);
+    ro.set_volatile();
+    assert_eq!(ro.options, ["lowerdir=/u:/a"]);
+    let mut bind = Mount::bind(Path::new("/u"), false);
+    bind.set_volatile();
+    assert!(!bind.options.iter().any(|o| o == "volatile"));
+}
+
+/// overlayfs refuses to mount a layer again after a volatile mount until its marker is gone;
+/// the volatile mount path removes it, so a `--rm` container can be started twice.
+#[test]
+fn volatile_layer_mounts_again() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (lower, upper, work, target) = (
+        root.join("l"),
+        root.join("u"),
+        root.join("w"),
+        root.join("mnt"),
+    );
+    for d in [&lower, &upper, &work, &target] {
+        fs::create_dir(d).unwrap();
+    }
+    let mut m = Mount::overlay(vec![
+        format!("lowerdir={}", lower.display()),
+        format!("upperdir={}", upper.display()),
+        format!("workdir={}", work.display()),
+    ]);
+    m.set_volatile();
+    for run in 0..2 {
+        mount(std::slice::from_ref(&m), &target).unwrap();
+        fs::write(target.join(format!("f{run}")), "x").unwrap();
+        unmount(&target).unwrap();
+    }
+    assert!(upper.join("f0").exists() && upper.join("f1").exists());
+}
