@@ -277,3 +277,39 @@ fn import_of_corrupt_tarballs_is_refused_and_leaves_nothing() {
         "half-made layers left"
     );
 }
+
+/// `docker restart` of a `--rm` container keeps it (its stop is not its end, as with dockerd);
+/// a plain stop then removes it.
+#[test]
+fn restart_keeps_an_auto_remove_container() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let name = unique("rmrestart");
+    d.docker(&["run", "-d", "--rm", "--name", &name, image, "sleep", "1000"])
+        .ok();
+    d.docker(&["restart", "-t", "0", &name]).ok();
+    // Give a wrongly scheduled removal the time to happen.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let state = d
+        .docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.RestartCount}}",
+            &name,
+        ])
+        .ok();
+    assert!(state.stdout.starts_with("running"), "{state:?}");
+    d.docker(&["stop", "-t", "0", &name]).ok();
+    let mut gone = false;
+    for _ in 0..50 {
+        if d.docker(&["inspect", &name]).code != 0 {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(gone, "a stopped --rm container is removed");
+}

@@ -4,6 +4,7 @@
 //! watch is re-established after a daemon restart (live restore).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use berth_shim::{Control, LogOptions, ShimCommand};
@@ -454,7 +455,13 @@ impl Engine {
         self.events()
             .publish(EventType::Container, "die", id, attrs);
         let h = &c.config.options.host_config;
-        if h.auto_remove {
+        let restarting = self
+            .inner
+            .containers
+            .entry(id, &state)
+            .restarting
+            .load(Ordering::SeqCst);
+        if h.auto_remove && !restarting {
             let engine = self.clone();
             let id = id.to_string();
             tokio::spawn(async move {
@@ -622,9 +629,17 @@ impl Engine {
 
     /// `docker restart`.
     pub async fn restart_container(&self, name_or_id: &str, timeout: Option<i64>) -> Result<()> {
-        self.stop_container(name_or_id, timeout).await?;
-        self.start_container(name_or_id).await?;
         let c = self.container(name_or_id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        entry.restarting.store(true, Ordering::SeqCst);
+        let restarted = async {
+            self.stop_container(&c.id, timeout).await?;
+            self.start_container(&c.id).await
+        }
+        .await;
+        entry.restarting.store(false, Ordering::SeqCst);
+        restarted?;
+        let c = self.container(&c.id).await?;
         self.events().publish(
             EventType::Container,
             "restart",

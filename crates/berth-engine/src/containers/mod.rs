@@ -142,6 +142,9 @@ pub(crate) struct Entry {
     /// listens, and starts the process after every one has connected.
     pub(crate) attach_waiters:
         Mutex<Vec<tokio::sync::oneshot::Sender<tokio::sync::oneshot::Sender<()>>>>,
+    /// Set by `docker restart` while it stops the container: its exit is not the end a `--rm`
+    /// container is removed at (as dockerd clears AutoRemove during a restart).
+    pub(crate) restarting: std::sync::atomic::AtomicBool,
 }
 
 /// Every known container's live entry, keyed by id.
@@ -160,6 +163,7 @@ impl Registry {
                     state: watch::Sender::new(initial.clone()),
                     op: tokio::sync::Mutex::new(()),
                     attach_waiters: Mutex::new(Vec::new()),
+                    restarting: Default::default(),
                 })
             })
             .clone()
