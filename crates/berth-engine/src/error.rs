@@ -195,6 +195,8 @@ pub enum Error {
     /// `docker update` values dockerd rejects; the text is dockerd's.
     #[error("{0}")]
     BadUpdate(String),
+    #[error(transparent)]
+    Network(#[from] crate::networks::NetworkError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -254,6 +256,7 @@ impl Error {
             | Self::PulledLayerMismatch { .. } => ErrorKind::InvalidArgument,
             Self::NoSuchTagToPush(_) => ErrorKind::NotFound,
             Self::DownloadInterrupted { .. } => ErrorKind::Unavailable,
+            Self::Network(e) => e.kind(),
         }
     }
 

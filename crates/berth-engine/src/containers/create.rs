@@ -124,7 +124,11 @@ impl Engine {
         let engine = self.clone();
         let data_dir = self.data_dir(&id);
         let bundle = self.bundle_dir(&id);
-        let options = req.options;
+        let mut options = req.options;
+        // dockerd records the default network by name.
+        if matches!(options.host_config.network_mode.as_str(), "" | "default") {
+            options.host_config.network_mode = crate::networks::DEFAULT_NETWORK.into();
+        }
         let created = self
             .with_store(move |store| {
                 let image = resolve(store, &options.image)?;
@@ -145,6 +149,8 @@ impl Engine {
                 probe.init_path = engine.config().init.clone();
                 let built =
                     spec::build_spec(&with_inherited(&options, &inherited), &image_cfg, &probe)?;
+                let shown = name.clone().unwrap_or_else(|| id.clone());
+                crate::networks::validate(store, &shown, &options)?;
                 // dockerd refuses a missing `--mount` bind source now; `-v` ones are made at start.
                 if let Some((missing, _)) = built
                     .bind_sources
