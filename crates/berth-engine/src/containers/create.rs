@@ -147,6 +147,20 @@ impl Engine {
                 );
                 probe.host_capabilities = super::lifecycle::bounding_set();
                 probe.init_path = engine.config().init.clone();
+                // `container:<name>` modes: the peer must exist now; its namespace paths are
+                // known only at start, so the probe joins a stand-in.
+                let h = &options.host_config;
+                let stand_in = || Some(PathBuf::from("/proc/self/ns"));
+                for (mode, slot) in [
+                    (&h.network_mode, &mut probe.join.net),
+                    (&h.ipc_mode, &mut probe.join.ipc),
+                    (&h.pid_mode, &mut probe.join.pid),
+                ] {
+                    if let Some(peer) = mode.strip_prefix("container:") {
+                        super::find(store, peer)?;
+                        *slot = stand_in();
+                    }
+                }
                 let built =
                     spec::build_spec(&with_inherited(&options, &inherited), &image_cfg, &probe)?;
                 let shown = name.clone().unwrap_or_else(|| id.clone());

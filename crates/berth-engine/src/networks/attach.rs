@@ -159,6 +159,11 @@ pub(crate) fn validate(store: &Store, container: &str, opts: &CreateOptions) -> 
             reason,
         }
         .into(),
+        Error::Network(NetworkError::NotFound(network)) => NetworkError::UnknownForContainer {
+            container: container.to_string(),
+            network,
+        }
+        .into(),
         e => e,
     })?;
     let ports = ports::requests(container, opts)?;

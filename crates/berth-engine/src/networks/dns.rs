@@ -1,6 +1,8 @@
 //! The embedded DNS server of user-defined networks: on the network's gateway address, port
 //! 53, UDP and TCP, in the host's namespace. It answers A and AAAA questions for the names of
-//! the containers on that network (name, aliases, short id) and forwards every other
+//! the containers on the asking container's networks (name, aliases, short id; the asker is
+//! known by its source address, as Docker resolves names on every network a container is
+//! on) and forwards every other
 //! multi-label name to the host's resolvers; an unknown single-label name is NXDOMAIN here
 //! (it can only have meant a container). The wire format is small enough to do by hand:
 //! one question in, the question echoed and address records out.
@@ -134,7 +136,7 @@ async fn serve_udp(sock: UdpSocket, table: Arc<RwLock<Table>>, network: String) 
         let query = buf[..n].to_vec();
         let (sock, table, network) = (sock.clone(), table.clone(), network.clone());
         tokio::spawn(async move {
-            if let Some(reply) = answer(&query, &table, &network).await {
+            if let Some(reply) = answer(&query, &table, &network, peer.ip()).await {
                 let _ = sock.send_to(&reply, peer).await;
             }
         });
@@ -143,7 +145,7 @@ async fn serve_udp(sock: UdpSocket, table: Arc<RwLock<Table>>, network: String) 
 
 async fn serve_tcp(listener: TcpListener, table: Arc<RwLock<Table>>, network: String) {
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
+        let Ok((mut stream, peer)) = listener.accept().await else {
             continue;
         };
         let (table, network) = (table.clone(), network.clone());
@@ -157,7 +159,7 @@ async fn serve_tcp(listener: TcpListener, table: Arc<RwLock<Table>>, network: St
                 if stream.read_exact(&mut query).await.is_err() {
                     return;
                 }
-                let Some(reply) = answer(&query, &table, &network).await else {
+                let Some(reply) = answer(&query, &table, &network, peer.ip()).await else {
                     return;
                 };
                 let Ok(len) = u16::try_from(reply.len()) else {
@@ -236,12 +238,22 @@ pub(crate) fn reply(query: &[u8], q: &Question, rcode: u8, addrs: &[IpAddr]) -> 
     out
 }
 
-/// What the table knows of `name` on `network`: `None` when no container has that name.
-fn lookup(table: &RwLock<Table>, network: &str, name: &str) -> Option<Vec<IpAddr>> {
+/// What the table knows of `name` on the networks of the container at `peer` (on `network`
+/// for an unknown asker): `None` when no container there has that name.
+fn lookup(table: &RwLock<Table>, network: &str, name: &str, peer: IpAddr) -> Option<Vec<IpAddr>> {
     let table = table.read().unwrap_or_else(|p| p.into_inner());
-    let records = table.get(network)?;
-    let hits: Vec<&Record> = records
+    let asker = table
+        .values()
+        .flatten()
+        .find(|r| r.addrs.contains(&peer))
+        .map(|r| r.container.as_str());
+    let hits: Vec<&Record> = table
         .iter()
+        .filter(|(net, records)| match asker {
+            Some(c) => records.iter().any(|r| r.container == c),
+            None => net.as_str() == network,
+        })
+        .flat_map(|(_, records)| records)
         .filter(|r| r.names.iter().any(|n| n == name))
         .collect();
     if hits.is_empty() {
@@ -250,7 +262,12 @@ fn lookup(table: &RwLock<Table>, network: &str, name: &str) -> Option<Vec<IpAddr
     Some(hits.iter().flat_map(|r| r.addrs.iter().copied()).collect())
 }
 
-async fn answer(query: &[u8], table: &RwLock<Table>, network: &str) -> Option<Vec<u8>> {
+async fn answer(
+    query: &[u8],
+    table: &RwLock<Table>,
+    network: &str,
+    peer: IpAddr,
+) -> Option<Vec<u8>> {
     let Some(q) = parse_question(query) else {
         // Echo the id with FORMERR when there is a header at all.
         if query.len() >= 12 {
@@ -262,7 +279,7 @@ async fn answer(query: &[u8], table: &RwLock<Table>, network: &str) -> Option<Ve
         }
         return None;
     };
-    if let Some(addrs) = lookup(table, network, &q.name) {
+    if let Some(addrs) = lookup(table, network, &q.name, peer) {
         let wanted: Vec<IpAddr> = addrs
             .into_iter()
             .filter(|a| match q.qtype {

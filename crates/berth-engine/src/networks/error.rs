@@ -6,6 +6,9 @@ use berth_types::ErrorKind;
 pub enum NetworkError {
     #[error("network {0} not found")]
     NotFound(String),
+    /// At container create: a 400, since clients take a 404 there for a missing image.
+    #[error("container {container}: network {network} not found")]
+    UnknownForContainer { container: String, network: String },
     #[error("network name {0:?} matches more than one network; use the id")]
     Ambiguous(String),
     #[error("network with name {0} already exists")]
@@ -127,6 +130,7 @@ impl NetworkError {
             | Self::IpOnDefaultNetwork { .. }
             | Self::BadEndpointAddress { .. }
             | Self::Conflicting { .. }
+            | Self::UnknownForContainer { .. }
             | Self::BadPort { .. }
             | Self::NoFreePort { .. }
             | Self::NotConnected { .. }

@@ -41,7 +41,7 @@ async fn answers_names_of_the_network_only() {
     );
 
     let q = query("web", TYPE_A);
-    let a = answer(&q, &r.table, "net1").await.unwrap();
+    let a = answer(&q, &r.table, "net1", peer).await.unwrap();
     assert_eq!(&a[..2], &[0x12, 0x34]);
     assert_eq!(a[3] & 0x0f, 0, "NOERROR");
     assert_eq!(u16::from_be_bytes([a[6], a[7]]), 1, "one answer");
@@ -64,4 +64,43 @@ async fn answers_names_of_the_network_only() {
         .await
         .unwrap();
     assert_eq!(a[3] & 0x0f, RCODE_NXDOMAIN);
+}
+
+#[tokio::test]
+async fn a_container_on_two_networks_resolves_names_of_both() {
+    let r = Resolvers::default();
+    r.register(
+        "net1",
+        "c1",
+        &["web".into()],
+        vec!["10.1.0.2".parse().unwrap()],
+    );
+    r.register(
+        "net2",
+        "c2",
+        &["db".into()],
+        vec!["10.2.0.2".parse().unwrap()],
+    );
+    r.register(
+        "net2",
+        "both",
+        &["both".into()],
+        vec!["10.2.0.3".parse().unwrap()],
+    );
+    r.register(
+        "net1",
+        "both",
+        &["both".into()],
+        vec!["10.1.0.3".parse().unwrap()],
+    );
+    // Asking net2's server from its net2 address, for a name only on net1.
+    let a = answer(
+        &query("web", TYPE_A),
+        &r.table,
+        "net2",
+        "10.2.0.3".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(&a[a.len() - 4..], &[10, 1, 0, 2]);
 }
