@@ -154,14 +154,16 @@ fn requested_ips(
 /// Everything `create` can check about networking without changing anything.
 pub(crate) fn validate(store: &Store, container: &str, opts: &CreateOptions) -> Result<()> {
     let plan = plan(store, opts).map_err(|e| match e {
-        Error::Network(NetworkError::Conflicting { reason, .. }) => NetworkError::Conflicting {
-            container: container.to_string(),
-            reason,
-        }
-        .into(),
-        Error::Network(NetworkError::NotFound(network)) => NetworkError::UnknownForContainer {
-            container: container.to_string(),
-            network,
+        Error::Network(e) => match *e {
+            NetworkError::Conflicting { reason, .. } => NetworkError::Conflicting {
+                container: container.to_string(),
+                reason,
+            },
+            NetworkError::NotFound(network) => NetworkError::UnknownForContainer {
+                container: container.to_string(),
+                network,
+            },
+            e => e,
         }
         .into(),
         e => e,
@@ -274,9 +276,9 @@ impl Engine {
             .cni
             .add(&list, &rt)
             .map_err(|source| NetworkError::Cni {
+                source: Box::new(source),
                 container: c.name.clone(),
                 network: net.name.clone(),
-                source,
             })?;
         let iface = result
             .interfaces
@@ -337,9 +339,9 @@ impl Engine {
             .cni
             .del(&list, &rt)
             .map_err(|source| NetworkError::Cni {
+                source: Box::new(source),
                 container: container.to_string(),
                 network: net.name.clone(),
-                source,
             })
     }
 

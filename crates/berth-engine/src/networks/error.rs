@@ -84,7 +84,8 @@ pub enum NetworkError {
     Cni {
         container: String,
         network: String,
-        source: berth_cni::Error,
+        /// Boxed: it is large, and most network errors are not CNI errors.
+        source: Box<berth_cni::Error>,
     },
     #[error("container {container}: network namespace {path}: {source}")]
     Netns {

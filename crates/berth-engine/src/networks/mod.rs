@@ -528,9 +528,9 @@ impl Engine {
                     .cni
                     .validate(&list)
                     .map_err(|source| NetworkError::Cni {
+                        source: Box::new(source),
                         container: String::new(),
                         network: net.name.clone(),
-                        source,
                     })?;
                 firewall::isolate(&net)?;
                 if let Err(e) = store.metadata.create_network(&to_record(&net)?) {

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 use super::*;
 
 fn req(name: &str, subnet: &str) -> NetworkCreate {
@@ -75,13 +77,13 @@ fn bad_input_is_refused_with_the_network_named() {
 #[test]
 fn overlaps_are_refused_and_skipped_by_allocation() {
     let first = define_one(&req("one", "10.90.0.0/23"), &[]).unwrap();
-    let e = define_one(&req("two", "10.90.1.0/24"), &[first.clone()]).unwrap_err();
+    let e = define_one(&req("two", "10.90.1.0/24"), std::slice::from_ref(&first)).unwrap_err();
     assert!(matches!(e, NetworkError::Overlap { .. }), "{e}");
     assert!(e.to_string().contains("network one"), "{e}");
     let n = define(
         &req("three", ""),
         "b".repeat(64),
-        &[first.clone()],
+        std::slice::from_ref(&first),
         &pool(),
         true,
         &[],

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 use super::*;
 
 /// A standard query for `name` of type `qtype`, id 0x1234, RD set.
@@ -40,6 +42,7 @@ async fn answers_names_of_the_network_only() {
         vec!["10.2.0.2".parse().unwrap()],
     );
 
+    let peer: IpAddr = "10.1.0.9".parse().unwrap();
     let q = query("web", TYPE_A);
     let a = answer(&q, &r.table, "net1", peer).await.unwrap();
     assert_eq!(&a[..2], &[0x12, 0x34]);
@@ -48,19 +51,19 @@ async fn answers_names_of_the_network_only() {
     assert_eq!(&a[a.len() - 4..], &[10, 1, 0, 2]);
 
     // Known name, no IPv6 address: NOERROR without answers.
-    let a = answer(&query("alias", TYPE_AAAA), &r.table, "net1")
+    let a = answer(&query("alias", TYPE_AAAA), &r.table, "net1", peer)
         .await
         .unwrap();
     assert_eq!((a[3] & 0x0f, a[7]), (0, 0));
 
     // Another network's container is unknown here.
-    let a = answer(&query("db", TYPE_A), &r.table, "net1")
+    let a = answer(&query("db", TYPE_A), &r.table, "net1", peer)
         .await
         .unwrap();
     assert_eq!(a[3] & 0x0f, RCODE_NXDOMAIN);
 
     r.unregister("net1", "c1");
-    let a = answer(&query("web", TYPE_A), &r.table, "net1")
+    let a = answer(&query("web", TYPE_A), &r.table, "net1", peer)
         .await
         .unwrap();
     assert_eq!(a[3] & 0x0f, RCODE_NXDOMAIN);
