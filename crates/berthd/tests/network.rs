@@ -14,11 +14,14 @@ use std::time::{Duration, Instant};
 
 use common::{unique, Daemon};
 
-/// A daemon with the busybox image.
-fn daemon() -> (Daemon, &'static str) {
+/// A daemon with the busybox image; `None` when the test must be skipped.
+fn daemon() -> Option<(Daemon, &'static str)> {
+    if common::skip() {
+        return None;
+    }
     let d = Daemon::start();
     let image = d.busybox();
-    (d, image)
+    Some((d, image))
 }
 
 fn inspect(d: &Daemon, format: &str, name: &str) -> String {
@@ -31,6 +34,14 @@ fn inspect(d: &Daemon, format: &str, name: &str) -> String {
 
 fn full_id(d: &Daemon, name: &str) -> String {
     inspect(d, "{{.Id}}", name)
+}
+
+fn network_id(d: &Daemon, name: &str) -> String {
+    d.docker(&["network", "inspect", "-f", "{{.Id}}", name])
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
 }
 
 /// A detached container serving `reply` on TCP `port`, for ever.
@@ -119,10 +130,9 @@ fn client(d: &Daemon, image: &str, network: &str, script: &str) -> common::Out {
 
 #[test]
 fn default_bridge_and_the_other_modes() {
-    if common::skip() {
+    let Some((d, image)) = daemon() else {
         return;
-    }
-    let (d, image) = daemon();
+    };
     let a = unique("a");
     serve(&d, image, &["--name", &a], 80, "from-a");
     assert_eq!(inspect(&d, "{{.HostConfig.NetworkMode}}", &a), "bridge");
@@ -186,10 +196,9 @@ fn udp_socket_in(netns: &str, port: u16) -> UdpSocket {
 
 #[test]
 fn user_network_names_tcp_udp_and_isolation() {
-    if common::skip() {
+    let Some((d, image)) = daemon() else {
         return;
-    }
-    let (d, image) = daemon();
+    };
     let (n1, n2) = (unique("n1"), unique("n2"));
     d.docker(&["network", "create", &n1]).ok();
     d.docker(&["network", "create", "--label", "tier=back", &n2])
@@ -293,10 +302,9 @@ fn user_network_names_tcp_udp_and_isolation() {
 
 #[test]
 fn internal_network_has_no_route_out() {
-    if common::skip() {
+    let Some((d, image)) = daemon() else {
         return;
-    }
-    let (d, image) = daemon();
+    };
     let net = unique("int");
     let subnet = d.net.subnet(3);
     d.docker(&[
@@ -340,10 +348,9 @@ fn internal_network_has_no_route_out() {
 
 #[test]
 fn published_ports_from_host_and_containers_and_rules_go() {
-    if common::skip() {
+    let Some((d, image)) = daemon() else {
         return;
-    }
-    let (d, image) = daemon();
+    };
     let port = free_port();
     let web = unique("pub");
     serve(
@@ -417,60 +424,30 @@ fn full_id_or(d: &Daemon, name: &str) -> String {
 
 #[test]
 fn bad_input_is_refused_and_nothing_is_half_made() {
-    if common::skip() {
+    let Some((d, image)) = daemon() else {
         return;
-    }
-    let (d, image) = daemon();
+    };
     let n1 = unique("ok");
     d.docker(&["network", "create", "--subnet", &d.net.subnet(4), &n1])
         .ok();
     let before = d.docker(&["network", "ls", "-q"]).ok().stdout;
 
-    let overlap = d
-        .docker(&[
-            "network",
-            "create",
-            "--subnet",
-            &d.net.subnet(4),
-            &unique("ov"),
-        ])
-        .failed();
-    assert!(overlap.stderr.contains("overlaps"), "{overlap:?}");
-    let bad = d
-        .docker(&[
-            "network",
-            "create",
-            "--subnet",
-            "10.1.2.3/33",
-            &unique("bad"),
-        ])
-        .failed();
-    assert!(bad.stderr.contains("invalid subnet"), "{bad:?}");
-    let gw = d
-        .docker(&[
-            "network",
-            "create",
-            "--subnet",
-            &d.net.subnet(5),
-            "--gateway",
-            "10.0.0.1",
-            &unique("gw"),
-        ])
-        .failed();
-    // The CLI checks this one itself; either way it names the subnet.
-    assert!(gw.stderr.contains("subnet"), "{gw:?}");
-    let range = d
-        .docker(&[
-            "network",
-            "create",
-            "--subnet",
-            &d.net.subnet(5),
-            "--ip-range",
-            "10.0.0.0/24",
-            &unique("rg"),
-        ])
-        .failed();
-    assert!(range.stderr.contains("subnet"), "{range:?}");
+    // (flags, what the error says); the CLI checks some gateways itself, naming the subnet too.
+    let (s4, s5) = (d.net.subnet(4), d.net.subnet(5));
+    let cases: [(&[&str], &str); 4] = [
+        (&["--subnet", &s4], "overlaps"),
+        (&["--subnet", "10.1.2.3/33"], "invalid subnet"),
+        (&["--subnet", &s5, "--gateway", "10.0.0.1"], "subnet"),
+        (&["--subnet", &s5, "--ip-range", "10.0.0.0/24"], "subnet"),
+    ];
+    for (flags, says) in cases {
+        let name = unique("bad");
+        let mut args = vec!["network", "create"];
+        args.extend_from_slice(flags);
+        args.push(&name);
+        let out = d.docker(&args).failed();
+        assert!(out.stderr.contains(says), "{flags:?}: {out:?}");
+    }
     assert_eq!(d.docker(&["network", "ls", "-q"]).ok().stdout, before);
 
     let unknown = d
@@ -510,36 +487,20 @@ fn bad_input_is_refused_and_nothing_is_half_made() {
     let id = full_id(&d, &name);
     assert_eq!(iptables_lines(&id), 0);
     assert_eq!(veths_on(&d.net.bridge), 0);
-    let bridge_id = d
-        .docker(&["network", "inspect", "-f", "{{.Id}}", "bridge"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let bridge_id = network_id(&d, "bridge");
     assert_eq!(ipam_entries(&d, &bridge_id), 0);
     assert!(!d.exec_root().join("netns").join(&id).exists());
 }
 
 #[test]
 fn crash_and_restart_leak_nothing() {
-    if common::skip() {
+    let Some((mut d, image)) = daemon() else {
         return;
-    }
-    let (mut d, image) = daemon();
+    };
     let net = unique("crash");
     d.docker(&["network", "create", &net]).ok();
-    let net_id = d
-        .docker(&["network", "inspect", "-f", "{{.Id}}", &net])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
-    let bridge_id = d
-        .docker(&["network", "inspect", "-f", "{{.Id}}", "bridge"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let net_id = network_id(&d, &net);
+    let bridge_id = network_id(&d, "bridge");
     let stays = unique("stays");
     let port = free_port();
     serve(

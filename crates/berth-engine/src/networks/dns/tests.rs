@@ -15,6 +15,20 @@ fn query(name: &str, qtype: u16) -> Vec<u8> {
     q
 }
 
+/// Resolvers with `(network, container, name, address)` records.
+fn resolvers(records: &[(&str, &str, &str, &str)]) -> Resolvers {
+    let r = Resolvers::default();
+    for (net, container, name, addr) in records {
+        r.register(
+            net,
+            container,
+            &[name.to_string()],
+            vec![addr.parse().unwrap()],
+        );
+    }
+    r
+}
+
 #[test]
 fn questions_parse() {
     let q = query("Web.Example", TYPE_A);
@@ -28,18 +42,12 @@ fn questions_parse() {
 
 #[tokio::test]
 async fn answers_names_of_the_network_only() {
-    let r = Resolvers::default();
+    let r = resolvers(&[("net2", "c2", "db", "10.2.0.2")]);
     r.register(
         "net1",
         "c1",
         &["Web".into(), "alias".into()],
         vec!["10.1.0.2".parse().unwrap()],
-    );
-    r.register(
-        "net2",
-        "c2",
-        &["db".into()],
-        vec!["10.2.0.2".parse().unwrap()],
     );
 
     let peer: IpAddr = "10.1.0.9".parse().unwrap();
@@ -71,31 +79,12 @@ async fn answers_names_of_the_network_only() {
 
 #[tokio::test]
 async fn a_container_on_two_networks_resolves_names_of_both() {
-    let r = Resolvers::default();
-    r.register(
-        "net1",
-        "c1",
-        &["web".into()],
-        vec!["10.1.0.2".parse().unwrap()],
-    );
-    r.register(
-        "net2",
-        "c2",
-        &["db".into()],
-        vec!["10.2.0.2".parse().unwrap()],
-    );
-    r.register(
-        "net2",
-        "both",
-        &["both".into()],
-        vec!["10.2.0.3".parse().unwrap()],
-    );
-    r.register(
-        "net1",
-        "both",
-        &["both".into()],
-        vec!["10.1.0.3".parse().unwrap()],
-    );
+    let r = resolvers(&[
+        ("net1", "c1", "web", "10.1.0.2"),
+        ("net2", "c2", "db", "10.2.0.2"),
+        ("net2", "both", "both", "10.2.0.3"),
+        ("net1", "both", "both", "10.1.0.3"),
+    ]);
     // Asking net2's server from its net2 address, for a name only on net1.
     let a = answer(
         &query("web", TYPE_A),
