@@ -46,7 +46,8 @@ fn network_id(d: &Daemon, name: &str) -> String {
 
 /// A detached container serving `reply` on TCP `port`, for ever.
 fn serve(d: &Daemon, image: &str, args: &[&str], port: u16, reply: &str) -> String {
-    let script = format!("while true; do nc -l -p {port} -e echo {reply}; done");
+    // `-ll`: busybox nc keeps listening, so back-to-back clients are all served.
+    let script = format!("nc -ll -p {port} -e echo {reply}");
     let mut all = vec!["run", "-d"];
     all.extend_from_slice(args);
     all.extend_from_slice(&[image, "sh", "-c", &script]);

@@ -667,6 +667,35 @@ impl Engine {
                 if let Err(e) = cni.gc(&list, &valid) {
                     tracing::warn!(network = %net.name, error = %e, "garbage-collect attachments");
                 }
+                // An ADD cut short by a crash may have reserved an address without a cache
+                // entry: host-local's files (`<ip>`: container id, interface) say whose it is.
+                let dir = engine.ipam_dir().join(cni::cni_name(net));
+                for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    if entry.file_name().to_string_lossy().parse::<IpAddr>().is_err() {
+                        continue;
+                    }
+                    let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                    let mut lines = text.lines().map(str::trim);
+                    let (Some(container), Some(ifname)) = (lines.next(), lines.next()) else {
+                        continue;
+                    };
+                    let owned = valid
+                        .iter()
+                        .any(|v| v.container_id == container && v.ifname == ifname);
+                    if owned {
+                        continue;
+                    }
+                    let rt = RuntimeConf {
+                        container_id: container.to_string(),
+                        netns: None,
+                        ifname: ifname.to_string(),
+                        args: Vec::new(),
+                        capability_args: CapabilityArgs::default(),
+                    };
+                    if let Err(e) = cni.del(&list, &rt) {
+                        tracing::warn!(network = %net.name, container, error = %e, "release leaked address");
+                    }
+                }
             }
             let dir = engine.config().exec_root.join("netns");
             for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
