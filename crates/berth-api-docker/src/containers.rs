@@ -84,12 +84,12 @@ pub(crate) fn summary_json(c: &Container) -> Value {
         "ImageID": c.image_id,
         "Command": command_text(c),
         "Created": c.created.timestamp(),
-        "Ports": [],
+        "Ports": crate::networks::summary_ports(c),
         "Labels": c.config.options.labels,
         "State": c.state.status.as_str(),
         "Status": status_text(c),
         "HostConfig": {"NetworkMode": network_mode(c)},
-        "NetworkSettings": {"Networks": {}},
+        "NetworkSettings": {"Networks": crate::networks::summary_networks(c)},
         "Mounts": c.config.mounts,
     })
 }
@@ -191,6 +191,7 @@ pub async fn inspect(
     let o = &c.config.options;
     let s = &c.state;
     let data = engine.config().data_root.join("containers").join(&c.id);
+    let sandbox_key = engine.sandbox_key(&c);
     let mut v = json!({
         "Id": c.id,
         "Created": rfc3339(Some(c.created)),
@@ -248,10 +249,7 @@ pub async fn inspect(
             "Healthcheck": o.healthcheck,
             "ExposedPorts": o.exposed_ports,
         },
-        "NetworkSettings": {
-            "Bridge": "", "SandboxID": "", "Ports": exposed_ports(&c), "SandboxKey": "",
-            "Networks": {},
-        },
+        "NetworkSettings": crate::networks::settings_json(&c, &sandbox_key),
     });
     if truthy(q.size.as_deref()) {
         add_sizes(&engine, &c.id, &mut v).await?;
@@ -271,20 +269,6 @@ fn health_json(h: &Health) -> Value {
             "Output": r.output,
         })).collect::<Vec<_>>(),
     })
-}
-
-/// `NetworkSettings.Ports`: nothing is published until networking exists, so each exposed port
-/// maps to `null`, which is what dockerd shows for an exposed, unpublished port (and what
-/// `docker port` prints nothing for).
-fn exposed_ports(c: &Container) -> Value {
-    Value::Object(
-        c.config
-            .options
-            .exposed_ports
-            .keys()
-            .map(|p| (p.clone(), Value::Null))
-            .collect(),
-    )
 }
 
 /// Docker shows `null` rather than `[]` when a container has no execs.

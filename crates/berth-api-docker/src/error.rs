@@ -66,20 +66,6 @@ pub async fn not_implemented(method: Method, uri: Uri) -> Response {
     .into_response()
 }
 
-/// Until networks are managed here, none exist but Docker's three built-in
-/// networks: a lookup of anything else is an honest 404 (which `docker inspect` relies on to
-/// move on to the next object type), the built-in ones are not served yet.
-pub async fn no_such_network(
-    axum::extract::Path(id): axum::extract::Path<String>,
-    method: Method,
-    uri: Uri,
-) -> Response {
-    if matches!(id.as_str(), "bridge" | "host" | "none") {
-        return not_implemented(method, uri).await;
-    }
-    message(StatusCode::NOT_FOUND, format!("network {id} not found")).into_response()
-}
-
 /// Berth has no plugin system, so no plugin exists.
 pub async fn no_such_plugin(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
     message(StatusCode::NOT_FOUND, format!("plugin {name:?} not found")).into_response()

@@ -44,7 +44,7 @@ pub struct ListQuery {
     filters: Option<String>,
 }
 
-fn strings(filters: &Filters, key: &str) -> Vec<String> {
+pub(crate) fn strings(filters: &Filters, key: &str) -> Vec<String> {
     filters
         .values(key)
         .map(|v| v.iter().cloned().collect())

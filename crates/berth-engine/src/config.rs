@@ -20,6 +20,37 @@ pub struct EngineConfig {
     pub init: Option<PathBuf>,
     /// Insecure registries, mirrors and the `certs.d` directory.
     pub registry: berth_registry::RegistryConfig,
+    /// The default bridge, address pools, masquerading, CNI plugins.
+    #[serde(default)]
+    pub network: NetConfig,
+}
+
+/// Networking settings (dockerd's `--bridge`, `--bip`, `--default-address-pool`, `--ip-masq`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NetConfig {
+    /// Host bridge of the default `bridge` network.
+    pub bridge: String,
+    /// Gateway address and prefix of the default bridge (`172.29.0.1/16`).
+    pub bip: String,
+    /// Where user networks without `--subnet` get theirs: `(base, prefix length)`.
+    pub address_pools: Vec<(String, u8)>,
+    /// Masquerade traffic leaving a (non-internal) network to the outside.
+    pub ip_masq: bool,
+    /// Directories searched for CNI plugins, in order.
+    pub cni_plugin_dirs: Vec<PathBuf>,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            bridge: "berth0".into(),
+            bip: "172.29.0.1/16".into(),
+            address_pools: vec![("10.90.0.0/15".into(), 24)],
+            ip_masq: true,
+            cni_plugin_dirs: vec!["/usr/lib/cni".into(), "/opt/cni/bin".into()],
+        }
+    }
 }
 
 impl EngineConfig {
@@ -31,6 +62,7 @@ impl EngineConfig {
             shim: PathBuf::from("berth-shim"),
             init: None,
             registry: Default::default(),
+            network: NetConfig::default(),
         }
     }
 }

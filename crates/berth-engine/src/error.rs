@@ -195,9 +195,18 @@ pub enum Error {
     /// `docker update` values dockerd rejects; the text is dockerd's.
     #[error("{0}")]
     BadUpdate(String),
+    /// Boxed: its variants carry CNI errors, and every `Result` of the engine would grow.
+    #[error(transparent)]
+    Network(Box<crate::networks::NetworkError>),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::networks::NetworkError> for Error {
+    fn from(e: crate::networks::NetworkError) -> Self {
+        Self::Network(Box::new(e))
+    }
+}
 
 impl Error {
     pub fn kind(&self) -> ErrorKind {
@@ -254,6 +263,7 @@ impl Error {
             | Self::PulledLayerMismatch { .. } => ErrorKind::InvalidArgument,
             Self::NoSuchTagToPush(_) => ErrorKind::NotFound,
             Self::DownloadInterrupted { .. } => ErrorKind::Unavailable,
+            Self::Network(e) => e.kind(),
         }
     }
 

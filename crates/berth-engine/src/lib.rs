@@ -9,6 +9,7 @@ pub mod containers;
 mod error;
 pub mod events;
 pub mod images;
+pub mod networks;
 pub mod spec;
 pub mod system;
 pub mod usage;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use berth_store::Store;
 
 pub use berth_registry::RegistryConfig;
-pub use config::EngineConfig;
+pub use config::{EngineConfig, NetConfig};
 pub use error::{Error, Result};
 
 /// The engine. Cheap to clone: every clone shares the same state.
@@ -41,6 +42,8 @@ struct Inner {
     gc_lock: tokio::sync::RwLock<()>,
     /// Which running containers hold which volumes (first mounts, last unmounts).
     volume_holders: std::sync::Mutex<volumes::local::Holders>,
+    /// CNI client, DNS servers, published ports.
+    net: networks::NetState,
 }
 
 impl std::fmt::Debug for Engine {
@@ -93,6 +96,7 @@ impl Engine {
         .map_err(Error::from_join)??;
         let engine = Self {
             inner: Arc::new(Inner {
+                net: networks::NetState::new(&config),
                 config,
                 store,
                 events: events::EventBus::new(),
@@ -102,7 +106,9 @@ impl Engine {
                 volume_holders: Default::default(),
             }),
         };
+        engine.open_networks().await?;
         engine.restore().await?;
+        engine.reconcile_networks().await?;
         Ok(engine)
     }
 

@@ -140,6 +140,10 @@ pub enum Error {
     VolumeNotFound(String),
     #[error("volume {0} already exists")]
     VolumeExists(String),
+    #[error("network {0} not found")]
+    NetworkNotFound(String),
+    #[error("network with name {0} already exists")]
+    NetworkExists(String),
     /// Docker's wording, which clients show as is.
     #[error("remove {volume}: volume is in use - [{}]", .containers.join(", "))]
     VolumeInUse {
@@ -166,13 +170,15 @@ impl Error {
             | Self::ImageNotFound(_)
             | Self::TagNotFound(_)
             | Self::ContainerNotFound(_)
-            | Self::VolumeNotFound(_) => ErrorKind::NotFound,
+            | Self::VolumeNotFound(_)
+            | Self::NetworkNotFound(_) => ErrorKind::NotFound,
             Self::BlobExists(_)
             | Self::SnapshotExists(_)
             | Self::ImageExists(_)
             | Self::ContainerExists(_)
             | Self::ContainerNameTaken { .. }
-            | Self::VolumeExists(_) => ErrorKind::AlreadyExists,
+            | Self::VolumeExists(_)
+            | Self::NetworkExists(_) => ErrorKind::AlreadyExists,
             Self::UnsupportedDigest(_)
             | Self::SizeMismatch { .. }
             | Self::DigestMismatch { .. }

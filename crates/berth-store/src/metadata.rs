@@ -16,8 +16,10 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use crate::error::{sql, Error, Result};
 use crate::sqlite;
 
+mod networks;
 mod volumes;
 
+pub use networks::NetworkRecord;
 pub use volumes::{Volume, VolumeRef};
 
 /// Append-only schema history; see `docs/storage.md` for what each column means.
@@ -32,6 +34,8 @@ pub use volumes::{Volume, VolumeRef};
 ///   filters on them in memory.
 /// - Migration 2, volumes: `volume_refs.volume` has no `ON DELETE` action, so a volume some
 ///   container mounts cannot be deleted; a container's refs go with it (`ON DELETE CASCADE`).
+/// - Migration 3, networks: the engine's network definition (JSON, CNI conflist included) by id,
+///   names unique. Which containers use a network lives in the containers' config.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE images (
         id              TEXT PRIMARY KEY,
@@ -83,6 +87,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (container, destination)
     );
     CREATE INDEX volume_refs_volume ON volume_refs(volume);",
+    "CREATE TABLE networks (
+        id      TEXT PRIMARY KEY,
+        name    TEXT NOT NULL UNIQUE,
+        config  TEXT NOT NULL,
+        created INTEGER NOT NULL
+    );",
 ];
 
 /// The columns `read_containers` maps, in order.

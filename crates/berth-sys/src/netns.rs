@@ -1,27 +1,71 @@
-//! Work inside another process's network namespace without moving the caller: `setns` changes
-//! only the calling thread, so the work runs on a short-lived thread of its own (never on a
-//! tokio worker, whose namespace would leak into unrelated tasks).
+//! Work inside another process's network namespace without moving the caller: `setns` and
+//! `unshare(CLONE_NEWNET)` change only the calling thread, so the work runs on a short-lived
+//! thread of its own (never on a tokio worker, whose namespace would leak into unrelated tasks).
 
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
 
-use nix::sched::{setns, CloneFlags};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{setns, unshare, CloneFlags};
+
+/// Runs `f` on a thread of its own and passes its result on.
+fn on_own_thread(f: impl FnOnce() -> io::Result<()> + Send) -> io::Result<()> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(f)
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the namespace thread panicked")))
+    })
+}
+
+/// Creates a new network namespace with its loopback up and pins it by bind-mounting it at
+/// `path` (a file is created there), as `ip netns add` does: the namespace outlives every
+/// process in it, so CNI plugins can be run on it before the container exists and after it
+/// is gone. No process is forked: a short-lived thread unshares and exits.
+pub fn create_pinned(path: &Path) -> io::Result<()> {
+    File::create(path)?;
+    let made = on_own_thread(|| {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        set_up(c"lo")?;
+        mount(
+            Some("/proc/thread-self/ns/net"),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(io::Error::from)
+    });
+    if made.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    made
+}
+
+/// Unpins a namespace made by [`create_pinned`]; the kernel frees it when its last user is
+/// gone. A path that is not there, or no longer a mount, is fine (idempotent).
+pub fn remove_pinned(path: &Path) -> io::Result<()> {
+    match umount2(path, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
+        Err(e) => return Err(e.into()),
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
 
 /// Brings the loopback interface of `pid`'s network namespace up, as Docker does for every
 /// container with a network namespace of its own (even `--network none`): programs expect
 /// 127.0.0.1 to work.
 pub fn loopback_up(pid: i32) -> io::Result<()> {
     let ns = File::open(format!("/proc/{pid}/ns/net"))?;
-    std::thread::scope(|scope| {
-        scope
-            .spawn(move || -> io::Result<()> {
-                setns(&ns, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-                set_up(c"lo")
-            })
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the namespace thread panicked")))
+    on_own_thread(move || {
+        setns(&ns, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        set_up(c"lo")
     })
 }
 
@@ -56,3 +100,6 @@ fn set_up(name: &CStr) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -246,11 +246,50 @@ pub fn busybox_tar() -> &'static Path {
     })
 }
 
-/// A private berthd. Dropping it removes its containers (through its client), stops it and
-/// deletes its roots.
+/// A daemon's share of the address space: its default bridge and the /20 its user networks
+/// come from, unique per process (the pid) and per daemon (a counter), so tests in parallel
+/// and test binaries side by side never share a bridge or a subnet.
+#[derive(Debug, Clone)]
+pub struct NetSlot {
+    /// Host bridge of the default network (at most 15 bytes).
+    pub bridge: String,
+    second: u32,
+    third: u32,
+}
+
+impl NetSlot {
+    fn next() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        Self {
+            bridge: format!("bt{}x{n}", pid % 100_000),
+            second: 200 + (pid + n / 16) % 50,
+            third: (n % 16) * 16,
+        }
+    }
+
+    /// `--bip`: the first /24 of the slot.
+    pub fn bip(&self) -> String {
+        format!("10.{}.{}.1/24", self.second, self.third)
+    }
+
+    /// The `k`-th /24 of the slot (1..=15: 0 is the default bridge's), for `--subnet`.
+    pub fn subnet(&self, k: u32) -> String {
+        format!("10.{}.{}.0/24", self.second, self.third + k)
+    }
+
+    fn pool(&self) -> String {
+        format!("base=10.{}.{}.0/20,size=24", self.second, self.third)
+    }
+}
+
+/// A private berthd. Dropping it removes its containers and networks (through its client),
+/// stops it, deletes its default bridge and its roots.
 pub struct Daemon {
     pub root: tempfile::TempDir,
     pub socket: PathBuf,
+    pub net: NetSlot,
     client: Client,
     child: Option<Child>,
 }
@@ -270,6 +309,7 @@ impl Daemon {
         let mut d = Self {
             root,
             socket,
+            net: NetSlot::next(),
             client,
             child: None,
         };
@@ -298,6 +338,13 @@ impl Daemon {
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--config-file")
             .arg(self.root.path().join("none.toml"))
+            // Nothing a test does may reach past the host: no masquerading to the outside.
+            .args(["--bridge", &self.net.bridge, "--bip", &self.net.bip()])
+            .args([
+                "--default-address-pool",
+                &self.net.pool(),
+                "--ip-masq=false",
+            ])
             // The static init scripts/test.sh builds, for `--init` tests; without it berthd
             // refuses `--init` (a dynamically linked init cannot run in a busybox image).
             .args(
@@ -436,12 +483,21 @@ impl Drop for Daemon {
             for id in ids.stdout.split_whitespace() {
                 let _ = self.client(&["rm", "-f", id]);
             }
+            let nets = self.client(&["network", "ls", "-q", "--filter", "type=custom"]);
+            for id in nets.stdout.split_whitespace() {
+                let _ = self.client(&["network", "rm", id]);
+            }
         }
         if let Some(mut c) = self.child.take() {
             // SAFETY: SIGTERM to our own child.
             unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
             let _ = c.wait();
         }
+        // The default bridge stays after berthd stops, as docker0 does; a test's must not.
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.net.bridge])
+            .stderr(Stdio::null())
+            .status();
         // Never leave mounts behind, even when a test failed half-way.
         for m in self.leaked_mounts().iter().rev() {
             let _ = Command::new("umount").arg("-l").arg(m).status();

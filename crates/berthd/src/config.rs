@@ -41,6 +41,21 @@ pub struct Args {
     /// Docker Hub mirror URL, tried before Docker Hub; repeatable
     #[arg(long = "registry-mirror")]
     pub registry_mirrors: Vec<String>,
+    /// Host bridge of the default `bridge` network (default berth0)
+    #[arg(short = 'b', long)]
+    pub bridge: Option<String>,
+    /// The default bridge's address and prefix (default 172.29.0.1/16)
+    #[arg(long)]
+    pub bip: Option<String>,
+    /// Where user networks get subnets: base=CIDR,size=PREFIXLEN; repeatable
+    #[arg(long = "default-address-pool")]
+    pub default_address_pools: Vec<String>,
+    /// Masquerade traffic from networks to the outside (default true)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub ip_masq: Option<bool>,
+    /// Directory of CNI plugins; repeatable (default /usr/lib/cni, /opt/cni/bin)
+    #[arg(long = "cni-plugin-dir")]
+    pub cni_plugin_dirs: Vec<PathBuf>,
     /// tracing filter: error, warn, info, debug, trace (or a full directive list)
     #[arg(short = 'l', long, default_value = "info")]
     pub log_level: String,
@@ -59,6 +74,11 @@ struct File {
     pidfile: Option<PathBuf>,
     insecure_registries: Option<Vec<String>>,
     registry_mirrors: Option<Vec<String>>,
+    bridge: Option<String>,
+    bip: Option<String>,
+    default_address_pools: Option<Vec<String>>,
+    ip_masq: Option<bool>,
+    cni_plugin_dirs: Option<Vec<PathBuf>>,
 }
 
 #[derive(Debug)]
@@ -163,11 +183,58 @@ impl Settings {
             ),
         };
         engine.registry.validate()?;
+        let net = &mut engine.network;
+        if let Some(b) = args.bridge.clone().or(file.bridge) {
+            net.bridge = b;
+        }
+        if let Some(bip) = args.bip.clone().or(file.bip) {
+            net.bip = bip;
+        }
+        let pools = if args.default_address_pools.is_empty() {
+            file.default_address_pools.unwrap_or_default()
+        } else {
+            args.default_address_pools.clone()
+        };
+        if !pools.is_empty() {
+            net.address_pools = pools.iter().map(|p| parse_pool(p)).collect::<Result<_>>()?;
+        }
+        if let Some(m) = args.ip_masq.or(file.ip_masq) {
+            net.ip_masq = m;
+        }
+        let dirs = if args.cni_plugin_dirs.is_empty() {
+            file.cni_plugin_dirs.unwrap_or_default()
+        } else {
+            args.cni_plugin_dirs.clone()
+        };
+        if !dirs.is_empty() {
+            net.cni_plugin_dirs = dirs;
+        }
         Ok(Self {
             engine,
             hosts,
             pidfile: args.pidfile.clone().or(file.pidfile),
         })
+    }
+}
+
+/// dockerd's `--default-address-pool base=10.10.0.0/16,size=24`.
+fn parse_pool(spec: &str) -> Result<(String, u8)> {
+    let (mut base, mut size) = (None, None);
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("base", v)) => base = Some(v.to_string()),
+            Some(("size", v)) => {
+                size = Some(
+                    v.parse::<u8>()
+                        .with_context(|| format!("--default-address-pool {spec}: bad size"))?,
+                )
+            }
+            _ => bail!("--default-address-pool {spec}: want base=CIDR,size=N"),
+        }
+    }
+    match (base, size) {
+        (Some(b), Some(s)) => Ok((b, s)),
+        _ => bail!("--default-address-pool {spec}: want base=CIDR,size=N"),
     }
 }
 

@@ -124,7 +124,11 @@ impl Engine {
         let engine = self.clone();
         let data_dir = self.data_dir(&id);
         let bundle = self.bundle_dir(&id);
-        let options = req.options;
+        let mut options = req.options;
+        // dockerd records the default network by name.
+        if matches!(options.host_config.network_mode.as_str(), "" | "default") {
+            options.host_config.network_mode = crate::networks::DEFAULT_NETWORK.into();
+        }
         let created = self
             .with_store(move |store| {
                 let image = resolve(store, &options.image)?;
@@ -143,8 +147,24 @@ impl Engine {
                 );
                 probe.host_capabilities = super::lifecycle::bounding_set();
                 probe.init_path = engine.config().init.clone();
+                // `container:<name>` modes: the peer must exist now; its namespace paths are
+                // known only at start, so the probe joins a stand-in.
+                let h = &options.host_config;
+                let stand_in = || Some(PathBuf::from("/proc/self/ns"));
+                for (mode, slot) in [
+                    (&h.network_mode, &mut probe.join.net),
+                    (&h.ipc_mode, &mut probe.join.ipc),
+                    (&h.pid_mode, &mut probe.join.pid),
+                ] {
+                    if let Some(peer) = mode.strip_prefix("container:") {
+                        super::find(store, peer)?;
+                        *slot = stand_in();
+                    }
+                }
                 let built =
                     spec::build_spec(&with_inherited(&options, &inherited), &image_cfg, &probe)?;
+                let shown = name.clone().unwrap_or_else(|| id.clone());
+                crate::networks::validate(store, &shown, &options)?;
                 // dockerd refuses a missing `--mount` bind source now; `-v` ones are made at start.
                 if let Some((missing, _)) = built
                     .bind_sources

@@ -3,6 +3,7 @@
 //! watches the shim's control socket, whose EOF means "exited, exit file written". The same
 //! watch is re-established after a daemon restart (live restore).
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -56,9 +57,10 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Erro
     }
 }
 
-/// `/etc/resolv.conf` for a container: the host's, minus loopback name servers that would
-/// point into the container's own network namespace; Google's servers if none is left, as Docker.
-fn resolv_conf(dns: &[String], search: &[String], options: &[String]) -> String {
+/// `/etc/resolv.conf` for a container: `first` (the network's DNS server), then `--dns` or
+/// the host's servers minus loopback ones that would point into the container's own network
+/// namespace; Google's servers if none is left, as Docker.
+fn resolv_conf(first: &[IpAddr], dns: &[String], search: &[String], options: &[String]) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let mut out = String::new();
     let mut servers: Vec<String> = dns.to_vec();
@@ -70,7 +72,7 @@ fn resolv_conf(dns: &[String], search: &[String], options: &[String]) -> String 
             .filter(|s| !s.starts_with("127.") && s != "::1")
             .collect();
     }
-    if servers.is_empty() {
+    if servers.is_empty() && first.is_empty() {
         servers = vec!["8.8.8.8".into(), "8.8.4.4".into()];
     }
     let search_line = if search.is_empty() {
@@ -84,6 +86,17 @@ fn resolv_conf(dns: &[String], search: &[String], options: &[String]) -> String 
         out.push_str(&s);
         out.push('\n');
     }
+    // The embedded server forwards what it does not know to the host's servers, so those
+    // are not listed again; explicit `--dns` servers follow it.
+    let servers: Vec<String> = if first.is_empty() {
+        servers
+    } else {
+        first
+            .iter()
+            .map(IpAddr::to_string)
+            .chain(dns.iter().cloned())
+            .collect()
+    };
     for s in servers {
         out.push_str(&format!("nameserver {s}\n"));
     }
@@ -93,18 +106,25 @@ fn resolv_conf(dns: &[String], search: &[String], options: &[String]) -> String 
     out
 }
 
-fn hosts_file(hostname: &str, extra: &[String]) -> String {
+/// `/etc/hosts`: localhost, `--add-host` entries, and the container's hostname on each of its
+/// addresses (127.0.1.1 without one, as with `--network none`).
+fn hosts_file(hostname: &str, extra: &[String], addrs: &[IpAddr]) -> String {
     let mut s = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
          fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
     for e in extra {
-        // `host:ip` (and `host=ip` from newer clients).
-        if let Some((host, ip)) = e.split_once(':').or_else(|| e.split_once('=')) {
+        // `host:ip` (and `host=ip` from newer clients); an IPv6 address has colons itself.
+        if let Some((host, ip)) = e.split_once('=').or_else(|| e.split_once(':')) {
             s.push_str(&format!("{ip}\t{host}\n"));
         }
     }
-    s.push_str(&format!("127.0.1.1\t{hostname}\n"));
+    if addrs.is_empty() {
+        s.push_str(&format!("127.0.1.1\t{hostname}\n"));
+    }
+    for a in addrs {
+        s.push_str(&format!("{a}\t{hostname}\n"));
+    }
     s
 }
 
@@ -222,10 +242,19 @@ impl Engine {
     /// Mounts, writes the bundle, starts the shim and the process. Callers hold the op lock.
     async fn start_locked(&self, c: &Container, mut state: State) -> Result<()> {
         let t0 = std::time::Instant::now();
+        let net = match self.setup_networking(c).await {
+            Ok(n) => n,
+            Err(e) => {
+                self.cleanup_after_exit(&c.id).await;
+                return Err(e);
+            }
+        };
+        let t_net = t0.elapsed();
+        let own_netns = net.netns.is_some();
         let engine = self.clone();
         let container = c.clone();
         let prepared = self
-            .with_store(move |store| engine.prepare_bundle(store, &container))
+            .with_store(move |store| engine.prepare_bundle(store, &container, &net))
             .await;
         let shim_cmd = match prepared {
             Ok(v) => v,
@@ -250,7 +279,7 @@ impl Engine {
             }
         };
         let mode = c.config.options.host_config.network_mode.as_str();
-        if mode != "host" && !mode.starts_with("container:") {
+        if !own_netns && mode != "host" && !mode.starts_with("container:") {
             // Its own network namespace: loopback up, as Docker does even for `--network none`.
             let pid = started.pid;
             let up = tokio::task::spawn_blocking(move || berth_sys::netns::loopback_up(pid)).await;
@@ -267,7 +296,8 @@ impl Engine {
         }
         tracing::debug!(
             container = %c.id,
-            prepare_us = t_prepared.as_micros() as u64,
+            network_us = t_net.as_micros() as u64,
+            prepare_us = (t_prepared - t_net).as_micros() as u64,
             shim_us = (t_shim - t_prepared).as_micros() as u64,
             attach_us = (t_attached - t_shim).as_micros() as u64,
             runtime_start_us = (t0.elapsed() - t_attached).as_micros() as u64,
@@ -282,6 +312,10 @@ impl Engine {
         state.started_at = Some(chrono::Utc::now());
         // The health monitor starts this run from `starting`.
         state.health = None;
+        // setup_networking recorded the endpoints in the stored state.
+        let stored = self.container(&c.id).await?.state;
+        state.networks = stored.networks;
+        state.ports = stored.ports;
         self.save_state(&c.id, state).await?;
         self.events().publish(
             EventType::Container,
@@ -295,7 +329,12 @@ impl Engine {
     }
 
     /// Everything before the shim, on a blocking thread: rootfs mount, /etc files, the spec.
-    fn prepare_bundle(&self, store: &berth_store::Store, c: &Container) -> Result<ShimCommand> {
+    fn prepare_bundle(
+        &self,
+        store: &berth_store::Store,
+        c: &Container,
+        net: &crate::networks::NetSetup,
+    ) -> Result<ShimCommand> {
         let bundle = self.bundle_dir(&c.id);
         let rootfs = bundle.join("rootfs");
         std::fs::create_dir_all(&rootfs).map_err(io_err("create", &rootfs))?;
@@ -322,10 +361,13 @@ impl Engine {
             Ok(p)
         };
         let hostname_path = write("hostname", format!("{}\n", c.config.hostname))?;
-        let hosts_path = write("hosts", hosts_file(&c.config.hostname, &h.extra_hosts))?;
+        let hosts_path = write(
+            "hosts",
+            hosts_file(&c.config.hostname, &h.extra_hosts, &net.addrs),
+        )?;
         let resolv_path = write(
             "resolv.conf",
-            resolv_conf(&h.dns, &h.dns_search, &h.dns_options),
+            resolv_conf(&net.nameservers, &h.dns, &h.dns_search, &h.dns_options),
         )?;
         let merged = spec::merge(opts, &image_cfg)?;
         let user = spec::resolve_user(&merged.user, &h.group_add, &rootfs)?;
@@ -349,6 +391,9 @@ impl Engine {
                 return Err(Error::JoinNotRunning(other.to_string()));
             }
             ctx.join.net = Some(PathBuf::from(format!("/proc/{}/ns/net", peer_state.pid)));
+        }
+        if let Some(netns) = &net.netns {
+            ctx.join.net = Some(netns.clone());
         }
         let effective = super::create::with_inherited(opts, &c.config.inherited_mounts);
         let mut built = spec::build_spec(&effective, &image_cfg, &ctx)?;
@@ -419,6 +464,9 @@ impl Engine {
         // Its execs died with it; dockerd forgets them too.
         self.inner.containers.execs.forget_container(id);
         let mut state = c.state.clone();
+        // cleanup_after_exit took the container off its networks.
+        state.networks.clear();
+        state.ports.clear();
         state.status = Status::Exited;
         state.exits += 1;
         state.pid = 0;
@@ -524,9 +572,11 @@ impl Engine {
         });
     }
 
-    /// Unmounts the rootfs and releases the volumes; the snapshot (the container's writable
+    /// Takes the container off its networks, unmounts the rootfs and releases the volumes; the
+    /// snapshot (the container's writable
     /// layer) stays.
     pub(crate) async fn cleanup_after_exit(&self, id: &str) {
+        self.teardown_networking(id).await;
         let rootfs = self.bundle_dir(id).join("rootfs");
         let engine = self.clone();
         let id = id.to_string();

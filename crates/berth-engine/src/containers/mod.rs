@@ -101,6 +101,12 @@ pub struct State {
     /// `.State.Health`; `None` without a healthcheck.
     #[serde(default)]
     pub health: Option<Health>,
+    /// Endpoints on CNI networks while it runs (the first is the primary network).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<crate::networks::Endpoint>,
+    /// Published ports while it runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<crate::networks::PublishedPort>,
 }
 
 /// What is fixed at create; stored as JSON in the metadata DB.

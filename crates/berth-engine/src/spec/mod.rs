@@ -28,8 +28,8 @@ pub use mounts::{
     DEFAULT_SHM_SIZE,
 };
 pub use options::{
-    BindOptions, CreateOptions, DriverConfig, HostConfig, ImageConfig, MountSpec, TmpfsOptions,
-    VolumeOptions,
+    BindOptions, CreateOptions, DriverConfig, EndpointIpam, EndpointSettings, HostConfig,
+    ImageConfig, MountSpec, NetworkingConfig, TmpfsOptions, VolumeOptions,
 };
 pub use resources::{HostDevices, HostFileInfo, HostFileKind, HostFs};
 pub use seccomp::SeccompHost;

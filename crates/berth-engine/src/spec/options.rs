@@ -55,6 +55,38 @@ pub struct CreateOptions {
     pub network_disabled: bool,
     #[serde(deserialize_with = "nullable")]
     pub host_config: HostConfig,
+    /// Per-network settings (`--ip`, `--network-alias`, `--mac-address`, more networks).
+    #[serde(deserialize_with = "nullable")]
+    pub networking_config: NetworkingConfig,
+}
+
+/// Docker's `NetworkingConfig`: endpoint settings by network name or id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkingConfig {
+    #[serde(deserialize_with = "nullable")]
+    pub endpoints_config: BTreeMap<String, EndpointSettings>,
+}
+
+/// What a container asks of one network (Docker's `EndpointSettings`, the requested part).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EndpointSettings {
+    #[serde(rename = "IPAMConfig", deserialize_with = "nullable")]
+    pub ipam_config: EndpointIpam,
+    #[serde(deserialize_with = "nullable")]
+    pub aliases: Vec<String>,
+    pub mac_address: String,
+}
+
+/// `--ip` / `--ip6`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointIpam {
+    #[serde(rename = "IPv4Address")]
+    pub ipv4_address: String,
+    #[serde(rename = "IPv6Address")]
+    pub ipv6_address: String,
 }
 
 /// Docker's `HealthConfig`. Durations are nanoseconds, 0 meaning "inherit / default".

@@ -309,3 +309,31 @@ fn volume_in_use_by_any_container_cannot_be_deleted() {
         ErrorKind::NotFound
     );
 }
+
+#[test]
+fn networks_round_trip_by_id_or_name() {
+    let (_dir, db) = db();
+    let net = NetworkRecord {
+        id: "a".repeat(64),
+        name: "front".into(),
+        config: "{}".into(),
+        created: crate::fsutil::from_millis(1_700_000_000_000),
+    };
+    db.create_network(&net).unwrap();
+    assert_eq!(db.get_network("front").unwrap(), net);
+    assert_eq!(db.get_network(&net.id).unwrap(), net);
+    let taken = db
+        .create_network(&NetworkRecord {
+            id: "b".repeat(64),
+            ..net.clone()
+        })
+        .unwrap_err();
+    assert_eq!(taken.kind(), ErrorKind::AlreadyExists);
+    db.set_network_config(&net.id, r#"{"x":1}"#).unwrap();
+    assert_eq!(db.list_networks().unwrap()[0].config, r#"{"x":1}"#);
+    db.delete_network(&net.id).unwrap();
+    assert_eq!(
+        db.get_network("front").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 use super::*;
 
 #[test]
@@ -10,8 +12,27 @@ fn sizes_parse_like_docker() {
 
 #[test]
 fn hosts_has_localhost_extra_and_self() {
-    let h = hosts_file("abc", &["db:10.0.0.2".to_string()]);
+    let h = hosts_file("abc", &["db:10.0.0.2".to_string()], &[]);
     assert!(h.starts_with("127.0.0.1\tlocalhost\n"));
     assert!(h.contains("10.0.0.2\tdb\n"));
     assert!(h.ends_with("127.0.1.1\tabc\n"));
+}
+
+#[test]
+fn hosts_names_the_container_on_its_addresses() {
+    let addrs: Vec<IpAddr> = vec!["10.1.0.2".parse().unwrap(), "fd00::2".parse().unwrap()];
+    let h = hosts_file("abc", &["v6=fd00::9".to_string()], &addrs);
+    assert!(h.contains("fd00::9\tv6\n"), "{h}");
+    assert!(h.contains("10.1.0.2\tabc\nfd00::2\tabc\n"), "{h}");
+    assert!(!h.contains("127.0.1.1"));
+}
+
+#[test]
+fn resolv_conf_puts_the_network_server_first() {
+    let gw: Vec<IpAddr> = vec!["10.1.0.1".parse().unwrap()];
+    let r = resolv_conf(&gw, &["9.9.9.9".into()], &["x.test".into()], &[]);
+    assert_eq!(
+        r,
+        "search x.test\nnameserver 10.1.0.1\nnameserver 9.9.9.9\n"
+    );
 }

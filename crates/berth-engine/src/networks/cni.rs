@@ -1,0 +1,109 @@
+//! A network's CNI configuration list, built from its definition whenever it is needed (the
+//! definition is what the database keeps, so a list never goes stale).
+//!
+//! `bridge` (+ `host-local` keeping its reservations under the daemon's data root), then
+//! `portmap`, `firewall`, `tuning`. ADD leaves out `portmap` for a container that publishes
+//! nothing and `tuning` without a MAC address: each plugin is a process, and `docker run`
+//! waits for all of them. DEL of the same attachment uses the same list ([`Plugins`] is kept
+//! in the container's state); GC after a crash uses the full list, whose extra plugins delete
+//! nothing they did not make.
+
+use std::path::Path;
+
+use berth_cni::{NetworkConfigList, Origin};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{Network, NetworkError};
+
+/// The optional plugins an attachment was added with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plugins {
+    pub portmap: bool,
+    pub tuning: bool,
+}
+
+impl Plugins {
+    pub(crate) const ALL: Self = Self {
+        portmap: true,
+        tuning: true,
+    };
+}
+
+/// The CNI network name of a Berth network: its id (stable across daemons' renames, valid as a
+/// CNI name and a file name).
+pub(crate) fn cni_name(net: &Network) -> String {
+    net.id.clone()
+}
+
+pub(crate) fn conflist(
+    net: &Network,
+    ipam_dir: &Path,
+    plugins: Plugins,
+) -> Result<NetworkConfigList, NetworkError> {
+    let ranges: Vec<Value> = net
+        .subnets
+        .iter()
+        .map(|s| {
+            let mut r = json!({"subnet": s.subnet.to_string(), "gateway": s.gateway.to_string()});
+            if let Some(range) = &s.ip_range {
+                // host-local hands out rangeStart..=rangeEnd, and skips the gateway itself.
+                let mut hosts = range.hosts();
+                if let (Some(start), Some(end)) = (hosts.next(), hosts.next_back()) {
+                    r["rangeStart"] = json!(start.to_string());
+                    r["rangeEnd"] = json!(end.to_string());
+                }
+            }
+            json!([r])
+        })
+        .collect();
+    // Internal networks get no default route: nothing leaves the subnet.
+    let routes: Vec<Value> = if net.internal {
+        Vec::new()
+    } else {
+        net.subnets
+            .iter()
+            .map(|s| json!({"dst": if s.subnet.addr().is_ipv4() { "0.0.0.0/0" } else { "::/0" }}))
+            .collect()
+    };
+    let mut bridge = json!({
+        "type": "bridge",
+        "bridge": net.bridge,
+        "isGateway": true,
+        "ipMasq": net.ip_masq && !net.internal,
+        "hairpinMode": true,
+        "capabilities": {"ips": true},
+        "ipam": {
+            "type": "host-local",
+            "dataDir": ipam_dir,
+            "ranges": ranges,
+            "routes": routes,
+        },
+    });
+    if let Some(mtu) = net.mtu {
+        bridge["mtu"] = json!(mtu);
+    }
+    let mut list = vec![bridge];
+    if plugins.portmap {
+        list.push(json!({"type": "portmap", "capabilities": {"portMappings": true}}));
+    }
+    list.push(json!({"type": "firewall"}));
+    if plugins.tuning {
+        list.push(json!({"type": "tuning", "capabilities": {"mac": true}}));
+    }
+    let doc = json!({
+        "cniVersion": "1.0.0",
+        "name": cni_name(net),
+        // portmap 1.1.1's CHECK looks for ip6tables chains it never made (networking.md).
+        "disableCheck": true,
+        "plugins": list,
+    });
+    let bytes = serde_json::to_vec(&doc).map_err(|source| NetworkError::Corrupt {
+        network: net.name.clone(),
+        source,
+    })?;
+    NetworkConfigList::from_slice(&bytes, Origin::Memory).map_err(|source| NetworkError::Config {
+        network: net.name.clone(),
+        source,
+    })
+}

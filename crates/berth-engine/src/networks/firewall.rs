@@ -1,0 +1,108 @@
+//! What CNI plugins do not do for a network: isolation from the other networks (Docker's two
+//! stage `DOCKER-ISOLATION` chains) and deleting the bridge at `network rm`.
+//!
+//! The rules hang off `CNI-ADMIN`, the chain the CNI `firewall` plugin consults before its
+//! per-container ACCEPT rules, so isolation wins over them whatever order the chains were
+//! made in. Stage 1 sends traffic leaving a Berth bridge for elsewhere to stage 2, which drops
+//! it if it is headed into another Berth bridge; an internal network drops everything
+//! crossing its bridge. The chains are shared by every daemon on the host and never removed;
+//! a network's rules are.
+
+use std::process::Command;
+
+use super::{Network, NetworkError};
+
+const STAGE1: &str = "BERTH-ISOLATION-1";
+const STAGE2: &str = "BERTH-ISOLATION-2";
+const ADMIN: &str = "CNI-ADMIN";
+
+fn run(net: &Network, program: &str, args: &[&str]) -> Result<bool, NetworkError> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| NetworkError::Host {
+            network: net.name.clone(),
+            action: format!("run {program}"),
+            message: e.to_string(),
+        })?;
+    Ok(out.status.success())
+}
+
+/// `iptables -w` (waits for the xtables lock, which plugins take too).
+fn iptables(net: &Network, args: &[&str]) -> Result<bool, NetworkError> {
+    let mut all = vec!["-w", "-t", "filter"];
+    all.extend_from_slice(args);
+    run(net, "iptables", &all)
+}
+
+/// Appends `rule` to `chain` unless it is there.
+fn ensure(net: &Network, chain: &str, rule: &[&str]) -> Result<(), NetworkError> {
+    let check: Vec<&str> = ["-C", chain].iter().chain(rule).copied().collect();
+    if iptables(net, &check)? {
+        return Ok(());
+    }
+    let add: Vec<&str> = ["-A", chain].iter().chain(rule).copied().collect();
+    if iptables(net, &add)? {
+        Ok(())
+    } else {
+        Err(NetworkError::Host {
+            network: net.name.clone(),
+            action: format!("iptables {}", add.join(" ")),
+            message: "failed".into(),
+        })
+    }
+}
+
+fn rules(net: &Network) -> Vec<(&'static str, Vec<&str>)> {
+    let br = net.bridge.as_str();
+    if net.internal {
+        vec![
+            (STAGE1, vec!["-i", br, "!", "-o", br, "-j", "DROP"]),
+            (STAGE1, vec!["-o", br, "!", "-i", br, "-j", "DROP"]),
+        ]
+    } else {
+        vec![
+            (STAGE1, vec!["-i", br, "!", "-o", br, "-j", STAGE2]),
+            (STAGE2, vec!["-o", br, "-j", "DROP"]),
+        ]
+    }
+}
+
+/// Puts the network's isolation rules in place (idempotent).
+pub(crate) fn isolate(net: &Network) -> Result<(), NetworkError> {
+    for chain in [STAGE1, STAGE2, ADMIN] {
+        // Fails when the chain exists, which is what we want.
+        iptables(net, &["-N", chain])?;
+    }
+    ensure(net, ADMIN, &["-j", STAGE1])?;
+    // Without the CNI firewall plugin's chains on this host yet, FORWARD reaches ours directly.
+    ensure(net, "FORWARD", &["-j", ADMIN])?;
+    for (chain, rule) in rules(net) {
+        ensure(net, chain, &rule)?;
+    }
+    Ok(())
+}
+
+/// Removes the network's isolation rules (idempotent).
+pub(crate) fn unisolate(net: &Network) -> Result<(), NetworkError> {
+    for (chain, rule) in rules(net) {
+        let del: Vec<&str> = ["-D", chain].iter().chain(&rule).copied().collect();
+        while iptables(net, &del)? {}
+    }
+    Ok(())
+}
+
+/// `ip link del` of the network's bridge; one that is not there is fine.
+pub(crate) fn delete_bridge(net: &Network) -> Result<(), NetworkError> {
+    let exists = std::path::Path::new("/sys/class/net")
+        .join(&net.bridge)
+        .exists();
+    if exists && !run(net, "ip", &["link", "del", &net.bridge])? {
+        return Err(NetworkError::Host {
+            network: net.name.clone(),
+            action: format!("ip link del {}", net.bridge),
+            message: "failed".into(),
+        });
+    }
+    Ok(())
+}

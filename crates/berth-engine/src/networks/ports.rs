@@ -1,0 +1,229 @@
+//! Published ports: `-p`/`-P` requests (Docker's `PortBindings`, `PublishAllPorts`) turned into
+//! host ports, checked against the daemon's other containers and the host's listeners, and
+//! handed to the CNI `portmap` plugin.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::NetworkError;
+use crate::spec::CreateOptions;
+
+/// One published port, as `docker port` and inspect's `NetworkSettings.Ports` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedPort {
+    pub container_port: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// Empty: every address of the host.
+    pub host_ip: String,
+    pub host_port: u16,
+}
+
+/// A port to publish, before a host port is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PortRequest {
+    pub container_port: u16,
+    pub protocol: String,
+    pub host_ip: Option<IpAddr>,
+    /// `(0, 0)`: any free port.
+    pub host_ports: (u16, u16),
+}
+
+fn bad(container: &str, spec: &str, reason: &str) -> NetworkError {
+    NetworkError::BadPort {
+        container: container.to_string(),
+        spec: spec.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// `80/tcp` → (80, "tcp"); the protocol defaults to tcp.
+fn parse_key(container: &str, key: &str) -> Result<(u16, String), NetworkError> {
+    let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+    let proto = proto.to_ascii_lowercase();
+    if !matches!(proto.as_str(), "tcp" | "udp") {
+        return Err(bad(container, key, "protocol must be tcp or udp"));
+    }
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| bad(container, key, "container port must be 1-65535"))?;
+    Ok((port, proto))
+}
+
+/// `""` (any), `8080`, or `8000-8010` (any free one of them).
+fn parse_host_ports(container: &str, value: &str) -> Result<(u16, u16), NetworkError> {
+    if value.is_empty() {
+        return Ok((0, 0));
+    }
+    let num = |s: &str| {
+        s.parse::<u16>()
+            .map_err(|_| bad(container, value, "host port must be 0-65535"))
+    };
+    let (lo, hi) = match value.split_once('-') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => {
+            let p = num(value)?;
+            (p, p)
+        }
+    };
+    if lo > hi {
+        return Err(bad(container, value, "the range ends before it starts"));
+    }
+    Ok((lo, hi))
+}
+
+/// The ports a container asks to publish: its `PortBindings`, and with `-P` every exposed
+/// port that has no binding, on a free host port.
+pub(crate) fn requests(
+    container: &str,
+    opts: &CreateOptions,
+) -> Result<Vec<PortRequest>, NetworkError> {
+    let h = &opts.host_config;
+    let mut out = Vec::new();
+    for (key, bindings) in &h.port_bindings {
+        let (container_port, protocol) = parse_key(container, key)?;
+        for b in bindings.iter().flatten() {
+            let host_ip = match b.host_ip.as_str() {
+                "" => None,
+                ip => Some(
+                    ip.parse::<IpAddr>()
+                        .map_err(|_| bad(container, ip, "not an IP address"))?,
+                ),
+            };
+            out.push(PortRequest {
+                container_port,
+                protocol: protocol.clone(),
+                host_ip,
+                host_ports: parse_host_ports(container, &b.host_port)?,
+            });
+        }
+    }
+    if h.publish_all_ports {
+        for key in opts.exposed_ports.keys() {
+            let (container_port, protocol) = parse_key(container, key)?;
+            let bound = out
+                .iter()
+                .any(|r| r.container_port == container_port && r.protocol == protocol);
+            if !bound {
+                out.push(PortRequest {
+                    container_port,
+                    protocol,
+                    host_ip: None,
+                    host_ports: (0, 0),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Host ports taken by this daemon's containers: `(protocol, port)`.
+#[derive(Default)]
+pub(crate) struct Reserved(Mutex<HashSet<(String, u16)>>);
+
+impl Reserved {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<(String, u16)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks ports of a container that kept running across a daemon restart.
+    pub(crate) fn hold(&self, ports: &[PublishedPort]) {
+        let mut set = self.set();
+        for p in ports {
+            set.insert((p.protocol.clone(), p.host_port));
+        }
+    }
+
+    pub(crate) fn release(&self, ports: &[PublishedPort]) {
+        let mut set = self.set();
+        for p in ports {
+            set.remove(&(p.protocol.clone(), p.host_port));
+        }
+    }
+
+    /// Chooses a host port for every request: a fixed one must be free here and on the host;
+    /// a free one comes from the ephemeral range, starting at a random place so daemons side
+    /// by side rarely race for the same one. All or nothing.
+    pub(crate) fn allocate(
+        &self,
+        container: &str,
+        requests: &[PortRequest],
+    ) -> Result<Vec<PublishedPort>, NetworkError> {
+        let mut set = self.set();
+        let mut out: Vec<PublishedPort> = Vec::new();
+        let (lo, hi) = ephemeral_range();
+        for r in requests {
+            let ip = r.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            let usable = |port: u16, set: &HashSet<(String, u16)>, out: &[PublishedPort]| {
+                !set.contains(&(r.protocol.clone(), port))
+                    && !out
+                        .iter()
+                        .any(|p| p.protocol == r.protocol && p.host_port == port)
+                    && host_port_free(&r.protocol, ip, port)
+            };
+            let (from, to) = match r.host_ports {
+                (0, 0) => (lo, hi),
+                range => range,
+            };
+            let span = u32::from(to - from) + 1;
+            let offset = if from == to {
+                0
+            } else {
+                u32::from_str_radix(&crate::random_hex(4), 16).unwrap_or(0) % span
+            };
+            let found = (0..span)
+                .map(|i| from + ((offset + i) % span) as u16)
+                .find(|p| usable(*p, &set, &out));
+            let Some(port) = found else {
+                return Err(if from == to {
+                    NetworkError::PortInUse {
+                        container: container.to_string(),
+                        host_ip: ip.to_string(),
+                        port: from,
+                    }
+                } else {
+                    NetworkError::NoFreePort {
+                        container: container.to_string(),
+                        spec: format!("{}/{}", r.container_port, r.protocol),
+                    }
+                });
+            };
+            out.push(PublishedPort {
+                container_port: r.container_port,
+                protocol: r.protocol.clone(),
+                host_ip: r.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+                host_port: port,
+            });
+        }
+        for p in &out {
+            set.insert((p.protocol.clone(), p.host_port));
+        }
+        Ok(out)
+    }
+}
+
+/// The kernel's ephemeral port range, where Docker picks free host ports too.
+fn ephemeral_range() -> (u16, u16) {
+    let text =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut it = text
+        .split_whitespace()
+        .filter_map(|s| s.parse::<u16>().ok());
+    match (it.next(), it.next()) {
+        (Some(lo), Some(hi)) if lo <= hi && lo > 0 => (lo, hi),
+        _ => (32768, 60999),
+    }
+}
+
+/// Nothing on the host listens there: binding it (and letting go) works.
+fn host_port_free(protocol: &str, ip: IpAddr, port: u16) -> bool {
+    match protocol {
+        "udp" => UdpSocket::bind((ip, port)).is_ok(),
+        _ => TcpListener::bind((ip, port)).is_ok(),
+    }
+}

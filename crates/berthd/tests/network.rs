@@ -1,0 +1,572 @@
+//! Container networking through the docker CLI: network modes, user networks with name
+//! resolution, isolation, internal networks, published ports, bad input, and no leaks across
+//! removal and a daemon crash. Every daemon has its own bridge and subnets (testkit), traffic
+//! stays between test containers and the host's loopback; masquerading is off.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{unique, Daemon};
+
+/// A daemon with the busybox image; `None` when the test must be skipped.
+fn daemon() -> Option<(Daemon, &'static str)> {
+    if common::skip() {
+        return None;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    Some((d, image))
+}
+
+fn inspect(d: &Daemon, format: &str, name: &str) -> String {
+    d.docker(&["inspect", "-f", format, name])
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
+}
+
+fn full_id(d: &Daemon, name: &str) -> String {
+    inspect(d, "{{.Id}}", name)
+}
+
+fn network_id(d: &Daemon, name: &str) -> String {
+    d.docker(&["network", "inspect", "-f", "{{.Id}}", name])
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
+}
+
+/// A detached container serving `reply` on TCP `port`, for ever.
+fn serve(d: &Daemon, image: &str, args: &[&str], port: u16, reply: &str) -> String {
+    // `-ll`: busybox nc keeps listening, so back-to-back clients are all served.
+    let script = format!("nc -ll -p {port} -e echo {reply}");
+    let mut all = vec!["run", "-d"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&[image, "sh", "-c", &script]);
+    d.docker(&all).ok().stdout.trim().to_string()
+}
+
+fn iptables_lines(needle: &str) -> usize {
+    let out = Command::new("iptables-save").output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+/// Ports of `bridge` (veths of containers attached to it).
+fn veths_on(bridge: &str) -> usize {
+    let out = Command::new("ip")
+        .args(["-o", "link", "show", "master", bridge])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+/// Addresses host-local holds for a network of `d`.
+fn ipam_entries(d: &Daemon, network_id: &str) -> usize {
+    let dir = d.data_root().join("cni/networks").join(network_id);
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.parse::<std::net::IpAddr>().is_ok()
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// A host port nothing listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// What the server at 127.0.0.1:`port` says, retrying while it starts.
+fn fetch(port: u16) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got =
+            TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2))
+                .and_then(|mut s| {
+                    s.set_read_timeout(Some(Duration::from_secs(3)))?;
+                    let mut text = String::new();
+                    s.read_to_string(&mut text)?;
+                    Ok(text)
+                });
+        match got {
+            Ok(text) if !text.is_empty() => return text,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            other => panic!("127.0.0.1:{port}: {other:?}"),
+        }
+    }
+}
+
+/// Runs a one-shot client container and returns its output.
+fn client(d: &Daemon, image: &str, network: &str, script: &str) -> common::Out {
+    d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        network,
+        image,
+        "sh",
+        "-c",
+        script,
+    ])
+}
+
+#[test]
+fn default_bridge_and_the_other_modes() {
+    let Some((d, image)) = daemon() else {
+        return;
+    };
+    let a = unique("a");
+    serve(&d, image, &["--name", &a], 80, "from-a");
+    assert_eq!(inspect(&d, "{{.HostConfig.NetworkMode}}", &a), "bridge");
+    let ip = inspect(&d, "{{.NetworkSettings.IPAddress}}", &a);
+    let gw = inspect(&d, "{{.NetworkSettings.Gateway}}", &a);
+    assert_eq!(gw, d.net.bip().trim_end_matches("/24"));
+    assert!(ip.starts_with(gw.trim_end_matches(".1")), "{ip} vs {gw}");
+    assert_eq!(
+        inspect(&d, "{{.NetworkSettings.Networks.bridge.IPPrefixLen}}", &a),
+        "24"
+    );
+    assert_eq!(
+        inspect(&d, "{{.NetworkSettings.Networks.bridge.IPAddress}}", &a),
+        ip
+    );
+    // Another container reaches it by address; the default bridge resolves no names.
+    let out = client(&d, image, "bridge", &format!("nc {ip} 80 </dev/null")).ok();
+    assert_eq!(out.stdout.trim(), "from-a");
+    let out = client(
+        &d,
+        image,
+        "bridge",
+        &format!("grep -c {ip} /etc/hosts; nslookup {a}"),
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    // none: loopback only, up.
+    let out = client(&d, image, "none", "ip -o link; ip -o addr show lo").ok();
+    assert_eq!(out.stdout.matches(": <").count(), 1, "{}", out.stdout);
+    assert!(out.stdout.contains("127.0.0.1"), "{}", out.stdout);
+    // host: the host's interfaces, among them this daemon's bridge.
+    let out = client(&d, image, "host", "ip -o link").ok();
+    assert!(out.stdout.contains(&d.net.bridge), "{}", out.stdout);
+    // container:<name>: the other container's namespace and address.
+    let out = client(&d, image, &format!("container:{a}"), "ip -o addr show eth0").ok();
+    assert!(out.stdout.contains(&format!("{ip}/24")), "{}", out.stdout);
+    let out = client(
+        &d,
+        image,
+        &format!("container:{a}"),
+        "nc 127.0.0.1 80 </dev/null",
+    )
+    .ok();
+    assert_eq!(out.stdout.trim(), "from-a");
+}
+
+/// A UDP socket bound in the network namespace at `netns` (from a thread of its own, which
+/// alone enters it), to be read from this one.
+fn udp_socket_in(netns: &str, port: u16) -> UdpSocket {
+    let ns = std::fs::File::open(netns).unwrap();
+    std::thread::spawn(move || {
+        // SAFETY: a valid namespace fd; only this short-lived thread changes namespace.
+        assert_eq!(
+            unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) },
+            0
+        );
+        UdpSocket::bind(("0.0.0.0", port)).unwrap()
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn user_network_names_tcp_udp_and_isolation() {
+    let Some((d, image)) = daemon() else {
+        return;
+    };
+    let (n1, n2) = (unique("n1"), unique("n2"));
+    d.docker(&["network", "create", &n1]).ok();
+    d.docker(&["network", "create", "--label", "tier=back", &n2])
+        .ok();
+    let web = unique("web");
+    serve(
+        &d,
+        image,
+        &["--name", &web, "--network", &n1, "--network-alias", "www"],
+        80,
+        "hello",
+    );
+    let ip = inspect(
+        &d,
+        &format!("{{{{(index .NetworkSettings.Networks \"{n1}\").IPAddress}}}}"),
+        &web,
+    );
+
+    // TCP by name and by alias, from another container on the network.
+    let out = client(
+        &d,
+        image,
+        &n1,
+        &format!("nc {web} 80 </dev/null; nc www 80 </dev/null"),
+    )
+    .ok();
+    assert_eq!(out.stdout, "hello\nhello\n");
+    let out = client(&d, image, &n1, "cat /etc/resolv.conf").ok();
+    assert!(out.stdout.starts_with("nameserver "), "{}", out.stdout);
+
+    // UDP by name: tftp's request to the server container's port 6969.
+    let netns = inspect(&d, "{{.NetworkSettings.SandboxKey}}", &web);
+    let sock = udp_socket_in(&netns, 6969);
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = client(
+        &d,
+        image,
+        &n1,
+        &format!("timeout 3 tftp -g -r udp-by-name {web} 6969"),
+    );
+    let mut buf = [0u8; 512];
+    let (n, from) = sock.recv_from(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("udp-by-name"));
+    assert!(from
+        .ip()
+        .to_string()
+        .starts_with(ip.rsplit_once('.').unwrap().0));
+
+    // Not across networks: no name, no route through the host.
+    let out = client(&d, image, &n2, &format!("nslookup {web}"));
+    assert_ne!(out.code, 0, "{out:?}");
+    let out = client(&d, image, &n2, &format!("nc -w 2 {ip} 80 </dev/null"));
+    assert_eq!(out.stdout.trim(), "", "{out:?}");
+
+    // connect / disconnect while running.
+    let c = unique("c");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &c,
+        "--network",
+        &n2,
+        image,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    d.docker(&["network", "connect", &n1, &c]).ok();
+    let out = d
+        .docker(&["exec", &c, "sh", "-c", &format!("nc {web} 80 </dev/null")])
+        .ok();
+    assert_eq!(out.stdout.trim(), "hello");
+    let members = d
+        .docker(&["network", "inspect", "-f", "{{len .Containers}}", &n1])
+        .ok();
+    assert_eq!(members.stdout.trim(), "2");
+    d.docker(&["network", "disconnect", &n1, &c]).ok();
+    let out = d.docker(&["exec", &c, "ip", "-o", "link"]).ok();
+    assert!(!out.stdout.contains("eth1"), "{}", out.stdout);
+
+    // In use, then gone.
+    d.docker(&["network", "rm", &n1]).failed();
+    d.docker(&["rm", "-f", &web, &c]).ok();
+    let ls = d
+        .docker(&["network", "ls", "--format", "{{.Name}}"])
+        .ok()
+        .stdout;
+    assert!(
+        ls.contains(&n1) && ls.contains("bridge") && ls.contains("none"),
+        "{ls}"
+    );
+    let pruned = d
+        .docker(&["network", "prune", "-f", "--filter", "label=tier=back"])
+        .ok();
+    assert!(pruned.stdout.contains(&n2), "{pruned:?}");
+    d.docker(&["network", "rm", &n1]).ok();
+    d.docker(&["network", "inspect", &n1]).failed();
+}
+
+#[test]
+fn internal_network_has_no_route_out() {
+    let Some((d, image)) = daemon() else {
+        return;
+    };
+    let net = unique("int");
+    let subnet = d.net.subnet(3);
+    d.docker(&[
+        "network",
+        "create",
+        "--internal",
+        "--subnet",
+        &subnet,
+        "--ip-range",
+        &subnet,
+        &net,
+    ])
+    .ok();
+    let internal = d
+        .docker(&["network", "inspect", "-f", "{{.Internal}}", &net])
+        .ok();
+    assert_eq!(internal.stdout.trim(), "true");
+    let fixed = subnet.replace(".0/24", ".77");
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            &net,
+            "--ip",
+            &fixed,
+            image,
+            "sh",
+            "-c",
+            "ip route; ip -o addr show eth0; ip route get 192.0.2.1",
+        ])
+        .failed();
+    assert!(!out.stdout.contains("default"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("{fixed}/24")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("unreachable"), "{out:?}");
+}
+
+#[test]
+fn published_ports_from_host_and_containers_and_rules_go() {
+    let Some((d, image)) = daemon() else {
+        return;
+    };
+    let port = free_port();
+    let web = unique("pub");
+    serve(
+        &d,
+        image,
+        &["--name", &web, "-p", &format!("127.0.0.1:{port}:80")],
+        80,
+        "published",
+    );
+    let id = full_id(&d, &web);
+    assert_eq!(fetch(port), "published\n");
+    let shown = d.docker(&["port", &web]).ok();
+    assert_eq!(shown.stdout.trim(), format!("80/tcp -> 127.0.0.1:{port}"));
+    assert!(iptables_lines(&id) > 0);
+
+    // -P publishes EXPOSEd ports on a free port, reachable from other containers through the
+    // gateway.
+    let all = unique("all");
+    serve(
+        &d,
+        image,
+        &["--name", &all, "--expose", "8080", "-P"],
+        8080,
+        "any",
+    );
+    let shown = d.docker(&["port", &all, "8080/tcp"]).ok().stdout;
+    let host_port: u16 = shown.trim().rsplit(':').next().unwrap().parse().unwrap();
+    assert_eq!(fetch(host_port), "any\n");
+    let gw = inspect(&d, "{{.NetworkSettings.Gateway}}", &all);
+    let out = client(
+        &d,
+        image,
+        "bridge",
+        &format!("nc {gw} {host_port} </dev/null"),
+    )
+    .ok();
+    assert_eq!(out.stdout.trim(), "any");
+
+    // Ranges: the CLI sends one binding per port.
+    let (p1, p2) = (free_port(), free_port());
+    if p2 == p1 + 1 {
+        let r = unique("range");
+        d.docker(&[
+            "run",
+            "-d",
+            "--name",
+            &r,
+            "-p",
+            &format!("{p1}-{p2}:80-81"),
+            image,
+            "sleep",
+            "60",
+        ])
+        .ok();
+        assert_eq!(d.docker(&["port", &r]).ok().stdout.lines().count(), 2);
+    }
+
+    d.docker(&["rm", "-f", &web, &all]).ok();
+    assert_eq!(iptables_lines(&id), 0, "rules of {id} left");
+    assert_eq!(iptables_lines(&full_id_or(&d, &all)), 0);
+}
+
+fn full_id_or(d: &Daemon, name: &str) -> String {
+    let out = d.docker(&["inspect", "-f", "{{.Id}}", name]);
+    if out.code == 0 {
+        out.stdout.trim().to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+#[test]
+fn bad_input_is_refused_and_nothing_is_half_made() {
+    let Some((d, image)) = daemon() else {
+        return;
+    };
+    let n1 = unique("ok");
+    d.docker(&["network", "create", "--subnet", &d.net.subnet(4), &n1])
+        .ok();
+    let before = d.docker(&["network", "ls", "-q"]).ok().stdout;
+
+    // (flags, what the error says); the CLI checks some gateways itself, naming the subnet too.
+    let (s4, s5) = (d.net.subnet(4), d.net.subnet(5));
+    let cases: [(&[&str], &str); 4] = [
+        (&["--subnet", &s4], "overlaps"),
+        (&["--subnet", "10.1.2.3/33"], "invalid subnet"),
+        (&["--subnet", &s5, "--gateway", "10.0.0.1"], "subnet"),
+        (&["--subnet", &s5, "--ip-range", "10.0.0.0/24"], "subnet"),
+    ];
+    for (flags, says) in cases {
+        let name = unique("bad");
+        let mut args = vec!["network", "create"];
+        args.extend_from_slice(flags);
+        args.push(&name);
+        let out = d.docker(&args).failed();
+        assert!(out.stderr.contains(says), "{flags:?}: {out:?}");
+    }
+    assert_eq!(d.docker(&["network", "ls", "-q"]).ok().stdout, before);
+
+    let unknown = d
+        .docker(&["run", "--rm", "--network", "no-such-net", image, "true"])
+        .failed();
+    assert!(
+        unknown.stderr.contains("no-such-net not found"),
+        "{unknown:?}"
+    );
+    let ip = d
+        .docker(&["run", "--rm", "--ip", "10.9.9.9", image, "true"])
+        .failed();
+    assert!(ip.stderr.contains("user defined networks only"), "{ip:?}");
+
+    // A port the host already listens on: refused, and the failed start leaves no namespace,
+    // veth, address or rule.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let name = unique("busy");
+    let busy = d
+        .docker(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "-p",
+            &format!("127.0.0.1:{port}:80"),
+            image,
+            "sleep",
+            "60",
+        ])
+        .failed();
+    assert!(
+        busy.stderr.contains("port is already allocated"),
+        "{busy:?}"
+    );
+    let id = full_id(&d, &name);
+    assert_eq!(iptables_lines(&id), 0);
+    assert_eq!(veths_on(&d.net.bridge), 0);
+    let bridge_id = network_id(&d, "bridge");
+    assert_eq!(ipam_entries(&d, &bridge_id), 0);
+    assert!(!d.exec_root().join("netns").join(&id).exists());
+}
+
+#[test]
+fn crash_and_restart_leak_nothing() {
+    let Some((mut d, image)) = daemon() else {
+        return;
+    };
+    let net = unique("crash");
+    d.docker(&["network", "create", &net]).ok();
+    let net_id = network_id(&d, &net);
+    let bridge_id = network_id(&d, "bridge");
+    let stays = unique("stays");
+    let port = free_port();
+    serve(
+        &d,
+        image,
+        &[
+            "--name",
+            &stays,
+            "--network",
+            &net,
+            "-p",
+            &format!("127.0.0.1:{port}:80"),
+        ],
+        80,
+        "alive",
+    );
+    let goes = unique("goes");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &goes,
+        "-p",
+        "127.0.0.1::81",
+        image,
+        "sleep",
+        "3",
+    ])
+    .ok();
+    let (stays_id, goes_id) = (full_id(&d, &stays), full_id(&d, &goes));
+    let net_bridge = format!("br-{}", &net_id[..12]);
+    assert_eq!((veths_on(&net_bridge), veths_on(&d.net.bridge)), (1, 1));
+    assert_eq!(
+        (ipam_entries(&d, &net_id), ipam_entries(&d, &bridge_id)),
+        (1, 1)
+    );
+    let rules_stays = iptables_lines(&stays_id);
+    assert!(rules_stays > 0 && iptables_lines(&goes_id) > 0);
+
+    d.kill9();
+    // `goes` exits while berthd is away.
+    std::thread::sleep(Duration::from_secs(4));
+    d.spawn();
+
+    // What runs is untouched and still served; what exited is gone from every table.
+    assert_eq!(fetch(port), "alive\n");
+    assert_eq!(iptables_lines(&stays_id), rules_stays);
+    assert_eq!(iptables_lines(&goes_id), 0);
+    assert_eq!((veths_on(&net_bridge), veths_on(&d.net.bridge)), (1, 0));
+    assert_eq!(
+        (ipam_entries(&d, &net_id), ipam_entries(&d, &bridge_id)),
+        (1, 0)
+    );
+    assert!(!d.exec_root().join("netns").join(&goes_id).exists());
+    // Its name still resolves after the restart.
+    let out = client(&d, image, &net, &format!("nc {stays} 80 </dev/null")).ok();
+    assert_eq!(out.stdout.trim(), "alive");
+
+    d.docker(&["rm", "-f", &stays, &goes]).ok();
+    assert_eq!(iptables_lines(&stays_id), 0);
+    assert_eq!((veths_on(&net_bridge), ipam_entries(&d, &net_id)), (0, 0));
+    assert_eq!(
+        std::fs::read_dir(d.exec_root().join("netns"))
+            .map(|r| r.count())
+            .unwrap_or(0),
+        0
+    );
+}
