@@ -72,7 +72,9 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::ManifestUnknown { .. } | Self::NoMatchingPlatform { .. } => ErrorKind::NotFound,
-            Self::Unauthorized { .. } | Self::Denied { .. } => ErrorKind::Unauthorized,
+            Self::Unauthorized { .. } => ErrorKind::Unauthorized,
+            // Not 401: the docker CLI would answer that with a login prompt.
+            Self::Denied { .. } => ErrorKind::Forbidden,
             Self::BadAuthHeader(_)
             | Self::BadAddress { .. }
             | Self::BadPlatform(_)

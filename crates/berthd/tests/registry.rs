@@ -3,211 +3,11 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use common::registry::*;
 use common::*;
-
-/// A private `docker-registry` on a free loopback port; killed on drop.
-struct Registry {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Option<Child>,
-    config: PathBuf,
-}
-
-#[derive(Default)]
-struct RegistryOpts {
-    htpasswd: Option<(&'static str, &'static str)>,
-    tls: bool,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn sh(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-impl Registry {
-    fn start(opts: RegistryOpts) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let port = free_port();
-        let mut yaml = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
-        if opts.tls {
-            let d = dir.path();
-            sh(Command::new("openssl").current_dir(d).args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=berth-test-ca",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.crt",
-            ]));
-            std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n")
-                .unwrap_or_else(|e| panic!("{e}"));
-            sh(Command::new("openssl").current_dir(d).args([
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-keyout",
-                "srv.key",
-                "-out",
-                "srv.csr",
-            ]));
-            sh(Command::new("openssl").current_dir(d).args([
-                "x509",
-                "-req",
-                "-in",
-                "srv.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "ext.cnf",
-                "-out",
-                "srv.crt",
-            ]));
-            yaml.push_str(&format!(
-                "  tls:\n    certificate: {0}/srv.crt\n    key: {0}/srv.key\n",
-                d.display()
-            ));
-        }
-        if let Some((user, password)) = opts.htpasswd {
-            let line = sh(Command::new("htpasswd").args(["-Bbn", user, password]));
-            let file = dir.path().join("htpasswd");
-            std::fs::write(&file, line.trim()).unwrap_or_else(|e| panic!("{e}"));
-            yaml.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
-                file.display()
-            ));
-        }
-        let config = dir.path().join("config.yml");
-        std::fs::write(&config, yaml).unwrap_or_else(|e| panic!("{e}"));
-        let mut r = Self {
-            dir,
-            port,
-            child: None,
-            config,
-        };
-        r.spawn();
-        r
-    }
-
-    fn spawn(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("registry.log"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new("/usr/bin/docker-registry")
-            .arg("serve")
-            .arg(&self.config)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start docker-registry: {e}"));
-        self.child = Some(child);
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "registry did not come up"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn blob_path(&self, digest: &str) -> PathBuf {
-        let hex = digest.trim_start_matches("sha256:");
-        self.dir
-            .path()
-            .join("data/docker/registry/v2/blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
-            .join("data")
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn skip_registry() -> bool {
-    if skip() {
-        return true;
-    }
-    for tool in ["/usr/bin/docker-registry", "/usr/bin/skopeo"] {
-        if !Path::new(tool).exists() {
-            eprintln!("skipped: {tool} missing (apt-get install docker-registry skopeo)");
-            return true;
-        }
-    }
-    false
-}
-
-fn skopeo(args: &[&str]) -> Out {
-    let mut cmd = Command::new("skopeo");
-    cmd.args(args);
-    run(cmd, None)
-}
-
-/// The manifest digest a registry serves for `image`, as skopeo computes it.
-fn remote_digest(image: &str, tls: &[&str]) -> String {
-    let mut args = vec!["inspect", "--format", "{{.Digest}}"];
-    args.extend_from_slice(tls);
-    let target = format!("docker://{image}");
-    args.push(&target);
-    skopeo(&args).ok().stdout.trim().to_string()
-}
-
-fn pushed_digest(out: &str) -> String {
-    out.lines()
-        .find_map(|l| {
-            l.split_once(": digest: ")
-                .map(|(_, r)| r.split(' ').next().unwrap_or_default().to_string())
-        })
-        .unwrap_or_else(|| panic!("no digest line in {out}"))
-}
 
 #[test]
 fn push_pull_run_and_skopeo_interop_with_identical_digests() {
@@ -453,4 +253,162 @@ fn tls_registry_with_a_ca_in_certs_d() {
     assert_eq!(remote_digest(&image, &["--cert-dir", &ca_dir]), digest);
     d.docker(&["rmi", &image]).ok();
     d.docker(&["pull", &image]).ok();
+}
+
+/// A private dockerd (Debian's docker.io, with the containerd it starts) on its own roots,
+/// with no networks, as scripts/bench-engine.sh runs it. Stopped on drop.
+struct Dockerd {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Dockerd {
+    /// None (skip) when dockerd is not installed.
+    fn start() -> Option<Self> {
+        if !Path::new("/usr/sbin/dockerd").exists() {
+            eprintln!("skipped: /usr/sbin/dockerd missing (apt-get install docker.io)");
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("dockerd-test")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let p = |name: &str| dir.path().join(name);
+        std::fs::write(p("daemon.json"), "{}").unwrap_or_else(|e| panic!("{e}"));
+        let log = std::fs::File::create(p("dockerd.log")).unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new("/usr/sbin/dockerd")
+            .arg("--data-root")
+            .arg(p("data"))
+            .arg("--exec-root")
+            .arg(p("exec"))
+            .arg("-H")
+            .arg(format!("unix://{}", p("docker.sock").display()))
+            .arg("--pidfile")
+            .arg(p("dockerd.pid"))
+            .args(["--bridge=none", "--iptables=false", "--ip-masq=false"])
+            .arg("--config-file")
+            .arg(p("daemon.json"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start dockerd: {e}"));
+        let d = Self { dir, child };
+        let start = std::time::Instant::now();
+        while std::os::unix::net::UnixStream::connect(d.dir.path().join("docker.sock")).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "dockerd did not come up: {}",
+                std::fs::read_to_string(d.dir.path().join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Some(d)
+    }
+
+    fn docker(&self, args: &[&str]) -> Out {
+        let mut cmd = Command::new("docker");
+        cmd.env(
+            "DOCKER_HOST",
+            format!("unix://{}", self.dir.path().join("docker.sock").display()),
+        )
+        .env("DOCKER_CONFIG", self.dir.path().join("config"))
+        .args(args);
+        run(cmd, None)
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        // SAFETY: SIGTERM to our own child; dockerd stops its containerd.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+        let root = self.dir.path().display().to_string();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        for m in mounts
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(4))
+            .filter(|m| m.starts_with(&root))
+            .collect::<Vec<_>>()
+            .iter()
+            .rev()
+        {
+            let _ = Command::new("umount").arg("-l").arg(m).status();
+        }
+    }
+}
+
+#[test]
+fn dockerd_and_berth_pull_each_others_pushes_with_identical_digests() {
+    if skip_registry() {
+        return;
+    }
+    let Some(dockerd) = Dockerd::start() else {
+        return;
+    };
+    let reg = Registry::start(RegistryOpts::default());
+    let d = Daemon::start();
+    let image = format!("{}/to-dockerd:v1", reg.host());
+    d.docker(&["import", busybox_tar().to_str().unwrap_or_default(), &image])
+        .ok();
+    let digest = pushed_digest(&d.docker(&["push", &image]).ok().stdout);
+    let pulled = dockerd.docker(&["pull", &image]).ok();
+    assert!(
+        pulled.stdout.contains(&format!("Digest: {digest}")),
+        "{}",
+        pulled.stdout
+    );
+    let out = dockerd
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &image,
+            "echo",
+            "in dockerd",
+        ])
+        .ok();
+    assert_eq!(out.stdout.trim(), "in dockerd");
+
+    // An image dockerd made and pushed.
+    let back = format!("{}/from-dockerd:v1", reg.host());
+    dockerd
+        .docker(&[
+            "run",
+            "--name",
+            "maker",
+            "--network",
+            "none",
+            &image,
+            "sh",
+            "-c",
+            "echo made by dockerd > /made",
+        ])
+        .ok();
+    dockerd.docker(&["commit", "maker", &back]).ok();
+    let digest = pushed_digest(&dockerd.docker(&["push", &back]).ok().stdout);
+    let pulled = d.docker(&["pull", &back]).ok();
+    assert!(
+        pulled.stdout.contains(&format!("Digest: {digest}")),
+        "{}",
+        pulled.stdout
+    );
+    let out = d.docker(&["run", "--rm", &back, "cat", "/made"]).ok();
+    assert_eq!(out.stdout.trim(), "made by dockerd");
+    let repo_digests = d
+        .docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RepoDigests}}",
+            &back,
+        ])
+        .ok();
+    assert!(
+        repo_digests
+            .stdout
+            .contains(&format!("{}/from-dockerd@{digest}", reg.host())),
+        "{}",
+        repo_digests.stdout
+    );
 }
