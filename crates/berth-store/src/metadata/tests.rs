@@ -136,7 +136,7 @@ fn repo_digests_resolve_and_go_with_their_image() {
     // A tag of the same text is another table.
     assert!(db.image_tags(&a.id).unwrap().is_empty());
     db.add_repo_digest(&name, &b.id).unwrap();
-    assert_eq!(db.repo_digests(&b.id).unwrap(), [name.clone()]);
+    assert_eq!(db.repo_digests(&b.id).unwrap(), std::slice::from_ref(&name));
     assert_eq!(db.untag(&name).unwrap(), b.id);
     assert!(db.repo_digests(&b.id).unwrap().is_empty());
     db.delete_image(&a.id).unwrap();
