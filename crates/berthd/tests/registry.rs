@@ -23,6 +23,16 @@ fn push_pull_run_and_skopeo_interop_with_identical_digests() {
     assert!(push.stdout.contains("Pushed"), "{}", push.stdout);
     let digest = pushed_digest(&push.stdout);
     assert_eq!(remote_digest(&image, &["--tls-verify=false"]), digest);
+    // berth manifest inspect shows what the registry serves.
+    let shown = d.berth(&["manifest", "inspect", &image]).ok();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}: {}", shown.stdout));
+    assert_eq!(manifest["schemaVersion"], 2, "{manifest}");
+    assert_eq!(manifest["layers"].as_array().map(Vec::len), Some(1));
+    let none = d
+        .berth(&["manifest", "inspect", &format!("{}/nope:v1", reg.host())])
+        .failed();
+    assert!(none.stderr.contains("manifest unknown"), "{}", none.stderr);
     // A second push finds every blob there.
     let again = d.docker(&["push", &image]).ok();
     assert!(

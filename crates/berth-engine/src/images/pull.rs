@@ -7,7 +7,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use berth_registry::{Credentials, Descriptor, Platform, ResolvedManifest, Session};
+use berth_registry::{Credentials, Descriptor, Platform, RawManifest, ResolvedManifest, Session};
 use berth_store::metadata::Layer;
 use berth_types::{Digest, Reference};
 use futures_util::{StreamExt, TryStreamExt};
@@ -86,6 +86,14 @@ enum Fetched {
     Unpacked { key: String, unpacked: Unpacked },
 }
 
+/// What to ask a registry's manifests endpoint for: the digest if any, else the tag.
+fn remote_name(reference: &Reference) -> String {
+    match (reference.digest(), reference.tag()) {
+        (Some(d), _) => d.to_string(),
+        (None, t) => t.unwrap_or("latest").to_string(),
+    }
+}
+
 /// `docker login`'s server address (`https://index.docker.io/v1/`, `http://host:port`,
 /// `host:port`) as a registry name.
 fn registry_name(server: &str) -> String {
@@ -114,6 +122,21 @@ impl Engine {
         Ok(session.check_login().await?)
     }
 
+    /// `berth manifest inspect`: what the registry serves for `reference` (an index stays an
+    /// index), asked with `credentials`.
+    pub async fn remote_manifest(
+        &self,
+        reference: &str,
+        credentials: &Credentials,
+    ) -> Result<RawManifest> {
+        let reference = reference.parse::<Reference>()?.with_default_tag();
+        let wanted = remote_name(&reference);
+        let endpoint = self.inner.config.registry.endpoint(reference.domain())?;
+        let session = Session::new(endpoint, reference.path(), credentials)?;
+        session.authenticate(false).await?;
+        Ok(session.raw_manifest(&wanted).await?)
+    }
+
     /// The session and image manifest for `reference`, trying mirrors before the registry.
     pub(crate) async fn resolve_remote(
         &self,
@@ -121,11 +144,7 @@ impl Engine {
         platform: &Platform,
         credentials: &Credentials,
     ) -> Result<(Session, ResolvedManifest)> {
-        let wanted = match (reference.digest(), reference.tag()) {
-            (Some(d), _) => d.to_string(),
-            (None, Some(t)) => t.to_string(),
-            (None, None) => "latest".to_string(),
-        };
+        let wanted = remote_name(&reference);
         let endpoints = self
             .inner
             .config
