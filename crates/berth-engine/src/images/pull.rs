@@ -144,7 +144,7 @@ impl Engine {
         platform: &Platform,
         credentials: &Credentials,
     ) -> Result<(Session, ResolvedManifest)> {
-        let wanted = remote_name(&reference);
+        let wanted = remote_name(reference);
         let endpoints = self
             .inner
             .config
