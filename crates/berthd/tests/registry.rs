@@ -6,6 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::dockerd::{Dockerd, DOCKERD};
 use common::registry::*;
 use common::*;
 
@@ -265,96 +266,16 @@ fn tls_registry_with_a_ca_in_certs_d() {
     d.docker(&["pull", &image]).ok();
 }
 
-/// A private dockerd (Debian's docker.io, with the containerd it starts) on its own roots,
-/// with no networks, as scripts/bench-engine.sh runs it. Stopped on drop.
-struct Dockerd {
-    dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl Dockerd {
-    /// None (skip) when dockerd is not installed.
-    fn start() -> Option<Self> {
-        if !Path::new("/usr/sbin/dockerd").exists() {
-            eprintln!("skipped: /usr/sbin/dockerd missing (apt-get install docker.io)");
-            return None;
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("dockerd-test")
-            .tempdir()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let p = |name: &str| dir.path().join(name);
-        std::fs::write(p("daemon.json"), "{}").unwrap_or_else(|e| panic!("{e}"));
-        let log = std::fs::File::create(p("dockerd.log")).unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new("/usr/sbin/dockerd")
-            .arg("--data-root")
-            .arg(p("data"))
-            .arg("--exec-root")
-            .arg(p("exec"))
-            .arg("-H")
-            .arg(format!("unix://{}", p("docker.sock").display()))
-            .arg("--pidfile")
-            .arg(p("dockerd.pid"))
-            .args(["--bridge=none", "--iptables=false", "--ip-masq=false"])
-            .arg("--config-file")
-            .arg(p("daemon.json"))
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start dockerd: {e}"));
-        let d = Self { dir, child };
-        let start = std::time::Instant::now();
-        while std::os::unix::net::UnixStream::connect(d.dir.path().join("docker.sock")).is_err() {
-            assert!(
-                start.elapsed() < std::time::Duration::from_secs(30),
-                "dockerd did not come up: {}",
-                std::fs::read_to_string(d.dir.path().join("dockerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Some(d)
-    }
-
-    fn docker(&self, args: &[&str]) -> Out {
-        let mut cmd = Command::new("docker");
-        cmd.env(
-            "DOCKER_HOST",
-            format!("unix://{}", self.dir.path().join("docker.sock").display()),
-        )
-        .env("DOCKER_CONFIG", self.dir.path().join("config"))
-        .args(args);
-        run(cmd, None)
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        // SAFETY: SIGTERM to our own child; dockerd stops its containerd.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-        let root = self.dir.path().display().to_string();
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        for m in mounts
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(4))
-            .filter(|m| m.starts_with(&root))
-            .collect::<Vec<_>>()
-            .iter()
-            .rev()
-        {
-            let _ = Command::new("umount").arg("-l").arg(m).status();
-        }
-    }
-}
-
 #[test]
 fn dockerd_and_berth_pull_each_others_pushes_with_identical_digests() {
     if skip_registry() {
         return;
     }
-    let Some(dockerd) = Dockerd::start() else {
+    if !Path::new(DOCKERD).exists() {
+        eprintln!("skipped: {DOCKERD} missing (apt-get install docker.io)");
         return;
-    };
+    }
+    let dockerd = Dockerd::start();
     let reg = Registry::start(RegistryOpts::default());
     let d = Daemon::start();
     let image = format!("{}/to-dockerd:v1", reg.host());
