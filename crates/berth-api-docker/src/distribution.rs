@@ -91,6 +91,35 @@ where
         .into_response())
 }
 
+/// `GET /distribution/{name}/manifest` (a Berth extension, for `berth manifest inspect`): the
+/// manifest or index the registry serves for `name`, byte for byte, with its media type as
+/// `Content-Type` and its digest as `Docker-Content-Digest`.
+pub async fn manifest(
+    axum::extract::State(engine): axum::extract::State<berth_engine::Engine>,
+    axum::extract::Path(path): axum::extract::Path<String>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult<Response> {
+    // Docker's `/distribution/{name}/json` (a descriptor and platforms) is not served.
+    let Some(name) = path.strip_suffix("/manifest") else {
+        return Ok(crate::error::not_implemented(axum::http::Method::GET, uri).await);
+    };
+    let m = engine
+        .remote_manifest(name, &credentials(&headers)?)
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, m.media_type),
+            (
+                header::HeaderName::from_static("docker-content-digest"),
+                m.digest.to_string(),
+            ),
+        ],
+        m.bytes,
+    )
+        .into_response())
+}
+
 /// `POST /auth` (`docker login`): 200 `{"Status":"Login Succeeded"}` or 401 with the reason.
 pub async fn auth(
     axum::extract::State(engine): axum::extract::State<berth_engine::Engine>,

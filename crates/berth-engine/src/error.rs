@@ -190,6 +190,14 @@ pub enum Error {
         digest: berth_types::Digest,
         source: Box<Error>,
     },
+    #[error("download of layer {0} cancelled: another layer failed")]
+    PullCancelled(berth_types::Digest),
+    #[error("layer {digest} of {reference}: {source}; nothing stored")]
+    PullLayer {
+        reference: String,
+        digest: berth_types::Digest,
+        source: Box<Error>,
+    },
     #[error("An image does not exist locally with the tag: {0}")]
     NoSuchTagToPush(String),
     /// `docker update` values dockerd rejects; the text is dockerd's.
@@ -262,7 +270,8 @@ impl Error {
             | Self::LayerCountMismatch { .. }
             | Self::PulledLayerMismatch { .. } => ErrorKind::InvalidArgument,
             Self::NoSuchTagToPush(_) => ErrorKind::NotFound,
-            Self::DownloadInterrupted { .. } => ErrorKind::Unavailable,
+            Self::DownloadInterrupted { .. } | Self::PullCancelled(_) => ErrorKind::Unavailable,
+            Self::PullLayer { source, .. } => source.kind(),
             Self::Network(e) => e.kind(),
         }
     }

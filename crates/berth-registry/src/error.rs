@@ -30,6 +30,21 @@ pub enum Error {
     },
     #[error("{registry}: unauthorized: authentication required or credentials refused ({what})")]
     Unauthorized { registry: String, what: String },
+    #[error("{registry}: denied: requested access to the resource is denied ({what})")]
+    Denied { registry: String, what: String },
+    #[error("{registry}: toomanyrequests: the registry is rate limiting, try again later ({what}){}", detail(.message))]
+    TooManyRequests {
+        registry: String,
+        what: String,
+        message: String,
+    },
+    #[error("{registry}: server error: HTTP {code} on {what}{}", detail(.message))]
+    ServerFailed {
+        registry: String,
+        what: String,
+        code: u16,
+        message: String,
+    },
     #[error("manifest for {reference} not found: manifest unknown")]
     ManifestUnknown { reference: String },
     #[error("{reference}: invalid manifest: {reason}")]
@@ -58,6 +73,8 @@ impl Error {
         match self {
             Self::ManifestUnknown { .. } | Self::NoMatchingPlatform { .. } => ErrorKind::NotFound,
             Self::Unauthorized { .. } => ErrorKind::Unauthorized,
+            // Not 401: the docker CLI would answer that with a login prompt.
+            Self::Denied { .. } => ErrorKind::Forbidden,
             Self::BadAuthHeader(_)
             | Self::BadAddress { .. }
             | Self::BadPlatform(_)
@@ -67,33 +84,68 @@ impl Error {
         }
     }
 
-    /// Classifies an oci-client error of operation `what` against `registry`.
+    /// Classifies an oci-client error of operation `what` against `registry`: refused
+    /// credentials, access denied, rate limiting and server failures get messages of their own
+    /// (whether the registry sent an error envelope or a bare status).
     pub(crate) fn registry(registry: &str, what: String, source: OciDistributionError) -> Self {
         let registry = registry.to_string();
-        match &source {
+        let envelope_has = |code: OciErrorCode| match &source {
+            OciDistributionError::RegistryError { envelope, .. } => {
+                envelope.errors.iter().any(|e| e.code == code)
+            }
+            _ => false,
+        };
+        let code = match &source {
             OciDistributionError::UnauthorizedError { .. }
-            | OciDistributionError::AuthenticationFailure(_) => {
-                Self::Unauthorized { registry, what }
-            }
-            OciDistributionError::RegistryError { envelope, .. }
-                if envelope.errors.iter().any(|e| {
-                    matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied)
-                }) =>
-            {
-                Self::Unauthorized { registry, what }
-            }
-            OciDistributionError::ServerError { code: 401, .. } => {
-                Self::Unauthorized { registry, what }
-            }
-            OciDistributionError::RequestError(e) if status(e) == Some(401) => {
-                Self::Unauthorized { registry, what }
-            }
+            | OciDistributionError::AuthenticationFailure(_) => Some(401),
+            OciDistributionError::ServerError { code, .. } => Some(*code),
+            OciDistributionError::RequestError(e) => status(e),
+            _ if envelope_has(OciErrorCode::Unauthorized) => Some(401),
+            _ if envelope_has(OciErrorCode::Denied) => Some(403),
+            _ if envelope_has(OciErrorCode::Toomanyrequests) => Some(429),
+            _ => None,
+        };
+        let message = match &source {
+            OciDistributionError::ServerError { message, .. } => message.trim().to_string(),
+            OciDistributionError::RegistryError { envelope, .. } => envelope
+                .errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            _ => String::new(),
+        };
+        match code {
+            Some(401) => Self::Unauthorized { registry, what },
+            Some(403) => Self::Denied { registry, what },
+            Some(429) => Self::TooManyRequests {
+                registry,
+                what,
+                message,
+            },
+            Some(code @ 500..=599) => Self::ServerFailed {
+                registry,
+                what,
+                code,
+                message,
+            },
             _ => Self::Registry {
                 registry,
                 what,
                 source,
             },
         }
+    }
+}
+
+/// `: <message>` when the registry said more than its status.
+fn detail(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        // A registry's error page can be long HTML: its start is enough to tell what it is.
+        let short: String = message.chars().take(200).collect();
+        format!(": {short}")
     }
 }
 
@@ -124,8 +176,12 @@ pub(crate) fn not_found(e: &OciDistributionError) -> bool {
 fn status(e: &(dyn std::error::Error + 'static)) -> Option<u16> {
     // reqwest is oci-client's, not a dependency here: its Display carries the status.
     let text = e.to_string();
-    ["401 Unauthorized", "404 Not Found"]
-        .iter()
-        .find(|s| text.contains(**s))
-        .and_then(|s| s[..3].parse().ok())
+    // "HTTP status client error (401 Unauthorized) for url (…)"
+    let rest = &text[text.find("HTTP status ")?..];
+    let at = rest.find('(')? + 1;
+    rest.get(at..at + 3)?.parse().ok()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

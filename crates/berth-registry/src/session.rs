@@ -28,6 +28,14 @@ impl std::fmt::Debug for BlobStream {
     }
 }
 
+/// A manifest or index as the registry serves it.
+#[derive(Debug, Clone)]
+pub struct RawManifest {
+    pub bytes: Vec<u8>,
+    pub digest: Digest,
+    pub media_type: String,
+}
+
 pub struct Session {
     client: oci_client::Client,
     endpoint: Endpoint,
@@ -142,6 +150,21 @@ impl Session {
             });
         }
         Ok((bytes.to_vec(), computed))
+    }
+
+    /// The manifest or index served for `tag_or_digest`, byte for byte (digest checked),
+    /// with its media type.
+    pub async fn raw_manifest(&self, tag_or_digest: &str) -> Result<RawManifest> {
+        let (bytes, digest) = self.fetch_manifest(tag_or_digest).await?;
+        let name = format!("{}/{}", self.endpoint.host, self.repository);
+        let media_type = match Manifest::parse(&name, &bytes)? {
+            Manifest::Image { media_type, .. } | Manifest::Index { media_type, .. } => media_type,
+        };
+        Ok(RawManifest {
+            bytes,
+            digest,
+            media_type,
+        })
     }
 
     /// Fetches the image manifest for `tag_or_digest`, choosing `platform` from an index.

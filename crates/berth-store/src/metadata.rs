@@ -36,6 +36,8 @@ pub use volumes::{Volume, VolumeRef};
 ///   container mounts cannot be deleted; a container's refs go with it (`ON DELETE CASCADE`).
 /// - Migration 3, networks: the engine's network definition (JSON, CNI conflist included) by id,
 ///   names unique. Which containers use a network lives in the containers' config.
+/// - Migration 4, `image_digests`: `repository@digest` names a registry holding the image's
+///   manifest (Docker's RepoDigests), learnt by pull and push; resolvable like a tag.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE images (
         id              TEXT PRIMARY KEY,
@@ -93,7 +95,17 @@ const MIGRATIONS: &[&str] = &[
         config  TEXT NOT NULL,
         created INTEGER NOT NULL
     );",
+    "CREATE TABLE image_digests (
+        name     TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+    );
+    CREATE INDEX image_digests_image ON image_digests(image_id);",
 ];
+
+/// Whether `name` is `repository@digest` rather than `repository:tag`.
+fn is_digest_name(name: &str) -> bool {
+    name.contains('@')
+}
 
 /// The columns `read_containers` maps, in order.
 const CONTAINER_COLUMNS: &str =
@@ -296,14 +308,43 @@ impl MetadataDb {
         Ok(previous)
     }
 
-    /// Removes tag `name` and returns the image it pointed at.
+    /// Records that `name` (`docker.io/library/busybox@sha256:…`) is where a registry holds
+    /// image `id`'s manifest. A digest names one manifest, so the name moves with it.
+    pub fn add_repo_digest(&self, name: &str, id: &Digest) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO image_digests (name, image_id) VALUES (?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id",
+            params![name, id.as_str()],
+        )
+        .map_err(sql("record repository digest", &self.path))?;
+        Ok(())
+    }
+
+    /// The `repository@digest` names of image `id`, sorted.
+    pub fn repo_digests(&self, id: &Digest) -> Result<Vec<String>> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        self.strings(
+            &tx,
+            "SELECT name FROM image_digests WHERE image_id = ?1 ORDER BY name",
+            id.as_str(),
+        )
+    }
+
+    /// Removes tag (or `repository@digest`) `name` and returns the image it pointed at.
     pub fn untag(&self, name: &str) -> Result<Digest> {
         let mut conn = self.conn();
         let tx = self.begin(&mut conn)?;
         let target = self
             .tag_target(&tx, name)?
             .ok_or_else(|| Error::TagNotFound(name.to_string()))?;
-        tx.execute("DELETE FROM image_tags WHERE name = ?1", [name])
+        let delete = if is_digest_name(name) {
+            "DELETE FROM image_digests WHERE name = ?1"
+        } else {
+            "DELETE FROM image_tags WHERE name = ?1"
+        };
+        tx.execute(delete, [name])
             .map_err(sql("untag image", &self.path))?;
         tx.commit().map_err(sql("untag image", &self.path))?;
         Ok(target)
@@ -678,16 +719,24 @@ impl MetadataDb {
         Ok(out)
     }
 
+    /// The image a tag or a `repository@digest` name points at.
     fn tag_target(&self, tx: &Transaction<'_>, name: &str) -> Result<Option<Digest>> {
-        tx.query_row(
-            "SELECT image_id FROM image_tags WHERE name = ?1",
-            [name],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()
-        .map_err(sql("resolve tag", &self.path))?
-        .map(|s| self.digest("image_tags", name, &s))
-        .transpose()
+        let (table, query) = if is_digest_name(name) {
+            (
+                "image_digests",
+                "SELECT image_id FROM image_digests WHERE name = ?1",
+            )
+        } else {
+            (
+                "image_tags",
+                "SELECT image_id FROM image_tags WHERE name = ?1",
+            )
+        };
+        tx.query_row(query, [name], |r| r.get::<_, String>(0))
+            .optional()
+            .map_err(sql("resolve tag", &self.path))?
+            .map(|s| self.digest(table, name, &s))
+            .transpose()
     }
 
     fn strings(&self, tx: &Transaction<'_>, query: &str, param: &str) -> Result<Vec<String>> {

@@ -10,6 +10,8 @@ pub enum ErrorKind {
     Unavailable,
     /// Credentials missing or refused (a registry's 401).
     Unauthorized,
+    /// Known credentials (or none) that are not allowed to do this (a registry's 403).
+    Forbidden,
     NotImplemented,
     Internal,
 }

@@ -140,6 +140,12 @@ pub fn erase(registry: &str) -> Result<bool> {
     Ok(removed)
 }
 
+/// The `X-Registry-Auth` header of `creds` (base64url JSON `AuthConfig`, as docker sends it).
+pub fn header(creds: &DockerCredentials) -> Result<String> {
+    let json = serde_json::to_vec(creds).context("encode registry credentials")?;
+    Ok(base64::engine::general_purpose::URL_SAFE.encode(json))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

@@ -94,6 +94,9 @@ pub enum Command {
     Login(LoginArgs),
     /// Log out from a registry
     Logout(LogoutArgs),
+    /// Show image manifests and manifest lists as the registry serves them
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
     /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
     /// Create a new image from a container's changes
@@ -154,6 +157,18 @@ pub enum ImageCommand {
     /// List images
     #[command(alias = "list")]
     Ls(ImagesArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ManifestCommand {
+    /// Display an image manifest, or manifest list
+    Inspect(ManifestInspectArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestInspectArgs {
+    /// Image reference (`name[:tag]` or `name@digest`)
+    pub image: String,
 }
 
 #[derive(Subcommand, Debug)]

@@ -72,6 +72,17 @@ impl Client {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<serde_json::Value> {
+        self.request_json_with(method, path, body, None).await
+    }
+
+    /// `request_json` with an `X-Registry-Auth` header.
+    pub async fn request_json_with(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        registry_auth: Option<&str>,
+    ) -> Result<serde_json::Value> {
         use http_body_util::BodyExt;
         let stream = tokio::net::UnixStream::connect(self.socket_path())
             .await
@@ -85,11 +96,15 @@ impl Client {
         let body = body
             .map(|b| serde_json::to_vec(&b).unwrap_or_default())
             .unwrap_or_default();
-        let req = hyper::Request::builder()
+        let mut req = hyper::Request::builder()
             .method(method)
             .uri(format!("/v{}.{}{path}", v.major_version, v.minor_version))
             .header(hyper::header::HOST, "berthd")
-            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::CONTENT_TYPE, "application/json");
+        if let Some(auth) = registry_auth {
+            req = req.header("X-Registry-Auth", auth);
+        }
+        let req = req
             .body(http_body_util::Full::new(bytes::Bytes::from(body)))
             .context("build request")?;
         let resp = sender.send_request(req).await.context("API request")?;

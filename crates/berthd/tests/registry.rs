@@ -3,211 +3,11 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
+use common::dockerd::{Dockerd, DOCKERD};
+use common::registry::*;
 use common::*;
-
-/// A private `docker-registry` on a free loopback port; killed on drop.
-struct Registry {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Option<Child>,
-    config: PathBuf,
-}
-
-#[derive(Default)]
-struct RegistryOpts {
-    htpasswd: Option<(&'static str, &'static str)>,
-    tls: bool,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn sh(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-impl Registry {
-    fn start(opts: RegistryOpts) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let port = free_port();
-        let mut yaml = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
-        if opts.tls {
-            let d = dir.path();
-            sh(Command::new("openssl").current_dir(d).args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=berth-test-ca",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.crt",
-            ]));
-            std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n")
-                .unwrap_or_else(|e| panic!("{e}"));
-            sh(Command::new("openssl").current_dir(d).args([
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-keyout",
-                "srv.key",
-                "-out",
-                "srv.csr",
-            ]));
-            sh(Command::new("openssl").current_dir(d).args([
-                "x509",
-                "-req",
-                "-in",
-                "srv.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "ext.cnf",
-                "-out",
-                "srv.crt",
-            ]));
-            yaml.push_str(&format!(
-                "  tls:\n    certificate: {0}/srv.crt\n    key: {0}/srv.key\n",
-                d.display()
-            ));
-        }
-        if let Some((user, password)) = opts.htpasswd {
-            let line = sh(Command::new("htpasswd").args(["-Bbn", user, password]));
-            let file = dir.path().join("htpasswd");
-            std::fs::write(&file, line.trim()).unwrap_or_else(|e| panic!("{e}"));
-            yaml.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
-                file.display()
-            ));
-        }
-        let config = dir.path().join("config.yml");
-        std::fs::write(&config, yaml).unwrap_or_else(|e| panic!("{e}"));
-        let mut r = Self {
-            dir,
-            port,
-            child: None,
-            config,
-        };
-        r.spawn();
-        r
-    }
-
-    fn spawn(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("registry.log"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new("/usr/bin/docker-registry")
-            .arg("serve")
-            .arg(&self.config)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start docker-registry: {e}"));
-        self.child = Some(child);
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "registry did not come up"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn blob_path(&self, digest: &str) -> PathBuf {
-        let hex = digest.trim_start_matches("sha256:");
-        self.dir
-            .path()
-            .join("data/docker/registry/v2/blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
-            .join("data")
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn skip_registry() -> bool {
-    if skip() {
-        return true;
-    }
-    for tool in ["/usr/bin/docker-registry", "/usr/bin/skopeo"] {
-        if !Path::new(tool).exists() {
-            eprintln!("skipped: {tool} missing (apt-get install docker-registry skopeo)");
-            return true;
-        }
-    }
-    false
-}
-
-fn skopeo(args: &[&str]) -> Out {
-    let mut cmd = Command::new("skopeo");
-    cmd.args(args);
-    run(cmd, None)
-}
-
-/// The manifest digest a registry serves for `image`, as skopeo computes it.
-fn remote_digest(image: &str, tls: &[&str]) -> String {
-    let mut args = vec!["inspect", "--format", "{{.Digest}}"];
-    args.extend_from_slice(tls);
-    let target = format!("docker://{image}");
-    args.push(&target);
-    skopeo(&args).ok().stdout.trim().to_string()
-}
-
-fn pushed_digest(out: &str) -> String {
-    out.lines()
-        .find_map(|l| {
-            l.split_once(": digest: ")
-                .map(|(_, r)| r.split(' ').next().unwrap_or_default().to_string())
-        })
-        .unwrap_or_else(|| panic!("no digest line in {out}"))
-}
 
 #[test]
 fn push_pull_run_and_skopeo_interop_with_identical_digests() {
@@ -223,6 +23,16 @@ fn push_pull_run_and_skopeo_interop_with_identical_digests() {
     assert!(push.stdout.contains("Pushed"), "{}", push.stdout);
     let digest = pushed_digest(&push.stdout);
     assert_eq!(remote_digest(&image, &["--tls-verify=false"]), digest);
+    // berth manifest inspect shows what the registry serves.
+    let shown = d.berth(&["manifest", "inspect", &image]).ok();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}: {}", shown.stdout));
+    assert_eq!(manifest["schemaVersion"], 2, "{manifest}");
+    assert_eq!(manifest["layers"].as_array().map(Vec::len), Some(1));
+    let none = d
+        .berth(&["manifest", "inspect", &format!("{}/nope:v1", reg.host())])
+        .failed();
+    assert!(none.stderr.contains("manifest unknown"), "{}", none.stderr);
     // A second push finds every blob there.
     let again = d.docker(&["push", &image]).ok();
     assert!(
@@ -453,4 +263,82 @@ fn tls_registry_with_a_ca_in_certs_d() {
     assert_eq!(remote_digest(&image, &["--cert-dir", &ca_dir]), digest);
     d.docker(&["rmi", &image]).ok();
     d.docker(&["pull", &image]).ok();
+}
+
+#[test]
+fn dockerd_and_berth_pull_each_others_pushes_with_identical_digests() {
+    if skip_registry() {
+        return;
+    }
+    if !Path::new(DOCKERD).exists() {
+        eprintln!("skipped: {DOCKERD} missing (apt-get install docker.io)");
+        return;
+    }
+    let dockerd = Dockerd::start();
+    let reg = Registry::start(RegistryOpts::default());
+    let d = Daemon::start();
+    let image = format!("{}/to-dockerd:v1", reg.host());
+    d.docker(&["import", busybox_tar().to_str().unwrap_or_default(), &image])
+        .ok();
+    let digest = pushed_digest(&d.docker(&["push", &image]).ok().stdout);
+    let pulled = dockerd.docker(&["pull", &image]).ok();
+    assert!(
+        pulled.stdout.contains(&format!("Digest: {digest}")),
+        "{}",
+        pulled.stdout
+    );
+    let out = dockerd
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &image,
+            "echo",
+            "in dockerd",
+        ])
+        .ok();
+    assert_eq!(out.stdout.trim(), "in dockerd");
+
+    // An image dockerd made and pushed.
+    let back = format!("{}/from-dockerd:v1", reg.host());
+    dockerd
+        .docker(&[
+            "run",
+            "--name",
+            "maker",
+            "--network",
+            "none",
+            &image,
+            "sh",
+            "-c",
+            "echo made by dockerd > /made",
+        ])
+        .ok();
+    dockerd.docker(&["commit", "maker", &back]).ok();
+    let digest = pushed_digest(&dockerd.docker(&["push", &back]).ok().stdout);
+    let pulled = d.docker(&["pull", &back]).ok();
+    assert!(
+        pulled.stdout.contains(&format!("Digest: {digest}")),
+        "{}",
+        pulled.stdout
+    );
+    let out = d.docker(&["run", "--rm", &back, "cat", "/made"]).ok();
+    assert_eq!(out.stdout.trim(), "made by dockerd");
+    let repo_digests = d
+        .docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RepoDigests}}",
+            &back,
+        ])
+        .ok();
+    assert!(
+        repo_digests
+            .stdout
+            .contains(&format!("{}/from-dockerd@{digest}", reg.host())),
+        "{}",
+        repo_digests.stdout
+    );
 }

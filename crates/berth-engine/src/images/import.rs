@@ -18,14 +18,12 @@ pub(crate) const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.
 pub(crate) const MEDIA_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 
 /// Copies what is read through it into the content writer (except the first `skip` bytes,
-/// which a resumed ingest already holds) and a running sha256. Remembers whether the source
-/// failed, which makes a kept ingest worth resuming.
+/// which a resumed ingest already holds). Remembers whether the source failed, which makes a
+/// kept ingest worth resuming.
 struct Tee<'a, R> {
     inner: R,
     blob: &'a mut berth_store::content::Writer,
     skip: u64,
-    hash: Sha256,
-    size: u64,
     source_failed: bool,
 }
 
@@ -38,8 +36,6 @@ impl<R: Read> Read for Tee<'_, R> {
         let kept = (self.skip.min(n as u64)) as usize;
         self.skip -= kept as u64;
         self.blob.write_all(&buf[kept..n])?;
-        self.hash.update(&buf[..n]);
-        self.size += n as u64;
         Ok(n)
     }
 }
@@ -131,26 +127,15 @@ pub(crate) fn unpack_blob(
             inner: reader,
             blob: &mut blob,
             skip,
-            hash: Sha256::new(),
-            size: 0,
             source_failed: false,
         };
-        let unpacked = berth_image::unpack_layer(&mut tee, &dest, &UnpackOptions::default())
-            .map_err(Error::from)
-            .and_then(|stats| {
-                // Whatever follows the tar's end (padding) is part of the blob too.
-                std::io::copy(&mut tee, &mut std::io::sink())
-                    .map(|_| stats)
-                    .map_err(|source| Error::Io {
-                        action: "read layer stream",
-                        path: dest.clone(),
-                        source,
-                    })
-            });
+        // The unpacker reads the stream to its end (padding included) and digests every byte:
+        // its compressed digest is the blob's, so the bytes are hashed once.
+        let unpacked = berth_image::unpack_layer(&mut tee, &dest, &UnpackOptions::default());
         source_failed = tee.source_failed;
         let stats = unpacked?;
-        let hash: [u8; 32] = tee.hash.finalize().into();
-        Ok((stats, Digest::sha256_from_bytes(&hash), tee.size))
+        let (digest, size) = (stats.compressed_digest.clone(), stats.compressed_size);
+        Ok((stats, digest, size))
     })();
     let checked = result.and_then(|(stats, blob_digest, blob_size)| {
         let mismatch = |what, want: Option<&Digest>, actual: &Digest| match want {

@@ -9,7 +9,7 @@ mod pull;
 mod push;
 
 pub use archive::{LoadedImage, SaveArchive};
-pub use berth_registry::Credentials;
+pub use berth_registry::{Credentials, RawManifest};
 pub use import::ImportOptions;
 pub use progress::{Progress, Pushed, Reporter};
 pub use prune::{ImagePruneOptions, Pruned};
@@ -152,12 +152,11 @@ fn summarize(store: &Store, image: &Image) -> Result<ImageSummary> {
         .iter()
         .filter(|c| c.image_id == image.id)
         .count() as u64;
-    // Repo digests name where a registry holds the manifest; only pull and push learn that.
-    let repo_digests = Vec::new();
+    let digests = store.metadata.repo_digests(&image.id)?;
     Ok(ImageSummary {
         id: image.id.clone(),
         repo_tags: tags.iter().map(|t| familiar(t)).collect(),
-        repo_digests,
+        repo_digests: digests.iter().map(|d| familiar(d)).collect(),
         created: created_of(&config),
         size: image.size,
         labels: labels_of(&config),

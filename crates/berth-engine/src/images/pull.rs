@@ -7,7 +7,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use berth_registry::{Credentials, Descriptor, Platform, ResolvedManifest, Session};
+use berth_registry::{Credentials, Descriptor, Platform, RawManifest, ResolvedManifest, Session};
 use berth_store::metadata::Layer;
 use berth_types::{Digest, Reference};
 use futures_util::{StreamExt, TryStreamExt};
@@ -54,10 +54,44 @@ struct Wanted {
     present: bool,
 }
 
+/// What every layer download of one pull shares.
+struct Job {
+    session: Arc<Session>,
+    reference: String,
+    reporter: Reporter,
+    cancel: Arc<AtomicBool>,
+}
+
+/// A download that stops at its next read once the pull has failed elsewhere; the bytes it
+/// got stay in its ingest, for the next pull to resume from.
+struct Cancellable<R> {
+    inner: R,
+    cancel: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for Cancellable<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other(
+                "pull cancelled: another layer failed",
+            ));
+        }
+        self.inner.read(buf)
+    }
+}
+
 /// A layer ready to be stacked.
 enum Fetched {
     Present(Layer),
     Unpacked { key: String, unpacked: Unpacked },
+}
+
+/// What to ask a registry's manifests endpoint for: the digest if any, else the tag.
+fn remote_name(reference: &Reference) -> String {
+    match (reference.digest(), reference.tag()) {
+        (Some(d), _) => d.to_string(),
+        (None, t) => t.unwrap_or("latest").to_string(),
+    }
 }
 
 /// `docker login`'s server address (`https://index.docker.io/v1/`, `http://host:port`,
@@ -88,6 +122,21 @@ impl Engine {
         Ok(session.check_login().await?)
     }
 
+    /// `berth manifest inspect`: what the registry serves for `reference` (an index stays an
+    /// index), asked with `credentials`.
+    pub async fn remote_manifest(
+        &self,
+        reference: &str,
+        credentials: &Credentials,
+    ) -> Result<RawManifest> {
+        let reference = reference.parse::<Reference>()?.with_default_tag();
+        let wanted = remote_name(&reference);
+        let endpoint = self.inner.config.registry.endpoint(reference.domain())?;
+        let session = Session::new(endpoint, reference.path(), credentials)?;
+        session.authenticate(false).await?;
+        Ok(session.raw_manifest(&wanted).await?)
+    }
+
     /// The session and image manifest for `reference`, trying mirrors before the registry.
     pub(crate) async fn resolve_remote(
         &self,
@@ -95,11 +144,7 @@ impl Engine {
         platform: &Platform,
         credentials: &Credentials,
     ) -> Result<(Session, ResolvedManifest)> {
-        let wanted = match (reference.digest(), reference.tag()) {
-            (Some(d), _) => d.to_string(),
-            (None, Some(t)) => t.to_string(),
-            (None, None) => "latest".to_string(),
-        };
+        let wanted = remote_name(reference);
         let endpoints = self
             .inner
             .config
@@ -190,33 +235,43 @@ impl Engine {
         }
         let session = Arc::new(session);
         let name = reference.to_string();
-        let mut fetched = futures_util::stream::iter(
-            wanted
-                .into_iter()
-                .map(|w| self.fetch_layer(session.clone(), name.clone(), w, reporter.clone())),
-        )
+        // Set when a layer fails: the downloads still running stop at their next read.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut fetched = futures_util::stream::iter(wanted.into_iter().map(|w| {
+            let job = Job {
+                session: session.clone(),
+                reference: name.clone(),
+                reporter: reporter.clone(),
+                cancel: cancel.clone(),
+            };
+            self.fetch_layer(job, w)
+        }))
         .buffered(PARALLEL_DOWNLOADS);
         let mut layers = Vec::new();
-        let mut parent: Option<Digest> = None;
+        let mut failure = None;
+        // Every started download is awaited, even after a failure, so none is left writing
+        // into the store behind the error: a failed pull leaves no half-made snapshot.
         while let Some(next) = fetched.next().await {
-            let layer = match next? {
-                Fetched::Present(layer) => layer,
-                Fetched::Unpacked { key, unpacked } => {
-                    let below = parent.clone();
-                    let (layer, _) = self
-                        .with_store(move |store| {
-                            commit_layer(store, &key, below.as_ref(), true, unpacked)
-                        })
-                        .await?;
-                    reporter.item(&short(&layer.blob_digest), "Pull complete");
-                    layer
+            if failure.is_some() {
+                if let Ok(Fetched::Unpacked { key, .. }) = next {
+                    self.discard_snapshot(key).await;
                 }
-            };
-            parent = Some(layer.chain_id.clone());
-            layers.push(layer);
+                continue;
+            }
+            match self.stack(next, layers.last(), &reporter).await {
+                Ok(layer) => layers.push(layer),
+                Err(e) => {
+                    cancel.store(true, Ordering::Relaxed);
+                    failure = Some(e);
+                }
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
         }
         let tag = reference.digest().is_none().then(|| reference.clone());
         let manifest_digest = manifest.digest.clone();
+        let repository = reference.repository();
         let id = self
             .with_store(move |store| {
                 let config_id = Digest::sha256_from_bytes(&Sha256::digest(&config_bytes).into());
@@ -227,6 +282,11 @@ impl Engine {
                     index_digest: manifest.index_digest.clone(),
                 };
                 let id = record_manifest(store, &config_bytes, &record, layers, tag.iter())?;
+                // What was asked for by tag: the list's digest when it came from one (Docker).
+                let pulled = manifest.index_digest.as_ref().unwrap_or(&manifest.digest);
+                store
+                    .metadata
+                    .add_repo_digest(&format!("{repository}@{pulled}"), &id)?;
                 Ok((id, existed))
             })
             .await;
@@ -249,16 +309,57 @@ impl Engine {
         Ok(id)
     }
 
-    /// Downloads and unpacks one layer into a parentless snapshot (or reports it present).
-    async fn fetch_layer(
+    /// Commits a fetched layer onto `below` (the layer stacked last).
+    async fn stack(
         &self,
-        session: Arc<Session>,
-        reference: String,
-        w: Wanted,
-        reporter: Reporter,
-    ) -> Result<Fetched> {
+        fetched: Result<Fetched>,
+        below: Option<&Layer>,
+        reporter: &Reporter,
+    ) -> Result<Layer> {
+        let (key, unpacked) = match fetched? {
+            Fetched::Present(layer) => return Ok(layer),
+            Fetched::Unpacked { key, unpacked } => (key, unpacked),
+        };
+        let below = below.map(|l| l.chain_id.clone());
+        let active = key.clone();
+        let committed = self
+            .with_store(move |store| commit_layer(store, &key, below.as_ref(), true, unpacked))
+            .await;
+        match committed {
+            Ok((layer, _)) => {
+                reporter.item(&short(&layer.blob_digest), "Pull complete");
+                Ok(layer)
+            }
+            Err(e) => {
+                self.discard_snapshot(active).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes an unpacked layer's active snapshot that will not be stacked.
+    async fn discard_snapshot(&self, key: String) {
+        let removed = self
+            .with_store(move |store| Ok(store.snapshots.remove(&key)?))
+            .await;
+        if let Err(e) = removed {
+            tracing::warn!(error = %e, "remove the snapshot of an abandoned layer");
+        }
+    }
+
+    /// Downloads and unpacks one layer into a parentless snapshot (or reports it present).
+    async fn fetch_layer(&self, job: Job, w: Wanted) -> Result<Fetched> {
+        let Job {
+            session,
+            reference,
+            reporter,
+            cancel,
+        } = job;
         let id = short(&w.desc.digest);
         let media_type = layer_media_type_of(&w.desc);
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::PullCancelled(w.desc.digest));
+        }
         if w.present {
             reporter.item(&id, "Already exists");
             return Ok(Fetched::Present(Layer {
@@ -335,7 +436,10 @@ impl Engine {
                     .stream
                     .inspect_ok(move |b| meter.add(b.len()))
                     .inspect_err(move |_| flag.store(true, Ordering::Relaxed));
-                Box::new(prefix.chain(SyncIoBridge::new(StreamReader::new(stream))))
+                Box::new(Cancellable {
+                    inner: prefix.chain(SyncIoBridge::new(StreamReader::new(stream))),
+                    cancel,
+                })
             }
         };
         let diff_id = w.diff_id.clone();
@@ -371,7 +475,11 @@ impl Engine {
                 digest: w.desc.digest,
                 source: Box::new(e),
             }),
-            Err(e) => Err(e),
+            Err(e) => Err(Error::PullLayer {
+                reference,
+                digest: w.desc.digest,
+                source: Box::new(e),
+            }),
         }
     }
 }

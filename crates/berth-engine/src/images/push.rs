@@ -34,6 +34,7 @@ struct Blob {
 /// What the store holds for the image behind a tag.
 #[derive(Debug)]
 struct Local {
+    id: Digest,
     manifest: Vec<u8>,
     media_type: String,
     blobs: Vec<Blob>,
@@ -96,6 +97,7 @@ impl Engine {
                     .map(|r| r.path().to_string())
                     .collect();
                 Ok(Local {
+                    id: image.id,
                     manifest,
                     media_type: image.media_type,
                     blobs,
@@ -131,6 +133,10 @@ impl Engine {
             .push_manifest(&tag, local.manifest.clone(), &local.media_type)
             .await?;
         let digest = Digest::sha256_from_bytes(&Sha256::digest(&local.manifest).into());
+        let repo_digest = format!("{}@{digest}", reference.repository());
+        let id = local.id.clone();
+        self.with_store(move |store| Ok(store.metadata.add_repo_digest(&repo_digest, &id)?))
+            .await?;
         let pushed = Pushed {
             tag,
             digest,

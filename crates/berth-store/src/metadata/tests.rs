@@ -122,6 +122,28 @@ fn a_tag_names_one_image() {
 }
 
 #[test]
+fn repo_digests_resolve_and_go_with_their_image() {
+    let (_d, db) = db();
+    let (a, b) = (image("a", 1), image("b", 1));
+    db.create_image(&a).unwrap();
+    db.create_image(&b).unwrap();
+    let name = format!("r/x@{}", digest("m"));
+    db.add_repo_digest(&name, &a.id).unwrap();
+    db.add_repo_digest(&format!("q/x@{}", digest("m")), &a.id)
+        .unwrap();
+    assert_eq!(db.resolve_tag(&name).unwrap(), a.id);
+    assert_eq!(db.repo_digests(&a.id).unwrap().len(), 2);
+    // A tag of the same text is another table.
+    assert!(db.image_tags(&a.id).unwrap().is_empty());
+    db.add_repo_digest(&name, &b.id).unwrap();
+    assert_eq!(db.repo_digests(&b.id).unwrap(), std::slice::from_ref(&name));
+    assert_eq!(db.untag(&name).unwrap(), b.id);
+    assert!(db.repo_digests(&b.id).unwrap().is_empty());
+    db.delete_image(&a.id).unwrap();
+    assert!(db.repo_digests(&a.id).unwrap().is_empty());
+}
+
+#[test]
 fn container_names_are_unique() {
     let (_d, db) = db();
     let img = image("a", 1);

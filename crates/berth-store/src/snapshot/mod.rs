@@ -322,25 +322,19 @@ impl Snapshotter {
     /// The row goes first; if deleting the directory then fails (say, it is still mounted), the
     /// snapshot is already gone and [`Snapshotter::cleanup`] retries the directory later.
     pub fn remove(&self, key: &str) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = self.begin(&mut conn)?;
-        let row = self.row(&tx, key)?;
-        let children: u64 = tx
-            .query_row(
-                "SELECT COUNT(*) FROM snapshots WHERE parent_id = ?1",
-                [row.id],
-                |r| r.get(0),
-            )
-            .map_err(sql("count children", &self.db_path))?;
-        if children > 0 {
-            return Err(Error::SnapshotHasChildren {
-                key: key.to_string(),
-                children,
-            });
-        }
-        tx.execute("DELETE FROM snapshots WHERE id = ?1", [row.id])
-            .map_err(sql("remove snapshot", &self.db_path))?;
-        tx.commit().map_err(sql("remove snapshot", &self.db_path))?;
+        let row = match self.delete_row(key) {
+            Ok(row) => row,
+            Err(e) => match self.upper_dir(key) {
+                // On a full disk SQLite has no room to record the delete. An active
+                // snapshot's files are its own: they go first, then the delete is retried.
+                Ok(upper) if upper.is_dir() => {
+                    fs::remove_dir_all(&upper).map_err(io("empty snapshot", &upper))?;
+                    fs::create_dir(&upper).map_err(io("empty snapshot", &upper))?;
+                    self.delete_row(key)?
+                }
+                _ => return Err(e),
+            },
+        };
         let link = self.root.join("l").join(&row.link);
         match fs::remove_file(&link) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -635,6 +629,30 @@ impl Snapshotter {
                 expected: "an active snapshot",
             });
         }
+        Ok(row)
+    }
+
+    /// Deletes the row of childless snapshot `key`, returning it.
+    fn delete_row(&self, key: &str) -> Result<Row> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let row = self.row(&tx, key)?;
+        let children: u64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM snapshots WHERE parent_id = ?1",
+                [row.id],
+                |r| r.get(0),
+            )
+            .map_err(sql("count children", &self.db_path))?;
+        if children > 0 {
+            return Err(Error::SnapshotHasChildren {
+                key: key.to_string(),
+                children,
+            });
+        }
+        tx.execute("DELETE FROM snapshots WHERE id = ?1", [row.id])
+            .map_err(sql("remove snapshot", &self.db_path))?;
+        tx.commit().map_err(sql("remove snapshot", &self.db_path))?;
         Ok(row)
     }
 

@@ -14,7 +14,9 @@ use std::collections::HashMap;
 
 use anyhow::{bail, Result};
 
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
+use crate::cli::{
+    Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, SystemCommand, VolumeCommand,
+};
 use crate::client::{self, Client, Exit};
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
@@ -57,6 +59,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Push(a) => registry::push(&c, a).await,
         Command::Login(a) => registry::login(&c, a).await,
         Command::Logout(a) => registry::logout(a),
+        Command::Manifest(ManifestCommand::Inspect(a)) => registry::manifest_inspect(&c, a).await,
         Command::Export(a) => transfer::export(&c, a).await,
         Command::Commit(a) => image::commit(&c, a).await,
         Command::History(a) => image::history(&c, a).await,

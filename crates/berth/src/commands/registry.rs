@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::auth;
-use crate::cli::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
+use crate::cli::{LoginArgs, LogoutArgs, ManifestInspectArgs, PullArgs, PushArgs};
 use crate::client::Client;
 use crate::progress::{JsonProgress, Message};
 
@@ -102,5 +102,19 @@ pub fn logout(a: LogoutArgs) -> Result<()> {
     } else {
         println!("Not logged in to {registry}");
     }
+    Ok(())
+}
+
+/// `berth manifest inspect`: the daemon fetches the manifest with the stored credentials; it
+/// is printed indented, as `docker manifest inspect` does.
+pub async fn manifest_inspect(c: &Client, a: ManifestInspectArgs) -> Result<()> {
+    let header = auth::lookup(&auth::registry_of(&a.image))
+        .map(|creds| auth::header(&creds))
+        .transpose()?;
+    let path = format!("/distribution/{}/manifest", a.image);
+    let manifest = c
+        .request_json_with(hyper::Method::GET, &path, None, header.as_deref())
+        .await?;
+    println!("{}", serde_json::to_string_pretty(&manifest)?);
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! The shared end-to-end harness (crates/berth-testkit), driven by the real `docker` CLI.
 #![allow(dead_code, unused_imports)]
 
+pub mod dockerd;
+pub mod registry;
+
 pub use berth_testkit::{busybox_tar, run, unique, Client, Daemon, Out};
 
 /// Skips (returns true) unless root and the docker CLI are available.
