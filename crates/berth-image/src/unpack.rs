@@ -23,6 +23,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use berth_types::Digest;
 use tar::EntryType;
@@ -103,7 +104,11 @@ pub struct UnpackStats {
 /// be an existing directory, in a single pass that also digests the compressed and uncompressed
 /// bytes. On error `dest` holds a partial layer; callers unpack into a fresh snapshot directory and
 /// discard it on failure.
-pub fn unpack_layer<R: Read>(reader: R, dest: &Path, opts: &UnpackOptions) -> Result<UnpackStats> {
+pub fn unpack_layer<R: Read + Send>(
+    reader: R,
+    dest: &Path,
+    opts: &UnpackOptions,
+) -> Result<UnpackStats> {
     let root: OwnedFd = File::options()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
@@ -115,7 +120,11 @@ pub fn unpack_layer<R: Read>(reader: R, dest: &Path, opts: &UnpackOptions) -> Re
 
 /// [`unpack_layer`] into a directory already opened (for example one resolved inside a
 /// container's root with [`crate::open_dir_in_root`]); the fd is the root of every rule.
-pub fn unpack_layer_at<R: Read>(
+///
+/// Two threads share the work, so a big layer is not one serial chain: one reads the source
+/// (for a pull: the network and the content store's ingest), digests and decompresses it; the
+/// other digests the tar stream and applies it to the filesystem.
+pub fn unpack_layer_at<R: Read + Send>(
     reader: R,
     root: OwnedFd,
     opts: &UnpackOptions,
@@ -129,34 +138,45 @@ pub fn unpack_layer_at<R: Read>(
         entries: 0,
         file_bytes: 0,
     };
-
     let mut raw_tally = Tally::default();
     let mut tar_tally = Tally::default();
-    let mut raw = HashingReader {
-        inner: reader,
-        tally: &mut raw_tally,
-    };
-    let compression = {
-        let decoder = Decompressor::new(&mut raw)?;
-        let compression = decoder.compression();
+    let (full_tx, full_rx) = mpsc::sync_channel(PIPE_CHUNKS);
+    let (free_tx, free_rx) = mpsc::channel();
+    let (decoded, applied) = std::thread::scope(|scope| {
+        let raw_tally = &mut raw_tally;
+        let decoder = scope.spawn(move || decode(reader, raw_tally, &full_tx, &free_rx));
         let mut tar = TarReader::new(HashingReader {
-            inner: BufReader::with_capacity(BUFFER, decoder),
+            inner: BufReader::with_capacity(
+                BUFFER,
+                ChunkReader {
+                    chunks: full_rx,
+                    free: free_tx,
+                    current: Vec::new(),
+                    pos: 0,
+                },
+            ),
             tally: &mut tar_tally,
         });
-        unpacker.apply_all(&mut tar)?;
-        // The diffID covers the whole uncompressed stream, including the record padding after
-        // the end-of-archive block that the tar reader stops at.
-        io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(|source| Error::Corrupt {
-            at: "after the end-of-archive block".into(),
-            source,
-        })?;
-        compression
-    };
-    // Whatever follows the compressed stream is still part of the blob the manifest digests.
-    io::copy(&mut raw, &mut io::sink()).map_err(|source| Error::Corrupt {
-        at: "after the end of the compressed stream".into(),
-        source,
-    })?;
+        let applied = unpacker.apply_all(&mut tar).and_then(|()| {
+            // The diffID covers the whole uncompressed stream, including the record padding
+            // after the end-of-archive block that the tar reader stops at.
+            io::copy(&mut tar.into_inner(), &mut io::sink())
+                .map(drop)
+                .map_err(|source| Error::Corrupt {
+                    at: "after the end-of-archive block".into(),
+                    source,
+                })
+        });
+        // A failed apply drops the chunk receiver here, which stops the decoder at its next send.
+        let decoded = decoder
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (decoded, applied)
+    });
+    // The decoder's own failure (unknown compression, bytes after the stream) is the cause;
+    // read errors it met mid-stream reached the tar reader in order and failed `applied`.
+    let compression = decoded?;
+    applied?;
     unpacker.set_dir_times()?;
 
     let (diff_id, uncompressed_size) = tar_tally.finish();
@@ -170,6 +190,96 @@ pub fn unpack_layer_at<R: Read>(
         compressed_digest,
         compressed_size,
     })
+}
+
+/// Decoded chunks in flight between the two threads of [`unpack_layer_at`].
+const PIPE_CHUNKS: usize = 8;
+
+/// The decoding half of [`unpack_layer_at`]: reads and digests `reader`, decompresses it and
+/// sends the tar stream in chunks (buffers come back through `free` to be reused). A read error
+/// is sent in place of data, so the tar reader reports it where it happened.
+fn decode<R: Read>(
+    reader: R,
+    tally: &mut Tally,
+    full: &mpsc::SyncSender<io::Result<Vec<u8>>>,
+    free: &mpsc::Receiver<Vec<u8>>,
+) -> Result<Compression> {
+    let mut raw = HashingReader {
+        inner: reader,
+        tally,
+    };
+    let compression = {
+        let mut decoder = Decompressor::new(&mut raw)?;
+        let compression = decoder.compression();
+        loop {
+            let mut chunk = free.try_recv().unwrap_or_else(|_| vec![0; BUFFER]);
+            chunk.resize(BUFFER, 0);
+            match read_full(&mut decoder, &mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    chunk.truncate(n);
+                    if full.send(Ok(chunk)).is_err() {
+                        // The applying side gave up; its error is the one reported.
+                        return Ok(compression);
+                    }
+                }
+                Err(e) => {
+                    let _ = full.send(Err(e));
+                    return Ok(compression);
+                }
+            }
+        }
+        compression
+    };
+    // Whatever follows the compressed stream is still part of the blob the manifest digests.
+    io::copy(&mut raw, &mut io::sink()).map_err(|source| Error::Corrupt {
+        at: "after the end of the compressed stream".into(),
+        source,
+    })?;
+    Ok(compression)
+}
+
+/// Fills `buf` as far as the stream allows (decoders return short reads); 0 only at its end.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// The applying half's view of the decoded stream.
+struct ChunkReader {
+    chunks: mpsc::Receiver<io::Result<Vec<u8>>>,
+    free: mpsc::Sender<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.current.len() {
+            match self.chunks.recv() {
+                Ok(chunk) => {
+                    let done = std::mem::replace(&mut self.current, chunk?);
+                    // The decoder may have finished already; then the buffer is just dropped.
+                    let _ = self.free.send(done);
+                    self.pos = 0;
+                }
+                // The decoder is done (its own errors are reported by `decode`).
+                Err(mpsc::RecvError) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// The metadata of one entry, read before its data.

@@ -64,7 +64,7 @@ pub(crate) fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
 /// already present is unpacked again only to verify nothing; its snapshot is reused.
 pub(crate) fn store_layer(
     store: &Store,
-    reader: impl Read,
+    reader: impl Read + Send,
     parent: Option<&Digest>,
     ingest_ref: &str,
 ) -> Result<Layer> {
@@ -85,7 +85,7 @@ pub(crate) struct Expected<'a> {
 /// parent was already stored), so a caller that fails later can remove what it made.
 pub(crate) fn store_layer_checked(
     store: &Store,
-    reader: impl Read,
+    reader: impl Read + Send,
     parent: Option<&Digest>,
     ingest_ref: &str,
     expected: &Expected<'_>,
@@ -115,7 +115,7 @@ pub(crate) struct Unpacked {
 pub(crate) fn unpack_blob(
     store: &Store,
     key: &str,
-    reader: impl Read,
+    reader: impl Read + Send,
     mut blob: berth_store::content::Writer,
     expected: &Expected<'_>,
 ) -> Result<Unpacked> {
