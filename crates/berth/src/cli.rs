@@ -286,17 +286,24 @@ pub struct NetworkRmArgs {
 
 #[derive(Args, Debug)]
 pub struct NetworkConnectArgs {
+    #[command(flatten)]
+    pub addresses: EndpointAddresses,
+    /// Add network-scoped alias for the container
+    #[arg(long)]
+    pub alias: Vec<String>,
+    pub network: String,
+    pub container: String,
+}
+
+/// `--ip`/`--ip6` of `run`, `create` and `network connect`.
+#[derive(Args, Debug, Default, Clone)]
+pub struct EndpointAddresses {
     /// IPv4 address (e.g., 172.30.100.104)
     #[arg(long)]
     pub ip: Option<String>,
     /// IPv6 address (e.g., 2001:db8::33)
     #[arg(long)]
     pub ip6: Option<String>,
-    /// Add network-scoped alias for the container
-    #[arg(long)]
-    pub alias: Vec<String>,
-    pub network: String,
-    pub container: String,
 }
 
 #[derive(Args, Debug)]
@@ -470,12 +477,8 @@ pub struct ContainerOptions {
     /// Add network-scoped alias for the container
     #[arg(long = "network-alias", alias = "net-alias")]
     pub network_alias: Vec<String>,
-    /// IPv4 address (e.g., 172.30.100.104)
-    #[arg(long)]
-    pub ip: Option<String>,
-    /// IPv6 address (e.g., 2001:db8::33)
-    #[arg(long)]
-    pub ip6: Option<String>,
+    #[command(flatten)]
+    pub addresses: EndpointAddresses,
     /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
     #[arg(long = "mac-address")]
     pub mac_address: Option<String>,

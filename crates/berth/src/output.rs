@@ -408,6 +408,16 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
+/// Labels as docker lists them: `k=v` pairs, sorted, comma-separated.
+pub fn labels_text<'a>(labels: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+    let mut l: Vec<String> = labels
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    l.sort();
+    l.join(",")
+}
+
 /// "5 minutes ago" for a unix time, relative to `now`.
 pub fn ago(unix: i64, now: i64) -> String {
     format!("{} ago", human_duration(now - unix))

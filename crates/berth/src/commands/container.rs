@@ -198,13 +198,6 @@ pub fn ps_row(s: &ContainerSummary, no_trunc: bool, now: i64) -> Row {
         .map(|n| n.trim_start_matches('/').to_string())
         .filter(|n| no_trunc || !n.contains('/'))
         .collect();
-    let mut labels: Vec<String> = s
-        .labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    labels.sort();
     let created = s.created.unwrap_or(0);
     let size = match (s.size_rw, s.size_root_fs) {
         (Some(rw), Some(root)) => format!(
@@ -239,7 +232,7 @@ pub fn ps_row(s: &ContainerSummary, no_trunc: bool, now: i64) -> Row {
             output::short_id(s.id.as_deref().unwrap_or_default(), no_trunc),
         ),
         ("Image", s.image.clone().unwrap_or_default()),
-        ("Labels", labels.join(",")),
+        ("Labels", output::labels_text(s.labels.iter().flatten())),
         ("LocalVolumes", mounts.len().to_string()),
         ("Mounts", mounts.join(",")),
         ("Names", names.join(",")),

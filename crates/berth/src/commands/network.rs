@@ -14,8 +14,8 @@ use bollard::query_parameters::{ListNetworksOptions, PruneNetworksOptions};
 use super::volume::key_values;
 use super::{filters, for_each};
 use crate::cli::{
-    ContainerOptions, NetworkConnectArgs, NetworkCreateArgs, NetworkDisconnectArgs, NetworkLsArgs,
-    NetworkRmArgs, PruneArgs,
+    ContainerOptions, EndpointAddresses, NetworkConnectArgs, NetworkCreateArgs,
+    NetworkDisconnectArgs, NetworkLsArgs, NetworkRmArgs, PruneArgs,
 };
 use crate::client::Client;
 use crate::output::{self, col, Column, ListStyle, Row};
@@ -186,13 +186,6 @@ pub fn network_rows(networks: &[Network], no_trunc: bool) -> Vec<Row> {
     networks
         .iter()
         .map(|n| {
-            let mut labels: Vec<String> = n
-                .labels
-                .iter()
-                .flatten()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            labels.sort();
             let created = n
                 .created
                 .as_deref()
@@ -207,7 +200,7 @@ pub fn network_rows(networks: &[Network], no_trunc: bool) -> Vec<Row> {
                 ),
                 ("IPv6", n.enable_ipv6.unwrap_or(false).to_string()),
                 ("Internal", n.internal.unwrap_or(false).to_string()),
-                ("Labels", labels.join(",")),
+                ("Labels", output::labels_text(n.labels.iter().flatten())),
                 ("Name", n.name.clone().unwrap_or_default()),
                 ("Scope", n.scope.clone().unwrap_or_default()),
             ]
@@ -268,7 +261,8 @@ pub async fn prune(c: &Client, a: PruneArgs) -> Result<()> {
 }
 
 /// `--ip`/`--ip6` as an endpoint's IPAM config, each checked to be of its family.
-fn endpoint_ipam(ip: Option<&str>, ip6: Option<&str>) -> Result<Option<EndpointIpamConfig>> {
+fn endpoint_ipam(a: &EndpointAddresses) -> Result<Option<EndpointIpamConfig>> {
+    let (ip, ip6) = (a.ip.as_deref(), a.ip6.as_deref());
     if let Some(ip) = ip {
         ip.parse::<Ipv4Addr>()
             .ok()
@@ -288,7 +282,7 @@ fn endpoint_ipam(ip: Option<&str>, ip6: Option<&str>) -> Result<Option<EndpointI
 
 pub async fn connect(c: &Client, a: NetworkConnectArgs) -> Result<()> {
     let settings = EndpointSettings {
-        ipam_config: endpoint_ipam(a.ip.as_deref(), a.ip6.as_deref())?,
+        ipam_config: endpoint_ipam(&a.addresses)?,
         aliases: (!a.alias.is_empty()).then(|| a.alias.clone()),
         ..Default::default()
     };
@@ -385,7 +379,7 @@ fn endpoints(o: &ContainerOptions) -> Result<HashMap<String, EndpointSettings>> 
         validate_mac(mac)?;
     }
     let first = EndpointSettings {
-        ipam_config: endpoint_ipam(o.ip.as_deref(), o.ip6.as_deref())?,
+        ipam_config: endpoint_ipam(&o.addresses)?,
         aliases: (!o.network_alias.is_empty()).then(|| o.network_alias.clone()),
         mac_address: o.mac_address.clone(),
         ..Default::default()

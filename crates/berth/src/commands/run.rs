@@ -607,4 +607,4 @@ pub async fn start(c: &Client, a: StartArgs) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

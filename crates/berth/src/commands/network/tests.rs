@@ -78,17 +78,8 @@ fn cidr_contains() {
 }
 
 fn body(args: &[&str]) -> Result<serde_json::Value> {
-    let cli =
-        crate::cli::Cli::try_parse_from(["berth", "create"].iter().chain(args.iter()).copied());
-    let Ok(crate::cli::Cli {
-        command: crate::cli::Command::Create(a),
-        ..
-    }) = cli
-    else {
-        panic!("parse failed: {cli:?}")
-    };
     let mut b = ContainerCreateBody::default();
-    apply_container_flags(&a.options, &mut b)?;
+    apply_container_flags(&super::super::run::tests::create_options(args), &mut b)?;
     Ok(serde_json::to_value(b)?)
 }
 
