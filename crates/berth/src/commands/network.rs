@@ -165,7 +165,7 @@ pub fn create_request(a: &NetworkCreateArgs) -> Result<NetworkCreateRequest> {
 }
 
 pub async fn create(c: &Client, a: NetworkCreateArgs) -> Result<()> {
-    let req = create_request(&a).map_err(|e| crate::client::Exit::with(125, format!("{e:#}")))?;
+    let req = create_request(&a)?;
     let r = c.api.create_network(req).await.context("create network")?;
     if !r.warning.is_empty() {
         eprintln!("{}", r.warning);
