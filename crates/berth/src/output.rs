@@ -408,6 +408,16 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
+/// Labels as docker lists them: `k=v` pairs, sorted, comma-separated.
+pub fn labels_text<'a>(labels: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+    let mut l: Vec<String> = labels
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    l.sort();
+    l.join(",")
+}
+
 /// "5 minutes ago" for a unix time, relative to `now`.
 pub fn ago(unix: i64, now: i64) -> String {
     format!("{} ago", human_duration(now - unix))
@@ -483,6 +493,52 @@ pub fn parse_duration(value: &str) -> Option<std::time::Duration> {
         rest = &rest[unit_len..];
     }
     Some(std::time::Duration::from_secs_f64(total))
+}
+
+/// Natural order (`sortorder.NaturalLess`, which docker sorts `port` lines and networks with):
+/// runs of digits compare as numbers, digits before other bytes, fewer leading zeros first.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (da, db) = (a[i].is_ascii_digit(), b[j].is_ascii_digit());
+        if da != db {
+            return if da {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+        }
+        if !da {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let run = |s: &[u8], mut k: usize| {
+            while k < s.len() && s[k] == b'0' {
+                k += 1;
+            }
+            let nonzero = k;
+            while k < s.len() && s[k].is_ascii_digit() {
+                k += 1;
+            }
+            (nonzero, k)
+        };
+        let ((nz_a, end_a), (nz_b, end_b)) = (run(a, i), run(b, j));
+        let order = (end_a - nz_a)
+            .cmp(&(end_b - nz_b))
+            .then_with(|| a[nz_a..end_a].cmp(&b[nz_b..end_b]))
+            .then(nz_a.cmp(&nz_b));
+        if order != Ordering::Equal {
+            return order;
+        }
+        (i, j) = (end_a, end_b);
+    }
+    a.len().cmp(&b.len())
 }
 
 #[cfg(test)]

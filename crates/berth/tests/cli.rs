@@ -377,10 +377,16 @@ fn completion_scripts_are_generated() {
         let out = common::run(cmd, None);
         assert_eq!(out.code, 0, "{shell}: {out:?}");
         assert!(out.stdout.contains(marker), "{shell}: no {marker:?}");
-        assert!(
-            out.stdout.contains("run") && out.stdout.contains("images"),
-            "{shell}"
-        );
+        for word in [
+            "run",
+            "images",
+            "network",
+            "disconnect",
+            "publish-all",
+            "port",
+        ] {
+            assert!(out.stdout.contains(word), "{shell}: no {word:?}");
+        }
     }
 }
 
@@ -454,4 +460,170 @@ fn volume_verbs_and_run_mounts() {
     assert!(out.stdout.contains(&vol), "{out:?}");
     d.berth(&["volume", "rm", "-f", &vol]).ok();
     assert_eq!(d.berth(&["volume", "ls", "-q"]).ok().stdout, "");
+}
+
+/// What a server on 127.0.0.1:`port` says, retrying (for 10 s at most) while it starts.
+fn fetch_local(port: u16) -> String {
+    use std::io::Read;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = std::net::TcpStream::connect_timeout(
+            &([127, 0, 0, 1], port).into(),
+            Duration::from_secs(2),
+        )
+        .and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(3)))?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            Ok(text)
+        });
+        match got {
+            Ok(text) if !text.is_empty() => return text,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            other => panic!("127.0.0.1:{port}: {other:?}"),
+        }
+    }
+}
+
+/// A user network of the test's own subnet: names between containers, a port published on
+/// 127.0.0.1, connect/disconnect, then removal. Traffic stays on that network and loopback.
+#[test]
+fn network_verbs_names_and_published_ports() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start_for(common::Client::Berth);
+    let image = d.busybox();
+    let (net, subnet) = (unique("bnet"), d.net.subnet(1));
+    let gateway = subnet.replace(".0/24", ".1");
+    let id = d
+        .berth(&[
+            "network",
+            "create",
+            "--subnet",
+            &subnet,
+            "--gateway",
+            &gateway,
+            "--label",
+            "t=1",
+            &net,
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    let ls = d
+        .berth(&["network", "ls", "-q", "--filter", &format!("name={net}")])
+        .ok();
+    assert_eq!(ls.stdout, format!("{}\n", &id[..12]));
+    let table = d.berth(&["network", "ls"]).ok().stdout;
+    assert!(table.starts_with("NETWORK ID     NAME"), "{table}");
+    assert!(table.contains(&format!("{}   {net}", &id[..12])), "{table}");
+    let info = d
+        .berth(&["network", "inspect", "--format", "json", &net])
+        .ok();
+    let info: serde_json::Value = serde_json::from_str(info.stdout.trim()).unwrap_or_default();
+    assert_eq!(
+        info["IPAM"]["Config"][0]["Subnet"],
+        subnet.as_str(),
+        "{info}"
+    );
+    assert_eq!(info["Labels"]["t"], "1");
+
+    // A server on the network, published on a free port of 127.0.0.1.
+    let srv = unique("srv");
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &srv,
+        "--network",
+        &net,
+        "--network-alias",
+        "web",
+        "-p",
+        "127.0.0.1::8080",
+        image,
+        "sh",
+        "-c",
+        "nc -ll -p 8080 -e echo hello",
+    ])
+    .ok();
+    let host = d
+        .berth(&["port", &srv, "8080"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let port: u16 = host
+        .strip_prefix("127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("port: {host:?}"));
+    assert_eq!(
+        d.berth(&["port", &srv]).ok().stdout,
+        format!("8080/tcp -> 127.0.0.1:{port}\n")
+    );
+    assert_eq!(d.berth(&["port", &srv, "9/udp"]).code, 1);
+    assert_eq!(fetch_local(port), "hello\n");
+    let ps = d
+        .berth(&[
+            "ps",
+            "--filter",
+            &format!("name={srv}"),
+            "--format",
+            "{{.Ports}}",
+        ])
+        .ok();
+    assert_eq!(ps.stdout, format!("127.0.0.1:{port}->8080/tcp\n"));
+    let template = format!("{{{{.NetworkSettings.Networks.{net}.IPAddress}}}}");
+    let ip = d
+        .berth(&["inspect", "--format", &template, &srv])
+        .ok()
+        .stdout;
+    assert!(ip.starts_with(&subnet.replace(".0/24", ".")), "{ip}");
+
+    // Names: the container's, its alias, and one added by `network connect`.
+    let other = unique("other");
+    d.berth(&["run", "-d", "--name", &other, image, "sleep", "60"])
+        .ok();
+    d.berth(&["network", "connect", "--alias", "extra", &net, &other])
+        .ok();
+    let script = format!(
+        "nslookup {srv} {gateway} && ping -c1 -W2 web && ping -c1 -W2 extra && nc web 8080"
+    );
+    let out = d
+        .berth(&["run", "--rm", "--network", &net, image, "sh", "-c", &script])
+        .ok();
+    assert!(out.stdout.ends_with("hello\n"), "{out:?}");
+    d.berth(&["network", "disconnect", &net, &other]).ok();
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        image,
+        "ping",
+        "-c1",
+        "-W2",
+        "extra",
+    ]);
+    assert_ne!(out.code, 0, "{out:?}");
+
+    // In use, the network stays; after rm it goes. prune takes unused networks only.
+    d.berth(&["network", "rm", &net]).failed();
+    d.berth(&["rm", "-f", &srv, &other]).ok();
+    assert_eq!(
+        d.berth(&["network", "rm", &net]).ok().stdout,
+        format!("{net}\n")
+    );
+    let spare = unique("spare");
+    d.berth(&["network", "create", &spare]).ok();
+    let out = d.berth(&["network", "prune", "-f"]).ok();
+    assert_eq!(out.stdout, format!("Deleted Networks:\n{spare}\n\n"));
+    let left = d
+        .berth(&["network", "ls", "--format", "{{.Name}}"])
+        .ok()
+        .stdout;
+    assert!(!left.contains(&net) && !left.contains(&spare), "{left}");
 }

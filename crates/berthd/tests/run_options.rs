@@ -225,10 +225,11 @@ fn loopback_is_up_in_the_container() {
     let d = Daemon::start();
     d.busybox();
     // A server and a client on 127.0.0.1 inside the container, as with Docker's --network none.
-    // The shell waits for the server: once pid 1 exits, the kernel kills it before it prints.
+    // Both ends keep their input open past the exchange (busybox nc quits at the end of its
+    // input), so neither can quit before the other's bytes arrived.
     let script = "ip link show lo | grep -q ',UP' && echo lo-up; \
-                  echo pong | nc -l -p 7777 127.0.0.1 > /tmp/got & sleep 0.3; \
-                  echo ping | nc 127.0.0.1 7777; wait; cat /tmp/got";
+                  (sleep 0.5; echo pong; sleep 1) | nc -l -p 7777 127.0.0.1 > /tmp/got & \
+                  sleep 0.2; (echo ping; sleep 1) | nc 127.0.0.1 7777; wait; cat /tmp/got";
     for network in [&["--network", "none"][..], &[][..]] {
         let mut args = vec!["run", "--rm"];
         args.extend_from_slice(network);

@@ -1,7 +1,7 @@
 //! Container verbs that map to one API call each, plus the list and log views.
 
 use anyhow::{Context, Result};
-use bollard::models::{ContainerSummary, ContainerUpdateBody, PortSummary};
+use bollard::models::{ContainerSummary, ContainerUpdateBody};
 use bollard::query_parameters::{
     KillContainerOptions, ListContainersOptions, LogsOptions, PruneContainersOptions,
     RemoveContainerOptions, RenameContainerOptions, RestartContainerOptions, StatsOptions,
@@ -11,8 +11,8 @@ use futures_util::StreamExt;
 
 use super::{filters, for_each};
 use crate::cli::{
-    ContainerArg, Containers, KillArgs, LogsArgs, PortArgs, PruneArgs, PsArgs, RenameArgs, RmArgs,
-    StatsArgs, StopArgs, TopArgs, UpdateArgs,
+    ContainerArg, Containers, KillArgs, LogsArgs, PruneArgs, PsArgs, RenameArgs, RmArgs, StatsArgs,
+    StopArgs, TopArgs, UpdateArgs,
 };
 use crate::client::{Client, Exit};
 use crate::output::{self, col, Column, ListStyle, Row};
@@ -183,26 +183,6 @@ pub fn confirm(force: bool, warning: &str) -> Result<()> {
     }
 }
 
-/// `0.0.0.0:8080->80/tcp, 443/tcp`, as docker's ports column.
-pub fn ports_text(ports: &[PortSummary]) -> String {
-    let mut items: Vec<String> = ports
-        .iter()
-        .map(|p| {
-            let proto = p.typ.map_or("tcp".to_string(), |t| t.to_string());
-            match (p.public_port, p.ip.as_deref()) {
-                (Some(public), ip) => format!(
-                    "{}:{public}->{}/{proto}",
-                    ip.unwrap_or("0.0.0.0"),
-                    p.private_port
-                ),
-                (None, _) => format!("{}/{proto}", p.private_port),
-            }
-        })
-        .collect();
-    items.dedup();
-    items.join(", ")
-}
-
 /// One `ps` row with docker's field names (`docker ps --format '{{json .}}'`).
 pub fn ps_row(s: &ContainerSummary, no_trunc: bool, now: i64) -> Row {
     let command = s.command.clone().unwrap_or_default();
@@ -218,13 +198,6 @@ pub fn ps_row(s: &ContainerSummary, no_trunc: bool, now: i64) -> Row {
         .map(|n| n.trim_start_matches('/').to_string())
         .filter(|n| no_trunc || !n.contains('/'))
         .collect();
-    let mut labels: Vec<String> = s
-        .labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    labels.sort();
     let created = s.created.unwrap_or(0);
     let size = match (s.size_rw, s.size_root_fs) {
         (Some(rw), Some(root)) => format!(
@@ -259,12 +232,15 @@ pub fn ps_row(s: &ContainerSummary, no_trunc: bool, now: i64) -> Row {
             output::short_id(s.id.as_deref().unwrap_or_default(), no_trunc),
         ),
         ("Image", s.image.clone().unwrap_or_default()),
-        ("Labels", labels.join(",")),
+        ("Labels", output::labels_text(s.labels.iter().flatten())),
         ("LocalVolumes", mounts.len().to_string()),
         ("Mounts", mounts.join(",")),
         ("Names", names.join(",")),
         ("Networks", networks.join(",")),
-        ("Ports", ports_text(s.ports.as_deref().unwrap_or_default())),
+        (
+            "Ports",
+            super::ports::display_ports(s.ports.as_deref().unwrap_or_default()),
+        ),
         ("RunningFor", output::ago(created, now)),
         ("Size", size),
         (
@@ -351,39 +327,6 @@ pub async fn diff(c: &Client, a: ContainerArg) -> Result<()> {
             _ => 'D',
         };
         println!("{kind} {}", ch.path);
-    }
-    Ok(())
-}
-
-pub async fn port(c: &Client, a: PortArgs) -> Result<()> {
-    let info = c.api.inspect_container(&a.container, None).await?;
-    let ports = info
-        .network_settings
-        .and_then(|n| n.ports)
-        .unwrap_or_default();
-    let mut keys: Vec<&String> = ports.keys().collect();
-    keys.sort();
-    for key in keys {
-        if let Some(want) = &a.port {
-            let want = if want.contains('/') {
-                want.clone()
-            } else {
-                format!("{want}/tcp")
-            };
-            if *key != want {
-                continue;
-            }
-        }
-        for b in ports.get(key).cloned().flatten().unwrap_or_default() {
-            let ip = b.host_ip.unwrap_or_default();
-            let ip = if ip.is_empty() { "0.0.0.0".into() } else { ip };
-            let host_port = b.host_port.unwrap_or_default();
-            if a.port.is_some() {
-                println!("{ip}:{host_port}");
-            } else {
-                println!("{key} -> {ip}:{host_port}");
-            }
-        }
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `inspect`: containers, then images (or only `--type`, volumes too), printed as the daemon's JSON. The
+//! `inspect`: containers, images, networks, then volumes (or only `--type`), printed as the daemon's JSON. The
 //! raw object is shown (as `docker inspect` does), not bollard's typed model of it.
 
 use anyhow::Result;
@@ -8,29 +8,35 @@ use crate::cli::InspectArgs;
 use crate::client::{self, Client, Exit};
 use crate::output::{self, fill_value, Format};
 
+/// What `inspect` tries, in order, when no `--type` is given (as docker).
+const KINDS: [&str; 4] = ["container", "image", "network", "volume"];
+
 async fn lookup(c: &Client, name: &str, kind: Option<&str>, size: bool) -> Result<Value> {
-    let container = || async {
-        let q = if size { "?size=1" } else { "" };
-        c.get_json(&format!("/containers/{name}/json{q}")).await
+    let get = |kind: &str| {
+        let path = match kind {
+            "container" if size => format!("/containers/{name}/json?size=1"),
+            "container" => format!("/containers/{name}/json"),
+            "image" => format!("/images/{name}/json"),
+            "network" => format!("/networks/{name}"),
+            _ => format!("/volumes/{name}"),
+        };
+        async move { c.get_json(&path).await }
     };
-    let image = || async { c.get_json(&format!("/images/{name}/json")).await };
     match kind {
-        Some("container") => container().await,
-        Some("image") => image().await,
-        Some("volume") => c.get_json(&format!("/volumes/{name}")).await,
+        Some(k) if KINDS.contains(&k) => get(k).await,
         Some(other) => Err(Exit::with(
             125,
             format!("\"{other}\" is not a valid value for --type"),
         )),
-        None => match container().await {
-            Err(e) if client::status_of(&e) == Some(404) => match image().await {
-                Err(e2) if client::status_of(&e2) == Some(404) => {
-                    Err(Exit::with(1, format!("Error: No such object: {name}")))
+        None => {
+            for k in KINDS {
+                match get(k).await {
+                    Err(e) if client::status_of(&e) == Some(404) => continue,
+                    other => return other,
                 }
-                other => other,
-            },
-            other => other,
-        },
+            }
+            Err(Exit::with(1, format!("Error: No such object: {name}")))
+        }
     }
 }
 

@@ -4,6 +4,8 @@ mod container;
 mod exec;
 mod image;
 mod inspect;
+mod network;
+mod ports;
 mod registry;
 mod run;
 mod system;
@@ -15,7 +17,8 @@ use std::collections::HashMap;
 use anyhow::{bail, Result};
 
 use crate::cli::{
-    Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, SystemCommand, VolumeCommand,
+    Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, NetworkCommand, SystemCommand,
+    VolumeCommand,
 };
 use crate::client::{self, Client, Exit};
 
@@ -47,7 +50,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Update(a) => container::update(&c, a).await,
         Command::Cp(a) => transfer::cp(&c, a).await,
         Command::Diff(a) => container::diff(&c, a).await,
-        Command::Port(a) => container::port(&c, a).await,
+        Command::Port(a) => ports::port(&c, a).await,
         Command::Events(a) => system::events(&c, a).await,
         Command::Images(a) => image::images(&c, a).await,
         Command::Rmi(a) => image::rmi(&c, a).await,
@@ -69,6 +72,15 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             VolumeCommand::Inspect(a) => inspect::inspect(&c, a, Some("volume")).await,
             VolumeCommand::Rm(a) => volume::rm(&c, a).await,
             VolumeCommand::Prune(a) => volume::prune(&c, a).await,
+        },
+        Command::Network(sub) => match sub {
+            NetworkCommand::Create(a) => network::create(&c, a).await,
+            NetworkCommand::Ls(a) => network::ls(&c, a).await,
+            NetworkCommand::Inspect(a) => inspect::inspect(&c, a, Some("network")).await,
+            NetworkCommand::Rm(a) => network::rm(&c, a).await,
+            NetworkCommand::Prune(a) => network::prune(&c, a).await,
+            NetworkCommand::Connect(a) => network::connect(&c, a).await,
+            NetworkCommand::Disconnect(a) => network::disconnect(&c, a).await,
         },
         Command::Image(sub) => match sub {
             ImageCommand::Inspect(a) => inspect::inspect(&c, a, Some("image")).await,

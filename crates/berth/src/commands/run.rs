@@ -318,7 +318,6 @@ pub fn container_body(o: &ContainerOptions, attached: bool) -> Result<ContainerC
         devices: (!o.device.is_empty()).then(|| o.device.iter().map(|d| device(d)).collect()),
         restart_policy: o.restart.as_deref().map(restart_policy).transpose()?,
         auto_remove: o.rm.then_some(true),
-        network_mode: o.network.clone(),
         log_config: (o.log_driver.is_some() || !o.log_opt.is_empty()).then(|| {
             HostConfigLogConfig {
                 typ: o.log_driver.clone(),
@@ -328,7 +327,7 @@ pub fn container_body(o: &ContainerOptions, attached: bool) -> Result<ContainerC
         ..Default::default()
     };
     let stdin = o.interactive && attached;
-    Ok(ContainerCreateBody {
+    let mut body = ContainerCreateBody {
         image: Some(o.image.clone()),
         cmd: none_if_empty(o.command.clone()),
         entrypoint: o.entrypoint.as_ref().map(|e| vec![e.clone()]),
@@ -348,7 +347,9 @@ pub fn container_body(o: &ContainerOptions, attached: bool) -> Result<ContainerC
         healthcheck: healthcheck(o)?,
         host_config: Some(host_config),
         ..Default::default()
-    })
+    };
+    super::network::apply_container_flags(o, &mut body)?;
+    Ok(body)
 }
 
 /// Pulls `image` (with progress), as docker does when create finds no such image.
@@ -606,4 +607,4 @@ pub async fn start(c: &Client, a: StartArgs) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -44,18 +44,9 @@ pub fn volume_rows(volumes: &[Volume]) -> Vec<Row> {
     volumes
         .iter()
         .map(|v| {
-            let labels: Vec<String> = {
-                let mut l: Vec<String> = v
-                    .labels
-                    .iter()
-                    .map(|(k, val)| format!("{k}={val}"))
-                    .collect();
-                l.sort();
-                l
-            };
             vec![
                 ("Driver", v.driver.clone()),
-                ("Labels", labels.join(",")),
+                ("Labels", output::labels_text(&v.labels)),
                 ("Mountpoint", v.mountpoint.clone()),
                 ("Name", v.name.clone()),
                 ("Scope", "local".to_string()),

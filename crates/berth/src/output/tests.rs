@@ -157,3 +157,29 @@ fn time_flags() {
         r#"/web running 42 <no value> {"Pid":42,"Status":"running"}"#
     );
 }
+
+#[test]
+fn natural_order() {
+    let mut v = vec![
+        "net10",
+        "net9",
+        "net09",
+        "a",
+        "9000/udp -> x",
+        "80/tcp -> y",
+        "Net1",
+    ];
+    v.sort_by(|a, b| natural_cmp(a, b));
+    assert_eq!(
+        v,
+        [
+            "80/tcp -> y",
+            "9000/udp -> x",
+            "Net1",
+            "a",
+            "net9",
+            "net09",
+            "net10"
+        ]
+    );
+}

@@ -1,5 +1,5 @@
 use super::*;
-use bollard::models::{ContainerSummaryStateEnum, PortSummaryTypeEnum};
+use bollard::models::{ContainerSummaryStateEnum, PortSummary, PortSummaryTypeEnum};
 
 #[test]
 fn ps_rows_as_docker_prints_them() {
@@ -36,7 +36,7 @@ fn ps_rows_as_docker_prints_them() {
     };
     insta::assert_snapshot!(output::render_list(std::slice::from_ref(&row), &PS_COLUMNS, &style, "ID"), @r#"
         CONTAINER ID   IMAGE          COMMAND          CREATED         STATUS         PORTS            NAMES
-        4f1c2a9d8e7b   busybox:test   "sh -c 'while…   2 minutes ago   Up 2 minutes   0.0.0.0:8080-…   web
+        4f1c2a9d8e7b   busybox:test   "sh -c 'while…   2 minutes ago   Up 2 minutes   53/udp, 0.0.0…   web
         "#);
-    insta::assert_snapshot!(output::row_json(&row), @r#"{"Command":"\"sh -c 'while true; …\"","CreatedAt":"2023-11-14 22:13:20 +0000 UTC","ID":"4f1c2a9d8e7b","Image":"busybox:test","Labels":"","LocalVolumes":"0","Mounts":"","Names":"web","Networks":"","Ports":"0.0.0.0:8080->80/tcp, 53/udp","RunningFor":"2 minutes ago","Size":"0B","State":"running","Status":"Up 2 minutes"}"#);
+    insta::assert_snapshot!(output::row_json(&row), @r#"{"Command":"\"sh -c 'while true; …\"","CreatedAt":"2023-11-14 22:13:20 +0000 UTC","ID":"4f1c2a9d8e7b","Image":"busybox:test","Labels":"","LocalVolumes":"0","Mounts":"","Names":"web","Networks":"","Ports":"53/udp, 0.0.0.0:8080->80/tcp","RunningFor":"2 minutes ago","Size":"0B","State":"running","Status":"Up 2 minutes"}"#);
 }

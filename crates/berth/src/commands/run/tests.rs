@@ -1,7 +1,8 @@
 use super::*;
 use clap::Parser;
 
-fn body(args: &[&str]) -> serde_json::Value {
+/// The options of `berth create ARGS...`.
+pub fn create_options(args: &[&str]) -> ContainerOptions {
     let cli =
         crate::cli::Cli::try_parse_from(["berth", "create"].iter().chain(args.iter()).copied());
     let Ok(crate::cli::Cli {
@@ -11,7 +12,11 @@ fn body(args: &[&str]) -> serde_json::Value {
     else {
         panic!("parse failed: {cli:?}")
     };
-    let b = container_body(&a.options, false).unwrap_or_else(|e| panic!("{e:#}"));
+    a.options
+}
+
+fn body(args: &[&str]) -> serde_json::Value {
+    let b = container_body(&create_options(args), false).unwrap_or_else(|e| panic!("{e:#}"));
     serde_json::to_value(b).unwrap_or_default()
 }
 
