@@ -108,6 +108,12 @@ pub async fn containers(
     })))
 }
 
+/// `POST /build/prune`, which `docker system prune` calls: Berth has no builder, so there is
+/// never a build cache to free (`/build` itself answers 501).
+pub async fn build_cache() -> Json<Value> {
+    Json(json!({"CachesDeleted": [], "SpaceReclaimed": 0}))
+}
+
 /// `GET /system/df`: images (with shared sizes and container counts), containers with their
 /// sizes, volumes with theirs and their reference counts; build cache is empty (no builder).
 pub async fn disk_usage(State(engine): State<Engine>) -> ApiResult<Json<Value>> {

@@ -570,6 +570,42 @@ fn sizes_disk_usage_and_pruning_free_the_store() {
     assert_eq!(store_entries(&d), (0, 0), "blobs and snapshots freed");
 }
 
+/// `docker system prune -a --volumes`: stopped containers, unused networks and images, and
+/// anonymous volumes go; what a running container uses stays.
+#[test]
+fn system_prune_takes_everything_unused() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let running = unique("keep");
+    d.docker(&["run", "-d", "--name", &running, image, "sleep", "100"])
+        .ok();
+    let stopped = unique("stopped");
+    d.docker(&["run", "--name", &stopped, "-v", "/data", image, "true"])
+        .ok();
+    let volume = unique("vol");
+    d.docker(&["volume", "create", &volume]).ok();
+    let network = unique("net");
+    d.docker(&["network", "create", "--internal", &network])
+        .ok();
+    let other = unique("other");
+    d.docker(&["tag", image, &format!("{other}:x")]).ok();
+
+    let out = d.docker(&["system", "prune", "-a", "-f", "--volumes"]).ok();
+    assert!(out.stdout.contains("Total reclaimed space"), "{out:?}");
+    let names = d.docker(&["ps", "-a", "--format", "{{.Names}}"]).ok();
+    assert_eq!(names.stdout.trim(), running);
+    // As Docker 23+: the anonymous volume goes, a named one needs `volume prune -a`.
+    assert_eq!(d.docker(&["volume", "ls", "-q"]).ok().stdout.trim(), volume);
+    let networks = d.docker(&["network", "ls", "--format", "{{.Name}}"]).ok();
+    assert!(!networks.stdout.contains(&network), "{networks:?}");
+    // The running container's image stays, under all its names (prune -a takes unused images).
+    d.docker(&["image", "inspect", image]).ok();
+    d.docker(&["rm", "-f", &running]).ok();
+}
+
 #[test]
 fn rmi_frees_blobs_and_snapshots() {
     if common::skip() {
