@@ -20,14 +20,14 @@ pub struct ContainerSize {
 #[derive(Debug, Clone)]
 pub struct ImageUsage {
     pub summary: ImageSummary,
-    /// Bytes of layer blobs this image shares with other images.
+    /// Bytes of unpacked layers this image shares with other images.
     pub shared_size: u64,
 }
 
 /// Everything `docker system df` reports.
 #[derive(Debug, Clone)]
 pub struct DiskUsage {
-    /// Bytes of all distinct layer blobs.
+    /// Bytes of all distinct unpacked layers.
     pub layers_size: u64,
     pub images: Vec<ImageUsage>,
     pub containers: Vec<(Container, ContainerSize)>,
@@ -52,21 +52,30 @@ impl Engine {
     /// `docker system df`.
     pub async fn disk_usage(&self) -> Result<DiskUsage> {
         let summaries = self.list_images().await?;
-        let layers = self
+        // Layers are shared as snapshots (by chain id), and sized as unpacked, like image sizes.
+        let (layers, sizes) = self
             .with_store(|store| {
-                Ok(store
+                let layers = store
                     .metadata
                     .list_images()?
                     .into_iter()
                     .map(|i| (i.id, i.layers))
-                    .collect::<HashMap<_, _>>())
+                    .collect::<HashMap<_, _>>();
+                let mut sizes = HashMap::new();
+                for l in layers.values().flatten() {
+                    if !sizes.contains_key(&l.chain_id) {
+                        let size = store.snapshots.usage(l.chain_id.as_str())?.size;
+                        sizes.insert(l.chain_id.clone(), size);
+                    }
+                }
+                Ok((layers, sizes))
             })
             .await?;
-        let mut users: HashMap<&berth_types::Digest, (u64, u64)> = HashMap::new();
+        let mut users: HashMap<&berth_types::Digest, u64> = HashMap::new();
         for l in layers.values().flatten() {
-            users.entry(&l.blob_digest).or_insert((l.blob_size, 0)).1 += 1;
+            *users.entry(&l.chain_id).or_default() += 1;
         }
-        let layers_size = users.values().map(|(size, _)| size).sum();
+        let layers_size = sizes.values().sum();
         let images = summaries
             .into_iter()
             .map(|summary| {
@@ -74,8 +83,8 @@ impl Engine {
                     .get(&summary.id)
                     .map(|ls| {
                         ls.iter()
-                            .filter(|l| users.get(&l.blob_digest).is_some_and(|(_, n)| *n > 1))
-                            .map(|l| l.blob_size)
+                            .filter(|l| users.get(&l.chain_id).is_some_and(|n| *n > 1))
+                            .filter_map(|l| sizes.get(&l.chain_id))
                             .sum()
                     })
                     .unwrap_or(0);
