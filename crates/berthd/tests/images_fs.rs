@@ -560,6 +560,22 @@ fn sizes_disk_usage_and_pruning_free_the_store() {
     d.docker(&["commit", &c]).ok();
     d.docker(&["rm", &c]).ok();
     assert_eq!(d.docker(&["images", "-q"]).ok().stdout.lines().count(), 2);
+    // Both share busybox's unpacked layer; it counts once in LayersSize.
+    let df = Command::new("curl")
+        .args(["-s", "--unix-socket"])
+        .arg(&d.socket)
+        .arg("http://x/v1.44/system/df")
+        .output()
+        .unwrap();
+    let df: serde_json::Value = serde_json::from_slice(&df.stdout).unwrap();
+    let images = df["Images"].as_array().unwrap();
+    let base = images.iter().map(|i| i["Size"].as_u64().unwrap()).min().unwrap();
+    for i in images {
+        assert_eq!(i["SharedSize"].as_u64(), Some(base), "{df}");
+    }
+    let layers = df["LayersSize"].as_u64().unwrap();
+    let total: u64 = images.iter().map(|i| i["Size"].as_u64().unwrap()).sum();
+    assert!(layers >= base && layers < total, "{df}");
     let out = d.docker(&["image", "prune", "-f"]).ok();
     assert!(out.stdout.contains("deleted: sha256:"), "{out:?}");
     assert_eq!(d.docker(&["images", "-q"]).ok().stdout.lines().count(), 1);
