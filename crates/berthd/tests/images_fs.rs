@@ -569,7 +569,11 @@ fn sizes_disk_usage_and_pruning_free_the_store() {
         .unwrap();
     let df: serde_json::Value = serde_json::from_slice(&df.stdout).unwrap();
     let images = df["Images"].as_array().unwrap();
-    let base = images.iter().map(|i| i["Size"].as_u64().unwrap()).min().unwrap();
+    let base = images
+        .iter()
+        .map(|i| i["Size"].as_u64().unwrap())
+        .min()
+        .unwrap();
     for i in images {
         assert_eq!(i["SharedSize"].as_u64(), Some(base), "{df}");
     }
