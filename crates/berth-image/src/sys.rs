@@ -293,37 +293,9 @@ pub(crate) fn fsetxattr(fd: BorrowedFd<'_>, key: &CStr, value: &[u8]) -> io::Res
     })
 }
 
-/// Runs a "size query, then fill" xattr call until the buffer was big enough.
-fn xattr_buf(mut call: impl FnMut(*mut libc::c_void, usize) -> isize) -> io::Result<Vec<u8>> {
-    loop {
-        let len = call(std::ptr::null_mut(), 0);
-        if len < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut buf = vec![0u8; len.unsigned_abs()];
-        let got = call(buf.as_mut_ptr().cast(), buf.len());
-        if got >= 0 {
-            buf.truncate(got.unsigned_abs());
-            return Ok(buf);
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::ERANGE) {
-            return Err(err);
-        }
-        // The list grew between the two calls; ask again.
-    }
-}
-
 /// Names of the xattrs of `name` in `dir` (not following a symlink).
 pub(crate) fn llistxattr_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<CString>> {
-    let path = proc_path(dir, name)?;
-    // SAFETY: `path` is NUL-terminated; the buffer pointer/length pair comes from xattr_buf.
-    let list = xattr_buf(|buf, len| unsafe { libc::llistxattr(path.as_ptr(), buf.cast(), len) })?;
-    Ok(list
-        .split(|b| *b == 0)
-        .filter(|k| !k.is_empty())
-        .filter_map(|k| CString::new(k).ok())
-        .collect())
+    berth_sys::xattr::list(&proc_path(dir, name)?)
 }
 
 /// Value of xattr `key` on `name` in `dir`, `None` if it is not set.
@@ -332,13 +304,7 @@ pub(crate) fn lgetxattr_at(
     name: &CStr,
     key: &CStr,
 ) -> io::Result<Option<Vec<u8>>> {
-    let path = proc_path(dir, name)?;
-    // SAFETY: strings are NUL-terminated; the buffer pointer/length pair comes from xattr_buf.
-    match xattr_buf(|buf, len| unsafe { libc::lgetxattr(path.as_ptr(), key.as_ptr(), buf, len) }) {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.raw_os_error() == Some(libc::ENODATA) => Ok(None),
-        Err(e) => Err(e),
-    }
+    berth_sys::xattr::get(&proc_path(dir, name)?, key)
 }
 
 /// Target of the symlink `name` in `dir`.

@@ -119,27 +119,6 @@ fn c_path(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes()).map_err(|e| at(path)(io::Error::other(e)))
 }
 
-/// Reads a size-then-fill xattr syscall result into a buffer, growing it if the value changed
-/// size between the two calls.
-fn read_sized(mut call: impl FnMut(&mut [u8]) -> isize) -> io::Result<Vec<u8>> {
-    loop {
-        let size = call(&mut []);
-        if size < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut buf = vec![0u8; size.unsigned_abs()];
-        let got = call(&mut buf);
-        if got >= 0 {
-            buf.truncate(got.unsigned_abs());
-            return Ok(buf);
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::ERANGE) {
-            return Err(err);
-        }
-    }
-}
-
 /// Copies the extended attributes of `src` to `dst` (neither followed if a symlink). A source
 /// filesystem without xattrs, or a target that refuses a namespace (tmpfs and `user.*` before
 /// Linux 6.6), is not an error: the attributes are kept where they can be.
@@ -151,28 +130,17 @@ pub fn copy_xattrs(src: &Path, dst: &Path) -> io::Result<()> {
             Some(libc::ENOTSUP | libc::EPERM | libc::EACCES)
         )
     };
-    // SAFETY: NUL-terminated path; the buffer pointer and length describe our own Vec.
-    let names = match read_sized(|buf| unsafe {
-        libc::llistxattr(csrc.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
-    }) {
+    let names = match crate::xattr::list(&csrc) {
         Ok(n) => n,
         Err(e) if unsupported(&e) => return Ok(()),
         Err(e) => return Err(at(src)(e)),
     };
-    for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        let cname = CString::new(name).map_err(|e| at(src)(io::Error::other(e)))?;
-        // SAFETY: as above.
-        let value = match read_sized(|buf| unsafe {
-            libc::lgetxattr(
-                csrc.as_ptr(),
-                cname.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        }) {
-            Ok(v) => v,
+    for cname in names {
+        let value = match crate::xattr::get(&csrc, &cname) {
+            Ok(Some(v)) => v,
             // Removed meanwhile, or a namespace we may not read.
-            Err(e) if unsupported(&e) || e.raw_os_error() == Some(libc::ENODATA) => continue,
+            Ok(None) => continue,
+            Err(e) if unsupported(&e) => continue,
             Err(e) => return Err(at(src)(e)),
         };
         // SAFETY: NUL-terminated strings and our own buffer.

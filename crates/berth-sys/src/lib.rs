@@ -4,3 +4,4 @@
 pub mod copy;
 pub mod netns;
 pub mod newmount;
+pub mod xattr;
