@@ -153,17 +153,10 @@ pub async fn prune(c: &Client, a: PruneArgs) -> Result<()> {
             filters: filters(&a.filter)?,
         }))
         .await?;
-    let deleted = r.containers_deleted.unwrap_or_default();
-    if !deleted.is_empty() {
-        println!("Deleted Containers:");
-        for id in &deleted {
-            println!("{id}");
-        }
-        println!();
-    }
-    println!(
-        "Total reclaimed space: {}",
-        output::human_size(r.space_reclaimed.unwrap_or(0) as f64)
+    super::print_pruned(
+        "Deleted Containers",
+        &r.containers_deleted.unwrap_or_default(),
+        r.space_reclaimed.unwrap_or(0),
     );
     Ok(())
 }

@@ -234,16 +234,10 @@ pub async fn prune(c: &Client, a: ImagePruneArgs) -> Result<()> {
     } else {
         "WARNING! This will remove all dangling images."
     };
-    super::container::confirm(a.prune.force, warning)?;
-    let mut flags = a.prune.filter.clone();
-    if a.all {
-        flags.push("dangling=false".into());
-    }
+    let filters = super::prune_filters(&a, warning, "dangling=false")?;
     let r = c
         .api
-        .prune_images(Some(PruneImagesOptions {
-            filters: filters(&flags)?,
-        }))
+        .prune_images(Some(PruneImagesOptions { filters }))
         .await
         .context("prune images")?;
     let deleted = r.images_deleted.unwrap_or_default();
@@ -259,10 +253,7 @@ pub async fn prune(c: &Client, a: ImagePruneArgs) -> Result<()> {
         }
         println!();
     }
-    println!(
-        "Total reclaimed space: {}",
-        output::human_size(r.space_reclaimed.unwrap_or(0) as f64)
-    );
+    super::print_reclaimed(r.space_reclaimed.unwrap_or(0));
     Ok(())
 }
 

@@ -115,6 +115,41 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
 }
 
 /// `--filter key=value` flags as the API's filter map.
+/// Asks before a prune (unless `-f`) and returns its filters; `-a` adds `all_filter`
+/// (`dangling=false` for images, `all=true` for volumes).
+pub fn prune_filters(
+    a: &crate::cli::ImagePruneArgs,
+    warning: &str,
+    all_filter: &str,
+) -> Result<Option<HashMap<String, Vec<String>>>> {
+    container::confirm(a.prune.force, warning)?;
+    let mut flags = a.prune.filter.clone();
+    if a.all {
+        flags.push(all_filter.into());
+    }
+    filters(&flags)
+}
+
+/// A prune's report as Docker prints it: the `title` block when something went, then the
+/// reclaimed space.
+pub fn print_pruned(title: &str, deleted: &[String], reclaimed: i64) {
+    if !deleted.is_empty() {
+        println!("{title}:");
+        for d in deleted {
+            println!("{d}");
+        }
+        println!();
+    }
+    print_reclaimed(reclaimed);
+}
+
+pub fn print_reclaimed(bytes: i64) {
+    println!(
+        "Total reclaimed space: {}",
+        crate::output::human_size(bytes as f64)
+    );
+}
+
 pub fn filters(flags: &[String]) -> Result<Option<HashMap<String, Vec<String>>>> {
     if flags.is_empty() {
         return Ok(None);

@@ -353,10 +353,7 @@ pub async fn prune(c: &Client, a: SystemPruneArgs) -> Result<()> {
         println!();
     }
     let total = containers.space_reclaimed.unwrap_or(0) + images.space_reclaimed.unwrap_or(0);
-    println!(
-        "Total reclaimed space: {}",
-        output::human_size(total as f64)
-    );
+    super::print_reclaimed(total);
     Ok(())
 }
 

@@ -91,29 +91,16 @@ pub async fn prune(c: &Client, a: ImagePruneArgs) -> Result<()> {
     } else {
         "WARNING! This will remove anonymous local volumes not used by at least one container."
     };
-    super::container::confirm(a.prune.force, warning)?;
-    let mut flags = a.prune.filter.clone();
-    if a.all {
-        flags.push("all=true".into());
-    }
+    let filters = super::prune_filters(&a, warning, "all=true")?;
     let r = c
         .api
-        .prune_volumes(Some(PruneVolumesOptions {
-            filters: filters(&flags)?,
-        }))
+        .prune_volumes(Some(PruneVolumesOptions { filters }))
         .await
         .context("prune volumes")?;
-    let deleted = r.volumes_deleted.unwrap_or_default();
-    if !deleted.is_empty() {
-        println!("Deleted Volumes:");
-        for d in &deleted {
-            println!("{d}");
-        }
-        println!();
-    }
-    println!(
-        "Total reclaimed space: {}",
-        output::human_size(r.space_reclaimed.unwrap_or(0) as f64)
+    super::print_pruned(
+        "Deleted Volumes",
+        &r.volumes_deleted.unwrap_or_default(),
+        r.space_reclaimed.unwrap_or(0),
     );
     Ok(())
 }
