@@ -73,7 +73,7 @@ pub fn unique(tag: &str) -> String {
     )
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Out {
     pub code: i32,
     pub stdout: String,
@@ -91,6 +91,11 @@ impl Out {
     pub fn failed(self) -> Self {
         assert_ne!(self.code, 0, "command should have failed: {self:?}");
         self
+    }
+
+    /// stdout and stderr together: runtimes differ in which stream carries an error.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
     }
 }
 

@@ -84,35 +84,8 @@ pub fn skip_unless_root() -> bool {
     }
 }
 
-/// Exit code and output of one runtime invocation.
-#[derive(Debug, Clone)]
-pub struct Out {
-    /// Exit status, or 128+signal when the process was killed by one (as a shell reports it).
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Out {
-    /// Panics with everything the runtime said unless it exited 0.
-    #[track_caller]
-    pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "command failed: {self:?}");
-        self
-    }
-
-    /// Panics unless the runtime exited non-zero.
-    #[track_caller]
-    pub fn failed(self) -> Self {
-        assert_ne!(self.code, 0, "command unexpectedly succeeded: {self:?}");
-        self
-    }
-
-    /// stdout and stderr together: runtimes differ in which stream carries an error.
-    pub fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
+/// Exit code and output of one runtime invocation (128+signal when killed by one).
+pub use berth_testkit::Out;
 
 /// Runs `cmd` with stdin from /dev/null and stdout/stderr into files under `dir`.
 ///
