@@ -14,9 +14,14 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, bytes: &[u8]) {
+    pub(crate) fn add(&mut self, bytes: &[u8]) {
         self.hasher.update(bytes);
         self.len += bytes.len() as u64;
+    }
+
+    /// Counts bytes whose digest is known otherwise.
+    pub(crate) fn count(&mut self, len: usize) {
+        self.len += len as u64;
     }
 
     pub(crate) fn finish(self) -> (Digest, u64) {

@@ -23,7 +23,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 
 use berth_types::Digest;
 use tar::EntryType;
@@ -121,9 +121,10 @@ pub fn unpack_layer<R: Read + Send>(
 /// [`unpack_layer`] into a directory already opened (for example one resolved inside a
 /// container's root with [`crate::open_dir_in_root`]); the fd is the root of every rule.
 ///
-/// Two threads share the work, so a big layer is not one serial chain: one reads the source
-/// (for a pull: the network and the content store's ingest), digests and decompresses it; the
-/// other digests the tar stream and applies it to the filesystem.
+/// Three threads share the work, so a big layer is not one serial chain and decompression, the
+/// slowest step, has a core to itself: one reads the source (for a pull: the network and the
+/// content store's ingest) and digests it, one decompresses, one digests the tar stream and
+/// applies it to the filesystem.
 pub fn unpack_layer_at<R: Read + Send>(
     reader: R,
     root: OwnedFd,
@@ -140,22 +141,25 @@ pub fn unpack_layer_at<R: Read + Send>(
     };
     let mut raw_tally = Tally::default();
     let mut tar_tally = Tally::default();
-    let (full_tx, full_rx) = mpsc::sync_channel(PIPE_CHUNKS);
-    let (free_tx, free_rx) = mpsc::channel();
+    let detected = OnceLock::new();
+    let (raw_sender, raw_chunks) = pipe();
+    let (tar_sender, tar_chunks) = pipe();
     let (decoded, applied) = std::thread::scope(|scope| {
         let raw_tally = &mut raw_tally;
-        let decoder = scope.spawn(move || decode(reader, raw_tally, &full_tx, &free_rx));
-        let mut tar = TarReader::new(HashingReader {
-            inner: BufReader::with_capacity(
-                BUFFER,
-                ChunkReader {
-                    chunks: full_rx,
-                    free: free_tx,
-                    current: Vec::new(),
-                    pos: 0,
-                },
-            ),
+        scope.spawn(move || {
+            raw_sender.pump(HashingReader {
+                inner: reader,
+                tally: raw_tally,
+            })
+        });
+        let detected = &detected;
+        // The decoder owns the tar sender: when it stops, for whatever reason, the tar reader
+        // sees the end of its stream instead of waiting forever.
+        let decoder = scope.spawn(move || decode(raw_chunks, tar_sender, detected));
+        let mut tar = TarReader::new(DiffIdReader {
+            inner: BufReader::with_capacity(BUFFER, tar_chunks),
             tally: &mut tar_tally,
+            detected,
         });
         let applied = unpacker.apply_all(&mut tar).and_then(|()| {
             // The diffID covers the whole uncompressed stream, including the record padding
@@ -167,7 +171,8 @@ pub fn unpack_layer_at<R: Read + Send>(
                     source,
                 })
         });
-        // A failed apply drops the chunk receiver here, which stops the decoder at its next send.
+        // A failed apply drops the chunk receiver here, which stops the decoder at its next
+        // send, and so the reader at its next.
         let decoded = decoder
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -179,8 +184,12 @@ pub fn unpack_layer_at<R: Read + Send>(
     applied?;
     unpacker.set_dir_times()?;
 
-    let (diff_id, uncompressed_size) = tar_tally.finish();
     let (compressed_digest, compressed_size) = raw_tally.finish();
+    let (diff_id, uncompressed_size) = match compression {
+        // An uncompressed blob is its own tar stream: hashed once, by the reading thread.
+        Compression::None => (compressed_digest.clone(), compressed_size),
+        _ => tar_tally.finish(),
+    };
     Ok(UnpackStats {
         entries: unpacker.entries,
         file_bytes: unpacker.file_bytes,
@@ -192,46 +201,73 @@ pub fn unpack_layer_at<R: Read + Send>(
     })
 }
 
-/// Decoded chunks in flight between the two threads of [`unpack_layer_at`].
+/// Chunks in flight between two threads of [`unpack_layer_at`].
 const PIPE_CHUNKS: usize = 8;
 
-/// The decoding half of [`unpack_layer_at`]: reads and digests `reader`, decompresses it and
-/// sends the tar stream in chunks (buffers come back through `free` to be reused). A read error
-/// is sent in place of data, so the tar reader reports it where it happened.
-fn decode<R: Read>(
-    reader: R,
-    tally: &mut Tally,
-    full: &mpsc::SyncSender<io::Result<Vec<u8>>>,
-    free: &mpsc::Receiver<Vec<u8>>,
-) -> Result<Compression> {
-    let mut raw = HashingReader {
-        inner: reader,
-        tally,
+/// A bounded pipe of chunks between two threads of [`unpack_layer_at`]; buffers come back
+/// through a second channel to be reused.
+fn pipe() -> (ChunkSender, ChunkReader) {
+    let (full_tx, full_rx) = mpsc::sync_channel(PIPE_CHUNKS);
+    let (free_tx, free_rx) = mpsc::channel();
+    let sender = ChunkSender {
+        full: full_tx,
+        free: free_rx,
     };
-    let compression = {
-        let mut decoder = Decompressor::new(&mut raw)?;
-        let compression = decoder.compression();
+    let reader = ChunkReader {
+        chunks: full_rx,
+        free: free_tx,
+        current: Vec::new(),
+        pos: 0,
+    };
+    (sender, reader)
+}
+
+struct ChunkSender {
+    full: mpsc::SyncSender<io::Result<Vec<u8>>>,
+    free: mpsc::Receiver<Vec<u8>>,
+}
+
+impl ChunkSender {
+    /// Sends what `reader` yields until its end (then returns true), a read error (sent in
+    /// place of data, so the receiving side reports it where it happened) or the receiving side
+    /// hanging up (its own error is the one reported).
+    fn pump(&self, mut reader: impl Read) -> bool {
         loop {
-            let mut chunk = free.try_recv().unwrap_or_else(|_| vec![0; BUFFER]);
+            let mut chunk = self.free.try_recv().unwrap_or_else(|_| vec![0; BUFFER]);
             chunk.resize(BUFFER, 0);
-            match read_full(&mut decoder, &mut chunk) {
-                Ok(0) => break,
+            match read_full(&mut reader, &mut chunk) {
+                Ok(0) => return true,
                 Ok(n) => {
                     chunk.truncate(n);
-                    if full.send(Ok(chunk)).is_err() {
-                        // The applying side gave up; its error is the one reported.
-                        return Ok(compression);
+                    if self.full.send(Ok(chunk)).is_err() {
+                        return false;
                     }
                 }
                 Err(e) => {
-                    let _ = full.send(Err(e));
-                    return Ok(compression);
+                    let _ = self.full.send(Err(e));
+                    return false;
                 }
             }
         }
-        compression
-    };
-    // Whatever follows the compressed stream is still part of the blob the manifest digests.
+    }
+}
+
+/// The decompressing stage of [`unpack_layer_at`]: from the raw chunks to tar chunks.
+/// `detected` is set before the first tar chunk is sent.
+fn decode(
+    mut raw: ChunkReader,
+    tar: ChunkSender,
+    detected: &OnceLock<Compression>,
+) -> Result<Compression> {
+    let mut decoder = Decompressor::new(&mut raw)?;
+    let compression = decoder.compression();
+    let _ = detected.set(compression);
+    if !tar.pump(&mut decoder) {
+        return Ok(compression);
+    }
+    drop(decoder);
+    // Whatever follows the compressed stream is still part of the blob the manifest digests:
+    // the reading thread hashes it as it passes.
     io::copy(&mut raw, &mut io::sink()).map_err(|source| Error::Corrupt {
         at: "after the end of the compressed stream".into(),
         source,
@@ -253,7 +289,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// The applying half's view of the decoded stream.
+/// The receiving end of a [`pipe`].
 struct ChunkReader {
     chunks: mpsc::Receiver<io::Result<Vec<u8>>>,
     free: mpsc::Sender<Vec<u8>>,
@@ -267,17 +303,37 @@ impl Read for ChunkReader {
             match self.chunks.recv() {
                 Ok(chunk) => {
                     let done = std::mem::replace(&mut self.current, chunk?);
-                    // The decoder may have finished already; then the buffer is just dropped.
+                    // The sender may have finished already; then the buffer is just dropped.
                     let _ = self.free.send(done);
                     self.pos = 0;
                 }
-                // The decoder is done (its own errors are reported by `decode`).
+                // The sender is done (its own errors are reported by its stage).
                 Err(mpsc::RecvError) => return Ok(0),
             }
         }
         let n = buf.len().min(self.current.len() - self.pos);
         buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
         self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Digests the tar stream, unless the blob was not compressed: then the raw digest is the
+/// diffID and only the length is kept.
+struct DiffIdReader<'a, R> {
+    inner: R,
+    tally: &'a mut Tally,
+    detected: &'a OnceLock<Compression>,
+}
+
+impl<R: Read> Read for DiffIdReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.detected.get() == Some(&Compression::None) {
+            self.tally.count(n);
+        } else {
+            self.tally.add(&buf[..n]);
+        }
         Ok(n)
     }
 }

@@ -724,6 +724,35 @@ fn truncated_and_damaged_compression_is_reported() {
     corrupt_message(unpack(&zst[..zst.len() - 8], &a.dest));
 }
 
+#[test]
+fn unsupported_compression_and_failing_source_end_the_unpack() {
+    require_root!();
+    let a = Arena::new();
+    // xz: refused by the decoding thread; the applying thread must not wait for it forever.
+    let xz = [0xfd, b'7', b'z', b'X', b'Z', 0, 1, 2, 3];
+    let err = unpack(&xz, &a.dest).unwrap_err();
+    assert!(err.to_string().contains("xz"), "{err}");
+
+    // A source failing mid-stream (a broken download): its error reaches the entry it cut.
+    struct Failing<'a>(&'a [u8]);
+    impl std::io::Read for Failing<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("connection reset"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let tar = sample_tar();
+    let err = berth_image::unpack_layer(Failing(&tar[..1200]), &a.dest, &UnpackOptions::default())
+        .unwrap_err();
+    let msg = format!("{err}: {:?}", std::error::Error::source(&err));
+    assert!(msg.contains("connection reset"), "{msg}");
+}
+
 // ---- docker diff ----
 
 #[test]

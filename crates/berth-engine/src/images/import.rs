@@ -116,9 +116,12 @@ pub(crate) fn unpack_blob(
     store: &Store,
     key: &str,
     reader: impl Read + Send,
-    mut blob: berth_store::content::Writer,
+    blob: berth_store::content::Writer,
     expected: &Expected<'_>,
 ) -> Result<Unpacked> {
+    // The unpacker digests every byte it reads, the resumed prefix included: its compressed
+    // digest is the blob's, so the bytes are hashed once.
+    let mut blob = blob.digested_by_caller();
     let skip = blob.offset();
     let mut source_failed = false;
     let result = (|| -> Result<(UnpackStats, Digest, u64)> {
@@ -129,8 +132,6 @@ pub(crate) fn unpack_blob(
             skip,
             source_failed: false,
         };
-        // The unpacker reads the stream to its end (padding included) and digests every byte:
-        // its compressed digest is the blob's, so the bytes are hashed once.
         let unpacked = berth_image::unpack_layer(&mut tee, &dest, &UnpackOptions::default());
         source_failed = tee.source_failed;
         let stats = unpacked?;
@@ -153,7 +154,10 @@ pub(crate) fn unpack_blob(
     });
     match checked {
         Ok((stats, blob_digest, blob_size)) => {
-            if let Err(e) = blob.commit(blob_size, &blob_digest) {
+            let started = std::time::Instant::now();
+            let committed = blob.commit(blob_size, &blob_digest);
+            tracing::debug!(%blob_digest, elapsed = ?started.elapsed(), "blob committed");
+            if let Err(e) = committed {
                 let _ = store.snapshots.remove(key);
                 return Err(e.into());
             }

@@ -272,6 +272,7 @@ impl Engine {
         let tag = reference.digest().is_none().then(|| reference.clone());
         let manifest_digest = manifest.digest.clone();
         let repository = reference.repository();
+        let started = std::time::Instant::now();
         let id = self
             .with_store(move |store| {
                 let config_id = Digest::sha256_from_bytes(&Sha256::digest(&config_bytes).into());
@@ -291,6 +292,7 @@ impl Engine {
             })
             .await;
         let (id, existed) = id?;
+        tracing::debug!(%id, elapsed = ?started.elapsed(), "image recorded");
         reporter.status(format!("Digest: {manifest_digest}"));
         reporter.status(if up_to_date && existed {
             format!("Status: Image is up to date for {}", reference.familiar())
@@ -322,11 +324,13 @@ impl Engine {
         };
         let below = below.map(|l| l.chain_id.clone());
         let active = key.clone();
+        let started = std::time::Instant::now();
         let committed = self
             .with_store(move |store| commit_layer(store, &key, below.as_ref(), true, unpacked))
             .await;
         match committed {
             Ok((layer, _)) => {
+                tracing::debug!(%layer.chain_id, elapsed = ?started.elapsed(), "layer stacked");
                 reporter.item(&short(&layer.blob_digest), "Pull complete");
                 Ok(layer)
             }
@@ -444,6 +448,7 @@ impl Engine {
         };
         let diff_id = w.diff_id.clone();
         let name = reference.clone();
+        let started = std::time::Instant::now();
         let unpacked = {
             let key = key.clone();
             self.with_store(move |store| {
@@ -457,7 +462,10 @@ impl Engine {
             .await
         };
         match unpacked {
-            Ok(unpacked) => Ok(Fetched::Unpacked { key, unpacked }),
+            Ok(unpacked) => {
+                tracing::debug!(%w.desc.digest, elapsed = ?started.elapsed(), "layer downloaded and unpacked");
+                Ok(Fetched::Unpacked { key, unpacked })
+            }
             Err(Error::ArchiveDigestMismatch {
                 what,
                 expected,
