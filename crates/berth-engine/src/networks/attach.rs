@@ -193,9 +193,11 @@ fn protocol(p: &str) -> Protocol {
     }
 }
 
+/// What `portmap` gets: every port but those bound to `::1` alone (berthd proxies them).
 fn port_mappings(ports: &[PublishedPort]) -> Vec<PortMapping> {
     ports
         .iter()
+        .filter(|p| !p.on_ipv6_loopback())
         .map(|p| PortMapping {
             host_port: p.host_port,
             container_port: p.container_port,
@@ -415,6 +417,23 @@ impl Engine {
         }
     }
 
+    /// The `[::1]` proxies of the published ports, to the primary endpoint's IPv6 address
+    /// (its IPv4 one without).
+    fn start_proxies(
+        &self,
+        container: &str,
+        primary: Option<&Endpoint>,
+        ports: &[PublishedPort],
+    ) -> Result<(), NetworkError> {
+        let target = primary.and_then(|e| e.ipv6.or(e.ipv4));
+        match target {
+            Some(t) if !ports.is_empty() => {
+                self.inner.net.proxies.start(container, ports, t.addr())
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn unregister_dns(&self, container: &str, endpoints: &[Endpoint]) {
         for ep in endpoints {
             self.inner.net.dns.unregister(&ep.network_id, container);
@@ -437,10 +456,11 @@ impl Engine {
             .await?;
         let mut state = self.container(&c.id).await?.state;
         state.networks = endpoints.clone();
-        state.ports = ports;
+        state.ports = ports.clone();
         self.save_state(&c.id, state).await?;
         self.register_dns(&c.id, &endpoints);
         let primary = endpoints.first();
+        self.start_proxies(&c.id, primary, &ports)?;
         Ok(NetSetup {
             netns: Some(self.netns_path(&c.id)),
             addrs: endpoints.iter().flat_map(Endpoint::addrs).collect(),
@@ -462,6 +482,7 @@ impl Engine {
             return;
         }
         self.unregister_dns(id, &c.state.networks);
+        self.inner.net.proxies.stop(id);
         let engine = self.clone();
         let (key, endpoints, ports) = (
             c.id.clone(),
@@ -599,6 +620,7 @@ impl Engine {
             self.with_store(move |store| Ok(engine.del_endpoint(store, &id, &e2, &ports)?))
                 .await?;
             if ep.plugins.portmap {
+                self.inner.net.proxies.stop(&c.id);
                 self.inner.net.ports.release(&state.ports);
                 state.ports.clear();
             }
@@ -645,6 +667,9 @@ impl Engine {
         for c in &live {
             self.register_dns(&c.id, &c.state.networks);
             self.inner.net.ports.hold(&c.state.ports);
+            if let Err(e) = self.start_proxies(&c.id, c.state.networks.first(), &c.state.ports) {
+                tracing::warn!(container = %c.id, error = %e, "restore IPv6 loopback proxies");
+            }
         }
         let engine = self.clone();
         self.with_store(move |store| {
