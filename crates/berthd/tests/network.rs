@@ -750,3 +750,71 @@ fn ipv6_bad_input_is_refused() {
     }
     assert_eq!(d.docker(&["network", "ls", "-q"]).ok().stdout, before);
 }
+
+#[test]
+fn dns_servers_are_the_embedded_resolvers_upstreams_on_user_networks() {
+    let Some((d, image)) = daemon() else {
+        return;
+    };
+    let net = unique("updns");
+    d.docker(&["network", "create", &net]).ok();
+    // A fake upstream: a UDP socket on port 53 inside a test container's namespace (busybox
+    // nc has no UDP), which records the first datagram.
+    let up = unique("upstream");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &up,
+        "--network",
+        &net,
+        image,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    let up_ip = inspect(&d, "{{.NetworkSettings.IPAddress}}", &up);
+    let sock = udp_socket_in(&inspect(&d, "{{.NetworkSettings.SandboxKey}}", &up), 53);
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "--dns",
+        &up_ip,
+        image,
+        "sh",
+        "-c",
+        "cat /etc/resolv.conf; timeout 4 nslookup example.test",
+    ]);
+    let servers: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("nameserver"))
+        .collect();
+    assert_eq!(servers.len(), 1, "{out:?}");
+    assert!(!servers[0].contains(&up_ip), "{out:?}");
+    // The embedded resolver forwarded the question to the container's --dns server.
+    let mut buf = [0u8; 512];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    let query = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        query.contains("example") && query.contains("test"),
+        "{query:?}"
+    );
+    // On the default bridge --dns servers go straight into resolv.conf.
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--dns",
+            "192.0.2.53",
+            image,
+            "cat",
+            "/etc/resolv.conf",
+        ])
+        .ok();
+    assert!(out.stdout.contains("nameserver 192.0.2.53\n"), "{out:?}");
+}

@@ -406,13 +406,26 @@ impl Engine {
         self.inner.net.ports.release(ports);
     }
 
-    fn register_dns(&self, container: &str, endpoints: &[Endpoint]) {
+    /// The container's names on its user networks, and its `--dns` servers as the upstreams
+    /// of its questions. Loopback servers are left out: they would mean the container's own
+    /// loopback, which the resolver in the host's namespace cannot reach.
+    fn register_dns(&self, c: &Container, endpoints: &[Endpoint]) {
+        let upstreams: Vec<IpAddr> = c
+            .config
+            .options
+            .host_config
+            .dns
+            .iter()
+            .filter_map(|s| s.parse::<IpAddr>().ok())
+            .filter(|ip| !ip.is_loopback())
+            .collect();
         for ep in endpoints.iter().filter(|e| !e.dns_names.is_empty()) {
             self.inner.net.dns.register(
                 &ep.network_id,
-                container,
+                &c.id,
                 &ep.dns_names,
                 ep.addrs().collect(),
+                &upstreams,
             );
         }
     }
@@ -458,7 +471,7 @@ impl Engine {
         state.networks = endpoints.clone();
         state.ports = ports.clone();
         self.save_state(&c.id, state).await?;
-        self.register_dns(&c.id, &endpoints);
+        self.register_dns(c, &endpoints);
         let primary = endpoints.first();
         self.start_proxies(&c.id, primary, &ports)?;
         Ok(NetSetup {
@@ -559,7 +572,7 @@ impl Engine {
             })
             .await
             .map_err(Error::from_join)??;
-            self.register_dns(&c.id, std::slice::from_ref(&ep));
+            self.register_dns(&c, std::slice::from_ref(&ep));
             let mut state = c.state.clone();
             state.networks.push(ep);
             self.save_state(&c.id, state).await?;
@@ -665,7 +678,7 @@ impl Engine {
             .filter(|c| c.state.status.is_live() || c.state.status == Status::Restarting)
             .collect();
         for c in &live {
-            self.register_dns(&c.id, &c.state.networks);
+            self.register_dns(c, &c.state.networks);
             self.inner.net.ports.hold(&c.state.ports);
             if let Err(e) = self.start_proxies(&c.id, c.state.networks.first(), &c.state.ports) {
                 tracing::warn!(container = %c.id, error = %e, "restore IPv6 loopback proxies");
