@@ -25,7 +25,8 @@ pub struct EngineConfig {
     pub network: NetConfig,
 }
 
-/// Networking settings (dockerd's `--bridge`, `--bip`, `--default-address-pool`, `--ip-masq`).
+/// Networking settings (dockerd's `--bridge`, `--bip`, `--default-address-pool`, `--ip-masq`,
+/// `--ipv6`, `--fixed-cidr-v6`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct NetConfig {
@@ -33,8 +34,14 @@ pub struct NetConfig {
     pub bridge: String,
     /// Gateway address and prefix of the default bridge (`172.29.0.1/16`).
     pub bip: String,
-    /// Where user networks without `--subnet` get theirs: `(base, prefix length)`.
+    /// Where user networks without `--subnet` get theirs: `(base, prefix length)`, IPv4 or
+    /// IPv6 (without an IPv6 one, a ULA /48 of the host is split into /64s).
     pub address_pools: Vec<(String, u8)>,
+    /// IPv6 on the default bridge too, with the `fixed_cidr_v6` subnet.
+    #[serde(default)]
+    pub ipv6: bool,
+    #[serde(default)]
+    pub fixed_cidr_v6: Option<String>,
     /// Masquerade traffic leaving a (non-internal) network to the outside.
     pub ip_masq: bool,
     /// Directories searched for CNI plugins, in order.
@@ -47,6 +54,8 @@ impl Default for NetConfig {
             bridge: "berth0".into(),
             bip: "172.29.0.1/16".into(),
             address_pools: vec![("10.90.0.0/15".into(), 24)],
+            ipv6: false,
+            fixed_cidr_v6: None,
             ip_masq: true,
             cni_plugin_dirs: vec!["/usr/lib/cni".into(), "/opt/cni/bin".into()],
         }

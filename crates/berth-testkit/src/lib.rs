@@ -287,6 +287,25 @@ impl NetSlot {
     fn pool(&self) -> String {
         format!("base=10.{}.{}.0/20,size=24", self.second, self.third)
     }
+
+    /// The slot's IPv6 pool: a /56 of unique local addresses split into /64s (without it
+    /// every daemon would share the host's ULA /48).
+    fn pool_v6(&self) -> String {
+        format!(
+            "base=fd42:b7e5:{:x}{:02x}::/56,size=64",
+            self.second, self.third
+        )
+    }
+
+    /// The `k`-th IPv6 /64 of the slot (k < 256), for `--subnet`.
+    pub fn subnet_v6(&self, k: u32) -> String {
+        format!(
+            "fd42:b7e5:{:x}{:02x}:{:x}::/64",
+            self.second,
+            self.third,
+            k + 0x80
+        )
+    }
 }
 
 /// A private berthd. Dropping it removes its containers and networks (through its client),
@@ -348,6 +367,8 @@ impl Daemon {
             .args([
                 "--default-address-pool",
                 &self.net.pool(),
+                "--default-address-pool",
+                &self.net.pool_v6(),
                 "--ip-masq=false",
             ])
             // The static init scripts/test.sh builds, for `--init` tests; without it berthd

@@ -50,6 +50,12 @@ pub struct Args {
     /// Where user networks get subnets: base=CIDR,size=PREFIXLEN; repeatable
     #[arg(long = "default-address-pool")]
     pub default_address_pools: Vec<String>,
+    /// IPv6 on the default bridge as well (needs --fixed-cidr-v6)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub ipv6: Option<bool>,
+    /// The default bridge's IPv6 subnet, as fd00:1::/64
+    #[arg(long)]
+    pub fixed_cidr_v6: Option<String>,
     /// Masquerade traffic from networks to the outside (default true)
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub ip_masq: Option<bool>,
@@ -78,6 +84,8 @@ struct File {
     bip: Option<String>,
     default_address_pools: Option<Vec<String>>,
     ip_masq: Option<bool>,
+    ipv6: Option<bool>,
+    fixed_cidr_v6: Option<String>,
     cni_plugin_dirs: Option<Vec<PathBuf>>,
 }
 
@@ -201,6 +209,10 @@ impl Settings {
         if let Some(m) = args.ip_masq.or(file.ip_masq) {
             net.ip_masq = m;
         }
+        if let Some(v6) = args.ipv6.or(file.ipv6) {
+            net.ipv6 = v6;
+        }
+        net.fixed_cidr_v6 = args.fixed_cidr_v6.clone().or(file.fixed_cidr_v6);
         let dirs = if args.cni_plugin_dirs.is_empty() {
             file.cni_plugin_dirs.unwrap_or_default()
         } else {

@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -55,7 +55,15 @@ fn serve(d: &Daemon, image: &str, args: &[&str], port: u16, reply: &str) -> Stri
 }
 
 fn iptables_lines(needle: &str) -> usize {
-    let out = Command::new("iptables-save").output().unwrap();
+    tables_lines("iptables-save", needle)
+}
+
+fn ip6tables_lines(needle: &str) -> usize {
+    tables_lines("ip6tables-save", needle)
+}
+
+fn tables_lines(program: &str, needle: &str) -> usize {
+    let out = Command::new(program).output().unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.contains(needle))
@@ -97,20 +105,23 @@ fn free_port() -> u16 {
 
 /// What the server at 127.0.0.1:`port` says, retrying while it starts.
 fn fetch(port: u16) -> String {
+    fetch_at(([127, 0, 0, 1], port).into())
+}
+
+/// What the server at `addr` says, retrying while it starts.
+fn fetch_at(addr: SocketAddr) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let got =
-            TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2))
-                .and_then(|mut s| {
-                    s.set_read_timeout(Some(Duration::from_secs(3)))?;
-                    let mut text = String::new();
-                    s.read_to_string(&mut text)?;
-                    Ok(text)
-                });
+        let got = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(3)))?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            Ok(text)
+        });
         match got {
             Ok(text) if !text.is_empty() => return text,
             _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            other => panic!("127.0.0.1:{port}: {other:?}"),
+            other => panic!("{addr}: {other:?}"),
         }
     }
 }
@@ -569,4 +580,241 @@ fn crash_and_restart_leak_nothing() {
             .unwrap_or(0),
         0
     );
+}
+
+/// The CNI bridge plugin turns on IPv6 forwarding for a network with an IPv6 gateway (as
+/// dockerd does). Tests must not leave the host forwarding what it did not: the first IPv6
+/// test remembers the setting, the last one to finish puts it back.
+struct Ipv6Forwarding;
+
+static FORWARDING: std::sync::Mutex<(usize, String)> = std::sync::Mutex::new((0, String::new()));
+const FORWARDING_SYSCTL: &str = "/proc/sys/net/ipv6/conf/all/forwarding";
+
+impl Ipv6Forwarding {
+    fn hold() -> Self {
+        let mut f = FORWARDING.lock().unwrap_or_else(|e| e.into_inner());
+        if f.0 == 0 {
+            f.1 = std::fs::read_to_string(FORWARDING_SYSCTL).unwrap_or_default();
+        }
+        f.0 += 1;
+        Self
+    }
+}
+
+impl Drop for Ipv6Forwarding {
+    fn drop(&mut self) {
+        let mut f = FORWARDING.lock().unwrap_or_else(|e| e.into_inner());
+        f.0 -= 1;
+        if f.0 == 0 && !f.1.is_empty() {
+            let _ = std::fs::write(FORWARDING_SYSCTL, f.1.trim());
+        }
+    }
+}
+
+fn loopback6(port: u16) -> SocketAddr {
+    (Ipv6Addr::LOCALHOST, port).into()
+}
+
+#[test]
+fn ipv6_names_isolation_published_ports_and_no_leaks() {
+    let Some((mut d, image)) = daemon() else {
+        return;
+    };
+    let _forwarding = Ipv6Forwarding::hold();
+    // `--ipv6` alone: a /64 from the daemon's IPv6 pool; the other network's is given.
+    let (n1, n2) = (unique("six"), unique("six2"));
+    d.docker(&["network", "create", "--ipv6", &n1]).ok();
+    let given = d.net.subnet_v6(1);
+    d.docker(&["network", "create", "--ipv6", "--subnet", &given, &n2])
+        .ok();
+    let ipam = d
+        .docker(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{.EnableIPv6}} {{json .IPAM.Config}}",
+            &n1,
+        ])
+        .ok()
+        .stdout;
+    assert!(ipam.starts_with("true "), "{ipam}");
+    assert!(
+        ipam.contains("fd42:b7e5:") && ipam.contains("::1\""),
+        "{ipam}"
+    );
+    let n1_bridge = format!("br-{}", &network_id(&d, &n1)[..12]);
+    assert!(ip6tables_lines(&n1_bridge) > 0, "no ip6tables isolation");
+
+    let web = unique("web6");
+    let (p1, p2) = (free_port(), free_port());
+    serve(
+        &d,
+        image,
+        &[
+            "--name",
+            &web,
+            "--network",
+            &n1,
+            "-p",
+            &format!("[::1]:{p1}:80"),
+            "-p",
+            &format!("{p2}:80"),
+        ],
+        80,
+        "over-six",
+    );
+    let web_id = full_id(&d, &web);
+    let v6 = inspect(&d, "{{.NetworkSettings.GlobalIPv6Address}}", &web);
+    let gw6 = inspect(&d, "{{.NetworkSettings.IPv6Gateway}}", &web);
+    assert!(v6.starts_with("fd42:b7e5:"), "{v6}");
+    assert!(gw6.ends_with("::1"), "{gw6}");
+    assert_eq!(
+        inspect(&d, "{{.NetworkSettings.GlobalIPv6PrefixLen}}", &web),
+        "64"
+    );
+
+    // Usable at once (no DAD wait), by name over IPv6 (AAAA), TCP to the address.
+    let out = client(
+        &d,
+        image,
+        &n1,
+        &format!(
+            "ip -6 addr show eth0; nslookup -type=AAAA {web}; ping -6 -c 1 -W 3 {web}; \
+             sleep 2 | nc {v6} 80"
+        ),
+    )
+    .ok();
+    assert!(!out.stdout.contains("tentative"), "{}", out.stdout);
+    assert!(out.stdout.contains(&v6), "{}", out.stdout);
+    assert!(out.stdout.contains("1 packets received"), "{}", out.stdout);
+    assert!(
+        out.stdout.trim_end().ends_with("over-six"),
+        "{}",
+        out.stdout
+    );
+
+    // Not across networks: no name, no IPv6 route through the host.
+    let out = client(&d, image, &n2, &format!("nslookup -type=AAAA {web}"));
+    assert_ne!(out.code, 0, "{out:?}");
+    let out = client(&d, image, &n2, &format!("ping -6 -c 1 -W 2 {v6}"));
+    assert_ne!(out.code, 0, "{out:?}");
+
+    // Published on the IPv6 loopback: `[::1]:p1`, and the default binding there too.
+    assert_eq!(fetch_at(loopback6(p1)), "over-six\n");
+    assert_eq!(fetch_at(loopback6(p2)), "over-six\n");
+    assert_eq!(fetch(p2), "over-six\n");
+    let shown = d.docker(&["port", &web, "80/tcp"]).ok().stdout;
+    assert!(shown.contains(&format!("[::1]:{p1}")), "{shown}");
+    assert!(ip6tables_lines(&web_id) > 0);
+
+    // kill -9 and a restart: the proxy comes back, nothing leaks.
+    d.kill9();
+    d.spawn();
+    assert_eq!(fetch_at(loopback6(p1)), "over-six\n");
+    assert!(ip6tables_lines(&n1_bridge) > 0);
+
+    d.docker(&["rm", "-f", &web]).ok();
+    assert_eq!(
+        ip6tables_lines(&web_id),
+        0,
+        "portmap rules of {web_id} left"
+    );
+    assert!(TcpStream::connect_timeout(&loopback6(p1), Duration::from_secs(1)).is_err());
+    d.docker(&["network", "rm", &n1, &n2]).ok();
+    assert_eq!(ip6tables_lines(&n1_bridge), 0, "isolation rules left");
+    assert_eq!(iptables_lines(&n1_bridge), 0);
+}
+
+#[test]
+fn ipv6_bad_input_is_refused() {
+    let Some((d, _)) = daemon() else {
+        return;
+    };
+    let given = d.net.subnet_v6(2);
+    let ok = unique("v6ok");
+    d.docker(&["network", "create", "--ipv6", "--subnet", &given, &ok])
+        .ok();
+    let before = d.docker(&["network", "ls", "-q"]).ok().stdout;
+    let cases: [(&[&str], &str); 3] = [
+        (&["--ipv6", "--subnet", &given], "overlaps"),
+        (&["--ipv6", "--subnet", "fd42::/129"], "invalid"),
+        (&["--ipv6", "--subnet", "fd42::1/64"], "host bits"),
+    ];
+    for (flags, says) in cases {
+        let name = unique("bad6");
+        let mut args = vec!["network", "create"];
+        args.extend_from_slice(flags);
+        args.push(&name);
+        let out = d.docker(&args).failed();
+        assert!(out.stderr.contains(says), "{flags:?}: {out:?}");
+    }
+    assert_eq!(d.docker(&["network", "ls", "-q"]).ok().stdout, before);
+}
+
+#[test]
+fn dns_servers_are_the_embedded_resolvers_upstreams_on_user_networks() {
+    let Some((d, image)) = daemon() else {
+        return;
+    };
+    let net = unique("updns");
+    d.docker(&["network", "create", &net]).ok();
+    // A fake upstream: a UDP socket on port 53 inside a test container's namespace (busybox
+    // nc has no UDP), which records the first datagram.
+    let up = unique("upstream");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &up,
+        "--network",
+        &net,
+        image,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    let up_ip = inspect(&d, "{{.NetworkSettings.IPAddress}}", &up);
+    let sock = udp_socket_in(&inspect(&d, "{{.NetworkSettings.SandboxKey}}", &up), 53);
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "--dns",
+        &up_ip,
+        image,
+        "sh",
+        "-c",
+        "cat /etc/resolv.conf; timeout 4 nslookup example.test",
+    ]);
+    let servers: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("nameserver"))
+        .collect();
+    assert_eq!(servers.len(), 1, "{out:?}");
+    assert!(!servers[0].contains(&up_ip), "{out:?}");
+    // The embedded resolver forwarded the question to the container's --dns server.
+    let mut buf = [0u8; 512];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    let query = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        query.contains("example") && query.contains("test"),
+        "{query:?}"
+    );
+    // On the default bridge --dns servers go straight into resolv.conf.
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--dns",
+            "192.0.2.53",
+            image,
+            "cat",
+            "/etc/resolv.conf",
+        ])
+        .ok();
+    assert!(out.stdout.contains("nameserver 192.0.2.53\n"), "{out:?}");
 }

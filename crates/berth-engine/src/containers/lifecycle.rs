@@ -57,9 +57,10 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Erro
     }
 }
 
-/// `/etc/resolv.conf` for a container: `first` (the network's DNS server), then `--dns` or
-/// the host's servers minus loopback ones that would point into the container's own network
-/// namespace; Google's servers if none is left, as Docker.
+/// `/etc/resolv.conf` for a container: on a user network `first` alone (the network's DNS
+/// server, which forwards to the `--dns` servers or the host's, as Docker's embedded
+/// resolver); elsewhere `--dns` or the host's servers minus loopback ones that would point
+/// into the container's own network namespace, Google's servers if none is left, as Docker.
 fn resolv_conf(first: &[IpAddr], dns: &[String], search: &[String], options: &[String]) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let mut out = String::new();
@@ -86,16 +87,10 @@ fn resolv_conf(first: &[IpAddr], dns: &[String], search: &[String], options: &[S
         out.push_str(&s);
         out.push('\n');
     }
-    // The embedded server forwards what it does not know to the host's servers, so those
-    // are not listed again; explicit `--dns` servers follow it.
     let servers: Vec<String> = if first.is_empty() {
         servers
     } else {
-        first
-            .iter()
-            .map(IpAddr::to_string)
-            .chain(dns.iter().cloned())
-            .collect()
+        first.iter().map(IpAddr::to_string).collect()
     };
     for s in servers {
         out.push_str(&format!("nameserver {s}\n"));

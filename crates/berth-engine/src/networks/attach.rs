@@ -193,9 +193,11 @@ fn protocol(p: &str) -> Protocol {
     }
 }
 
+/// What `portmap` gets: every port but those bound to `::1` alone (berthd proxies them).
 fn port_mappings(ports: &[PublishedPort]) -> Vec<PortMapping> {
     ports
         .iter()
+        .filter(|p| !p.on_ipv6_loopback())
         .map(|p| PortMapping {
             host_port: p.host_port,
             container_port: p.container_port,
@@ -404,14 +406,44 @@ impl Engine {
         self.inner.net.ports.release(ports);
     }
 
-    fn register_dns(&self, container: &str, endpoints: &[Endpoint]) {
+    /// The container's names on its user networks, and its `--dns` servers as the upstreams
+    /// of its questions. Loopback servers are left out: they would mean the container's own
+    /// loopback, which the resolver in the host's namespace cannot reach.
+    fn register_dns(&self, c: &Container, endpoints: &[Endpoint]) {
+        let upstreams: Vec<IpAddr> = c
+            .config
+            .options
+            .host_config
+            .dns
+            .iter()
+            .filter_map(|s| s.parse::<IpAddr>().ok())
+            .filter(|ip| !ip.is_loopback())
+            .collect();
         for ep in endpoints.iter().filter(|e| !e.dns_names.is_empty()) {
             self.inner.net.dns.register(
                 &ep.network_id,
-                container,
+                &c.id,
                 &ep.dns_names,
                 ep.addrs().collect(),
+                &upstreams,
             );
+        }
+    }
+
+    /// The `[::1]` proxies of the published ports, to the primary endpoint's IPv6 address
+    /// (its IPv4 one without).
+    fn start_proxies(
+        &self,
+        container: &str,
+        primary: Option<&Endpoint>,
+        ports: &[PublishedPort],
+    ) -> Result<(), NetworkError> {
+        let target = primary.and_then(|e| e.ipv6.or(e.ipv4));
+        match target {
+            Some(t) if !ports.is_empty() => {
+                self.inner.net.proxies.start(container, ports, t.addr())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -437,10 +469,11 @@ impl Engine {
             .await?;
         let mut state = self.container(&c.id).await?.state;
         state.networks = endpoints.clone();
-        state.ports = ports;
+        state.ports = ports.clone();
         self.save_state(&c.id, state).await?;
-        self.register_dns(&c.id, &endpoints);
+        self.register_dns(c, &endpoints);
         let primary = endpoints.first();
+        self.start_proxies(&c.id, primary, &ports)?;
         Ok(NetSetup {
             netns: Some(self.netns_path(&c.id)),
             addrs: endpoints.iter().flat_map(Endpoint::addrs).collect(),
@@ -462,6 +495,7 @@ impl Engine {
             return;
         }
         self.unregister_dns(id, &c.state.networks);
+        self.inner.net.proxies.stop(id);
         let engine = self.clone();
         let (key, endpoints, ports) = (
             c.id.clone(),
@@ -538,7 +572,7 @@ impl Engine {
             })
             .await
             .map_err(Error::from_join)??;
-            self.register_dns(&c.id, std::slice::from_ref(&ep));
+            self.register_dns(&c, std::slice::from_ref(&ep));
             let mut state = c.state.clone();
             state.networks.push(ep);
             self.save_state(&c.id, state).await?;
@@ -599,6 +633,7 @@ impl Engine {
             self.with_store(move |store| Ok(engine.del_endpoint(store, &id, &e2, &ports)?))
                 .await?;
             if ep.plugins.portmap {
+                self.inner.net.proxies.stop(&c.id);
                 self.inner.net.ports.release(&state.ports);
                 state.ports.clear();
             }
@@ -643,8 +678,11 @@ impl Engine {
             .filter(|c| c.state.status.is_live() || c.state.status == Status::Restarting)
             .collect();
         for c in &live {
-            self.register_dns(&c.id, &c.state.networks);
+            self.register_dns(c, &c.state.networks);
             self.inner.net.ports.hold(&c.state.ports);
+            if let Err(e) = self.start_proxies(&c.id, c.state.networks.first(), &c.state.ports) {
+                tracing::warn!(container = %c.id, error = %e, "restore IPv6 loopback proxies");
+            }
         }
         let engine = self.clone();
         self.with_store(move |store| {

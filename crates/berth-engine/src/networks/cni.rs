@@ -85,7 +85,12 @@ pub(crate) fn conflist(
     }
     let mut list = vec![bridge];
     if plugins.portmap {
-        list.push(json!({"type": "portmap", "capabilities": {"portMappings": true}}));
+        list.push(json!({
+            "type": "portmap",
+            "capabilities": {"portMappings": true},
+            // Its DNAT cannot serve `::1` (IPv6 has no route_localnet): berthd's proxy does.
+            "conditionsV6": ["!", "-d", "::1"],
+        }));
     }
     list.push(json!({"type": "firewall"}));
     if plugins.tuning {

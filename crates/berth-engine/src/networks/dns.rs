@@ -2,10 +2,12 @@
 //! 53, UDP and TCP, in the host's namespace. It answers A and AAAA questions for the names of
 //! the containers on the asking container's networks (name, aliases, short id; the asker is
 //! known by its source address, as Docker resolves names on every network a container is
-//! on) and forwards every other
-//! multi-label name to the host's resolvers; an unknown single-label name is NXDOMAIN here
-//! (it can only have meant a container). The wire format is small enough to do by hand:
-//! one question in, the question echoed and address records out.
+//! on) and forwards every other name to the asking container's `--dns` servers, as Docker's
+//! resolver does (they are its upstreams, not lines of its resolv.conf). A container without
+//! `--dns` gets the host's resolvers for multi-label names; an unknown single-label name is
+//! NXDOMAIN then (it can only have meant a container, and must not leave the machine). The
+//! wire format is small enough to do by hand: one question in, the question echoed and
+//! address records out.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -34,6 +36,8 @@ struct Record {
     /// Lowercase, without a trailing dot.
     names: Vec<String>,
     addrs: Vec<IpAddr>,
+    /// The container's `--dns` servers: where its other questions go.
+    upstreams: Vec<IpAddr>,
 }
 
 type Table = HashMap<String, Vec<Record>>;
@@ -95,6 +99,7 @@ impl Resolvers {
         container: &str,
         names: &[String],
         addrs: Vec<IpAddr>,
+        upstreams: &[IpAddr],
     ) {
         let mut table = self.table.write().unwrap_or_else(|p| p.into_inner());
         let records = table.entry(network_id.to_string()).or_default();
@@ -103,6 +108,7 @@ impl Resolvers {
             container: container.to_string(),
             names: names.iter().map(|n| n.to_ascii_lowercase()).collect(),
             addrs,
+            upstreams: upstreams.to_vec(),
         });
     }
 
@@ -239,14 +245,17 @@ pub(crate) fn reply(query: &[u8], q: &Question, rcode: u8, addrs: &[IpAddr]) -> 
 }
 
 /// What the table knows of `name` on the networks of the container at `peer` (on `network`
-/// for an unknown asker): `None` when no container there has that name.
-fn lookup(table: &RwLock<Table>, network: &str, name: &str, peer: IpAddr) -> Option<Vec<IpAddr>> {
+/// for an unknown asker): `Ok` with the addresses, or `Err` with the asker's own upstream
+/// servers when no container there has that name.
+fn lookup(
+    table: &RwLock<Table>,
+    network: &str,
+    name: &str,
+    peer: IpAddr,
+) -> Result<Vec<IpAddr>, Vec<IpAddr>> {
     let table = table.read().unwrap_or_else(|p| p.into_inner());
-    let asker = table
-        .values()
-        .flatten()
-        .find(|r| r.addrs.contains(&peer))
-        .map(|r| r.container.as_str());
+    let asker_record = table.values().flatten().find(|r| r.addrs.contains(&peer));
+    let asker = asker_record.map(|r| r.container.as_str());
     let hits: Vec<&Record> = table
         .iter()
         .filter(|(net, records)| match asker {
@@ -257,9 +266,11 @@ fn lookup(table: &RwLock<Table>, network: &str, name: &str, peer: IpAddr) -> Opt
         .filter(|r| r.names.iter().any(|n| n == name))
         .collect();
     if hits.is_empty() {
-        return None;
+        return Err(asker_record
+            .map(|r| r.upstreams.clone())
+            .unwrap_or_default());
     }
-    Some(hits.iter().flat_map(|r| r.addrs.iter().copied()).collect())
+    Ok(hits.iter().flat_map(|r| r.addrs.iter().copied()).collect())
 }
 
 async fn answer(
@@ -279,28 +290,39 @@ async fn answer(
         }
         return None;
     };
-    if let Some(addrs) = lookup(table, network, &q.name, peer) {
-        let wanted: Vec<IpAddr> = addrs
-            .into_iter()
-            .filter(|a| match q.qtype {
-                TYPE_A => a.is_ipv4(),
-                TYPE_AAAA => a.is_ipv6(),
-                _ => false,
-            })
-            .collect();
-        return Some(reply(query, &q, 0, &wanted));
-    }
-    if !q.name.contains('.') {
-        return Some(reply(query, &q, RCODE_NXDOMAIN, &[]));
-    }
-    Some(match forward(query).await {
+    let upstreams = match lookup(table, network, &q.name, peer) {
+        Ok(addrs) => {
+            let wanted: Vec<IpAddr> = addrs
+                .into_iter()
+                .filter(|a| match q.qtype {
+                    TYPE_A => a.is_ipv4(),
+                    TYPE_AAAA => a.is_ipv6(),
+                    _ => false,
+                })
+                .collect();
+            return Some(reply(query, &q, 0, &wanted));
+        }
+        Err(upstreams) => upstreams,
+    };
+    let servers = if upstreams.is_empty() {
+        if !q.name.contains('.') {
+            return Some(reply(query, &q, RCODE_NXDOMAIN, &[]));
+        }
+        host_upstreams()
+    } else {
+        upstreams
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, 53))
+            .collect()
+    };
+    Some(match forward(query, &servers).await {
         Some(r) => r,
         None => reply(query, &q, RCODE_SERVFAIL, &[]),
     })
 }
 
 /// The host's name servers (`/etc/resolv.conf`; loopback ones work, we are on the host).
-fn upstreams() -> Vec<SocketAddr> {
+fn host_upstreams() -> Vec<SocketAddr> {
     std::fs::read_to_string("/etc/resolv.conf")
         .unwrap_or_default()
         .lines()
@@ -310,8 +332,8 @@ fn upstreams() -> Vec<SocketAddr> {
         .collect()
 }
 
-async fn forward(query: &[u8]) -> Option<Vec<u8>> {
-    for upstream in upstreams() {
+async fn forward(query: &[u8], servers: &[SocketAddr]) -> Option<Vec<u8>> {
+    for &upstream in servers {
         let local: SocketAddr = if upstream.is_ipv4() {
             "0.0.0.0:0".parse().ok()?
         } else {

@@ -35,7 +35,7 @@ pub enum NetworkError {
     },
     #[error("network {0}: no free subnet left in the default address pools")]
     PoolsExhausted(String),
-    #[error("network {0}: IPv6 needs an IPv6 --subnet (no IPv6 address pool is configured)")]
+    #[error("network {0}: --ipv6 needs an IPv6 subnet: none was given and the IPv6 address pools have no free subnet left")]
     Ipv6NeedsSubnet(String),
     #[error("network {network}: invalid option {option}={value}")]
     BadOption {

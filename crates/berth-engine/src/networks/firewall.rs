@@ -6,7 +6,8 @@
 //! made in. Stage 1 sends traffic leaving a Berth bridge for elsewhere to stage 2, which drops
 //! it if it is headed into another Berth bridge; an internal network drops everything
 //! crossing its bridge. The chains are shared by every daemon on the host and never removed;
-//! a network's rules are.
+//! a network's rules are. The rules match bridges, not addresses, so a network with IPv6 gets
+//! the same ones from `ip6tables` (Docker's `DOCKER-ISOLATION` chains exist in both too).
 
 use std::process::Command;
 
@@ -28,26 +29,35 @@ fn run(net: &Network, program: &str, args: &[&str]) -> Result<bool, NetworkError
     Ok(out.status.success())
 }
 
-/// `iptables -w` (waits for the xtables lock, which plugins take too).
-fn iptables(net: &Network, args: &[&str]) -> Result<bool, NetworkError> {
+/// The tables a network's rules go in: `iptables`, and `ip6tables` when it has IPv6.
+fn programs(net: &Network) -> &'static [&'static str] {
+    if net.enable_ipv6 {
+        &["iptables", "ip6tables"]
+    } else {
+        &["iptables"]
+    }
+}
+
+/// `iptables -w` or `ip6tables -w` (waits for the xtables lock, which plugins take too).
+fn iptables(net: &Network, program: &str, args: &[&str]) -> Result<bool, NetworkError> {
     let mut all = vec!["-w", "-t", "filter"];
     all.extend_from_slice(args);
-    run(net, "iptables", &all)
+    run(net, program, &all)
 }
 
 /// Appends `rule` to `chain` unless it is there.
-fn ensure(net: &Network, chain: &str, rule: &[&str]) -> Result<(), NetworkError> {
+fn ensure(net: &Network, program: &str, chain: &str, rule: &[&str]) -> Result<(), NetworkError> {
     let check: Vec<&str> = ["-C", chain].iter().chain(rule).copied().collect();
-    if iptables(net, &check)? {
+    if iptables(net, program, &check)? {
         return Ok(());
     }
     let add: Vec<&str> = ["-A", chain].iter().chain(rule).copied().collect();
-    if iptables(net, &add)? {
+    if iptables(net, program, &add)? {
         Ok(())
     } else {
         Err(NetworkError::Host {
             network: net.name.clone(),
-            action: format!("iptables {}", add.join(" ")),
+            action: format!("{program} {}", add.join(" ")),
             message: "failed".into(),
         })
     }
@@ -70,24 +80,30 @@ fn rules(net: &Network) -> Vec<(&'static str, Vec<&str>)> {
 
 /// Puts the network's isolation rules in place (idempotent).
 pub(crate) fn isolate(net: &Network) -> Result<(), NetworkError> {
-    for chain in [STAGE1, STAGE2, ADMIN] {
-        // Fails when the chain exists, which is what we want.
-        iptables(net, &["-N", chain])?;
-    }
-    ensure(net, ADMIN, &["-j", STAGE1])?;
-    // Without the CNI firewall plugin's chains on this host yet, FORWARD reaches ours directly.
-    ensure(net, "FORWARD", &["-j", ADMIN])?;
-    for (chain, rule) in rules(net) {
-        ensure(net, chain, &rule)?;
+    for program in programs(net) {
+        for chain in [STAGE1, STAGE2, ADMIN] {
+            // Fails when the chain exists, which is what we want.
+            iptables(net, program, &["-N", chain])?;
+        }
+        ensure(net, program, ADMIN, &["-j", STAGE1])?;
+        // Without the CNI firewall plugin's chains on this host yet, FORWARD reaches ours
+        // directly.
+        ensure(net, program, "FORWARD", &["-j", ADMIN])?;
+        for (chain, rule) in rules(net) {
+            ensure(net, program, chain, &rule)?;
+        }
     }
     Ok(())
 }
 
-/// Removes the network's isolation rules (idempotent).
+/// Removes the network's isolation rules (idempotent). Both tables are swept whatever the
+/// network says, so rules of a definition that changed (the default bridge's `--ipv6`) go too.
 pub(crate) fn unisolate(net: &Network) -> Result<(), NetworkError> {
-    for (chain, rule) in rules(net) {
-        let del: Vec<&str> = ["-D", chain].iter().chain(&rule).copied().collect();
-        while iptables(net, &del)? {}
+    for program in ["iptables", "ip6tables"] {
+        for (chain, rule) in rules(net) {
+            let del: Vec<&str> = ["-D", chain].iter().chain(&rule).copied().collect();
+            while iptables(net, program, &del)? {}
+        }
     }
     Ok(())
 }

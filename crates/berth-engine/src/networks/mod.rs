@@ -160,6 +160,7 @@ pub(crate) struct NetState {
     lock: tokio::sync::Mutex<()>,
     pub(crate) dns: dns::Resolvers,
     pub(crate) ports: ports::Reserved,
+    pub(crate) proxies: ports::Proxies,
 }
 
 impl NetState {
@@ -172,6 +173,7 @@ impl NetState {
             lock: tokio::sync::Mutex::new(()),
             dns: dns::Resolvers::default(),
             ports: ports::Reserved::default(),
+            proxies: ports::Proxies::default(),
         }
     }
 }
@@ -318,10 +320,6 @@ fn define(
             ip_range,
         });
     }
-    let has_v6 = subnets.iter().any(|s| !s.subnet.addr().is_ipv4());
-    if req.enable_ipv6 && !has_v6 {
-        return Err(NetworkError::Ipv6NeedsSubnet(name.to_string()));
-    }
     let taken: Vec<(&Subnet, &Network)> = existing
         .iter()
         .flat_map(|n| n.subnets.iter().map(move |s| (s, n)))
@@ -341,15 +339,27 @@ fn define(
             });
         }
     }
-    if !subnets.iter().any(|s| s.subnet.addr().is_ipv4()) {
-        let mut avoid: Vec<IpNet> = taken.iter().map(|(t, _)| t.subnet).collect();
-        avoid.extend_from_slice(host_routes);
-        let net = subnet::allocate(pools, &avoid)
-            .ok_or_else(|| NetworkError::PoolsExhausted(name.to_string()))?;
-        let gateway = subnet::first_host(&net)
-            .ok_or_else(|| NetworkError::PoolsExhausted(name.to_string()))?;
+    let mut avoid: Vec<IpNet> = taken.iter().map(|(t, _)| t.subnet).collect();
+    avoid.extend_from_slice(host_routes);
+    // Every network has IPv4; with --ipv6 it has IPv6 too. A family without a --subnet gets
+    // one from the pools (IPv4 goes first, as Docker lists it).
+    for v6 in [false, true] {
+        let given = subnets.iter().any(|s| s.subnet.addr().is_ipv6() == v6);
+        if given || (v6 && !req.enable_ipv6) {
+            continue;
+        }
+        let exhausted = || {
+            if v6 {
+                NetworkError::Ipv6NeedsSubnet(name.to_string())
+            } else {
+                NetworkError::PoolsExhausted(name.to_string())
+            }
+        };
+        let net = subnet::allocate(pools, v6, &avoid).ok_or_else(exhausted)?;
+        let gateway = subnet::first_host(&net).ok_or_else(exhausted)?;
+        let at = if v6 { subnets.len() } else { 0 };
         subnets.insert(
-            0,
+            at,
             Subnet {
                 subnet: net,
                 gateway,
@@ -371,7 +381,7 @@ fn define(
         bridge,
         internal: req.internal,
         attachable: req.attachable,
-        enable_ipv6: has_v6,
+        enable_ipv6: subnets.iter().any(|s| s.subnet.addr().is_ipv6()),
         subnets,
         options: req.options.clone(),
         labels: req.labels.clone(),
@@ -394,6 +404,29 @@ fn default_bridge(config: &crate::NetConfig, id: String) -> Result<Network, Netw
             "want the bridge's IPv4 address and prefix, as 172.29.0.1/16",
         ));
     }
+    let mut subnets = vec![Subnet {
+        subnet: iface.trunc(),
+        gateway: iface.addr(),
+        ip_range: None,
+    }];
+    if config.ipv6 {
+        let cidr = config.fixed_cidr_v6.as_deref().unwrap_or_default();
+        let net = subnet::parse_subnet(DEFAULT_NETWORK, "--fixed-cidr-v6", cidr)?;
+        let gateway = subnet::first_host(&net)
+            .filter(IpAddr::is_ipv6)
+            .ok_or_else(|| NetworkError::BadAddress {
+                network: DEFAULT_NETWORK.into(),
+                what: "--fixed-cidr-v6",
+                value: cidr.to_string(),
+                reason: "--ipv6 needs an IPv6 subnet with room for a gateway, as fd00:1::/64"
+                    .into(),
+            })?;
+        subnets.push(Subnet {
+            subnet: net,
+            gateway,
+            ip_range: None,
+        });
+    }
     let mut options = BTreeMap::new();
     options.insert(BRIDGE_NAME_OPTION.to_string(), config.bridge.clone());
     Ok(Network {
@@ -404,12 +437,8 @@ fn default_bridge(config: &crate::NetConfig, id: String) -> Result<Network, Netw
         bridge: config.bridge.clone(),
         internal: false,
         attachable: false,
-        enable_ipv6: false,
-        subnets: vec![Subnet {
-            subnet: iface.trunc(),
-            gateway: iface.addr(),
-            ip_range: None,
-        }],
+        enable_ipv6: config.ipv6,
+        subnets,
         options,
         labels: BTreeMap::new(),
         mtu: None,
@@ -417,8 +446,10 @@ fn default_bridge(config: &crate::NetConfig, id: String) -> Result<Network, Netw
     })
 }
 
+/// The configured address pools, plus Docker's IPv6 fallback (a ULA /48 of this host) when
+/// none of them is IPv6.
 fn pools(config: &crate::NetConfig) -> Result<Vec<(IpNet, u8)>, NetworkError> {
-    config
+    let mut pools = config
         .address_pools
         .iter()
         .map(|(base, size)| {
@@ -437,7 +468,12 @@ fn pools(config: &crate::NetConfig) -> Result<Vec<(IpNet, u8)>, NetworkError> {
             }
             Ok((net, *size))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    if !pools.iter().any(|(base, _)| base.addr().is_ipv6()) {
+        let machine_id = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
+        pools.push(subnet::default_ula_pool(&machine_id));
+    }
+    Ok(pools)
 }
 
 impl Engine {
@@ -460,6 +496,8 @@ impl Engine {
                         want.id = have.id.clone();
                         want.created = have.created;
                         if *have != want {
+                            // New flags may change the bridge or drop IPv6: the old rules go.
+                            firewall::unisolate(have)?;
                             store
                                 .metadata
                                 .set_network_config(&want.id, &to_record(&want)?.config)?;

@@ -1,12 +1,18 @@
 //! Published ports: `-p`/`-P` requests (Docker's `PortBindings`, `PublishAllPorts`) turned into
 //! host ports, checked against the daemon's other containers and the host's listeners, and
 //! handed to the CNI `portmap` plugin.
+//!
+//! IPv6 has no `route_localnet`: the kernel drops a packet from `::1` that DNAT sends to a
+//! bridge, so `portmap` cannot serve the IPv6 loopback. Connections to `[::1]:port` are proxied
+//! by berthd instead (Docker's `docker-proxy` does the same), for `-p [::1]:port:...` and for
+//! every binding without an address, TCP only.
 
-use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
+use tokio::task::AbortHandle;
 
 use super::NetworkError;
 use crate::spec::CreateOptions;
@@ -225,5 +231,88 @@ fn host_port_free(protocol: &str, ip: IpAddr, port: u16) -> bool {
     match protocol {
         "udp" => UdpSocket::bind((ip, port)).is_ok(),
         _ => TcpListener::bind((ip, port)).is_ok(),
+    }
+}
+
+impl PublishedPort {
+    /// Served by berthd's proxy on `[::1]` (see the module's comment).
+    pub(crate) fn proxied(&self) -> bool {
+        self.protocol == "tcp" && (self.host_ip.is_empty() || self.on_ipv6_loopback())
+    }
+
+    /// Bound to `::1` only: for the proxy alone, `portmap` must not see it.
+    pub(crate) fn on_ipv6_loopback(&self) -> bool {
+        self.host_ip.parse::<IpAddr>().ok() == Some(IpAddr::V6(Ipv6Addr::LOCALHOST))
+    }
+}
+
+/// The `[::1]` proxies of running containers, by container id.
+#[derive(Default)]
+pub(crate) struct Proxies(Mutex<HashMap<String, Vec<AbortHandle>>>);
+
+impl Proxies {
+    /// Starts proxying a container's ports to `target` (its address on the primary network).
+    /// A binding on `::1` itself must get its listener; one without an address is served on
+    /// `::1` where the host has it. Must run inside the tokio runtime.
+    pub(crate) fn start(
+        &self,
+        container: &str,
+        ports: &[PublishedPort],
+        target: IpAddr,
+    ) -> Result<(), NetworkError> {
+        let mut handles = Vec::new();
+        for p in ports.iter().filter(|p| p.proxied()) {
+            let listen = SocketAddr::new(Ipv6Addr::LOCALHOST.into(), p.host_port);
+            let to = SocketAddr::new(target, p.container_port);
+            match listener(listen) {
+                Ok(l) => handles.push(tokio::spawn(proxy_tcp(l, to)).abort_handle()),
+                Err(e) if !p.on_ipv6_loopback() => {
+                    tracing::debug!(container, %listen, error = %e, "no IPv6 loopback proxy");
+                }
+                Err(_) => {
+                    handles.iter().for_each(AbortHandle::abort);
+                    return Err(NetworkError::PortInUse {
+                        container: container.to_string(),
+                        host_ip: p.host_ip.clone(),
+                        port: p.host_port,
+                    });
+                }
+            }
+        }
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for h in all
+            .insert(container.to_string(), handles)
+            .unwrap_or_default()
+        {
+            h.abort();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stop(&self, container: &str) {
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for h in all.remove(container).unwrap_or_default() {
+            h.abort();
+        }
+    }
+}
+
+fn listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let l = TcpListener::bind(addr)?;
+    l.set_nonblocking(true)?;
+    tokio::net::TcpListener::from_std(l)
+}
+
+/// Accepts for ever; each client gets its own connection to the container.
+async fn proxy_tcp(listener: tokio::net::TcpListener, to: SocketAddr) {
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            if let Ok(mut server) = tokio::net::TcpStream::connect(to).await {
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            }
+        });
     }
 }

@@ -1,5 +1,5 @@
 //! Address arithmetic for networks: parsing what users type, overlap checks, picking a free
-//! subnet from the address pools. Pure, apart from reading the host's IPv4 routes.
+//! subnet from the address pools. Pure, apart from reading the host's routes.
 
 use std::net::IpAddr;
 
@@ -61,29 +61,70 @@ pub(crate) fn parse_host_in(
     Ok(addr)
 }
 
-/// The first host address of a subnet, Docker's default gateway.
+/// The first host address of a subnet, Docker's default gateway (`::1` of an IPv6 one:
+/// ipnet counts the subnet-router anycast address, `::`, among IPv6 hosts).
 pub(crate) fn first_host(subnet: &IpNet) -> Option<IpAddr> {
-    subnet.hosts().next()
+    subnet.hosts().find(|a| *a != subnet.network())
 }
 
 pub(crate) fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-/// The first subnet of `size` bits out of `pools` that overlaps nothing in `taken`.
-pub(crate) fn allocate(pools: &[(IpNet, u8)], taken: &[IpNet]) -> Option<IpNet> {
-    pools.iter().find_map(|(base, size)| {
-        base.subnets(*size)
-            .ok()?
-            .find(|candidate| !taken.iter().any(|t| overlaps(candidate, t)))
-    })
+/// The first subnet of `size` bits out of the `pools` of one address family (IPv6 when `v6`)
+/// that overlaps nothing in `taken`.
+pub(crate) fn allocate(pools: &[(IpNet, u8)], v6: bool, taken: &[IpNet]) -> Option<IpNet> {
+    pools
+        .iter()
+        .filter(|(base, _)| base.addr().is_ipv6() == v6)
+        .find_map(|(base, size)| {
+            base.subnets(*size)
+                .ok()?
+                .find(|candidate| !taken.iter().any(|t| overlaps(candidate, t)))
+        })
 }
 
-/// The host's IPv4 routes other than the default one (`/proc/net/route`: little-endian hex
-/// destination and mask), so an allocated subnet does not shadow a network the host reaches.
+/// The host's routes other than the default ones, IPv4 and IPv6, so an allocated subnet does
+/// not shadow a network the host reaches (another daemon's bridges among them).
 pub(crate) fn host_routes() -> Vec<IpNet> {
-    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
-    parse_routes(&text)
+    let v4 = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    let v6 = std::fs::read_to_string("/proc/net/ipv6_route").unwrap_or_default();
+    let mut routes = parse_routes(&v4);
+    routes.extend(parse_routes_v6(&v6));
+    routes
+}
+
+/// `/proc/net/ipv6_route`: destination as 32 hex digits, then its prefix length in hex.
+/// Host routes of the local table (/128) and multicast ones are left out: no pool is made
+/// of them.
+pub(crate) fn parse_routes_v6(text: &str) -> Vec<IpNet> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace();
+            let dest = u128::from_str_radix(f.next()?, 16).ok()?;
+            let prefix = u8::from_str_radix(f.next()?, 16).ok()?;
+            let addr = std::net::Ipv6Addr::from(dest);
+            if prefix == 0 || prefix == 128 || addr.is_multicast() {
+                return None;
+            }
+            ipnet::Ipv6Net::new(addr, prefix).ok().map(IpNet::V6)
+        })
+        .collect()
+}
+
+/// The IPv6 pool used when none is configured, as recent Docker: a /48 of unique local
+/// addresses (RFC 4193: `fd` + 40 bits) whose global id comes from the machine id, so it is
+/// stable on a host and differs between hosts. Split into /64s.
+pub(crate) fn default_ula_pool(machine_id: &str) -> (IpNet, u8) {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(machine_id.trim().as_bytes());
+    let mut octets = [0u8; 16];
+    octets[0] = 0xfd;
+    octets[1..6].copy_from_slice(&digest[..5]);
+    let base = ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(octets), 48)
+        .map(IpNet::V6)
+        .unwrap_or_default();
+    (base, 64)
 }
 
 pub(crate) fn parse_routes(text: &str) -> Vec<IpNet> {

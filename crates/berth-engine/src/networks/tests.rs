@@ -60,12 +60,16 @@ fn bad_input_is_refused_with_the_network_named() {
         define_one(&req("-x", ""), &[]),
         Err(NetworkError::InvalidName(_))
     ));
-    let mut v6 = req("v6", "");
+    // --ipv6 with only an IPv4 --subnet, and no IPv6 pool to take one from.
+    let mut v6 = req("v6", "10.5.0.0/24");
     v6.enable_ipv6 = true;
-    assert!(matches!(
-        define_one(&v6, &[]),
-        Err(NetworkError::Ipv6NeedsSubnet(_))
-    ));
+    let e = define_one(&v6, &[]).unwrap_err();
+    assert!(matches!(e, NetworkError::Ipv6NeedsSubnet(_)), "{e}");
+    assert!(e.to_string().contains("network v6"), "{e}");
+    for bad in ["fd00::/129", "fd00::1/64", "fd00:::/64"] {
+        let e = define_one(&req("bad6", bad), &[]).unwrap_err();
+        assert!(matches!(e, NetworkError::BadAddress { .. }), "{bad}: {e}");
+    }
     let mut other = req("mac", "");
     other.driver = "macvlan".into();
     assert!(matches!(
@@ -165,4 +169,140 @@ fn default_bridge_comes_from_the_flags() {
         ..Default::default()
     };
     assert!(default_bridge(&bad, "d".repeat(64)).is_err());
+}
+
+fn dual_pools() -> Vec<(IpNet, u8)> {
+    let mut pools = pool();
+    pools.push(("fd42:1:2::/62".parse().unwrap(), 64));
+    pools
+}
+
+#[test]
+fn ipv6_alone_takes_a_64_from_the_ipv6_pool() {
+    let mut r = req("six", "");
+    r.enable_ipv6 = true;
+    let routes = ["fd42:1:2::/64".parse().unwrap()];
+    let n = define(&r, "a".repeat(64), &[], &dual_pools(), true, &routes).unwrap();
+    assert!(n.enable_ipv6);
+    let subnets: Vec<String> = n.subnets.iter().map(|s| s.subnet.to_string()).collect();
+    // IPv4 first; the host's route skipped.
+    assert_eq!(subnets, ["10.90.0.0/24", "fd42:1:2:1::/64"]);
+    assert_eq!(n.subnets[1].gateway.to_string(), "fd42:1:2:1::1");
+    // A given IPv6 subnet is kept, and the next network's allocation skips it.
+    let mut given = req("given", "fd42:1:2:2::/64");
+    given.enable_ipv6 = true;
+    let g = define(
+        &given,
+        "b".repeat(64),
+        std::slice::from_ref(&n),
+        &dual_pools(),
+        true,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(g.subnets[1].subnet.to_string(), "fd42:1:2:2::/64");
+    assert_eq!(g.subnets[0].subnet.to_string(), "10.90.1.0/24");
+    let e = define(
+        &given,
+        "c".repeat(64),
+        std::slice::from_ref(&g),
+        &dual_pools(),
+        true,
+        &[],
+    )
+    .unwrap_err();
+    assert!(matches!(e, NetworkError::Overlap { .. }), "{e}");
+    let third = define(&r, "d".repeat(64), &[n, g], &dual_pools(), true, &routes).unwrap();
+    assert_eq!(third.subnets[1].subnet.to_string(), "fd42:1:2:3::/64");
+    // Without --ipv6 nothing of the IPv6 pool is taken.
+    let four = define_one(&req("four", ""), &[]).unwrap();
+    assert!(!four.enable_ipv6 && four.subnets.len() == 1);
+}
+
+#[test]
+fn the_ipv6_fallback_pool_is_a_ula_48_of_the_host() {
+    let (a, size) = subnet::default_ula_pool("3d1219c7c4c5404aaa1f6d2a48adfda4\n");
+    assert_eq!((a.prefix_len(), size), (48, 64));
+    assert!(a.network().to_string().starts_with("fd"), "{a}");
+    assert_eq!(
+        subnet::default_ula_pool("3d1219c7c4c5404aaa1f6d2a48adfda4").0,
+        a
+    );
+    assert_ne!(subnet::default_ula_pool("another host").0, a);
+    let config = crate::NetConfig::default();
+    let all = pools(&config).unwrap();
+    assert!(all.iter().any(|(b, s)| b.addr().is_ipv6() && *s == 64));
+    // A configured IPv6 pool replaces the fallback.
+    let config = crate::NetConfig {
+        address_pools: vec![("10.1.0.0/16".into(), 24), ("fd99::/56".into(), 64)],
+        ..Default::default()
+    };
+    let v6: Vec<String> = pools(&config)
+        .unwrap()
+        .iter()
+        .filter(|(b, _)| b.addr().is_ipv6())
+        .map(|(b, _)| b.to_string())
+        .collect();
+    assert_eq!(v6, ["fd99::/56"]);
+}
+
+#[test]
+fn ipv6_routes_of_the_host_parse() {
+    let text = "fd000000000000000000000000000000 40 00000000000000000000000000000000 00 \
+                00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 \
+fd000000000000000000000000000001 00000400 00000003 00000000 00000003     eth0
+00000000000000000000000000000001 80 00000000000000000000000000000000 00 \
+00000000000000000000000000000000 00000000 00000002 00000000 80200001       lo
+ff000000000000000000000000000000 08 00000000000000000000000000000000 00 \
+00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0
+";
+    let routes = subnet::parse_routes_v6(text);
+    assert_eq!(routes, vec!["fd00::/64".parse::<IpNet>().unwrap()]);
+}
+
+#[test]
+fn dual_stack_conflist_has_two_ranges_and_routes() {
+    let mut r = req("dual", "10.9.0.0/24");
+    r.ipam.push(IpamRequest {
+        subnet: "fd42:9::/64".into(),
+        ..Default::default()
+    });
+    r.enable_ipv6 = true;
+    let n = define_one(&r, &[]).unwrap();
+    let list = cni::conflist(&n, "/x".as_ref(), Plugins::ALL).unwrap();
+    let ipam = &list.plugins[0].extra["ipam"];
+    assert_eq!(
+        ipam["ranges"],
+        serde_json::json!([
+            [{"subnet": "10.9.0.0/24", "gateway": "10.9.0.1"}],
+            [{"subnet": "fd42:9::/64", "gateway": "fd42:9::1"}],
+        ])
+    );
+    assert_eq!(
+        ipam["routes"],
+        serde_json::json!([{"dst": "0.0.0.0/0"}, {"dst": "::/0"}])
+    );
+    // portmap leaves `::1` to berthd's proxy.
+    assert_eq!(
+        list.plugins[1].extra["conditionsV6"],
+        serde_json::json!(["!", "-d", "::1"])
+    );
+}
+
+#[test]
+fn the_default_bridge_gets_ipv6_when_configured() {
+    let mut config = crate::NetConfig {
+        bip: "10.201.3.1/24".into(),
+        ipv6: true,
+        fixed_cidr_v6: Some("fd42:77::/64".into()),
+        ..Default::default()
+    };
+    let n = default_bridge(&config, "d".repeat(64)).unwrap();
+    assert!(n.enable_ipv6);
+    assert_eq!(n.subnets[1].gateway.to_string(), "fd42:77::1");
+    config.fixed_cidr_v6 = None;
+    assert!(default_bridge(&config, "d".repeat(64)).is_err());
+    config.fixed_cidr_v6 = Some("10.1.0.0/16".into());
+    assert!(default_bridge(&config, "d".repeat(64)).is_err());
 }

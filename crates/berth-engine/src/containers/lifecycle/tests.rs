@@ -28,11 +28,11 @@ fn hosts_names_the_container_on_its_addresses() {
 }
 
 #[test]
-fn resolv_conf_puts_the_network_server_first() {
+fn resolv_conf_lists_the_network_server_alone_and_dns_elsewhere() {
+    // On a user network `--dns` servers are the embedded server's upstreams, not lines here.
     let gw: Vec<IpAddr> = vec!["10.1.0.1".parse().unwrap()];
     let r = resolv_conf(&gw, &["9.9.9.9".into()], &["x.test".into()], &[]);
-    assert_eq!(
-        r,
-        "search x.test\nnameserver 10.1.0.1\nnameserver 9.9.9.9\n"
-    );
+    assert_eq!(r, "search x.test\nnameserver 10.1.0.1\n");
+    let r = resolv_conf(&[], &["9.9.9.9".into()], &["x.test".into()], &[]);
+    assert_eq!(r, "search x.test\nnameserver 9.9.9.9\n");
 }

@@ -24,6 +24,7 @@ fn resolvers(records: &[(&str, &str, &str, &str)]) -> Resolvers {
             container,
             &[name.to_string()],
             vec![addr.parse().unwrap()],
+            &[],
         );
     }
     r
@@ -48,6 +49,7 @@ async fn answers_names_of_the_network_only() {
         "c1",
         &["Web".into(), "alias".into()],
         vec!["10.1.0.2".parse().unwrap()],
+        &[],
     );
 
     let peer: IpAddr = "10.1.0.9".parse().unwrap();
@@ -95,4 +97,51 @@ async fn a_container_on_two_networks_resolves_names_of_both() {
     .await
     .unwrap();
     assert_eq!(&a[a.len() - 4..], &[10, 1, 0, 2]);
+}
+
+#[tokio::test]
+async fn other_names_go_to_the_askers_own_servers() {
+    // A fake upstream on loopback that answers with its own marker (rcode 5, REFUSED).
+    let upstream = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = upstream.local_addr().unwrap().port();
+    let served = tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        let (n, from) = upstream.recv_from(&mut buf).await.unwrap();
+        let mut reply = buf[..n].to_vec();
+        reply[2] |= 0x80;
+        reply[3] = 0x85;
+        upstream.send_to(&reply, from).await.unwrap();
+        buf[..n].to_vec()
+    });
+    let servers = [SocketAddr::new("127.0.0.1".parse().unwrap(), port)];
+    let q = query("example.test", TYPE_A);
+    let a = forward(&q, &servers).await.unwrap();
+    assert_eq!(a[3] & 0x0f, 5);
+    assert_eq!(served.await.unwrap(), q);
+
+    // The table says whose servers: the asker's `--dns`, none for an unknown asker.
+    let r = Resolvers::default();
+    let dns: IpAddr = "10.1.0.53".parse().unwrap();
+    r.register(
+        "net1",
+        "c1",
+        &["c1".into()],
+        vec!["10.1.0.2".parse().unwrap()],
+        &[dns],
+    );
+    let asker: IpAddr = "10.1.0.2".parse().unwrap();
+    assert_eq!(
+        lookup(&r.table, "net1", "example.test", asker),
+        Err(vec![dns])
+    );
+    assert_eq!(
+        lookup(
+            &r.table,
+            "net1",
+            "example.test",
+            "10.1.0.9".parse().unwrap()
+        ),
+        Err(vec![])
+    );
+    assert_eq!(lookup(&r.table, "net1", "c1", asker), Ok(vec![asker]));
 }
