@@ -37,7 +37,7 @@ pub struct PushOptions {
 }
 
 /// A blob to send and where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct Blob {
     digest: Digest,
     size: u64,
@@ -51,6 +51,11 @@ struct Blob {
 impl Blob {
     fn compression(&self) -> Option<Compression> {
         Compression::from_media_type(&self.media_type)
+    }
+
+    /// A plain tar layer, which goes up gzipped.
+    fn uncompressed(&self) -> bool {
+        self.compression() == Some(Compression::None)
     }
 
     fn say(&self, reporter: &Reporter, status: &str) {
@@ -125,10 +130,7 @@ impl Engine {
         for b in local.layers.iter().skip(PARALLEL_UPLOADS) {
             b.say(&reporter, "Waiting");
         }
-        let regenerate = local
-            .layers
-            .iter()
-            .any(|b| b.compression() == Some(Compression::None));
+        let regenerate = local.layers.iter().any(Blob::uncompressed);
         // Owned, shared arguments: a future borrowing from this stack frame is not `Send` for
         // every lifetime the executor may pick.
         let upload = Arc::new(Upload {
@@ -140,7 +142,7 @@ impl Engine {
         let layers: Vec<Blob> = futures_util::stream::iter(local.layers.into_iter().map(|b| {
             let upload = upload.clone();
             async move {
-                let b = if b.compression() == Some(Compression::None) {
+                let b = if b.uncompressed() {
                     upload.engine.gzip_copy(b).await?
                 } else {
                     b
@@ -195,7 +197,7 @@ impl Engine {
             let (digest, size) = match known {
                 Some(k) => k,
                 None => {
-                    let tar = std::io::BufReader::new(store.content.reader(source)?);
+                    let tar = store.content.reader(source)?;
                     // A ref of its own: two pushes of the layer at once each make a copy (the
                     // same bytes) instead of refusing each other.
                     let ingest = format!("push-gzip-{}-{}", source.hex(), crate::random_hex(8));
