@@ -314,6 +314,44 @@ fn committed_images_are_pushed_gzipped_as_dockerd_does() {
 }
 
 #[test]
+fn layers_beyond_three_uploads_wait_for_a_slot() {
+    if skip_registry() {
+        return;
+    }
+    let reg = Registry::start(RegistryOpts::default());
+    let d = Daemon::start();
+    let mut image = format!("{}/wait:v0", reg.host());
+    d.docker(&["import", busybox_tar().to_str().unwrap_or_default(), &image])
+        .ok();
+    for i in 1..4 {
+        let maker = unique("wait-maker");
+        d.docker(&[
+            "run",
+            "--name",
+            &maker,
+            &image,
+            "touch",
+            &format!("/layer{i}"),
+        ])
+        .ok();
+        image = format!("{}/wait:v{i}", reg.host());
+        d.docker(&["commit", &maker, &image]).ok();
+        d.docker(&["rm", &maker]).ok();
+    }
+    let push = d.docker(&["push", &image]).ok();
+    assert_eq!(
+        push.stdout
+            .lines()
+            .filter(|l| l.ends_with(": Pushed"))
+            .count(),
+        4,
+        "{}",
+        push.stdout
+    );
+    assert!(push.stdout.contains(": Waiting"), "{}", push.stdout);
+}
+
+#[test]
 fn missing_images_and_corrupt_blobs_are_refused_cleanly() {
     if skip_registry() {
         return;
