@@ -1,7 +1,8 @@
 //! Registry traffic: `POST /images/create?fromImage=` (pull), `POST /images/{name}/push`,
-//! `POST /auth`. Pull and push answer with Docker's JSON progress stream; a failure before the
-//! first progress message is a plain error response with its status code (as dockerd), a later
-//! one the stream's last line, `{"errorDetail":{"message":…},"error":…}`.
+//! `POST /auth`, `GET /distribution/{name}/json`. Pull and push answer with Docker's JSON
+//! progress stream; a failure before the first progress message is a plain error response with
+//! its status code (as dockerd), a later one the stream's last line,
+//! `{"errorDetail":{"message":…},"error":…}`.
 
 use std::future::Future;
 
@@ -91,16 +92,25 @@ where
         .into_response())
 }
 
-/// `GET /distribution/{name}/manifest` (a Berth extension, for `berth manifest inspect`): the
-/// manifest or index the registry serves for `name`, byte for byte, with its media type as
-/// `Content-Type` and its digest as `Docker-Content-Digest`.
-pub async fn manifest(
+/// `GET /distribution/{name}/json` (Docker's `DistributionInspect`, what `docker service` and
+/// buildx ask): the descriptor of what the registry serves for `name` and its platforms.
+/// `GET /distribution/{name}/manifest` (a Berth extension, for `berth manifest inspect`): that
+/// manifest or index byte for byte, with its media type as `Content-Type` and its digest as
+/// `Docker-Content-Digest`. Both ask with the `X-Registry-Auth` credentials.
+pub async fn distribution(
     axum::extract::State(engine): axum::extract::State<berth_engine::Engine>,
     axum::extract::Path(path): axum::extract::Path<String>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> ApiResult<Response> {
-    // Docker's `/distribution/{name}/json` (a descriptor and platforms) is not served.
+    if let Some(name) = path.strip_suffix("/json") {
+        let d = engine
+            .distribution_inspect(name, &credentials(&headers)?)
+            .await?;
+        return Ok(
+            Json(json!({"Descriptor": d.descriptor, "Platforms": d.platforms})).into_response(),
+        );
+    }
     let Some(name) = path.strip_suffix("/manifest") else {
         return Ok(crate::error::not_implemented(axum::http::Method::GET, uri).await);
     };

@@ -52,7 +52,7 @@ pub fn router(engine: Engine) -> Router {
         )
         .route("/images/create", post(images::create))
         .route("/auth", post(distribution::auth))
-        .route("/distribution/{*path}", get(distribution::manifest))
+        .route("/distribution/{*path}", get(distribution::distribution))
         .route("/containers/json", get(containers::list))
         .route("/containers/create", post(containers::create))
         .route("/containers/{id}/json", get(containers::inspect))

@@ -3,10 +3,14 @@
 //! Registries label layers with a media type, but `docker load` archives and some registries get
 //! it wrong, so the unpacker trusts the magic bytes of the stream itself; the media type mapping
 //! is for callers that must choose before any bytes arrive (e.g. to pick an encoder on push).
+//! [`gzip_layer`] is the encoder: `docker push` of a layer stored uncompressed.
 
-use std::io::{self, BufReader, Chain, Cursor, Read};
+use std::io::{self, BufReader, Chain, Cursor, Read, Write};
+
+use berth_types::Digest;
 
 use crate::error::{Error, Result};
+use crate::hash::{HashingWriter, Tally};
 
 /// How a layer blob is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -127,6 +131,43 @@ impl<R: Read> Read for Decompressor<R> {
             Inner::Zstd(r) => r.read(buf),
         }
     }
+}
+
+/// The gzip header's OS byte for "unknown", which Go's `compress/gzip` (dockerd's encoder) writes
+/// too; flate2 would otherwise write the same, but the bytes must not depend on its default.
+const GZIP_OS_UNKNOWN: u8 = 255;
+
+/// Gzips the plain layer tar `tar` into `out`, streaming, and returns the digest and size of the
+/// compressed bytes. The output is a function of the input alone (for this encoder version):
+/// the header carries no file name and mtime 0, so compressing a layer again gives the same
+/// blob. `layer` names the layer in errors.
+pub fn gzip_layer<R: Read, W: Write>(mut tar: R, out: W, layer: &str) -> Result<(Digest, u64)> {
+    let failed = |source| Error::Gzip {
+        layer: layer.to_string(),
+        source,
+    };
+    let hashing = HashingWriter {
+        inner: out,
+        tally: Tally::default(),
+    };
+    // zlib's default level, as dockerd's `gzip.DefaultCompression`.
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(GZIP_OS_UNKNOWN)
+        .write(hashing, flate2::Compression::default());
+    let mut buf = vec![0u8; READ_BUFFER];
+    loop {
+        let n = match tar.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(e)),
+        };
+        gz.write_all(&buf[..n]).map_err(failed)?;
+    }
+    let mut hashing = gz.finish().map_err(failed)?;
+    hashing.flush().map_err(failed)?;
+    Ok(hashing.tally.finish())
 }
 
 #[cfg(test)]

@@ -46,6 +46,12 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Compressing a layer for a registry failed, reading the layer or writing the output.
+    #[error("gzip layer {layer}: {source}")]
+    Gzip {
+        layer: String,
+        source: std::io::Error,
+    },
     /// A file in a directory being archived cannot be represented faithfully in a layer tar.
     #[error("{path}: cannot be put in a layer: {reason}")]
     NotArchivable { path: PathBuf, reason: &'static str },
@@ -62,9 +68,10 @@ impl Error {
             Self::Corrupt { .. } | Self::UnsafePath { .. } | Self::WouldOverwrite { .. } => {
                 ErrorKind::InvalidArgument
             }
-            Self::Entry { .. } | Self::Io { .. } | Self::NotArchivable { .. } => {
-                ErrorKind::Internal
-            }
+            Self::Entry { .. }
+            | Self::Io { .. }
+            | Self::Gzip { .. }
+            | Self::NotArchivable { .. } => ErrorKind::Internal,
         }
     }
 }

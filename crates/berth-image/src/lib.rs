@@ -15,7 +15,7 @@ mod rootfs;
 mod sys;
 mod unpack;
 
-pub use compression::{Compression, Decompressor};
+pub use compression::{gzip_layer, Compression, Decompressor};
 pub use diff::{
     changes, write_layer_from_dir, write_tar_from_dir, Change, ChangeKind, LayerDigest,
 };

@@ -15,4 +15,4 @@ pub use auth::Credentials;
 pub use error::{Error, Result};
 pub use hosts::{Endpoint, RegistryConfig};
 pub use manifest::{media, Descriptor, Manifest, Platform, ResolvedManifest};
-pub use session::{BlobStream, RawManifest, Session};
+pub use session::{BlobStream, Distribution, RawManifest, Session};

@@ -36,6 +36,14 @@ pub struct RawManifest {
     pub media_type: String,
 }
 
+/// Docker's `DistributionInspect`: the descriptor of what a reference names in the registry,
+/// and the platforms it serves.
+#[derive(Debug, Clone)]
+pub struct Distribution {
+    pub descriptor: Descriptor,
+    pub platforms: Vec<Platform>,
+}
+
 pub struct Session {
     client: oci_client::Client,
     endpoint: Endpoint,
@@ -164,6 +172,44 @@ impl Session {
             bytes,
             digest,
             media_type,
+        })
+    }
+
+    /// What `tag_or_digest` names, with its platforms: an index's from its entries (those
+    /// without one left out), an image's from its config blob.
+    pub async fn distribution(&self, tag_or_digest: &str) -> Result<Distribution> {
+        let (bytes, digest) = self.fetch_manifest(tag_or_digest).await?;
+        let name = format!("{}/{}", self.endpoint.host, self.repository);
+        let (media_type, platforms) = match Manifest::parse(&name, &bytes)? {
+            Manifest::Index {
+                media_type,
+                manifests,
+            } => (
+                media_type,
+                manifests.into_iter().filter_map(|m| m.platform).collect(),
+            ),
+            Manifest::Image {
+                media_type, config, ..
+            } => {
+                let config_bytes = self.blob_bytes(&config).await?;
+                let platform = serde_json::from_slice::<Platform>(&config_bytes).map_err(|e| {
+                    Error::BadManifest {
+                        reference: format!("{name}@{}", config.digest),
+                        reason: format!("image config without a platform: {e}"),
+                    }
+                })?;
+                (media_type, vec![platform])
+            }
+        };
+        Ok(Distribution {
+            descriptor: Descriptor {
+                media_type,
+                digest,
+                size: bytes.len() as u64,
+                urls: None,
+                platform: None,
+            },
+            platforms,
         })
     }
 

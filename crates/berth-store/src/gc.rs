@@ -2,7 +2,7 @@
 //!
 //! Roots are the metadata database's images (index, manifest, config and layer blobs, and the
 //! committed snapshot of each layer) and containers (their active snapshot). Marking a snapshot
-//! marks its whole parent chain. Anything created or written after the cut-off is also a root:
+//! marks its whole parent chain; a kept layer blob keeps the gzip copy a push made of it. Anything created or written after the cut-off is also a root:
 //! that protects a pull or unpack in progress whose image row does not exist yet.
 //!
 //! The sweep removes unmarked snapshots (children before parents), unmarked blobs, ingests not
@@ -78,14 +78,27 @@ pub fn collect(
         }
     }
 
-    for blob in content.walk()? {
-        if roots.blobs.contains(&blob.digest) || blob.modified >= cutoff {
+    let blobs = content.walk()?;
+    let mut kept: HashSet<&Digest> = blobs
+        .iter()
+        .filter(|b| roots.blobs.contains(&b.digest) || b.modified >= cutoff)
+        .map(|b| &b.digest)
+        .collect();
+    for (source, gzip) in &roots.gzip {
+        if kept.contains(source) {
+            kept.insert(gzip);
+        }
+    }
+    for blob in &blobs {
+        if kept.contains(&blob.digest) {
             continue;
         }
         let size = content.delete(&blob.digest)?;
         report.bytes_freed += size;
-        report.blobs.push((blob.digest, size));
+        report.blobs.push((blob.digest.clone(), size));
     }
+    let deleted: Vec<Digest> = report.blobs.iter().map(|(d, _)| d.clone()).collect();
+    metadata.forget_gzip_blobs(&deleted)?;
 
     report.ingests = content.prune_ingests(cutoff)?;
     report.leftovers = snapshots.cleanup()?;

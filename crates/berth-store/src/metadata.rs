@@ -38,6 +38,9 @@ pub use volumes::{Volume, VolumeRef};
 ///   names unique. Which containers use a network lives in the containers' config.
 /// - Migration 4, `image_digests`: `repository@digest` names a registry holding the image's
 ///   manifest (Docker's RepoDigests), learnt by pull and push; resolvable like a tag.
+/// - Migration 5, `gzip_blobs`: the gzip blob `docker push` made of an uncompressed layer blob
+///   (`source`), so every push of the layer sends the same bytes. No foreign key: blobs are not
+///   rows; GC keeps `gzip` while `source` is kept and deletes the row with either blob.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE images (
         id              TEXT PRIMARY KEY,
@@ -100,6 +103,11 @@ const MIGRATIONS: &[&str] = &[
         image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
     );
     CREATE INDEX image_digests_image ON image_digests(image_id);",
+    "CREATE TABLE gzip_blobs (
+        source TEXT PRIMARY KEY,
+        gzip   TEXT NOT NULL,
+        size   INTEGER NOT NULL
+    );",
 ];
 
 /// Whether `name` is `repository@digest` rather than `repository:tag`.
@@ -163,6 +171,8 @@ pub struct Container {
 pub(crate) struct Roots {
     pub(crate) blobs: HashSet<Digest>,
     pub(crate) snapshots: HashSet<String>,
+    /// `(source, gzip)`: blobs kept only as long as their source is.
+    pub(crate) gzip: Vec<(Digest, Digest)>,
 }
 
 /// The metadata database. Cheap to share (`Arc`) between threads.
@@ -319,6 +329,52 @@ impl MetadataDb {
         )
         .map_err(sql("record repository digest", &self.path))?;
         Ok(())
+    }
+
+    /// The gzip blob (digest, size) made of layer blob `source` by an earlier push, if any.
+    pub fn gzip_blob(&self, source: &Digest) -> Result<Option<(Digest, u64)>> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT gzip, size FROM gzip_blobs WHERE source = ?1",
+                [source.as_str()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()
+            .map_err(sql("look up gzip blob", &self.path))?;
+        row.map(|(gzip, size)| {
+            Ok((
+                self.digest("gzip_blobs", source.as_str(), &gzip)?,
+                size.max(0).unsigned_abs(),
+            ))
+        })
+        .transpose()
+    }
+
+    /// Records that blob `gzip` (`size` bytes) is layer blob `source` gzipped.
+    pub fn add_gzip_blob(&self, source: &Digest, gzip: &Digest, size: u64) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO gzip_blobs (source, gzip, size) VALUES (?1, ?2, ?3)
+             ON CONFLICT(source) DO UPDATE SET gzip = excluded.gzip, size = excluded.size",
+            params![source.as_str(), gzip.as_str(), to_i64(size)],
+        )
+        .map_err(sql("record gzip blob", &self.path))?;
+        Ok(())
+    }
+
+    /// Drops the gzip records that name any of `deleted` (blobs GC removed), as source or gzip.
+    pub(crate) fn forget_gzip_blobs(&self, deleted: &[Digest]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        for d in deleted {
+            tx.execute(
+                "DELETE FROM gzip_blobs WHERE source = ?1 OR gzip = ?1",
+                [d.as_str()],
+            )
+            .map_err(sql("forget gzip blob", &self.path))?;
+        }
+        tx.commit().map_err(sql("forget gzip blobs", &self.path))
     }
 
     /// The `repository@digest` names of image `id`, sorted.
@@ -589,6 +645,19 @@ impl MetadataDb {
             roots
                 .snapshots
                 .insert(key.map_err(sql("list container snapshots", &self.path))?);
+        }
+        let mut stmt = tx
+            .prepare("SELECT source, gzip FROM gzip_blobs")
+            .map_err(sql("list gzip blobs", &self.path))?;
+        let pairs = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(sql("list gzip blobs", &self.path))?;
+        for pair in pairs {
+            let (source, gzip) = pair.map_err(sql("list gzip blobs", &self.path))?;
+            roots.gzip.push((
+                self.digest("gzip_blobs", &source, &source)?,
+                self.digest("gzip_blobs", &source, &gzip)?,
+            ));
         }
         Ok(roots)
     }

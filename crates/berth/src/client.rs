@@ -84,6 +84,66 @@ impl Client {
         registry_auth: Option<&str>,
     ) -> Result<serde_json::Value> {
         use http_body_util::BodyExt;
+        let body = self
+            .send(method, path, body, registry_auth)
+            .await?
+            .collect()
+            .await
+            .context("read API response")?
+            .to_bytes();
+        serde_json::from_slice(&body).context("invalid JSON from the daemon")
+    }
+
+    /// A request answered with lines of JSON (a progress stream), read as they come: for
+    /// streams whose bollard model lacks fields berthd sends (push progress has no `id` there).
+    pub async fn request_lines(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        registry_auth: Option<&str>,
+    ) -> Result<impl futures_util::Stream<Item = Result<Vec<u8>>>> {
+        use http_body_util::BodyExt;
+        let body = self.send(method, path, None, registry_auth).await?;
+        Ok(futures_util::stream::unfold(
+            (body, Vec::new(), false),
+            |(mut body, mut buf, mut done)| async move {
+                loop {
+                    if let Some(end) = buf.iter().position(|&b| b == b'\n') {
+                        let line: Vec<u8> = buf.drain(..=end).collect();
+                        return Some((Ok(line), (body, buf, done)));
+                    }
+                    if done {
+                        // The last line may lack its newline.
+                        let rest = std::mem::take(&mut buf);
+                        return (!rest.is_empty()).then_some((Ok(rest), (body, buf, true)));
+                    }
+                    match body.frame().await {
+                        None => done = true,
+                        Some(Ok(frame)) => {
+                            if let Ok(data) = frame.into_data() {
+                                buf.extend_from_slice(&data);
+                            }
+                        }
+                        Some(Err(e)) => {
+                            let e = anyhow::Error::new(e).context("read API response");
+                            return Some((Err(e), (body, Vec::new(), true)));
+                        }
+                    }
+                }
+            },
+        ))
+    }
+
+    /// Sends one request by hand and returns the body of a successful answer; any other
+    /// answer is the daemon's error message.
+    async fn send(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        registry_auth: Option<&str>,
+    ) -> Result<hyper::body::Incoming> {
+        use http_body_util::BodyExt;
         let stream = tokio::net::UnixStream::connect(self.socket_path())
             .await
             .map_err(|err| ApiError::IOError { err })?;
@@ -109,24 +169,24 @@ impl Client {
             .context("build request")?;
         let resp = sender.send_request(req).await.context("API request")?;
         let status = resp.status();
+        if status.is_success() {
+            return Ok(resp.into_body());
+        }
         let body = resp
             .into_body()
             .collect()
             .await
             .context("read API response")?
             .to_bytes();
-        if !status.is_success() {
-            let message = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v["message"].as_str().map(str::to_string))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-            return Err(ApiError::DockerResponseServerError {
-                status_code: status.as_u16(),
-                message,
-            }
-            .into());
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_string))
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+        Err(ApiError::DockerResponseServerError {
+            status_code: status.as_u16(),
+            message,
         }
-        serde_json::from_slice(&body).context("invalid JSON from the daemon")
+        .into())
     }
 }
 

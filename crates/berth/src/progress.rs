@@ -48,17 +48,44 @@ impl From<bollard::models::BuildInfo> for Message {
     }
 }
 
-impl From<bollard::models::PushImageInfo> for Message {
-    fn from(m: bollard::models::PushImageInfo) -> Self {
-        let detail = m.progress_detail.unwrap_or_default();
-        Self {
-            id: None,
-            status: m.status,
-            current: detail.current,
-            total: detail.total,
-            error: m.error_detail.and_then(|d| d.message),
-            stream: None,
-        }
+/// One line of the stream as berthd sends it, for streams read without bollard.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Line {
+    id: Option<String>,
+    status: Option<String>,
+    progress_detail: Option<Detail>,
+    error_detail: Option<ErrorDetail>,
+    error: Option<String>,
+    stream: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Detail {
+    current: Option<i64>,
+    total: Option<i64>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ErrorDetail {
+    message: Option<String>,
+}
+
+impl Message {
+    /// Parses one line of a JSON progress stream.
+    pub fn from_json(line: &[u8]) -> serde_json::Result<Self> {
+        let l: Line = serde_json::from_slice(line)?;
+        let (current, total) = l
+            .progress_detail
+            .map_or((None, None), |d| (d.current, d.total));
+        Ok(Self {
+            id: l.id,
+            status: l.status,
+            current,
+            total,
+            error: l.error_detail.and_then(|d| d.message).or(l.error),
+            stream: l.stream,
+        })
     }
 }
 
@@ -194,4 +221,5 @@ pub fn bytes(label: &str, total: Option<u64>) -> ProgressBar {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

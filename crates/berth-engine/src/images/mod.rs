@@ -9,7 +9,7 @@ mod pull;
 mod push;
 
 pub use archive::{LoadedImage, SaveArchive};
-pub use berth_registry::{Credentials, RawManifest};
+pub use berth_registry::{Credentials, Distribution, RawManifest};
 pub use import::ImportOptions;
 pub use progress::{Progress, Pushed, Reporter};
 pub use prune::{ImagePruneOptions, Pruned};

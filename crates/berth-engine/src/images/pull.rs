@@ -7,7 +7,9 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use berth_registry::{Credentials, Descriptor, Platform, RawManifest, ResolvedManifest, Session};
+use berth_registry::{
+    Credentials, Descriptor, Distribution, Platform, RawManifest, ResolvedManifest, Session,
+};
 use berth_store::metadata::Layer;
 use berth_types::{Digest, Reference};
 use futures_util::{StreamExt, TryStreamExt};
@@ -129,12 +131,33 @@ impl Engine {
         reference: &str,
         credentials: &Credentials,
     ) -> Result<RawManifest> {
+        let (session, wanted) = self.remote_session(reference, credentials).await?;
+        Ok(session.raw_manifest(&wanted).await?)
+    }
+
+    /// `GET /distribution/{name}/json`: the descriptor of what the registry serves for
+    /// `reference` and its platforms, asked with `credentials`.
+    pub async fn distribution_inspect(
+        &self,
+        reference: &str,
+        credentials: &Credentials,
+    ) -> Result<Distribution> {
+        let (session, wanted) = self.remote_session(reference, credentials).await?;
+        Ok(session.distribution(&wanted).await?)
+    }
+
+    /// An authenticated pull session on the registry of `reference` (no mirrors: these ask
+    /// about the registry itself), and the tag or digest to ask it for.
+    async fn remote_session(
+        &self,
+        reference: &str,
+        credentials: &Credentials,
+    ) -> Result<(Session, String)> {
         let reference = reference.parse::<Reference>()?.with_default_tag();
-        let wanted = remote_name(&reference);
         let endpoint = self.inner.config.registry.endpoint(reference.domain())?;
         let session = Session::new(endpoint, reference.path(), credentials)?;
         session.authenticate(false).await?;
-        Ok(session.raw_manifest(&wanted).await?)
+        Ok((session, remote_name(&reference)))
     }
 
     /// The session and image manifest for `reference`, trying mirrors before the registry.

@@ -1,4 +1,5 @@
 use super::*;
+use sha2::Digest as _;
 use std::io::Write;
 
 fn tar_bytes() -> Vec<u8> {
@@ -94,4 +95,43 @@ fn media_types() {
     for (mt, want) in cases {
         assert_eq!(Compression::from_media_type(mt), want, "{mt}");
     }
+}
+
+#[test]
+fn gzip_layer_is_deterministic_and_decodes_back() {
+    // Larger than one read buffer, so the loop runs more than once.
+    let mut plain = tar_bytes();
+    plain.extend((0..READ_BUFFER * 2 + 17).map(|i| (i % 251) as u8));
+    let mut first = Vec::new();
+    let (digest, size) = gzip_layer(&plain[..], &mut first, "test").unwrap();
+    let mut second = Vec::new();
+    let again = gzip_layer(&plain[..], &mut second, "test").unwrap();
+    assert_eq!(first, second);
+    assert_eq!(again, (digest.clone(), size));
+    assert_eq!(size, first.len() as u64);
+    let hash: [u8; 32] = sha2::Sha256::digest(&first).into();
+    assert_eq!(digest, Digest::sha256_from_bytes(&hash));
+    // Fixed header: magic, deflate, no flags, mtime 0, OS "unknown".
+    assert_eq!(first[..8], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
+    assert_eq!(first[9], GZIP_OS_UNKNOWN);
+    assert_eq!(decode(&first), (Compression::Gzip, plain));
+}
+
+#[test]
+fn gzip_layer_names_the_layer_when_the_output_fails() {
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let err = gzip_layer(&tar_bytes()[..], Full, "sha256:abc").unwrap_err();
+    assert!(matches!(err, Error::Gzip { .. }), "{err}");
+    assert!(
+        err.to_string().starts_with("gzip layer sha256:abc: "),
+        "{err}"
+    );
 }

@@ -161,3 +161,31 @@ fn open_and_gc_clean_crash_leftovers() {
     assert_eq!(store.metadata.get_image(&img.id).unwrap(), img);
     assert_eq!(store.snapshots.walk().unwrap().len(), 2);
 }
+
+#[test]
+fn a_pushed_gzip_copy_lives_as_long_as_its_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let img = add_image(&store, "pushed");
+    let source = &img.layers[0].blob_digest;
+    let gzip = store.content.write_blob(b"gzip of layer 0").unwrap();
+    store.metadata.add_gzip_blob(source, &gzip, 15).unwrap();
+    // A gzip copy whose source is already gone is garbage, and so is its record.
+    let orphan = store.content.write_blob(b"gzip of nothing").unwrap();
+    let gone = name_digest("gone");
+    store.metadata.add_gzip_blob(&gone, &orphan, 15).unwrap();
+    let report = store.gc(later()).unwrap();
+    assert_eq!(report.blobs, [(orphan.clone(), 15)]);
+    assert!(store.content.exists(&gzip).unwrap());
+    assert_eq!(
+        store.metadata.gzip_blob(source).unwrap(),
+        Some((gzip.clone(), 15))
+    );
+    assert_eq!(store.metadata.gzip_blob(&gone).unwrap(), None);
+
+    store.metadata.delete_image(&img.id).unwrap();
+    let report = store.gc(later()).unwrap();
+    assert!(report.blobs.iter().any(|(d, _)| d == &gzip), "{report:?}");
+    assert!(store.content.walk().unwrap().is_empty());
+    assert_eq!(store.metadata.gzip_blob(source).unwrap(), None);
+}

@@ -359,3 +359,17 @@ fn networks_round_trip_by_id_or_name() {
         ErrorKind::NotFound
     );
 }
+
+#[test]
+fn gzip_blobs_map_a_source_to_one_gzip_copy() {
+    let (_dir, db) = db();
+    let source = digest("layer");
+    assert_eq!(db.gzip_blob(&source).unwrap(), None);
+    db.add_gzip_blob(&source, &digest("gz"), 42).unwrap();
+    assert_eq!(db.gzip_blob(&source).unwrap(), Some((digest("gz"), 42)));
+    // Recorded again (a gzip copy GC lost is remade): the newest wins.
+    db.add_gzip_blob(&source, &digest("gz2"), 43).unwrap();
+    assert_eq!(db.gzip_blob(&source).unwrap(), Some((digest("gz2"), 43)));
+    db.forget_gzip_blobs(&[digest("gz2")]).unwrap();
+    assert_eq!(db.gzip_blob(&source).unwrap(), None);
+}

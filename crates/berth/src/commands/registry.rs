@@ -6,7 +6,7 @@ use std::io::Read;
 
 use anyhow::{bail, Context, Result};
 use bollard::auth::DockerCredentials;
-use bollard::query_parameters::{CreateImageOptions, PushImageOptions};
+use bollard::query_parameters::CreateImageOptions;
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -16,15 +16,14 @@ use crate::client::Client;
 use crate::progress::{JsonProgress, Message};
 
 /// Renders a progress stream; the last status line is the result.
-async fn show<S, M>(stream: S, quiet: bool) -> Result<()>
+async fn show<S>(stream: S, quiet: bool) -> Result<()>
 where
-    S: futures_util::Stream<Item = Result<M, bollard::errors::Error>>,
-    M: Into<Message>,
+    S: futures_util::Stream<Item = Result<Message>>,
 {
     let mut progress = JsonProgress::new(quiet);
     let mut stream = std::pin::pin!(stream);
     while let Some(m) = stream.next().await {
-        if let Err(e) = progress.update(&m?.into()) {
+        if let Err(e) = progress.update(&m?) {
             progress.finish();
             bail!("{e}");
         }
@@ -40,21 +39,36 @@ pub async fn pull(c: &Client, a: PullArgs) -> Result<()> {
         platform: a.platform.clone().unwrap_or_default(),
         ..Default::default()
     };
-    show(c.api.create_image(Some(opts), None, creds), a.quiet).await?;
+    let stream = c.api.create_image(Some(opts), None, creds);
+    show(stream.map(|m| Ok(Message::from(m?))), a.quiet).await?;
     if a.quiet {
         println!("{}", a.image);
     }
     Ok(())
 }
 
+/// Read without bollard, whose push model drops the layer ids the bars are keyed by.
 pub async fn push(c: &Client, a: PushArgs) -> Result<()> {
-    let creds = auth::lookup(&auth::registry_of(&a.image));
+    let header = auth::lookup(&auth::registry_of(&a.image))
+        .map(|creds| auth::header(&creds))
+        .transpose()?;
     let (name, tag) = super::image::split_reference(&a.image);
-    let opts = PushImageOptions {
-        tag,
-        ..Default::default()
-    };
-    show(c.api.push_image(&name, Some(opts), creds), a.quiet).await
+    let query = tag.map(|t| format!("?tag={t}")).unwrap_or_default();
+    let lines = c
+        .request_lines(
+            hyper::Method::POST,
+            &format!("/images/{name}/push{query}"),
+            header.as_deref(),
+        )
+        .await?;
+    let messages = lines.filter_map(|line| async move {
+        match line {
+            Ok(l) if l.trim_ascii().is_empty() => None,
+            Ok(l) => Some(Message::from_json(&l).context("invalid progress from the daemon")),
+            Err(e) => Some(Err(e)),
+        }
+    });
+    show(messages, a.quiet).await
 }
 
 pub async fn login(c: &Client, a: LoginArgs) -> Result<()> {

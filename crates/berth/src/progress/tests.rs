@@ -22,3 +22,21 @@ fn messages_from_api_models() {
     };
     assert_eq!(p.update(&failed), Err("boom".into()));
 }
+
+#[test]
+fn push_lines_keep_their_layer_ids() {
+    let m = Message::from_json(
+        br#"{"status":"Pushing","progressDetail":{"current":512,"total":1024},"id":"0123456789ab"}"#,
+    )
+    .unwrap();
+    assert_eq!(m.id.as_deref(), Some("0123456789ab"));
+    assert_eq!(m.status.as_deref(), Some("Pushing"));
+    assert_eq!((m.current, m.total), (Some(512), Some(1024)));
+    let plain =
+        Message::from_json(br#"{"status":"Preparing","progressDetail":{},"id":"ab"}"#).unwrap();
+    assert_eq!((plain.current, plain.total), (None, None));
+    let failed =
+        Message::from_json(br#"{"errorDetail":{"message":"denied"},"error":"denied"}"#).unwrap();
+    assert_eq!(failed.error.as_deref(), Some("denied"));
+    assert!(Message::from_json(b"not json").is_err());
+}
