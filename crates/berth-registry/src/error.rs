@@ -12,6 +12,8 @@ pub enum Error {
         setting: &'static str,
         address: String,
     },
+    #[error("registry {0} is blocked by the daemon's configuration (blocked-registries) and no mirror had the image")]
+    Blocked(String),
     #[error("read {path}: {source}")]
     Io {
         path: std::path::PathBuf,
@@ -74,13 +76,25 @@ impl Error {
             Self::ManifestUnknown { .. } | Self::NoMatchingPlatform { .. } => ErrorKind::NotFound,
             Self::Unauthorized { .. } => ErrorKind::Unauthorized,
             // Not 401: the docker CLI would answer that with a login prompt.
-            Self::Denied { .. } => ErrorKind::Forbidden,
+            Self::Denied { .. } | Self::Blocked(_) => ErrorKind::Forbidden,
             Self::BadAuthHeader(_)
             | Self::BadAddress { .. }
             | Self::BadPlatform(_)
             | Self::Digest(_) => ErrorKind::InvalidArgument,
             Self::Registry { source, .. } if is_not_found(source) => ErrorKind::NotFound,
             _ => ErrorKind::Unavailable,
+        }
+    }
+
+    /// Whether the request never got an HTTP answer (refused connection, failed TLS
+    /// handshake, a plain-HTTP server spoken to over TLS): the next endpoint may do better.
+    pub fn is_transport(&self) -> bool {
+        match self {
+            Self::Registry {
+                source: OciDistributionError::RequestError(e),
+                ..
+            } => status(e).is_none(),
+            _ => false,
         }
     }
 

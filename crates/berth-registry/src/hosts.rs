@@ -1,6 +1,8 @@
-//! Which endpoint serves a registry name, and how to talk to it: mirrors (Docker Hub only, as
-//! dockerd), TLS with the CAs of `certs.d/<host>/` (as dockerd's `/etc/docker/certs.d`), plain
-//! HTTP only for insecure registries (configured, or loopback by default).
+//! Which endpoints serve a registry name, and how to talk to them, as dockerd: mirrors (Docker
+//! Hub only), TLS with the CAs of `certs.d/<host>/` (as `/etc/docker/certs.d`); an insecure
+//! registry (configured, or loopback by default) is tried over TLS without verification first,
+//! then over plain HTTP. Blocked registries (`blocked-registries`, a Berth setting) are never
+//! contacted themselves: only their mirrors are.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -24,6 +26,8 @@ pub struct RegistryConfig {
     pub mirrors: Vec<String>,
     /// `<dir>/<host[:port]>/*.crt` are extra CAs for that registry.
     pub certs_dir: Option<PathBuf>,
+    /// Registries never contacted (`docker.io` for a site that pulls through its mirrors only).
+    pub blocked_registries: Vec<String>,
 }
 
 /// One place to fetch from or push to.
@@ -32,6 +36,8 @@ pub struct Endpoint {
     /// `host[:port]` as it goes into URLs.
     pub host: String,
     pub plain_http: bool,
+    /// Whether a TLS certificate must verify (not for insecure registries, as dockerd).
+    pub verify_tls: bool,
     /// PEM files of extra CAs (`certs.d`).
     pub ca_files: Vec<PathBuf>,
     pub mirror: bool,
@@ -42,6 +48,14 @@ impl RegistryConfig {
     pub fn validate(&self) -> Result<()> {
         for m in &self.mirrors {
             parse_mirror(m)?;
+        }
+        for entry in &self.blocked_registries {
+            if entry.is_empty() || entry.contains('/') {
+                return Err(Error::BadAddress {
+                    setting: "blocked-registries",
+                    address: entry.clone(),
+                });
+            }
         }
         for entry in &self.insecure_registries {
             if entry.contains('/') && parse_cidr(entry).is_none() {
@@ -55,7 +69,8 @@ impl RegistryConfig {
     }
 
     /// Endpoints for registry `domain` in the order to try them: mirrors first for pulls from
-    /// Docker Hub, then the registry itself. Pushes never go to mirrors.
+    /// Docker Hub, then the registry itself ([`RegistryConfig::registry_endpoints`]). Pushes
+    /// never go to mirrors.
     pub fn endpoints(&self, domain: &str, for_push: bool) -> Result<Vec<Endpoint>> {
         let mut out = Vec::new();
         if domain == DOCKER_HUB && !for_push {
@@ -64,24 +79,48 @@ impl RegistryConfig {
                 out.push(Endpoint {
                     ca_files: self.ca_files(&host)?,
                     plain_http: plain_http && !self.has_certs(&host),
+                    verify_tls: !self.is_insecure(&host),
                     host,
                     mirror: true,
                 });
             }
         }
-        out.push(self.endpoint(domain)?);
+        match self.registry_endpoints(domain) {
+            Ok(own) => out.extend(own),
+            // Blocked behind mirrors: they are all there is.
+            Err(Error::Blocked(_)) if !out.is_empty() => {}
+            Err(e) => return Err(e),
+        }
         Ok(out)
     }
 
-    /// The registry itself: HTTPS, unless it is insecure and has no `certs.d` entry.
-    pub fn endpoint(&self, domain: &str) -> Result<Endpoint> {
+    pub fn is_blocked(&self, domain: &str) -> bool {
+        self.blocked_registries.iter().any(|b| b == domain)
+    }
+
+    /// The registry itself: HTTPS; for an insecure registry HTTPS without certificate checks,
+    /// then plain HTTP (unless `certs.d` says it speaks TLS), as dockerd.
+    pub fn registry_endpoints(&self, domain: &str) -> Result<Vec<Endpoint>> {
+        if self.is_blocked(domain) {
+            return Err(Error::Blocked(domain.to_string()));
+        }
         let ca_files = self.ca_files(domain)?;
-        Ok(Endpoint {
-            plain_http: ca_files.is_empty() && self.is_insecure(domain),
+        let insecure = self.is_insecure(domain);
+        let tls = Endpoint {
+            plain_http: false,
+            verify_tls: !insecure,
             ca_files,
             host: domain.to_string(),
             mirror: false,
-        })
+        };
+        let mut out = vec![tls.clone()];
+        if insecure && tls.ca_files.is_empty() {
+            out.push(Endpoint {
+                plain_http: true,
+                ..tls
+            });
+        }
+        Ok(out)
     }
 
     fn has_certs(&self, host: &str) -> bool {
@@ -189,6 +228,7 @@ impl Endpoint {
                 ClientProtocol::Https
             },
             extra_root_certificates: certs,
+            accept_invalid_certificates: !self.plain_http && !self.verify_tls,
             // One streamed PUT per blob: no per-chunk round trips.
             use_monolithic_push: true,
             // Indexes are resolved by the caller, which knows the requested platform.

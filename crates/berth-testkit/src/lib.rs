@@ -325,11 +325,21 @@ impl Daemon {
     }
 
     pub fn start_for(client: Client) -> Self {
+        Self::start_with(client, "")
+    }
+
+    /// A daemon driven by the docker CLI, with `toml` as its config file.
+    pub fn start_configured(toml: &str) -> Self {
+        Self::start_with(Client::Docker, toml)
+    }
+
+    fn start_with(client: Client, toml: &str) -> Self {
         let root = tempfile::Builder::new()
             .prefix("berthd-test")
             .tempdir()
             .unwrap_or_else(|e| panic!("{e}"));
         let socket = root.path().join("berth.sock");
+        std::fs::write(root.path().join("berthd.toml"), toml).unwrap_or_else(|e| panic!("{e}"));
         let mut d = Self {
             root,
             socket,
@@ -361,7 +371,7 @@ impl Daemon {
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--config-file")
-            .arg(self.root.path().join("none.toml"))
+            .arg(self.root.path().join("berthd.toml"))
             // Nothing a test does may reach past the host: no masquerading to the outside.
             .args(["--bridge", &self.net.bridge, "--bip", &self.net.bip()])
             .args([

@@ -41,6 +41,9 @@ pub struct Args {
     /// Docker Hub mirror URL, tried before Docker Hub; repeatable
     #[arg(long = "registry-mirror")]
     pub registry_mirrors: Vec<String>,
+    /// Registry never contacted (e.g. docker.io, to pull only through mirrors); repeatable
+    #[arg(long = "block-registry")]
+    pub blocked_registries: Vec<String>,
     /// Host bridge of the default `bridge` network (default berth0)
     #[arg(short = 'b', long)]
     pub bridge: Option<String>,
@@ -80,6 +83,7 @@ struct File {
     pidfile: Option<PathBuf>,
     insecure_registries: Option<Vec<String>>,
     registry_mirrors: Option<Vec<String>>,
+    blocked_registries: Option<Vec<String>>,
     bridge: Option<String>,
     bip: Option<String>,
     default_address_pools: Option<Vec<String>>,
@@ -181,6 +185,12 @@ impl Settings {
                 .unwrap_or_default()
                 .into_iter()
                 .chain(args.registry_mirrors.iter().cloned())
+                .collect(),
+            blocked_registries: file
+                .blocked_registries
+                .unwrap_or_default()
+                .into_iter()
+                .chain(args.blocked_registries.iter().cloned())
                 .collect(),
             // `<config dir>/certs.d/<host:port>/*.crt`, as /etc/docker/certs.d.
             certs_dir: Some(

@@ -491,7 +491,7 @@ fn htpasswd_registry_needs_a_login_docker_and_berth() {
 }
 
 #[test]
-fn tls_registry_with_a_ca_in_certs_d() {
+fn tls_registry_on_loopback_without_and_with_a_ca_in_certs_d() {
     if skip_registry() {
         return;
     }
@@ -503,12 +503,8 @@ fn tls_registry_with_a_ca_in_certs_d() {
     let image = format!("{}/tls:v1", reg.host());
     d.docker(&["import", busybox_tar().to_str().unwrap_or_default(), &image])
         .ok();
-    // Loopback is "insecure" (plain HTTP) until certs.d says it speaks TLS.
-    d.docker(&["push", &image]).failed();
-    let certs = d.root.path().join("certs.d").join(reg.host());
-    std::fs::create_dir_all(&certs).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::copy(reg.dir.path().join("ca.crt"), certs.join("ca.crt"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Loopback is insecure, as for dockerd: TLS without certificate checks comes first (the
+    // registry speaks nothing else, so this push proves it), plain HTTP only after that.
     let push = d.docker(&["push", &image]).ok();
     let digest = pushed_digest(&push.stdout);
     // skopeo's cert dir must hold the CA alone (a .key there means a client certificate).
@@ -520,6 +516,63 @@ fn tls_registry_with_a_ca_in_certs_d() {
     assert_eq!(remote_digest(&image, &["--cert-dir", &ca_dir]), digest);
     d.docker(&["rmi", &image]).ok();
     d.docker(&["pull", &image]).ok();
+    // With the CA in certs.d the registry is TLS only: no plain-HTTP attempt.
+    let certs = d.root.path().join("certs.d").join(reg.host());
+    std::fs::create_dir_all(&certs).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(reg.dir.path().join("ca.crt"), certs.join("ca.crt"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    d.docker(&["rmi", &image]).ok();
+    d.docker(&["pull", &image]).ok();
+    d.docker(&["run", "--rm", &image, "true"]).ok();
+}
+
+#[test]
+fn docker_hub_through_mirrors_only_when_it_is_blocked() {
+    if skip_registry() {
+        return;
+    }
+    let reg = Registry::start(RegistryOpts::default());
+    // A mirror that is down comes first: the next one must be tried. Docker Hub itself is
+    // blocked, so nothing here can ever reach past the machine.
+    let down = free_port();
+    let d = Daemon::start_configured(&format!(
+        "registry-mirrors = [\"http://127.0.0.1:{down}\", \"http://{}\"]\n\
+         blocked-registries = [\"docker.io\"]\n",
+        reg.host()
+    ));
+    let on_mirror = format!("{}/library/busybox:mirrored", reg.host());
+    d.docker(&[
+        "import",
+        busybox_tar().to_str().unwrap_or_default(),
+        &on_mirror,
+    ])
+    .ok();
+    d.docker(&["push", &on_mirror]).ok();
+    d.docker(&["rmi", &on_mirror]).ok();
+
+    d.docker(&["pull", "busybox:mirrored"]).ok();
+    d.docker(&["run", "--rm", "busybox:mirrored", "true"]).ok();
+    assert!(
+        d.log().contains(&format!("127.0.0.1:{down}")),
+        "{}",
+        d.log()
+    );
+    let absent = d.docker(&["pull", "busybox:absent"]).failed();
+    assert!(
+        absent.stderr.contains("registry docker.io is blocked"),
+        "{}",
+        absent.stderr
+    );
+    d.docker(&["tag", "busybox:mirrored", "someone/else:v1"])
+        .ok();
+    let push = d.docker(&["push", "someone/else:v1"]).failed();
+    assert!(
+        push.stderr.contains("registry docker.io is blocked"),
+        "{}",
+        push.stderr
+    );
+    // Another registry is not affected by Docker Hub's mirrors.
+    d.docker(&["pull", &on_mirror]).ok();
 }
 
 #[test]

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use berth_registry::{
-    Credentials, Descriptor, Distribution, Platform, RawManifest, ResolvedManifest, Session,
+    Credentials, Descriptor, Distribution, Endpoint, Platform, RawManifest, ResolvedManifest,
+    Session,
 };
 use berth_store::metadata::Layer;
 use berth_types::{Digest, Reference};
@@ -54,6 +55,13 @@ struct Wanted {
     diff_id: Digest,
     chain: Digest,
     present: bool,
+}
+
+/// Whether a registry request may be served by Docker Hub's mirrors (pulls only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mirrors {
+    Yes,
+    No,
 }
 
 /// What every layer download of one pull shares.
@@ -114,14 +122,50 @@ fn registry_name(server: &str) -> String {
 impl Engine {
     /// `POST /auth`: checks credentials against the registry they name.
     pub async fn login(&self, credentials: &Credentials) -> Result<()> {
-        let endpoint = self
-            .inner
-            .config
-            .registry
-            .endpoint(&registry_name(&credentials.server_address))?;
+        let domain = registry_name(&credentials.server_address);
         // Any repository will do: the answer (401 or not) is about the credentials.
-        let session = Session::new(endpoint, "library/berth-login-check", credentials)?;
-        Ok(session.check_login().await?)
+        self.on_endpoints(&domain, Mirrors::No, |endpoint| async move {
+            let session = Session::new(endpoint, "library/berth-login-check", credentials)?;
+            session.check_login().await
+        })
+        .await
+    }
+
+    /// Runs `attempt` on the endpoints of registry `domain` in turn until one works, as
+    /// dockerd: a failing mirror passes to the next endpoint whatever the error; the registry's
+    /// own HTTPS passes to plain HTTP (insecure registries) only when it got no HTTP answer.
+    pub(crate) async fn on_endpoints<T, F, Fut>(
+        &self,
+        domain: &str,
+        mirrors: Mirrors,
+        mut attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut(Endpoint) -> Fut,
+        Fut: std::future::Future<Output = berth_registry::Result<T>>,
+    {
+        let config = &self.inner.config.registry;
+        let mut endpoints = config
+            .endpoints(domain, mirrors == Mirrors::No)?
+            .into_iter()
+            .peekable();
+        while let Some(endpoint) = endpoints.next() {
+            let (host, mirror, plain_http) =
+                (endpoint.host.clone(), endpoint.mirror, endpoint.plain_http);
+            let e = match attempt(endpoint).await {
+                Ok(found) => return Ok(found),
+                Err(e) => e,
+            };
+            let last = endpoints.peek().is_none();
+            if last && !(mirror && config.is_blocked(domain)) {
+                return Err(e.into());
+            }
+            if !last && !mirror && !e.is_transport() {
+                return Err(e.into());
+            }
+            tracing::warn!(endpoint = %host, mirror, plain_http, error = %e, "registry endpoint failed");
+        }
+        Err(berth_registry::Error::Blocked(domain.to_string()).into())
     }
 
     /// `berth manifest inspect`: what the registry serves for `reference` (an index stays an
@@ -154,9 +198,14 @@ impl Engine {
         credentials: &Credentials,
     ) -> Result<(Session, String)> {
         let reference = reference.parse::<Reference>()?.with_default_tag();
-        let endpoint = self.inner.config.registry.endpoint(reference.domain())?;
-        let session = Session::new(endpoint, reference.path(), credentials)?;
-        session.authenticate(false).await?;
+        let path = reference.path();
+        let session = self
+            .on_endpoints(reference.domain(), Mirrors::No, |endpoint| async move {
+                let session = Session::new(endpoint, path, credentials)?;
+                session.authenticate(false).await?;
+                Ok(session)
+            })
+            .await?;
         Ok((session, remote_name(&reference)))
     }
 
@@ -167,31 +216,15 @@ impl Engine {
         platform: &Platform,
         credentials: &Credentials,
     ) -> Result<(Session, ResolvedManifest)> {
-        let wanted = remote_name(reference);
-        let endpoints = self
-            .inner
-            .config
-            .registry
-            .endpoints(reference.domain(), false)?;
-        let last = endpoints.len().saturating_sub(1);
-        for (i, endpoint) in endpoints.into_iter().enumerate() {
-            let host = endpoint.host.clone();
-            let attempt = async {
-                let session = Session::new(endpoint, reference.path(), credentials)?;
-                session.authenticate(false).await?;
-                let manifest = session.resolve(&wanted, platform).await?;
-                Ok::<_, berth_registry::Error>((session, manifest))
-            }
-            .await;
-            match attempt {
-                Ok(found) => return Ok(found),
-                Err(e) if i < last => {
-                    tracing::warn!(mirror = %host, error = %e, "mirror failed; trying the next endpoint");
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(Error::NoSuchImage(reference.to_string()))
+        let wanted = &remote_name(reference);
+        let path = reference.path();
+        self.on_endpoints(reference.domain(), Mirrors::Yes, |endpoint| async move {
+            let session = Session::new(endpoint, path, credentials)?;
+            session.authenticate(false).await?;
+            let manifest = session.resolve(wanted, platform).await?;
+            Ok((session, manifest))
+        })
+        .await
     }
 
     /// `docker pull`: returns the image id.

@@ -22,6 +22,7 @@ use tokio_util::io::ReaderStream;
 
 use super::import::layer_media_type;
 use super::progress::{short, Meter, Pushed, Reporter};
+use super::pull::Mirrors;
 use crate::events::EventType;
 use crate::{Engine, Error, Result};
 
@@ -121,9 +122,14 @@ impl Engine {
             "The push refers to repository [{}]",
             reference.repository()
         ));
-        let endpoint = self.inner.config.registry.endpoint(reference.domain())?;
-        let session = Session::new(endpoint, reference.path(), &opts.credentials)?;
-        session.authenticate(true).await?;
+        let (path, credentials) = (reference.path(), &opts.credentials);
+        let session = self
+            .on_endpoints(reference.domain(), Mirrors::No, |endpoint| async move {
+                let session = Session::new(endpoint, path, credentials)?;
+                session.authenticate(true).await?;
+                Ok(session)
+            })
+            .await?;
         for b in &local.layers {
             b.say(&reporter, "Preparing");
         }
