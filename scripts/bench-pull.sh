@@ -3,9 +3,12 @@
 #   berth (berthd, private roots)  vs  dockerd 20.10 (private roots, as bench-engine.sh)
 #   vs  `skopeo copy` + `umoci unpack`.
 # Images: a Debian minbase rootfs (debootstrap, cached in /var/cache/berth-test/) as one gzip
-# layer (gzip -6: 93 MB for 204 MB of files), and a 16-layer image on top of it (its layers are
-# stored uncompressed: `berth commit` and `push` do not compress). Each engine starts from an
-# empty store per image.
+# layer (gzip -6: 93 MB for 204 MB of files), and a 16-layer image on top of it (committed
+# layers, gzipped by `push` as dockerd does). Each engine starts from an empty store per image.
+# The stores of all three live on one fresh ext4 filesystem (a loop-mounted image, with the
+# journal a host filesystem has): this VM's root filesystem has no journal, and there ext4
+# skips every inode freed in the last 30 s when allocating one (`recently_deleted`), which made
+# whichever engine ran right after a deletion pay for it.
 # Usage: scripts/bench-pull.sh   (BERTH_BIN=dir of berthd/berth-runtime/berth-shim, default
 # target/release; build with `cargo build --release` first). Prints seconds and ratios.
 set -euo pipefail
@@ -28,6 +31,7 @@ if [ ! -f "$tar.gz" ]; then
 fi
 
 work=$(mktemp -d /tmp/bench-pull.XXXXXX)
+fs=$work/fs
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -39,10 +43,16 @@ cleanup() {
         sleep 0.1
     done
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount 2>/dev/null || true
     grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
+truncate -s 16G "$work/fs.img"
+mkfs.ext4 -q -F "$work/fs.img"
+mkdir "$fs"
+mount -o loop "$work/fs.img" "$fs"
+
 wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no $1" >&2; exit 1; }
 now() { date +%s.%N; }
 
@@ -54,7 +64,7 @@ docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 pids+=($!)
 
 start_berthd() { # name
-    "$bin/berthd" --data-root "$work/$1" --exec-root "$work/$1-exec" -H "unix://$work/$1.sock" \
+    "$bin/berthd" --data-root "$fs/$1" --exec-root "$work/$1-exec" -H "unix://$work/$1.sock" \
         --runtime "$bin/berth-runtime" --shim "$bin/berth-shim" --config-file /nonexistent \
         >"$work/$1.log" 2>&1 &
     pids+=($!)
@@ -76,7 +86,7 @@ done
 B seed tag "$base" "$reg/debian:many" && B seed push "$reg/debian:many" >/dev/null
 
 echo '{}' >"$work/daemon.json"
-dockerd --data-root "$work/docker" --exec-root "$work/docker-exec" -H "unix://$work/docker.sock" \
+dockerd --data-root "$fs/docker" --exec-root "$work/docker-exec" -H "unix://$work/docker.sock" \
     --pidfile "$work/dockerd.pid" --bridge=none --iptables=false --ip-masq=false \
     --config-file "$work/daemon.json" >"$work/dockerd.log" 2>&1 &
 pids+=($!)
@@ -90,15 +100,19 @@ for image in minbase many; do
     n=$((n + 1))
     ref=$reg/debian:$image
     start_berthd "berth$n"
+    # Each engine starts with no writeback of an earlier one's files in flight.
+    sync
     t0=$(now); B "berth$n" pull -q "$ref" >/dev/null; t1=$(now)
     berth=$(echo "$t1 - $t0" | bc)
     D rmi -f "$ref" >/dev/null 2>&1 || true
     D image prune -af >/dev/null 2>&1 || true
+    sync
     t0=$(now); D pull -q "$ref" >/dev/null; t1=$(now)
     dockerd=$(echo "$t1 - $t0" | bc)
+    sync
     t0=$(now)
-    skopeo copy -q --src-tls-verify=false "docker://$ref" "oci:$work/oci$n:x" >/dev/null
-    umoci unpack --image "$work/oci$n:x" "$work/bundle$n" >/dev/null
+    skopeo copy -q --src-tls-verify=false "docker://$ref" "oci:$fs/oci$n:x" >/dev/null
+    umoci unpack --image "$fs/oci$n:x" "$fs/bundle$n" >/dev/null
     t1=$(now)
     umoci_s=$(echo "$t1 - $t0" | bc)
     printf '| %s | %.2f | %.2f | %.2f | %.2fx | %.2fx |\n' "$image" "$berth" "$dockerd" "$umoci_s" \

@@ -293,36 +293,51 @@ impl Engine {
         let name = reference.to_string();
         // Set when a layer fails: the downloads still running stop at their next read.
         let cancel = Arc::new(AtomicBool::new(false));
-        let mut fetched = futures_util::stream::iter(wanted.into_iter().map(|w| {
-            let job = Job {
-                session: session.clone(),
-                reference: name.clone(),
-                reporter: reporter.clone(),
-                cancel: cancel.clone(),
-            };
-            self.fetch_layer(job, w)
-        }))
-        .buffered(PARALLEL_DOWNLOADS);
-        let mut layers = Vec::new();
+        let mut ready: Vec<Option<Fetched>> = wanted.iter().map(|_| None).collect();
+        // Unordered: a big layer does not hold back the downloads of the small ones after it
+        // (unpacked layers do not depend on each other); they are stacked in order as soon as
+        // every layer below is.
+        let mut fetched =
+            futures_util::stream::iter(wanted.into_iter().enumerate().map(|(i, w)| {
+                let job = Job {
+                    session: session.clone(),
+                    reference: name.clone(),
+                    reporter: reporter.clone(),
+                    cancel: cancel.clone(),
+                };
+                async move { (i, self.fetch_layer(job, w).await) }
+            }))
+            .buffer_unordered(PARALLEL_DOWNLOADS);
+        let mut layers: Vec<Layer> = Vec::new();
         let mut failure = None;
         // Every started download is awaited, even after a failure, so none is left writing
         // into the store behind the error: a failed pull leaves no half-made snapshot.
-        while let Some(next) = fetched.next().await {
-            if failure.is_some() {
-                if let Ok(Fetched::Unpacked { key, .. }) = next {
-                    self.discard_snapshot(key).await;
-                }
-                continue;
-            }
-            match self.stack(next, layers.last(), &reporter).await {
-                Ok(layer) => layers.push(layer),
+        while let Some((i, next)) = fetched.next().await {
+            match next {
                 Err(e) => {
                     cancel.store(true, Ordering::Relaxed);
-                    failure = Some(e);
+                    failure.get_or_insert(e);
+                }
+                Ok(layer) if failure.is_some() => self.discard(layer).await,
+                Ok(layer) => {
+                    ready[i] = Some(layer);
+                    while let Some(next) = ready.get_mut(layers.len()).and_then(Option::take) {
+                        match self.stack(next, layers.last(), &reporter).await {
+                            Ok(layer) => layers.push(layer),
+                            Err(e) => {
+                                cancel.store(true, Ordering::Relaxed);
+                                failure = Some(e);
+                                break;
+                            }
+                        }
+                    }
                 }
             }
         }
         if let Some(e) = failure {
+            for layer in ready.into_iter().flatten() {
+                self.discard(layer).await;
+            }
             return Err(e);
         }
         let tag = reference.digest().is_none().then(|| reference.clone());
@@ -370,11 +385,11 @@ impl Engine {
     /// Commits a fetched layer onto `below` (the layer stacked last).
     async fn stack(
         &self,
-        fetched: Result<Fetched>,
+        fetched: Fetched,
         below: Option<&Layer>,
         reporter: &Reporter,
     ) -> Result<Layer> {
-        let (key, unpacked) = match fetched? {
+        let (key, unpacked) = match fetched {
             Fetched::Present(layer) => return Ok(layer),
             Fetched::Unpacked { key, unpacked } => (key, unpacked),
         };
@@ -394,6 +409,13 @@ impl Engine {
                 self.discard_snapshot(active).await;
                 Err(e)
             }
+        }
+    }
+
+    /// Drops a fetched layer that will not be stacked (its blob stays, for the next pull).
+    async fn discard(&self, fetched: Fetched) {
+        if let Fetched::Unpacked { key, .. } = fetched {
+            self.discard_snapshot(key).await;
         }
     }
 
