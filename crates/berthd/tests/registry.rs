@@ -193,21 +193,10 @@ fn committed_images_are_pushed_gzipped_as_dockerd_does() {
         gzip_blobs.push(blob);
     }
     assert_eq!(remote_digest(&image, &["--tls-verify=false"]), digest);
-    let repo_digests = d
-        .docker(&[
-            "image",
-            "inspect",
-            "--format",
-            "{{json .RepoDigests}}",
-            &image,
-        ])
-        .ok();
+    let repo_digests = repo_digests(&d, &image);
     assert!(
-        repo_digests
-            .stdout
-            .contains(&format!("{}/gz-commit@{digest}", reg.host())),
-        "{}",
-        repo_digests.stdout
+        repo_digests.contains(&format!("{}/gz-commit@{digest}", reg.host())),
+        "{repo_digests}"
     );
 
     // GC keeps the gzip copies while their layers are in use: a second push (berth's, with
@@ -635,20 +624,9 @@ fn dockerd_and_berth_pull_each_others_pushes_with_identical_digests() {
     );
     let out = d.docker(&["run", "--rm", &back, "cat", "/made"]).ok();
     assert_eq!(out.stdout.trim(), "made by dockerd");
-    let repo_digests = d
-        .docker(&[
-            "image",
-            "inspect",
-            "--format",
-            "{{json .RepoDigests}}",
-            &back,
-        ])
-        .ok();
+    let repo_digests = repo_digests(&d, &back);
     assert!(
-        repo_digests
-            .stdout
-            .contains(&format!("{}/from-dockerd@{digest}", reg.host())),
-        "{}",
-        repo_digests.stdout
+        repo_digests.contains(&format!("{}/from-dockerd@{digest}", reg.host())),
+        "{repo_digests}"
     );
 }

@@ -113,16 +113,8 @@ fn a_download_cut_mid_layer_resumes_with_a_range_request() {
         repo_digest.starts_with(&format!("{}/big@sha256:", proxy.host())),
         "{repo_digest}"
     );
-    let inspect = d
-        .docker(&[
-            "image",
-            "inspect",
-            "--format",
-            "{{json .RepoDigests}}",
-            &image,
-        ])
-        .ok();
-    assert_eq!(inspect.stdout.trim(), format!("[\"{repo_digest}\"]"));
+    let inspect = repo_digests(&d, &image);
+    assert_eq!(inspect, format!("[\"{repo_digest}\"]"));
     // ...and the name resolves.
     d.docker(&["run", "--rm", repo_digest, "true"]).ok();
 }

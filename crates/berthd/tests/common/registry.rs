@@ -202,6 +202,18 @@ pub fn remote_digest(image: &str, tls: &[&str]) -> String {
     skopeo(&args).ok().stdout.trim().to_string()
 }
 
+/// `RepoDigests` of a local image, as inspect's JSON list.
+pub fn repo_digests(d: &Daemon, image: &str) -> String {
+    let args = [
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RepoDigests}}",
+        image,
+    ];
+    d.docker(&args).ok().stdout.trim().to_string()
+}
+
 pub fn pushed_digest(out: &str) -> String {
     out.lines()
         .find_map(|l| {
