@@ -93,6 +93,11 @@ impl Out {
         self
     }
 
+    /// stdout without surrounding whitespace: an id, a name, one value.
+    pub fn text(&self) -> String {
+        self.stdout.trim().to_string()
+    }
+
     /// stdout and stderr together: runtimes differ in which stream carries an error.
     pub fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)

@@ -438,9 +438,7 @@ fn volume_verbs_and_run_mounts() {
     let c = d
         .berth(&["create", "-v", &format!("{vol}:/v"), image])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     let out = d
         .berth(&[
             "run",
@@ -509,9 +507,7 @@ fn network_verbs_names_and_published_ports() {
             &net,
         ])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     assert_eq!(id.len(), 64, "{id}");
     let ls = d
         .berth(&["network", "ls", "-q", "--filter", &format!("name={net}")])
@@ -550,12 +546,7 @@ fn network_verbs_names_and_published_ports() {
         "nc -ll -p 8080 -e echo hello",
     ])
     .ok();
-    let host = d
-        .berth(&["port", &srv, "8080"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let host = d.berth(&["port", &srv, "8080"]).ok().text();
     let port: u16 = host
         .strip_prefix("127.0.0.1:")
         .and_then(|p| p.parse().ok())

@@ -136,9 +136,7 @@ fn kill_during_start_and_rm_keeps_containers_manageable() {
         let id = d
             .docker(&["create", "--name", &name, image, "sleep", "1000"])
             .ok()
-            .stdout
-            .trim()
-            .to_string();
+            .text();
         ids.push(id.clone());
         let mut start = d
             .docker_cmd(&["start", &name])
@@ -153,17 +151,13 @@ fn kill_during_start_and_rm_keeps_containers_manageable() {
         let status = d
             .docker(&["inspect", "-f", "{{.State.Status}}", &name])
             .ok()
-            .stdout
-            .trim()
-            .to_string();
+            .text();
         match status.as_str() {
             "running" => {
                 let pid = d
                     .docker(&["inspect", "-f", "{{.State.Pid}}", &name])
                     .ok()
-                    .stdout
-                    .trim()
-                    .to_string();
+                    .text();
                 assert!(
                     std::path::Path::new(&format!("/proc/{pid}")).exists(),
                     "running but pid {pid} gone"

@@ -153,9 +153,7 @@ fn containers_survive_a_daemon_crash() {
     let pid = d
         .docker(&["inspect", "-f", "{{.State.Pid}}", &name])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     d.kill9();
     assert!(
         std::path::Path::new(&format!("/proc/{pid}")).exists(),

@@ -230,9 +230,7 @@ fn rename_and_update() {
     let pid = d
         .docker(&["inspect", "-f", "{{.State.Pid}}", &renamed])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     let memory_file = if let Some(line) = cgroup.lines().find(|l| {
         l.split(':')
@@ -285,9 +283,7 @@ fn healthcheck_goes_from_starting_to_healthy_and_survives_a_restart() {
     let health = |d: &Daemon| {
         d.docker(&["inspect", "-f", "{{.State.Health.Status}}", &name])
             .ok()
-            .stdout
-            .trim()
-            .to_string()
+            .text()
     };
     let ps = d.docker(&["ps", "--format", "{{.Status}}"]).ok();
     assert!(

@@ -11,9 +11,7 @@ use common::{unique, Daemon};
 fn image_id(d: &Daemon, name: &str) -> String {
     d.docker(&["image", "inspect", "-f", "{{.Id}}", name])
         .ok()
-        .stdout
-        .trim()
-        .to_string()
+        .text()
 }
 
 fn tar_list(path: &Path) -> Vec<String> {

@@ -22,7 +22,7 @@ fn skip() -> bool {
 }
 
 fn id_of(out: Out) -> String {
-    out.ok().stdout.trim().to_string()
+    out.ok().text()
 }
 
 fn path(p: &Path) -> &str {

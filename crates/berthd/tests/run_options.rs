@@ -159,7 +159,7 @@ fn resource_limits_reach_the_cgroup() {
         full.extend_from_slice(args);
         let script = format!("cat /sys/fs/cgroup/{v1} 2>/dev/null || cat /sys/fs/cgroup/{v2}");
         full.extend_from_slice(&["busybox:test", "sh", "-c", &script]);
-        d.docker(&full).ok().stdout.trim().to_string()
+        d.docker(&full).ok().text()
     };
     assert_eq!(
         cat(

@@ -29,6 +29,14 @@ fn inspect(d: &Daemon, container: &str, template: &str) -> serde_json::Value {
     serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {out:?}"))
 }
 
+/// The entry of inspect's `Mounts` whose destination is `dest`.
+fn mount_at<'m>(mounts: &'m serde_json::Value, dest: &str) -> &'m serde_json::Value {
+    let all = mounts.as_array().unwrap();
+    all.iter()
+        .find(|m| m["Destination"] == dest)
+        .unwrap_or_else(|| panic!("no mount at {dest}: {mounts}"))
+}
+
 fn sh(cmd: &str) {
     let st = Command::new("sh").arg("-c").arg(cmd).status().unwrap();
     assert!(st.success(), "{cmd}");
@@ -101,16 +109,9 @@ fn anonymous_volumes_go_with_rm_v_and_rm_but_named_ones_stay() {
             img,
         ])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     let mounts = inspect(&d, &c, "{{json .Mounts}}");
-    let anon = mounts
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["Destination"] == "/anon")
-        .unwrap();
+    let anon = mount_at(&mounts, "/anon");
     let anon_name = anon["Name"].as_str().unwrap().to_string();
     assert_eq!(anon_name.len(), 64, "{anon}");
     assert!(anon_name.chars().all(|c| c.is_ascii_hexdigit()));
@@ -147,12 +148,7 @@ fn anonymous_volumes_go_with_rm_v_and_rm_but_named_ones_stay() {
         "busybox:vol",
     ])
     .ok();
-    let c = d
-        .docker(&["create", "busybox:vol"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let c = d.docker(&["create", "busybox:vol"]).ok().text();
     let mounts = inspect(&d, &c, "{{json .Mounts}}");
     assert_eq!(mounts[0]["Destination"], "/data", "{mounts}");
     let image_vol = mounts[0]["Name"].as_str().unwrap().to_string();
@@ -160,12 +156,7 @@ fn anonymous_volumes_go_with_rm_v_and_rm_but_named_ones_stay() {
     d.docker(&["rm", "-v", &c]).ok();
     assert!(!volume_names(&d).contains(&image_vol));
     // Plain `rm` keeps it, dangling.
-    let c = d
-        .docker(&["create", "busybox:vol"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let c = d.docker(&["create", "busybox:vol"]).ok().text();
     let image_vol = inspect(&d, &c, "{{json .Mounts}}")[0]["Name"]
         .as_str()
         .unwrap()
@@ -316,9 +307,7 @@ fn in_use_bad_names_unknown_drivers_and_force() {
     let c = d
         .docker(&["create", "-v", &format!("{vol}:/x"), img])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     // A stopped container uses it as much as a running one.
     let out = d.docker(&["volume", "rm", &vol]).failed();
     assert!(
@@ -450,17 +439,10 @@ fn volumes_from_shares_volumes_and_binds() {
     let c = d
         .docker(&["create", "--volumes-from", &src, img])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     d.docker(&["rm", "-v", &src]).ok();
     let mounts = inspect(&d, &c, "{{json .Mounts}}");
-    let anon = mounts
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["Destination"] == "/anon")
-        .unwrap()["Name"]
+    let anon = mount_at(&mounts, "/anon")["Name"]
         .as_str()
         .unwrap()
         .to_string();
@@ -543,16 +525,9 @@ fn binds_sources_symlinks_and_propagation() {
             img,
         ])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     let mounts = inspect(&d, &c, "{{json .Mounts}}");
-    let b = mounts
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["Destination"] == "/b")
-        .unwrap();
+    let b = mount_at(&mounts, "/b");
     assert_eq!(b["Type"], "bind");
     assert_eq!(b["Mode"], "ro,rslave");
     assert_eq!(b["RW"], false);
@@ -583,9 +558,7 @@ fn binds_sources_symlinks_and_propagation() {
             "1000",
         ])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     let private = d
         .docker(&[
             "run",
@@ -597,9 +570,7 @@ fn binds_sources_symlinks_and_propagation() {
             "1000",
         ])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     sh(&format!(
         "mount -t tmpfs tmpfs {s}/sub && echo late > {s}/sub/f"
     ));
@@ -664,9 +635,7 @@ fn tmpfs_volume_is_mounted_while_used() {
             "echo a > /t/a; sleep 1000",
         ])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     let b = d
         .docker(&[
             "run",
@@ -678,9 +647,7 @@ fn tmpfs_volume_is_mounted_while_used() {
             "1000",
         ])
         .ok()
-        .stdout
-        .trim()
-        .to_string();
+        .text();
     d.docker(&["rm", "-f", &b]).ok();
     let out = d.docker(&["exec", &a, "cat", "/t/a"]).ok();
     assert_eq!(out.stdout, "a\n");
@@ -740,12 +707,7 @@ fn prune_ls_filters_df_and_events() {
         ])
         .ok();
     drop(user);
-    let c = d
-        .docker(&["create", "-v", "/anon", img])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
+    let c = d.docker(&["create", "-v", "/anon", img]).ok().text();
     let anon = inspect(&d, &c, "{{json .Mounts}}")[0]["Name"]
         .as_str()
         .unwrap()
@@ -846,9 +808,7 @@ fn fifty_containers_append_to_one_volume() {
                             let line = format!("echo line-{w}-{i} >> /data/log");
                             d.docker(&["run", "-d", "-v", bind, img, "sh", "-c", &line])
                                 .ok()
-                                .stdout
-                                .trim()
-                                .to_string()
+                                .text()
                         })
                         .collect::<Vec<_>>()
                 })
