@@ -244,7 +244,7 @@ fn endpoint_json(e: &Endpoint) -> Value {
     let gw = |g: Option<std::net::IpAddr>| g.map(|g| g.to_string()).unwrap_or_default();
     json!({
         "IPAMConfig": null,
-        "Links": null,
+        "Links": if e.links.is_empty() { Value::Null } else { json!(e.links) },
         "Aliases": if e.aliases.is_empty() { Value::Null } else { json!(e.aliases) },
         "MacAddress": e.mac,
         "DriverOpts": null,

@@ -818,3 +818,173 @@ fn dns_servers_are_the_embedded_resolvers_upstreams_on_user_networks() {
         .ok();
     assert!(out.stdout.contains("nameserver 192.0.2.53\n"), "{out:?}");
 }
+
+/// Inside `container`: its link variables of `prefix`, sorted, and its /etc/hosts line of
+/// `alias`, then a ping and a TCP request to the alias.
+fn link_view(d: &Daemon, container: &str, prefix: &str, alias: &str) -> String {
+    let script = format!(
+        "env | grep ^{prefix}_ | sort; grep -w {alias} /etc/hosts; \
+         ping -c 1 -W 3 {alias} >/dev/null && echo ping-ok; nc {alias} 80 </dev/null"
+    );
+    d.docker(&["exec", container, "sh", "-c", &script])
+        .ok()
+        .stdout
+}
+
+#[test]
+fn legacy_links_on_the_default_bridge() {
+    let Some((mut d, image)) = daemon() else {
+        return;
+    };
+    let db = unique("db");
+    serve(
+        &d,
+        image,
+        &[
+            "--name",
+            &db,
+            "--expose",
+            "80",
+            "--expose",
+            "53/udp",
+            "-e",
+            "SECRET=s3",
+        ],
+        80,
+        "from-db",
+    );
+    let ip = inspect(&d, "{{.NetworkSettings.IPAddress}}", &db);
+    let hostname = inspect(&d, "{{.Config.Hostname}}", &db);
+    let web = unique("web");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &web,
+        "--link",
+        &format!("{db}:data"),
+        image,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    let want = format!(
+        "DATA_ENV_SECRET=s3\nDATA_NAME=/{web}/data\n\
+         DATA_PORT=tcp://{ip}:80\n\
+         DATA_PORT_53_UDP=udp://{ip}:53\nDATA_PORT_53_UDP_ADDR={ip}\n\
+         DATA_PORT_53_UDP_PORT=53\nDATA_PORT_53_UDP_PROTO=udp\n\
+         DATA_PORT_80_TCP=tcp://{ip}:80\nDATA_PORT_80_TCP_ADDR={ip}\n\
+         DATA_PORT_80_TCP_PORT=80\nDATA_PORT_80_TCP_PROTO=tcp\n\
+         {ip}\tdata {hostname} {db}\nping-ok\nfrom-db\n"
+    );
+    assert_eq!(link_view(&d, &web, "DATA", "data"), want);
+    assert_eq!(
+        inspect(&d, "{{json .HostConfig.Links}}", &web),
+        format!("[\"/{db}:/{web}/data\"]")
+    );
+
+    // Kept across a restart of the container and of berthd.
+    d.docker(&["restart", "-t", "1", &web]).ok();
+    assert_eq!(link_view(&d, &web, "DATA", "data"), want);
+    d.kill9();
+    d.spawn();
+    d.docker(&["restart", "-t", "1", &web]).ok();
+    assert_eq!(link_view(&d, &web, "DATA", "data"), want);
+
+    // The target must exist at create and run at start, as with dockerd.
+    let missing = d
+        .docker(&["run", "--rm", "--link", "no-such-db:x", image, "true"])
+        .failed();
+    assert!(
+        missing
+            .stderr
+            .contains("could not get container for no-such-db"),
+        "{missing:?}"
+    );
+    let stopped = unique("stopped");
+    d.docker(&["create", "--name", &stopped, image, "true"])
+        .ok();
+    let linker = unique("linker");
+    let out = d
+        .docker(&[
+            "run",
+            "--name",
+            &linker,
+            "--link",
+            &format!("{stopped}:x"),
+            image,
+            "true",
+        ])
+        .failed();
+    assert!(
+        out.stderr.contains(&format!(
+            "Cannot link to a non running container: /{stopped} AS /{linker}/x"
+        )),
+        "{out:?}"
+    );
+    let host = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--link",
+            &db,
+            image,
+            "true",
+        ])
+        .failed();
+    assert!(host.stderr.contains("can't be used with links"), "{host:?}");
+}
+
+#[test]
+fn links_on_a_user_network_are_aliases_of_the_linking_container() {
+    let Some((mut d, image)) = daemon() else {
+        return;
+    };
+    let net = unique("lnet");
+    d.docker(&["network", "create", &net]).ok();
+    let target = unique("target");
+    serve(
+        &d,
+        image,
+        &["--name", &target, "--network", &net],
+        80,
+        "linked",
+    );
+    let linker = unique("linker");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &linker,
+        "--network",
+        &net,
+        "--link",
+        &format!("{target}:front"),
+        image,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    // A name only: no variables, no hosts entry.
+    let view = "env | grep -c ^FRONT_; grep -c front /etc/hosts; nc front 80 </dev/null";
+    let check = |d: &Daemon| d.docker(&["exec", &linker, "sh", "-c", view]).stdout;
+    assert_eq!(check(&d), "0\n0\nlinked\n");
+    assert_eq!(inspect(&d, "{{json .HostConfig.Links}}", &linker), "null");
+    let links = format!("{{{{json (index .NetworkSettings.Networks \"{net}\").Links}}}}");
+    assert_eq!(
+        inspect(&d, &links, &linker),
+        format!("[\"{target}:front\"]")
+    );
+    // Nobody else knows the alias.
+    let out = client(&d, image, &net, "nslookup front");
+    assert_ne!(out.code, 0, "{out:?}");
+
+    // Kept across a restart of the container and of berthd.
+    d.docker(&["restart", "-t", "1", &linker]).ok();
+    assert_eq!(check(&d), "0\n0\nlinked\n");
+    d.kill9();
+    d.spawn();
+    assert_eq!(check(&d), "0\n0\nlinked\n");
+}
