@@ -819,6 +819,20 @@ fn dns_servers_are_the_embedded_resolvers_upstreams_on_user_networks() {
     assert!(out.stdout.contains("nameserver 192.0.2.53\n"), "{out:?}");
 }
 
+/// `probe`'s output once it is `want`, retried a bounded number of times: a server container
+/// just started may not listen yet.
+fn settled(want: &str, probe: impl Fn() -> String) -> String {
+    let mut got = probe();
+    for _ in 0..20 {
+        if got == want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        got = probe();
+    }
+    got
+}
+
 /// Inside `container`: its link variables of `prefix`, sorted, and its /etc/hosts line of
 /// `alias`, then a ping and a TCP request to the alias.
 fn link_view(d: &Daemon, container: &str, prefix: &str, alias: &str) -> String {
@@ -877,7 +891,7 @@ fn legacy_links_on_the_default_bridge() {
          DATA_PORT_80_TCP_PORT=80\nDATA_PORT_80_TCP_PROTO=tcp\n\
          {ip}\tdata {hostname} {db}\nping-ok\nfrom-db\n"
     );
-    assert_eq!(link_view(&d, &web, "DATA", "data"), want);
+    assert_eq!(settled(&want, || link_view(&d, &web, "DATA", "data")), want);
     assert_eq!(
         inspect(&d, "{{json .HostConfig.Links}}", &web),
         format!("[\"/{db}:/{web}/data\"]")
@@ -970,7 +984,8 @@ fn links_on_a_user_network_are_aliases_of_the_linking_container() {
     // A name only: no variables, no hosts entry.
     let view = "env | grep -c ^FRONT_; grep -c front /etc/hosts; nc front 80 </dev/null";
     let check = |d: &Daemon| d.docker(&["exec", &linker, "sh", "-c", view]).stdout;
-    assert_eq!(check(&d), "0\n0\nlinked\n");
+    let want = "0\n0\nlinked\n";
+    assert_eq!(settled(want, || check(&d)), want);
     assert_eq!(inspect(&d, "{{json .HostConfig.Links}}", &linker), "null");
     let links = format!("{{{{json (index .NetworkSettings.Networks \"{net}\").Links}}}}");
     assert_eq!(
@@ -983,8 +998,8 @@ fn links_on_a_user_network_are_aliases_of_the_linking_container() {
 
     // Kept across a restart of the container and of berthd.
     d.docker(&["restart", "-t", "1", &linker]).ok();
-    assert_eq!(check(&d), "0\n0\nlinked\n");
+    assert_eq!(check(&d), want);
     d.kill9();
     d.spawn();
-    assert_eq!(check(&d), "0\n0\nlinked\n");
+    assert_eq!(check(&d), want);
 }
