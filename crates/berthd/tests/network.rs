@@ -1003,3 +1003,69 @@ fn links_on_a_user_network_are_aliases_of_the_linking_container() {
     d.spawn();
     assert_eq!(check(&d), want);
 }
+
+/// Echoes every datagram of `sock` to its sender until none came for 30 s (a test thread).
+fn udp_echo(sock: UdpSocket) {
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(&buf[..n], from);
+        }
+    });
+}
+
+/// What comes back for `payload` sent to `to` over UDP, a few tries with a timeout each.
+fn udp_round_trip(to: SocketAddr, payload: &str) -> Option<String> {
+    let sock = UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = [0u8; 512];
+    for _ in 0..3 {
+        sock.send_to(payload.as_bytes(), to).unwrap();
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    None
+}
+
+#[test]
+fn udp_on_the_ipv6_loopback_is_proxied() {
+    let Some((mut d, image)) = daemon() else {
+        return;
+    };
+    let (p1, p2) = (free_port(), free_port());
+    let echo = unique("echo");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &echo,
+        "-p",
+        &format!("[::1]:{p1}:5353/udp"),
+        "-p",
+        &format!("{p2}:5353/udp"),
+        image,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    // busybox has no UDP server: the echo is a test socket in the container's namespace.
+    udp_echo(udp_socket_in(
+        &inspect(&d, "{{.NetworkSettings.SandboxKey}}", &echo),
+        5353,
+    ));
+    assert_eq!(udp_round_trip(loopback6(p1), "one").as_deref(), Some("one"));
+    assert_eq!(udp_round_trip(loopback6(p2), "two").as_deref(), Some("two"));
+
+    // Back after a crash of berthd; gone with the container.
+    d.kill9();
+    d.spawn();
+    assert_eq!(
+        udp_round_trip(loopback6(p1), "again").as_deref(),
+        Some("again")
+    );
+    d.docker(&["rm", "-f", &echo]).ok();
+    UdpSocket::bind(loopback6(p1)).expect("the proxy's port is free after rm");
+}
