@@ -703,8 +703,20 @@ fn ipv6_names_isolation_published_ports_and_no_leaks() {
     assert_eq!(fetch_at(loopback6(p1)), "over-six\n");
     assert_eq!(fetch_at(loopback6(p2)), "over-six\n");
     assert_eq!(fetch(p2), "over-six\n");
+    // As dockerd: a binding without an address is listed on `0.0.0.0` and on `::` for a
+    // container with an IPv6 address.
     let shown = d.docker(&["port", &web, "80/tcp"]).ok().stdout;
-    assert!(shown.contains(&format!("[::1]:{p1}")), "{shown}");
+    let mut lines: Vec<&str> = shown.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            format!("0.0.0.0:{p2}"),
+            format!("[::1]:{p1}"),
+            format!("[::]:{p2}")
+        ],
+        "{shown}"
+    );
     assert!(ip6tables_lines(&web_id) > 0);
 
     // kill -9 and a restart: the proxy comes back, nothing leaks.
