@@ -192,6 +192,15 @@ pub async fn inspect(
     let s = &c.state;
     let data = engine.config().data_root.join("containers").join(&c.id);
     let sandbox_key = engine.sandbox_key(&c);
+    // dockerd shows legacy links as `/target:/container/alias`, and none on user networks
+    // (they are the endpoint's `Links` there).
+    let mut host_config = json!(o.host_config);
+    let links = engine.legacy_links(&c).await?;
+    host_config["Links"] = if links.is_empty() {
+        Value::Null
+    } else {
+        json!(links)
+    };
     let mut v = json!({
         "Id": c.id,
         "Created": rfc3339(Some(c.created)),
@@ -224,7 +233,7 @@ pub async fn inspect(
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": exec_ids(&engine, &c.id),
-        "HostConfig": o.host_config,
+        "HostConfig": host_config,
         "GraphDriver": {"Name": "overlayfs", "Data": null},
         "Mounts": c.config.mounts,
         "Config": {

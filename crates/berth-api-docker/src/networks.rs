@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use berth_engine::containers::Container;
 use berth_engine::networks::{
-    Endpoint, IpamRequest, Network, NetworkCreate, NetworkFilters, NetworkMember,
+    Endpoint, IpamRequest, Network, NetworkCreate, NetworkFilters, NetworkMember, PublishedPort,
 };
 use berth_engine::spec::EndpointSettings;
 use berth_engine::Engine;
@@ -244,7 +244,7 @@ fn endpoint_json(e: &Endpoint) -> Value {
     let gw = |g: Option<std::net::IpAddr>| g.map(|g| g.to_string()).unwrap_or_default();
     json!({
         "IPAMConfig": null,
-        "Links": null,
+        "Links": if e.links.is_empty() { Value::Null } else { json!(e.links) },
         "Aliases": if e.aliases.is_empty() { Value::Null } else { json!(e.aliases) },
         "MacAddress": e.mac,
         "DriverOpts": null,
@@ -260,6 +260,22 @@ fn endpoint_json(e: &Endpoint) -> Value {
     })
 }
 
+/// The host addresses a binding answers on, as dockerd lists them: its own, or for one without
+/// an address `0.0.0.0`, and `::` too when the container has an IPv6 address (portmap's DNAT
+/// then serves the host's IPv6 addresses and berthd's proxy `::1`; an IPv4-only container is
+/// reached over IPv6 on `::1` alone, which is not all of `::`).
+fn host_ips<'a>(c: &Container, p: &'a PublishedPort) -> Vec<&'a str> {
+    if !p.host_ip.is_empty() {
+        return vec![p.host_ip.as_str()];
+    }
+    let ipv6 = c.state.networks.first().is_some_and(|e| e.ipv6.is_some());
+    if ipv6 {
+        vec!["0.0.0.0", "::"]
+    } else {
+        vec!["0.0.0.0"]
+    }
+}
+
 /// `NetworkSettings.Ports`: every exposed or published port, with its host bindings (`null`
 /// for an exposed, unpublished one, as dockerd).
 fn ports_json(c: &Container) -> Value {
@@ -272,14 +288,13 @@ fn ports_json(c: &Container) -> Value {
         .collect();
     for p in &c.state.ports {
         let key = format!("{}/{}", p.container_port, p.protocol);
-        let binding = json!({
-            "HostIp": if p.host_ip.is_empty() { "0.0.0.0" } else { p.host_ip.as_str() },
-            "HostPort": p.host_port.to_string(),
-        });
-        match ports.get_mut(&key) {
-            Some(Value::Array(list)) => list.push(binding),
-            _ => {
-                ports.insert(key, json!([binding]));
+        for ip in host_ips(c, p) {
+            let binding = json!({"HostIp": ip, "HostPort": p.host_port.to_string()});
+            match ports.get_mut(&key) {
+                Some(Value::Array(list)) => list.push(binding),
+                _ => {
+                    ports.insert(key.clone(), json!([binding]));
+                }
             }
         }
     }
@@ -333,12 +348,14 @@ pub(crate) fn summary_ports(c: &Container) -> Value {
         .state
         .ports
         .iter()
-        .map(|p| {
-            json!({
-                "IP": if p.host_ip.is_empty() { "0.0.0.0" } else { p.host_ip.as_str() },
-                "PrivatePort": p.container_port,
-                "PublicPort": p.host_port,
-                "Type": p.protocol,
+        .flat_map(|p| {
+            host_ips(c, p).into_iter().map(|ip| {
+                json!({
+                    "IP": ip,
+                    "PrivatePort": p.container_port,
+                    "PublicPort": p.host_port,
+                    "Type": p.protocol,
+                })
             })
         })
         .collect();

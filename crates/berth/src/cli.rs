@@ -492,6 +492,9 @@ pub struct ContainerOptions {
     /// Add network-scoped alias for the container
     #[arg(long = "network-alias", alias = "net-alias")]
     pub network_alias: Vec<String>,
+    /// Add link to another container (name[:alias])
+    #[arg(long)]
+    pub link: Vec<String>,
     #[command(flatten)]
     pub addresses: EndpointAddresses,
     /// Container MAC address (e.g., 92:d0:c6:0a:29:33)

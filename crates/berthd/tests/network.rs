@@ -703,8 +703,20 @@ fn ipv6_names_isolation_published_ports_and_no_leaks() {
     assert_eq!(fetch_at(loopback6(p1)), "over-six\n");
     assert_eq!(fetch_at(loopback6(p2)), "over-six\n");
     assert_eq!(fetch(p2), "over-six\n");
+    // As dockerd: a binding without an address is listed on `0.0.0.0` and on `::` for a
+    // container with an IPv6 address.
     let shown = d.docker(&["port", &web, "80/tcp"]).ok().stdout;
-    assert!(shown.contains(&format!("[::1]:{p1}")), "{shown}");
+    let mut lines: Vec<&str> = shown.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            format!("0.0.0.0:{p2}"),
+            format!("[::1]:{p1}"),
+            format!("[::]:{p2}")
+        ],
+        "{shown}"
+    );
     assert!(ip6tables_lines(&web_id) > 0);
 
     // kill -9 and a restart: the proxy comes back, nothing leaks.
@@ -817,4 +829,255 @@ fn dns_servers_are_the_embedded_resolvers_upstreams_on_user_networks() {
         ])
         .ok();
     assert!(out.stdout.contains("nameserver 192.0.2.53\n"), "{out:?}");
+}
+
+/// `probe`'s output once it is `want`, retried a bounded number of times: a server container
+/// just started may not listen yet.
+fn settled(want: &str, probe: impl Fn() -> String) -> String {
+    let mut got = probe();
+    for _ in 0..20 {
+        if got == want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        got = probe();
+    }
+    got
+}
+
+/// Inside `container`: its link variables of `prefix`, sorted, and its /etc/hosts line of
+/// `alias`, then a ping and a TCP request to the alias.
+fn link_view(d: &Daemon, container: &str, prefix: &str, alias: &str) -> String {
+    let script = format!(
+        "env | grep ^{prefix}_ | sort; grep -w {alias} /etc/hosts; \
+         ping -c 1 -W 3 {alias} >/dev/null && echo ping-ok; nc {alias} 80 </dev/null"
+    );
+    d.docker(&["exec", container, "sh", "-c", &script])
+        .ok()
+        .stdout
+}
+
+#[test]
+fn legacy_links_on_the_default_bridge() {
+    let Some((mut d, image)) = daemon() else {
+        return;
+    };
+    let db = unique("db");
+    serve(
+        &d,
+        image,
+        &[
+            "--name",
+            &db,
+            "--expose",
+            "80",
+            "--expose",
+            "53/udp",
+            "-e",
+            "SECRET=s3",
+        ],
+        80,
+        "from-db",
+    );
+    let ip = inspect(&d, "{{.NetworkSettings.IPAddress}}", &db);
+    let hostname = inspect(&d, "{{.Config.Hostname}}", &db);
+    let web = unique("web");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &web,
+        "--link",
+        &format!("{db}:data"),
+        image,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    let want = format!(
+        "DATA_ENV_SECRET=s3\nDATA_NAME=/{web}/data\n\
+         DATA_PORT=tcp://{ip}:80\n\
+         DATA_PORT_53_UDP=udp://{ip}:53\nDATA_PORT_53_UDP_ADDR={ip}\n\
+         DATA_PORT_53_UDP_PORT=53\nDATA_PORT_53_UDP_PROTO=udp\n\
+         DATA_PORT_80_TCP=tcp://{ip}:80\nDATA_PORT_80_TCP_ADDR={ip}\n\
+         DATA_PORT_80_TCP_PORT=80\nDATA_PORT_80_TCP_PROTO=tcp\n\
+         {ip}\tdata {hostname} {db}\nping-ok\nfrom-db\n"
+    );
+    assert_eq!(settled(&want, || link_view(&d, &web, "DATA", "data")), want);
+    assert_eq!(
+        inspect(&d, "{{json .HostConfig.Links}}", &web),
+        format!("[\"/{db}:/{web}/data\"]")
+    );
+
+    // Kept across a restart of the container and of berthd.
+    d.docker(&["restart", "-t", "1", &web]).ok();
+    assert_eq!(link_view(&d, &web, "DATA", "data"), want);
+    d.kill9();
+    d.spawn();
+    d.docker(&["restart", "-t", "1", &web]).ok();
+    assert_eq!(link_view(&d, &web, "DATA", "data"), want);
+
+    // The target must exist at create and run at start, as with dockerd.
+    let missing = d
+        .docker(&["run", "--rm", "--link", "no-such-db:x", image, "true"])
+        .failed();
+    assert!(
+        missing
+            .stderr
+            .contains("could not get container for no-such-db"),
+        "{missing:?}"
+    );
+    let stopped = unique("stopped");
+    d.docker(&["create", "--name", &stopped, image, "true"])
+        .ok();
+    let linker = unique("linker");
+    let out = d
+        .docker(&[
+            "run",
+            "--name",
+            &linker,
+            "--link",
+            &format!("{stopped}:x"),
+            image,
+            "true",
+        ])
+        .failed();
+    assert!(
+        out.stderr.contains(&format!(
+            "Cannot link to a non running container: /{stopped} AS /{linker}/x"
+        )),
+        "{out:?}"
+    );
+    let host = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--link",
+            &db,
+            image,
+            "true",
+        ])
+        .failed();
+    assert!(host.stderr.contains("can't be used with links"), "{host:?}");
+}
+
+#[test]
+fn links_on_a_user_network_are_aliases_of_the_linking_container() {
+    let Some((mut d, image)) = daemon() else {
+        return;
+    };
+    let net = unique("lnet");
+    d.docker(&["network", "create", &net]).ok();
+    let target = unique("target");
+    serve(
+        &d,
+        image,
+        &["--name", &target, "--network", &net],
+        80,
+        "linked",
+    );
+    let linker = unique("linker");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &linker,
+        "--network",
+        &net,
+        "--link",
+        &format!("{target}:front"),
+        image,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    // A name only: no variables, no hosts entry.
+    let view = "env | grep -c ^FRONT_; grep -c front /etc/hosts; nc front 80 </dev/null";
+    let check = |d: &Daemon| d.docker(&["exec", &linker, "sh", "-c", view]).stdout;
+    let want = "0\n0\nlinked\n";
+    assert_eq!(settled(want, || check(&d)), want);
+    assert_eq!(inspect(&d, "{{json .HostConfig.Links}}", &linker), "null");
+    let links = format!("{{{{json (index .NetworkSettings.Networks \"{net}\").Links}}}}");
+    assert_eq!(
+        inspect(&d, &links, &linker),
+        format!("[\"{target}:front\"]")
+    );
+    // Nobody else knows the alias.
+    let out = client(&d, image, &net, "nslookup front");
+    assert_ne!(out.code, 0, "{out:?}");
+
+    // Kept across a restart of the container and of berthd.
+    d.docker(&["restart", "-t", "1", &linker]).ok();
+    assert_eq!(check(&d), want);
+    d.kill9();
+    d.spawn();
+    assert_eq!(check(&d), want);
+}
+
+/// Echoes every datagram of `sock` to its sender until none came for 30 s (a test thread).
+fn udp_echo(sock: UdpSocket) {
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(&buf[..n], from);
+        }
+    });
+}
+
+/// What comes back for `payload` sent to `to` over UDP, a few tries with a timeout each.
+fn udp_round_trip(to: SocketAddr, payload: &str) -> Option<String> {
+    let sock = UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = [0u8; 512];
+    for _ in 0..3 {
+        sock.send_to(payload.as_bytes(), to).unwrap();
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    None
+}
+
+#[test]
+fn udp_on_the_ipv6_loopback_is_proxied() {
+    let Some((mut d, image)) = daemon() else {
+        return;
+    };
+    let (p1, p2) = (free_port(), free_port());
+    let echo = unique("echo");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        &echo,
+        "-p",
+        &format!("[::1]:{p1}:5353/udp"),
+        "-p",
+        &format!("{p2}:5353/udp"),
+        image,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    // busybox has no UDP server: the echo is a test socket in the container's namespace.
+    udp_echo(udp_socket_in(
+        &inspect(&d, "{{.NetworkSettings.SandboxKey}}", &echo),
+        5353,
+    ));
+    assert_eq!(udp_round_trip(loopback6(p1), "one").as_deref(), Some("one"));
+    assert_eq!(udp_round_trip(loopback6(p2), "two").as_deref(), Some("two"));
+
+    // Back after a crash of berthd; gone with the container.
+    d.kill9();
+    d.spawn();
+    assert_eq!(
+        udp_round_trip(loopback6(p1), "again").as_deref(),
+        Some("again")
+    );
+    d.docker(&["rm", "-f", &echo]).ok();
+    UdpSocket::bind(loopback6(p1)).expect("the proxy's port is free after rm");
 }

@@ -164,6 +164,7 @@ impl Engine {
                 let built =
                     spec::build_spec(&with_inherited(&options, &inherited), &image_cfg, &probe)?;
                 let shown = name.clone().unwrap_or_else(|| id.clone());
+                let links = crate::networks::resolve_links(store, &mut options)?;
                 crate::networks::validate(store, &shown, &options)?;
                 // dockerd refuses a missing `--mount` bind source now; `-v` ones are made at start.
                 if let Some((missing, _)) = built
@@ -202,6 +203,7 @@ impl Engine {
                     options,
                     mounts,
                     inherited_mounts: inherited,
+                    links,
                 };
                 let parent = image.layers.last().map(|l| l.chain_id.to_string());
                 store.snapshots.prepare(&id, parent.as_deref())?;

@@ -101,9 +101,15 @@ fn resolv_conf(first: &[IpAddr], dns: &[String], search: &[String], options: &[S
     out
 }
 
-/// `/etc/hosts`: localhost, `--add-host` entries, and the container's hostname on each of its
-/// addresses (127.0.1.1 without one, as with `--network none`).
-fn hosts_file(hostname: &str, extra: &[String], addrs: &[IpAddr]) -> String {
+/// `/etc/hosts`: localhost, `--add-host` entries, the targets of legacy links, and the
+/// container's hostname on each of its addresses (127.0.1.1 without one, as with `--network
+/// none`), in dockerd's order.
+fn hosts_file(
+    hostname: &str,
+    extra: &[String],
+    links: &[(IpAddr, String)],
+    addrs: &[IpAddr],
+) -> String {
     let mut s = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
          fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
@@ -113,6 +119,9 @@ fn hosts_file(hostname: &str, extra: &[String], addrs: &[IpAddr]) -> String {
         if let Some((host, ip)) = e.split_once('=').or_else(|| e.split_once(':')) {
             s.push_str(&format!("{ip}\t{host}\n"));
         }
+    }
+    for (ip, names) in links {
+        s.push_str(&format!("{ip}\t{names}\n"));
     }
     if addrs.is_empty() {
         s.push_str(&format!("127.0.1.1\t{hostname}\n"));
@@ -356,9 +365,15 @@ impl Engine {
             Ok(p)
         };
         let hostname_path = write("hostname", format!("{}\n", c.config.hostname))?;
+        let linked = crate::networks::linked(store, c)?;
         let hosts_path = write(
             "hosts",
-            hosts_file(&c.config.hostname, &h.extra_hosts, &net.addrs),
+            hosts_file(
+                &c.config.hostname,
+                &h.extra_hosts,
+                &linked.hosts,
+                &net.addrs,
+            ),
         )?;
         let resolv_path = write(
             "resolv.conf",
@@ -372,6 +387,7 @@ impl Engine {
         ctx.hosts_path = Some(hosts_path);
         ctx.resolv_conf_path = Some(resolv_path);
         ctx.hostname_path = Some(hostname_path);
+        ctx.linked_env = linked.env;
         ctx.cgroup_v2 = cgroup_v2();
         ctx.seccomp_host = SeccompHost::native(kernel_version());
         ctx.host_capabilities = bounding_set();

@@ -34,6 +34,7 @@ use crate::{Engine, Error, Result};
 pub use attach::{AttachOptions, AttachStream, PendingAttach};
 pub use berth_image::{Change, ChangeKind, PathStat};
 pub use commit::CommitOptions;
+pub(crate) use create::image_config;
 pub use create::CreateRequest;
 pub use exec::{Exec, ExecConfig, ExecStartOptions, ExecState};
 pub use fs::ExtractOptions;
@@ -125,6 +126,9 @@ pub struct Config {
     /// What `--volumes-from` brought, as `--mount`s added to the container's own at start.
     #[serde(default)]
     pub inherited_mounts: Vec<MountSpec>,
+    /// Legacy links (`--link` off user networks), resolved at create.
+    #[serde(default)]
+    pub links: Vec<crate::networks::Link>,
 }
 
 /// A container as the engine reports it.

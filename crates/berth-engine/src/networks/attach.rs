@@ -38,6 +38,9 @@ pub struct Endpoint {
     pub aliases: Vec<String>,
     /// Names the network's DNS server answers with this endpoint's addresses.
     pub dns_names: Vec<String>,
+    /// `--link name[:alias]` on a user network: names for this container alone.
+    #[serde(default)]
+    pub links: Vec<String>,
     /// The optional plugins it was added with: DEL runs the same list.
     pub plugins: Plugins,
 }
@@ -304,6 +307,7 @@ impl Engine {
             }
         }
         if net.user_defined() {
+            ep.links = settings.links.clone();
             ep.dns_names = std::iter::once(c.name.clone())
                 .chain(settings.aliases.iter().cloned())
                 .chain(std::iter::once(c.id[..12].to_string()))
@@ -426,6 +430,7 @@ impl Engine {
                 &ep.dns_names,
                 ep.addrs().collect(),
                 &upstreams,
+                super::links::dns_aliases(&ep.links),
             );
         }
     }

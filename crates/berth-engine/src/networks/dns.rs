@@ -38,6 +38,8 @@ struct Record {
     addrs: Vec<IpAddr>,
     /// The container's `--dns` servers: where its other questions go.
     upstreams: Vec<IpAddr>,
+    /// Its `--link` aliases on this network and the names they stand for (lowercase).
+    links: Vec<(String, String)>,
 }
 
 type Table = HashMap<String, Vec<Record>>;
@@ -100,6 +102,7 @@ impl Resolvers {
         names: &[String],
         addrs: Vec<IpAddr>,
         upstreams: &[IpAddr],
+        links: Vec<(String, String)>,
     ) {
         let mut table = self.table.write().unwrap_or_else(|p| p.into_inner());
         let records = table.entry(network_id.to_string()).or_default();
@@ -109,6 +112,7 @@ impl Resolvers {
             names: names.iter().map(|n| n.to_ascii_lowercase()).collect(),
             addrs,
             upstreams: upstreams.to_vec(),
+            links,
         });
     }
 
@@ -256,6 +260,10 @@ fn lookup(
     let table = table.read().unwrap_or_else(|p| p.into_inner());
     let asker_record = table.values().flatten().find(|r| r.addrs.contains(&peer));
     let asker = asker_record.map(|r| r.container.as_str());
+    // A link alias of the asker stands for its target's name, for the asker alone.
+    let name = asker_record
+        .and_then(|r| r.links.iter().find(|(alias, _)| alias == name))
+        .map_or(name, |(_, target)| target.as_str());
     let hits: Vec<&Record> = table
         .iter()
         .filter(|(net, records)| match asker {

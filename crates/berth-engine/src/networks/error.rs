@@ -80,6 +80,17 @@ pub enum NetworkError {
     NotConnected { container: String, network: String },
     #[error("container {container}: network mode {mode} cannot be connected to other networks")]
     CannotConnect { container: String, mode: String },
+    #[error("invalid link {spec:?}: {reason}")]
+    BadLink { spec: String, reason: String },
+    /// At create, a 400 as dockerd's: a 404 would make the client look for a missing image.
+    #[error("could not get container for {name}: No such container: {name}")]
+    LinkTargetMissing { name: String },
+    #[error("Cannot link to a non running container: /{target} AS {link}")]
+    LinkTargetNotRunning { target: String, link: String },
+    #[error("Cannot link to /{target}, as it does not belong to the default network")]
+    LinkTargetElsewhere { target: String },
+    #[error("conflicting options: {mode} type networking can't be used with links. This would result in undefined behavior")]
+    LinkWithNetworkMode { mode: &'static str },
     #[error("container {container}: connect to network {network}: {source}")]
     Cni {
         container: String,
@@ -120,6 +131,8 @@ impl NetworkError {
             | Self::InUse { .. }
             | Self::PortInUse { .. }
             | Self::AlreadyConnected { .. }
+            | Self::LinkTargetNotRunning { .. }
+            | Self::LinkTargetElsewhere { .. }
             | Self::Overlap { .. } => ErrorKind::Conflict,
             Self::UnknownDriver(_) => ErrorKind::NotFound,
             Self::InvalidName(_)
@@ -135,7 +148,10 @@ impl NetworkError {
             | Self::BadPort { .. }
             | Self::NoFreePort { .. }
             | Self::NotConnected { .. }
-            | Self::CannotConnect { .. } => ErrorKind::InvalidArgument,
+            | Self::CannotConnect { .. }
+            | Self::BadLink { .. }
+            | Self::LinkTargetMissing { .. }
+            | Self::LinkWithNetworkMode { .. } => ErrorKind::InvalidArgument,
             Self::Cni { source, .. } => source.kind(),
             Self::Netns { .. } | Self::Host { .. } | Self::Corrupt { .. } | Self::Config { .. } => {
                 ErrorKind::Internal

@@ -12,6 +12,7 @@ mod cni;
 mod dns;
 mod error;
 mod firewall;
+mod links;
 mod ports;
 mod subnet;
 
@@ -31,6 +32,8 @@ pub use attach::Endpoint;
 pub(crate) use attach::{validate, NetSetup};
 pub use cni::Plugins;
 pub use error::NetworkError;
+pub use links::Link;
+pub(crate) use links::{linked, resolve as resolve_links};
 pub use ports::PublishedPort;
 
 /// The default network's name, as Docker's.

@@ -5,14 +5,15 @@
 //! IPv6 has no `route_localnet`: the kernel drops a packet from `::1` that DNAT sends to a
 //! bridge, so `portmap` cannot serve the IPv6 loopback. Connections to `[::1]:port` are proxied
 //! by berthd instead (Docker's `docker-proxy` does the same), for `-p [::1]:port:...` and for
-//! every binding without an address, TCP only.
+//! every binding without an address, TCP and UDP.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::task::AbortHandle;
+use tokio::task::{AbortHandle, JoinSet};
 
 use super::NetworkError;
 use crate::spec::CreateOptions;
@@ -237,7 +238,7 @@ fn host_port_free(protocol: &str, ip: IpAddr, port: u16) -> bool {
 impl PublishedPort {
     /// Served by berthd's proxy on `[::1]` (see the module's comment).
     pub(crate) fn proxied(&self) -> bool {
-        self.protocol == "tcp" && (self.host_ip.is_empty() || self.on_ipv6_loopback())
+        self.host_ip.is_empty() || self.on_ipv6_loopback()
     }
 
     /// Bound to `::1` only: for the proxy alone, `portmap` must not see it.
@@ -264,8 +265,13 @@ impl Proxies {
         for p in ports.iter().filter(|p| p.proxied()) {
             let listen = SocketAddr::new(Ipv6Addr::LOCALHOST.into(), p.host_port);
             let to = SocketAddr::new(target, p.container_port);
-            match listener(listen) {
-                Ok(l) => handles.push(tokio::spawn(proxy_tcp(l, to)).abort_handle()),
+            let task = if p.protocol == "udp" {
+                udp_socket(listen).map(|s| tokio::spawn(proxy_udp(s, to)))
+            } else {
+                listener(listen).map(|l| tokio::spawn(proxy_tcp(l, to)))
+            };
+            match task {
+                Ok(t) => handles.push(t.abort_handle()),
                 Err(e) if !p.on_ipv6_loopback() => {
                     tracing::debug!(container, %listen, error = %e, "no IPv6 loopback proxy");
                 }
@@ -316,3 +322,87 @@ async fn proxy_tcp(listener: tokio::net::TcpListener, to: SocketAddr) {
         });
     }
 }
+
+/// How long a UDP client's upstream socket lives without a reply, as docker-proxy's
+/// connection tracking.
+const UDP_IDLE: Duration = Duration::from_secs(90);
+/// Clients served at once; datagrams of more are dropped (docker-proxy's limit).
+const UDP_MAX_CLIENTS: usize = 1024;
+
+fn udp_socket(addr: SocketAddr) -> std::io::Result<tokio::net::UdpSocket> {
+    let s = UdpSocket::bind(addr)?;
+    s.set_nonblocking(true)?;
+    tokio::net::UdpSocket::from_std(s)
+}
+
+/// Relays datagrams for ever: each client address gets its own socket towards the container,
+/// so replies find their way back; a client's socket goes after [`UDP_IDLE`] without a
+/// reply. The reply tasks live in a `JoinSet` this task owns, so stopping the proxy stops
+/// them and frees the port at once.
+async fn proxy_udp(listener: tokio::net::UdpSocket, to: SocketAddr) {
+    let listener = Arc::new(listener);
+    let mut clients: HashMap<SocketAddr, Arc<tokio::net::UdpSocket>> = HashMap::new();
+    let mut replies: JoinSet<SocketAddr> = JoinSet::new();
+    let mut buf = vec![0u8; 65535];
+    loop {
+        tokio::select! {
+            got = listener.recv_from(&mut buf) => {
+                let Ok((n, client)) = got else {
+                    continue;
+                };
+                let upstream = match clients.get(&client) {
+                    Some(u) => u.clone(),
+                    None if clients.len() >= UDP_MAX_CLIENTS => continue,
+                    None => {
+                        let Ok(u) = upstream_udp(to).await else {
+                            continue;
+                        };
+                        let u = Arc::new(u);
+                        clients.insert(client, u.clone());
+                        replies.spawn(udp_replies(listener.clone(), u.clone(), client));
+                        u
+                    }
+                };
+                let _ = upstream.send(&buf[..n]).await;
+            }
+            Some(done) = replies.join_next() => {
+                if let Ok(client) = done {
+                    clients.remove(&client);
+                }
+            }
+        }
+    }
+}
+
+/// A socket connected to the container, so it receives only the container's replies.
+async fn upstream_udp(to: SocketAddr) -> std::io::Result<tokio::net::UdpSocket> {
+    let any: IpAddr = if to.is_ipv4() {
+        Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        Ipv6Addr::UNSPECIFIED.into()
+    };
+    let s = tokio::net::UdpSocket::bind((any, 0)).await?;
+    s.connect(to).await?;
+    Ok(s)
+}
+
+/// Sends the container's replies back to `client` until none came for [`UDP_IDLE`]; returns
+/// the client, whose entry then goes.
+async fn udp_replies(
+    listener: Arc<tokio::net::UdpSocket>,
+    upstream: Arc<tokio::net::UdpSocket>,
+    client: SocketAddr,
+) -> SocketAddr {
+    let mut buf = vec![0u8; 65535];
+    // An error is an ICMP error of an earlier datagram (nothing listened yet): the next
+    // datagram may be answered, so only silence ends the relay.
+    while let Ok(got) = tokio::time::timeout(UDP_IDLE, upstream.recv(&mut buf)).await {
+        if let Ok(n) = got {
+            let _ = listener.send_to(&buf[..n], client).await;
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests;

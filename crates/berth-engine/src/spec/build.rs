@@ -94,6 +94,9 @@ pub struct SpecContext<'a> {
     /// Capabilities the host can grant (berthd's bounding set, bit N = capability N); `None`
     /// assumes all of them.
     pub host_capabilities: Option<u64>,
+    /// The variables of legacy links (`--link` on the default bridge), before the
+    /// container's own.
+    pub linked_env: Vec<String>,
 }
 
 impl std::fmt::Debug for SpecContext<'_> {
@@ -128,6 +131,7 @@ impl SpecContext<'static> {
             seccomp_host: SeccompHost::native(None),
             devices: &HostFs,
             host_capabilities: None,
+            linked_env: Vec::new(),
         }
     }
 }
@@ -455,7 +459,12 @@ pub fn build_spec(
     process.set_console_size(console_size);
     process.set_user(user);
     process.set_args(Some(args));
-    process.set_env(Some(process_env(&merged.env, &hostname, opts.tty)));
+    process.set_env(Some(process_env(
+        &merged.env,
+        &hostname,
+        opts.tty,
+        &ctx.linked_env,
+    )));
     process.set_cwd(PathBuf::from(cwd));
     process.set_capabilities(Some(capabilities));
     process.set_rlimits((!rlimits.is_empty()).then_some(rlimits));

@@ -174,9 +174,15 @@ fn validate_healthcheck(h: &Healthcheck) -> Result<(), SpecError> {
     Ok(())
 }
 
-/// The process environment: `PATH`, `HOSTNAME` and (with a tty) `TERM=xterm`, overridden by the
-/// merged env. An entry without `=` unsets a default, as in Docker's `ReplaceOrAppendEnvValues`.
-pub fn process_env(merged_env: &[String], hostname: &str, tty: bool) -> Vec<String> {
+/// The process environment: `PATH`, `HOSTNAME`, (with a tty) `TERM=xterm` and the variables of
+/// legacy links, overridden by the merged env. An entry without `=` unsets a default, as in
+/// Docker's `ReplaceOrAppendEnvValues`.
+pub fn process_env(
+    merged_env: &[String],
+    hostname: &str,
+    tty: bool,
+    linked: &[String],
+) -> Vec<String> {
     let mut env: Vec<Option<String>> = vec![
         Some(format!("PATH={DEFAULT_PATH_ENV}")),
         Some(format!("HOSTNAME={hostname}")),
@@ -184,6 +190,7 @@ pub fn process_env(merged_env: &[String], hostname: &str, tty: bool) -> Vec<Stri
     if tty {
         env.push(Some("TERM=xterm".to_string()));
     }
+    env.extend(linked.iter().cloned().map(Some));
     let defaults = env.len();
     for entry in merged_env {
         let slot = env[..defaults]

@@ -76,6 +76,10 @@ pub struct EndpointSettings {
     pub ipam_config: EndpointIpam,
     #[serde(deserialize_with = "nullable")]
     pub aliases: Vec<String>,
+    /// `--link name[:alias]` on a user network: the alias is a name of `name` for this
+    /// container alone (the docker CLI sends them here and in `HostConfig.Links`).
+    #[serde(deserialize_with = "nullable")]
+    pub links: Vec<String>,
     pub mac_address: String,
 }
 
@@ -174,6 +178,9 @@ pub struct HostConfig {
     pub dns_search: Vec<String>,
     #[serde(deserialize_with = "nullable")]
     pub dns_options: Vec<String>,
+    /// `--link name[:alias]` (legacy links on the default bridge; see networks/links.rs).
+    #[serde(deserialize_with = "nullable")]
+    pub links: Vec<String>,
     /// `host:ip` entries for /etc/hosts.
     #[serde(deserialize_with = "nullable")]
     pub extra_hosts: Vec<String>,

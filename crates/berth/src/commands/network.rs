@@ -370,7 +370,8 @@ fn user_defined(mode: &str) -> bool {
 
 /// The endpoints of the create body (docker's `parseNetworkOpts`): `--ip`, `--ip6`,
 /// `--network-alias` and `--mac-address` belong to the first network (`bridge` when none is
-/// given); a single network without them needs no entry.
+/// given), and `--link` too when that is a user network; a single network without them needs
+/// no entry.
 fn endpoints(o: &ContainerOptions) -> Result<HashMap<String, EndpointSettings>> {
     if o.network.iter().any(|n| user_defined(n)) && o.network.iter().any(|n| !user_defined(n)) {
         bail!("conflicting options: cannot attach both user-defined and non-user-defined network-modes");
@@ -378,9 +379,11 @@ fn endpoints(o: &ContainerOptions) -> Result<HashMap<String, EndpointSettings>> 
     if let Some(mac) = &o.mac_address {
         validate_mac(mac)?;
     }
+    let on_user_network = o.network.first().is_some_and(|n| user_defined(n));
     let first = EndpointSettings {
         ipam_config: endpoint_ipam(&o.addresses)?,
         aliases: (!o.network_alias.is_empty()).then(|| o.network_alias.clone()),
+        links: (on_user_network && !o.link.is_empty()).then(|| o.link.clone()),
         mac_address: o.mac_address.clone(),
         ..Default::default()
     };
@@ -428,6 +431,7 @@ pub fn apply_container_flags(o: &ContainerOptions, body: &mut ContainerCreateBod
             .map(|(port, b)| (port, Some(b)))
             .collect()
     });
+    h.links = some(o.link.clone());
     h.dns = some(o.dns.clone());
     h.dns_search = some(
         o.dns_search

@@ -25,6 +25,7 @@ fn resolvers(records: &[(&str, &str, &str, &str)]) -> Resolvers {
             &[name.to_string()],
             vec![addr.parse().unwrap()],
             &[],
+            Vec::new(),
         );
     }
     r
@@ -50,6 +51,7 @@ async fn answers_names_of_the_network_only() {
         &["Web".into(), "alias".into()],
         vec!["10.1.0.2".parse().unwrap()],
         &[],
+        Vec::new(),
     );
 
     let peer: IpAddr = "10.1.0.9".parse().unwrap();
@@ -128,6 +130,7 @@ async fn other_names_go_to_the_askers_own_servers() {
         &["c1".into()],
         vec!["10.1.0.2".parse().unwrap()],
         &[dns],
+        Vec::new(),
     );
     let asker: IpAddr = "10.1.0.2".parse().unwrap();
     assert_eq!(
@@ -144,4 +147,24 @@ async fn other_names_go_to_the_askers_own_servers() {
         Err(vec![])
     );
     assert_eq!(lookup(&r.table, "net1", "c1", asker), Ok(vec![asker]));
+}
+
+#[test]
+fn link_aliases_resolve_for_the_linking_container_alone() {
+    let r = resolvers(&[("net1", "web", "web", "10.1.0.2")]);
+    r.register(
+        "net1",
+        "client",
+        &["client".into()],
+        vec!["10.1.0.3".parse().unwrap()],
+        &[],
+        vec![("front".into(), "web".into())],
+    );
+    let web: IpAddr = "10.1.0.2".parse().unwrap();
+    let by = |peer: &str| lookup(&r.table, "net1", "front", peer.parse().unwrap());
+    assert_eq!(by("10.1.0.3"), Ok(vec![web]));
+    assert!(
+        by("10.1.0.2").is_err(),
+        "another container knows no such alias"
+    );
 }

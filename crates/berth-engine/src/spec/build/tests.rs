@@ -68,6 +68,7 @@ fn ctx() -> SpecContext<'static> {
         },
         devices: &FakeDevices,
         host_capabilities: None,
+        linked_env: Vec::new(),
     }
 }
 

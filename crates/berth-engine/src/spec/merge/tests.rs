@@ -205,8 +205,28 @@ fn process_env_defaults_and_overrides() {
         ),
     ];
     for (merged, host, tty, want) in table {
-        assert_eq!(process_env(&v(merged), host, *tty), v(want), "{merged:?}");
+        assert_eq!(
+            process_env(&v(merged), host, *tty, &[]),
+            v(want),
+            "{merged:?}"
+        );
     }
+}
+
+#[test]
+fn link_variables_come_after_the_defaults_and_yield_to_the_containers_own() {
+    let linked = v(&["DB_PORT=tcp://10.0.0.2:5432", "DB_NAME=/web/db"]);
+    let env = process_env(&v(&["DB_NAME=mine", "A=1"]), "h", false, &linked);
+    assert_eq!(
+        env,
+        v(&[
+            DEFAULT_PATH_LINE,
+            "HOSTNAME=h",
+            "DB_PORT=tcp://10.0.0.2:5432",
+            "DB_NAME=mine",
+            "A=1"
+        ])
+    );
 }
 
 const DEFAULT_PATH_LINE: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

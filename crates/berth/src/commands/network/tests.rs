@@ -186,6 +186,15 @@ fn network_modes_and_endpoints() {
         b["NetworkingConfig"]["EndpointsConfig"]["bridge"]["Aliases"],
         serde_json::json!(["x"])
     );
+    // --link: always in HostConfig, in the endpoint too on a user network (as docker's CLI).
+    let b = body(&["--link", "db:data", "busybox"]).unwrap_or_default();
+    assert_eq!(b["HostConfig"]["Links"], serde_json::json!(["db:data"]));
+    assert!(b.get("NetworkingConfig").is_none(), "{b}");
+    let b = body(&["--network", "mine", "--link", "db", "busybox"]).unwrap_or_default();
+    assert_eq!(
+        b["NetworkingConfig"]["EndpointsConfig"]["mine"]["Links"],
+        serde_json::json!(["db"])
+    );
     let err = |args: &[&str]| body(args).map_or_else(|e| format!("{e:#}"), |_| String::new());
     assert_eq!(
         err(&["--network", "host", "--network", "mine", "busybox"]),
