@@ -315,6 +315,8 @@ pub struct Daemon {
     pub socket: PathBuf,
     pub net: NetSlot,
     client: Client,
+    /// More berthd flags, given at every (re)start.
+    args: Vec<std::ffi::OsString>,
     child: Option<Child>,
 }
 
@@ -325,6 +327,11 @@ impl Daemon {
     }
 
     pub fn start_for(client: Client) -> Self {
+        Self::start_with_args(client, Vec::new())
+    }
+
+    /// A daemon started with more flags (`--cni-plugin-dir` of a test's plugins, ...).
+    pub fn start_with_args(client: Client, args: Vec<std::ffi::OsString>) -> Self {
         let root = tempfile::Builder::new()
             .prefix("berthd-test")
             .tempdir()
@@ -335,6 +342,7 @@ impl Daemon {
             socket,
             net: NetSlot::next(),
             client,
+            args,
             child: None,
         };
         d.spawn();
@@ -378,6 +386,7 @@ impl Daemon {
                     .map(|p| vec![std::ffi::OsString::from("--init-path"), p])
                     .unwrap_or_default(),
             )
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
