@@ -228,6 +228,18 @@ fn user_network_names_tcp_udp_and_isolation() {
         &format!("{{{{(index .NetworkSettings.Networks \"{n1}\").IPAddress}}}}"),
         &web,
     );
+    // FORWARD lets the network's traffic through with two rules of its own, none per
+    // container (no `firewall` plugin).
+    let br1 = format!("br-{}", &network_id(&d, &n1)[..12]);
+    let forward_rules = || {
+        let out = Command::new("iptables-save").output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("-A BERTH-FORWARD") && l.contains(&br1))
+            .count()
+    };
+    assert_eq!(forward_rules(), 2);
+    assert_eq!(rules_naming_ip(&ip), 0);
 
     // TCP by name and by alias, from another container on the network.
     let out = client(
@@ -310,6 +322,7 @@ fn user_network_names_tcp_udp_and_isolation() {
     assert!(pruned.stdout.contains(&n2), "{pruned:?}");
     d.docker(&["network", "rm", &n1]).ok();
     d.docker(&["network", "inspect", &n1]).failed();
+    assert_eq!(forward_rules(), 0);
 }
 
 #[test]
@@ -601,7 +614,7 @@ fn rules_naming_ip(ip: &str) -> usize {
         .sum()
 }
 
-/// A plugin directory whose `bridge`, `portmap` and `firewall` run the real ones, except that
+/// A plugin directory whose `bridge` and `portmap` run the real ones, except that
 /// one of them stalls (before or after the real plugin) during ADD while `<dir>/stall` names
 /// it as `<plugin>:<before|after>`; it touches `<dir>/stalled` then.
 fn stalling_plugins() -> tempfile::TempDir {
@@ -623,7 +636,7 @@ printf '%s' "$out"
 exit $rc
 "#
     );
-    for plugin in ["bridge", "portmap", "firewall"] {
+    for plugin in ["bridge", "portmap"] {
         let path = dir.path().join(plugin);
         std::fs::write(&path, &script).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -652,14 +665,9 @@ fn kill_during_the_add_chain_leaks_nothing() {
     let published = format!("127.0.0.1:{port}:80");
     let netns_dir = d.exec_root().join("netns");
     // Each point of `docker run -p`: the veth and address made, portmap's rules not yet
-    // (and the plugin must not add them after the crash); portmap's rules made; every
-    // plugin done but nothing recorded by berthd.
-    for point in [
-        "bridge:after",
-        "portmap:before",
-        "portmap:after",
-        "firewall:after",
-    ] {
+    // (and the plugin must not add them after the crash); every plugin done (portmap is the
+    // last) but nothing recorded by berthd.
+    for point in ["bridge:after", "portmap:before", "portmap:after"] {
         std::fs::write(plugins.path().join("stall"), point).unwrap();
         let name = unique("cut");
         let run = d

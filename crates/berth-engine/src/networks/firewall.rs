@@ -1,13 +1,20 @@
 //! What CNI plugins do not do for a network: isolation from the other networks (Docker's two
-//! stage `DOCKER-ISOLATION` chains) and deleting the bridge at `network rm`.
+//! stage `DOCKER-ISOLATION` chains), letting its traffic through `FORWARD`, and deleting the
+//! bridge at `network rm`.
 //!
-//! The rules hang off `CNI-ADMIN`, the chain the CNI `firewall` plugin consults before its
-//! per-container ACCEPT rules, so isolation wins over them whatever order the chains were
-//! made in. Stage 1 sends traffic leaving a Berth bridge for elsewhere to stage 2, which drops
-//! it if it is headed into another Berth bridge; an internal network drops everything
-//! crossing its bridge. The chains are shared by every daemon on the host and never removed;
-//! a network's rules are. The rules match bridges, not addresses, so a network with IPv6 gets
-//! the same ones from `ip6tables` (Docker's `DOCKER-ISOLATION` chains exist in both too).
+//! The isolation rules hang off `CNI-ADMIN`, the chain the CNI `firewall` plugin consults
+//! before its per-container ACCEPT rules (containers of older daemons still have them), so
+//! isolation wins over them whatever order the chains were made in. Stage 1 sends traffic
+//! leaving a Berth bridge for elsewhere to stage 2, which drops it if it is headed into
+//! another Berth bridge; an internal network drops everything crossing its bridge.
+//!
+//! `BERTH-FORWARD`, jumped to from `FORWARD` after `CNI-ADMIN`, accepts what leaves the bridge
+//! and the replies to it, which matters when `FORWARD`'s policy is DROP (as dockerd sets it).
+//! That is what the `firewall` plugin did with two rules per container address and a process
+//! and several iptables runs per ADD and per DEL; two rules per network do it once (as
+//! Docker's per-bridge rules). The chains are shared by every daemon on the host and never
+//! removed; a network's rules are. The rules match bridges, not addresses, so a network with
+//! IPv6 gets the same ones from `ip6tables` (Docker's chains exist in both too).
 
 use std::process::Command;
 
@@ -16,6 +23,7 @@ use super::{Network, NetworkError};
 const STAGE1: &str = "BERTH-ISOLATION-1";
 const STAGE2: &str = "BERTH-ISOLATION-2";
 const ADMIN: &str = "CNI-ADMIN";
+const ACCEPT: &str = "BERTH-FORWARD";
 
 fn run(net: &Network, program: &str, args: &[&str]) -> Result<bool, NetworkError> {
     let out = Command::new(program)
@@ -65,7 +73,7 @@ fn ensure(net: &Network, program: &str, chain: &str, rule: &[&str]) -> Result<()
 
 fn rules(net: &Network) -> Vec<(&'static str, Vec<&str>)> {
     let br = net.bridge.as_str();
-    if net.internal {
+    let mut rules = if net.internal {
         vec![
             (STAGE1, vec!["-i", br, "!", "-o", br, "-j", "DROP"]),
             (STAGE1, vec!["-o", br, "!", "-i", br, "-j", "DROP"]),
@@ -75,20 +83,37 @@ fn rules(net: &Network) -> Vec<(&'static str, Vec<&str>)> {
             (STAGE1, vec!["-i", br, "!", "-o", br, "-j", STAGE2]),
             (STAGE2, vec!["-o", br, "-j", "DROP"]),
         ]
-    }
+    };
+    // What the isolation let pass: from the bridge, and replies into it.
+    rules.push((ACCEPT, vec!["-i", br, "-j", "ACCEPT"]));
+    rules.push((
+        ACCEPT,
+        vec![
+            "-o",
+            br,
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "RELATED,ESTABLISHED",
+            "-j",
+            "ACCEPT",
+        ],
+    ));
+    rules
 }
 
 /// Puts the network's isolation rules in place (idempotent).
 pub(crate) fn isolate(net: &Network) -> Result<(), NetworkError> {
     for program in programs(net) {
-        for chain in [STAGE1, STAGE2, ADMIN] {
+        for chain in [STAGE1, STAGE2, ADMIN, ACCEPT] {
             // Fails when the chain exists, which is what we want.
             iptables(net, program, &["-N", chain])?;
         }
         ensure(net, program, ADMIN, &["-j", STAGE1])?;
-        // Without the CNI firewall plugin's chains on this host yet, FORWARD reaches ours
-        // directly.
+        // Without the CNI firewall plugin's chains on this host, FORWARD reaches ours
+        // directly; the isolation first.
         ensure(net, program, "FORWARD", &["-j", ADMIN])?;
+        ensure(net, program, "FORWARD", &["-j", ACCEPT])?;
         for (chain, rule) in rules(net) {
             ensure(net, program, chain, &rule)?;
         }
