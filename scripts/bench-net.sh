@@ -38,6 +38,11 @@ cleanup() {
     sleep 1
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     for br in bnbench0 bnbase0 bndock0; do ip link del "$br" 2>/dev/null || true; done
+    # berthd keeps a default bridge's isolation and FORWARD rules for its next start.
+    for t in iptables ip6tables; do
+        "$t-save" -t filter | grep -E -- '^-A .* (bnbench0|bnbase0)( |$)' | sed 's/^-A //' |
+            while read -r rule; do $t -w -t filter -D $rule || true; done
+    done
     grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$work"
 }

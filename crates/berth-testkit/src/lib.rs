@@ -533,6 +533,28 @@ impl Drop for Daemon {
             .args(["link", "del", &self.net.bridge])
             .stderr(Stdio::null())
             .status();
+        // So do its isolation and FORWARD rules (berthd keeps them for the bridge's next start).
+        let needle = format!(" {} ", self.net.bridge);
+        for program in ["iptables", "ip6tables"] {
+            let Ok(saved) = Command::new(format!("{program}-save"))
+                .args(["-t", "filter"])
+                .output()
+            else {
+                continue;
+            };
+            for line in String::from_utf8_lossy(&saved.stdout).lines() {
+                let Some(rule) = line.strip_prefix("-A ") else {
+                    continue;
+                };
+                if format!("{line} ").contains(&needle) {
+                    let _ = Command::new(program)
+                        .args(["-w", "-t", "filter", "-D"])
+                        .args(rule.split_whitespace())
+                        .stderr(Stdio::null())
+                        .status();
+                }
+            }
+        }
         // Never leave mounts behind, even when a test failed half-way.
         for m in self.leaked_mounts().iter().rev() {
             let _ = Command::new("umount").arg("-l").arg(m).status();

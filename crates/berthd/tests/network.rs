@@ -240,6 +240,8 @@ fn user_network_names_tcp_udp_and_isolation() {
     };
     assert_eq!(forward_rules(), 2);
     assert_eq!(rules_naming_ip(&ip), 0);
+    // The shared jump exists once, though the tests start daemons side by side.
+    assert_eq!(iptables_lines("-A FORWARD -j BERTH-FORWARD"), 1);
 
     // TCP by name and by alias, from another container on the network.
     let out = client(

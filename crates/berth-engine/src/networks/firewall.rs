@@ -16,9 +16,16 @@
 //! removed; a network's rules are. The rules match bridges, not addresses, so a network with
 //! IPv6 gets the same ones from `ip6tables` (Docker's chains exist in both too).
 
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 
+use nix::fcntl::{Flock, FlockArg};
+
 use super::{Network, NetworkError};
+
+/// Where the daemons of a host take turns changing these rules.
+const HOST_LOCK: &str = "/run/berth-firewall.lock";
 
 const STAGE1: &str = "BERTH-ISOLATION-1";
 const STAGE2: &str = "BERTH-ISOLATION-2";
@@ -102,8 +109,28 @@ fn rules(net: &Network) -> Vec<(&'static str, Vec<&str>)> {
     rules
 }
 
+/// The host-wide lock of rule changes: `ensure`'s check and append are two iptables runs,
+/// and daemons starting together (the test suites start several) would each append the
+/// shared `FORWARD` jumps.
+fn host_lock(net: &Network) -> Result<Flock<File>, NetworkError> {
+    let failed = |message: String| NetworkError::Host {
+        network: net.name.clone(),
+        action: format!("lock {HOST_LOCK}"),
+        message,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(HOST_LOCK)
+        .map_err(|e| failed(e.to_string()))?;
+    Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| failed(e.to_string()))
+}
+
 /// Puts the network's isolation rules in place (idempotent).
 pub(crate) fn isolate(net: &Network) -> Result<(), NetworkError> {
+    let _lock = host_lock(net)?;
     for program in programs(net) {
         for chain in [STAGE1, STAGE2, ADMIN, ACCEPT] {
             // Fails when the chain exists, which is what we want.
@@ -124,6 +151,7 @@ pub(crate) fn isolate(net: &Network) -> Result<(), NetworkError> {
 /// Removes the network's isolation rules (idempotent). Both tables are swept whatever the
 /// network says, so rules of a definition that changed (the default bridge's `--ipv6`) go too.
 pub(crate) fn unisolate(net: &Network) -> Result<(), NetworkError> {
+    let _lock = host_lock(net)?;
     for program in ["iptables", "ip6tables"] {
         for (chain, rule) in rules(net) {
             let del: Vec<&str> = ["-D", chain].iter().chain(&rule).copied().collect();
