@@ -8,7 +8,9 @@
 # masquerading: nothing is routed off the machine.
 #
 # usage: sudo scripts/bench-net.sh        RUNS (default 20), WARMUP (default 3),
-#        BERTH_BIN=dir (default: a release build of the workspace)
+#        BERTH_BIN=dir (default: a release build of the workspace),
+#        BERTH_BASE_BIN=dir (optional: a second berthd build, e.g. of main, measured in the same
+#        hyperfine run as "berthd-base", for before/after ratios on a noisy machine)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +37,12 @@ cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     sleep 1
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    for br in bnbench0 bndock0; do ip link del "$br" 2>/dev/null || true; done
+    for br in bnbench0 bnbase0 bndock0; do ip link del "$br" 2>/dev/null || true; done
+    # berthd keeps a default bridge's isolation and FORWARD rules for its next start.
+    for t in iptables ip6tables; do
+        "$t-save" -t filter | grep -E -- '^-A .* (bnbench0|bnbase0)( |$)' | sed 's/^-A //' |
+            while read -r rule; do $t -w -t filter -D $rule || true; done
+    done
     grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$work"
 }
@@ -52,6 +59,15 @@ tar -C "$work/rootfs" -cf "$work/busybox.tar" .
     --default-address-pool base=10.199.16.0/20,size=24 --ip-masq=false -l debug \
     >"$work/berthd.log" 2>&1 &
 pids+=($!)
+engines="berthd"
+if [ -n "${BERTH_BASE_BIN:-}" ]; then
+    "$BERTH_BASE_BIN/berthd" --data-root "$work/base" --exec-root "$work/base-exec" \
+        -H "unix://$work/base.sock" --config-file /nonexistent --bridge bnbase0 \
+        --bip 10.199.4.1/24 --default-address-pool base=10.199.32.0/20,size=24 --ip-masq=false \
+        -l debug >"$work/base.log" 2>&1 &
+    pids+=($!)
+    engines="berthd berthd-base"
+fi
 ip link add bndock0 type bridge && ip addr add 10.199.2.1/24 dev bndock0 && ip link set bndock0 up
 echo '{}' >"$work/daemon.json"
 dockerd --data-root "$work/docker" --exec-root "$work/docker-exec" -H "unix://$docker_sock" \
@@ -61,6 +77,14 @@ pids+=($!)
 wait_socket "$berth_sock"
 wait_socket "$docker_sock"
 $B import "$work/busybox.tar" bench:busybox >/dev/null
+base=()
+if [ -n "${BERTH_BASE_BIN:-}" ]; then
+    wait_socket "$work/base.sock"
+    A="env DOCKER_HOST=unix://$work/base.sock DOCKER_CONFIG=$work/cfg docker"
+    $A import "$work/busybox.tar" bench:busybox >/dev/null
+    base=(-n "berthd-base bridge" "$A run --rm bench:busybox true"
+          -n "berthd-base none" "$A run --rm --network none bench:busybox true")
+fi
 $D import "$work/busybox.tar" bench:busybox >/dev/null
 $P import "$work/busybox.tar" localhost/bench:busybox >/dev/null
 $P network create --subnet 10.199.3.0/24 --disable-dns benchnet >/dev/null
@@ -69,6 +93,7 @@ ulimits="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 hyperfine --warmup "$warmup" --runs "$runs" --export-json "$work/run.json" \
     -n "berthd bridge" "$B run --rm bench:busybox true" \
     -n "berthd none" "$B run --rm --network none bench:busybox true" \
+    "${base[@]}" \
     -n "dockerd bridge" "$D run --rm bench:busybox true" \
     -n "dockerd none" "$D run --rm --network none bench:busybox true" \
     -n "podman bridge" "$P run --rm --network benchnet $ulimits localhost/bench:busybox true" \
@@ -79,7 +104,7 @@ echo "### docker run --rm true: default bridge vs --network none (median of $run
 echo
 echo "| engine | bridge ms | none ms | network share ms |"
 echo "|---|---|---|---|"
-for e in berthd dockerd podman; do
+for e in $engines dockerd podman; do
     jq -r --arg e "$e" '
         (.results[] | select(.command==($e+" bridge")) | .median) as $b |
         (.results[] | select(.command==($e+" none")) | .median) as $n |
@@ -87,5 +112,8 @@ for e in berthd dockerd podman; do
 done
 echo
 echo "berthd's own split of bridge starts (medians, µs):"
-grep -o 'network_us[^ ]*[0-9]*' "$work/berthd.log" | grep -o '[0-9]*$' | awk '$1 > 1000' | sort -n |
-    awk '{a[NR]=$1} END {if (NR) print "  network setup (netns + CNI ADD): " a[int((NR+1)/2)] " (" NR " runs)"}'
+for log in "$work/berthd.log" "$work/base.log"; do
+    [ -f "$log" ] || continue
+    grep -o 'network_us[^ ]*[0-9]*' "$log" | grep -o '[0-9]*$' | awk '$1 > 1000' | sort -n |
+        awk -v l="$(basename "$log" .log)" '{a[NR]=$1} END {if (NR) print "  " l ": network setup (netns + CNI ADD): " a[int((NR+1)/2)] " (" NR " runs)"}'
+done

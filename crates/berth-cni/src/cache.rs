@@ -36,8 +36,10 @@ pub struct CachedAttachment {
     pub cni_args: Vec<(String, String)>,
     #[serde(default, skip_serializing_if = "is_default")]
     pub capability_args: CapabilityArgs,
-    /// In the version of the list it was added with. Absent when an ADD failed half-way and
-    /// could not be undone: the entry then only tells GC what to delete.
+    /// In the version of the list it was added with. While an ADD runs, the result of the
+    /// plugins that ran so far, absent before the first one answered; it stays so when the
+    /// caller died in the middle or the undo of a failed ADD failed: the entry then tells GC
+    /// what to delete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     result: Option<Value>,
 }
@@ -82,6 +84,15 @@ impl CachedAttachment {
     pub(crate) fn raw_result(&self) -> Option<&Value> {
         self.result.as_ref()
     }
+}
+
+/// How far a cache write gets before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Survives the caller being killed: complete and renamed into place, not yet on disk.
+    ProcessCrash,
+    /// Survives a host crash too: the file and the directory are fsynced.
+    HostCrash,
 }
 
 /// The `results` directory of a cache directory.
@@ -131,8 +142,13 @@ impl ResultCache {
         Ok(Some(entry))
     }
 
-    /// Replaces the entry atomically: a crash leaves the old entry or the new one, never half.
-    pub(crate) fn write(&self, entry: &CachedAttachment) -> Result<(), Error> {
+    /// Replaces the entry atomically: a crash leaves the old entry or the new one, never half
+    /// (after a host crash, only with [`Durability::HostCrash`]).
+    pub(crate) fn write(
+        &self,
+        entry: &CachedAttachment,
+        durability: Durability,
+    ) -> Result<(), Error> {
         let path = self.path(&entry.network, &entry.container_id, &entry.ifname);
         DirBuilder::new()
             .recursive(true)
@@ -148,10 +164,14 @@ impl ResultCache {
             std::process::id(),
             TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let written = write_synced(&tmp, &bytes).and_then(|()| fs::rename(&tmp, &path));
+        let synced = durability == Durability::HostCrash;
+        let written = write_new(&tmp, &bytes, synced).and_then(|()| fs::rename(&tmp, &path));
         if let Err(source) = written {
             let _ = fs::remove_file(&tmp);
             return Err(cache_error("writing", &path)(source));
+        }
+        if !synced {
+            return Ok(());
         }
         // The rename is durable once the directory is.
         File::open(&self.dir)
@@ -201,14 +221,17 @@ impl ResultCache {
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_new(path: &Path, bytes: &[u8], synced: bool) -> io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)?;
     file.write_all(bytes)?;
-    file.sync_all()
+    if synced {
+        file.sync_all()?;
+    }
+    Ok(())
 }
 
 fn cache_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {

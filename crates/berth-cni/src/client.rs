@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::cache::{CachedAttachment, ResultCache};
+use crate::cache::{CachedAttachment, Durability, ResultCache};
 use crate::capabilities::CapabilityArgs;
 use crate::config::{valid_name, NetworkConfigList, PluginConfig, Problem};
 use crate::error::{Command, Error, InvokeError, Operation};
@@ -166,9 +166,21 @@ impl Cni {
     /// Attaches: runs ADD through the list, each plugin getting the previous one's result,
     /// and caches the final result. When a plugin fails, the whole list is DELeted again (as
     /// the spec advises), so a failed ADD leaves nothing behind.
+    ///
+    /// The attachment is in the cache from before the first plugin runs, with the result of
+    /// the plugins that ran so far: a caller killed in the middle (and its plugin with it)
+    /// leaves an entry whose DEL by [`Self::gc`] undoes what the plugins did, `prevResult`
+    /// and capability args included (`firewall` needs the addresses, `portmap` the ports).
+    /// Only the final write is fsynced: a host crash removes veths, namespaces and rules by
+    /// itself; an IPAM reservation that outlives it without a synced entry is for the caller
+    /// to sweep from the IPAM plugin's own store (berthd does).
     pub fn add(&self, list: &NetworkConfigList, rt: &RuntimeConf) -> Result<CniResult, Error> {
         list.validate()?;
         rt.validate(Command::Add)?;
+        self.cache.write(
+            &CachedAttachment::new(&list.name, rt, None),
+            Durability::ProcessCrash,
+        )?;
         let mut prev = None;
         self.add_chain(list, rt, &mut prev)
             .map_err(|add| self.undo_add(list, rt, prev, add))
@@ -182,20 +194,24 @@ impl Cni {
         prev: &mut Option<Value>,
     ) -> Result<CniResult, Error> {
         let mut last = None;
-        for plugin in &list.plugins {
+        for (i, plugin) in list.plugins.iter().enumerate() {
             let call = attachment_call(Command::Add, list, plugin, rt);
             let stdout = self.run_plugin(&call, list, plugin, prev.as_ref())?;
             let (value, result) = parse_result(&call, &stdout, list.version())?;
+            let durability = if i + 1 == list.plugins.len() {
+                Durability::HostCrash
+            } else {
+                Durability::ProcessCrash
+            };
             *prev = Some(value);
+            self.cache.write(
+                &CachedAttachment::new(&list.name, rt, prev.clone()),
+                durability,
+            )?;
             last = Some(result);
         }
-        let (Some(value), Some(result)) = (prev.as_ref(), last) else {
-            // Unreachable after validate(), which refuses lists without plugins.
-            return Err(Problem::NoPlugins(list.name.clone()).into());
-        };
-        self.cache
-            .write(&CachedAttachment::new(&list.name, rt, Some(value.clone())))?;
-        Ok(result)
+        // None only for a list without plugins, which validate() refuses.
+        last.ok_or_else(|| Problem::NoPlugins(list.name.clone()).into())
     }
 
     /// Detaches: runs DEL through the list in reverse order with the cached result, then
@@ -397,9 +413,10 @@ impl Cni {
             Ok(()) => add,
             Err(del) => {
                 // Best effort: the error returned already says the attachment may remain.
-                let _ = self
-                    .cache
-                    .write(&CachedAttachment::new(&list.name, rt, partial));
+                let _ = self.cache.write(
+                    &CachedAttachment::new(&list.name, rt, partial),
+                    Durability::HostCrash,
+                );
                 Error::RollbackFailed {
                     add: Box::new(add),
                     del: Box::new(del),

@@ -83,6 +83,24 @@ impl Invoker {
                 .env("CNI_IFNAME", env.ifname)
                 .env("CNI_ARGS", &env.args);
         }
+        // The plugin dies with the thread that runs it (which waits for it): a caller killed
+        // in the middle of an ADD must not leave the plugin adding after a restarted caller
+        // has swept the attachment from the cache.
+        let parent = std::process::id();
+        // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
+        // calls (prctl, getppid), allocating nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The caller may have died before the prctl: then nobody waits for us.
+                if u32::try_from(libc::getppid()) != Ok(parent) {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
         // A group of its own, so a timeout kills the IPAM plugin or iptables it runs as well.
         cmd.process_group(0)
             .stdin(Stdio::piped())

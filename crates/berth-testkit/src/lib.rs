@@ -320,6 +320,8 @@ pub struct Daemon {
     pub socket: PathBuf,
     pub net: NetSlot,
     client: Client,
+    /// More berthd flags, given at every (re)start.
+    args: Vec<std::ffi::OsString>,
     child: Option<Child>,
 }
 
@@ -330,15 +332,20 @@ impl Daemon {
     }
 
     pub fn start_for(client: Client) -> Self {
-        Self::start_with(client, "")
+        Self::start_with(client, "", Vec::new())
     }
 
     /// A daemon driven by the docker CLI, with `toml` as its config file.
     pub fn start_configured(toml: &str) -> Self {
-        Self::start_with(Client::Docker, toml)
+        Self::start_with(Client::Docker, toml, Vec::new())
     }
 
-    fn start_with(client: Client, toml: &str) -> Self {
+    /// A daemon started with more flags (`--cni-plugin-dir` of a test's plugins, ...).
+    pub fn start_with_args(client: Client, args: Vec<std::ffi::OsString>) -> Self {
+        Self::start_with(client, "", args)
+    }
+
+    fn start_with(client: Client, toml: &str, args: Vec<std::ffi::OsString>) -> Self {
         let root = tempfile::Builder::new()
             .prefix("berthd-test")
             .tempdir()
@@ -350,6 +357,7 @@ impl Daemon {
             socket,
             net: NetSlot::next(),
             client,
+            args,
             child: None,
         };
         d.spawn();
@@ -393,6 +401,7 @@ impl Daemon {
                     .map(|p| vec![std::ffi::OsString::from("--init-path"), p])
                     .unwrap_or_default(),
             )
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -539,6 +548,28 @@ impl Drop for Daemon {
             .args(["link", "del", &self.net.bridge])
             .stderr(Stdio::null())
             .status();
+        // So do its isolation and FORWARD rules (berthd keeps them for the bridge's next start).
+        let needle = format!(" {} ", self.net.bridge);
+        for program in ["iptables", "ip6tables"] {
+            let Ok(saved) = Command::new(format!("{program}-save"))
+                .args(["-t", "filter"])
+                .output()
+            else {
+                continue;
+            };
+            for line in String::from_utf8_lossy(&saved.stdout).lines() {
+                let Some(rule) = line.strip_prefix("-A ") else {
+                    continue;
+                };
+                if format!("{line} ").contains(&needle) {
+                    let _ = Command::new(program)
+                        .args(["-w", "-t", "filter", "-D"])
+                        .args(rule.split_whitespace())
+                        .stderr(Stdio::null())
+                        .status();
+                }
+            }
+        }
         // Never leave mounts behind, even when a test failed half-way.
         for m in self.leaked_mounts().iter().rev() {
             let _ = Command::new("umount").arg("-l").arg(m).status();

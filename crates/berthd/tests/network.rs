@@ -228,6 +228,20 @@ fn user_network_names_tcp_udp_and_isolation() {
         &format!("{{{{(index .NetworkSettings.Networks \"{n1}\").IPAddress}}}}"),
         &web,
     );
+    // FORWARD lets the network's traffic through with two rules of its own, none per
+    // container (no `firewall` plugin).
+    let br1 = format!("br-{}", &network_id(&d, &n1)[..12]);
+    let forward_rules = || {
+        let out = Command::new("iptables-save").output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("-A BERTH-FORWARD") && l.contains(&br1))
+            .count()
+    };
+    assert_eq!(forward_rules(), 2);
+    assert_eq!(rules_naming_ip(&ip), 0);
+    // The shared jump exists once, though the tests start daemons side by side.
+    assert_eq!(iptables_lines("-A FORWARD -j BERTH-FORWARD"), 1);
 
     // TCP by name and by alias, from another container on the network.
     let out = client(
@@ -310,6 +324,7 @@ fn user_network_names_tcp_udp_and_isolation() {
     assert!(pruned.stdout.contains(&n2), "{pruned:?}");
     d.docker(&["network", "rm", &n1]).ok();
     d.docker(&["network", "inspect", &n1]).failed();
+    assert_eq!(forward_rules(), 0);
 }
 
 #[test]
@@ -580,6 +595,146 @@ fn crash_and_restart_leak_nothing() {
             .unwrap_or(0),
         0
     );
+}
+
+/// Lines of iptables-save and ip6tables-save naming `ip` (not as the prefix of a longer one).
+fn rules_naming_ip(ip: &str) -> usize {
+    ["iptables-save", "ip6tables-save"]
+        .iter()
+        .map(|program| {
+            let out = Command::new(program).output().unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| {
+                    l.match_indices(ip).any(|(at, _)| {
+                        let next = l[at + ip.len()..].chars().next();
+                        !next.is_some_and(|c| c.is_ascii_digit())
+                    })
+                })
+                .count()
+        })
+        .sum()
+}
+
+/// A plugin directory whose `bridge` and `portmap` run the real ones, except that
+/// one of them stalls (before or after the real plugin) during ADD while `<dir>/stall` names
+/// it as `<plugin>:<before|after>`; it touches `<dir>/stalled` then.
+fn stalling_plugins() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let script = format!(
+        r#"#!/bin/sh
+me=$(basename "$0")
+stall() {{
+    [ "$CNI_COMMAND" = ADD ] && [ "$(cat {d}/stall 2>/dev/null)" = "$me:$1" ] || return 0
+    touch {d}/stalled
+    while [ -e {d}/stall ]; do sleep 0.05; done
+}}
+stall before
+out=$(/usr/lib/cni/"$me"); rc=$?
+stall after
+printf '%s' "$out"
+exit $rc
+"#
+    );
+    for plugin in ["bridge", "portmap"] {
+        let path = dir.path().join(plugin);
+        std::fs::write(&path, &script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn kill_during_the_add_chain_leaks_nothing() {
+    if common::skip() {
+        return;
+    }
+    let plugins = stalling_plugins();
+    let mut d = Daemon::start_with_args(
+        common::Client::Docker,
+        vec![
+            "--cni-plugin-dir".into(),
+            plugins.path().into(),
+            "--cni-plugin-dir".into(),
+            "/usr/lib/cni".into(),
+        ],
+    );
+    let image = d.busybox();
+    let bridge_id = network_id(&d, "bridge");
+    let port = free_port();
+    let published = format!("127.0.0.1:{port}:80");
+    let netns_dir = d.exec_root().join("netns");
+    // Each point of `docker run -p`: the veth and address made, portmap's rules not yet
+    // (and the plugin must not add them after the crash); every plugin done (portmap is the
+    // last) but nothing recorded by berthd.
+    for point in ["bridge:after", "portmap:before", "portmap:after"] {
+        std::fs::write(plugins.path().join("stall"), point).unwrap();
+        let name = unique("cut");
+        let run = d
+            .docker_cmd(&["run", "-d", "--name", &name, "-p", &published, image])
+            .args(["sleep", "100"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stalled = plugins.path().join("stalled");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !stalled.exists() {
+            assert!(Instant::now() < deadline, "{point}: no stall\n{}", d.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let id = std::fs::read_dir(&netns_dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .next()
+            .unwrap();
+        let ipam = d.data_root().join("cni/networks").join(&bridge_id);
+        let ip = std::fs::read_dir(&ipam)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|f| {
+                f.parse::<std::net::IpAddr>().is_ok()
+                    && std::fs::read_to_string(ipam.join(f)).is_ok_and(|t| t.starts_with(&id))
+            })
+            .unwrap();
+        assert_eq!(veths_on(&d.net.bridge), 1, "{point}");
+        if point != "bridge:after" && point != "portmap:before" {
+            assert!(iptables_lines(&id) > 0, "{point}: portmap has not run");
+        }
+
+        d.kill9();
+        berth_testkit::wait_output(run).failed();
+        d.spawn();
+        // Only now may a plugin that outlived berthd go on: it must be gone.
+        std::fs::remove_file(plugins.path().join("stall")).unwrap();
+        std::fs::remove_file(&stalled).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+
+        assert_eq!(iptables_lines(&id) + ip6tables_lines(&id), 0, "{point}");
+        assert_eq!(rules_naming_ip(&ip), 0, "{point}: rules of {ip}");
+        assert_eq!(veths_on(&d.net.bridge), 0, "{point}");
+        assert_eq!(ipam_entries(&d, &bridge_id), 0, "{point}");
+        assert!(!netns_dir.join(&id).exists(), "{point}");
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mounts.contains(&id), "{point}: netns mount left");
+        let cached = std::fs::read_dir(d.data_root().join("cni/results"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(&id))
+            .count();
+        assert_eq!(cached, 0, "{point}");
+        d.docker(&["rm", "-f", &name]).ok();
+    }
+    // The port and the address are free again.
+    let name = unique("after");
+    serve(&d, image, &["--name", &name, "-p", &published], 80, "after");
+    assert_eq!(fetch(port), "after\n");
+    d.docker(&["rm", "-f", &name]).ok();
 }
 
 /// The CNI bridge plugin turns on IPv6 forwarding for a network with an IPv6 gateway (as

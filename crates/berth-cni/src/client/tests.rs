@@ -12,7 +12,8 @@ use crate::error::ErrorCode;
 use berth_types::ErrorKind;
 
 /// A plugin directory of fake plugins. Each one appends `<name> <COMMAND>` to `calls`, saves
-/// its stdin and CNI_* environment as `<name>-<COMMAND>.stdin/.env`, then: sleeps if
+/// its stdin and CNI_* environment as `<name>-<COMMAND>.stdin/.env` and the cache entry of its
+/// attachment as it finds it as `<name>-<COMMAND>.cache`, then: sleeps if
 /// `<name>.sleep-<COMMAND>` exists, fails with the contents of `<name>.fail-<COMMAND>` if it
 /// exists, prints `<name>.version` (or 0.4.0 and 1.0.0) for VERSION, `<name>.result` for ADD.
 struct Fake {
@@ -28,12 +29,15 @@ impl Fake {
         };
         for name in names {
             let d = fake.dir.path().display();
+            let results = fake.cache.path().join("results");
+            let results = results.display();
             let body = format!(
                 r#"#!/bin/sh
 d={d}; n={name}; c=$CNI_COMMAND
 echo "$n $c" >> "$d/calls"
 cat > "$d/$n-$c.stdin"
 env | grep '^CNI_' | sort > "$d/$n-$c.env"
+cat "{results}/testnet-$CNI_CONTAINERID-$CNI_IFNAME" > "$d/$n-$c.cache" 2>/dev/null
 [ -f "$d/$n.sleep-$c" ] && sleep 30
 [ -f "$d/$n.fail-$c" ] && {{ cat "$d/$n.fail-$c"; exit 1; }}
 case "$c" in
@@ -72,6 +76,12 @@ exit 0
 
     fn stdin(&self, name: &str, command: &str) -> Value {
         let path = self.dir.path().join(format!("{name}-{command}.stdin"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// The cache entry of the attachment when the plugin started.
+    fn cache_seen(&self, name: &str, command: &str) -> Value {
+        let path = self.dir.path().join(format!("{name}-{command}.cache"));
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
     }
 
@@ -182,6 +192,26 @@ fn add_chains_results_injects_capabilities_and_caches() {
     let attachments = cni.cached_attachments().unwrap();
     assert_eq!(attachments.len(), 1);
     assert_eq!(attachments[0].runtime_conf(), rt("c1"));
+}
+
+#[test]
+fn add_caches_the_attachment_before_each_plugin_runs() {
+    let fake = Fake::new(&["main", "meta"]);
+    canned_results(&fake);
+    fake.client().add(&two_plugins("1.0.0"), &rt("c1")).unwrap();
+
+    // What a DEL after a crash needs from the start: the namespace and the capability args.
+    let at_main = fake.cache_seen("main", "ADD");
+    assert_eq!(at_main["netns"], "/run/netns/x");
+    assert_eq!(
+        at_main["capabilityArgs"]["portMappings"][0]["hostPort"],
+        8080
+    );
+    assert!(at_main.get("result").is_none());
+    // Then what the plugins before added: the addresses a `firewall` DEL needs.
+    let at_meta = fake.cache_seen("meta", "ADD");
+    assert_eq!(at_meta["result"]["cniVersion"], "1.0.0");
+    assert_eq!(at_meta["result"]["ips"][0]["address"], "10.7.0.2/24");
 }
 
 #[test]

@@ -256,6 +256,7 @@ impl Engine {
         let plugins = Plugins {
             portmap: !ports.is_empty(),
             tuning: !settings.mac_address.is_empty(),
+            firewall: false,
         };
         let list = cni::conflist(net, &self.ipam_dir(), plugins)?;
         let mut ep = Endpoint {

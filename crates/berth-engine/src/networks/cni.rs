@@ -2,11 +2,12 @@
 //! definition is what the database keeps, so a list never goes stale).
 //!
 //! `bridge` (+ `host-local` keeping its reservations under the daemon's data root), then
-//! `portmap`, `firewall`, `tuning`. ADD leaves out `portmap` for a container that publishes
-//! nothing and `tuning` without a MAC address: each plugin is a process, and `docker run`
-//! waits for all of them. DEL of the same attachment uses the same list ([`Plugins`] is kept
-//! in the container's state); GC after a crash uses the full list, whose extra plugins delete
-//! nothing they did not make.
+//! `portmap`, `tuning`. ADD leaves out `portmap` for a container that publishes nothing and
+//! `tuning` without a MAC address: each plugin is a process, and `docker run` waits for all
+//! of them. `firewall` is no longer added (per-network rules do its work, `firewall.rs`), but
+//! the attachments of older daemons were made with it. DEL of an attachment uses the list it
+//! was added with ([`Plugins`] is kept in the container's state); GC after a crash uses the
+//! full list, whose extra plugins delete nothing they did not make.
 
 use std::path::Path;
 
@@ -21,12 +22,21 @@ use super::{Network, NetworkError};
 pub struct Plugins {
     pub portmap: bool,
     pub tuning: bool,
+    /// Records made before per-network rules replaced the plugin lack the field: those
+    /// attachments have its per-address rules, which only its DEL removes.
+    #[serde(default = "made_by_older_daemons")]
+    pub firewall: bool,
+}
+
+fn made_by_older_daemons() -> bool {
+    true
 }
 
 impl Plugins {
     pub(crate) const ALL: Self = Self {
         portmap: true,
         tuning: true,
+        firewall: true,
     };
 }
 
@@ -92,7 +102,9 @@ pub(crate) fn conflist(
             "conditionsV6": ["!", "-d", "::1"],
         }));
     }
-    list.push(json!({"type": "firewall"}));
+    if plugins.firewall {
+        list.push(json!({"type": "firewall"}));
+    }
     if plugins.tuning {
         list.push(json!({"type": "tuning", "capabilities": {"mac": true}}));
     }

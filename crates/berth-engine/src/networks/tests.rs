@@ -129,7 +129,7 @@ fn conflist_follows_the_definition() {
         .iter()
         .map(|p| p.plugin_type.as_str())
         .collect();
-    assert_eq!(types, ["bridge", "firewall"]);
+    assert_eq!(types, ["bridge"]);
     let bridge = &list.plugins[0].extra;
     assert_eq!(bridge["ipMasq"], false);
     assert_eq!(bridge["mtu"], 1400);
@@ -151,6 +151,18 @@ fn conflist_follows_the_definition() {
         full.plugins[0].extra["ipam"]["routes"],
         serde_json::json!([{"dst": "0.0.0.0/0"}])
     );
+}
+
+#[test]
+fn endpoints_of_older_daemons_are_deleted_with_firewall() {
+    let old: Plugins = serde_json::from_str(r#"{"portmap": true, "tuning": false}"#).unwrap();
+    assert!(old.firewall && old.portmap && !old.tuning);
+    let new = Plugins {
+        firewall: false,
+        ..Plugins::default()
+    };
+    let again: Plugins = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+    assert_eq!(again, new);
 }
 
 #[test]
