@@ -440,6 +440,18 @@ fn published_ports_from_host_and_containers_and_rules_go() {
     assert_eq!(iptables_lines(&full_id_or(&d, &all)), 0);
 }
 
+/// `network create` with each set of flags fails, saying what is wrong.
+fn refused_network_creates(d: &Daemon, cases: &[(&[&str], &str)]) {
+    for (flags, says) in cases {
+        let name = unique("bad");
+        let mut args = vec!["network", "create"];
+        args.extend_from_slice(flags);
+        args.push(&name);
+        let out = d.docker(&args).failed();
+        assert!(out.stderr.contains(says), "{flags:?}: {out:?}");
+    }
+}
+
 fn full_id_or(d: &Daemon, name: &str) -> String {
     let out = d.docker(&["inspect", "-f", "{{.Id}}", name]);
     if out.code == 0 {
@@ -467,14 +479,7 @@ fn bad_input_is_refused_and_nothing_is_half_made() {
         (&["--subnet", &s5, "--gateway", "10.0.0.1"], "subnet"),
         (&["--subnet", &s5, "--ip-range", "10.0.0.0/24"], "subnet"),
     ];
-    for (flags, says) in cases {
-        let name = unique("bad");
-        let mut args = vec!["network", "create"];
-        args.extend_from_slice(flags);
-        args.push(&name);
-        let out = d.docker(&args).failed();
-        assert!(out.stderr.contains(says), "{flags:?}: {out:?}");
-    }
+    refused_network_creates(&d, &cases);
     assert_eq!(d.docker(&["network", "ls", "-q"]).ok().stdout, before);
 
     let unknown = d
@@ -739,8 +744,30 @@ fn kill_during_the_add_chain_leaks_nothing() {
 
 /// The CNI bridge plugin turns on IPv6 forwarding for a network with an IPv6 gateway (as
 /// dockerd does). Tests must not leave the host forwarding what it did not: the first IPv6
-/// test remembers the setting, the last one to finish puts it back.
+/// test remembers the setting, the last one to finish puts it back. Meanwhile nothing from the
+/// tests' IPv6 pools may be forwarded anywhere but to those pools: no test packet leaves the
+/// machine even if one were sent to an outside address.
 struct Ipv6Forwarding;
+
+const TEST_POOLS_V6: &str = "fd42:b7e5::/32";
+const CONFINE_RULE: [&str; 8] = [
+    "FORWARD",
+    "-s",
+    TEST_POOLS_V6,
+    "!",
+    "-d",
+    TEST_POOLS_V6,
+    "-j",
+    "DROP",
+];
+
+fn ip6tables(op: &str) -> bool {
+    Command::new("ip6tables")
+        .args(["-w", op])
+        .args(CONFINE_RULE)
+        .status()
+        .is_ok_and(|s| s.success())
+}
 
 static FORWARDING: std::sync::Mutex<(usize, String)> = std::sync::Mutex::new((0, String::new()));
 const FORWARDING_SYSCTL: &str = "/proc/sys/net/ipv6/conf/all/forwarding";
@@ -750,6 +777,7 @@ impl Ipv6Forwarding {
         let mut f = FORWARDING.lock().unwrap_or_else(|e| e.into_inner());
         if f.0 == 0 {
             f.1 = std::fs::read_to_string(FORWARDING_SYSCTL).unwrap_or_default();
+            assert!(ip6tables("-I"), "cannot confine the tests' IPv6 traffic");
         }
         f.0 += 1;
         Self
@@ -760,8 +788,11 @@ impl Drop for Ipv6Forwarding {
     fn drop(&mut self) {
         let mut f = FORWARDING.lock().unwrap_or_else(|e| e.into_inner());
         f.0 -= 1;
-        if f.0 == 0 && !f.1.is_empty() {
-            let _ = std::fs::write(FORWARDING_SYSCTL, f.1.trim());
+        if f.0 == 0 {
+            if !f.1.is_empty() {
+                let _ = std::fs::write(FORWARDING_SYSCTL, f.1.trim());
+            }
+            while ip6tables("-D") {}
         }
     }
 }
@@ -907,14 +938,7 @@ fn ipv6_bad_input_is_refused() {
         (&["--ipv6", "--subnet", "fd42::/129"], "invalid"),
         (&["--ipv6", "--subnet", "fd42::1/64"], "host bits"),
     ];
-    for (flags, says) in cases {
-        let name = unique("bad6");
-        let mut args = vec!["network", "create"];
-        args.extend_from_slice(flags);
-        args.push(&name);
-        let out = d.docker(&args).failed();
-        assert!(out.stderr.contains(says), "{flags:?}: {out:?}");
-    }
+    refused_network_creates(&d, &cases);
     assert_eq!(d.docker(&["network", "ls", "-q"]).ok().stdout, before);
 }
 
