@@ -749,35 +749,42 @@ fn kill_during_the_add_chain_leaks_nothing() {
 /// machine even if one were sent to an outside address.
 struct Ipv6Forwarding;
 
-const TEST_POOLS_V6: &str = "fd42:b7e5::/32";
-const CONFINE_RULE: [&str; 8] = [
-    "FORWARD",
-    "-s",
-    TEST_POOLS_V6,
-    "!",
-    "-d",
-    TEST_POOLS_V6,
-    "-j",
-    "DROP",
-];
-
-fn ip6tables(op: &str) -> bool {
-    Command::new("ip6tables")
-        .args(["-w", op])
-        .args(CONFINE_RULE)
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 static FORWARDING: std::sync::Mutex<(usize, String)> = std::sync::Mutex::new((0, String::new()));
 const FORWARDING_SYSCTL: &str = "/proc/sys/net/ipv6/conf/all/forwarding";
+const TEST_POOLS_V6: &str = "fd42:b7e5::/32";
+
+/// Adds (`-I`) or deletes (`-D`) the rule dropping what the tests' pools would forward out of
+/// the host's IPv6 uplinks (the devices of its default routes; bridged traffic between test
+/// containers, neighbour discovery included, is not touched). False when there is nothing
+/// (more) to do.
+fn confine_v6(op: &str) -> bool {
+    let routes = Command::new("ip")
+        .args(["-6", "route", "show", "default"])
+        .output()
+        .unwrap();
+    let routes = String::from_utf8_lossy(&routes.stdout).into_owned();
+    let uplinks = routes.lines().filter_map(|l| {
+        let mut words = l.split_whitespace();
+        words.find(|w| *w == "dev").and(words.next())
+    });
+    let mut changed = false;
+    for dev in uplinks {
+        let rule = ["FORWARD", "-s", TEST_POOLS_V6, "-o", dev, "-j", "DROP"];
+        changed |= Command::new("ip6tables")
+            .args(["-w", op])
+            .args(rule)
+            .status()
+            .is_ok_and(|s| s.success());
+    }
+    changed
+}
 
 impl Ipv6Forwarding {
     fn hold() -> Self {
         let mut f = FORWARDING.lock().unwrap_or_else(|e| e.into_inner());
         if f.0 == 0 {
             f.1 = std::fs::read_to_string(FORWARDING_SYSCTL).unwrap_or_default();
-            assert!(ip6tables("-I"), "cannot confine the tests' IPv6 traffic");
+            confine_v6("-I");
         }
         f.0 += 1;
         Self
@@ -792,7 +799,7 @@ impl Drop for Ipv6Forwarding {
             if !f.1.is_empty() {
                 let _ = std::fs::write(FORWARDING_SYSCTL, f.1.trim());
             }
-            while ip6tables("-D") {}
+            while confine_v6("-D") {}
         }
     }
 }

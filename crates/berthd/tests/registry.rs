@@ -480,6 +480,50 @@ fn htpasswd_registry_needs_a_login_docker_and_berth() {
 }
 
 #[test]
+fn a_debian_image_pushes_pulls_and_runs_with_identical_digests() {
+    if skip_registry() {
+        return;
+    }
+    let gz = debian_minbase_tar_gz();
+    let reg = Registry::start(RegistryOpts::default());
+    let d = Daemon::start();
+    let image = format!("{}/debian:minbase", reg.host());
+    d.docker(&["import", gz.to_str().unwrap_or_default(), &image])
+        .ok();
+    let digest = pushed_digest(&d.docker(&["push", &image]).ok().stdout);
+    assert_eq!(remote_digest(&image, &["--tls-verify=false"]), digest);
+    d.docker(&["rmi", &image]).ok();
+    let pulled = d.docker(&["pull", &image]).ok();
+    assert!(
+        pulled.stdout.contains(&format!("Digest: {digest}")),
+        "{pulled:?}"
+    );
+    let out = d
+        .docker(&[
+            "run",
+            "--rm",
+            &image,
+            "sh",
+            "-c",
+            "cat /etc/debian_version; dpkg-query -W -f '${Status}' bash; echo; ls /usr/bin | wc -l",
+        ])
+        .ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines.first().is_some_and(|v| v.starts_with("12.")),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("install ok installed"), "{out:?}");
+    assert!(
+        lines
+            .last()
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .is_some_and(|n| n > 100),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn tls_registry_on_loopback_without_and_with_a_ca_in_certs_d() {
     if skip_registry() {
         return;

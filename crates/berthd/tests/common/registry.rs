@@ -202,6 +202,45 @@ pub fn remote_digest(image: &str, tls: &[&str]) -> String {
     skopeo(&args).ok().stdout.trim().to_string()
 }
 
+/// A realistic Debian image's rootfs as a gzip tar: `debootstrap --variant=minbase bookworm`
+/// from the Debian mirror apt uses, cached in `/var/cache/berth-test/` (shared with
+/// `scripts/bench-pull.sh`; the first run takes a minute or two).
+pub fn debian_minbase_tar_gz() -> PathBuf {
+    let cache = Path::new("/var/cache/berth-test");
+    let tar = cache.join("debian-minbase.tar");
+    let gz = cache.join("debian-minbase.tar.gz");
+    if gz.exists() {
+        return gz;
+    }
+    std::fs::create_dir_all(cache).unwrap_or_else(|e| panic!("{e}"));
+    if !tar.exists() {
+        let rootfs = tempfile::tempdir_in(cache).unwrap_or_else(|e| panic!("{e}"));
+        sh(Command::new("debootstrap")
+            .args(["--variant=minbase", "bookworm"])
+            .arg(rootfs.path())
+            .arg("http://deb.debian.org/debian"));
+        let partial = cache.join(format!("debian-minbase.tar.{}", std::process::id()));
+        sh(Command::new("tar")
+            .args(["--numeric-owner", "-C"])
+            .arg(rootfs.path())
+            .arg("-cf")
+            .arg(&partial)
+            .arg("."));
+        std::fs::rename(&partial, &tar).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let partial = cache.join(format!("debian-minbase.tar.gz.{}", std::process::id()));
+    let out = std::fs::File::create(&partial).unwrap_or_else(|e| panic!("{e}"));
+    let st = Command::new("gzip")
+        .arg("-c")
+        .arg(&tar)
+        .stdout(out)
+        .status()
+        .unwrap_or_else(|e| panic!("gzip: {e}"));
+    assert!(st.success(), "gzip {}", tar.display());
+    std::fs::rename(&partial, &gz).unwrap_or_else(|e| panic!("{e}"));
+    gz
+}
+
 /// `RepoDigests` of a local image, as inspect's JSON list.
 pub fn repo_digests(d: &Daemon, image: &str) -> String {
     let args = [
