@@ -234,24 +234,32 @@ pub fn busybox_rootfs() -> &'static Path {
     })
 }
 
-/// A tarball of a busybox root filesystem, made once per test binary.
+/// A tarball of [`busybox_rootfs`], made once per machine next to it (written under a private
+/// name and renamed into place, as the tree is).
 pub fn busybox_tar() -> &'static Path {
     static TAR: OnceLock<PathBuf> = OnceLock::new();
     TAR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(unique("berth-busybox"));
-        let rootfs = dir.join("rootfs");
-        std::fs::create_dir_all(&rootfs).unwrap_or_else(|e| panic!("mkdir: {e}"));
-        populate_busybox_rootfs(&rootfs);
-        let tar = dir.join("busybox.tar");
+        let rootfs = busybox_rootfs();
+        let tar = rootfs.with_extension("tar");
+        if tar.exists() {
+            return tar;
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(".berth-test-busybox-tar")
+            .tempfile_in(std::env::temp_dir())
+            .unwrap_or_else(|e| panic!("tar staging file: {e}"));
         let status = Command::new("tar")
             .arg("-C")
-            .arg(&rootfs)
+            .arg(rootfs)
             .arg("-cf")
-            .arg(&tar)
+            .arg(staging.path())
             .arg(".")
             .status()
             .unwrap_or_else(|e| panic!("tar: {e}"));
         assert!(status.success(), "tar failed");
+        staging
+            .persist(&tar)
+            .unwrap_or_else(|e| panic!("{}: {e}", tar.display()));
         tar
     })
 }
