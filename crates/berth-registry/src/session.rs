@@ -71,6 +71,18 @@ impl Session {
         })
     }
 
+    /// [`Session::new`], then [`Session::authenticate`]: a session ready to pull (or push).
+    pub async fn authenticated(
+        endpoint: Endpoint,
+        repository: &str,
+        credentials: &Credentials,
+        push: bool,
+    ) -> Result<Self> {
+        let session = Self::new(endpoint, repository, credentials)?;
+        session.authenticate(push).await?;
+        Ok(session)
+    }
+
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }

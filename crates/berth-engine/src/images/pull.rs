@@ -201,9 +201,7 @@ impl Engine {
         let path = reference.path();
         let session = self
             .on_endpoints(reference.domain(), Mirrors::No, |endpoint| async move {
-                let session = Session::new(endpoint, path, credentials)?;
-                session.authenticate(false).await?;
-                Ok(session)
+                Session::authenticated(endpoint, path, credentials, false).await
             })
             .await?;
         Ok((session, remote_name(&reference)))
@@ -219,8 +217,7 @@ impl Engine {
         let wanted = &remote_name(reference);
         let path = reference.path();
         self.on_endpoints(reference.domain(), Mirrors::Yes, |endpoint| async move {
-            let session = Session::new(endpoint, path, credentials)?;
-            session.authenticate(false).await?;
+            let session = Session::authenticated(endpoint, path, credentials, false).await?;
             let manifest = session.resolve(wanted, platform).await?;
             Ok((session, manifest))
         })

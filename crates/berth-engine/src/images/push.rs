@@ -125,9 +125,7 @@ impl Engine {
         let (path, credentials) = (reference.path(), &opts.credentials);
         let session = self
             .on_endpoints(reference.domain(), Mirrors::No, |endpoint| async move {
-                let session = Session::new(endpoint, path, credentials)?;
-                session.authenticate(true).await?;
-                Ok(session)
+                Session::authenticated(endpoint, path, credentials, true).await
             })
             .await?;
         for b in &local.layers {
