@@ -309,17 +309,26 @@ fn listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::from_std(l)
 }
 
-/// Accepts for ever; each client gets its own connection to the container.
+/// Accepts for ever; each client gets its own connection to the container. The connections
+/// live in a `JoinSet` this task owns, so stopping the proxy closes them too (as killing
+/// docker-proxy does).
 async fn proxy_tcp(listener: tokio::net::TcpListener, to: SocketAddr) {
+    let mut connections = JoinSet::new();
     loop {
-        let Ok((mut client, _)) = listener.accept().await else {
-            continue;
-        };
-        tokio::spawn(async move {
-            if let Ok(mut server) = tokio::net::TcpStream::connect(to).await {
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-            }
-        });
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((mut client, _)) => {
+                    connections.spawn(async move {
+                        if let Ok(mut server) = tokio::net::TcpStream::connect(to).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                }
+                // Out of descriptors and the like: retrying at once would spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            },
+            Some(_) = connections.join_next() => {}
+        }
     }
 }
 
