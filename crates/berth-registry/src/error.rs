@@ -12,7 +12,7 @@ pub enum Error {
         setting: &'static str,
         address: String,
     },
-    #[error("registry {0} is blocked by the daemon's configuration (blocked-registries) and no mirror had the image")]
+    #[error("registry {0} is blocked by the daemon's configuration (blocked-registries): it is reached through its mirrors only, for pulls")]
     Blocked(String),
     #[error("read {path}: {source}")]
     Io {
