@@ -1,5 +1,6 @@
-//! Mounts real overlays of snapshot chains. Needs root (skipped otherwise) and Linux 6.8+ for the
-//! 120-layer chain, whose lowerdir option alone is far over mount(2)'s one-page limit.
+//! Mounts real overlays of snapshot chains. Needs root (skipped otherwise). The 120-layer chain's
+//! lowerdir option alone is far over mount(2)'s one-page limit: Linux 6.8+ takes it through
+//! `fsconfig(lowerdir+)`, older kernels through mount(2) with paths relative to the layers' parent.
 #![allow(clippy::unwrap_used)]
 
 use std::fs;

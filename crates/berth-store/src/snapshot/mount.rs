@@ -2,15 +2,18 @@
 //!
 //! Overlay mounts go through the new mount API: `fsopen("overlay")`, one `fsconfig` call per
 //! lower layer with `lowerdir+` (Linux 6.8+), `fsmount`, `move_mount`. Nothing is limited by the
-//! one-page option string of `mount(2)`, so hundreds of layers work. On older kernels it falls
-//! back to `mount(2)` with lowerdirs made relative to their common parent directory (with the
-//! snapshotter's short links that is `l/<26 chars>` per layer), from a thread that has its own
-//! working directory (`unshare(CLONE_FS)`), since `chdir` is otherwise process-wide.
+//! one-page option string of `mount(2)`, so hundreds of layers work. Whether the kernel's
+//! overlayfs takes `lowerdir+` is probed once per process ([`lowerdir_plus_supported`]); without
+//! it the mount falls back to `mount(2)` with lowerdirs made relative to their common parent
+//! directory (with the snapshotter's short links that is `l/<26 chars>` per layer), from a thread
+//! that has its own working directory (`unshare(CLONE_FS)`), since `chdir` is otherwise
+//! process-wide.
 
 use std::ffi::CString;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
@@ -188,23 +191,43 @@ fn mount_overlay(o: &OverlayOptions, target: &Path) -> Result<()> {
     if let Some(work) = o.work.as_deref().filter(|_| o.is_volatile()) {
         clear_volatile_marker(work)?;
     }
-    match mount_overlay_fsconfig(o, target)? {
-        Fsconfig::Mounted => Ok(()),
-        Fsconfig::Unsupported => match mount_overlay_legacy(o, target) {
-            // Before Linux 5.10 overlayfs has no `volatile`: such a layer is synced as any other.
-            Err(Error::Mount {
-                source: Errno::EINVAL,
-                ..
-            }) if o.is_volatile() => {
-                let mut synced = o.clone();
-                synced
-                    .other
-                    .retain(|(k, v)| !(k == VOLATILE && v.is_none()));
-                mount_overlay_legacy(&synced, target)
-            }
-            other => other,
-        },
+    if lowerdir_plus_supported() {
+        return mount_overlay_fsconfig(o, target);
     }
+    match mount_overlay_legacy(o, target) {
+        // Before Linux 5.10 overlayfs has no `volatile`: such a layer is synced as any other.
+        Err(Error::Mount {
+            source: Errno::EINVAL,
+            ..
+        }) if o.is_volatile() => {
+            let mut synced = o.clone();
+            synced
+                .other
+                .retain(|(k, v)| !(k == VOLATILE && v.is_none()));
+            mount_overlay_legacy(&synced, target)
+        }
+        other => other,
+    }
+}
+
+/// Whether overlayfs takes its lower layers one `fsconfig(lowerdir+)` at a time (Linux 6.8+),
+/// asked of the kernel once per process by setting a lower layer that does not exist:
+/// - 6.8+ resolves the path as it is set: ENOENT;
+/// - 6.5 to 6.7 (overlayfs on the new mount API without `lowerdir+`): EINVAL for the key;
+/// - before 6.5 overlayfs has the *legacy* fs context, which takes any key without looking at it
+///   and fails only at `FSCONFIG_CMD_CREATE`: success here, so an error at set time alone cannot
+///   tell;
+/// - without `fsopen` (before 5.2): ENOSYS.
+fn lowerdir_plus_supported() -> bool {
+    static SUPPORTED: OnceLock<bool> = OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        let Ok(fs) = sys::fsopen(c"overlay") else {
+            return false;
+        };
+        let probe = sys::set_string(fs.as_fd(), c"lowerdir+", c"/proc/self/berth-no-such-layer");
+        let _ = sys::drain_log(fs.as_fd());
+        probe == Err(Errno::ENOENT)
+    })
 }
 
 /// A volatile mount leaves `<workdir>/work/incompat/volatile` behind, and overlayfs refuses
@@ -223,41 +246,22 @@ fn clear_volatile_marker(work: &Path) -> Result<()> {
     }
 }
 
-enum Fsconfig {
-    Mounted,
-    /// `fsopen` or `lowerdir+` is missing: the kernel predates 6.8.
-    Unsupported,
-}
-
-fn mount_overlay_fsconfig(o: &OverlayOptions, target: &Path) -> Result<Fsconfig> {
-    let fs = match sys::fsopen(c"overlay") {
-        Ok(fd) => fd,
-        Err(Errno::ENOSYS) => return Ok(Fsconfig::Unsupported),
-        Err(source) => {
-            return Err(Error::Mount {
-                action: "fsopen overlay",
-                target: target.to_path_buf(),
-                source,
-                log: Vec::new(),
-            })
-        }
-    };
+fn mount_overlay_fsconfig(o: &OverlayOptions, target: &Path) -> Result<()> {
+    let fs = sys::fsopen(c"overlay").map_err(|source| Error::Mount {
+        action: "fsopen overlay",
+        target: target.to_path_buf(),
+        source,
+        log: Vec::new(),
+    })?;
     let fail = |action: &'static str, source: Errno| Error::Mount {
         action,
         target: target.to_path_buf(),
         source,
         log: sys::drain_log(fs.as_fd()),
     };
-    for (i, lower) in o.lowers.iter().enumerate() {
-        match sys::set_string(fs.as_fd(), c"lowerdir+", &cstring(lower, target)?) {
-            Ok(()) => {}
-            // An unknown key is EINVAL; a bad path would be ENOENT, ENOTDIR, ...
-            Err(Errno::EINVAL) if i == 0 => {
-                let _ = sys::drain_log(fs.as_fd());
-                return Ok(Fsconfig::Unsupported);
-            }
-            Err(e) => return Err(fail("add overlay lower layer", e)),
-        }
+    for lower in &o.lowers {
+        sys::set_string(fs.as_fd(), c"lowerdir+", &cstring(lower, target)?)
+            .map_err(|e| fail("add overlay lower layer", e))?;
     }
     if let (Some(upper), Some(work)) = (&o.upper, &o.work) {
         sys::set_string(fs.as_fd(), c"upperdir", &cstring(upper, target)?)
@@ -280,8 +284,7 @@ fn mount_overlay_fsconfig(o: &OverlayOptions, target: &Path) -> Result<Fsconfig>
         MountAttrs::default()
     };
     let mnt = sys::fsmount(fs.as_fd(), attrs).map_err(|e| fail("fsmount overlay", e))?;
-    sys::move_mount(mnt.as_fd(), &cstring(target, target)?).map_err(|e| fail("move_mount", e))?;
-    Ok(Fsconfig::Mounted)
+    sys::move_mount(mnt.as_fd(), &cstring(target, target)?).map_err(|e| fail("move_mount", e))
 }
 
 /// Longest directory that contains every path in `paths` (all absolute).
