@@ -11,6 +11,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use libc::RLIM_INFINITY;
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+
 use crate::devices::{Kind, Rule, ACC_ALL};
 use crate::error::{Error, Result};
 
@@ -216,6 +219,10 @@ struct QueryAttr {
     attach_flags: u32,
     prog_ids: u64,
     prog_cnt: u32,
+    /// The padding after `prog_cnt`, spelled out so it is zero: up to Linux 5.19 the kernel
+    /// refuses a query whose bytes after its last known field are not (EINVAL), and padding
+    /// that `Default` leaves alone may hold anything.
+    reserved: u32,
 }
 
 #[repr(C)]
@@ -316,22 +323,27 @@ fn load(prog: &[Insn]) -> Result<OwnedFd> {
         Ok(fd) => return Ok(fd),
         Err(e) => e,
     };
-    if err.raw_os_error() == Some(libc::EPERM) {
-        // Before Linux 5.11 programs were charged to RLIMIT_MEMLOCK; raising it is best effort,
-        // a real permission problem shows up in the retry below.
-        let _ = nix::sys::resource::setrlimit(
-            nix::sys::resource::Resource::RLIMIT_MEMLOCK,
-            libc::RLIM_INFINITY,
-            libc::RLIM_INFINITY,
-        );
-    }
+    // Before Linux 5.11 programs were charged to RLIMIT_MEMLOCK: retry with it raised for the
+    // load alone, so the container does not inherit an unlimited memlock. A real permission
+    // problem shows up in the retry.
+    let memlock = (err.raw_os_error() == Some(libc::EPERM))
+        .then(|| getrlimit(Resource::RLIMIT_MEMLOCK).ok())
+        .flatten()
+        .filter(|_| setrlimit(Resource::RLIMIT_MEMLOCK, RLIM_INFINITY, RLIM_INFINITY).is_ok());
     // Load again with the verifier log, so a failure says why.
     let mut log = vec![0u8; 64 * 1024];
     attr.log_level = 1;
     attr.log_size = u32::try_from(log.len()).unwrap_or(u32::MAX);
     attr.log_buf = log.as_mut_ptr() as u64;
-    bpf_fd(BPF_PROG_LOAD, &mut attr).map_err(|source| {
+    let loaded = bpf_fd(BPF_PROG_LOAD, &mut attr);
+    if let Some((soft, hard)) = memlock {
+        let _ = setrlimit(Resource::RLIMIT_MEMLOCK, soft, hard);
+    }
+    loaded.map_err(|source| {
         let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+        if end == 0 && source.raw_os_error() == Some(libc::EPERM) && memlock.is_none() {
+            return Error::BpfMemlock { source };
+        }
         Error::BpfVerifier {
             log: String::from_utf8_lossy(&log[..end]).trim().to_owned(),
             source,

@@ -95,6 +95,14 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "devices: loading the device filter program was refused; before Linux 5.11 BPF \
+         programs count against RLIMIT_MEMLOCK, which could not be raised (CAP_SYS_RESOURCE)"
+    )]
+    BpfMemlock {
+        #[source]
+        source: io::Error,
+    },
     #[error("devices: the kernel rejected the device filter program: {log}")]
     BpfVerifier {
         log: String,
