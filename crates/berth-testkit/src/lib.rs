@@ -584,3 +584,58 @@ impl Drop for Daemon {
         }
     }
 }
+
+/// Polls `check` every 50 ms until it returns true or `timeout` passes; returns the last answer.
+pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check()
+}
+
+/// Whether `/sys/fs/cgroup` is a pure cgroup v2 hierarchy (else v1 or hybrid).
+pub fn cgroup_v2_host() -> bool {
+    std::fs::metadata("/sys/fs/cgroup/cgroup.controllers").is_ok()
+}
+
+/// The host path of a cgroup file of process `pid`: `v1` in the hierarchy of `controller` on v1
+/// and hybrid hosts, `v2` in the process's unified cgroup on pure v2 hosts.
+pub fn process_cgroup_file(pid: &str, controller: &str, v1: &str, v2: &str) -> PathBuf {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/cgroup: {e}"));
+    let path_of = |want: &dyn Fn(&str) -> bool| {
+        text.lines().find_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            want(controllers).then(|| path.trim_start_matches('/').to_string())
+        })
+    };
+    if cgroup_v2_host() {
+        let path = path_of(&|c: &str| c.is_empty()).unwrap_or_else(|| panic!("{text}"));
+        Path::new("/sys/fs/cgroup").join(path).join(v2)
+    } else {
+        let path = path_of(&|c: &str| c.split(',').any(|c| c == controller))
+            .unwrap_or_else(|| panic!("no {controller} cgroup in {text}"));
+        // Joint mounts (cpu,cpuacct) have a link per controller name.
+        Path::new("/sys/fs/cgroup")
+            .join(controller)
+            .join(path)
+            .join(v1)
+    }
+}
+
+/// The cgroup directories of Berth's container `id` (`berth/<id>` under the v2 root or in any
+/// v1 hierarchy) that still exist.
+pub fn container_cgroups(id: &str) -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut dirs = vec![root.join("berth").join(id)];
+    if let Ok(hierarchies) = std::fs::read_dir(root) {
+        dirs.extend(hierarchies.filter_map(|h| Some(h.ok()?.path().join("berth").join(id))));
+    }
+    dirs.retain(|d| d.is_dir());
+    dirs
+}

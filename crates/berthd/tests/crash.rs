@@ -8,6 +8,7 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
+use berth_testkit::container_cgroups;
 use common::{unique, Daemon};
 
 /// The delays after which berthd is killed, spread over the operation's duration.
@@ -21,18 +22,6 @@ fn shims_of(d: &Daemon) -> Vec<String> {
             let cmd = std::fs::read(e.ok()?.path().join("cmdline")).ok()?;
             let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
             (cmd.contains("berth-shim") && cmd.contains(&root)).then_some(cmd)
-        })
-        .collect()
-}
-
-fn cgroups_of(id: &str) -> Vec<String> {
-    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return Vec::new();
-    };
-    hierarchies
-        .filter_map(|h| {
-            let p = h.ok()?.path().join("berth").join(id);
-            p.exists().then(|| p.display().to_string())
         })
         .collect()
 }
@@ -51,7 +40,11 @@ fn assert_clean_after_removal(d: &Daemon, ids: &[String]) {
     assert_eq!(d.leaked_mounts(), Vec::<String>::new(), "mounts left");
     assert_eq!(shims_of(d), Vec::<String>::new(), "shims left");
     for id in ids {
-        assert_eq!(cgroups_of(id), Vec::<String>::new(), "cgroups of {id} left");
+        assert_eq!(
+            container_cgroups(id),
+            Vec::<std::path::PathBuf>::new(),
+            "cgroups of {id} left"
+        );
     }
 }
 

@@ -5,8 +5,9 @@
 mod common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use berth_testkit::{eventually, process_cgroup_file};
 use common::{unique, Daemon};
 
 /// A detached `sleep` container; returns its name.
@@ -18,18 +19,6 @@ fn sleeper(d: &Daemon, extra: &[&str]) -> String {
     args.extend([image, "sleep", "1000"]);
     d.docker(&args).ok();
     name
-}
-
-/// Polls `f` until it returns true or `timeout` passes.
-fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
 }
 
 #[test]
@@ -231,20 +220,14 @@ fn rename_and_update() {
         .docker(&["inspect", "-f", "{{.State.Pid}}", &renamed])
         .ok()
         .text();
-    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let memory_file = if let Some(line) = cgroup.lines().find(|l| {
-        l.split(':')
-            .nth(1)
-            .is_some_and(|c| c.split(',').any(|c| c == "memory"))
-    }) {
-        let path = line.splitn(3, ':').nth(2).unwrap();
-        format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes")
-    } else {
-        let path = cgroup.lines().find(|l| l.starts_with("0::")).unwrap();
-        format!("/sys/fs/cgroup{}/memory.max", &path[3..])
-    };
+    let memory_file = process_cgroup_file(&pid, "memory", "memory.limit_in_bytes", "memory.max");
     let limit = std::fs::read_to_string(&memory_file).unwrap();
-    assert_eq!(limit.trim(), (64u64 << 20).to_string(), "{memory_file}");
+    assert_eq!(
+        limit.trim(),
+        (64u64 << 20).to_string(),
+        "{}",
+        memory_file.display()
+    );
     let inspect = d
         .docker(&[
             "inspect",

@@ -139,11 +139,16 @@ fn parse_ps(output: &str, pids: &[i32]) -> std::result::Result<Top, String> {
 /// The OCI `linux.resources` object for what this update changes.
 fn resources_json(req: &UpdateRequest, h: &crate::spec::HostConfig) -> Value {
     let mut memory = Map::new();
-    if let Some(m) = nonzero(req.memory) {
-        memory.insert("limit".into(), json!(m));
-    }
-    if let Some(s) = nonzero(req.memory_swap) {
-        memory.insert("swap".into(), json!(s));
+    if nonzero(req.memory).is_some() || nonzero(req.memory_swap).is_some() {
+        // Both, as merged: the runtime applies what it is given, and cgroup v2 sets swap apart
+        // from memory (memory.swap.max = swap - memory), so one needs the other.
+        if h.memory > 0 {
+            memory.insert("limit".into(), json!(h.memory));
+        }
+        let swap = crate::spec::swap_limit(h);
+        if swap != 0 {
+            memory.insert("swap".into(), json!(swap));
+        }
     }
     if let Some(r) = nonzero(req.memory_reservation) {
         memory.insert("reservation".into(), json!(r));

@@ -478,7 +478,7 @@ pub fn build_spec(
     res.set_memory(Some(resources::memory(h)?));
     res.set_cpu(resources::cpu(h, ctx.host_cpus)?);
     res.set_pids(resources::pids(h));
-    res.set_block_io(Some(resources::block_io(h)?));
+    res.set_block_io(Some(resources::block_io(h, ctx.devices)?));
     let mut devices = Vec::new();
     let mut rules;
     if h.privileged {

@@ -66,6 +66,8 @@ pub enum SpecError {
     },
     #[error("{0} is not a device node")]
     NotADevice(PathBuf),
+    #[error("{0} is not a block device")]
+    NotABlockDevice(PathBuf),
     #[error("--init requested but the daemon has no init binary configured")]
     InitUnavailable,
     #[error("{option} {value:?} needs the namespace path of the container it joins")]

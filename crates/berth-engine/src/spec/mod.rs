@@ -29,8 +29,10 @@ pub use mounts::{
 };
 pub use options::{
     BindOptions, CreateOptions, DriverConfig, EndpointIpam, EndpointSettings, HostConfig,
-    ImageConfig, MountSpec, NetworkingConfig, TmpfsOptions, VolumeOptions,
+    ImageConfig, MountSpec, NetworkingConfig, ThrottleDevice, TmpfsOptions, VolumeOptions,
+    WeightDevice,
 };
+pub(crate) use resources::swap_limit;
 pub use resources::{HostDevices, HostFileInfo, HostFileKind, HostFs};
 pub use seccomp::SeccompHost;
 pub use user::{resolve_user, ResolvedUser};

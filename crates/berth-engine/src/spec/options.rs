@@ -157,6 +157,21 @@ pub struct HostConfig {
     pub pids_limit: Option<i64>,
     /// 10..=1000, 0 = unset.
     pub blkio_weight: u16,
+    /// `--blkio-weight-device`.
+    #[serde(deserialize_with = "nullable")]
+    pub blkio_weight_device: Vec<WeightDevice>,
+    /// `--device-read-bps` (bytes per second).
+    #[serde(deserialize_with = "nullable")]
+    pub blkio_device_read_bps: Vec<ThrottleDevice>,
+    /// `--device-write-bps`.
+    #[serde(deserialize_with = "nullable")]
+    pub blkio_device_write_bps: Vec<ThrottleDevice>,
+    /// `--device-read-iops` (operations per second).
+    #[serde(rename = "BlkioDeviceReadIOps", deserialize_with = "nullable")]
+    pub blkio_device_read_iops: Vec<ThrottleDevice>,
+    /// `--device-write-iops`.
+    #[serde(rename = "BlkioDeviceWriteIOps", deserialize_with = "nullable")]
+    pub blkio_device_write_iops: Vec<ThrottleDevice>,
     #[serde(deserialize_with = "nullable")]
     pub ulimits: Vec<Ulimit>,
     #[serde(deserialize_with = "nullable")]
@@ -213,6 +228,22 @@ pub struct HostConfig {
     pub readonly_paths: Option<Vec<String>>,
     #[serde(deserialize_with = "nullable")]
     pub annotations: BTreeMap<String, String>,
+}
+
+/// A block device's I/O weight (Docker's `blkiodev.WeightDevice`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct WeightDevice {
+    pub path: String,
+    pub weight: u16,
+}
+
+/// A block device's bytes or operations per second (Docker's `blkiodev.ThrottleDevice`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ThrottleDevice {
+    pub path: String,
+    pub rate: u64,
 }
 
 /// One `--mount` (Docker's `mount.Mount`).

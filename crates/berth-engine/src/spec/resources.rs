@@ -8,14 +8,24 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
     LinuxBlockIo, LinuxCpu, LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType, LinuxMemory,
-    LinuxPids, PosixRlimit, PosixRlimitBuilder, PosixRlimitType,
+    LinuxPids, LinuxThrottleDevice, LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder,
+    PosixRlimit, PosixRlimitBuilder, PosixRlimitType,
 };
 
 use super::error::{invalid, SpecError};
-use super::options::{DeviceMapping, HostConfig, Ulimit};
+use super::options::{DeviceMapping, HostConfig, ThrottleDevice, Ulimit};
 
 /// dockerd's smallest memory limit or reservation: 6 MiB.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+
+/// Memory plus swap: as given, or dockerd's default of twice the memory limit.
+pub(crate) fn swap_limit(h: &HostConfig) -> i64 {
+    if h.memory > 0 && h.memory_swap == 0 {
+        h.memory * 2
+    } else {
+        h.memory_swap
+    }
+}
 
 /// `linux.resources.memory`, after dockerd's defaults: swap twice the limit unless given, and
 /// `disableOOMKiller` always present.
@@ -30,11 +40,7 @@ pub(crate) fn memory(h: &HostConfig) -> Result<LinuxMemory, SpecError> {
             "minimum memory limit allowed is 6MB",
         ));
     }
-    let swap = if h.memory > 0 && h.memory_swap == 0 {
-        h.memory * 2
-    } else {
-        h.memory_swap
-    };
+    let swap = swap_limit(h);
     if swap < -1 {
         return Err(invalid(
             "MemorySwap",
@@ -196,8 +202,9 @@ pub(crate) fn pids(h: &HostConfig) -> Option<LinuxPids> {
     })
 }
 
-/// dockerd always writes the weight, 0 meaning unset.
-pub(crate) fn block_io(h: &HostConfig) -> Result<LinuxBlockIo, SpecError> {
+/// `linux.resources.blockIO`: dockerd always writes the weight, 0 meaning unset; per-device
+/// weights and limits name their devices by the host node's numbers (`getBlkioThrottleDevices`).
+pub(crate) fn block_io(h: &HostConfig, host: &dyn HostDevices) -> Result<LinuxBlockIo, SpecError> {
     let w = h.blkio_weight;
     if w > 0 && !(10..=1000).contains(&w) {
         return Err(invalid(
@@ -206,8 +213,58 @@ pub(crate) fn block_io(h: &HostConfig) -> Result<LinuxBlockIo, SpecError> {
             "range of blkio weight is from 10 to 1000",
         ));
     }
+    let numbers = |path: &str| -> Result<(i64, i64), SpecError> {
+        let info = host
+            .stat(Path::new(path))
+            .map_err(|source| SpecError::DeviceStat {
+                path: PathBuf::from(path),
+                source,
+            })?;
+        if info.kind != HostFileKind::BlockDevice {
+            return Err(SpecError::NotABlockDevice(PathBuf::from(path)));
+        }
+        Ok((info.major, info.minor))
+    };
+    let mut weights = Vec::new();
+    for d in &h.blkio_weight_device {
+        if !(10..=1000).contains(&d.weight) {
+            return Err(invalid(
+                "BlkioWeightDevice",
+                d.weight,
+                "range of blkio weight is from 10 to 1000",
+            ));
+        }
+        let (major, minor) = numbers(&d.path)?;
+        let wd = LinuxWeightDeviceBuilder::default()
+            .major(major)
+            .minor(minor)
+            .weight(d.weight)
+            .build()
+            .map_err(|_| invalid("BlkioWeightDevice", &d.path, "rejected by the OCI types"))?;
+        weights.push(wd);
+    }
+    let throttles =
+        |list: &[ThrottleDevice]| -> Result<Option<Vec<LinuxThrottleDevice>>, SpecError> {
+            let mut out = Vec::new();
+            for d in list {
+                let (major, minor) = numbers(&d.path)?;
+                let td = LinuxThrottleDeviceBuilder::default()
+                    .major(major)
+                    .minor(minor)
+                    .rate(d.rate)
+                    .build()
+                    .map_err(|_| invalid("BlkioDevice", &d.path, "rejected by the OCI types"))?;
+                out.push(td);
+            }
+            Ok((!out.is_empty()).then_some(out))
+        };
     let mut b = LinuxBlockIo::default();
     b.set_weight(Some(w));
+    b.set_weight_device((!weights.is_empty()).then_some(weights));
+    b.set_throttle_read_bps_device(throttles(&h.blkio_device_read_bps)?);
+    b.set_throttle_write_bps_device(throttles(&h.blkio_device_write_bps)?);
+    b.set_throttle_read_iops_device(throttles(&h.blkio_device_read_iops)?);
+    b.set_throttle_write_iops_device(throttles(&h.blkio_device_write_iops)?);
     Ok(b)
 }
 

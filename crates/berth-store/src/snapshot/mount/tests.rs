@@ -136,7 +136,9 @@ fn lowerdir_plus_probe_matches_the_kernel_version() {
     }
     let release = nix::sys::utsname::uname().unwrap();
     let release = release.release().to_string_lossy();
-    let mut parts = release.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let mut parts = release
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
     let version = (parts.next().unwrap(), parts.next().unwrap());
     assert_eq!(
         lowerdir_plus_supported(),
