@@ -27,6 +27,9 @@ pub(crate) fn cstring(bytes: &[u8]) -> io::Result<CString> {
 }
 
 /// `struct open_how` of openat2(2); libc's is `#[non_exhaustive]`, so it cannot be built here.
+/// How often an `openat2` that the kernel answered EAGAIN is tried.
+const OPENAT2_TRIES: u32 = 32;
+
 #[repr(C)]
 struct OpenHow {
     flags: u64,
@@ -48,19 +51,29 @@ pub(crate) fn open_in_root(
         mode: 0,
         resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS | libc::RESOLVE_NO_XDEV,
     };
-    // SAFETY: `how` is a valid open_how of the size passed; `path` is NUL-terminated.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root.as_raw_fd(),
-            path.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
+    // With RESOLVE_IN_ROOT a `..` step fails with EAGAIN when any rename or mount on the host
+    // raced the lookup; the kernel asks the caller to retry (a few tries are plenty).
+    let mut tries = 0;
+    let fd = loop {
+        // SAFETY: `how` is a valid open_how of the size passed; `path` is NUL-terminated.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                root.as_raw_fd(),
+                path.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if fd >= 0 {
+            break fd;
+        }
+        let err = io::Error::last_os_error();
+        tries += 1;
+        if err.raw_os_error() != Some(libc::EAGAIN) || tries == OPENAT2_TRIES {
+            return Err(err);
+        }
     };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
     // SAFETY: the kernel returned a new fd that nothing else owns. An fd always fits in c_int.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }

@@ -8,6 +8,7 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use berth_sys::newmount::{self, MountAttr, MountAttrs};
+use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 use oci_spec::runtime::LinuxIdMapping;
@@ -75,8 +76,14 @@ pub(crate) fn idmapped_tree(req: &IdmapRequest, userns: BorrowedFd<'_>) -> Resul
         userns: Some(userns),
         ..MountAttr::default()
     };
-    newmount::mount_setattr(tree.as_fd(), req.recursive_idmap, &attr)
-        .map_err(sys(what("idmap (filesystem must support idmapped mounts)")))?;
+    newmount::mount_setattr(tree.as_fd(), req.recursive_idmap, &attr).map_err(|e| {
+        let why = match e {
+            Errno::ENOSYS => "idmapped mounts need Linux 5.12 (mount_setattr)",
+            // Per filesystem: ext4, xfs, vfat 5.12; btrfs 5.15; overlayfs 5.19; tmpfs 6.3.
+            _ => "idmap (the source filesystem must support idmapped mounts on this kernel)",
+        };
+        sys(what(why))(e)
+    })?;
     Ok(tree)
 }
 

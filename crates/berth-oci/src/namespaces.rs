@@ -134,7 +134,15 @@ pub(crate) fn unshare_flags(flags: CloneFlags) -> Result<()> {
     if flags.is_empty() {
         return Ok(());
     }
-    unshare(flags).map_err(sys(format!("unshare {flags:?}")))
+    unshare(flags).map_err(|e| {
+        let time = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
+        let hint = if e == nix::errno::Errno::EINVAL && flags.contains(time) {
+            " (time namespaces need Linux 5.6 with CONFIG_TIME_NS)"
+        } else {
+            ""
+        };
+        sys(format!("unshare {flags:?}{hint}"))(e)
+    })
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! Non-dumpable children close the window during setup, not this one. Like runc 1.2, the verbs
 //! that start container processes re-execute the binary once from a detached, read-only overlayfs
 //! mount, so `/proc/self/exe` of every process they fork names a file that cannot be opened for
-//! writing by anyone. Without overlayfs (older kernels, no CAP_SYS_ADMIN) a sealed memfd copy is
-//! used instead. It is the one re-exec the runtime does; it costs well under a millisecond.
+//! writing by anyone. Without overlayfs (no CAP_SYS_ADMIN, no overlay module) a sealed memfd copy
+//! is used instead. It is the one re-exec the runtime does; it costs well under a millisecond.
 
 use std::ffi::{CStr, CString, OsString};
 use std::fs::File;
@@ -16,6 +16,8 @@ use anyhow::{bail, Context, Result};
 use berth_sys::newmount::{self, MountAttrs};
 
 const OVERLAYFS_SUPER_MAGIC: libc::c_long = 0x794c_7630;
+/// From <linux/memfd.h> (Linux 6.3).
+const MFD_EXEC: libc::c_uint = 0x10;
 
 /// Returns when this process already runs from a protected copy; otherwise re-executes it from
 /// one (and does not return on success).
@@ -86,21 +88,27 @@ fn detached_mount(
 }
 
 /// The binary seen through a read-only overlay of its directory (plus an empty tmpfs: overlay
-/// needs two lower layers when it has no upper one).
+/// needs two lower layers when it has no upper one). Layers go one `lowerdir+` at a time on
+/// Linux 6.8+; older kernels take them as one `lowerdir` string (before 6.5 overlayfs has the
+/// legacy fs context, which accepts `lowerdir+` and fails only when the superblock is created).
 fn overlay_copy(exe: &Path) -> Result<OwnedFd> {
     let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
         bail!("{} has no directory", exe.display());
     };
     let empty = detached_mount(c"tmpfs", &[], MountAttrs::RDONLY)?;
     let attrs = MountAttrs::RDONLY | MountAttrs::NOSUID | MountAttrs::NODEV;
+    let empty_path = format!("/proc/self/fd/{}", empty.as_raw_fd());
     let layers = [
         (c"lowerdir+", CString::new(dir.as_os_str().as_bytes())?),
-        (
-            c"lowerdir+",
-            CString::new(format!("/proc/self/fd/{}", empty.as_raw_fd()))?,
-        ),
+        (c"lowerdir+", CString::new(empty_path.as_str())?),
     ];
-    let mount = detached_mount(c"overlay", &layers, attrs)?;
+    let mount = detached_mount(c"overlay", &layers, attrs).or_else(|first| {
+        let mut joined = dir.as_os_str().as_bytes().to_vec();
+        joined.push(b':');
+        joined.extend_from_slice(empty_path.as_bytes());
+        detached_mount(c"overlay", &[(c"lowerdir", CString::new(joined)?)], attrs)
+            .with_context(|| format!("lowerdir+ failed first: {first:#}"))
+    })?;
     let name_c = CString::new(name.as_bytes())?;
     // SAFETY: openat relative to our mount fd with a NUL-terminated name.
     let rc = unsafe {
@@ -116,9 +124,15 @@ fn overlay_copy(exe: &Path) -> Result<OwnedFd> {
 /// A sealed in-memory copy, for hosts where the overlay view cannot be made.
 fn memfd_copy(mut exe: File) -> Result<OwnedFd> {
     let name = CString::new("berth-runtime")?;
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // Linux 6.3+ with vm.memfd_noexec set makes memfds unexecutable unless MFD_EXEC is asked
+    // for; older kernels refuse that flag with EINVAL.
     // SAFETY: memfd_create with a NUL-terminated name.
-    let rc =
-        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    let mut rc = unsafe { libc::memfd_create(name.as_ptr(), flags | MFD_EXEC) };
+    if rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+        // SAFETY: as above.
+        rc = unsafe { libc::memfd_create(name.as_ptr(), flags) };
+    }
     let memfd = owned(check(rc.into(), "memfd_create")?);
     let mut copy = File::from(memfd);
     std::io::copy(&mut exe, &mut copy).context("copy the runtime binary into a memfd")?;

@@ -7,7 +7,7 @@ mod common;
 
 use common::{check_except_known_gaps, Container};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Shell that prints the first readable of the v1 and v2 spellings of a cgroup file.
 fn cat_cgroup(v1: &str, v2: &str) -> String {
@@ -190,23 +190,26 @@ fn tiny_memory_limit_still_runs_true() {
 }
 
 /// On a cgroup v2 host the container's first process must start in its cgroup (berth-runtime
-/// uses clone3 + CLONE_INTO_CGROUP). This host is hybrid, so the runtime runs in a private mount
+/// uses clone3 + CLONE_INTO_CGROUP). On a hybrid host the runtime runs in a private mount
 /// namespace where /sys/fs/cgroup is the cgroup2 hierarchy: a pure v2 view.
 #[test]
 fn unified_host_places_the_process_in_its_cgroup() {
     let Some(c) = Container::new("v2place", &["cat", "/proc/self/cgroup"]) else {
         return;
     };
+    let pure_v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let (setup, unified_root) = if pure_v2 {
+        ("", "/sys/fs/cgroup")
+    } else {
+        (
+            "mount --make-rprivate / && mount -t cgroup2 none /sys/fs/cgroup && ",
+            "/sys/fs/cgroup/unified",
+        )
+    };
     let mut cmd = std::process::Command::new("unshare");
-    cmd.args([
-        "-m",
-        "sh",
-        "-c",
-        "mount --make-rprivate / && mount -t cgroup2 none /sys/fs/cgroup && exec \"$@\"",
-        "sh",
-    ])
-    .arg(common::runtime())
-    .args(c.run_command().get_args());
+    cmd.args(["-m", "sh", "-c", &format!("{setup}exec \"$@\""), "sh"])
+        .arg(common::runtime())
+        .args(c.run_command().get_args());
     let out = common::run_to_files(cmd, c.bundle(), "v2run");
     assert_eq!(out.code, 0, "{out:?}");
     // v1 hierarchies still show in /proc/self/cgroup; the unified one is the "0::" line.
@@ -216,8 +219,6 @@ fn unified_host_places_the_process_in_its_cgroup() {
         Some(format!("0::{}", c.cgroups_path()).as_str()),
         "{out:?}"
     );
-    // The container's cgroup lives in the real cgroup2 hierarchy, mounted here at unified/.
-    let leftover =
-        PathBuf::from("/sys/fs/cgroup/unified").join(c.cgroups_path().trim_start_matches('/'));
+    let leftover = Path::new(unified_root).join(c.cgroups_path().trim_start_matches('/'));
     assert!(!leftover.exists(), "{} left behind", leftover.display());
 }

@@ -169,6 +169,29 @@ pub fn mount_setattr(
     })
 }
 
+/// Whether the kernel has `mount_setattr` (Linux 5.12; idmapped mounts need it): asked with a
+/// descriptor that cannot be open, so any answer but ENOSYS means the call exists.
+pub fn mount_setattr_supported() -> bool {
+    let raw = RawMountAttr {
+        attr_set: 0,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: fd -1 is refused before anything is read but the struct, which outlives the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            -1,
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH as libc::c_uint,
+            &raw as *const RawMountAttr,
+            std::mem::size_of::<RawMountAttr>(),
+        )
+    };
+    !(r < 0 && Errno::last() == Errno::ENOSYS)
+}
+
 /// Reads the messages the kernel queued on an fs context ("e overlayfs: ..."), which say far
 /// more than the bare errno.
 pub fn drain_log(fd: BorrowedFd<'_>) -> Vec<String> {

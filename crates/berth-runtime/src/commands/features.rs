@@ -9,6 +9,11 @@ pub fn features() -> Result<i32> {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
+    // Time namespaces came with Linux 5.6 and need CONFIG_TIME_NS.
+    let mut namespaces = vec!["cgroup", "ipc", "mount", "network", "pid", "user", "uts"];
+    if std::path::Path::new("/proc/self/ns/time").exists() {
+        namespaces.insert(5, "time");
+    }
     let doc = json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": berth_oci::OCI_VERSION,
@@ -20,7 +25,7 @@ pub fn features() -> Result<i32> {
             "rw", "shared", "silent", "slave", "strictatime", "suid", "sync", "tmpcopyup", "unbindable"
         ],
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
+            "namespaces": namespaces,
             "capabilities": caps,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true},
             "seccomp": {
@@ -34,7 +39,7 @@ pub fn features() -> Result<i32> {
             "apparmor": {"enabled": std::path::Path::new("/sys/kernel/security/apparmor").exists()},
             "selinux": {"enabled": std::path::Path::new("/sys/fs/selinux/enforce").exists()},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": true}}
+            "mountExtensions": {"idmap": {"enabled": berth_sys::newmount::mount_setattr_supported()}}
         },
         "annotations": {"org.opencontainers.runc.checkpoint.enabled": "false", "io.github.berth.version": env!("CARGO_PKG_VERSION")}
     });

@@ -882,3 +882,68 @@ fn serializes_like_config_json() {
     assert_eq!(json["mounts"][2]["options"][4], "mode=0620");
     assert_eq!(json["root"]["path"], "/var/lib/berth/rootfs/x");
 }
+
+#[test]
+fn block_io_limits_name_the_host_devices() {
+    use crate::spec::{ThrottleDevice, WeightDevice};
+    let throttle = |path: &str, rate| ThrottleDevice {
+        path: path.into(),
+        rate,
+    };
+    let b = run(HostConfig {
+        blkio_weight: 300,
+        blkio_weight_device: vec![WeightDevice {
+            path: "/dev/sda".into(),
+            weight: 200,
+        }],
+        blkio_device_read_bps: vec![throttle("/dev/sda", 1 << 20)],
+        blkio_device_write_bps: vec![throttle("/dev/sda", 2 << 20)],
+        blkio_device_read_iops: vec![throttle("/dev/sda", 100)],
+        blkio_device_write_iops: vec![throttle("/dev/sda", 200)],
+        ..Default::default()
+    })
+    .unwrap();
+    let io = linux(&b.spec)
+        .resources()
+        .as_ref()
+        .unwrap()
+        .block_io()
+        .clone()
+        .unwrap();
+    assert_eq!(io.weight(), Some(300));
+    let w = &io.weight_device().as_ref().unwrap()[0];
+    assert_eq!((w.major(), w.minor(), w.weight()), (8, 0, Some(200)));
+    let rates = |list: &Option<Vec<oci_spec::runtime::LinuxThrottleDevice>>| {
+        list.iter()
+            .flatten()
+            .map(|t| (t.major(), t.minor(), t.rate()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rates(io.throttle_read_bps_device()), [(8, 0, 1 << 20)]);
+    assert_eq!(rates(io.throttle_write_bps_device()), [(8, 0, 2 << 20)]);
+    assert_eq!(rates(io.throttle_read_iops_device()), [(8, 0, 100)]);
+    assert_eq!(rates(io.throttle_write_iops_device()), [(8, 0, 200)]);
+
+    let refused = |h: HostConfig| run(h).unwrap_err().to_string();
+    let char_dev = refused(HostConfig {
+        blkio_device_read_bps: vec![throttle("/dev/null", 1)],
+        ..Default::default()
+    });
+    assert!(
+        char_dev.contains("/dev/null is not a block device"),
+        "{char_dev}"
+    );
+    let missing = refused(HostConfig {
+        blkio_device_write_iops: vec![throttle("/dev/nope", 1)],
+        ..Default::default()
+    });
+    assert!(missing.contains("/dev/nope"), "{missing}");
+    let weight = refused(HostConfig {
+        blkio_weight_device: vec![WeightDevice {
+            path: "/dev/sda".into(),
+            weight: 5,
+        }],
+        ..Default::default()
+    });
+    assert!(weight.contains("BlkioWeightDevice"), "{weight}");
+}

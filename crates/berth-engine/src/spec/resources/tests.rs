@@ -86,10 +86,13 @@ fn pids_and_blkio() {
         (None, Some(-1), Some(-1), Some(100))
     );
     let w = |weight| {
-        block_io(&HostConfig {
-            blkio_weight: weight,
-            ..Default::default()
-        })
+        block_io(
+            &HostConfig {
+                blkio_weight: weight,
+                ..Default::default()
+            },
+            &HostFs,
+        )
     };
     assert_eq!(w(0).unwrap().weight(), Some(0));
     assert!(w(5).is_err() && w(1001).is_err());
