@@ -23,3 +23,9 @@ if [ "$(id -u)" = 0 ] && [ -z "${BERTH_TEST_RUNTIME:-}" ] && command -v runc >/d
     echo "== berth-runtime integration suite against $(command -v runc) (reference)"
     BERTH_TEST_RUNTIME=$(command -v runc) cargo test -p berth-runtime --tests
 fi
+
+# Where most users run: pure cgroup v2 guests with Debian 12's 6.1 and Debian 11's 5.10 kernels
+# (docs/kernels.md). BERTH_SKIP_KERNELS=1 leaves them out of a local run.
+if [ -z "${BERTH_SKIP_KERNELS:-}" ]; then
+    scripts/test-kernels.sh
+fi
