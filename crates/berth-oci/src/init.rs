@@ -3,6 +3,9 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use std::path::Path;
 
 use oci_spec::runtime::{Hook, LinuxNamespaceType, Process, Spec};
@@ -10,8 +13,9 @@ use oci_spec::runtime::{Hook, LinuxNamespaceType, Process, Spec};
 use crate::channel::{Channel, Message};
 use crate::error::{io, sys, Error, Result};
 use crate::namespaces::{self, NamespacePlan};
-use crate::rootfs::{self, CgroupMountSource, RootfsContext};
+use crate::rootfs::{self, CgroupMountSource, RootSwitch, RootfsContext};
 use crate::seccomp::CompiledFilter;
+use crate::state::EXEC_FIFO;
 use crate::syscall::LinuxSyscall;
 use crate::{hooks, process};
 
@@ -23,7 +27,8 @@ pub(crate) struct InitContext<'a> {
     pub plan: &'a NamespacePlan,
     pub ns_fds: Vec<(LinuxNamespaceType, OwnedFd)>,
     pub channel: &'a Channel,
-    /// O_PATH fd of exec.fifo: `create` blocks on it until `start`. None for `run`.
+    /// O_PATH fd of the state dir holding exec.fifo: `create` blocks on the fifo until `start`.
+    /// None for `run`.
     pub fifo: Option<OwnedFd>,
     pub console: Option<OwnedFd>,
     pub seccomp: Option<CompiledFilter>,
@@ -263,7 +268,11 @@ pub(crate) fn container_init(ctx: InitContext) -> Result<()> {
         in_user_ns: ctx.plan.has_user,
         new_cgroup_ns: ctx.plan.new_cgroup,
         cgroup: ctx.cgroup_mount,
-        no_pivot: ctx.no_pivot,
+        switch: match (ctx.plan.has_mount, ctx.no_pivot) {
+            (false, _) => RootSwitch::Chroot,
+            (true, true) => RootSwitch::Move,
+            (true, false) => RootSwitch::Pivot,
+        },
     };
     rootfs::prepare(&rctx, &idmapped, &LinuxSyscall)?;
     // Attached (or unused): the detached copies must not outlive setup.
@@ -498,13 +507,17 @@ fn load_seccomp(filter: Option<CompiledFilter>, ch: &Channel) -> Result<()> {
 }
 
 /// Blocks until `start` opens exec.fifo for reading, then lets it know we are going.
-fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
-    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .map_err(io("open exec fifo", &path))?;
-    std::io::Write::write_all(&mut &f, b"0").map_err(io("write exec fifo", &path))
+fn wait_for_start(state_dir: &OwnedFd) -> Result<()> {
+    let f = std::fs::File::from(
+        nix::fcntl::openat(
+            state_dir,
+            EXEC_FIFO,
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(sys("open exec fifo"))?,
+    );
+    std::io::Write::write_all(&mut &f, b"0").map_err(io("write exec fifo", EXEC_FIFO))
 }
 
 /// HOME from the container's /etc/passwd, "/" when the user has no entry.

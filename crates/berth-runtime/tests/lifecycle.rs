@@ -338,3 +338,28 @@ fn preserve_fds_passes_that_many_extra_fds() {
     let out = common::run_to_files(cmd, c.bundle(), "run").ok();
     assert_eq!(out.stdout, "passed\nno-fd-4\n", "{out:?}");
 }
+
+#[test]
+fn created_container_of_an_unprivileged_user_starts_under_a_strict_umask() {
+    // The container process reopens exec.fifo after switching to its user: the state dir the
+    // runtime made under umask 077 must still let it through.
+    let Some(mut c) = Container::new("nobody-start", &["id", "-u"]) else {
+        return;
+    };
+    c.set(
+        "/process/user",
+        serde_json::json!({"uid": 65534, "gid": 65534}),
+    );
+    c.write_config();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "umask 077 && exec \"$@\"", "sh"])
+        .arg(common::runtime())
+        .args(c.command().get_args())
+        .args(["create", "--bundle"])
+        .arg(c.bundle())
+        .arg(&c.id);
+    common::run_to_files(cmd, c.bundle(), "create").ok();
+    c.start().ok();
+    assert!(c.wait_status("stopped"), "status {}", c.status());
+    assert_eq!(c.container_output().0, "65534\n");
+}
