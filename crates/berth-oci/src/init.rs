@@ -409,21 +409,24 @@ impl ProcessExec<'_> {
             .ok_or_else(|| Error::Init("process.args is empty".into()))?;
         let exe = process::find_executable(arg0, &env)?;
         let nnp = p.no_new_privileges().unwrap_or(false);
+        let caps = p.capabilities().as_ref().map(process::CapSets::new);
         if let Some(c) = p.capabilities() {
             process::drop_bounding(c)?;
-        }
-        let mut seccomp = self.seccomp;
-        if !nnp {
-            // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the user switch may drop.
-            load_seccomp(seccomp.take(), ch)?;
         }
         let allow_setgroups = !self.in_user_ns
             || std::fs::read_to_string("/proc/self/setgroups")
                 .map(|s| s.trim() != "deny")
                 .unwrap_or(true);
+        // Root's permitted set survives the switch: without no_new_privs the filter can only be
+        // loaded with CAP_SYS_ADMIN, so the capabilities are dropped after it (runc's order).
         process::switch_user(p, allow_setgroups)?;
-        if let Some(c) = p.capabilities() {
-            process::apply_caps(c)?;
+        let mut seccomp = self.seccomp;
+        let mut late_caps = None;
+        if nnp || seccomp.is_none() {
+            caps.as_ref().map(process::CapSets::apply).transpose()?;
+        } else {
+            process::raise_sys_admin()?;
+            late_caps = caps;
         }
         nix::unistd::chdir(p.cwd()).map_err(sys(format!("chdir to cwd {}", p.cwd().display())))?;
         // A cwd reached through a host fd (e.g. /proc/self/fd/N) lies outside our root (CVE-2024-21626).
@@ -455,9 +458,15 @@ impl ProcessExec<'_> {
                 wait_for_start(&fifo)?;
             }
             run_hooks(start_hooks, state, "startContainer")?;
-            load_seccomp(seccomp, ch)?;
             process::cloexec_from(3 + self.preserve_fds)?;
             reset_signals();
+            // Last, so the profile constrains the container's program, not our setup: after it
+            // only the capability drop (without no_new_privs) and execve.
+            load_seccomp(seccomp, ch)?;
+            late_caps
+                .as_ref()
+                .map(process::CapSets::apply)
+                .transpose()?;
             let err = nix::unistd::execve(&exe_c, &argv, &envp)
                 .err()
                 .unwrap_or(nix::errno::Errno::UnknownErrno);
