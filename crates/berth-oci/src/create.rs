@@ -76,13 +76,6 @@ pub fn create(root: &StateRoot, opts: CreateOptions) -> Result<Created> {
         });
     };
     let ns_list = linux.namespaces().as_deref().unwrap_or_default();
-    if !ns_list.iter().any(|n| n.typ() == LinuxNamespaceType::Mount) {
-        return Err(Error::InvalidConfig {
-            path: bundle.config_path.clone(),
-            field: "linux.namespaces".into(),
-            reason: "a mount namespace is required".into(),
-        });
-    }
     let plan = namespaces::plan(ns_list);
     // Checked before anything exists, so a bad idmapped mount leaves nothing to clean up.
     let idmaps =
@@ -311,6 +304,9 @@ pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(io("write pid file", path))
 }
 
+/// Makes exec.fifo and returns an O_PATH fd of the state dir holding it: the container process
+/// reopens the fifo through it, needing no /proc in its root (one without a mount namespace of
+/// its own, or without a /proc mount, has none).
 fn make_exec_fifo(dir: &Path) -> Result<OwnedFd> {
     let path = dir.join(EXEC_FIFO);
     nix::unistd::mkfifo(&path, Mode::from_bits_truncate(0o622))
@@ -318,8 +314,15 @@ fn make_exec_fifo(dir: &Path) -> Result<OwnedFd> {
     // mkfifo honours the umask; start must be able to find it writable for any container user.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o622))
         .map_err(io("chmod", &path))?;
-    open(&path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(sys(format!("open {}", path.display())))
+    // Searchable (runc's mode): the container process may no longer be root when it reopens it.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
+        .map_err(io("chmod", dir))?;
+    open(
+        dir,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys(format!("open {}", dir.display())))
 }
 
 /// The device cgroup rules: the spec's, then the devices every container gets (as runc appends

@@ -5,9 +5,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use berth_types::ContainerStatus;
+use nix::fcntl::{open, OFlag};
 use nix::sys::signal::{kill, Signal};
+use nix::sys::stat::Mode;
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceBuilder, Process};
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, Process};
 
 use crate::channel::{self, Message};
 use crate::console::Console;
@@ -81,9 +83,7 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
         .and_then(|l| l.seccomp().as_ref())
         .map(|s| crate::seccomp::compile_cached(s, &root.seccomp_cache()))
         .transpose()?;
-    let in_user_ns = spec_ns
-        .iter()
-        .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::User);
+    let in_user_ns = spec_ns.iter().any(|n| n.typ() == LinuxNamespaceType::User);
 
     let terminal = opts.process.terminal().unwrap_or(false);
     let (console, caller_console) = crate::console::sockets(&opts.console, terminal, || {
@@ -91,6 +91,21 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
     })?;
     let (parent_ch, child_ch) = channel::pair()?;
     let ns_fds = namespaces::open_joins(&plan.joins)?;
+    // Without a mount namespace of its own the init is only chrooted: joining namespaces would
+    // leave us at the host's root, so take the init's.
+    let init_root = if spec_ns.iter().any(|n| n.typ() == LinuxNamespaceType::Mount) {
+        None
+    } else {
+        let path = format!("/proc/{}/root", c.pid);
+        Some(
+            open(
+                path.as_str(),
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(sys(format!("open {path}")))?,
+        )
+    };
 
     let cgroup = c.cgroup();
     let cgroup_dir = cgroup.as_ref().and_then(|cg| cg.cgroup_dir_fd());
@@ -124,6 +139,10 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
             }
             init::enter_namespaces(&plan, &ns_fds, &child_ch, None)?;
             drop(ns_fds);
+            if let Some(root) = init_root {
+                nix::unistd::fchdir(&root).map_err(sys("enter the init's root"))?;
+                nix::unistd::chroot(".").map_err(sys("chroot into the init's root"))?;
+            }
             nix::unistd::setsid().map_err(sys("setsid"))?;
             let exec = ProcessExec {
                 process: &opts.process,
@@ -138,6 +157,7 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
     }
     drop(child_ch);
     drop(ns_fds);
+    drop(init_root);
     drop(console);
     drop(self_placement);
     let mut children = vec![pid];

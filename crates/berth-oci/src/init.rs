@@ -3,6 +3,9 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use std::path::Path;
 
 use oci_spec::runtime::{Hook, LinuxNamespaceType, Process, Spec};
@@ -10,8 +13,9 @@ use oci_spec::runtime::{Hook, LinuxNamespaceType, Process, Spec};
 use crate::channel::{Channel, Message};
 use crate::error::{io, sys, Error, Result};
 use crate::namespaces::{self, NamespacePlan};
-use crate::rootfs::{self, CgroupMountSource, RootfsContext};
+use crate::rootfs::{self, CgroupMountSource, RootSwitch, RootfsContext};
 use crate::seccomp::CompiledFilter;
+use crate::state::EXEC_FIFO;
 use crate::syscall::LinuxSyscall;
 use crate::{hooks, process};
 
@@ -23,7 +27,8 @@ pub(crate) struct InitContext<'a> {
     pub plan: &'a NamespacePlan,
     pub ns_fds: Vec<(LinuxNamespaceType, OwnedFd)>,
     pub channel: &'a Channel,
-    /// O_PATH fd of exec.fifo: `create` blocks on it until `start`. None for `run`.
+    /// O_PATH fd of the state dir holding exec.fifo: `create` blocks on the fifo until `start`.
+    /// None for `run`.
     pub fifo: Option<OwnedFd>,
     pub console: Option<OwnedFd>,
     pub seccomp: Option<CompiledFilter>,
@@ -263,7 +268,11 @@ pub(crate) fn container_init(ctx: InitContext) -> Result<()> {
         in_user_ns: ctx.plan.has_user,
         new_cgroup_ns: ctx.plan.new_cgroup,
         cgroup: ctx.cgroup_mount,
-        no_pivot: ctx.no_pivot,
+        switch: match (ctx.plan.has_mount, ctx.no_pivot) {
+            (false, _) => RootSwitch::Chroot,
+            (true, true) => RootSwitch::Move,
+            (true, false) => RootSwitch::Pivot,
+        },
     };
     rootfs::prepare(&rctx, &idmapped, &LinuxSyscall)?;
     // Attached (or unused): the detached copies must not outlive setup.
@@ -400,21 +409,24 @@ impl ProcessExec<'_> {
             .ok_or_else(|| Error::Init("process.args is empty".into()))?;
         let exe = process::find_executable(arg0, &env)?;
         let nnp = p.no_new_privileges().unwrap_or(false);
+        let caps = p.capabilities().as_ref().map(process::CapSets::new);
         if let Some(c) = p.capabilities() {
             process::drop_bounding(c)?;
-        }
-        let mut seccomp = self.seccomp;
-        if !nnp {
-            // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the user switch may drop.
-            load_seccomp(seccomp.take(), ch)?;
         }
         let allow_setgroups = !self.in_user_ns
             || std::fs::read_to_string("/proc/self/setgroups")
                 .map(|s| s.trim() != "deny")
                 .unwrap_or(true);
+        // Root's permitted set survives the switch: without no_new_privs the filter can only be
+        // loaded with CAP_SYS_ADMIN, so the capabilities are dropped after it (runc's order).
         process::switch_user(p, allow_setgroups)?;
-        if let Some(c) = p.capabilities() {
-            process::apply_caps(c)?;
+        let mut seccomp = self.seccomp;
+        let mut late_caps = None;
+        if nnp || seccomp.is_none() {
+            caps.as_ref().map(process::CapSets::apply).transpose()?;
+        } else {
+            process::raise_sys_admin()?;
+            late_caps = caps;
         }
         nix::unistd::chdir(p.cwd()).map_err(sys(format!("chdir to cwd {}", p.cwd().display())))?;
         // A cwd reached through a host fd (e.g. /proc/self/fd/N) lies outside our root (CVE-2024-21626).
@@ -446,9 +458,15 @@ impl ProcessExec<'_> {
                 wait_for_start(&fifo)?;
             }
             run_hooks(start_hooks, state, "startContainer")?;
-            load_seccomp(seccomp, ch)?;
             process::cloexec_from(3 + self.preserve_fds)?;
             reset_signals();
+            // Last, so the profile constrains the container's program, not our setup: after it
+            // only the capability drop (without no_new_privs) and execve.
+            load_seccomp(seccomp, ch)?;
+            late_caps
+                .as_ref()
+                .map(process::CapSets::apply)
+                .transpose()?;
             let err = nix::unistd::execve(&exe_c, &argv, &envp)
                 .err()
                 .unwrap_or(nix::errno::Errno::UnknownErrno);
@@ -498,13 +516,17 @@ fn load_seccomp(filter: Option<CompiledFilter>, ch: &Channel) -> Result<()> {
 }
 
 /// Blocks until `start` opens exec.fifo for reading, then lets it know we are going.
-fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
-    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .map_err(io("open exec fifo", &path))?;
-    std::io::Write::write_all(&mut &f, b"0").map_err(io("write exec fifo", &path))
+fn wait_for_start(state_dir: &OwnedFd) -> Result<()> {
+    let f = std::fs::File::from(
+        nix::fcntl::openat(
+            state_dir,
+            EXEC_FIFO,
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(sys("open exec fifo"))?,
+    );
+    std::io::Write::write_all(&mut &f, b"0").map_err(io("write exec fifo", EXEC_FIFO))
 }
 
 /// HOME from the container's /etc/passwd, "/" when the user has no entry.

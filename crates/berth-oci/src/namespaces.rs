@@ -52,6 +52,8 @@ pub struct NamespacePlan {
     pub new_user: bool,
     pub new_pid: bool,
     pub has_user: bool,
+    /// A mount namespace, new or joined; without one the container shares the runtime's.
+    pub has_mount: bool,
     pub second_fork: bool,
 }
 
@@ -65,14 +67,14 @@ pub fn plan(namespaces: &[LinuxNamespace]) -> NamespacePlan {
         new_user: false,
         new_pid: false,
         has_user: false,
+        has_mount: false,
         second_fork: false,
     };
     let mut new = CloneFlags::empty();
     for ns in namespaces {
         let t = ns.typ();
-        if t == LinuxNamespaceType::User {
-            p.has_user = true;
-        }
+        p.has_user |= t == LinuxNamespaceType::User;
+        p.has_mount |= t == LinuxNamespaceType::Mount;
         match ns.path() {
             Some(path) => p.joins.push((t, path.clone())),
             None => match t {

@@ -76,21 +76,48 @@ pub(crate) fn drop_bounding(c: &LinuxCapabilities) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn apply_caps(c: &LinuxCapabilities) -> Result<()> {
-    let err = |what: &str| {
-        let what = what.to_string();
-        move |e: caps::errors::CapsError| Error::Init(format!("set {what} capabilities: {e}"))
-    };
-    // Each capset must keep effective ⊆ permitted: shrink effective first, permitted last.
-    caps::set(None, CapSet::Effective, &to_caps(c.effective())).map_err(err("effective"))?;
-    caps::set(None, CapSet::Inheritable, &to_caps(c.inheritable())).map_err(err("inheritable"))?;
-    caps::set(None, CapSet::Permitted, &to_caps(c.permitted())).map_err(err("permitted"))?;
-    caps::clear(None, CapSet::Ambient).map_err(err("ambient"))?;
-    for cap in to_caps(c.ambient()) {
-        // An ambient cap must also be permitted and inheritable; skip it otherwise, as runc does.
-        let _ = caps::raise(None, CapSet::Ambient, cap);
+/// The effective, inheritable, permitted and ambient sets of the process, resolved against the
+/// kernel's list up front: applying them (possibly under a seccomp filter) reads no file.
+pub(crate) struct CapSets {
+    effective: CapsHashSet,
+    inheritable: CapsHashSet,
+    permitted: CapsHashSet,
+    ambient: CapsHashSet,
+}
+
+impl CapSets {
+    pub(crate) fn new(c: &LinuxCapabilities) -> Self {
+        Self {
+            effective: to_caps(c.effective()),
+            inheritable: to_caps(c.inheritable()),
+            permitted: to_caps(c.permitted()),
+            ambient: to_caps(c.ambient()),
+        }
     }
-    Ok(())
+
+    pub(crate) fn apply(&self) -> Result<()> {
+        let err = |what: &str| {
+            let what = what.to_string();
+            move |e: caps::errors::CapsError| Error::Init(format!("set {what} capabilities: {e}"))
+        };
+        // Each capset must keep effective ⊆ permitted: shrink effective first, permitted last.
+        caps::set(None, CapSet::Effective, &self.effective).map_err(err("effective"))?;
+        caps::set(None, CapSet::Inheritable, &self.inheritable).map_err(err("inheritable"))?;
+        caps::set(None, CapSet::Permitted, &self.permitted).map_err(err("permitted"))?;
+        caps::clear(None, CapSet::Ambient).map_err(err("ambient"))?;
+        for cap in &self.ambient {
+            // An ambient cap must also be permitted and inheritable; skip it otherwise, as runc does.
+            let _ = caps::raise(None, CapSet::Ambient, *cap);
+        }
+        Ok(())
+    }
+}
+
+/// Makes CAP_SYS_ADMIN effective again after a switch to a non-root user (it stays permitted
+/// through PR_SET_KEEPCAPS): loading a seccomp filter without no_new_privs needs it.
+pub(crate) fn raise_sys_admin() -> Result<()> {
+    caps::raise(None, CapSet::Effective, Cap::CAP_SYS_ADMIN)
+        .map_err(|e| Error::Init(format!("raise CAP_SYS_ADMIN to load seccomp: {e}")))
 }
 
 /// Switches to the process user; capabilities survive through PR_SET_KEEPCAPS.

@@ -34,7 +34,20 @@ pub struct RootfsContext<'a> {
     pub in_user_ns: bool,
     pub new_cgroup_ns: bool,
     pub cgroup: CgroupMountSource,
-    pub no_pivot: bool,
+    pub switch: RootSwitch,
+}
+
+/// How the rootfs becomes the container's `/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootSwitch {
+    /// pivot_root, then detach the old root.
+    Pivot,
+    /// `--no-pivot`: move the rootfs over `/` and chroot into it.
+    Move,
+    /// No mount namespace of its own: chroot only, and nothing is mounted, since every mount
+    /// would land in the host's table and outlive the container (the spec checks refuse
+    /// configs that ask for mounts without a mount namespace).
+    Chroot,
 }
 
 fn mount_err(what: &str, target: &Path) -> impl FnOnce(nix::Error) -> Error {
@@ -349,6 +362,9 @@ pub fn prepare(
     idmapped: &[(usize, OwnedFd)],
     sys: &dyn Syscall,
 ) -> Result<()> {
+    if ctx.switch == RootSwitch::Chroot {
+        return Ok(());
+    }
     // Keep host mount events flowing in but never out; `private` if asked, like runc.
     let root_prop = match ctx.propagation {
         Some(p @ ("private" | "rprivate")) => propagation_flags(p).unwrap_or(MsFlags::MS_PRIVATE),
@@ -753,35 +769,38 @@ fn dev_symlinks(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
     Ok(())
 }
 
-/// Makes the rootfs `/`, dropping the old root (pivot_root) or moving over it (chroot mode).
+/// Makes the rootfs `/`: pivot_root and drop the old root, move over it, or only chroot.
 pub fn switch_root(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
     sys.chdir(ctx.rootfs)
         .map_err(mount_err("chdir", ctx.rootfs))?;
-    if ctx.no_pivot {
-        sys.mount(
-            Some(ctx.rootfs),
-            Path::new("/"),
-            None,
-            MsFlags::MS_MOVE,
-            None,
-        )
-        .map_err(mount_err("move rootfs", ctx.rootfs))?;
-        sys.chroot(Path::new("."))
-            .map_err(mount_err("chroot", ctx.rootfs))?;
-    } else {
-        // pivot_root(".", ".") stacks the old root on top; detach it without a temp dir.
-        let dot = Path::new(".");
-        sys.pivot_root(dot, dot)
-            .map_err(mount_err("pivot_root", ctx.rootfs))?;
-        sys.mount(None, dot, None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
-            .map_err(mount_err("make old root slave", ctx.rootfs))?;
-        sys.umount2(dot, MntFlags::MNT_DETACH)
-            .map_err(mount_err("detach old root", ctx.rootfs))?;
+    let dot = Path::new(".");
+    match ctx.switch {
+        RootSwitch::Pivot => {
+            // pivot_root(".", ".") stacks the old root on top; detach it without a temp dir.
+            sys.pivot_root(dot, dot)
+                .map_err(mount_err("pivot_root", ctx.rootfs))?;
+            sys.mount(None, dot, None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
+                .map_err(mount_err("make old root slave", ctx.rootfs))?;
+            sys.umount2(dot, MntFlags::MNT_DETACH)
+                .map_err(mount_err("detach old root", ctx.rootfs))?;
+        }
+        RootSwitch::Move => {
+            sys.mount(
+                Some(ctx.rootfs),
+                Path::new("/"),
+                None,
+                MsFlags::MS_MOVE,
+                None,
+            )
+            .map_err(mount_err("move rootfs", ctx.rootfs))?;
+            sys.chroot(dot).map_err(mount_err("chroot", ctx.rootfs))?;
+        }
+        RootSwitch::Chroot => sys.chroot(dot).map_err(mount_err("chroot", ctx.rootfs))?,
     }
     sys.chdir(Path::new("/"))
         .map_err(mount_err("chdir", Path::new("/")))?;
     tracing::debug!(
-        pivot_root = !ctx.no_pivot,
+        switch = ?ctx.switch,
         "root switched to {}",
         ctx.rootfs.display()
     );
@@ -790,6 +809,9 @@ pub fn switch_root(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
 
 /// After the root switch: read-only and masked paths, read-only root, final propagation.
 pub fn finalize(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
+    if ctx.switch == RootSwitch::Chroot {
+        return Ok(());
+    }
     for p in ctx.readonly_paths {
         let path = Path::new(p);
         if !path.exists() {

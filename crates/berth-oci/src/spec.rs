@@ -153,6 +153,9 @@ fn validate(config: &Path, bundle: &Path, spec: &Spec) -> Result<PathBuf> {
             "setting a hostname needs a uts namespace",
         ));
     }
+    if !seen.contains(&LinuxNamespaceType::Mount) {
+        refuse_mounts_in_host_namespace(config, spec, linux)?;
+    }
     if let Some(policy) = linux.memory_policy() {
         crate::process::memory_policy_args(policy)
             .map_err(|reason| invalid(config, "linux.memoryPolicy", reason))?;
@@ -163,6 +166,48 @@ fn validate(config: &Path, bundle: &Path, spec: &Spec) -> Result<PathBuf> {
         ));
     }
     Ok(rootfs)
+}
+
+/// Without a mount namespace the container shares the runtime's mount table: anything mounted
+/// for it (runc mounts all of these there) would change the host's and outlive the container.
+fn refuse_mounts_in_host_namespace(
+    config: &Path,
+    spec: &Spec,
+    linux: &oci_spec::runtime::Linux,
+) -> Result<()> {
+    let listed = |n: Option<usize>| n.is_some_and(|n| n > 0);
+    let asks = [
+        ("mounts", listed(spec.mounts().as_ref().map(Vec::len))),
+        (
+            "linux.maskedPaths",
+            listed(linux.masked_paths().as_ref().map(Vec::len)),
+        ),
+        (
+            "linux.readonlyPaths",
+            listed(linux.readonly_paths().as_ref().map(Vec::len)),
+        ),
+        (
+            "linux.devices",
+            listed(linux.devices().as_ref().map(Vec::len)),
+        ),
+        (
+            "linux.rootfsPropagation",
+            linux.rootfs_propagation().is_some(),
+        ),
+        (
+            "root.readonly",
+            spec.root().as_ref().and_then(|r| r.readonly()) == Some(true),
+        ),
+    ];
+    match asks.iter().find(|(_, asked)| *asked) {
+        Some((field, _)) => Err(invalid(
+            config,
+            field,
+            "needs a mount namespace: without one in linux.namespaces it would be made in the \
+             host's mount table",
+        )),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -28,8 +28,9 @@ pub struct Cli {
     /// Accepted for runc compatibility; ignored
     #[arg(long, global = true, hide = true)]
     pub criu: Option<String>,
-    /// Accepted for runc compatibility ("auto", "true", "false")
-    #[arg(long, global = true, hide = true)]
+    /// Accepted for runc compatibility ("auto", "true", "false"). Before the verb only, as in
+    /// runc: a global copy would share its id with `spec --rootless`, a flag of another type.
+    #[arg(long, hide = true)]
     pub rootless: Option<String>,
     #[command(subcommand)]
     pub command: Command,

@@ -114,3 +114,48 @@ fn exec_into_stopped_container_fails() {
     assert!(c.wait_status("stopped"));
     c.exec(&[], &["true"]).failed();
 }
+
+#[test]
+fn exec_with_additional_gids_cap_and_no_new_privs() {
+    let Some(mut c) = Container::new("execflags", &["sleep", "1000"]) else {
+        return;
+    };
+    c.set("/process/noNewPrivileges", json!(false));
+    c.start_sleeping();
+    let script = "id -G; grep -E '^(CapBnd|CapEff|NoNewPrivs):' /proc/self/status";
+    let sys_admin = common::cap_mask(&["CAP_SYS_ADMIN"]);
+    let has_sys_admin = |status: &str, field: &str| {
+        let hex = common::status_field(status, field).unwrap();
+        u64::from_str_radix(&hex, 16).unwrap() & sys_admin != 0
+    };
+
+    let plain = c.exec(&[], &["sh", "-c", script]).ok().stdout;
+    assert_eq!(plain.lines().next(), Some("0"), "{plain}");
+    assert!(!has_sys_admin(&plain, "CapBnd"), "{plain}");
+    assert_eq!(
+        common::status_field(&plain, "NoNewPrivs").as_deref(),
+        Some("0")
+    );
+
+    let flagged = c
+        .exec(
+            &[
+                "--additional-gids",
+                "10",
+                "--cap",
+                "CAP_SYS_ADMIN",
+                "--no-new-privs",
+            ],
+            &["sh", "-c", script],
+        )
+        .ok()
+        .stdout;
+    assert_eq!(flagged.lines().next(), Some("0 10"), "{flagged}");
+    assert!(has_sys_admin(&flagged, "CapBnd"), "{flagged}");
+    assert!(has_sys_admin(&flagged, "CapEff"), "{flagged}");
+    assert_eq!(
+        common::status_field(&flagged, "NoNewPrivs").as_deref(),
+        Some("1"),
+        "{flagged}"
+    );
+}

@@ -194,17 +194,7 @@ fn debug_logs_the_steps_as_runc_json_lines() {
     let Some(c) = Container::new("debuglog", &["true"]) else {
         return;
     };
-    let log = c.bundle().join("debug.log");
-    let mut cmd = c.command();
-    cmd.arg("--debug")
-        .arg("--log")
-        .arg(&log)
-        .arg("--log-format")
-        .arg("json");
-    c.write_config();
-    cmd.arg("run").arg("--bundle").arg(c.bundle()).arg(&c.id);
-    common::run_to_files(cmd, c.bundle(), "run").ok();
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let text = common::debug_log(&c, "json");
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -237,4 +227,139 @@ fn debug_logs_the_steps_as_runc_json_lines() {
             );
         }
     }
+}
+
+#[test]
+fn kill_all_signals_every_process_of_the_container() {
+    // Without a pid namespace the init's death leaves its children alive: only --all gets them.
+    let Some(mut c) = Container::new("killall", &["sh", "-c", "sleep 1000 & exec sleep 1001"])
+    else {
+        return;
+    };
+    c.remove_namespace("pid");
+    c.start_sleeping();
+    let mut pids: Vec<i32> = Vec::new();
+    eventually("both sleeps in the cgroup", || {
+        let ps = c.rt(&["ps", "--format", "json", &c.id]).ok();
+        pids = serde_json::from_str(&ps.stdout).unwrap();
+        pids.len() == 2
+    });
+    c.rt(&["kill", "--all", &c.id, "KILL"]).ok();
+    for pid in pids {
+        assert!(process_gone(pid), "{pid} survived kill --all");
+    }
+    assert!(c.wait_status("stopped"), "status {}", c.status());
+}
+
+#[test]
+fn run_detach_returns_while_the_container_runs() {
+    let Some(c) = Container::new("rundetach", &["sleep", "1000"]) else {
+        return;
+    };
+    let out = common::run_to_files(c.run_command_with(&[], &["--detach"]), c.bundle(), "run");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(c.status(), "running");
+    let pid = c.pid();
+    eventually("the init to exec sleep", || {
+        cmdline(pid) == ["sleep", "1000"]
+    });
+}
+
+#[test]
+fn run_keep_leaves_the_stopped_container() {
+    let Some(c) = Container::new("runkeep", &["sh", "-c", "exit 3"]) else {
+        return;
+    };
+    let out = common::run_to_files(c.run_command_with(&[], &["--keep"]), c.bundle(), "run");
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(c.status(), "stopped");
+    c.delete().ok();
+    assert!(c.state().is_none());
+    // Without --keep, run deletes it.
+    assert_eq!(c.run_capture().code, 3);
+    assert!(c.state().is_none(), "run without --keep left a state");
+}
+
+/// Whether the host sees a keyring named after `id` (runc calls it `_ses.<id>`).
+fn has_session_keyring(id: &str) -> bool {
+    std::fs::read_to_string("/proc/keys")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(" keyring ").map(|(_, rest)| rest.trim_start()))
+        .filter_map(|rest| rest.split_once(':').map(|(name, _)| name))
+        .any(|name| name.trim_start_matches("_ses.") == id)
+}
+
+#[test]
+fn each_container_gets_a_session_keyring_unless_no_new_keyring() {
+    for (flags, expected) in [(&[][..], true), (&["--no-new-keyring"][..], false)] {
+        let Some(c) = Container::new("keyring", &["sleep", "1000"]) else {
+            return;
+        };
+        c.create_with(flags).ok();
+        assert_eq!(has_session_keyring(&c.id), expected, "create {flags:?}");
+    }
+}
+
+#[test]
+fn no_pivot_runs_in_the_rootfs() {
+    let Some(c) = Container::new(
+        "nopivot",
+        &[
+            "sh",
+            "-c",
+            "head -1 /etc/passwd; ls /proc/1/root/bin/busybox; exit 5",
+        ],
+    ) else {
+        return;
+    };
+    let out = common::run_to_files(c.run_command_with(&[], &["--no-pivot"]), c.bundle(), "run");
+    assert_eq!(out.code, 5, "{out:?}");
+    assert_eq!(
+        out.stdout, "root:x:0:0:root:/root:/bin/sh\n/proc/1/root/bin/busybox\n",
+        "{out:?}"
+    );
+}
+
+#[test]
+fn preserve_fds_passes_that_many_extra_fds() {
+    let Some(c) = Container::new(
+        "preserve",
+        &["sh", "-c", "cat <&3; cat <&4 || echo no-fd-4"],
+    ) else {
+        return;
+    };
+    let passed = c.bundle().join("passed.txt");
+    std::fs::write(&passed, "passed\n").unwrap();
+    let file = std::fs::File::open(&passed).unwrap();
+    let mut cmd = c.run_command_with(&[], &["--preserve-fds", "1"]);
+    common::inherit_fd(&mut cmd, &file, 3);
+    common::inherit_fd(&mut cmd, &file, 4);
+    let out = common::run_to_files(cmd, c.bundle(), "run").ok();
+    assert_eq!(out.stdout, "passed\nno-fd-4\n", "{out:?}");
+}
+
+#[test]
+fn created_container_of_an_unprivileged_user_starts_under_a_strict_umask() {
+    // The container process reopens exec.fifo after switching to its user: the state dir the
+    // runtime made under umask 077 must still let it through.
+    let Some(mut c) = Container::new("nobody-start", &["id", "-u"]) else {
+        return;
+    };
+    c.set(
+        "/process/user",
+        serde_json::json!({"uid": 65534, "gid": 65534}),
+    );
+    c.write_config();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "umask 077 && exec \"$@\"", "sh"])
+        .arg(common::runtime())
+        .args(c.command().get_args())
+        .args(["create", "--bundle"])
+        .arg(c.bundle())
+        .arg(&c.id);
+    common::run_to_files(cmd, c.bundle(), "create").ok();
+    c.start().ok();
+    assert!(c.wait_status("stopped"), "status {}", c.status());
+    assert_eq!(c.container_output().0, "65534\n");
 }

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{cap_mask, check_except_known_gaps, run_to_files, status_field, Container, Out};
+use common::{
+    cap_mask, check_except_known_gaps, inherit_fd, run_to_files, status_field, Container, Out,
+};
 use serde_json::json;
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 
 /// Host fd number the runtime inherits in the leak tests (not close-on-exec).
 const LEAKED_FD: i32 = 7;
@@ -16,17 +16,8 @@ const LEAKED_FD: i32 = 7;
 /// a careless caller (or CVE-2024-21626's leaked cgroup fd) hands one over.
 fn run_with_inherited_dir(c: &Container, dir: &std::path::Path) -> Out {
     let host_dir = std::fs::File::open(dir).unwrap();
-    let raw = host_dir.as_raw_fd();
     let mut cmd = c.run_command();
-    // SAFETY: dup2 is async-signal-safe and touches only the child's fd table.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(raw, LEAKED_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    inherit_fd(&mut cmd, &host_dir, LEAKED_FD);
     run_to_files(cmd, c.bundle(), "run")
 }
 

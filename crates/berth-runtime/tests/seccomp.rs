@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{status_field, Container};
+use common::{check_except_known_gaps, status_field, Container};
 use serde_json::{json, Value};
 
 /// `mkdir` (both syscalls busybox may use) answered with EPERM by the filter.
@@ -292,4 +292,130 @@ fn notify_listener_receives_the_fd_and_answers_for_the_kernel() {
     assert_eq!(message["metadata"], "test-metadata", "{message}");
     assert_eq!(message["state"]["id"], c.id.as_str(), "{message}");
     assert!(message["pid"].as_i64().unwrap() > 0, "{message}");
+}
+
+/// A static program that makes the syscall named by its argument and prints `<name> <errno>`
+/// (0 on success): busybox makes neither fchdir nor close_range.
+const PROBE_C: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+    char buf[4096];
+    long rc;
+    if (argc != 2) return 2;
+    if (!strcmp(argv[1], "getcwd")) rc = syscall(SYS_getcwd, buf, sizeof buf);
+    else if (!strcmp(argv[1], "fchdir")) rc = syscall(SYS_fchdir, open("/", O_RDONLY | O_DIRECTORY));
+    else if (!strcmp(argv[1], "close_range")) rc = syscall(SYS_close_range, 1000, 1001, 0);
+    else return 2;
+    printf("%s %d\n", argv[1], rc < 0 ? errno : 0);
+    return 0;
+}
+"#;
+
+/// The directory holding the compiled probe, built once per test process with the C compiler
+/// every Rust build already needs (and glibc's static archive from libc6-dev).
+fn probe_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-syscall-probe")
+            .tempdir()
+            .unwrap();
+        std::fs::write(dir.path().join("probe.c"), PROBE_C).unwrap();
+        let status = std::process::Command::new("cc")
+            .args(["-static", "-O", "-o"])
+            .arg(dir.path().join("probe"))
+            .arg(dir.path().join("probe.c"))
+            .status()
+            .expect("run cc");
+        assert!(status.success(), "cc -static failed (libc6-dev installed?)");
+        // A tempdir is 0700; the container's root must traverse the bind source.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    })
+    .path()
+}
+
+const PROBED: [&str; 3] = ["getcwd", "fchdir", "close_range"];
+
+/// Denies `denied` with EPERM: the container still starts, and its own program is what the
+/// filter constrains (the other probed syscalls still work). With and without no_new_privs,
+/// which changes when the runtime may load the filter.
+fn denied_syscall_constrains_only_the_container(denied: &str) {
+    for nnp in [true, false] {
+        // CapEff too: without no_new_privs the capabilities are dropped after the filter.
+        let script = PROBED.map(|s| format!("/mnt/probe {s}; ")).concat()
+            + "grep ^CapEff: /proc/self/status";
+        let Some(mut c) = Container::new("seccomp-late", &["sh", "-c", &script]) else {
+            return;
+        };
+        c.set("/process/noNewPrivileges", json!(nnp));
+        c.set("/process/cwd", json!("/etc"));
+        c.push(
+            "/mounts",
+            json!({"destination": "/mnt", "type": "bind", "source": probe_dir(),
+                   "options": ["rbind", "ro"]}),
+        );
+        c.set(
+            "/linux/seccomp",
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                {"names": [denied], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM}
+            ]}),
+        );
+        let caps = common::cap_mask(&["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+        let expected: String = PROBED
+            .iter()
+            .map(|s| {
+                let errno = if *s == denied { libc::EPERM } else { 0 };
+                format!("{s} {errno}\n")
+            })
+            .chain([format!("CapEff:\t{caps:016x}\n")])
+            .collect();
+        // create + start, so the fifo wait and startContainer path run too.
+        let created = c.create();
+        let result = if created.code != 0 {
+            Err(format!("create failed: {created:?}"))
+        } else {
+            c.start().ok();
+            assert!(c.wait_status("stopped"), "status {}", c.status());
+            match c.container_output() {
+                (out, err) if out == expected && err.is_empty() => Ok(()),
+                output => Err(format!("{output:?}, expected {expected:?}")),
+            }
+        };
+        let gaps: &[(&str, &str)] = if denied == "getcwd" && !nnp {
+            &[(
+                "runc",
+                "runc loads the filter before its getcwd safety check without no_new_privs",
+            )]
+        } else {
+            &[]
+        };
+        check_except_known_gaps(
+            result.map_err(|e| format!("{denied} denied, noNewPrivileges {nnp}: {e}")),
+            gaps,
+        );
+    }
+}
+
+#[test]
+fn denied_getcwd_constrains_only_the_container() {
+    denied_syscall_constrains_only_the_container("getcwd");
+}
+
+#[test]
+fn denied_fchdir_constrains_only_the_container() {
+    denied_syscall_constrains_only_the_container("fchdir");
+}
+
+#[test]
+fn denied_close_range_constrains_only_the_container() {
+    denied_syscall_constrains_only_the_container("close_range");
 }

@@ -100,3 +100,28 @@ fn terminal_without_console_socket_is_refused_on_create() {
     c.create().failed();
     c.assert_nothing_left();
 }
+
+#[test]
+fn exec_tty_sends_its_pty_master_to_the_console_socket() {
+    let Some(c) = Container::new("exec-tty", &["sleep", "1000"]) else {
+        return;
+    };
+    c.start_sleeping();
+    let socket = c.bundle().join("exec-console.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    c.exec(
+        &[
+            "--tty",
+            "--detach",
+            "--console-socket",
+            socket.to_str().unwrap(),
+        ],
+        &["sh", "-c", "tty; test -t 1 && echo stdout-tty"],
+    )
+    .ok();
+    let output = read_until_closed(receive_master(&listener));
+    let lines: Vec<&str> = output.lines().map(|l| l.trim_end_matches('\r')).collect();
+    assert_eq!(lines.len(), 2, "{output:?}");
+    assert!(lines[0].starts_with("/dev/pts/"), "{output:?}");
+    assert_eq!(lines[1], "stdout-tty", "{output:?}");
+}

@@ -6,6 +6,8 @@
 //! directory of the running test: build the workspace first (`cargo build --workspace`;
 //! scripts/test.sh does).
 
+pub mod registry;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -95,6 +95,10 @@ fn bar_style() -> ProgressStyle {
         .progress_chars("=> ")
 }
 
+fn line_style() -> ProgressStyle {
+    ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
 fn spinner_style() -> ProgressStyle {
     ProgressStyle::with_template("{prefix}: {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner())
@@ -173,7 +177,11 @@ impl JsonProgress {
             return;
         }
         if self.tty {
-            let _ = self.multi.println(text);
+            // A finished entry of its own keeps its place below the bars so far, as docker shows
+            // `Digest:` and `Status:` under the layers (println would put it above every bar).
+            let entry = self.multi.add(ProgressBar::new(0));
+            entry.set_style(line_style());
+            entry.finish_with_message(text.to_string());
         } else {
             eprintln!("{text}");
         }

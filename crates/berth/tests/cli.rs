@@ -5,6 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use berth_testkit::registry::{Registry, RegistryOpts};
 use common::{unique, Daemon};
 
 #[test]
@@ -617,4 +618,69 @@ fn network_verbs_names_and_published_ports() {
         .ok()
         .stdout;
     assert!(!left.contains(&net) && !left.contains(&spare), "{left}");
+}
+
+/// `berth pull` prints as docker does: the layers, then `Digest:` and `Status:`, then the fully
+/// qualified reference on stdout, on a terminal (bars) as in plain output.
+#[test]
+fn pull_prints_layers_then_digest_status_and_the_reference() {
+    if common::skip() {
+        return;
+    }
+    if !std::path::Path::new("/usr/bin/docker-registry").exists() {
+        eprintln!("skipped: apt-get install docker-registry");
+        return;
+    }
+    let reg = Registry::start(RegistryOpts::default());
+    let d = Daemon::start_for(common::Client::Berth);
+    let image = format!("{}/bb:v1", reg.host());
+    let busybox = d.busybox();
+    d.berth(&["tag", busybox, &image]).ok();
+    d.berth(&["push", &image]).ok();
+    // Nothing local, so every layer is downloaded.
+    d.berth(&["rmi", &image, busybox]).ok();
+
+    let plain = d.berth(&["pull", &image]).ok();
+    assert_eq!(plain.stdout, format!("{image}\n"));
+    let lines: Vec<&str> = plain.stderr.lines().collect();
+    let n = lines.len();
+    assert!(n >= 3, "{plain:?}");
+    assert!(lines[n - 2].starts_with("Digest: sha256:"), "{plain:?}");
+    assert_eq!(
+        lines[n - 1],
+        format!("Status: Downloaded newer image for {image}")
+    );
+    assert!(
+        lines[..n - 2]
+            .iter()
+            .any(|l| l.ends_with(": Pull complete")),
+        "{plain:?}"
+    );
+
+    let again = d.berth(&["pull", &image]).ok();
+    assert_eq!(again.stdout, format!("{image}\n"));
+    assert!(
+        again
+            .stderr
+            .ends_with(&format!("Status: Image is up to date for {image}\n")),
+        "{again:?}"
+    );
+
+    // On a terminal the bars are redrawn in place: what counts is where each text last shows.
+    d.berth(&["rmi", &image]).ok();
+    let tty = d.berth_tty(&format!("pull {image}"), &[]);
+    assert_eq!(tty.code, 0, "{tty:?}");
+    let last = |text: &str| {
+        tty.stdout
+            .rfind(text)
+            .unwrap_or_else(|| panic!("no {text:?} in {:?}", tty.stdout))
+    };
+    let order = [
+        last("Pull complete"),
+        last("Digest: sha256:"),
+        last("Status: Downloaded newer image for"),
+        // The pty turns the final "\n" into "\r\n".
+        last(&format!("{image}\r\n")),
+    ];
+    assert!(order.is_sorted(), "{order:?} in {:?}", tty.stdout);
 }

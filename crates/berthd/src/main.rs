@@ -9,8 +9,23 @@ mod listen;
 use anyhow::{Context, Result};
 use clap::Parser;
 
+fn main() -> std::process::ExitCode {
+    match serve() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The message and its causes on one line; a backtrace only when RUST_BACKTRACE or
+            // RUST_LIB_BACKTRACE asked anyhow to capture one (a start-up error is no crash).
+            eprintln!("berthd: {e:#}");
+            if e.backtrace().status() == std::backtrace::BacktraceStatus::Captured {
+                eprintln!("Stack backtrace:\n{}", e.backtrace());
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<()> {
+async fn serve() -> Result<()> {
     let args = config::Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -22,7 +22,14 @@ fn common_case_is_one_clone() {
         p.clone_flags,
         CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS
     );
-    assert!(p.new_cgroup && !p.second_fork);
+    assert!(p.new_cgroup && !p.second_fork && p.has_mount);
+}
+
+#[test]
+fn no_namespaces_inherit_all_with_one_plain_fork() {
+    let p = plan(&[]);
+    assert!(p.clone_flags.is_empty() && p.unshare_flags.is_empty() && p.joins.is_empty());
+    assert!(!p.has_mount && !p.has_user && !p.new_pid && !p.new_cgroup && !p.second_fork);
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn ctx<'a>(rootfs: &'a Path, mounts: &'a [Mount]) -> RootfsContext<'a> {
             "memory".into(),
             PathBuf::from("/sys/fs/cgroup/memory/c1"),
         )]),
-        no_pivot: false,
+        switch: RootSwitch::Pivot,
     }
 }
 
@@ -329,7 +329,7 @@ fn switch_root_pivots_or_moves() {
     );
     let sys = RecordingSyscall::default();
     let mut c = ctx(root, &[]);
-    c.no_pivot = true;
+    c.switch = RootSwitch::Move;
     switch_root(&c, &sys).unwrap();
     assert_eq!(
         sys.lines(),
@@ -340,6 +340,20 @@ fn switch_root_pivots_or_moves() {
             "chdir /"
         ]
     );
+}
+
+#[test]
+fn without_a_mount_namespace_nothing_is_mounted_and_the_root_is_a_chroot() {
+    let root = Path::new("/b/rootfs");
+    let mounts = [mount("/tmp", "tmpfs", "tmpfs", &[])];
+    let mut c = ctx(root, &mounts);
+    c.switch = RootSwitch::Chroot;
+    c.readonly = true;
+    let sys = RecordingSyscall::default();
+    prepare(&c, &[], &sys).unwrap();
+    switch_root(&c, &sys).unwrap();
+    finalize(&c, &sys).unwrap();
+    assert_eq!(sys.lines(), ["chdir /b/rootfs", "chroot .", "chdir /"]);
 }
 
 #[test]

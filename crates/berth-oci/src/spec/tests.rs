@@ -70,3 +70,57 @@ fn empty_args_are_refused() {
         .to_string()
         .contains("process.args"));
 }
+
+#[test]
+fn without_a_mount_namespace_mounts_are_refused_and_the_rest_loads() {
+    use serde_json::{json, Value};
+    let load = |path: &[&str], value: Value| {
+        let mut config: Value = serde_json::from_str(MINIMAL).unwrap();
+        config["linux"]["namespaces"] = json!([{"type": "pid"}]);
+        let mut node = &mut config;
+        for key in path {
+            node = &mut node[*key];
+        }
+        *node = value;
+        load_bundle(bundle_with(&config.to_string()).path()).map(|_| ())
+    };
+    load(&["hostname"], Value::Null).unwrap();
+    load(&["linux", "namespaces"], json!([])).unwrap();
+    for (field, path, value) in [
+        (
+            "mounts",
+            &["mounts"][..],
+            json!([{"destination": "/proc", "type": "proc"}]),
+        ),
+        (
+            "linux.maskedPaths",
+            &["linux", "maskedPaths"],
+            json!(["/proc/kcore"]),
+        ),
+        (
+            "linux.readonlyPaths",
+            &["linux", "readonlyPaths"],
+            json!(["/proc/sys"]),
+        ),
+        (
+            "linux.devices",
+            &["linux", "devices"],
+            json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]),
+        ),
+        (
+            "linux.rootfsPropagation",
+            &["linux", "rootfsPropagation"],
+            json!("private"),
+        ),
+        ("root.readonly", &["root", "readonly"], json!(true)),
+    ] {
+        let err = load(path, value)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains(field) && err.contains("needs a mount namespace"),
+            "{field}: {err:?}"
+        );
+    }
+}

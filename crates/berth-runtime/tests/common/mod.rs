@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
+use std::ffi::OsStr;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -126,6 +127,29 @@ fn wait_with_timeout(cmd: &mut Command) -> Option<i32> {
             return None;
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Opens `file` at fd `fd` in the process `cmd` spawns (not close-on-exec): how a caller passes
+/// fds for `--preserve-fds`, or how a careless one leaks them. Keep `file` open until the spawn.
+pub fn inherit_fd(cmd: &mut Command, file: &fs::File, fd: i32) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let raw = file.as_raw_fd();
+    // SAFETY: dup2 and fcntl are async-signal-safe and touch only the child's fd table.
+    unsafe {
+        cmd.pre_exec(move || {
+            // dup2 onto itself keeps close-on-exec: clear it instead.
+            let rc = if raw == fd {
+                libc::fcntl(fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(raw, fd)
+            };
+            if rc < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 
@@ -366,11 +390,19 @@ impl Container {
 
     /// The `run` command with the config written, for tests that change how it is spawned.
     pub fn run_command(&self) -> Command {
+        self.run_command_with(&[], &[])
+    }
+
+    /// `[globals...] run --bundle B [flags...] id`: globals before the verb and flags before the
+    /// id, the only places runc parses them.
+    pub fn run_command_with(&self, globals: &[&OsStr], flags: &[&str]) -> Command {
         self.write_config();
         let mut cmd = self.command();
-        cmd.arg("run")
+        cmd.args(globals)
+            .arg("run")
             .arg("--bundle")
             .arg(self.bundle())
+            .args(flags)
             .arg(&self.id);
         cmd
     }
@@ -549,6 +581,20 @@ impl Drop for Container {
             let _ = fs::remove_dir(dir);
         }
     }
+}
+
+/// Runs `c` to its end with `--debug --log <file> --log-format <format>` and returns the log.
+pub fn debug_log(c: &Container, format: &str) -> String {
+    let log = c.bundle().join("debug.log");
+    let globals = [
+        OsStr::new("--debug"),
+        OsStr::new("--log"),
+        log.as_os_str(),
+        OsStr::new("--log-format"),
+        OsStr::new(format),
+    ];
+    run_to_files(c.run_command_with(&globals, &[]), c.bundle(), "run").ok();
+    fs::read_to_string(&log).unwrap_or_default()
 }
 
 /// The value of a `Field:` line of /proc/<pid>/status, trimmed.

@@ -41,10 +41,17 @@ pub async fn pull(c: &Client, a: PullArgs) -> Result<()> {
     };
     let stream = c.api.create_image(Some(opts), None, creds);
     show(stream.map(|m| Ok(Message::from(m?))), a.quiet).await?;
-    if a.quiet {
-        println!("{}", a.image);
-    }
+    // Last, with or without -q: the fully qualified name, as docker prints it.
+    println!("{}", full_reference(&a.image));
     Ok(())
+}
+
+/// `busybox` → `docker.io/library/busybox:latest`; the name as given if it does not parse (the
+/// daemon has accepted it by now, so that is its business).
+fn full_reference(image: &str) -> String {
+    image
+        .parse::<berth_types::Reference>()
+        .map_or_else(|_| image.to_string(), |r| r.with_default_tag().to_string())
 }
 
 /// Read without bollard, whose push model drops the layer ids the bars are keyed by.
@@ -132,3 +139,7 @@ pub async fn manifest_inspect(c: &Client, a: ManifestInspectArgs) -> Result<()> 
     println!("{}", serde_json::to_string_pretty(&manifest)?);
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
