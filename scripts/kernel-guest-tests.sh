@@ -25,10 +25,23 @@ export TMPDIR=$work/tmp
 mkdir -p /run/netns /var/lib/cni
 export RUST_BACKTRACE=0
 
+# The binaries run from ext4 too, as installed ones do: overlayfs cannot stack on the host's 9p
+# share, and the runtime re-executes itself from an overlay view of its own directory. The
+# harnesses find the daemons next to the test binary (target/debug/deps/..), the runtime tests
+# through BERTH_TEST_RUNTIME.
+target=$TMPDIR/target/debug
+mkdir -p "$target/deps"
+host_target=$(dirname "$(dirname "$(head -1 "$plan" | cut -d' ' -f1)")")
+for bin in berthd berth berth-runtime berth-shim berth-init; do
+    cp "$host_target/$bin" "$target/" 2>/dev/null
+done
+export BERTH_TEST_RUNTIME=$target/berth-runtime
+
 passed=0 failed=0
 while read -r exe filters; do
     [ -n "$exe" ] || continue
     name=$(basename "$exe")
+    cp "$exe" "$target/deps/$name" && exe=$target/deps/$name
     args=()
     [ "$filters" = - ] || { read -r -a args <<< "$filters"; args+=(--exact); }
     out=$results/$name.log

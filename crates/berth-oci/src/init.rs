@@ -198,13 +198,23 @@ pub(crate) fn enter_namespaces(
                 .map_err(io("write", "/proc/self/timens_offsets"))?;
         }
     }
+    // The parent reads the channel in order and wants InitPid first, but on a busy host the
+    // grandchild could report before the intermediate process has sent it: the grandchild waits
+    // for the gate's EOF, which comes once the pid is on the channel.
+    let (gate_r, gate_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe"))?;
     // CLONE_PARENT: the grandchild becomes the runtime's own child, so `run`/`exec` can wait for it.
     let pid = clone_process(libc::CLONE_PARENT as libc::c_long)?;
     if pid > 0 {
-        ch.send(&Message::InitPid(pid))?;
+        drop(gate_r);
+        let sent = ch.send(&Message::InitPid(pid));
+        drop(gate_w);
+        sent?;
         // SAFETY: the intermediate process is done; skip the parent's exit handlers.
         unsafe { libc::_exit(0) }
     }
+    drop(gate_w);
+    let mut byte = [0u8; 1];
+    while let Err(nix::errno::Errno::EINTR) = nix::unistd::read(&gate_r, &mut byte) {}
     Ok(())
 }
 
