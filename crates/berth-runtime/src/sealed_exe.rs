@@ -88,27 +88,22 @@ fn detached_mount(
 }
 
 /// The binary seen through a read-only overlay of its directory (plus an empty tmpfs: overlay
-/// needs two lower layers when it has no upper one). Layers go one `lowerdir+` at a time on
-/// Linux 6.8+; older kernels take them as one `lowerdir` string (before 6.5 overlayfs has the
-/// legacy fs context, which accepts `lowerdir+` and fails only when the superblock is created).
+/// needs two lower layers when it has no upper one). Needs `lowerdir+` (Linux 6.8); older
+/// kernels take the memfd copy.
 fn overlay_copy(exe: &Path) -> Result<OwnedFd> {
     let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
         bail!("{} has no directory", exe.display());
     };
     let empty = detached_mount(c"tmpfs", &[], MountAttrs::RDONLY)?;
     let attrs = MountAttrs::RDONLY | MountAttrs::NOSUID | MountAttrs::NODEV;
-    let empty_path = format!("/proc/self/fd/{}", empty.as_raw_fd());
     let layers = [
         (c"lowerdir+", CString::new(dir.as_os_str().as_bytes())?),
-        (c"lowerdir+", CString::new(empty_path.as_str())?),
+        (
+            c"lowerdir+",
+            CString::new(format!("/proc/self/fd/{}", empty.as_raw_fd()))?,
+        ),
     ];
-    let mount = detached_mount(c"overlay", &layers, attrs).or_else(|first| {
-        let mut joined = dir.as_os_str().as_bytes().to_vec();
-        joined.push(b':');
-        joined.extend_from_slice(empty_path.as_bytes());
-        detached_mount(c"overlay", &[(c"lowerdir", CString::new(joined)?)], attrs)
-            .with_context(|| format!("lowerdir+ failed first: {first:#}"))
-    })?;
+    let mount = detached_mount(c"overlay", &layers, attrs)?;
     let name_c = CString::new(name.as_bytes())?;
     // SAFETY: openat relative to our mount fd with a NUL-terminated name.
     let rc = unsafe {
