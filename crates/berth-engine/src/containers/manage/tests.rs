@@ -21,8 +21,14 @@ fn update_resources_only_name_what_changed() {
         nano_cpus: Some(500_000_000),
         ..Default::default()
     };
-    let v = resources_json(&req, &Default::default());
+    // The stored config after the merge: memory and swap go together (v2 needs both).
+    let merged = crate::spec::HostConfig {
+        memory: 64 << 20,
+        ..Default::default()
+    };
+    let v = resources_json(&req, &merged);
     assert_eq!(v["memory"]["limit"], json!(64 << 20));
+    assert_eq!(v["memory"]["swap"], json!(128 << 20));
     assert_eq!(v["cpu"]["quota"], json!(50_000));
     assert_eq!(v["cpu"]["period"], json!(100_000));
     assert!(v.get("pids").is_none());
