@@ -11,7 +11,7 @@
 #
 # 6.1 is Debian 12's kernel (what the v2vm script boots by default); 5.10 is Debian 11's, fetched
 # with a private apt configuration (the system's sources are not touched). Guests and kernels are
-# cached under $BERTH_V2VM_CACHE (default /var/lib/berth-v2vm), keyed by kernel package.
+# cached under $BERTH_V2VM_CACHE (default /var/lib/berth-v2vm), one state dir per kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
