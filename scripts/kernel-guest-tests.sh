@@ -12,8 +12,8 @@ echo "guest: $(uname -r), cgroup controllers: $(cat /sys/fs/cgroup/cgroup.contro
 
 # Test data on ext4 (what users' /var/lib is; tmpfs cannot be idmapped before 6.3), in a loop
 # file on a tmpfs of its own: the guest's / is the host's, read-only.
-work=/mnt/berth-guest
-mkdir -p "$work" 2>/dev/null || { work=/tmp/berth-guest; mkdir -p "$work"; }
+work=/tmp/berth-guest
+mkdir -p "$work"
 mount -t tmpfs -o size=5g tmpfs "$work"
 modprobe loop 2>/dev/null
 truncate -s 4900M "$work/disk.img"

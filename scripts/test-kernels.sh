@@ -52,26 +52,36 @@ EOF
     rm -rf "$dir/dl"
 }
 
-# The test binaries, and which of their tests the guest runs ("-" = all), one per line.
+# The test binaries, and which of their tests the guest runs ("-" = all), one per line. Built
+# here first, so a build error stops the script instead of shrinking the plan.
 plan=$(mktemp /tmp/berth-kernel-plan.XXXXXX)
 trap 'rm -f "$plan"' EXIT
+cargo build --workspace -q
+selection=(-p berth-runtime -p berth-cgroups -p berth-store -p berthd)
+cargo test --no-run -q "${selection[@]}"
 executables() {
-    cargo test --no-run --message-format=json "$@" 2>/dev/null \
+    cargo test --no-run --message-format=json "$@" \
         | jq -r 'select(.reason == "compiler-artifact" and .executable != null and .profile.test) | .executable'
 }
-cargo build --workspace -q
+one() {
+    local exe
+    exe=$(executables -p "$1" --test "$2")
+    [ -n "$exe" ] || { echo "test-kernels: no test binary $1/$2" >&2; exit 1; }
+    echo "$exe ${*:3}"
+}
 {
     for exe in $(executables -p berth-runtime --tests); do
         case "$exe" in */peers-*) ;; *) echo "$exe -" ;; esac
     done
     for exe in $(executables -p berth-cgroups -p berth-store --lib --tests); do echo "$exe -"; done
-    berthd_test() { echo "$(executables -p berthd --test "$1") ${*:2}"; }
-    berthd_test cgroups -
-    berthd_test network user_network_names_tcp_udp_and_isolation \
+    one berthd cgroups -
+    one berthd network user_network_names_tcp_udp_and_isolation \
         published_ports_from_host_and_containers_and_rules_go
-    berthd_test volumes named_volume_outlives_containers_and_a_daemon_crash
-    berthd_test docker_cli run_rm_prints_output_and_passes_exit_code containers_survive_a_daemon_crash
+    one berthd volumes named_volume_outlives_containers_and_a_daemon_crash
+    one berthd docker_cli run_rm_prints_output_and_passes_exit_code containers_survive_a_daemon_crash
 } > "$plan"
+# berth-runtime's 13 suites, berth-cgroups' 3, berth-store's 2, berthd's 4.
+[ "$(wc -l < "$plan")" -ge 20 ] || { echo "test-kernels: short plan:" >&2; cat "$plan" >&2; exit 1; }
 
 status=0
 for k in "${KERNELS[@]}"; do
@@ -90,6 +100,7 @@ for k in "${KERNELS[@]}"; do
     # The guest's own summary; a guest that died before writing it failed.
     if [ -s "$results/summary" ]; then
         echo "linux $k: $(cat "$results/summary")"
+        grep -q '^0 passed' "$results/summary" && { echo "linux $k: no test ran" >&2; status=1; }
     else
         echo "linux $k: the guest wrote no summary" >&2
         status=1

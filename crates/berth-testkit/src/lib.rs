@@ -630,13 +630,13 @@ pub fn process_cgroup_file(pid: &str, controller: &str, v1: &str, v2: &str) -> P
     }
 }
 
-/// The cgroup directories of Berth's container `id` (`berth/<id>` under the v2 root or in any
-/// v1 hierarchy) that still exist.
-pub fn container_cgroups(id: &str) -> Vec<PathBuf> {
+/// The cgroup directories named `<parent>/<id>` that still exist: under the v2 root, and in
+/// every v1 hierarchy (where a pure v2 host has controller files instead, nothing matches).
+pub fn cgroup_dirs(parent: &str, id: &str) -> Vec<PathBuf> {
     let root = Path::new("/sys/fs/cgroup");
-    let mut dirs = vec![root.join("berth").join(id)];
+    let mut dirs = vec![root.join(parent).join(id)];
     if let Ok(hierarchies) = std::fs::read_dir(root) {
-        dirs.extend(hierarchies.filter_map(|h| Some(h.ok()?.path().join("berth").join(id))));
+        dirs.extend(hierarchies.filter_map(|h| Some(h.ok()?.path().join(parent).join(id))));
     }
     dirs.retain(|d| d.is_dir());
     dirs

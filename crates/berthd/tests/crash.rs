@@ -8,7 +8,7 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use berth_testkit::container_cgroups;
+use berth_testkit::cgroup_dirs;
 use common::{unique, Daemon};
 
 /// The delays after which berthd is killed, spread over the operation's duration.
@@ -41,7 +41,7 @@ fn assert_clean_after_removal(d: &Daemon, ids: &[String]) {
     assert_eq!(shims_of(d), Vec::<String>::new(), "shims left");
     for id in ids {
         assert_eq!(
-            container_cgroups(id),
+            cgroup_dirs("berth", id),
             Vec::<std::path::PathBuf>::new(),
             "cgroups of {id} left"
         );

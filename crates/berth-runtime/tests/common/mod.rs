@@ -499,22 +499,7 @@ impl Container {
     /// Host directories of this container's cgroup that still exist, across every hierarchy
     /// (v1 controllers and the unified one).
     pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
-        let Ok(hierarchies) = fs::read_dir("/sys/fs/cgroup") else {
-            return Vec::new();
-        };
-        let mut found: Vec<PathBuf> = hierarchies
-            .filter_map(Result::ok)
-            .map(|h| h.path().join(CGROUP_PARENT).join(&self.id))
-            .filter(|p| p.is_dir())
-            .collect();
-        // Pure cgroup v2 hosts have the container dir directly below /sys/fs/cgroup.
-        let v2 = Path::new("/sys/fs/cgroup")
-            .join(CGROUP_PARENT)
-            .join(&self.id);
-        if v2.is_dir() {
-            found.push(v2);
-        }
-        found
+        berth_testkit::cgroup_dirs(CGROUP_PARENT, &self.id)
     }
 
     /// Host mount table lines that mention this container's bundle or id.

@@ -124,25 +124,3 @@ fn volatile_layer_mounts_again() {
     }
     assert!(upper.join("f0").exists() && upper.join("f1").exists());
 }
-
-/// The probe asks the kernel, but its answer must match what the kernel's version says: on 6.1
-/// the legacy fs context once made an error-based check take the `fsconfig` path, and every
-/// overlay mount then failed at `FSCONFIG_CMD_CREATE` with EINVAL.
-#[test]
-fn lowerdir_plus_probe_matches_the_kernel_version() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root");
-        return;
-    }
-    let release = nix::sys::utsname::uname().unwrap();
-    let release = release.release().to_string_lossy();
-    let mut parts = release
-        .split(['.', '-'])
-        .map(|p| p.parse::<u32>().unwrap_or(0));
-    let version = (parts.next().unwrap(), parts.next().unwrap());
-    assert_eq!(
-        lowerdir_plus_supported(),
-        version >= (6, 8),
-        "kernel {release}"
-    );
-}
