@@ -143,8 +143,9 @@ impl Manager {
     }
 
     /// On v2, a directory fd for clone3's CLONE_INTO_CGROUP, which starts the child in the
-    /// cgroup and spares the later cgroup.procs write. `None` on v1, or if the directory cannot
-    /// be opened; callers then fall back to [`Manager::add_task`], which reports the error.
+    /// cgroup and spares the later cgroup.procs write. `None` on v1, for a cgroup that narrows
+    /// the cpuset (see `V2Manager::dir_fd`), or if the directory cannot be opened; callers then
+    /// fall back to [`Manager::add_task`], which reports the error.
     pub fn cgroup_dir_fd(&self) -> Option<OwnedFd> {
         match &self.0 {
             Backend::V1(_) => None,

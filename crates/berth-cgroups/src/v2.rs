@@ -68,13 +68,31 @@ impl V2Manager {
         self.ctl("cgroup").write("cgroup.procs", &pid.to_string())
     }
 
+    /// An fd of the cgroup's directory for clone3's CLONE_INTO_CGROUP; `None` when the cgroup
+    /// narrows the cpuset. A child cloned into a cgroup keeps its parent's CPU and memory-node
+    /// masks on kernels whose cpuset_fork ignores CLONE_INTO_CGROUP (fixed in 6.3 and some
+    /// stable series; Debian 11's 5.10 still has it), while a cgroup.procs write applies them
+    /// everywhere, so such cgroups take the write.
     pub fn dir_fd(&self) -> Option<OwnedFd> {
+        if self.narrows_cpuset() {
+            return None;
+        }
         File::options()
             .read(true)
             .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
             .open(&self.dir)
             .ok()
             .map(OwnedFd::from)
+    }
+
+    /// Whether the effective CPUs or memory nodes here differ from the root's (all of them).
+    fn narrows_cpuset(&self) -> bool {
+        ["cpuset.cpus.effective", "cpuset.mems.effective"]
+            .iter()
+            .any(|file| {
+                let here = fsutil::read_opt(&self.dir.join(file)).ok().flatten();
+                here.is_some() && here != fsutil::read_opt(&self.root.join(file)).ok().flatten()
+            })
     }
 
     pub fn remove(&self) -> Result<()> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use caps::{CapSet, Capability as Cap, CapsHashSet};
-use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 use oci_spec::runtime::{Capabilities, LinuxCapabilities, PosixRlimitType, Process};
 
@@ -400,14 +400,25 @@ pub(crate) fn cloexec_from(first: u32) -> Result<()> {
     if rc == 0 {
         return Ok(());
     }
-    // Older kernels: walk /proc/self/fd.
-    let dir = std::fs::read_dir("/proc/self/fd").map_err(io("list", "/proc/self/fd"))?;
-    let fds: Vec<i32> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    for fd in fds.into_iter().filter(|fd| *fd >= first as i32) {
-        // SAFETY: only sets FD_CLOEXEC; a stale fd (the dir iterator's own) just fails.
+    // Before Linux 5.11: walk /proc/self/fd, or, in a root without /proc (a container without a
+    // mount namespace of its own mounts none), every fd number below the open-files limit.
+    let mark = |fd: i32| {
+        // SAFETY: only sets FD_CLOEXEC; a stale or unused fd number just fails with EBADF.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    };
+    let first = i32::try_from(first).unwrap_or(i32::MAX);
+    match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => {
+            // Collected first: marking while the directory is open would race its own fd.
+            let fds: Vec<i32> = dir
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect();
+            fds.into_iter().filter(|fd| *fd >= first).for_each(mark);
+        }
+        Err(_) => {
+            let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).map_err(sys("getrlimit nofile"))?;
+            (first..i32::try_from(soft).unwrap_or(i32::MAX)).for_each(mark);
+        }
     }
     Ok(())
 }

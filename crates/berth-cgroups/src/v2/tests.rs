@@ -281,3 +281,22 @@ fn stats_and_oom_from_fake_files() {
     assert_eq!(stats.hugetlb.keys().collect::<Vec<_>>(), ["2MB"]);
     assert_eq!(fake.manager.oom_kill_count().unwrap(), 3);
 }
+
+/// CLONE_INTO_CGROUP skips the cpuset attach on some kernels: a cgroup with fewer CPUs or
+/// memory nodes than the root gets no directory fd, so the caller writes cgroup.procs.
+#[test]
+fn clone_into_cgroup_only_without_a_narrower_cpuset() {
+    let fake = Fake::new(&[]);
+    assert!(fake.manager.dir_fd().is_some(), "no cpuset files: clone3");
+    let root = |file: &str, v: &str| fs::write(fake.tmp.path().join(file), v).unwrap();
+    root("cpuset.cpus.effective", "0-1\n");
+    root("cpuset.mems.effective", "0\n");
+    fake.write("cpuset.cpus.effective", "0-1\n");
+    fake.write("cpuset.mems.effective", "0\n");
+    assert!(fake.manager.dir_fd().is_some(), "same cpuset as the root");
+    fake.write("cpuset.cpus.effective", "0\n");
+    assert!(fake.manager.dir_fd().is_none(), "narrower CPUs");
+    fake.write("cpuset.cpus.effective", "0-1\n");
+    root("cpuset.mems.effective", "0-1\n");
+    assert!(fake.manager.dir_fd().is_none(), "narrower memory nodes");
+}
