@@ -17,7 +17,7 @@ fn main() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = cli::Cli::parse();
     if cli.command.starts_container_process() {
-        if let Err(e) = sealed_exe::ensure() {
+        if let Err(e) = sealed_exe::ensure(&cli.root) {
             log::Logger::new(cli.log.as_deref(), cli.log_format).error(&format!("{e:#}"));
             std::process::exit(1);
         }

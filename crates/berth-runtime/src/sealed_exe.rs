@@ -10,6 +10,7 @@ use std::ffi::{CStr, CString, OsString};
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -21,13 +22,14 @@ const MFD_EXEC: libc::c_uint = 0x10;
 
 /// Returns when this process already runs from a protected copy; otherwise re-executes it from
 /// one (and does not return on success).
-pub fn ensure() -> Result<()> {
+/// `root` is the runtime's state root, which holds the empty lower layer kernels before 6.8 need.
+pub fn ensure(root: &Path) -> Result<()> {
     let exe = File::open("/proc/self/exe").context("open /proc/self/exe")?;
     if is_protected(&exe) {
         return Ok(());
     }
     let path = std::fs::read_link("/proc/self/exe").context("read /proc/self/exe")?;
-    let protected = match overlay_copy(&path) {
+    let protected = match overlay_copy(&path, root) {
         Ok(fd) => fd,
         Err(overlay_err) => memfd_copy(exe).with_context(|| {
             format!("protect the runtime binary (overlay view failed too: {overlay_err:#})")
@@ -87,23 +89,46 @@ fn detached_mount(
     newmount::fsmount(fs.as_fd(), attrs).with_context(|| what("fsmount"))
 }
 
-/// The binary seen through a read-only overlay of its directory (plus an empty tmpfs: overlay
-/// needs two lower layers when it has no upper one). Needs `lowerdir+` (Linux 6.8); older
-/// kernels take the memfd copy.
-fn overlay_copy(exe: &Path) -> Result<OwnedFd> {
+/// The binary seen through a read-only overlay of its directory and an empty one (overlay needs
+/// two lower layers when it has no upper one). Linux 6.8+ takes the layers one `lowerdir+` at a
+/// time, the empty one a detached tmpfs. Older kernels take one `lowerdir` string (before 6.5
+/// overlayfs has the legacy fs context, which accepts `lowerdir+` and fails only when the
+/// superblock is created) and refuse detached mounts as layers: there the empty layer is a
+/// directory in the state root.
+fn overlay_copy(exe: &Path, root: &Path) -> Result<OwnedFd> {
     let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
         bail!("{} has no directory", exe.display());
     };
-    let empty = detached_mount(c"tmpfs", &[], MountAttrs::RDONLY)?;
     let attrs = MountAttrs::RDONLY | MountAttrs::NOSUID | MountAttrs::NODEV;
-    let layers = [
-        (c"lowerdir+", CString::new(dir.as_os_str().as_bytes())?),
-        (
-            c"lowerdir+",
-            CString::new(format!("/proc/self/fd/{}", empty.as_raw_fd()))?,
-        ),
-    ];
-    let mount = detached_mount(c"overlay", &layers, attrs)?;
+    let one_by_one = || -> Result<OwnedFd> {
+        let empty = detached_mount(c"tmpfs", &[], MountAttrs::RDONLY)?;
+        let empty = format!("/proc/self/fd/{}", empty.as_raw_fd());
+        let layers = [
+            (c"lowerdir+", CString::new(dir.as_os_str().as_bytes())?),
+            (c"lowerdir+", CString::new(empty)?),
+        ];
+        detached_mount(c"overlay", &layers, attrs)
+    };
+    let joined = |first: anyhow::Error| -> Result<OwnedFd> {
+        let empty = root.join(".empty-layer");
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&empty)
+            .with_context(|| format!("create {}", empty.display()))?;
+        // Overlayfs refuses layers inside one another (ELOOP).
+        let empty = std::fs::canonicalize(&empty)
+            .with_context(|| format!("resolve {}", empty.display()))?;
+        if empty.starts_with(dir) || dir.starts_with(&empty) {
+            bail!("{} overlaps {}", empty.display(), dir.display());
+        }
+        let mut layers = dir.as_os_str().as_bytes().to_vec();
+        layers.push(b':');
+        layers.extend_from_slice(empty.as_os_str().as_bytes());
+        detached_mount(c"overlay", &[(c"lowerdir", CString::new(layers)?)], attrs)
+            .with_context(|| format!("after lowerdir+ failed: {first:#}"))
+    };
+    let mount = one_by_one().or_else(joined)?;
     let name_c = CString::new(name.as_bytes())?;
     // SAFETY: openat relative to our mount fd with a NUL-terminated name.
     let rc = unsafe {

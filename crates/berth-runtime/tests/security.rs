@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{check_except_known_gaps, runtime, Container};
+use common::{check_except_known_gaps, runtime, runtime_name, Container};
 use std::io::Write;
 
 #[test]
@@ -53,5 +53,26 @@ fn runtime_binary_behind_a_container_process_is_read_only() {
         std::fs::canonicalize(&exe).ok(),
         std::fs::canonicalize(runtime()).ok(),
         "the container process runs the host binary itself"
+    );
+}
+
+/// berth-runtime's protected copy is a read-only overlayfs view of its binary on every kernel
+/// it supports (`lowerdir+` on 6.8+, one `lowerdir` string before); the sealed memfd copy is
+/// only for hosts without overlayfs, and costs a copy of the binary per container.
+#[test]
+fn berth_runtime_runs_from_a_read_only_overlay_view() {
+    if runtime_name() != "berth-runtime" {
+        return;
+    }
+    let Some(c) = Container::new("sealed-overlay", &["true"]) else {
+        return;
+    };
+    c.create().ok();
+    let exe = std::fs::File::open(format!("/proc/{}/exe", c.pid())).unwrap();
+    let fs = nix::sys::statfs::fstatfs(&exe).unwrap();
+    assert_eq!(
+        fs.filesystem_type(),
+        nix::sys::statfs::OVERLAYFS_SUPER_MAGIC,
+        "the runtime re-executed from a memfd copy"
     );
 }
