@@ -95,6 +95,16 @@ impl Manager {
         }))
     }
 
+    /// The cgroup for a process exec'd into the container whose init has `/proc/<pid>/cgroup`
+    /// `init_cgroup`: the container's own, or on v2 the init's when the container made its
+    /// cgroup a non-leaf (see `V2Manager::for_exec`).
+    pub fn for_exec(self, init_cgroup: &str) -> Self {
+        match self.0 {
+            Backend::V2(m) => Self(Backend::V2(m.for_exec(init_cgroup))),
+            v1 => Self(v1),
+        }
+    }
+
     pub fn version(&self) -> CgroupVersion {
         match &self.0 {
             Backend::V1(_) => CgroupVersion::V1,

@@ -50,6 +50,30 @@ impl V2Manager {
         &self.dir
     }
 
+    /// Where a process exec'd into the container goes. Its cgroup, unless the container gave
+    /// that cgroup's controllers to child cgroups (systemd inside does): v2 then takes no process
+    /// there (EBUSY), so, as runc, the cgroup the init is in now. `cgroup` is the init's
+    /// `/proc/<pid>/cgroup`.
+    pub fn for_exec(self, cgroup: &str) -> Self {
+        let delegated = fsutil::read_opt(&self.dir.join("cgroup.subtree_control"))
+            .ok()
+            .flatten()
+            .is_some_and(|c| !c.trim().is_empty());
+        let init = cgroup
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .map(|p| p.trim().trim_start_matches('/').to_string());
+        match init {
+            // Only a cgroup below the container's: anything else is not the container's to use.
+            Some(rel) if delegated && rel.starts_with(&format!("{}/", self.rel)) => Self {
+                dir: self.root.join(&rel),
+                root: self.root,
+                rel,
+            },
+            _ => self,
+        }
+    }
+
     fn ctl(&self, controller: &'static str) -> Ctl<'_> {
         Ctl::new(&self.dir, controller)
     }

@@ -222,3 +222,25 @@ fn unified_host_places_the_process_in_its_cgroup() {
     let leftover = Path::new(unified_root).join(c.cgroups_path().trim_start_matches('/'));
     assert!(!leftover.exists(), "{} left behind", leftover.display());
 }
+
+/// A container that hands its cgroup's controllers to child cgroups (systemd inside does) can
+/// still be exec'd into on cgroup v2, where its own cgroup takes no process any more: the
+/// process joins the init's cgroup, as with runc.
+#[test]
+fn exec_into_a_container_whose_cgroup_delegates_its_controllers() {
+    if !Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        eprintln!("skipped: needs a pure cgroup v2 host (scripts/test-kernels.sh)");
+        return;
+    }
+    let Some(c) = Container::new("delegating", &["sleep", "1000"]) else {
+        return;
+    };
+    c.start_sleeping();
+    let dir = c.cgroup_dirs().into_iter().next().unwrap();
+    let leaf = dir.join("init.scope");
+    std::fs::create_dir(&leaf).unwrap();
+    std::fs::write(leaf.join("cgroup.procs"), c.pid().to_string()).unwrap();
+    std::fs::write(dir.join("cgroup.subtree_control"), "+pids").unwrap();
+    let out = c.exec(&[], &["cat", "/proc/self/cgroup"]).ok();
+    assert!(out.stdout.trim_end().ends_with("/init.scope"), "{out:?}");
+}

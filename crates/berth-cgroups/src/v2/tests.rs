@@ -300,3 +300,24 @@ fn clone_into_cgroup_only_without_a_narrower_cpuset() {
     root("cpuset.mems.effective", "0-1\n");
     assert!(fake.manager.dir_fd().is_none(), "narrower memory nodes");
 }
+
+/// Exec goes to the container's cgroup unless the container delegated its controllers to
+/// children; then to the init's cgroup, and only one below the container's.
+#[test]
+fn exec_joins_the_inits_cgroup_only_below_a_delegating_container_cgroup() {
+    let dir = |m: &V2Manager| m.path().to_path_buf();
+    let fake = Fake::new(&[]);
+    let init = "0::/ctr/init.scope\n";
+    let own = dir(&fake.manager);
+    let same = |init: &str| {
+        let path = CgroupPath::parse(None, "ctr").unwrap();
+        dir(&V2Manager::new(fake.tmp.path(), &path).unwrap().for_exec(init))
+    };
+    assert_eq!(same(init), own, "no subtree_control file");
+    fake.write("cgroup.subtree_control", "\n");
+    assert_eq!(same(init), own, "nothing delegated");
+    fake.write("cgroup.subtree_control", "pids memory\n");
+    assert_eq!(same(init), own.join("init.scope"));
+    assert_eq!(same("0::/elsewhere\n"), own, "not below the container's cgroup");
+    assert_eq!(same("0::/ctr\n"), own);
+}
