@@ -173,13 +173,17 @@ pub async fn create(
     if options.image.is_empty() {
         return Err(ApiError::BadRequest("config.Image is required".into()));
     }
-    let id = engine
+    let (id, warnings) = engine
         .create_container(CreateRequest {
             name: q.name,
             options,
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({"Id": id, "Warnings": []}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"Id": id, "Warnings": warnings})),
+    )
+        .into_response())
 }
 
 pub async fn inspect(

@@ -83,7 +83,7 @@ pub async fn info(State(engine): State<Engine>) -> ApiResult<Json<Value>> {
             "Log": ["json-file"],
         },
         "MemoryLimit": true,
-        "SwapLimit": true,
+        "SwapLimit": i.cgroup_support.swap_limit,
         "CpuCfsPeriod": true,
         "CpuCfsQuota": true,
         "CPUShares": true,

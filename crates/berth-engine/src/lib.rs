@@ -8,6 +8,7 @@ mod config;
 pub mod containers;
 mod error;
 pub mod events;
+pub mod host;
 pub mod images;
 pub mod networks;
 pub mod spec;

@@ -1,5 +1,7 @@
 //! What `docker info` and `docker version` report about this engine and host.
 
+use std::path::Path;
+
 use serde::Serialize;
 
 use crate::{Engine, Result};
@@ -23,6 +25,7 @@ pub struct SystemInfo {
     pub data_root: String,
     pub exec_root: String,
     pub cgroup_version: &'static str,
+    pub cgroup_support: crate::host::CgroupSupport,
     pub runtime: String,
     pub server_version: &'static str,
     pub started: chrono::DateTime<chrono::Utc>,
@@ -75,13 +78,6 @@ pub fn go_arch(machine: &str) -> &str {
     }
 }
 
-fn cgroup_version() -> &'static str {
-    match nix::sys::statfs::statfs("/sys/fs/cgroup") {
-        Ok(fs) if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC => "2",
-        _ => "1",
-    }
-}
-
 impl Engine {
     pub async fn info(&self) -> Result<SystemInfo> {
         let images = self
@@ -129,7 +125,12 @@ impl Engine {
             mem_total: mem_total(),
             data_root: config.data_root.display().to_string(),
             exec_root: config.exec_root.display().to_string(),
-            cgroup_version: cgroup_version(),
+            cgroup_version: if crate::host::cgroup_v2(Path::new(crate::host::CGROUP_ROOT)) {
+                "2"
+            } else {
+                "1"
+            },
+            cgroup_support: crate::host::cgroup_support(),
             runtime: config.runtime.display().to_string(),
             server_version: VERSION,
             started: self.inner.started,

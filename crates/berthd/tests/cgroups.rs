@@ -75,30 +75,34 @@ fn resources_reach_the_cgroup_files_and_update_changes_them() {
     let disk = LoopDevice::new();
     let name = unique("limits");
     let bps = format!("{}:1mb", disk.dev);
-    d.docker(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "--memory",
-        "64m",
-        "--memory-swap",
-        "96m",
-        "--cpus",
-        "0.5",
-        "--cpu-shares",
-        "512",
-        "--cpuset-cpus",
-        "0",
-        "--pids-limit",
-        "42",
-        "--device-read-bps",
-        &bps,
-        image,
-        "sleep",
-        "1000",
-    ])
-    .ok();
+    let run = d
+        .docker(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--memory",
+            "64m",
+            "--memory-swap",
+            "96m",
+            "--cpus",
+            "0.5",
+            "--cpu-shares",
+            "512",
+            "--cpuset-cpus",
+            "0",
+            "--pids-limit",
+            "42",
+            "--device-read-bps",
+            &bps,
+            "--blkio-weight",
+            "300",
+            image,
+            "sleep",
+            "1000",
+        ])
+        .ok();
+    let created = run.stderr.clone();
     let r = |controller: &str, v1: &str, v2: &str| read(&d, &name, controller, v1, v2);
     assert_eq!(
         r("memory", "memory.limit_in_bytes", "memory.max"),
@@ -125,6 +129,28 @@ fn resources_reach_the_cgroup_files_and_update_changes_them() {
             || l.starts_with(&format!("{} rbps=1048576 ", disk.number()))),
         "{io}"
     );
+    // A proportional I/O weight where the kernel has one (BFQ, or io.cost on v2: scaled as
+    // runc, 1 + (300 - 10) * 9999 / 990); elsewhere dropped with dockerd's warning.
+    let weight = [
+        "blkio.weight",
+        "blkio.bfq.weight",
+        "io.bfq.weight",
+        "io.weight",
+    ]
+    .iter()
+    .map(|f| process_cgroup_file(&pid_of(&d, &name), "blkio", f, f))
+    .find(|p| p.exists());
+    match weight {
+        Some(file) => {
+            let w = std::fs::read_to_string(&file).unwrap();
+            assert!(
+                w.contains("300") || w.contains("2930"),
+                "{}: {w}",
+                file.display()
+            );
+        }
+        None => assert!(created.contains("Weight discarded"), "{created}"),
+    }
 
     d.docker(&[
         "update",

@@ -311,13 +311,19 @@ fn exec_joins_the_inits_cgroup_only_below_a_delegating_container_cgroup() {
     let own = dir(&fake.manager);
     let same = |init: &str| {
         let path = CgroupPath::parse(None, "ctr").unwrap();
-        dir(&V2Manager::new(fake.tmp.path(), &path).unwrap().for_exec(init))
+        dir(&V2Manager::new(fake.tmp.path(), &path)
+            .unwrap()
+            .for_exec(init))
     };
     assert_eq!(same(init), own, "no subtree_control file");
     fake.write("cgroup.subtree_control", "\n");
     assert_eq!(same(init), own, "nothing delegated");
     fake.write("cgroup.subtree_control", "pids memory\n");
     assert_eq!(same(init), own.join("init.scope"));
-    assert_eq!(same("0::/elsewhere\n"), own, "not below the container's cgroup");
+    assert_eq!(
+        same("0::/elsewhere\n"),
+        own,
+        "not below the container's cgroup"
+    );
     assert_eq!(same("0::/ctr\n"), own);
 }

@@ -111,8 +111,9 @@ fn volumes_from(store: &berth_store::Store, h: &HostConfig) -> Result<Vec<MountS
 }
 
 impl Engine {
-    /// Creates a container; returns its id.
-    pub async fn create_container(&self, req: CreateRequest) -> Result<String> {
+    /// Creates a container; returns its id and dockerd's warnings about options this host
+    /// cannot apply (they are dropped, as dockerd drops them).
+    pub async fn create_container(&self, req: CreateRequest) -> Result<(String, Vec<String>)> {
         let name = req
             .name
             .as_deref()
@@ -125,6 +126,7 @@ impl Engine {
         let data_dir = self.data_dir(&id);
         let bundle = self.bundle_dir(&id);
         let mut options = req.options;
+        let warnings = crate::host::cgroup_support().drop_unsupported(&mut options.host_config);
         // dockerd records the default network by name.
         if matches!(options.host_config.network_mode.as_str(), "" | "default") {
             options.host_config.network_mode = crate::networks::DEFAULT_NETWORK.into();
@@ -264,6 +266,6 @@ impl Engine {
             &created.id,
             self.container_event_attrs(&created),
         );
-        Ok(created.id)
+        Ok((created.id, warnings))
     }
 }

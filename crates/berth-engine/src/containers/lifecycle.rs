@@ -44,11 +44,6 @@ pub(crate) fn bounding_set() -> Option<u64> {
     u64::from_str_radix(hex.trim(), 16).ok()
 }
 
-fn cgroup_v2() -> bool {
-    matches!(nix::sys::statfs::statfs("/sys/fs/cgroup"),
-        Ok(fs) if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-}
-
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |source| Error::Io {
         action,
@@ -388,7 +383,7 @@ impl Engine {
         ctx.resolv_conf_path = Some(resolv_path);
         ctx.hostname_path = Some(hostname_path);
         ctx.linked_env = linked.env;
-        ctx.cgroup_v2 = cgroup_v2();
+        ctx.cgroup_v2 = crate::host::cgroup_v2(Path::new(crate::host::CGROUP_ROOT));
         ctx.seccomp_host = SeccompHost::native(kernel_version());
         ctx.host_capabilities = bounding_set();
         ctx.init_path = self.config().init.clone();

@@ -15,8 +15,6 @@ use crate::{Engine, Error, Result};
 
 pub use berth_cgroups::{BlkioEntry, Stats as CgroupStats};
 
-/// The cgroup filesystem root the runtime uses.
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 /// dockerd's lower bound for a memory limit.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 /// The CFS period `--cpus` is expressed against, as dockerd.
@@ -278,12 +276,11 @@ impl Engine {
         let spec: oci_spec::runtime::Spec = serde_json::from_slice(&text).map_err(Error::Json)?;
         let path: Option<PathBuf> = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
         let path = path.map(|p| p.to_string_lossy().into_owned());
-        berth_cgroups::Manager::new(Path::new(CGROUP_ROOT), path.as_deref(), id).map_err(|source| {
-            Error::Cgroup {
+        berth_cgroups::Manager::new(Path::new(crate::host::CGROUP_ROOT), path.as_deref(), id)
+            .map_err(|source| Error::Cgroup {
                 id: id.to_string(),
                 source,
-            }
-        })
+            })
     }
 
     /// `docker rename`.
