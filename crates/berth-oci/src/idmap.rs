@@ -78,11 +78,11 @@ pub(crate) fn idmapped_tree(req: &IdmapRequest, userns: BorrowedFd<'_>) -> Resul
     };
     newmount::mount_setattr(tree.as_fd(), req.recursive_idmap, &attr).map_err(|e| {
         let why = match e {
-            Errno::ENOSYS => "idmapped mounts need Linux 5.12 (mount_setattr)",
+            Errno::ENOSYS => "idmapped mounts need Linux 5.12",
             // Per filesystem: ext4, xfs, vfat 5.12; btrfs 5.15; overlayfs 5.19; tmpfs 6.3.
-            _ => "idmap (the source filesystem must support idmapped mounts on this kernel)",
+            _ => "the source filesystem must support idmapped mounts on this kernel",
         };
-        sys(what(why))(e)
+        sys(format!("{} ({why})", what("idmap")))(e)
     })?;
     Ok(tree)
 }
