@@ -24,9 +24,8 @@ if [ "$(id -u)" = 0 ] && [ -z "${BERTH_TEST_RUNTIME:-}" ] && command -v runc >/d
     BERTH_TEST_RUNTIME=$(command -v runc) cargo test -p berth-runtime --tests
 fi
 
-# Where most users run: a pure cgroup v2 guest with Debian 12's 6.1 kernel (docs/kernels.md;
-# `scripts/test-kernels.sh 5.10` adds Debian 11's, not yet part of CI). BERTH_SKIP_KERNELS=1
-# leaves it out of a local run.
+# Where most users run: pure cgroup v2 guests with Debian 12's 6.1 and Debian 11's 5.10
+# kernels (docs/kernels.md). BERTH_SKIP_KERNELS=1 leaves them out of a local run.
 if [ -z "${BERTH_SKIP_KERNELS:-}" ]; then
-    scripts/test-kernels.sh 6.1
+    scripts/test-kernels.sh 6.1 5.10
 fi
