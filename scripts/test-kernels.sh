@@ -99,10 +99,10 @@ for k in "${KERNELS[@]}"; do
         "$V2VM" scripts/kernel-guest-tests.sh "$plan" "$results" || status=1
     # The guest's own summary; a guest that died before writing it failed.
     if [ -s "$results/summary" ]; then
-        echo "linux $k: $(cat "$results/summary")"
-        grep -q '^0 passed' "$results/summary" && { echo "linux $k: no test ran" >&2; status=1; }
+        echo "linux-$k: $(cat "$results/summary")"
+        grep -q '^0 passed' "$results/summary" && { echo "linux-$k: no test ran" >&2; status=1; }
     else
-        echo "linux $k: the guest wrote no summary" >&2
+        echo "linux-$k: the guest wrote no summary" >&2
         status=1
     fi
     rm -rf "$results"
