@@ -95,12 +95,15 @@ impl Manager {
         }))
     }
 
-    /// The cgroup for a process exec'd into the container whose init has `/proc/<pid>/cgroup`
-    /// `init_cgroup`: the container's own, or on v2 the init's when the container made its
-    /// cgroup a non-leaf (see `V2Manager::for_exec`).
-    pub fn for_exec(self, init_cgroup: &str) -> Self {
+    /// The cgroup for a process exec'd into the container whose init is `init_pid`: the
+    /// container's own, or on v2 the init's when the container made its cgroup a non-leaf (see
+    /// `V2Manager::for_exec`).
+    pub fn for_exec(self, init_pid: i32) -> Self {
         match self.0 {
-            Backend::V2(m) => Self(Backend::V2(m.for_exec(init_cgroup))),
+            Backend::V2(m) => {
+                let init = std::fs::read_to_string(format!("/proc/{init_pid}/cgroup"));
+                Self(Backend::V2(m.for_exec(&init.unwrap_or_default())))
+            }
             v1 => Self(v1),
         }
     }

@@ -107,9 +107,7 @@ pub fn exec(root: &StateRoot, opts: ExecOptions) -> Result<Execed> {
         )
     };
 
-    let init_cgroup =
-        std::fs::read_to_string(format!("/proc/{}/cgroup", c.pid)).unwrap_or_default();
-    let cgroup = c.cgroup().map(|cg| cg.for_exec(&init_cgroup));
+    let cgroup = c.cgroup().map(|cg| cg.for_exec(c.pid));
     let cgroup_dir = cgroup.as_ref().and_then(|cg| cg.cgroup_dir_fd());
     // As in create: on v1 the child moves itself in, which is far cheaper than our writing its pid.
     let self_placement = match (&cgroup_dir, cgroup.as_ref()) {
