@@ -61,7 +61,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let req: UpdateRequest = serde_json::from_slice(&body)
+    let req: UpdateRequest = crate::json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("invalid update config: {e}")))?;
     let warnings = engine.update_container(&id, req).await?;
     Ok(Json(json!({ "Warnings": warnings })))

@@ -168,7 +168,7 @@ pub async fn create(
     Query(q): Query<CreateQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let options: CreateOptions = serde_json::from_slice(&body)
+    let options: CreateOptions = crate::json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("invalid container config: {e}")))?;
     if options.image.is_empty() {
         return Err(ApiError::BadRequest("config.Image is required".into()));

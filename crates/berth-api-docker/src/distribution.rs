@@ -133,8 +133,10 @@ pub async fn distribution(
 /// `POST /auth` (`docker login`): 200 `{"Status":"Login Succeeded"}` or 401 with the reason.
 pub async fn auth(
     axum::extract::State(engine): axum::extract::State<berth_engine::Engine>,
-    Json(creds): Json<Credentials>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
+    let creds: Credentials = crate::json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid auth config: {e}")))?;
     engine.login(&creds).await?;
     Ok(Json(
         json!({"Status": "Login Succeeded", "IdentityToken": ""}),

@@ -37,7 +37,7 @@ pub async fn create(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    let b: CreateBody = serde_json::from_slice(&body)
+    let b: CreateBody = crate::json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("invalid exec config: {e}")))?;
     let detach_keys = b.detach_keys.unwrap_or_default();
     // Refused here, as dockerd does, rather than when the session starts.
@@ -80,12 +80,8 @@ pub async fn start(
     let body = axum::body::to_bytes(std::mem::take(req.body_mut()), 1 << 20)
         .await
         .map_err(|e| ApiError::BadRequest(format!("read body: {e}")))?;
-    let b: StartBody = if body.is_empty() {
-        StartBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid exec start config: {e}")))?
-    };
+    let b: StartBody = crate::json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid exec start config: {e}")))?;
     let console_size = match b.console_size.as_deref() {
         Some([rows, cols]) => Some((*rows, *cols)),
         _ => None,

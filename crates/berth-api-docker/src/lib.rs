@@ -13,6 +13,7 @@ mod error;
 mod exec;
 mod filters;
 mod images;
+mod json;
 mod networks;
 mod prune;
 mod stream;

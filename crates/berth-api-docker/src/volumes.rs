@@ -99,12 +99,8 @@ struct CreateBody {
 }
 
 pub async fn create(State(engine): State<Engine>, body: Bytes) -> ApiResult<Response> {
-    let body: CreateBody = if body.is_empty() {
-        CreateBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid volume config: {e}")))?
-    };
+    let body: CreateBody = crate::json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid volume config: {e}")))?;
     let v = engine
         .create_volume(VolumeCreate {
             name: body.name,

@@ -6,6 +6,7 @@
 //! directory of the running test: build the workspace first (`cargo build --workspace`;
 //! scripts/test.sh does).
 
+pub mod python;
 pub mod registry;
 
 use std::io::Read;
@@ -107,7 +108,12 @@ impl Out {
 }
 
 /// Runs `cmd` to completion with a timeout, capturing output (and feeding `stdin`).
-pub fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Out {
+pub fn run(cmd: Command, stdin: Option<&[u8]>) -> Out {
+    run_within(cmd, stdin, COMMAND_TIMEOUT)
+}
+
+/// [`run`] for a whole client test suite (pytest, compose): killed after `timeout`.
+pub fn run_within(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Out {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -122,11 +128,15 @@ pub fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Out {
             let _ = std::io::Write::write_all(&mut pipe, &data);
         });
     }
-    wait_output(child)
+    wait_output_within(child, timeout)
 }
 
 /// Collects a child's output and status, killing it after `COMMAND_TIMEOUT`.
-pub fn wait_output(mut child: Child) -> Out {
+pub fn wait_output(child: Child) -> Out {
+    wait_output_within(child, COMMAND_TIMEOUT)
+}
+
+fn wait_output_within(mut child: Child, timeout: Duration) -> Out {
     let mut out_pipe = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
     let mut err_pipe = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
     let out_t = std::thread::spawn(move || {
@@ -144,9 +154,9 @@ pub fn wait_output(mut child: Child) -> Out {
         if let Some(s) = child.try_wait().unwrap_or(None) {
             break s;
         }
-        if start.elapsed() > COMMAND_TIMEOUT {
+        if start.elapsed() > timeout {
             let _ = child.kill();
-            panic!("command did not finish within {COMMAND_TIMEOUT:?}");
+            panic!("command did not finish within {timeout:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
