@@ -50,7 +50,18 @@ pub async fn load(State(engine): State<Engine>, body: Body) -> ApiResult<Respons
         .into_data_stream()
         .map(|r| r.map_err(std::io::Error::other));
     let reader = DrainOnDrop(SyncIoBridge::new(StreamReader::new(stream)));
-    let loaded = engine.load_images(reader).await?;
+    // As dockerd: 200, and a failure is the stream's last message (the SDKs raise their load
+    // error from `errorDetail`; a 4xx would be a different exception).
+    let loaded = match engine.load_images(reader).await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            tracing::warn!(error = %e, "image load failed");
+            let text = e.to_string();
+            return Ok(json_lines(&[
+                json!({"errorDetail": {"message": text}, "error": text}),
+            ]));
+        }
+    };
     let mut lines = Vec::new();
     for image in &loaded {
         if image.tags.is_empty() {

@@ -205,6 +205,13 @@ pub async fn inspect(
     } else {
         json!(links)
     };
+    // Records made before create filled these in.
+    if o.host_config.runtime.is_empty() {
+        host_config["Runtime"] = json!(berth_engine::system::DEFAULT_RUNTIME);
+    }
+    if o.host_config.log_config.driver.is_empty() {
+        host_config["LogConfig"]["Type"] = json!(berth_engine::system::DEFAULT_LOG_DRIVER);
+    }
     let mut v = json!({
         "Id": c.id,
         "Created": rfc3339(Some(c.created)),
@@ -212,7 +219,7 @@ pub async fn inspect(
         "Args": c.config.args,
         "State": {
             "Status": s.status.as_str(),
-            "Running": s.status.is_live(),
+            "Running": s.status.is_live() || s.status == Status::Restarting,
             "Paused": s.status == Status::Paused,
             "Restarting": s.status == Status::Restarting,
             "OOMKilled": s.oom_killed,
@@ -264,6 +271,10 @@ pub async fn inspect(
         },
         "NetworkSettings": crate::networks::settings_json(&c, &sandbox_key),
     });
+    // Shown only when set, as dockerd's `*int` with omitempty.
+    if let Some(t) = o.stop_timeout {
+        v["Config"]["StopTimeout"] = json!(t);
+    }
     if truthy(q.size.as_deref()) {
         add_sizes(&engine, &c.id, &mut v).await?;
     }
@@ -408,6 +419,7 @@ pub async fn wait(
 pub struct RemoveQuery {
     force: Option<String>,
     v: Option<String>,
+    link: Option<String>,
 }
 
 pub async fn remove(
@@ -415,9 +427,27 @@ pub async fn remove(
     Path(id): Path<String>,
     Query(q): Query<RemoveQuery>,
 ) -> ApiResult<StatusCode> {
+    if truthy(q.link.as_deref()) {
+        engine.remove_link(&id).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     engine
         .remove_container(&id, truthy(q.force.as_deref()), truthy(q.v.as_deref()))
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /containers/{parent}/{alias}?link=1`: a legacy link's name has a `/` in it.
+pub async fn remove_link(
+    State(engine): State<Engine>,
+    Path((parent, alias)): Path<(String, String)>,
+    Query(q): Query<RemoveQuery>,
+) -> ApiResult<StatusCode> {
+    let name = format!("/{parent}/{alias}");
+    if !truthy(q.link.as_deref()) {
+        return Err(berth_engine::Error::NoSuchContainer(name).into());
+    }
+    engine.remove_link(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -501,6 +531,8 @@ pub struct AttachQuery {
     stdin: Option<String>,
     stdout: Option<String>,
     stderr: Option<String>,
+    logs: Option<String>,
+    stream: Option<String>,
     #[serde(rename = "detachKeys")]
     detach_keys: Option<String>,
 }
@@ -524,32 +556,68 @@ pub async fn attach(
     } else {
         Vec::new()
     };
+    let (logs, stream) = (truthy(q.logs.as_deref()), truthy(q.stream.as_deref()));
     // Registered before the 101 goes out: the client starts the container right after it.
-    let pending = engine
-        .attach_container(&id, AttachOptions { stdin })
-        .await?;
-    let upgrade = hyper::upgrade::on(&mut req);
-    let content_type = if c.config.options.tty {
-        "application/vnd.docker.raw-stream"
+    let pending = if stream {
+        Some(
+            engine
+                .attach_container(&id, AttachOptions { stdin })
+                .await?,
+        )
     } else {
-        "application/vnd.docker.multiplexed-stream"
+        None
     };
+    let upgrade = hyper::upgrade::on(&mut req);
+    let raw = c.config.options.tty;
+    let resp = upgraded_stream(&req, raw);
     tokio::spawn(async move {
-        let attached = pending.connect().await;
+        let attached = match pending {
+            Some(p) => Some(p.connect().await),
+            None => None,
+        };
         let Ok(upgraded) = upgrade.await else { return };
         let mut client = TokioIo::new(upgraded);
+        // `logs`: what the container wrote so far comes first, then (with `stream`) the live
+        // output; without `stream` the attach ends there.
+        if logs {
+            let opts = LogsOptions {
+                stdout: want_stdout,
+                stderr: want_stderr,
+                follow: false,
+                tail: None,
+                since: None,
+                until: None,
+            };
+            if let Ok(mut lines) = engine.container_logs(&c.id, opts).await {
+                while let Some(l) = lines.recv().await {
+                    let out = if raw {
+                        l.bytes
+                    } else {
+                        frame(if l.stderr { 2 } else { 1 }, &l.bytes)
+                    };
+                    if client.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
         let attached = match attached {
-            Ok(a) => a,
-            Err(e) => {
+            Some(Ok(a)) => a,
+            Some(Err(e)) => {
                 let _ = client
                     .write_all(&frame(2, format!("Error: {e}\n").as_bytes()))
                     .await;
+                return;
+            }
+            None => {
+                let _ = client.shutdown().await;
                 return;
             }
         };
         splice(
             client,
             attached,
+            raw,
             want_stdout,
             want_stderr,
             keys,
@@ -557,13 +625,28 @@ pub async fn attach(
         )
         .await;
     });
+    Ok(resp)
+}
+
+/// The 101 that switches an attach or exec request to a stream: Docker's multiplexed content
+/// type for framed output from API 1.42 on, the raw one before and for raw output.
+pub(crate) fn upgraded_stream(req: &Request, raw: bool) -> Response {
+    let framed_type = req
+        .extensions()
+        .get::<crate::version::RequestedVersion>()
+        .is_none_or(|v| *v >= crate::version::RequestedVersion(1, 42));
+    let content_type = if !raw && framed_type {
+        "application/vnd.docker.multiplexed-stream"
+    } else {
+        "application/vnd.docker.raw-stream"
+    };
     let mut resp = Response::new(Body::empty());
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();
     h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Ok(resp)
+    resp
 }
 
 /// Docker's `detachKeys` (`ctrl-p,ctrl-q`, `ctrl-a`, `a,b`): the byte sequence that detaches a
@@ -634,6 +717,7 @@ where
 pub(crate) async fn splice<C>(
     client: C,
     attached: berth_engine::containers::AttachStream,
+    raw: bool,
     stdout: bool,
     stderr: bool,
     detach_keys: Vec<u8>,
@@ -660,7 +744,7 @@ pub(crate) async fn splice<C>(
         }
     });
     let detached = {
-        let forward = forward_output(&mut shim_r, &mut client_w, tty, stdout, stderr);
+        let forward = forward_output(&mut shim_r, &mut client_w, tty, raw, stdout, stderr);
         tokio::pin!(forward);
         tokio::select! {
             () = &mut forward => None,
@@ -682,19 +766,34 @@ pub(crate) async fn splice<C>(
     to_container.abort();
 }
 
-/// Container output to the client: raw for a tty, else Docker's frames of the wanted streams.
+/// Container output to the client. The shim sends a tty's output raw and other output in
+/// Docker's frames; the client gets frames of the wanted streams unless `raw` (an exec started
+/// with `Tty`, whatever its process has): dockerd frames by what the start request asks.
 async fn forward_output<W>(
     shim_r: &mut tokio::net::unix::OwnedReadHalf,
     client_w: &mut W,
     tty: bool,
+    raw: bool,
     stdout: bool,
     stderr: bool,
 ) where
     W: tokio::io::AsyncWrite + Unpin,
 {
     if tty {
-        let _ = tokio::io::copy(shim_r, client_w).await;
-        return;
+        if raw {
+            let _ = tokio::io::copy(shim_r, client_w).await;
+            return;
+        }
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let n = match shim_r.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if stdout && client_w.write_all(&frame(1, &buf[..n])).await.is_err() {
+                return;
+            }
+        }
     }
     let mut header = [0u8; 8];
     loop {
@@ -711,10 +810,17 @@ async fn forward_output<W>(
             2 => stderr,
             _ => true,
         };
-        if wanted
-            && (client_w.write_all(&header).await.is_err()
-                || client_w.write_all(&payload).await.is_err())
-        {
+        let written = if !wanted {
+            Ok(())
+        } else if raw {
+            client_w.write_all(&payload).await
+        } else {
+            match client_w.write_all(&header).await {
+                Ok(()) => client_w.write_all(&payload).await,
+                e => e,
+            }
+        };
+        if written.is_err() {
             return;
         }
     }

@@ -66,8 +66,3 @@ pub async fn not_implemented(method: Method, uri: Uri) -> Response {
     )
     .into_response()
 }
-
-/// Berth has no plugin system, so no plugin exists.
-pub async fn no_such_plugin(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
-    message(StatusCode::NOT_FOUND, format!("plugin {name:?} not found")).into_response()
-}

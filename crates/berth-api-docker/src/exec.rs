@@ -1,9 +1,8 @@
 //! `/containers/{id}/exec` and `/exec/...`: create, start (HTTP upgrade unless detached),
 //! inspect, resize.
 
-use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use berth_engine::containers::{ExecConfig, ExecStartOptions};
@@ -66,6 +65,8 @@ pub async fn create(
 #[serde(rename_all = "PascalCase", default)]
 pub struct StartBody {
     detach: bool,
+    /// The client's framing: raw when set, whatever the exec's process has (dockerd's rule).
+    tty: bool,
     /// `[rows, cols]`.
     console_size: Option<Vec<u16>>,
 }
@@ -99,6 +100,7 @@ pub async fn start(
         return Ok(StatusCode::OK.into_response());
     }
     let tty = exec.config.tty;
+    let raw = b.tty;
     // Terminal sessions only, as for attach.
     let keys = if tty {
         crate::containers::detach_keys(Some(&exec.config.detach_keys))?
@@ -107,6 +109,7 @@ pub async fn start(
     };
     let (want_stdout, want_stderr) = (exec.config.attach_stdout, exec.config.attach_stderr);
     let upgrade = hyper::upgrade::on(&mut req);
+    let resp = crate::containers::upgraded_stream(&req, raw);
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else { return };
         let mut client = TokioIo::new(upgraded);
@@ -115,8 +118,16 @@ pub async fn start(
                 let wait = async {
                     let _ = engine.wait_exec(&id).await;
                 };
-                crate::containers::splice(client, attached, want_stdout, want_stderr, keys, wait)
-                    .await;
+                crate::containers::splice(
+                    client,
+                    attached,
+                    raw,
+                    want_stdout,
+                    want_stderr,
+                    keys,
+                    wait,
+                )
+                .await;
             }
             Ok(None) => {
                 let _ = client.shutdown().await;
@@ -125,7 +136,7 @@ pub async fn start(
                 // As dockerd: the stream is already promised, so the error goes into it; the
                 // CLI prints it and then inspects the exit code (126).
                 let text = format!("{e}\r\n");
-                let bytes = if tty {
+                let bytes = if raw {
                     text.into_bytes()
                 } else {
                     frame(1, text.as_bytes())
@@ -135,17 +146,6 @@ pub async fn start(
             }
         }
     });
-    let content_type = if tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
-    let mut resp = Response::new(Body::empty());
-    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = resp.headers_mut();
-    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok(resp)
 }
 

@@ -311,7 +311,14 @@ pub fn json_lines(items: &[Value]) -> Response {
         body.extend(serde_json::to_vec(item).unwrap_or_default());
         body.push(b'\n');
     }
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    // Chunked, as dockerd's streams always are: the Python SDK decodes a chunked body as a
+    // sequence of messages but a sized one as a single JSON document.
+    let chunk = futures_util::stream::once(async { Ok::<_, std::convert::Infallible>(body) });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(chunk),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod archive;
 mod body;
+mod cluster;
 mod container_fs;
 mod container_ops;
 mod containers;
@@ -61,6 +62,10 @@ pub fn router(engine: Engine) -> Router {
             "/containers/{id}",
             axum::routing::delete(containers::remove),
         )
+        .route(
+            "/containers/{id}/{alias}",
+            axum::routing::delete(containers::remove_link),
+        )
         .route("/containers/{id}/start", post(containers::start))
         .route("/containers/{id}/stop", post(containers::stop))
         .route("/containers/{id}/restart", post(containers::restart))
@@ -110,7 +115,7 @@ pub fn router(engine: Engine) -> Router {
             "/volumes/{name}",
             get(volumes::inspect).delete(volumes::remove),
         )
-        .route("/plugins/{name}/json", get(error::no_such_plugin))
+        .merge(cluster::routes())
         .fallback(error::not_implemented)
         .with_state(engine)
 }

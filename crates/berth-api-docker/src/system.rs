@@ -22,10 +22,9 @@ use crate::{API_VERSION, MIN_API_VERSION};
 /// Headers the docker CLI reads from every response of `/_ping` to negotiate.
 fn ping_headers() -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert("API-Version", HeaderValue::from_static(API_VERSION));
-    h.insert("OSType", HeaderValue::from_static("linux"));
-    h.insert("Docker-Experimental", HeaderValue::from_static("false"));
+    crate::version::common_headers(&mut h);
     h.insert("Builder-Version", HeaderValue::from_static("1"));
+    h.insert("Swarm", HeaderValue::from_static("inactive"));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache, no-store, must-revalidate"),
@@ -123,8 +122,8 @@ pub async fn info(State(engine): State<Engine>) -> ApiResult<Json<Value>> {
         "Labels": [],
         "ExperimentalBuild": false,
         "ServerVersion": i.server_version,
-        "Runtimes": {"berth": {"path": i.runtime}},
-        "DefaultRuntime": "berth",
+        "Runtimes": {berth_engine::system::DEFAULT_RUNTIME: {"path": i.runtime}},
+        "DefaultRuntime": berth_engine::system::DEFAULT_RUNTIME,
         "Swarm": {
             "NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false,
             "Error": "", "RemoteManagers": null,

@@ -2,7 +2,7 @@
 //! same handler, and versions outside what Berth speaks are refused as dockerd does.
 
 use axum::extract::Request;
-use axum::http::{StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -32,8 +32,27 @@ fn split(path: &str) -> Option<(&str, &str)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RequestedVersion(pub u32, pub u32);
 
-pub async fn strip_prefix(mut req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
+/// Headers dockerd puts on every response, errors included: clients read the daemon's API
+/// version and OS from whichever response they get first.
+pub fn common_headers(h: &mut HeaderMap) {
+    h.insert("API-Version", HeaderValue::from_static(API_VERSION));
+    h.insert("OSType", HeaderValue::from_static("linux"));
+    h.insert("Docker-Experimental", HeaderValue::from_static("false"));
+    h.insert(header::SERVER, HeaderValue::from_static(SERVER));
+}
+
+const SERVER: &str = concat!("Berth/", env!("CARGO_PKG_VERSION"), " (linux)");
+
+pub async fn strip_prefix(req: Request, next: Next) -> Response {
+    let mut resp = route_version(req, next).await;
+    common_headers(resp.headers_mut());
+    resp
+}
+
+/// Checks and strips the `/v1.NN` prefix (recording the version for handlers) and folds
+/// repeated slashes, as clients join names that start with `/` onto paths (`/containers//a/b`).
+async fn route_version(mut req: Request, next: Next) -> Response {
+    let path = fold_slashes(req.uri().path());
     let mut requested = parse(API_VERSION).map(|(a, b)| RequestedVersion(a, b));
     if let Some((version, rest)) = split(&path) {
         let (Some(v), Some(min), Some(max)) =
@@ -60,26 +79,48 @@ pub async fn strip_prefix(mut req: Request, next: Next) -> Response {
             .into_response();
         }
         requested = Some(RequestedVersion(v.0, v.1));
-        let query = req
-            .uri()
-            .query()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default();
-        match format!("{rest}{query}").parse::<Uri>() {
-            Ok(uri) => *req.uri_mut() = uri,
-            Err(_) => {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    format!("invalid request path {path}"),
-                )
-                .into_response()
-            }
+        if let Err(resp) = set_path(&mut req, rest) {
+            return resp;
+        }
+    } else if path != req.uri().path() {
+        if let Err(resp) = set_path(&mut req, &path) {
+            return resp;
         }
     }
     if let Some(v) = requested {
         req.extensions_mut().insert(v);
     }
     next.run(req).await
+}
+
+fn fold_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Routes the request as `path`, keeping its query.
+fn set_path(req: &mut Request, path: &str) -> Result<(), Response> {
+    let query = req
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    match format!("{path}{query}").parse::<Uri>() {
+        Ok(uri) => {
+            *req.uri_mut() = uri;
+            Ok(())
+        }
+        Err(_) => Err(message(
+            StatusCode::BAD_REQUEST,
+            format!("invalid request path {path}"),
+        )
+        .into_response()),
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ pub enum Error {
     NoSuchImage(String),
     #[error("No such container: {0}")]
     NoSuchContainer(String),
+    #[error("Conflict, cannot remove the default link name of the container")]
+    RemoveDefaultLinkName,
     #[error(transparent)]
     InvalidReference(#[from] berth_types::InvalidReference),
     #[error("image id prefix {0:?} matches more than one image")]
@@ -74,14 +76,21 @@ pub enum Error {
     AttachStopped(String),
     #[error("You cannot remove a running container {0}. Stop the container before attempting removal or force remove")]
     RemoveRunning(String),
+    #[error("cannot remove container \"/{0}\": container is restarting: stop the container before removing or force remove")]
+    RemoveRestarting(String),
     #[error("removal of container {0} is already in progress")]
     ContainerRemoving(String),
     #[error("container {0} did not stop after SIGKILL")]
     StopTimedOut(String),
     #[error("cannot join the network namespace of container {0}: it is not running")]
     JoinNotRunning(String),
-    #[error("logging driver {0:?} is not supported (json-file, local and none are)")]
+    /// dockerd's text; berthd has the json-file (also as `local`) and none drivers.
+    #[error("logger: no log driver named '{0}' is registered")]
     UnsupportedLogDriver(String),
+    #[error("Unknown runtime specified {0}")]
+    UnknownRuntime(String),
+    #[error("invalid isolation '{0}' on linux")]
+    BadIsolation(String),
     #[error("invalid log option {0}")]
     BadLogOption(String),
     #[error("create {0}: {0:?} includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")]
@@ -220,7 +229,9 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::NoSuchImage(_) | Self::NoSuchContainer(_) => ErrorKind::NotFound,
-            Self::InvalidReference(_) | Self::TagWithDigest(_) => ErrorKind::InvalidArgument,
+            Self::InvalidReference(_) | Self::TagWithDigest(_) | Self::RemoveDefaultLinkName => {
+                ErrorKind::InvalidArgument
+            }
             Self::AmbiguousImage(_) | Self::ImageHasTags { .. } | Self::ImageInUse { .. } => {
                 ErrorKind::Conflict
             }
@@ -229,9 +240,11 @@ impl Error {
             Self::BadChange { .. } => ErrorKind::InvalidArgument,
             Self::Json(_) => ErrorKind::Internal,
             Self::Io { .. } | Self::Task(_) | Self::CorruptRecord { .. } => ErrorKind::Internal,
-            Self::InvalidName(_) | Self::UnsupportedLogDriver(_) | Self::BadLogOption(_) => {
-                ErrorKind::InvalidArgument
-            }
+            Self::InvalidName(_)
+            | Self::UnsupportedLogDriver(_)
+            | Self::BadLogOption(_)
+            | Self::UnknownRuntime(_)
+            | Self::BadIsolation(_) => ErrorKind::InvalidArgument,
             Self::NameInUse { .. }
             | Self::AmbiguousContainer(_)
             | Self::NotRunning(_)
@@ -239,6 +252,7 @@ impl Error {
             | Self::NotPaused(_)
             | Self::AttachStopped(_)
             | Self::RemoveRunning(_)
+            | Self::RemoveRestarting(_)
             | Self::ContainerRemoving(_)
             | Self::JoinNotRunning(_) => ErrorKind::Conflict,
             Self::Spec(e) => e.kind(),

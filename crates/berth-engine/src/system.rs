@@ -33,6 +33,11 @@ pub struct SystemInfo {
 
 /// The engine's own version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The name containers' `HostConfig.Runtime` and `/info` give berth-runtime. `runc` is taken as
+/// another name of it: it is runc-compatible, and compose files and scripts name runc.
+pub const DEFAULT_RUNTIME: &str = "berth";
+/// The daemon's log driver, filled into `HostConfig.LogConfig.Type` at create as dockerd does.
+pub const DEFAULT_LOG_DRIVER: &str = "json-file";
 
 fn uname() -> (String, String, String) {
     let u = nix::sys::utsname::uname();

@@ -70,10 +70,17 @@ impl Engine {
         let _op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
         let _gc = self.inner.gc_lock.read().await;
-        let pause = opts.pause && c.state.status == Status::Running;
-        if pause {
-            self.runtime(&c.id, &["pause", &c.id]).await?;
-        }
+        // As dockerd, a pause that fails does not stop the commit: the container may be
+        // exiting right now (its exit not yet recorded), and a stopped one needs no pause.
+        let pause = opts.pause
+            && c.state.status == Status::Running
+            && match self.runtime(&c.id, &["pause", &c.id]).await {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::debug!(container = %c.id, error = %e, "pause for commit");
+                    false
+                }
+            };
         let tmp = self
             .config()
             .data_root

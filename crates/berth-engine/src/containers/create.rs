@@ -110,6 +110,25 @@ fn volumes_from(store: &berth_store::Store, h: &HostConfig) -> Result<Vec<MountS
     Ok(out)
 }
 
+/// What dockerd fills in and checks at create, so inspect shows it: the log driver, the
+/// runtime, the isolation.
+fn fill_in_defaults(h: &mut HostConfig) -> Result<()> {
+    if h.log_config.driver.is_empty() {
+        h.log_config.driver = crate::system::DEFAULT_LOG_DRIVER.into();
+    }
+    super::lifecycle::log_options(&h.log_config, PathBuf::new())?;
+    match h.runtime.as_str() {
+        "" => h.runtime = crate::system::DEFAULT_RUNTIME.into(),
+        "runc" => {}
+        r if r == crate::system::DEFAULT_RUNTIME => {}
+        other => return Err(Error::UnknownRuntime(other.to_string())),
+    }
+    if !(h.isolation.is_empty() || h.isolation.eq_ignore_ascii_case("default")) {
+        return Err(Error::BadIsolation(h.isolation.clone()));
+    }
+    Ok(())
+}
+
 impl Engine {
     /// Creates a container; returns its id and dockerd's warnings about options this host
     /// cannot apply (they are dropped, as dockerd drops them).
@@ -131,6 +150,7 @@ impl Engine {
         if matches!(options.host_config.network_mode.as_str(), "" | "default") {
             options.host_config.network_mode = crate::networks::DEFAULT_NETWORK.into();
         }
+        fill_in_defaults(&mut options.host_config)?;
         let created = self
             .with_store(move |store| {
                 let image = resolve(store, &options.image)?;

@@ -187,7 +187,7 @@ impl Engine {
             let key = store.metadata.get_container(&c.id)?.snapshot_key;
             let upper = store.snapshots.upper_dir(&key)?;
             let lowers = store.snapshots.lower_dirs(&key)?;
-            Ok(berth_image::changes(&upper, &lowers)?)
+            Ok(without_init_paths(berth_image::changes(&upper, &lowers)?))
         })
         .await
     }
@@ -262,3 +262,32 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+
+/// Paths dockerd keeps in a container's init layer (below its writable one), which `docker
+/// diff` therefore never reports: the mount targets of the generated files, and `/dev`, `/proc`
+/// and `/sys`, which are mounts in a running container, so anything under them in the writable
+/// layer is a mount target too.
+const INIT_FILES: [&str; 6] = [
+    "/.dockerenv",
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/hostname",
+    "/etc/mtab",
+    "/dev/console",
+];
+const INIT_TREES: [&str; 3] = ["/dev", "/proc", "/sys"];
+
+/// `changes` without the init layer's paths; `/etc` stays only if something else in it changed.
+fn without_init_paths(changes: Vec<berth_image::Change>) -> Vec<berth_image::Change> {
+    let is_init = |p: &Path| {
+        INIT_FILES.iter().any(|f| p == Path::new(f)) || INIT_TREES.iter().any(|t| p.starts_with(t))
+    };
+    let kept: Vec<_> = changes.into_iter().filter(|c| !is_init(&c.path)).collect();
+    let etc = Path::new("/etc");
+    let etc_touched = kept
+        .iter()
+        .any(|c| c.path != etc && c.path.starts_with(etc));
+    kept.into_iter()
+        .filter(|c| c.path != etc || etc_touched || c.kind == berth_image::ChangeKind::Deleted)
+        .collect()
+}

@@ -13,7 +13,7 @@ use tokio::process::Command;
 
 use super::{Container, State, Status};
 use crate::events::EventType;
-use crate::spec::{self, SeccompHost, SpecContext};
+use crate::spec::{self, LogConfig, SeccompHost, SpecContext};
 use crate::{Engine, Error, Result};
 
 /// Seconds `stop` waits for the stop signal to work before SIGKILL, as dockerd.
@@ -127,9 +127,9 @@ fn hosts_file(
     s
 }
 
-/// Log rotation from `--log-opt max-size=10m --log-opt max-file=3`.
-fn log_options(c: &Container, path: PathBuf) -> Result<Option<LogOptions>> {
-    let lc = &c.config.options.host_config.log_config;
+/// Log rotation from `--log-opt max-size=10m --log-opt max-file=3`; also checks a create
+/// request's log config (with any path).
+pub(super) fn log_options(lc: &LogConfig, path: PathBuf) -> Result<Option<LogOptions>> {
     match lc.driver.as_str() {
         "" | "json-file" | "local" => {}
         "none" => return Ok(None),
@@ -434,7 +434,10 @@ impl Engine {
             &self.config().runtime,
         );
         cmd.runtime_root = Some(self.runtime_root());
-        cmd.log = log_options(c, self.log_path(&c.id))?;
+        cmd.log = log_options(
+            &c.config.options.host_config.log_config,
+            self.log_path(&c.id),
+        )?;
         cmd.terminal = opts.tty;
         cmd.stdin = opts.open_stdin;
         Ok(cmd)
@@ -493,6 +496,19 @@ impl Engine {
                 state.finished_at = Some(chrono::Utc::now());
             }
         }
+        let h = &c.config.options.host_config;
+        let restarting = self
+            .inner
+            .containers
+            .entry(id, &state)
+            .restarting
+            .load(Ordering::SeqCst);
+        let auto_remove = h.auto_remove && !restarting;
+        let restart = !auto_remove && self.should_restart(&c, &state);
+        // Waiting out the back-off is dockerd's `restarting` state: a plain remove is refused.
+        if restart {
+            state.status = Status::Restarting;
+        }
         if let Err(e) = self.save_state(id, state.clone()).await {
             tracing::error!(container = id, error = %e, "record exit");
         }
@@ -508,14 +524,7 @@ impl Engine {
         }
         self.events()
             .publish(EventType::Container, "die", id, attrs);
-        let h = &c.config.options.host_config;
-        let restarting = self
-            .inner
-            .containers
-            .entry(id, &state)
-            .restarting
-            .load(Ordering::SeqCst);
-        if h.auto_remove && !restarting {
+        if auto_remove {
             let engine = self.clone();
             let id = id.to_string();
             tokio::spawn(async move {
@@ -525,7 +534,7 @@ impl Engine {
             });
             return;
         }
-        if self.should_restart(&c, &state) {
+        if restart {
             self.schedule_restart(id.to_string(), state.restart_count);
         }
     }
@@ -561,7 +570,8 @@ impl Engine {
             let Ok(c) = engine.container(&id).await else {
                 return;
             };
-            if c.state.status != Status::Exited || c.state.stopped_by_user {
+            // A stop, kill or remove during the back-off cancelled the restart.
+            if c.state.status != Status::Restarting || c.state.stopped_by_user {
                 return;
             }
             let mut state = c.state.clone();
@@ -604,6 +614,16 @@ impl Engine {
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
+        if c.state.status == Status::Restarting {
+            self.cancel_restart(&c).await?;
+            self.events().publish(
+                EventType::Container,
+                "stop",
+                &c.id,
+                self.container_event_attrs(&c),
+            );
+            return Ok(true);
+        }
         if !c.state.status.is_live() {
             return Ok(false);
         }
@@ -663,8 +683,16 @@ impl Engine {
     }
 
     /// `docker kill -s SIGNAL`.
+    /// SIGKILL returns once the container has exited (dockerd waits up to 10 s), so a remove
+    /// right after it does not meet a running container.
     pub async fn kill_container(&self, name_or_id: &str, signal: Option<&str>) -> Result<()> {
         let c = self.container(name_or_id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        if c.state.status == Status::Restarting {
+            let _op = entry.op.lock().await;
+            // dockerd: the kill only cancels the pending restart; no signal, no event.
+            return self.cancel_restart(&self.container(&c.id).await?).await;
+        }
         if !c.state.status.is_live() {
             return Err(Error::NotRunning(c.id.clone()));
         }
@@ -672,7 +700,14 @@ impl Engine {
         let mut state = c.state.clone();
         state.stopped_by_user = true;
         self.save_state(&c.id, state).await?;
+        let mut rx = entry.state.subscribe();
         self.runtime(&c.id, &["kill", &c.id, signal]).await?;
+        if matches!(signal, "SIGKILL" | "KILL" | "9") {
+            tokio::time::timeout(KILL_GRACE, rx.wait_for(|s| !s.status.is_live()))
+                .await
+                .map_err(|_| Error::StopTimedOut(c.id.clone()))?
+                .map_err(|_| Error::StopTimedOut(c.id.clone()))?;
+        }
         let mut attrs = self.container_event_attrs(&c);
         attrs.insert(
             "signal".into(),
@@ -681,6 +716,17 @@ impl Engine {
         self.events()
             .publish(EventType::Container, "kill", &c.id, attrs);
         Ok(())
+    }
+
+    /// Ends a restart back-off: the container stays exited (the caller holds its op lock).
+    pub(super) async fn cancel_restart(&self, c: &Container) -> Result<()> {
+        if c.state.status != Status::Restarting {
+            return Ok(());
+        }
+        let mut state = c.state.clone();
+        state.status = Status::Exited;
+        state.stopped_by_user = true;
+        self.save_state(&c.id, state).await
     }
 
     /// `docker restart`.
@@ -797,6 +843,12 @@ impl Engine {
                         .and_then(|r| r.ok())
                         .flatten();
                     self.handle_exit(&c.id, exit).await;
+                }
+                Status::Restarting => {
+                    // The crash cut the back-off short: clean up, then wait it out again.
+                    self.delete_runtime_state(&c.id).await;
+                    self.cleanup_after_exit(&c.id).await;
+                    self.schedule_restart(c.id.clone(), c.state.restart_count);
                 }
                 Status::Removing => {
                     // A removal the crash interrupted: finish it.

@@ -291,7 +291,11 @@ impl Engine {
             let entry = self.inner.containers.entry(&c.id, &c.state);
             c.state = entry.state.borrow().clone();
             // Like `docker ps`: without -a only live containers (paused ones included).
-            if !opts.all && opts.statuses.is_empty() && !c.state.status.is_live() {
+            if !opts.all
+                && opts.statuses.is_empty()
+                && !c.state.status.is_live()
+                && c.state.status != Status::Restarting
+            {
                 continue;
             }
             if !opts.statuses.is_empty()

@@ -17,6 +17,12 @@ impl Engine {
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
+        if c.state.status == Status::Restarting {
+            if !force {
+                return Err(Error::RemoveRestarting(c.name.clone()));
+            }
+            self.cancel_restart(&c).await?;
+        }
         if c.state.status.is_live() {
             if !force {
                 return Err(Error::RemoveRunning(c.id.clone()));

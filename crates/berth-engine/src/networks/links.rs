@@ -280,6 +280,34 @@ pub(crate) fn linked(store: &Store, c: &Container) -> Result<Linked> {
 }
 
 impl Engine {
+    /// `docker rm --link /parent/alias`: drops the parent's legacy link `alias` (its /etc/hosts
+    /// and environment change at the next start, as in dockerd).
+    pub async fn remove_link(&self, link_name: &str) -> Result<()> {
+        let full = format!("/{}", link_name.trim_start_matches('/'));
+        let Some((parent, alias)) = full.rsplit_once('/').filter(|(p, _)| !p.is_empty()) else {
+            return Err(Error::RemoveDefaultLinkName);
+        };
+        let c = self.container(parent).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        let _op = entry.op.lock().await;
+        let c = self.container(&c.id).await?;
+        let mut config = c.config.clone();
+        let before = config.links.len();
+        config.links.retain(|l| l.alias != alias);
+        if config.links.len() == before {
+            return Err(Error::NoSuchContainer(full));
+        }
+        config
+            .options
+            .host_config
+            .links
+            .retain(|spec| parse(spec).map_or(true, |(_, a)| a != alias));
+        let json = serde_json::to_string(&config).map_err(Error::Json)?;
+        let id = c.id.clone();
+        self.with_store(move |store| Ok(store.metadata.set_container_config(&id, &json)?))
+            .await
+    }
+
     /// Inspect's `HostConfig.Links`: `/target:/container/alias` for each legacy link whose
     /// target still exists, under the target's current name.
     pub async fn legacy_links(&self, c: &Container) -> Result<Vec<String>> {

@@ -29,8 +29,8 @@ pub use mounts::{
 };
 pub use options::{
     BindOptions, CreateOptions, DriverConfig, EndpointIpam, EndpointSettings, HostConfig,
-    ImageConfig, MountSpec, NetworkingConfig, ThrottleDevice, TmpfsOptions, VolumeOptions,
-    WeightDevice,
+    ImageConfig, LogConfig, MountSpec, NetworkingConfig, ThrottleDevice, TmpfsOptions,
+    VolumeOptions, WeightDevice,
 };
 pub(crate) use resources::swap_limit;
 pub use resources::{HostDevices, HostFileInfo, HostFileKind, HostFs};

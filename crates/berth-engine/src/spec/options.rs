@@ -228,6 +228,10 @@ pub struct HostConfig {
     pub readonly_paths: Option<Vec<String>>,
     #[serde(deserialize_with = "nullable")]
     pub annotations: BTreeMap<String, String>,
+    /// The OCI runtime by name: `""` is the daemon's ([`crate::system::DEFAULT_RUNTIME`]).
+    pub runtime: String,
+    /// `""` or `default` on Linux (dockerd's rule).
+    pub isolation: String,
 }
 
 /// A block device's I/O weight (Docker's `blkiodev.WeightDevice`).

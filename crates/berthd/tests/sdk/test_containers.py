@@ -33,7 +33,7 @@ def test_inspect_has_isolation_stop_timeout_runtime(client, image, name):
     c = client.containers.create(image, "true", name=name(), stop_timeout=7)
     assert c.attrs["Config"]["StopTimeout"] == 7
     assert c.attrs["HostConfig"]["Isolation"] == ""
-    assert c.attrs["HostConfig"]["Runtime"] == "runc"
+    assert c.attrs["HostConfig"]["Runtime"] == client.info()["DefaultRuntime"]
     plain = client.containers.create(image, "true")
     assert "StopTimeout" not in plain.attrs["Config"]
 
