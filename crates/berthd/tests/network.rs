@@ -1267,3 +1267,52 @@ fn udp_on_the_ipv6_loopback_is_proxied() {
     d.docker(&["rm", "-f", &echo]).ok();
     UdpSocket::bind(loopback6(p1)).expect("the proxy's port is free after rm");
 }
+
+/// As dockerd: a container that is not running still lists its networks in inspect (without
+/// addresses), and on a user network its aliases include its short id (API < 1.45). compose
+/// 1.29 reads both right after a create; without them it reconnected every container and
+/// failed with "already connected".
+#[test]
+fn created_and_exited_containers_show_their_networks_with_the_short_id_alias() {
+    let Some((d, image)) = daemon() else { return };
+    let net = unique("net");
+    d.docker(&["network", "create", &net]).ok();
+    let name = unique("created");
+    let id = d
+        .docker(&[
+            "create",
+            "--name",
+            &name,
+            "--network",
+            &net,
+            "--network-alias",
+            "svc",
+            image,
+            "true",
+        ])
+        .ok()
+        .text();
+    let networks = |d: &Daemon| {
+        inspect(
+            d,
+            "{{range $n, $e := .NetworkSettings.Networks}}{{$n}} {{$e.NetworkID}} {{$e.Aliases}} [{{$e.IPAddress}}];{{end}}",
+            &name,
+        )
+    };
+    let want = format!("{net} {} [svc {}] [];", network_id(&d, &net), &id[..12]);
+    assert_eq!(networks(&d), want);
+    // Running, it has an address there; exited, the network is listed again without one.
+    d.docker(&["start", "-a", &name]).ok();
+    assert_eq!(networks(&d), want);
+    // The default bridge has no such aliases.
+    let other = unique("bridged");
+    d.docker(&["create", "--name", &other, image, "true"]).ok();
+    assert_eq!(
+        inspect(
+            &d,
+            "{{range $n, $e := .NetworkSettings.Networks}}{{$n}} {{$e.Aliases}};{{end}}",
+            &other
+        ),
+        "bridge [];"
+    );
+}

@@ -650,6 +650,31 @@ impl Engine {
         Ok(())
     }
 
+    /// Inspect's `NetworkSettings.Networks`: a running container's endpoints; for one that is
+    /// not running (created, exited) the networks it joins at its start, without addresses, as
+    /// dockerd keeps them. compose 1.29 reads a new container's networks there before starting
+    /// it: one missing is connected again, which fails as already connected.
+    pub async fn inspect_endpoints(&self, c: &Container) -> Vec<Endpoint> {
+        if !c.state.networks.is_empty() || c.state.status.is_live() {
+            return c.state.networks.clone();
+        }
+        let opts = c.config.options.clone();
+        let planned = self.with_store(move |store| plan(store, &opts)).await;
+        // A network removed since the create: nothing to show, as the start will say.
+        let Ok(NetPlan::Cni(nets)) = planned else {
+            return Vec::new();
+        };
+        nets.into_iter()
+            .map(|(net, settings)| Endpoint {
+                network_id: net.id,
+                network_name: net.name,
+                aliases: settings.aliases,
+                links: settings.links,
+                ..Default::default()
+            })
+            .collect()
+    }
+
     async fn save_config(&self, id: &str, config: &crate::containers::Config) -> Result<()> {
         let json = serde_json::to_string(config).map_err(Error::Json)?;
         let id = id.to_string();
