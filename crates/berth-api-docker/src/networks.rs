@@ -297,8 +297,12 @@ fn host_ips<'a>(c: &Container, p: &'a PublishedPort) -> Vec<&'a str> {
 }
 
 /// `NetworkSettings.Ports`: every exposed or published port, with its host bindings (`null`
-/// for an exposed, unpublished one, as dockerd).
+/// for an exposed, unpublished one, as dockerd). None while the container is not running:
+/// dockerd fills them at start and clears them at exit (its list reads the same map).
 fn ports_json(c: &Container) -> Value {
+    if !c.state.status.is_live() {
+        return json!({});
+    }
     let mut ports: Map<String, Value> = c
         .config
         .options
@@ -367,6 +371,10 @@ pub(crate) fn settings_json(c: &Container, endpoints: &[Endpoint], sandbox_key: 
 
 /// `docker ps`'s `Ports` of one container.
 pub(crate) fn summary_ports(c: &Container) -> Value {
+    // As inspect's `NetworkSettings.Ports` (`ports_json`): nothing unless running.
+    if !c.state.status.is_live() {
+        return json!([]);
+    }
     let mut out: Vec<Value> = c
         .state
         .ports

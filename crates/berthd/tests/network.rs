@@ -1316,3 +1316,35 @@ fn created_and_exited_containers_show_their_networks_with_the_short_id_alias() {
         "bridge [];"
     );
 }
+
+/// As dockerd: a container's ports (inspect's `NetworkSettings.Ports`, the list's `Ports`) are
+/// there only while it runs; created or exited, it shows none, not its exposed ports.
+#[test]
+fn ports_show_only_while_running() {
+    let Some((d, image)) = daemon() else { return };
+    let name = unique("ports");
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    d.docker(&[
+        "create", "--name", &name, "-p", &publish, "--expose", "81", image, "sleep", "100",
+    ])
+    .ok();
+    let view = |d: &Daemon| {
+        let ports = inspect(d, "{{json .NetworkSettings.Ports}}", &name);
+        let filter = format!("name={name}");
+        let ps = d
+            .docker(&["ps", "-a", "--filter", &filter, "--format", "{{.Ports}}"])
+            .ok();
+        format!("{ports} | {}", ps.text())
+    };
+    assert_eq!(view(&d), "{} | ");
+    d.docker(&["start", &name]).ok();
+    let running = view(&d);
+    assert!(running.contains(r#""81/tcp":null"#), "{running}");
+    assert!(
+        running.contains(&format!("127.0.0.1:{port}->80/tcp")),
+        "{running}"
+    );
+    d.docker(&["stop", "-t", "0", &name]).ok();
+    assert_eq!(view(&d), "{} | ");
+}
