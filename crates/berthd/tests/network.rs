@@ -1348,3 +1348,56 @@ fn ports_show_only_while_running() {
     d.docker(&["stop", "-t", "0", &name]).ok();
     assert_eq!(view(&d), "{} | ");
 }
+
+/// As dockerd: `network disconnect` of a container's own network and a `network connect` put
+/// it back on a network (compose 1.29 does both on every container it creates when it misses
+/// the short id among the aliases); one created with `--network none` stays refused.
+#[test]
+fn disconnect_then_connect_puts_a_container_back_on_its_network() {
+    let Some((d, image)) = daemon() else { return };
+    let net = unique("net");
+    d.docker(&["network", "create", &net]).ok();
+    for running in [false, true] {
+        let name = unique("back");
+        d.docker(&[
+            "create",
+            "--name",
+            &name,
+            "--network",
+            &net,
+            image,
+            "sleep",
+            "100",
+        ])
+        .ok();
+        if running {
+            d.docker(&["start", &name]).ok();
+        }
+        d.docker(&["network", "disconnect", &net, &name]).ok();
+        let nets = "{{range $n, $e := .NetworkSettings.Networks}}{{$n}};{{end}}";
+        assert_eq!(inspect(&d, nets, &name), "");
+        d.docker(&["network", "connect", "--alias", "again", &net, &name])
+            .ok();
+        if !running {
+            d.docker(&["start", &name]).ok();
+        }
+        let template = format!(
+            "{{{{with index .NetworkSettings.Networks \"{net}\"}}}}{{{{.Aliases}}}} {{{{.IPAddress}}}}{{{{end}}}}"
+        );
+        let got = inspect(&d, &template, &name);
+        assert!(got.starts_with("[again "), "{got}");
+        assert!(!got.ends_with(' '), "no address: {got}");
+    }
+    let none = unique("none");
+    d.docker(&[
+        "create",
+        "--name",
+        &none,
+        "--network",
+        "none",
+        image,
+        "true",
+    ])
+    .ok();
+    d.docker(&["network", "connect", &net, &none]).failed();
+}

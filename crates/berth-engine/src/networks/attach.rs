@@ -550,8 +550,10 @@ impl Engine {
             .into());
         }
         let mode = c.config.options.host_config.network_mode.clone();
+        // Off its network by a disconnect (not created so): the network it joins is its mode.
+        let back_on = mode == "none" && c.config.disconnected_mode.is_some();
         if !net.is_bridge()
-            || matches!(mode.as_str(), "host" | "none")
+            || (matches!(mode.as_str(), "host" | "none") && !back_on)
             || mode.starts_with("container:")
         {
             return Err(NetworkError::CannotConnect {
@@ -584,6 +586,10 @@ impl Engine {
             self.save_state(&c.id, state).await?;
         }
         let mut config = c.config.clone();
+        if back_on {
+            config.options.host_config.network_mode = net.name.clone();
+            config.disconnected_mode = None;
+        }
         config
             .options
             .networking_config
@@ -626,8 +632,11 @@ impl Engine {
             .into());
         }
         if primary {
-            // Docker keeps the mode but the container is off that network: `none` says so.
-            config.options.host_config.network_mode = "none".into();
+            // Docker keeps the mode but the container is off that network: `none` says so,
+            // and `disconnected_mode` that a connect may put it on one again.
+            let mode =
+                std::mem::replace(&mut config.options.host_config.network_mode, "none".into());
+            config.disconnected_mode = Some(mode);
         }
         if let Some(i) = live {
             let mut state = c.state.clone();
