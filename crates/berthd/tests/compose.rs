@@ -3,7 +3,7 @@
 //! Python over docker-py, Debian bookworm's package) drive the same multi-service project
 //! through its whole life: a user network with DNS between services, named volumes,
 //! `depends_on: service_healthy`, a port published on 127.0.0.1, ps, logs -f, exec, run --rm,
-//! scale, restart, stop, and `down -v` leaving nothing behind.
+//! recreating a changed service, scale, restart, stop, and `down -v` leaving nothing behind.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -362,6 +362,20 @@ fn project_lifecycle(version: Version, compose: PathBuf) {
         3,
         "run --rm left its container"
     );
+
+    // A changed service is recreated (compose 1.29 reads the image's ContainerConfig then),
+    // on the same named volume.
+    let db = p.containers(false, Some("db"));
+    p.run(&["exec", "-T", "db", "touch", "/data/kept"]).ok();
+    let yaml = std::fs::read_to_string(&p.file).unwrap();
+    std::fs::write(&p.file, yaml.replace("echo db up;", "echo db up again;")).unwrap();
+    p.run(&["up", "-d"]).ok();
+    let recreated = p.containers(false, Some("db"));
+    assert_eq!(recreated.len(), 1);
+    assert_ne!(recreated, db, "db was not recreated");
+    p.run(&["exec", "-T", "db", "test", "-f", "/data/kept"])
+        .ok();
+    assert_eq!(p.containers(true, None).len(), 3);
 
     // scale: two more workers beside the first.
     p.run(&["up", "-d", "--scale", "worker=3"]).ok();
