@@ -18,8 +18,10 @@ fi
 
 cargo build --release --workspace
 bin=$PWD/target/release
-# The production runtime and shim: static, non-PIE (scripts/build-static.sh).
-{ read -r runtime; read -r shim; } < <(scripts/build-static.sh berth-runtime berth-shim)
+# The production runtime and shim: static, non-PIE (scripts/build-static.sh). The init of
+# `--init` containers too: it runs inside the image, which has no glibc to load (berthd refuses
+# `--init` with a dynamically linked one).
+{ read -r runtime; read -r shim; read -r init; } < <(scripts/build-static.sh berth-runtime berth-shim berth-init)
 sock=/run/berth/berth.sock
 pidfile=/run/berth/berthd.pid
 
@@ -29,7 +31,7 @@ if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     while kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; do sleep 0.1; done
 fi
 mkdir -p /run/berth
-"$bin/berthd" --pidfile "$pidfile" --runtime "$runtime" --shim "$shim" >/run/berth/berthd.log 2>&1 &
+"$bin/berthd" --pidfile "$pidfile" --runtime "$runtime" --shim "$shim" --init-path "$init" >/run/berth/berthd.log 2>&1 &
 for _ in $(seq 100); do
     [ -S "$sock" ] && break
     sleep 0.1
@@ -54,6 +56,9 @@ docker images busybox
 
 docker run --rm busybox:demo sh -c \
     'echo "hello from a berth container: hostname=$(hostname) pid=$$ uid=$(id -u)"; grep -E "^(CapEff|Seccomp):" /proc/self/status'
+# --init: berth-init is PID 1 (mounted at /sbin/docker-init, where dockerd puts its own),
+# forwarding signals and reaping zombies; the command is its child.
+docker run --rm --init busybox:demo ps -o pid,comm
 name=demo-$$
 docker run -d --name "$name" busybox:demo sh -c 'for i in 1 2 3; do echo tick $i; sleep 0.2; done; sleep 1000'
 sleep 1

@@ -13,6 +13,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 # berthd's end-to-end tests run `--init` containers: the init must be static (scripts/build-static.sh).
 BERTH_TEST_INIT=$(scripts/build-static.sh berth-init)
 export BERTH_TEST_INIT
+# The compose tests drive the compose v2 plugin from Debian trixie, fetched once into a cache
+# (scripts/fetch-compose.sh); without it (no network on a first run) they skip, saying why.
+if [ "$(id -u)" = 0 ] && BERTH_TEST_COMPOSE_V2=$(scripts/fetch-compose.sh); then
+    export BERTH_TEST_COMPOSE_V2
+fi
 # The end-to-end tests run the workspace's binaries (berthd starts berth-runtime and berth-shim).
 cargo build --workspace
 cargo test --workspace --no-fail-fast

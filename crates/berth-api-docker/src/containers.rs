@@ -200,6 +200,7 @@ pub async fn inspect(
     // (they are the endpoint's `Links` there).
     let mut host_config = json!(o.host_config);
     let links = engine.legacy_links(&c).await?;
+    let endpoints = engine.inspect_endpoints(&c).await;
     host_config["Links"] = if links.is_empty() {
         Value::Null
     } else {
@@ -269,7 +270,7 @@ pub async fn inspect(
             "Healthcheck": o.healthcheck,
             "ExposedPorts": o.exposed_ports,
         },
-        "NetworkSettings": crate::networks::settings_json(&c, &sandbox_key),
+        "NetworkSettings": crate::networks::settings_json(&c, &endpoints, &sandbox_key),
     });
     // Shown only when set, as dockerd's `*int` with omitempty.
     if let Some(t) = o.stop_timeout {

@@ -163,6 +163,8 @@ async fn inspect(engine: &Engine, name: &str) -> ApiResult<Json<Value>> {
         "DockerVersion": c["docker_version"].as_str().unwrap_or_default(),
         "Author": c["author"].as_str().unwrap_or_default(),
         "Config": c["config"],
+        "Container": c["container"].as_str().unwrap_or_default(),
+        "ContainerConfig": legacy_container_config(c),
         "Architecture": c["architecture"],
         "Variant": c["variant"],
         "Os": c["os"],
@@ -172,6 +174,21 @@ async fn inspect(engine: &Engine, name: &str) -> ApiResult<Json<Value>> {
         "RootFS": {"Type": "layers", "Layers": d.layers},
         "Metadata": {"LastTagTime": rfc3339(0)},
     })))
+}
+
+/// Image inspect's `ContainerConfig` (API < 1.45; 1.44 only deprecated it): the legacy
+/// builder's `container_config`, else the empty config dockerd's image store shows. compose
+/// 1.29 reads its `Volumes` when it recreates a container, and fails on a missing key.
+fn legacy_container_config(image_config: &Value) -> Value {
+    match &image_config["container_config"] {
+        Value::Object(c) => Value::Object(c.clone()),
+        _ => json!({
+            "Hostname": "", "Domainname": "", "User": "", "AttachStdin": false,
+            "AttachStdout": false, "AttachStderr": false, "Tty": false, "OpenStdin": false,
+            "StdinOnce": false, "Env": null, "Cmd": null, "Image": "", "Volumes": null,
+            "WorkingDir": "", "Entrypoint": null, "OnBuild": null, "Labels": null,
+        }),
+    }
 }
 
 async fn history(engine: &Engine, name: &str) -> ApiResult<Json<Value>> {

@@ -260,6 +260,26 @@ fn endpoint_json(e: &Endpoint) -> Value {
     })
 }
 
+/// An endpoint's `Aliases` in container inspect: on a user-defined network dockerd adds the
+/// short id and the hostname for API versions before 1.45 (all that berthd serves; 1.45 moved
+/// them to `DNSNames`). compose 1.29 looks for the short id there: without it, it disconnects
+/// and reconnects every container it creates.
+fn inspect_aliases(id: &str, hostname: &str, e: &Endpoint) -> Value {
+    let mut aliases = e.aliases.clone();
+    if !matches!(e.network_name.as_str(), "bridge" | "host" | "none") {
+        for name in [id.get(..12).unwrap_or(id), hostname] {
+            if !name.is_empty() && !aliases.iter().any(|a| a == name) {
+                aliases.push(name.to_string());
+            }
+        }
+    }
+    if aliases.is_empty() {
+        Value::Null
+    } else {
+        json!(aliases)
+    }
+}
+
 /// The host addresses a binding answers on, as dockerd lists them: its own, or for one without
 /// an address `0.0.0.0`, and `::` too when the container has an IPv6 address (portmap's DNAT
 /// then serves the host's IPv6 addresses and berthd's proxy `::1`; an IPv4-only container is
@@ -277,8 +297,12 @@ fn host_ips<'a>(c: &Container, p: &'a PublishedPort) -> Vec<&'a str> {
 }
 
 /// `NetworkSettings.Ports`: every exposed or published port, with its host bindings (`null`
-/// for an exposed, unpublished one, as dockerd).
+/// for an exposed, unpublished one, as dockerd). None while the container is not running:
+/// dockerd fills them at start and clears them at exit (its list reads the same map).
 fn ports_json(c: &Container) -> Value {
+    if !c.state.status.is_live() {
+        return json!({});
+    }
     let mut ports: Map<String, Value> = c
         .config
         .options
@@ -302,13 +326,16 @@ fn ports_json(c: &Container) -> Value {
 }
 
 /// Container inspect's `NetworkSettings`: the primary endpoint's addresses at the top level
-/// (older clients read them there), every endpoint under `Networks`.
-pub(crate) fn settings_json(c: &Container, sandbox_key: &str) -> Value {
-    let networks: Map<String, Value> = c
-        .state
-        .networks
+/// (older clients read them there), every endpoint under `Networks` (`endpoints`, from
+/// `Engine::inspect_endpoints`).
+pub(crate) fn settings_json(c: &Container, endpoints: &[Endpoint], sandbox_key: &str) -> Value {
+    let networks: Map<String, Value> = endpoints
         .iter()
-        .map(|e| (e.network_name.clone(), endpoint_json(e)))
+        .map(|e| {
+            let mut v = endpoint_json(e);
+            v["Aliases"] = inspect_aliases(&c.id, &c.config.hostname, e);
+            (e.network_name.clone(), v)
+        })
         .collect();
     let mut v = json!({
         "Bridge": "",
@@ -344,6 +371,10 @@ pub(crate) fn settings_json(c: &Container, sandbox_key: &str) -> Value {
 
 /// `docker ps`'s `Ports` of one container.
 pub(crate) fn summary_ports(c: &Container) -> Value {
+    // As inspect's `NetworkSettings.Ports` (`ports_json`): nothing unless running.
+    if !c.state.status.is_live() {
+        return json!([]);
+    }
     let mut out: Vec<Value> = c
         .state
         .ports

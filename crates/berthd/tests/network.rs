@@ -1267,3 +1267,137 @@ fn udp_on_the_ipv6_loopback_is_proxied() {
     d.docker(&["rm", "-f", &echo]).ok();
     UdpSocket::bind(loopback6(p1)).expect("the proxy's port is free after rm");
 }
+
+/// As dockerd: a container that is not running still lists its networks in inspect (without
+/// addresses), and on a user network its aliases include its short id (API < 1.45). compose
+/// 1.29 reads both right after a create; without them it reconnected every container and
+/// failed with "already connected".
+#[test]
+fn created_and_exited_containers_show_their_networks_with_the_short_id_alias() {
+    let Some((d, image)) = daemon() else { return };
+    let net = unique("net");
+    d.docker(&["network", "create", &net]).ok();
+    let name = unique("created");
+    let id = d
+        .docker(&[
+            "create",
+            "--name",
+            &name,
+            "--network",
+            &net,
+            "--network-alias",
+            "svc",
+            image,
+            "true",
+        ])
+        .ok()
+        .text();
+    let networks = |d: &Daemon| {
+        inspect(
+            d,
+            "{{range $n, $e := .NetworkSettings.Networks}}{{$n}} {{$e.NetworkID}} {{$e.Aliases}} [{{$e.IPAddress}}];{{end}}",
+            &name,
+        )
+    };
+    let want = format!("{net} {} [svc {}] [];", network_id(&d, &net), &id[..12]);
+    assert_eq!(networks(&d), want);
+    // Running, it has an address there; exited, the network is listed again without one.
+    d.docker(&["start", "-a", &name]).ok();
+    assert_eq!(networks(&d), want);
+    // The default bridge has no such aliases.
+    let other = unique("bridged");
+    d.docker(&["create", "--name", &other, image, "true"]).ok();
+    assert_eq!(
+        inspect(
+            &d,
+            "{{range $n, $e := .NetworkSettings.Networks}}{{$n}} {{$e.Aliases}};{{end}}",
+            &other
+        ),
+        "bridge [];"
+    );
+}
+
+/// As dockerd: a container's ports (inspect's `NetworkSettings.Ports`, the list's `Ports`) are
+/// there only while it runs; created or exited, it shows none, not its exposed ports.
+#[test]
+fn ports_show_only_while_running() {
+    let Some((d, image)) = daemon() else { return };
+    let name = unique("ports");
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    d.docker(&[
+        "create", "--name", &name, "-p", &publish, "--expose", "81", image, "sleep", "100",
+    ])
+    .ok();
+    let view = |d: &Daemon| {
+        let ports = inspect(d, "{{json .NetworkSettings.Ports}}", &name);
+        let filter = format!("name={name}");
+        let ps = d
+            .docker(&["ps", "-a", "--filter", &filter, "--format", "{{.Ports}}"])
+            .ok();
+        format!("{ports} | {}", ps.text())
+    };
+    assert_eq!(view(&d), "{} | ");
+    d.docker(&["start", &name]).ok();
+    let running = view(&d);
+    assert!(running.contains(r#""81/tcp":null"#), "{running}");
+    assert!(
+        running.contains(&format!("127.0.0.1:{port}->80/tcp")),
+        "{running}"
+    );
+    d.docker(&["stop", "-t", "0", &name]).ok();
+    assert_eq!(view(&d), "{} | ");
+}
+
+/// As dockerd: `network disconnect` of a container's own network and a `network connect` put
+/// it back on a network (compose 1.29 does both on every container it creates when it misses
+/// the short id among the aliases); one created with `--network none` stays refused.
+#[test]
+fn disconnect_then_connect_puts_a_container_back_on_its_network() {
+    let Some((d, image)) = daemon() else { return };
+    let net = unique("net");
+    d.docker(&["network", "create", &net]).ok();
+    for running in [false, true] {
+        let name = unique("back");
+        d.docker(&[
+            "create",
+            "--name",
+            &name,
+            "--network",
+            &net,
+            image,
+            "sleep",
+            "100",
+        ])
+        .ok();
+        if running {
+            d.docker(&["start", &name]).ok();
+        }
+        d.docker(&["network", "disconnect", &net, &name]).ok();
+        let nets = "{{range $n, $e := .NetworkSettings.Networks}}{{$n}};{{end}}";
+        assert_eq!(inspect(&d, nets, &name), "");
+        d.docker(&["network", "connect", "--alias", "again", &net, &name])
+            .ok();
+        if !running {
+            d.docker(&["start", &name]).ok();
+        }
+        let template = format!(
+            "{{{{with index .NetworkSettings.Networks \"{net}\"}}}}{{{{.Aliases}}}} {{{{.IPAddress}}}}{{{{end}}}}"
+        );
+        let got = inspect(&d, &template, &name);
+        assert!(got.starts_with("[again "), "{got}");
+        assert!(!got.ends_with(' '), "no address: {got}");
+    }
+    let none = unique("none");
+    d.docker(&[
+        "create",
+        "--name",
+        &none,
+        "--network",
+        "none",
+        image,
+        "true",
+    ])
+    .ok();
+    d.docker(&["network", "connect", &net, &none]).failed();
+}

@@ -28,3 +28,26 @@ fn connect_body_reads_endpoint_config() {
     assert_eq!(b.endpoint_config.ipam_config.ipv4_address, "10.9.0.9");
     assert_eq!(b.endpoint_config.aliases, ["x"]);
 }
+
+/// compose 1.29 finds a container's short id among its aliases, as dockerd (API < 1.45) shows.
+#[test]
+fn inspect_aliases_add_short_id_and_hostname_on_user_networks() {
+    let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let ep = |name: &str, aliases: &[&str]| Endpoint {
+        network_name: name.into(),
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        ..Default::default()
+    };
+    assert_eq!(
+        inspect_aliases(id, "web", &ep("p_backend", &["web"])),
+        json!(["web", "0123456789ab"])
+    );
+    assert_eq!(
+        inspect_aliases(id, "0123456789ab", &ep("p_backend", &[])),
+        json!(["0123456789ab"])
+    );
+    assert_eq!(
+        inspect_aliases(id, "0123456789ab", &ep("bridge", &[])),
+        Value::Null
+    );
+}

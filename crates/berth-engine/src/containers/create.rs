@@ -226,6 +226,7 @@ impl Engine {
                     mounts,
                     inherited_mounts: inherited,
                     links,
+                    disconnected_mode: None,
                 };
                 let parent = image.layers.last().map(|l| l.chain_id.to_string());
                 store.snapshots.prepare(&id, parent.as_deref())?;

@@ -550,8 +550,10 @@ impl Engine {
             .into());
         }
         let mode = c.config.options.host_config.network_mode.clone();
+        // Off its network by a disconnect (not created so): the network it joins is its mode.
+        let back_on = mode == "none" && c.config.disconnected_mode.is_some();
         if !net.is_bridge()
-            || matches!(mode.as_str(), "host" | "none")
+            || (matches!(mode.as_str(), "host" | "none") && !back_on)
             || mode.starts_with("container:")
         {
             return Err(NetworkError::CannotConnect {
@@ -584,6 +586,10 @@ impl Engine {
             self.save_state(&c.id, state).await?;
         }
         let mut config = c.config.clone();
+        if back_on {
+            config.options.host_config.network_mode = net.name.clone();
+            config.disconnected_mode = None;
+        }
         config
             .options
             .networking_config
@@ -626,8 +632,11 @@ impl Engine {
             .into());
         }
         if primary {
-            // Docker keeps the mode but the container is off that network: `none` says so.
-            config.options.host_config.network_mode = "none".into();
+            // Docker keeps the mode but the container is off that network: `none` says so,
+            // and `disconnected_mode` that a connect may put it on one again.
+            let mode =
+                std::mem::replace(&mut config.options.host_config.network_mode, "none".into());
+            config.disconnected_mode = Some(mode);
         }
         if let Some(i) = live {
             let mut state = c.state.clone();
@@ -648,6 +657,31 @@ impl Engine {
         self.save_config(&c.id, &config).await?;
         self.publish_network_event("disconnect", &net, &c.id);
         Ok(())
+    }
+
+    /// Inspect's `NetworkSettings.Networks`: a running container's endpoints; for one that is
+    /// not running (created, exited) the networks it joins at its start, without addresses, as
+    /// dockerd keeps them. compose 1.29 reads a new container's networks there before starting
+    /// it: one missing is connected again, which fails as already connected.
+    pub async fn inspect_endpoints(&self, c: &Container) -> Vec<Endpoint> {
+        if !c.state.networks.is_empty() || c.state.status.is_live() {
+            return c.state.networks.clone();
+        }
+        let opts = c.config.options.clone();
+        let planned = self.with_store(move |store| plan(store, &opts)).await;
+        // A network removed since the create: nothing to show, as the start will say.
+        let Ok(NetPlan::Cni(nets)) = planned else {
+            return Vec::new();
+        };
+        nets.into_iter()
+            .map(|(net, settings)| Endpoint {
+                network_id: net.id,
+                network_name: net.name,
+                aliases: settings.aliases,
+                links: settings.links,
+                ..Default::default()
+            })
+            .collect()
     }
 
     async fn save_config(&self, id: &str, config: &crate::containers::Config) -> Result<()> {
