@@ -94,24 +94,16 @@ pub struct EndpointIpam {
 }
 
 /// Docker's `HealthConfig`. Durations are nanoseconds, 0 meaning "inherit / default".
-///
-/// Every field takes `null` as 0: docker-py (compose 1.29) sends `"StartPeriod": null` when the
-/// compose file has no `start_period`, and Go's decoder leaves a number at zero for `null`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Healthcheck {
     /// `[]` inherit, `["NONE"]` disable, `["CMD", args...]` or `["CMD-SHELL", command]`.
     #[serde(deserialize_with = "nullable")]
     pub test: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
     pub interval: i64,
-    #[serde(deserialize_with = "nullable")]
     pub timeout: i64,
-    #[serde(deserialize_with = "nullable")]
     pub start_period: i64,
-    #[serde(deserialize_with = "nullable")]
     pub start_interval: i64,
-    #[serde(deserialize_with = "nullable")]
     pub retries: i64,
 }
 

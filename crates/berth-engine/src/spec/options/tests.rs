@@ -66,21 +66,6 @@ fn entrypoint_distinguishes_absent_empty_and_blank() {
     );
 }
 
-/// docker-py's `Healthcheck` (compose 1.29) sends `null` for what the compose file leaves out.
-#[test]
-fn healthcheck_takes_null_durations_as_zero() {
-    let o: CreateOptions = serde_json::from_str(
-        r#"{"Image": "busybox", "Healthcheck": {"Test": ["CMD", "true"],
-            "Interval": 1000000000, "Timeout": null, "Retries": 3, "StartPeriod": null}}"#,
-    )
-    .unwrap();
-    let h = o.healthcheck.unwrap();
-    assert_eq!(
-        (h.interval, h.timeout, h.start_period, h.retries),
-        (1_000_000_000, 0, 0, 3)
-    );
-}
-
 #[test]
 fn image_config_from_an_image_config_json() {
     let json = r#"{
