@@ -10,6 +10,12 @@ pub enum Error {
     NoSuchImage(String),
     #[error("No such container: {0}")]
     NoSuchContainer(String),
+    /// dockerd's texts (`container rootfs is marked read-only`, `mounted volume is ...`).
+    #[error("container {container}: {what} is marked read-only")]
+    ReadOnlyTarget {
+        container: String,
+        what: &'static str,
+    },
     #[error("Conflict, cannot remove the default link name of the container")]
     RemoveDefaultLinkName,
     #[error(transparent)]
@@ -265,6 +271,7 @@ impl Error {
             | Self::VolumeCopyUp { .. }
             | Self::VolumeNotRecorded { .. } => ErrorKind::Internal,
             Self::NoSuchPath { .. } => ErrorKind::NotFound,
+            Self::ReadOnlyTarget { .. } => ErrorKind::Forbidden,
             Self::NotADirectory { .. }
             | Self::ArchiveWithoutManifest
             | Self::ArchiveBadJson { .. }

@@ -61,6 +61,61 @@ fn path_error(container: &str, path: &str) -> impl FnOnce(berth_image::Error) ->
     }
 }
 
+/// Where a `docker cp` path of a container is on the host.
+struct Target {
+    /// The directory the path is resolved in (with `RESOLVE_IN_ROOT`).
+    root: PathBuf,
+    path: PathBuf,
+    /// What refuses writes there: `container rootfs` (`--read-only`) or `mounted volume`.
+    read_only: Option<&'static str>,
+}
+
+/// `path` of container `c`: in the volume or bind mount whose destination is the deepest one
+/// holding it (the container's mounts exist in its own mount namespace only, so a volume is
+/// reached through its source, running or not, as dockerd mounts it for the operation), else
+/// in the root filesystem mounted at `root`. tmpfs mounts are not reachable, as in dockerd.
+fn route(c: &Container, root: &Path, path: &str) -> Target {
+    let mut normal = PathBuf::from("/");
+    for comp in Path::new(path).components() {
+        match comp {
+            std::path::Component::Normal(name) => normal.push(name),
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            _ => {}
+        }
+    }
+    let mount = c
+        .config
+        .mounts
+        .iter()
+        .filter(|m| m.kind != "tmpfs" && normal.starts_with(&m.destination))
+        .max_by_key(|m| m.destination.components().count());
+    let Some(m) = mount else {
+        return Target {
+            root: root.to_path_buf(),
+            path: PathBuf::from(path),
+            read_only: c
+                .config
+                .options
+                .host_config
+                .readonly_rootfs
+                .then_some("container rootfs"),
+        };
+    };
+    let rel = normal.strip_prefix(&m.destination).unwrap_or(Path::new(""));
+    // A bind of a single file: its directory is the root, confined to that one name.
+    let (root, path) = match (m.source.is_dir(), m.source.parent(), m.source.file_name()) {
+        (false, Some(dir), Some(name)) => (dir.to_path_buf(), Path::new("/").join(name)),
+        _ => (m.source.clone(), Path::new("/").join(rel)),
+    };
+    Target {
+        root,
+        path,
+        read_only: (!m.rw).then_some("mounted volume"),
+    }
+}
+
 /// The name `docker cp` gives the top entry of an archive of `path` (Docker's
 /// `filepath.Base` of the requested path: `/etc/` → `etc`, `/etc/.` → `.`).
 fn archive_name(path: &str) -> String {
@@ -196,8 +251,9 @@ impl Engine {
     pub async fn stat_container_path(&self, name_or_id: &str, path: &str) -> Result<PathStat> {
         let path = path.to_string();
         self.with_rootfs(name_or_id, false, move |c, root| {
-            let mut stat = berth_image::stat_in_root(root, Path::new(&path))
-                .map_err(path_error(&c.id, &path))?;
+            let t = route(c, root, &path);
+            let mut stat =
+                berth_image::stat_in_root(&t.root, &t.path).map_err(path_error(&c.id, &path))?;
             stat.name = archive_name(&path);
             Ok(stat)
         })
@@ -215,9 +271,10 @@ impl Engine {
         let path = path.to_string();
         self.with_rootfs(name_or_id, false, move |c, root| {
             let name = archive_name(&path);
-            berth_image::write_tar_of_path(root, Path::new(&path), name.as_bytes(), &mut out)
+            let t = route(c, root, &path);
+            berth_image::write_tar_of_path(&t.root, &t.path, name.as_bytes(), &mut out)
                 .map_err(path_error(&c.id, &path))?;
-            out.flush().map_err(io_err("write archive of", root))
+            out.flush().map_err(io_err("write archive of", &t.root))
         })
         .await
     }
@@ -234,11 +291,19 @@ impl Engine {
     ) -> Result<()> {
         let path = path.to_string();
         self.with_rootfs(name_or_id, true, move |c, root| {
-            let stat = berth_image::stat_in_root(root, Path::new(&path))
-                .map_err(path_error(&c.id, &path))?;
+            let t = route(c, root, &path);
+            if let Some(what) = t.read_only {
+                return Err(Error::ReadOnlyTarget {
+                    container: c.id.clone(),
+                    what,
+                });
+            }
+            let (root, inner) = (t.root, t.path);
+            let stat =
+                berth_image::stat_in_root(&root, &inner).map_err(path_error(&c.id, &path))?;
             let is_dir = stat.mode & libc::S_IFMT == libc::S_IFDIR;
             // A symlink to a directory is a fine extraction point (resolved inside the root).
-            let dir = berth_image::open_dir_in_root(root, Path::new(&path)).map_err(|e| {
+            let dir = berth_image::open_dir_in_root(&root, &inner).map_err(|e| {
                 if is_dir {
                     path_error(&c.id, &path)(e)
                 } else {
@@ -259,9 +324,6 @@ impl Engine {
         .await
     }
 }
-
-#[cfg(test)]
-mod tests;
 
 /// Paths dockerd keeps in a container's init layer (below its writable one), which `docker
 /// diff` therefore never reports: the mount targets of the generated files, and `/dev`, `/proc`
@@ -291,3 +353,6 @@ fn without_init_paths(changes: Vec<berth_image::Change>) -> Vec<berth_image::Cha
         .filter(|c| c.path != etc || etc_touched || c.kind == berth_image::ChangeKind::Deleted)
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -149,18 +149,23 @@ impl Engine {
     /// does the same when the driver matches).
     pub async fn create_volume(&self, req: VolumeCreate) -> Result<Volume> {
         let driver = check_driver(&req.driver)?;
-        let name = match req.name.filter(|n| !n.is_empty()) {
-            Some(n) => n,
-            None => crate::random_hex(32),
+        let mut labels = req.labels;
+        // An unnamed volume is anonymous, as dockerd makes it: labelled, and pruned by default.
+        let (name, anonymous) = match req.name.filter(|n| !n.is_empty()) {
+            Some(n) => (n, false),
+            None => {
+                labels.insert(ANONYMOUS_LABEL.into(), String::new());
+                (crate::random_hex(32), true)
+            }
         };
         check_name(&name)?;
         local::validate_options(&name, &req.options)?;
         let record = metadata::Volume {
             name: name.clone(),
             driver: driver.to_string(),
-            labels: req.labels,
+            labels,
             options: req.options,
-            anonymous: false,
+            anonymous,
             created: Utc::now(),
         };
         let engine = self.clone();

@@ -30,7 +30,7 @@ def test_kill_returns_after_the_exit(client, image):
 
 
 def test_inspect_has_isolation_stop_timeout_runtime(client, image, name):
-    c = client.containers.create(image, "true", name=name(), stop_timeout=7)
+    c = client.containers.get(client.api.create_container(image, "true", name=name(), stop_timeout=7)["Id"])
     assert c.attrs["Config"]["StopTimeout"] == 7
     assert c.attrs["HostConfig"]["Isolation"] == ""
     assert c.attrs["HostConfig"]["Runtime"] == client.info()["DefaultRuntime"]

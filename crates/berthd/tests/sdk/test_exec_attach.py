@@ -34,7 +34,8 @@ def test_exec_content_types(client, image):
                           (True, "application/vnd.docker.raw-stream")):
         e = client.api.exec_create(c.id, ["true"], tty=tty)
         res = client.api._post_json(
-            client.api._url("/exec/{0}/start", e["Id"]), data={"Tty": tty}, stream=True
+            client.api._url("/exec/{0}/start", e["Id"]), data={"Tty": tty}, stream=True,
+            headers={"Connection": "Upgrade", "Upgrade": "tcp"},
         )
         assert res.headers["Content-Type"] == expected
         res.close()
@@ -51,7 +52,8 @@ def test_exec_body_names_are_case_insensitive(client, image):
     exec_id = client.api._result(res, True)["Id"]
     assert client.api.exec_inspect(exec_id)["DetachKeys"] == "ctrl-x"
     res = client.api._post_json(client.api._url("/exec/{0}/start", exec_id),
-                                data={"detach": False, "tty": False}, stream=True)
+                                data={"detach": False, "tty": False}, stream=True,
+                                headers={"Connection": "Upgrade", "Upgrade": "tcp"})
     assert client.api._read_from_socket(res, stream=False, tty=False) == b"ok\n"
 
 

@@ -9,7 +9,8 @@ def test_ping_headers_and_versions(client):
     assert res.text == "OK"
     assert res.headers["Api-Version"] == "1.44"
     assert res.headers["Ostype"] == "linux"
-    assert res.headers["Server"].startswith("Docker/")
+    assert res.headers["Server"].startswith("Berth/")
+    assert res.headers["Swarm"] == "inactive"
     assert res.headers["Cache-Control"] == "no-cache, no-store, must-revalidate"
     for version in ("1.24", "1.30", "1.41", "1.44"):
         c = docker.from_env(version=version)
@@ -22,9 +23,11 @@ def test_errors_are_message_bodies(client):
     res = client.api._get(client.api._url("/containers/{0}/json", "no-such-container"))
     assert res.status_code == 404
     assert res.json() == {"message": "No such container: no-such-container"}
+    # What berthd does not serve is a 501 naming it, with the headers of every response.
     res = client.api._get(client.api.base_url + "/v1.44/no/such/route")
-    assert res.status_code == 404
-    assert "message" in res.json()
+    assert res.status_code == 501
+    assert res.json() == {"message": "berthd does not implement GET /no/such/route"}
+    assert res.headers["Api-Version"] == "1.44"
 
 
 MANAGER = ('This node is not a swarm manager. Use "docker swarm init" or '
@@ -43,6 +46,9 @@ def test_swarm_endpoints_without_a_swarm(client, path):
 
 def test_swarm_inspect_and_leave(client):
     res = client.api._get(client.api._url("/swarm"))
+    assert res.status_code == 503
+    assert res.json() == {"message": MANAGER}
+    res = client.api._post(client.api._url("/swarm/leave"))
     assert res.status_code == 503
     assert res.json() == {"message": NOT_PART}
     # Clients and harnesses count a forced leave's 503 as success.
