@@ -44,9 +44,31 @@ pub fn common_headers(h: &mut HeaderMap) {
 const SERVER: &str = concat!("Berth/", env!("CARGO_PKG_VERSION"), " (linux)");
 
 pub async fn strip_prefix(req: Request, next: Next) -> Response {
-    let mut resp = route_version(req, next).await;
+    let resp = route_version(req, next).await;
+    let mut resp = json_error_body(resp).await;
     common_headers(resp.headers_mut());
     resp
+}
+
+/// Clients decode every error as `{"message": ...}`; the framework's own rejections (a query
+/// that does not parse, a method a route does not have) come as plain text or empty.
+async fn json_error_body(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let text = match axum::body::to_bytes(resp.into_body(), 64 * 1024).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).trim().to_string(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase(),
+    };
+    message(status, text).into_response()
 }
 
 /// Checks and strips the `/v1.NN` prefix (recording the version for handlers) and folds
@@ -79,13 +101,11 @@ async fn route_version(mut req: Request, next: Next) -> Response {
             .into_response();
         }
         requested = Some(RequestedVersion(v.0, v.1));
-        if let Err(resp) = set_path(&mut req, rest) {
-            return resp;
+        if !set_path(&mut req, rest) {
+            return bad_path(&path);
         }
-    } else if path != req.uri().path() {
-        if let Err(resp) = set_path(&mut req, &path) {
-            return resp;
-        }
+    } else if path != req.uri().path() && !set_path(&mut req, &path) {
+        return bad_path(&path);
     }
     if let Some(v) = requested {
         req.extensions_mut().insert(v);
@@ -103,8 +123,8 @@ fn fold_slashes(path: &str) -> String {
     out
 }
 
-/// Routes the request as `path`, keeping its query.
-fn set_path(req: &mut Request, path: &str) -> Result<(), Response> {
+/// Routes the request as `path`, keeping its query; false if that is no URI.
+fn set_path(req: &mut Request, path: &str) -> bool {
     let query = req
         .uri()
         .query()
@@ -113,14 +133,18 @@ fn set_path(req: &mut Request, path: &str) -> Result<(), Response> {
     match format!("{path}{query}").parse::<Uri>() {
         Ok(uri) => {
             *req.uri_mut() = uri;
-            Ok(())
+            true
         }
-        Err(_) => Err(message(
-            StatusCode::BAD_REQUEST,
-            format!("invalid request path {path}"),
-        )
-        .into_response()),
+        Err(_) => false,
     }
+}
+
+fn bad_path(path: &str) -> Response {
+    message(
+        StatusCode::BAD_REQUEST,
+        format!("invalid request path {path}"),
+    )
+    .into_response()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::{run, run_within, Daemon, Out};
 const CACHE: &str = "/var/cache/berth-test";
 
 /// The venv for `requirements` (made on first use, then reused by every test and run), or why
-/// there is none: no python3, or the packages cannot be installed (no registry).
+/// there is none: no python3 (with its venv module), or the packages cannot be installed.
 pub fn venv(requirements: &Path) -> Result<PathBuf, String> {
     // One pip at a time: tests of one binary ask in parallel.
     static LOCK: OnceLock<Mutex<()>> = OnceLock::new();
