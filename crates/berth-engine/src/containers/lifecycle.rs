@@ -795,8 +795,10 @@ impl Engine {
         let mut rx = entry.state.subscribe();
         drop(entry);
         let result = match condition {
+            // An exit ends the wait even when a restart follows (dockerd's restarting state
+            // counts as stopped for waiters).
             WaitCondition::NotRunning => rx
-                .wait_for(|s| !s.status.is_live() && s.status != Status::Restarting)
+                .wait_for(|s| !s.status.is_live())
                 .await
                 .map(|s| s.clone()),
             WaitCondition::NextExit => {
