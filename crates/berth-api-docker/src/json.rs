@@ -134,7 +134,10 @@ impl<'de> de::MapAccess<'de> for Members {
         seed.deserialize(key).map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
         seed.deserialize(Go(self.value.take().unwrap_or(Value::Null)))
     }
 }

@@ -50,7 +50,11 @@ pub fn venv(requirements: &Path) -> Result<PathBuf, String> {
     );
     if pip.code != 0 {
         let _ = std::fs::remove_dir_all(&dir);
-        return Err(format!("pip install -r {}: {}", requirements.display(), pip.all()));
+        return Err(format!(
+            "pip install -r {}: {}",
+            requirements.display(),
+            pip.all()
+        ));
     }
     std::fs::write(dir.join(".complete"), "").map_err(|e| e.to_string())?;
     Ok(python)
@@ -67,7 +71,10 @@ pub fn pytest(python: &Path, daemon: &Daemon, file: &Path) -> Out {
         .env("DOCKER_HOST", daemon.host())
         .env("BERTH_TEST_IMAGE", image)
         .env("BERTH_TEST_ROOT", daemon.root.path())
-        .env("BERTH_TEST_POOL", daemon.net.subnet(0).replace("/24", "/20"))
+        .env(
+            "BERTH_TEST_POOL",
+            daemon.net.subnet(0).replace("/24", "/20"),
+        )
         .env("PYTHONDONTWRITEBYTECODE", "1");
     run_within(c, None, Duration::from_secs(600))
 }

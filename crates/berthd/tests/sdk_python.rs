@@ -29,7 +29,13 @@ fn pytest(module: &str) {
     };
     let d = Daemon::start();
     let out = python::pytest(&python, &d, &sdk_dir().join(module));
-    assert_eq!(out.code, 0, "{}\n--- berthd log ---\n{}", out.all(), d.log());
+    assert_eq!(
+        out.code,
+        0,
+        "{}\n--- berthd log ---\n{}",
+        out.all(),
+        d.log()
+    );
     assert!(d.leaked_mounts().is_empty(), "{:?}", d.leaked_mounts());
 }
 

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -49,7 +51,13 @@ fn null_is_an_absent_field() {
     )
     .unwrap();
     assert_eq!(o.health, Some(Inner::default()));
-    assert_eq!(o, Outer { health: Some(Inner::default()), ..Outer::default() });
+    assert_eq!(
+        o,
+        Outer {
+            health: Some(Inner::default()),
+            ..Outer::default()
+        }
+    );
 }
 
 #[test]
