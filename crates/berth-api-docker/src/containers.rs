@@ -166,19 +166,22 @@ pub struct CreateQuery {
 pub async fn create(
     State(engine): State<Engine>,
     Query(q): Query<CreateQuery>,
+    version: Option<axum::Extension<crate::version::RequestedVersion>>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let options: CreateOptions = crate::json::from_slice(&body)
+    let mut options: CreateOptions = crate::json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("invalid container config: {e}")))?;
     if options.image.is_empty() {
         return Err(ApiError::BadRequest("config.Image is required".into()));
     }
-    let (id, warnings) = engine
+    let mac_warning = crate::networks::migrate_mac_address(&mut options, version.map(|v| v.0))?;
+    let (id, mut warnings) = engine
         .create_container(CreateRequest {
             name: q.name,
             options,
         })
         .await?;
+    warnings.extend(mac_warning.map(str::to_string));
     Ok((
         StatusCode::CREATED,
         Json(json!({"Id": id, "Warnings": warnings})),

@@ -168,6 +168,7 @@ impl Engine {
                 let shown = name.clone().unwrap_or_else(|| id.clone());
                 let links = crate::networks::resolve_links(store, &mut options)?;
                 crate::networks::validate(store, &shown, &options)?;
+                crate::networks::configure(store, &mut options);
                 // dockerd refuses a missing `--mount` bind source now; `-v` ones are made at start.
                 if let Some((missing, _)) = built
                     .bind_sources
