@@ -136,6 +136,9 @@ fn stats_json(c: &Container, s: &StatsSample, pre: Option<&StatsSample>) -> Valu
         return v;
     };
     v["read"] = json!(rfc3339(s.read));
+    if !s.networks.is_empty() {
+        v["networks"] = crate::networks::stats_json(&s.networks);
+    }
     if let Some(p) = &cg.pids {
         v["pids_stats"] = if p.limit > 0 {
             json!({"current": p.current, "limit": p.limit})

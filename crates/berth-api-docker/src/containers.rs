@@ -166,19 +166,22 @@ pub struct CreateQuery {
 pub async fn create(
     State(engine): State<Engine>,
     Query(q): Query<CreateQuery>,
+    version: Option<axum::Extension<crate::version::RequestedVersion>>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let options: CreateOptions = crate::json::from_slice(&body)
+    let mut options: CreateOptions = crate::json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("invalid container config: {e}")))?;
     if options.image.is_empty() {
         return Err(ApiError::BadRequest("config.Image is required".into()));
     }
-    let (id, warnings) = engine
+    let mac_warning = crate::networks::migrate_mac_address(&mut options, version.map(|v| v.0))?;
+    let (id, mut warnings) = engine
         .create_container(CreateRequest {
             name: q.name,
             options,
         })
         .await?;
+    warnings.extend(mac_warning.map(str::to_string));
     Ok((
         StatusCode::CREATED,
         Json(json!({"Id": id, "Warnings": warnings})),
@@ -200,7 +203,6 @@ pub async fn inspect(
     // (they are the endpoint's `Links` there).
     let mut host_config = json!(o.host_config);
     let links = engine.legacy_links(&c).await?;
-    let endpoints = engine.inspect_endpoints(&c).await;
     host_config["Links"] = if links.is_empty() {
         Value::Null
     } else {
@@ -270,7 +272,7 @@ pub async fn inspect(
             "Healthcheck": o.healthcheck,
             "ExposedPorts": o.exposed_ports,
         },
-        "NetworkSettings": crate::networks::settings_json(&c, &endpoints, &sandbox_key),
+        "NetworkSettings": crate::networks::settings_json(&c, &sandbox_key),
     });
     // Shown only when set, as dockerd's `*int` with omitempty.
     if let Some(t) = o.stop_timeout {

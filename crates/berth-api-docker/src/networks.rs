@@ -8,16 +8,18 @@ use axum::http::StatusCode;
 use axum::Json;
 use berth_engine::containers::Container;
 use berth_engine::networks::{
-    Endpoint, IpamRequest, Network, NetworkCreate, NetworkFilters, NetworkMember, PublishedPort,
+    default_to_bridge, network_entries, InterfaceStats, IpamRequest, Network, NetworkCreate,
+    NetworkEntry, NetworkFilters, NetworkMember, PublishedPort,
 };
-use berth_engine::spec::EndpointSettings;
+use berth_engine::spec::{CreateOptions, EndpointSettings};
 use berth_engine::Engine;
 use bytes::Bytes;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::filters::Filters;
+use crate::version::RequestedVersion;
 use crate::volumes::strings;
 
 /// An address with its prefix length, or `""` as Docker shows a missing one.
@@ -33,6 +35,9 @@ fn network_json(n: &Network, members: Option<&[NetworkMember]>) -> Value {
             let mut v = json!({"Subnet": s.subnet.to_string(), "Gateway": s.gateway.to_string()});
             if let Some(r) = &s.ip_range {
                 v["IPRange"] = json!(r.to_string());
+            }
+            if !s.aux_addresses.is_empty() {
+                v["AuxiliaryAddresses"] = json!(s.aux_addresses);
             }
             v
         })
@@ -116,6 +121,8 @@ struct IpamConfigBody {
     gateway: String,
     #[serde(rename = "IPRange")]
     ip_range: String,
+    #[serde(deserialize_with = "nullable")]
+    auxiliary_addresses: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,6 +188,7 @@ pub async fn create(
                     subnet: c.subnet,
                     gateway: c.gateway,
                     ip_range: c.ip_range,
+                    aux_addresses: c.auxiliary_addresses,
                 })
                 .collect(),
             options: b.options,
@@ -238,46 +246,170 @@ pub async fn disconnect(
     Ok(StatusCode::OK)
 }
 
-fn endpoint_json(e: &Endpoint) -> Value {
-    let prefix = |n: Option<ipnet::IpNet>| n.map(|n| n.prefix_len()).unwrap_or(0);
-    let addr = |n: Option<ipnet::IpNet>| n.map(|n| n.addr().to_string()).unwrap_or_default();
-    let gw = |g: Option<std::net::IpAddr>| g.map(|g| g.to_string()).unwrap_or_default();
-    json!({
-        "IPAMConfig": null,
-        "Links": if e.links.is_empty() { Value::Null } else { json!(e.links) },
-        "Aliases": if e.aliases.is_empty() { Value::Null } else { json!(e.aliases) },
-        "MacAddress": e.mac,
-        "DriverOpts": null,
-        "NetworkID": e.network_id,
-        "EndpointID": e.endpoint_id,
-        "Gateway": gw(e.gateway4),
-        "IPAddress": addr(e.ipv4),
-        "IPPrefixLen": prefix(e.ipv4),
-        "IPv6Gateway": gw(e.gateway6),
-        "GlobalIPv6Address": addr(e.ipv6),
-        "GlobalIPv6PrefixLen": prefix(e.ipv6),
-        "DNSNames": if e.dns_names.is_empty() { Value::Null } else { json!(e.dns_names) },
-    })
+/// Docker's `EndpointSettings` (api/types/network/endpoint.go): every key present, in its
+/// order; only the members of `IPAMConfig` are left out when empty.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EndpointJson {
+    #[serde(rename = "IPAMConfig")]
+    ipam_config: Option<IpamJson>,
+    links: Option<Vec<String>>,
+    aliases: Option<Vec<String>>,
+    mac_address: String,
+    #[serde(rename = "NetworkID")]
+    network_id: String,
+    #[serde(rename = "EndpointID")]
+    endpoint_id: String,
+    gateway: String,
+    #[serde(rename = "IPAddress")]
+    ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    ip_prefix_len: u8,
+    #[serde(rename = "IPv6Gateway")]
+    ipv6_gateway: String,
+    #[serde(rename = "GlobalIPv6Address")]
+    global_ipv6_address: String,
+    #[serde(rename = "GlobalIPv6PrefixLen")]
+    global_ipv6_prefix_len: u8,
+    driver_opts: Option<BTreeMap<String, String>>,
+    #[serde(rename = "DNSNames")]
+    dns_names: Option<Vec<String>>,
 }
 
-/// An endpoint's `Aliases` in container inspect: on a user-defined network dockerd adds the
-/// short id and the hostname for API versions before 1.45 (all that berthd serves; 1.45 moved
-/// them to `DNSNames`). compose 1.29 looks for the short id there: without it, it disconnects
-/// and reconnects every container it creates.
-fn inspect_aliases(id: &str, hostname: &str, e: &Endpoint) -> Value {
-    let mut aliases = e.aliases.clone();
-    if !matches!(e.network_name.as_str(), "bridge" | "host" | "none") {
-        for name in [id.get(..12).unwrap_or(id), hostname] {
-            if !name.is_empty() && !aliases.iter().any(|a| a == name) {
-                aliases.push(name.to_string());
+#[derive(Debug, Serialize)]
+struct IpamJson {
+    #[serde(rename = "IPv4Address", skip_serializing_if = "String::is_empty")]
+    ipv4_address: String,
+    #[serde(rename = "IPv6Address", skip_serializing_if = "String::is_empty")]
+    ipv6_address: String,
+    #[serde(rename = "LinkLocalIPs", skip_serializing_if = "Vec::is_empty")]
+    link_local_ips: Vec<String>,
+}
+
+/// Go's nil slice or map for an empty one.
+fn non_empty<T>(v: &T) -> Option<T>
+where
+    T: Clone,
+    for<'a> &'a T: IntoIterator,
+{
+    v.into_iter().next().is_some().then(|| v.clone())
+}
+
+/// A network whose endpoints have DNS names (dockerd's `IsUserDefined` of the key).
+fn user_defined(name: &str) -> bool {
+    !matches!(name, "bridge" | "host" | "none" | "default") && !name.starts_with("container:")
+}
+
+/// One entry of `NetworkSettings.Networks`: the configuration, and the attachment's
+/// addresses while it runs. Up to API 1.44 (all Berth serves), dockerd adds the short id and
+/// the hostname to a user network's aliases.
+fn endpoint_json(c: &Container, entry: &NetworkEntry) -> EndpointJson {
+    let s = &entry.settings;
+    let e = entry.endpoint.as_ref();
+    let prefix = |n: Option<ipnet::IpNet>| n.map_or(0, |n| n.prefix_len());
+    let addr = |n: Option<ipnet::IpNet>| n.map(|n| n.addr().to_string()).unwrap_or_default();
+    let gw = |g: Option<std::net::IpAddr>| g.map(|g| g.to_string()).unwrap_or_default();
+    let mut aliases = s.aliases.clone();
+    if user_defined(&entry.name) {
+        let short = c.id.get(..12).unwrap_or(&c.id);
+        for extra in [short, c.config.hostname.as_str()] {
+            if !extra.is_empty() && !aliases.iter().any(|a| a == extra) {
+                aliases.push(extra.to_string());
             }
         }
     }
-    if aliases.is_empty() {
-        Value::Null
-    } else {
-        json!(aliases)
+    let dns_names = e.map_or(&s.dns_names, |e| &e.dns_names);
+    // The requested MAC shows until a start attaches the endpoint (which records the network
+    // id); after the exit it is cleared with the other operational data, as dockerd does.
+    let mac = match e {
+        Some(e) => e.mac.clone(),
+        None if s.network_id.is_empty() => s.mac_address.clone(),
+        None => String::new(),
+    };
+    let ipam = &s.ipam_config;
+    EndpointJson {
+        ipam_config: (!ipam.is_empty()).then(|| IpamJson {
+            ipv4_address: ipam.ipv4_address.clone(),
+            ipv6_address: ipam.ipv6_address.clone(),
+            link_local_ips: ipam.link_local_ips.clone(),
+        }),
+        links: non_empty(e.map_or(&s.links, |e| &e.links)),
+        aliases: non_empty(&aliases),
+        mac_address: mac,
+        network_id: e.map_or_else(|| s.network_id.clone(), |e| e.network_id.clone()),
+        endpoint_id: e.map(|e| e.endpoint_id.clone()).unwrap_or_default(),
+        gateway: gw(e.and_then(|e| e.gateway4)),
+        ip_address: addr(e.and_then(|e| e.ipv4)),
+        ip_prefix_len: prefix(e.and_then(|e| e.ipv4)),
+        ipv6_gateway: gw(e.and_then(|e| e.gateway6)),
+        global_ipv6_address: addr(e.and_then(|e| e.ipv6)),
+        global_ipv6_prefix_len: prefix(e.and_then(|e| e.ipv6)),
+        driver_opts: non_empty(&s.driver_opts),
+        dns_names: non_empty(dns_names),
     }
+}
+
+/// `NetworkSettings.Networks` (inspect and `docker ps`).
+fn networks_json(c: &Container) -> Value {
+    let networks: BTreeMap<String, EndpointJson> = network_entries(c)
+        .iter()
+        .map(|entry| (entry.name.clone(), endpoint_json(c, entry)))
+        .collect();
+    json!(networks)
+}
+
+/// dockerd's create warning for the deprecated container-wide `MacAddress`.
+const MAC_WARNING: &str =
+    "The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead.";
+
+/// The container-wide `MacAddress` of a create request moved into its endpoints, as dockerd's
+/// `handleMACAddressBC`: from API 1.44 into the `NetworkMode` network's endpoint (which must be
+/// the one configured, with no other MAC), with a warning; before 1.44 into the one endpoint,
+/// and endpoint MACs, which those versions did not have, dropped. Returns the warning.
+pub(crate) fn migrate_mac_address(
+    o: &mut CreateOptions,
+    version: Option<RequestedVersion>,
+) -> ApiResult<Option<&'static str>> {
+    let mac = std::mem::take(&mut o.mac_address);
+    default_to_bridge(o);
+    let mode = o.host_config.network_mode.clone();
+    let bridge_or_user = mode == "bridge" || user_defined(&mode);
+    let endpoints = &mut o.networking_config.endpoints_config;
+    if version.is_some_and(|v| v < RequestedVersion(1, 44)) {
+        if mac.is_empty() {
+            endpoints.values_mut().for_each(|e| e.mac_address.clear());
+            return Ok(None);
+        }
+        if !bridge_or_user {
+            return Err(ApiError::BadRequest(
+                "conflicting options: mac-address and the network mode".into(),
+            ));
+        }
+        if endpoints.is_empty() {
+            endpoints.insert(mode, EndpointSettings::default());
+        }
+        endpoints
+            .values_mut()
+            .for_each(|e| e.mac_address.clone_from(&mac));
+        return Ok(None);
+    }
+    if mac.is_empty() {
+        return Ok(None);
+    }
+    if bridge_or_user {
+        if endpoints.is_empty() {
+            endpoints.insert(mode.clone(), EndpointSettings::default());
+        }
+        let ep = endpoints.get_mut(&mode).ok_or_else(|| {
+            ApiError::BadRequest("if a container-wide MAC address is supplied, HostConfig.NetworkMode must match the identity of a network in NetworkSettings.Networks".into())
+        })?;
+        if ep.mac_address.is_empty() {
+            ep.mac_address = mac;
+        } else if ep.mac_address != mac {
+            return Err(ApiError::BadRequest("the container-wide MAC address must match the endpoint-specific MAC address for the main network, or be left empty".into()));
+        }
+    }
+    Ok(Some(MAC_WARNING))
 }
 
 /// The host addresses a binding answers on, as dockerd lists them: its own, or for one without
@@ -326,17 +458,9 @@ fn ports_json(c: &Container) -> Value {
 }
 
 /// Container inspect's `NetworkSettings`: the primary endpoint's addresses at the top level
-/// (older clients read them there), every endpoint under `Networks` (`endpoints`, from
-/// `Engine::inspect_endpoints`).
-pub(crate) fn settings_json(c: &Container, endpoints: &[Endpoint], sandbox_key: &str) -> Value {
-    let networks: Map<String, Value> = endpoints
-        .iter()
-        .map(|e| {
-            let mut v = endpoint_json(e);
-            v["Aliases"] = inspect_aliases(&c.id, &c.config.hostname, e);
-            (e.network_name.clone(), v)
-        })
-        .collect();
+/// (older clients read them there), every endpoint under `Networks`.
+pub(crate) fn settings_json(c: &Container, sandbox_key: &str) -> Value {
+    let networks = networks_json(c);
     let mut v = json!({
         "Bridge": "",
         "SandboxID": if sandbox_key.is_empty() { "" } else { c.id.as_str() },
@@ -347,7 +471,16 @@ pub(crate) fn settings_json(c: &Container, endpoints: &[Endpoint], sandbox_key: 
         "Ports": ports_json(c),
         "Networks": networks,
     });
-    let primary = c.state.networks.first().map(endpoint_json);
+    let primary = c.state.networks.first().map(|e| {
+        json!(endpoint_json(
+            c,
+            &NetworkEntry {
+                name: e.network_name.clone(),
+                settings: EndpointSettings::default(),
+                endpoint: Some(e.clone()),
+            }
+        ))
+    });
     for key in [
         "EndpointID",
         "Gateway",
@@ -367,6 +500,29 @@ pub(crate) fn settings_json(c: &Container, endpoints: &[Endpoint], sandbox_key: 
         v["GlobalIPv6PrefixLen"] = json!(0);
     }
     v
+}
+
+/// `docker stats`' `networks`: the counters by interface name inside the container.
+pub(crate) fn stats_json(interfaces: &[InterfaceStats]) -> Value {
+    interfaces
+        .iter()
+        .map(|i| {
+            (
+                i.name.clone(),
+                json!({
+                    "rx_bytes": i.rx_bytes,
+                    "rx_packets": i.rx_packets,
+                    "rx_errors": i.rx_errors,
+                    "rx_dropped": i.rx_dropped,
+                    "tx_bytes": i.tx_bytes,
+                    "tx_packets": i.tx_packets,
+                    "tx_errors": i.tx_errors,
+                    "tx_dropped": i.tx_dropped,
+                }),
+            )
+        })
+        .collect::<Map<String, Value>>()
+        .into()
 }
 
 /// `docker ps`'s `Ports` of one container.
@@ -409,13 +565,7 @@ pub(crate) fn summary_ports(c: &Container) -> Value {
 
 /// `docker ps`'s `NetworkSettings.Networks`.
 pub(crate) fn summary_networks(c: &Container) -> Value {
-    Value::Object(
-        c.state
-            .networks
-            .iter()
-            .map(|e| (e.network_name.clone(), endpoint_json(e)))
-            .collect(),
-    )
+    networks_json(c)
 }
 
 #[cfg(test)]

@@ -188,6 +188,7 @@ impl Engine {
                 let shown = name.clone().unwrap_or_else(|| id.clone());
                 let links = crate::networks::resolve_links(store, &mut options)?;
                 crate::networks::validate(store, &shown, &options)?;
+                crate::networks::configure(store, &mut options);
                 // dockerd refuses a missing `--mount` bind source now; `-v` ones are made at start.
                 if let Some((missing, _)) = built
                     .bind_sources
@@ -226,7 +227,6 @@ impl Engine {
                     mounts,
                     inherited_mounts: inherited,
                     links,
-                    disconnected_mode: None,
                 };
                 let parent = image.layers.last().map(|l| l.chain_id.to_string());
                 store.snapshots.prepare(&id, parent.as_deref())?;

@@ -60,6 +60,9 @@ pub struct StatsSample {
     /// Host memory in bytes: reported as the limit when the container has none, as dockerd.
     pub host_memory: u64,
     pub cgroup_v2: bool,
+    /// The counters of its interfaces on its networks; empty for `none`, `host` and a
+    /// container that is not running (dockerd then leaves `networks` out).
+    pub networks: Vec<crate::networks::InterfaceStats>,
 }
 
 fn nonzero<T: Copy + Default + PartialEq>(v: Option<T>) -> Option<T> {
@@ -410,6 +413,7 @@ impl Engine {
         let engine = self.clone();
         let id = c.id.clone();
         let live = c.state.status.is_live();
+        let net_source = self.network_stats_source(&c).await;
         let sample = tokio::task::spawn_blocking(move || -> Result<StatsSample> {
             let (cgroup, v2) = if live {
                 let cg = engine.cgroup(&id)?;
@@ -429,6 +433,7 @@ impl Engine {
                 online_cpus: online_cpus(),
                 host_memory: host_memory(),
                 cgroup_v2: v2,
+                networks: net_source.map(|n| n.read()).unwrap_or_default(),
             })
         })
         .await

@@ -129,11 +129,6 @@ pub struct Config {
     /// Legacy links (`--link` off user networks), resolved at create.
     #[serde(default)]
     pub links: Vec<crate::networks::Link>,
-    /// The network mode `network disconnect` took the container off; its mode is `none` since.
-    /// dockerd keeps the mode and lets `network connect` put the container back on a network,
-    /// which a container created with `--network none` may not.
-    #[serde(default)]
-    pub disconnected_mode: Option<String>,
 }
 
 /// A container as the engine reports it.

@@ -51,6 +51,126 @@ impl Endpoint {
     }
 }
 
+/// One network of a container as inspect lists it (`NetworkSettings.Networks.<name>`): what
+/// it asks for, kept from create on, and what it got while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkEntry {
+    /// The key of `NetworkSettings.Networks`: the network's name (or the key it was
+    /// configured under).
+    pub name: String,
+    pub settings: EndpointSettings,
+    /// The attachment, while the container runs.
+    pub endpoint: Option<Endpoint>,
+}
+
+/// A container's networks, from its configured endpoints (create's `EndpointsConfig` or the
+/// `NetworkMode` network, and `network connect`s) and its attachments: listed from create on,
+/// with the operational part (addresses, endpoint id, MAC) only while it runs, as dockerd
+/// clears it at the exit. Attachments without a configuration (made by an older daemon) are
+/// listed under their network's name.
+pub fn network_entries(c: &Container) -> Vec<NetworkEntry> {
+    let live = &c.state.networks;
+    let mut taken = vec![false; live.len()];
+    let mut out: Vec<NetworkEntry> = c
+        .config
+        .options
+        .networking_config
+        .endpoints_config
+        .iter()
+        .map(|(key, settings)| {
+            let endpoint = live
+                .iter()
+                .enumerate()
+                .find(|(i, e)| !taken[*i] && configures(key, settings, e))
+                .map(|(i, e)| {
+                    taken[i] = true;
+                    e.clone()
+                });
+            NetworkEntry {
+                name: key.clone(),
+                settings: settings.clone(),
+                endpoint,
+            }
+        })
+        .collect();
+    for (e, _) in live.iter().zip(taken).filter(|(_, taken)| !taken) {
+        out.push(NetworkEntry {
+            name: e.network_name.clone(),
+            settings: EndpointSettings {
+                aliases: e.aliases.clone(),
+                links: e.links.clone(),
+                network_id: e.network_id.clone(),
+                ..Default::default()
+            },
+            endpoint: Some(e.clone()),
+        });
+    }
+    out
+}
+
+/// Whether the endpoint configuration under `key` is the one `e` was attached with.
+fn configures(key: &str, settings: &EndpointSettings, e: &Endpoint) -> bool {
+    key == e.network_name
+        || key == e.network_id
+        || (!settings.network_id.is_empty() && settings.network_id == e.network_id)
+}
+
+/// The key under which `c` configures an endpoint on `net`.
+fn configured_key(c: &Container, net: &Network) -> Option<String> {
+    c.config
+        .options
+        .networking_config
+        .endpoints_config
+        .iter()
+        .find(|(k, s)| **k == net.name || **k == net.id || s.network_id == net.id)
+        .map(|(k, _)| k.clone())
+}
+
+/// `HostConfig.NetworkMode` with Docker's `default` spelled out.
+fn mode_network(opts: &CreateOptions) -> &str {
+    match opts.host_config.network_mode.as_str() {
+        "" | "default" => super::DEFAULT_NETWORK,
+        mode => mode,
+    }
+}
+
+/// Docker's `default` network mode is the default bridge, recorded by name, and so is an
+/// endpoint configured under `default` (the docker CLI sends one), as dockerd's router does
+/// before anything else looks at them.
+pub fn default_to_bridge(opts: &mut CreateOptions) {
+    let h = &mut opts.host_config;
+    if matches!(h.network_mode.as_str(), "" | "default") {
+        h.network_mode = super::DEFAULT_NETWORK.into();
+    }
+    let endpoints = &mut opts.networking_config.endpoints_config;
+    if h.network_mode == super::DEFAULT_NETWORK && !endpoints.contains_key(super::DEFAULT_NETWORK) {
+        if let Some(settings) = endpoints.remove("default") {
+            endpoints.insert(super::DEFAULT_NETWORK.into(), settings);
+        }
+    }
+}
+
+/// The networks a create request configures, as dockerd records them: its `EndpointsConfig`
+/// as given, or without one the `NetworkMode` network with empty settings; a user network
+/// given as the mode by id is keyed by its name. Nothing for `container:` modes and a
+/// disabled network.
+pub(crate) fn configure(store: &Store, opts: &mut CreateOptions) {
+    default_to_bridge(opts);
+    if opts.network_disabled || opts.host_config.network_mode.starts_with("container:") {
+        return;
+    }
+    let mode = mode_network(opts).to_string();
+    let name = find(store, &mode).map_or_else(|_| mode.clone(), |n| n.name);
+    let endpoints = &mut opts.networking_config.endpoints_config;
+    if endpoints.is_empty() {
+        endpoints.insert(name, EndpointSettings::default());
+    } else if !endpoints.contains_key(&name) {
+        if let Some(settings) = endpoints.remove(&mode) {
+            endpoints.insert(name, settings);
+        }
+    }
+}
+
 /// How a container is networked.
 pub(crate) enum NetPlan {
     /// A namespace of its own with loopback only (`none`): the runtime makes it.
@@ -59,7 +179,15 @@ pub(crate) enum NetPlan {
     /// `container:<name|id>` (the spec builder joins it).
     Join,
     /// CNI networks; the first is the primary (published ports, the address in /etc/hosts).
-    Cni(Vec<(Network, EndpointSettings)>),
+    Cni(Vec<Attachment>),
+}
+
+/// One network a start attaches the container to.
+pub(crate) struct Attachment {
+    /// Where its configuration is kept (`EndpointsConfig`'s key).
+    key: String,
+    net: Network,
+    settings: EndpointSettings,
 }
 
 /// What a start needs to know about the container's networking.
@@ -73,9 +201,12 @@ pub(crate) struct NetSetup {
     pub nameservers: Vec<IpAddr>,
 }
 
-/// Resolves the network mode and the extra networks of a create request.
+/// Resolves the network mode and the configured networks: those of `EndpointsConfig`, or the
+/// `NetworkMode` network when there are none (a container disconnected from all of them
+/// while stopped gets it back at start, as with dockerd). The `NetworkMode` network, when
+/// among them, is the primary.
 pub(crate) fn plan(store: &Store, opts: &CreateOptions) -> Result<NetPlan> {
-    let mode = opts.host_config.network_mode.as_str();
+    let mode = mode_network(opts);
     if opts.network_disabled || mode == "none" {
         return Ok(NetPlan::Isolated);
     }
@@ -85,30 +216,42 @@ pub(crate) fn plan(store: &Store, opts: &CreateOptions) -> Result<NetPlan> {
     if mode.starts_with("container:") {
         return Ok(NetPlan::Join);
     }
-    let primary = find(store, if mode.is_empty() { "bridge" } else { mode })?;
-    let endpoints = &opts.networking_config.endpoints_config;
-    let mut nets: Vec<(Network, EndpointSettings)> = Vec::new();
-    let mut settings_of_primary = EndpointSettings::default();
-    for (key, settings) in endpoints {
-        let net = find(store, key)?;
-        if net.id == primary.id {
-            settings_of_primary = settings.clone();
-        } else if !net.is_bridge() {
-            return Err(NetworkError::Conflicting {
-                container: String::new(),
-                reason: format!("network {} cannot be combined with others", net.name),
-            }
-            .into());
-        } else {
-            nets.push((net, settings.clone()));
-        }
-    }
+    let primary = find(store, mode)?;
     match primary.driver.as_str() {
         "host" => return Ok(NetPlan::Host),
         "null" => return Ok(NetPlan::Isolated),
         _ => {}
     }
-    nets.insert(0, (primary, settings_of_primary));
+    let endpoints = &opts.networking_config.endpoints_config;
+    let mut nets: Vec<Attachment> = Vec::new();
+    for (key, settings) in endpoints {
+        // By the key first: a network removed and made again under its name is the one meant.
+        let net = match find(store, key) {
+            Err(_) if !settings.network_id.is_empty() => find(store, &settings.network_id),
+            found => found,
+        }?;
+        if !net.is_bridge() {
+            return Err(NetworkError::Conflicting {
+                container: String::new(),
+                reason: format!("network {} cannot be combined with others", net.name),
+            }
+            .into());
+        }
+        nets.push(Attachment {
+            key: key.clone(),
+            net,
+            settings: settings.clone(),
+        });
+    }
+    match nets.iter().position(|a| a.net.id == primary.id) {
+        Some(i) => nets[..=i].rotate_right(1),
+        None if nets.is_empty() => nets.push(Attachment {
+            key: primary.name.clone(),
+            net: primary,
+            settings: EndpointSettings::default(),
+        }),
+        None => {}
+    }
     Ok(NetPlan::Cni(nets))
 }
 
@@ -154,6 +297,21 @@ fn requested_ips(
     Ok(out)
 }
 
+/// The names of a container on a user network, as dockerd's `buildEndpointDNSNames`: its
+/// name, its aliases, its short id and its hostname, each once.
+fn dns_names(c: &Container, aliases: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let all = std::iter::once(c.name.as_str())
+        .chain(aliases.iter().map(String::as_str))
+        .chain([c.id.get(..12).unwrap_or(&c.id), c.config.hostname.as_str()]);
+    for n in all.filter(|n| !n.is_empty()) {
+        if !names.iter().any(|have| have == n) {
+            names.push(n.to_string());
+        }
+    }
+    names
+}
+
 /// Everything `create` can check about networking without changing anything.
 pub(crate) fn validate(store: &Store, container: &str, opts: &CreateOptions) -> Result<()> {
     let plan = plan(store, opts).map_err(|e| match e {
@@ -179,8 +337,8 @@ pub(crate) fn validate(store: &Store, container: &str, opts: &CreateOptions) -> 
         }
         .into()),
         NetPlan::Cni(nets) => {
-            for (net, settings) in &nets {
-                requested_ips(container, net, settings)?;
+            for a in &nets {
+                requested_ips(container, &a.net, &a.settings)?;
             }
             Ok(())
         }
@@ -309,10 +467,7 @@ impl Engine {
         }
         if net.user_defined() {
             ep.links = settings.links.clone();
-            ep.dns_names = std::iter::once(c.name.clone())
-                .chain(settings.aliases.iter().cloned())
-                .chain(std::iter::once(c.id[..12].to_string()))
-                .collect();
+            ep.dns_names = dns_names(c, &settings.aliases);
         }
         Ok(ep)
     }
@@ -358,7 +513,7 @@ impl Engine {
         &self,
         store: &Store,
         c: &Container,
-        nets: &[(Network, EndpointSettings)],
+        nets: &[Attachment],
     ) -> Result<(Vec<Endpoint>, Vec<PublishedPort>)> {
         let requests = ports::requests(&c.name, &c.config.options)?;
         let ports = self.inner.net.ports.allocate(&c.name, &requests)?;
@@ -377,9 +532,9 @@ impl Engine {
             .into());
         }
         let mut endpoints: Vec<Endpoint> = Vec::new();
-        for (i, (net, settings)) in nets.iter().enumerate() {
+        for (i, a) in nets.iter().enumerate() {
             let published = if i == 0 { ports.as_slice() } else { &[] };
-            match self.add_endpoint(c, net, settings, format!("eth{i}"), published) {
+            match self.add_endpoint(c, &a.net, &a.settings, format!("eth{i}"), published) {
                 Ok(ep) => endpoints.push(ep),
                 Err(e) => {
                     self.detach_all(store, &c.id, &endpoints, &ports);
@@ -465,11 +620,22 @@ impl Engine {
     pub(crate) async fn setup_networking(&self, c: &Container) -> Result<NetSetup> {
         let opts = c.config.options.clone();
         let plan = self.with_store(move |store| plan(store, &opts)).await?;
-        let NetPlan::Cni(nets) = plan else {
-            return Ok(NetSetup::default());
+        let nets = match plan {
+            NetPlan::Cni(nets) => nets,
+            NetPlan::Isolated | NetPlan::Host if !c.config.options.network_disabled => {
+                // `none` and `host` have no endpoint here, but dockerd's inspect shows the
+                // network's id from the first start on.
+                let net = self.network(mode_network(&c.config.options)).await?;
+                let key = configured_key(c, &net).unwrap_or_else(|| net.name.clone());
+                self.record_attachments(&c.id, vec![(key, net.id, Vec::new())])
+                    .await?;
+                return Ok(NetSetup::default());
+            }
+            _ => return Ok(NetSetup::default()),
         };
         let engine = self.clone();
         let container = c.clone();
+        let keys: Vec<String> = nets.iter().map(|a| a.key.clone()).collect();
         let (endpoints, ports) = self
             .with_store(move |store| engine.attach_all(store, &container, &nets))
             .await?;
@@ -477,6 +643,12 @@ impl Engine {
         state.networks = endpoints.clone();
         state.ports = ports.clone();
         self.save_state(&c.id, state).await?;
+        let attached = keys
+            .into_iter()
+            .zip(&endpoints)
+            .map(|(key, ep)| (key, ep.network_id.clone(), ep.dns_names.clone()))
+            .collect();
+        self.record_attachments(&c.id, attached).await?;
         self.register_dns(c, &endpoints);
         let primary = endpoints.first();
         self.start_proxies(&c.id, primary, &ports)?;
@@ -489,6 +661,29 @@ impl Engine {
                 .into_iter()
                 .collect(),
         })
+    }
+
+    /// Keeps what dockerd keeps of an attachment past the exit in the endpoint's
+    /// configuration: the network's id and the DNS names (and the configuration itself, for a
+    /// `NetworkMode` network a start added back). Written only when that changed, so restarts
+    /// cost no write.
+    async fn record_attachments(
+        &self,
+        id: &str,
+        attached: Vec<(String, String, Vec<String>)>,
+    ) -> Result<()> {
+        let mut config = self.container(id).await?.config;
+        let endpoints = &mut config.options.networking_config.endpoints_config;
+        let before = endpoints.clone();
+        for (key, network_id, dns_names) in attached {
+            let settings = endpoints.entry(key).or_default();
+            settings.network_id = network_id;
+            settings.dns_names = dns_names;
+        }
+        if *endpoints == before {
+            return Ok(());
+        }
+        self.save_config(id, &config).await
     }
 
     /// Undoes [`Self::setup_networking`] after the process is gone (or never started).
@@ -522,38 +717,36 @@ impl Engine {
         }
     }
 
-    /// `docker network connect`: recorded in the container's config; a running container
-    /// gets the endpoint now.
+    /// `docker network connect`: recorded in the container's config (inspect lists it at
+    /// once; a start attaches it); a running container gets the endpoint now. Connecting a
+    /// stopped container again changes nothing, as dockerd.
     pub async fn connect_network(
         &self,
         network: &str,
         container: &str,
-        settings: EndpointSettings,
+        mut settings: EndpointSettings,
     ) -> Result<()> {
         let net = self.network(network).await?;
         let c = self.container(container).await?;
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
-        let already = c.state.networks.iter().any(|e| e.network_id == net.id)
-            || c.config
-                .options
-                .networking_config
-                .endpoints_config
-                .keys()
-                .any(|k| *k == net.name || *k == net.id);
-        if already {
+        let live = c.state.status.is_live();
+        let attached = c.state.networks.iter().any(|e| e.network_id == net.id);
+        let configured = configured_key(&c, &net).is_some();
+        if attached || (live && configured) {
             return Err(NetworkError::AlreadyConnected {
                 container: c.name.clone(),
                 network: net.name.clone(),
             }
             .into());
         }
+        if configured {
+            return Ok(());
+        }
         let mode = c.config.options.host_config.network_mode.clone();
-        // Off its network by a disconnect (not created so): the network it joins is its mode.
-        let back_on = mode == "none" && c.config.disconnected_mode.is_some();
         if !net.is_bridge()
-            || (matches!(mode.as_str(), "host" | "none") && !back_on)
+            || matches!(mode.as_str(), "host" | "none")
             || mode.starts_with("container:")
         {
             return Err(NetworkError::CannotConnect {
@@ -567,7 +760,7 @@ impl Engine {
             .into());
         }
         requested_ips(&c.name, &net, &settings)?;
-        if c.state.status.is_live() {
+        if live {
             let used: Vec<&str> = c.state.networks.iter().map(|e| e.ifname.as_str()).collect();
             let ifname = (0..)
                 .map(|i| format!("eth{i}"))
@@ -581,15 +774,13 @@ impl Engine {
             .await
             .map_err(Error::from_join)??;
             self.register_dns(&c, std::slice::from_ref(&ep));
+            settings.network_id.clone_from(&ep.network_id);
+            settings.dns_names.clone_from(&ep.dns_names);
             let mut state = c.state.clone();
             state.networks.push(ep);
             self.save_state(&c.id, state).await?;
         }
         let mut config = c.config.clone();
-        if back_on {
-            config.options.host_config.network_mode = net.name.clone();
-            config.disconnected_mode = None;
-        }
         config
             .options
             .networking_config
@@ -600,43 +791,24 @@ impl Engine {
         Ok(())
     }
 
-    /// `docker network disconnect`.
+    /// `docker network disconnect`: the endpoint goes from the config and, while the container
+    /// runs, from its namespace. `HostConfig.NetworkMode` stays as it is (dockerd never
+    /// changes it), so the container can be connected to it again; a container left on no
+    /// network is put back on it by its next start.
     pub async fn disconnect_network(&self, network: &str, container: &str) -> Result<()> {
         let net = self.network(network).await?;
         let c = self.container(container).await?;
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
-        let mut config = c.config.clone();
-        let endpoints = &mut config.options.networking_config.endpoints_config;
-        let key = endpoints
-            .keys()
-            .find(|k| **k == net.name || **k == net.id)
-            .cloned();
-        let in_config = key.as_ref().is_some_and(|k| endpoints.remove(k).is_some());
+        let key = configured_key(&c, &net);
         let live = c.state.networks.iter().position(|e| e.network_id == net.id);
-        let primary = {
-            let mode = c.config.options.host_config.network_mode.as_str();
-            let mode = if mode.is_empty() || mode == "default" {
-                "bridge"
-            } else {
-                mode
-            };
-            mode == net.name || mode == net.id
-        };
-        if !in_config && live.is_none() && !primary {
+        if key.is_none() && live.is_none() {
             return Err(NetworkError::NotConnected {
                 container: c.name.clone(),
                 network: net.name.clone(),
             }
             .into());
-        }
-        if primary {
-            // Docker keeps the mode but the container is off that network: `none` says so,
-            // and `disconnected_mode` that a connect may put it on one again.
-            let mode =
-                std::mem::replace(&mut config.options.host_config.network_mode, "none".into());
-            config.disconnected_mode = Some(mode);
         }
         if let Some(i) = live {
             let mut state = c.state.clone();
@@ -654,34 +826,17 @@ impl Engine {
             }
             self.save_state(&c.id, state).await?;
         }
-        self.save_config(&c.id, &config).await?;
+        if let Some(key) = key {
+            let mut config = c.config.clone();
+            config
+                .options
+                .networking_config
+                .endpoints_config
+                .remove(&key);
+            self.save_config(&c.id, &config).await?;
+        }
         self.publish_network_event("disconnect", &net, &c.id);
         Ok(())
-    }
-
-    /// Inspect's `NetworkSettings.Networks`: a running container's endpoints; for one that is
-    /// not running (created, exited) the networks it joins at its start, without addresses, as
-    /// dockerd keeps them. compose 1.29 reads a new container's networks there before starting
-    /// it: one missing is connected again, which fails as already connected.
-    pub async fn inspect_endpoints(&self, c: &Container) -> Vec<Endpoint> {
-        if !c.state.networks.is_empty() || c.state.status.is_live() {
-            return c.state.networks.clone();
-        }
-        let opts = c.config.options.clone();
-        let planned = self.with_store(move |store| plan(store, &opts)).await;
-        // A network removed since the create: nothing to show, as the start will say.
-        let Ok(NetPlan::Cni(nets)) = planned else {
-            return Vec::new();
-        };
-        nets.into_iter()
-            .map(|(net, settings)| Endpoint {
-                network_id: net.id,
-                network_name: net.name,
-                aliases: settings.aliases,
-                links: settings.links,
-                ..Default::default()
-            })
-            .collect()
     }
 
     async fn save_config(&self, id: &str, config: &crate::containers::Config) -> Result<()> {
@@ -789,3 +944,6 @@ impl Engine {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,7 +15,7 @@ use berth_cni::{NetworkConfigList, Origin};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{Network, NetworkError};
+use super::{subnet, Network, NetworkError};
 
 /// The optional plugins an attachment was added with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,16 +55,23 @@ pub(crate) fn conflist(
         .subnets
         .iter()
         .map(|s| {
-            let mut r = json!({"subnet": s.subnet.to_string(), "gateway": s.gateway.to_string()});
-            if let Some(range) = &s.ip_range {
-                // host-local hands out rangeStart..=rangeEnd, and skips the gateway itself.
-                let mut hosts = range.hosts();
-                if let (Some(start), Some(end)) = (hosts.next(), hosts.next_back()) {
+            let r = json!({"subnet": s.subnet.to_string(), "gateway": s.gateway.to_string()});
+            if s.ip_range.is_none() && s.aux_addresses.is_empty() {
+                return json!([r]);
+            }
+            // host-local hands out rangeStart..=rangeEnd of each range of the set, and skips
+            // the gateway itself; auxiliary addresses are cut out of the ranges.
+            let holes: Vec<_> = s.aux_addresses.values().copied().collect();
+            let set: Vec<Value> = subnet::ranges_without(&s.subnet, s.ip_range.as_ref(), &holes)
+                .into_iter()
+                .map(|(start, end)| {
+                    let mut r = r.clone();
                     r["rangeStart"] = json!(start.to_string());
                     r["rangeEnd"] = json!(end.to_string());
-                }
-            }
-            json!([r])
+                    r
+                })
+                .collect();
+            json!(set)
         })
         .collect();
     // Internal networks get no default route: nothing leaves the subnet.

@@ -13,7 +13,7 @@ pub enum NetworkError {
     Ambiguous(String),
     #[error("network with name {0} already exists")]
     NameTaken(String),
-    #[error("invalid network name {0:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    #[error("invalid name: {0}")]
     InvalidName(String),
     #[error("{0} is a pre-defined network and cannot be {1}")]
     Predefined(String, &'static str),
@@ -24,6 +24,13 @@ pub enum NetworkError {
         network: String,
         what: &'static str,
         value: String,
+        reason: String,
+    },
+    /// dockerd's `ValidateIPAM` wording.
+    #[error("invalid network config:\ninvalid auxiliary address {key}: {reason}")]
+    BadAuxAddress {
+        network: String,
+        key: String,
         reason: String,
     },
     #[error("invalid pool request: pool {subnet} of network {network} overlaps with {other} of network {other_network}")]
@@ -138,6 +145,7 @@ impl NetworkError {
             Self::InvalidName(_)
             | Self::Predefined(..)
             | Self::BadAddress { .. }
+            | Self::BadAuxAddress { .. }
             | Self::PoolsExhausted(_)
             | Self::Ipv6NeedsSubnet(_)
             | Self::BadOption { .. }

@@ -14,6 +14,7 @@ mod error;
 mod firewall;
 mod links;
 mod ports;
+mod stats;
 mod subnet;
 
 use std::collections::BTreeMap;
@@ -28,13 +29,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Engine, Error, Result};
 
-pub use attach::Endpoint;
-pub(crate) use attach::{validate, NetSetup};
+pub(crate) use attach::{configure, validate, NetSetup};
+pub use attach::{default_to_bridge, network_entries, Endpoint, NetworkEntry};
 pub use cni::Plugins;
 pub use error::NetworkError;
 pub use links::Link;
 pub(crate) use links::{linked, resolve as resolve_links};
 pub use ports::PublishedPort;
+pub use stats::InterfaceStats;
 
 /// The default network's name, as Docker's.
 pub const DEFAULT_NETWORK: &str = "bridge";
@@ -50,6 +52,9 @@ pub struct Subnet {
     /// `--ip-range`: where dynamic addresses come from (all of the subnet without it).
     #[serde(default)]
     pub ip_range: Option<IpNet>,
+    /// `--aux-address name=ip`: addresses of the subnet no container gets.
+    #[serde(default)]
+    pub aux_addresses: BTreeMap<String, IpAddr>,
 }
 
 /// A network's definition, as stored.
@@ -110,12 +115,14 @@ pub struct NetworkCreate {
     pub labels: BTreeMap<String, String>,
 }
 
-/// One `--subnet` with its `--gateway` and `--ip-range` (strings as typed).
+/// One `--subnet` with its `--gateway`, `--ip-range` and `--aux-address`es (strings as
+/// typed).
 #[derive(Debug, Clone, Default)]
 pub struct IpamRequest {
     pub subnet: String,
     pub gateway: String,
     pub ip_range: String,
+    pub aux_addresses: BTreeMap<String, String>,
 }
 
 /// `docker network ls` filters, already split by the API layer.
@@ -181,10 +188,10 @@ impl NetState {
     }
 }
 
+/// dockerd refuses only blank names: a name is a label, never a file or interface name here
+/// (the CNI network is named by the id, the host bridge `br-<id>`).
 fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    !name.trim().is_empty()
 }
 
 fn parse_record(r: &NetworkRecord) -> Result<Network, NetworkError> {
@@ -321,6 +328,7 @@ fn define(
             subnet: net,
             gateway,
             ip_range,
+            aux_addresses: aux_addresses(name, &net, &r.aux_addresses)?,
         });
     }
     let taken: Vec<(&Subnet, &Network)> = existing
@@ -367,6 +375,7 @@ fn define(
                 subnet: net,
                 gateway,
                 ip_range: None,
+                aux_addresses: BTreeMap::new(),
             },
         );
     }
@@ -393,6 +402,40 @@ fn define(
     })
 }
 
+/// `--aux-address`es of one subnet, checked as dockerd's `ValidateIPAM`: an address of the
+/// subnet's family, inside it.
+fn aux_addresses(
+    network: &str,
+    subnet: &IpNet,
+    given: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, IpAddr>, NetworkError> {
+    given
+        .iter()
+        .map(|(key, value)| {
+            let bad = |reason: String| NetworkError::BadAuxAddress {
+                network: network.to_string(),
+                key: key.clone(),
+                reason,
+            };
+            let addr: IpAddr = value.parse().map_err(|_| bad("invalid address".into()))?;
+            if addr.is_ipv4() != subnet.addr().is_ipv4() {
+                let family = if subnet.addr().is_ipv4() {
+                    "IPv4"
+                } else {
+                    "IPv6"
+                };
+                return Err(bad(format!("parent subnet is an {family} block")));
+            }
+            if !subnet.contains(&addr) {
+                return Err(bad(format!(
+                    "parent subnet {subnet} doesn't contain this address"
+                )));
+            }
+            Ok((key.clone(), addr))
+        })
+        .collect()
+}
+
 /// The default bridge as the daemon's flags describe it.
 fn default_bridge(config: &crate::NetConfig, id: String) -> Result<Network, NetworkError> {
     let bad = |reason: &str| NetworkError::BadAddress {
@@ -411,6 +454,7 @@ fn default_bridge(config: &crate::NetConfig, id: String) -> Result<Network, Netw
         subnet: iface.trunc(),
         gateway: iface.addr(),
         ip_range: None,
+        aux_addresses: BTreeMap::new(),
     }];
     if config.ipv6 {
         let cidr = config.fixed_cidr_v6.as_deref().unwrap_or_default();
@@ -428,6 +472,7 @@ fn default_bridge(config: &crate::NetConfig, id: String) -> Result<Network, Netw
             subnet: net,
             gateway,
             ip_range: None,
+            aux_addresses: BTreeMap::new(),
         });
     }
     let mut options = BTreeMap::new();

@@ -67,6 +67,52 @@ pub(crate) fn first_host(subnet: &IpNet) -> Option<IpAddr> {
     subnet.hosts().find(|a| *a != subnet.network())
 }
 
+/// The runs of addresses host-local may hand out in `subnet`: `span` (host-local's own
+/// default without an `--ip-range`: past the network address, before the IPv4 broadcast one)
+/// minus the `holes` (auxiliary addresses). host-local takes several ranges of one subnet in a
+/// range set as long as they do not overlap, and has no other way to skip an address.
+pub(crate) fn ranges_without(
+    subnet: &IpNet,
+    span: Option<&IpNet>,
+    holes: &[IpAddr],
+) -> Vec<(IpAddr, IpAddr)> {
+    let num = |a: IpAddr| match a {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    };
+    let addr = |n: u128| -> IpAddr {
+        match subnet {
+            IpNet::V4(_) => std::net::Ipv4Addr::from(n as u32).into(),
+            IpNet::V6(_) => std::net::Ipv6Addr::from(n).into(),
+        }
+    };
+    let (first, last) = match span {
+        Some(r) => (num(r.network()), num(r.broadcast())),
+        None => (num(subnet.network()), num(subnet.broadcast())),
+    };
+    // Neither the network address nor (IPv4) the broadcast one is a host's.
+    let first = first.max(num(subnet.network()) + 1);
+    let last = if subnet.addr().is_ipv4() {
+        last.min(num(subnet.broadcast()).saturating_sub(1))
+    } else {
+        last
+    };
+    let mut holes: Vec<u128> = holes.iter().map(|h| num(*h)).collect();
+    holes.sort_unstable();
+    let mut out = Vec::new();
+    let mut start = first;
+    for h in holes.into_iter().filter(|h| (first..=last).contains(h)) {
+        if h > start {
+            out.push((addr(start), addr(h - 1)));
+        }
+        start = h + 1;
+    }
+    if start <= last {
+        out.push((addr(start), addr(last)));
+    }
+    out
+}
+
 pub(crate) fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }

@@ -56,10 +56,9 @@ fn bad_input_is_refused_with_the_network_named() {
         assert!(e.to_string().contains("network bad"), "{e}");
         assert_eq!(e.kind(), berth_types::ErrorKind::InvalidArgument, "{e}");
     }
-    assert!(matches!(
-        define_one(&req("-x", ""), &[]),
-        Err(NetworkError::InvalidName(_))
-    ));
+    let e = define_one(&req(" \t", ""), &[]).unwrap_err();
+    assert!(matches!(e, NetworkError::InvalidName(_)), "{e}");
+    assert_eq!(e.to_string(), "invalid name:  \t");
     // --ipv6 with only an IPv4 --subnet, and no IPv6 pool to take one from.
     let mut v6 = req("v6", "10.5.0.0/24");
     v6.enable_ipv6 = true;
@@ -317,4 +316,126 @@ fn the_default_bridge_gets_ipv6_when_configured() {
     assert!(default_bridge(&config, "d".repeat(64)).is_err());
     config.fixed_cidr_v6 = Some("10.1.0.0/16".into());
     assert!(default_bridge(&config, "d".repeat(64)).is_err());
+}
+
+#[test]
+fn names_are_labels_only() {
+    // dockerd refuses blank names alone; the bridge and the CNI network never use the name.
+    for name in ["-x", "with space", "ünïcode/and:more"] {
+        let n = define_one(&req(name, ""), &[]).unwrap();
+        assert_eq!(n.name, name);
+        assert_eq!(n.bridge, "br-aaaaaaaaaaaa");
+        let list = cni::conflist(&n, "/x".as_ref(), Plugins::default()).unwrap();
+        assert_eq!(list.name, "a".repeat(64));
+    }
+}
+
+#[test]
+fn auxiliary_addresses_are_checked_and_never_handed_out() {
+    let mut r = req("aux", "10.5.0.0/24");
+    r.ipam[0].aux_addresses = [("router", "10.5.0.2"), ("printer", "10.5.0.200")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let n = define_one(&r, &[]).unwrap();
+    assert_eq!(n.subnets[0].aux_addresses["router"].to_string(), "10.5.0.2");
+    let list = cni::conflist(&n, "/x".as_ref(), Plugins::default()).unwrap();
+    let set = &list.plugins[0].extra["ipam"]["ranges"][0];
+    let spans: Vec<(&str, &str)> = set
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["subnet"], "10.5.0.0/24");
+            assert_eq!(r["gateway"], "10.5.0.1");
+            (
+                r["rangeStart"].as_str().unwrap(),
+                r["rangeEnd"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            ("10.5.0.1", "10.5.0.1"),
+            ("10.5.0.3", "10.5.0.199"),
+            ("10.5.0.201", "10.5.0.254")
+        ]
+    );
+    for (value, reason) in [
+        (
+            "10.6.0.1",
+            "parent subnet 10.5.0.0/24 doesn't contain this address",
+        ),
+        ("fd00::1", "parent subnet is an IPv4 block"),
+        ("x", "invalid address"),
+    ] {
+        r.ipam[0].aux_addresses = [("k".to_string(), value.to_string())].into();
+        let e = define_one(&r, &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("invalid network config:\ninvalid auxiliary address k: {reason}")
+        );
+        assert_eq!(e.kind(), berth_types::ErrorKind::InvalidArgument);
+    }
+}
+
+#[test]
+fn allocation_ranges_skip_holes_within_the_span() {
+    let net: IpNet = "10.7.0.0/24".parse().unwrap();
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let text = |v: Vec<(IpAddr, IpAddr)>| -> Vec<String> {
+        v.into_iter().map(|(a, b)| format!("{a}-{b}")).collect()
+    };
+    assert_eq!(
+        text(subnet::ranges_without(&net, None, &[])),
+        ["10.7.0.1-10.7.0.254"]
+    );
+    // Holes at the ends, twice, and outside the span change nothing but what they cover.
+    let range: IpNet = "10.7.0.16/28".parse().unwrap();
+    assert_eq!(
+        text(subnet::ranges_without(
+            &net,
+            Some(&range),
+            &[
+                ip("10.7.0.31"),
+                ip("10.7.0.16"),
+                ip("10.7.0.20"),
+                ip("10.7.0.20"),
+                ip("10.7.0.99")
+            ]
+        )),
+        ["10.7.0.17-10.7.0.19", "10.7.0.21-10.7.0.30"]
+    );
+    let v6: IpNet = "fd00:1::/120".parse().unwrap();
+    assert_eq!(
+        text(subnet::ranges_without(&v6, None, &[ip("fd00:1::2")])),
+        ["fd00:1::1-fd00:1::1", "fd00:1::3-fd00:1::ff"]
+    );
+}
+
+#[test]
+fn interface_counters_parse() {
+    let text = "Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     140       2    0    0    0     0          0         0      140       2    0    0    0     0       0          0
+  eth0: 1234567    8901    3    4    0     0          0         1   98765     432    5    6    0     0       0          0
+  bad: x
+";
+    let all = stats::parse_net_dev(text);
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        all[1],
+        InterfaceStats {
+            name: "eth0".into(),
+            rx_bytes: 1234567,
+            rx_packets: 8901,
+            rx_errors: 3,
+            rx_dropped: 4,
+            tx_bytes: 98765,
+            tx_packets: 432,
+            tx_errors: 5,
+            tx_dropped: 6,
+        }
+    );
 }

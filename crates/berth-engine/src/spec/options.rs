@@ -53,6 +53,10 @@ pub struct CreateOptions {
     pub healthcheck: Option<Healthcheck>,
     /// Docker's `NetworkDisabled`: no network namespace setup at all.
     pub network_disabled: bool,
+    /// The deprecated container-wide `MacAddress`: the API adapter moves it into the
+    /// endpoint of `NetworkMode` (API 1.44's rule), so the engine never reads it.
+    #[serde(skip_serializing)]
+    pub mac_address: String,
     #[serde(deserialize_with = "nullable")]
     pub host_config: HostConfig,
     /// Per-network settings (`--ip`, `--network-alias`, `--mac-address`, more networks).
@@ -68,7 +72,9 @@ pub struct NetworkingConfig {
     pub endpoints_config: BTreeMap<String, EndpointSettings>,
 }
 
-/// What a container asks of one network (Docker's `EndpointSettings`, the requested part).
+/// What a container asks of one network (Docker's `EndpointSettings`, the configured part),
+/// kept from create to removal: inspect lists it whether or not the container runs, and a
+/// start attaches what it says (networks/attach.rs).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct EndpointSettings {
@@ -81,9 +87,20 @@ pub struct EndpointSettings {
     #[serde(deserialize_with = "nullable")]
     pub links: Vec<String>,
     pub mac_address: String,
+    /// Options for the network driver, kept and shown (the bridge driver uses none).
+    #[serde(deserialize_with = "nullable")]
+    pub driver_opts: BTreeMap<String, String>,
+    /// As the client gave it until a start attaches the endpoint, then the network's id,
+    /// which stays after the exit (as dockerd keeps it).
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    /// The names of the last attachment on a user network, kept after the exit as dockerd
+    /// keeps them.
+    #[serde(rename = "DNSNames", deserialize_with = "nullable")]
+    pub dns_names: Vec<String>,
 }
 
-/// `--ip` / `--ip6`.
+/// `--ip` / `--ip6` / `--link-local-ip`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EndpointIpam {
@@ -91,6 +108,16 @@ pub struct EndpointIpam {
     pub ipv4_address: String,
     #[serde(rename = "IPv6Address")]
     pub ipv6_address: String,
+    #[serde(rename = "LinkLocalIPs", deserialize_with = "nullable")]
+    pub link_local_ips: Vec<String>,
+}
+
+impl EndpointIpam {
+    pub fn is_empty(&self) -> bool {
+        self.ipv4_address.is_empty()
+            && self.ipv6_address.is_empty()
+            && self.link_local_ips.is_empty()
+    }
 }
 
 /// Docker's `HealthConfig`. Durations are nanoseconds, 0 meaning "inherit / default".

@@ -112,3 +112,9 @@ def test_stats_report_networks(client, image):
         assert isinstance(eth0[key], int), key
     none = client.containers.run(image, ["sleep", "1000"], detach=True, network_mode="none")
     assert "networks" not in none.stats(stream=False)
+    host = client.containers.run(image, ["sleep", "1000"], detach=True, network_mode="host")
+    assert "networks" not in host.stats(stream=False)
+    # A container sharing another's namespace reports the owner's interfaces.
+    joined = client.containers.run(image, ["sleep", "1000"], detach=True,
+                                   network_mode=f"container:{c.id}")
+    assert list(joined.stats(stream=False)["networks"]) == ["eth0"]
