@@ -274,6 +274,13 @@ pub async fn inspect(
         },
         "NetworkSettings": crate::networks::settings_json(&c, &sandbox_key),
     });
+    // The deprecated container-wide MAC: dockerd shows the main network's requested one there.
+    let mode = &o.host_config.network_mode;
+    if let Some(ep) = o.networking_config.endpoints_config.get(mode) {
+        if !ep.mac_address.is_empty() && !mode.starts_with("container:") {
+            v["Config"]["MacAddress"] = json!(ep.mac_address);
+        }
+    }
     // Shown only when set, as dockerd's `*int` with omitempty.
     if let Some(t) = o.stop_timeout {
         v["Config"]["StopTimeout"] = json!(t);

@@ -262,6 +262,11 @@ pub fn describe(e: &anyhow::Error) -> String {
             if let ApiError::DockerResponseServerError { message, .. } = api {
                 return format!("Error response from daemon: {}", message.trim_end());
             }
+            // A failure reported inside a progress stream (`load`, `pull`, `push`): docker
+            // prints the daemon's message as it is.
+            if let ApiError::DockerStreamError { error } = api {
+                return error.trim_end().to_string();
+            }
             if is_connect_error(api) {
                 return format!(
                     "Cannot connect to the Berth daemon ({e}). Is berthd running? \

@@ -17,6 +17,13 @@ fn host_resolution_and_messages() {
         "Error response from daemon: No such container: nope"
     );
     assert_eq!(status_of(&e), Some(404));
+    let e = anyhow::Error::new(ApiError::DockerStreamError {
+        error: "invalid image archive: it has neither manifest.json nor index.json\n".into(),
+    });
+    assert_eq!(
+        describe(&e),
+        "invalid image archive: it has neither manifest.json nor index.json"
+    );
     assert_eq!(
         start_error_code("exec: \"nope\": executable file not found in $PATH"),
         127

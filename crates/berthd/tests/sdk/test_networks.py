@@ -146,6 +146,8 @@ def test_deprecated_config_mac_address(client, image, name):
     c.start()
     c.reload()
     assert c.attrs["NetworkSettings"]["Networks"][net.name]["MacAddress"] == "02:42:ac:11:00:42"
+    # Still shown container-wide, as dockerd fills it from the main network's endpoint.
+    assert c.attrs["Config"]["MacAddress"] == "02:42:ac:11:00:42"
     out = c.exec_run(["cat", "/sys/class/net/eth0/address"]).output
     assert out.strip() == b"02:42:ac:11:00:42"
     resp = client.api.create_container(
