@@ -12,6 +12,7 @@ use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -58,7 +59,25 @@ const USTAR_NAME_LEN: usize = 100;
 /// content is partly in the lower layers. `out` is not flushed or finished beyond the tar itself
 /// (pass `&mut encoder` and finish a compressor yourself).
 pub fn write_layer_from_dir<W: Write>(upper: &Path, out: W) -> Result<LayerDigest> {
-    write_tar(upper, out, Mode::Layer)
+    write_layer_from_dir_without(upper, out, &[])
+}
+
+/// [`write_layer_from_dir`] leaving out `paths` (relative to `upper`, e.g. `etc/hosts`) and
+/// everything below them: what a container's runtime made as mount targets is no change of
+/// its own (dockerd keeps those in an init layer that a commit does not include).
+pub fn write_layer_from_dir_without<W: Write>(
+    upper: &Path,
+    out: W,
+    paths: &[&Path],
+) -> Result<LayerDigest> {
+    let fd = open_root(upper)?;
+    let mut w = TarWriter::new(upper, out, Mode::Layer);
+    w.leave_out = paths
+        .iter()
+        .map(|p| p.as_os_str().as_bytes().to_vec())
+        .collect();
+    w.walk(fd.as_fd(), b"")?;
+    w.finish()
 }
 
 /// Writes a tar of a whole directory tree (`export`): the same format as a layer, but device
@@ -95,6 +114,8 @@ pub(crate) struct TarWriter<'r, W: Write> {
     root: &'r Path,
     /// First archived path of every multiply-linked inode, by (dev, ino).
     links: HashMap<(u64, u64), Vec<u8>>,
+    /// Tar names (relative, no trailing `/`) not archived, with everything below them.
+    leave_out: Vec<Vec<u8>>,
 }
 
 fn child_path(prefix: &[u8], name: &CStr) -> Vec<u8> {
@@ -120,6 +141,7 @@ impl<'r, W: Write> TarWriter<'r, W> {
             mode,
             root,
             links: HashMap::new(),
+            leave_out: Vec::new(),
         }
     }
 
@@ -141,9 +163,33 @@ impl<'r, W: Write> TarWriter<'r, W> {
         let names = sys::read_dir(dir).map_err(io_err("read directory", self.path(prefix)))?;
         for name in names {
             let rel = child_path(prefix, &name);
+            if self.leave_out.contains(&rel) || self.holds_only_left_out(dir, &name, &rel)? {
+                continue;
+            }
             self.entry(dir, &name, prefix, rel)?;
         }
         Ok(())
+    }
+
+    /// Whether `name` is a directory above left-out paths that holds nothing else: it is in
+    /// the upper only because they were made in it (`etc` for `etc/hosts`).
+    fn holds_only_left_out(&self, dir: BorrowedFd<'_>, name: &CStr, rel: &[u8]) -> Result<bool> {
+        let above = |p: &Vec<u8>| p.len() > rel.len() && p.starts_with(rel) && p[rel.len()] == b'/';
+        if !self.leave_out.iter().any(above) {
+            return Ok(false);
+        }
+        let Ok(fd) = sys::openat(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0) else {
+            return Ok(false); // not a directory: archived as it is
+        };
+        let opaque = sys::lgetxattr_at(dir, name, OVERLAY_OPAQUE_XATTR)
+            .map_err(io_err("read xattrs of", self.path(rel)))?;
+        if opaque.is_some() {
+            return Ok(false);
+        }
+        let names = sys::read_dir(fd.as_fd()).map_err(io_err("read directory", self.path(rel)))?;
+        Ok(names
+            .iter()
+            .all(|n| self.leave_out.contains(&child_path(rel, n))))
     }
 
     /// Archives `name` in `dir` (and everything below it) under the tar name `rel`; `prefix`

@@ -17,7 +17,8 @@ mod unpack;
 
 pub use compression::{gzip_layer, Compression, Decompressor};
 pub use diff::{
-    changes, write_layer_from_dir, write_tar_from_dir, Change, ChangeKind, LayerDigest,
+    changes, write_layer_from_dir, write_layer_from_dir_without, write_tar_from_dir, Change,
+    ChangeKind, LayerDigest,
 };
 pub use error::{Error, Result};
 pub use rootfs::{open_dir_in_root, open_file_in_root, stat_in_root, write_tar_of_path, PathStat};

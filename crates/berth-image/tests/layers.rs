@@ -806,3 +806,35 @@ fn changes_report_added_modified_deleted() {
         ]
     );
 }
+
+/// A commit leaves out the mount targets a runtime made (dockerd's init layer), and a
+/// directory that holds nothing else, but keeps real changes next to them.
+#[test]
+fn layer_without_left_out_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let upper = dir.path();
+    fs::create_dir_all(upper.join("etc")).unwrap();
+    fs::write(upper.join("etc/hosts"), "").unwrap();
+    fs::write(upper.join("etc/hostname"), "").unwrap();
+    fs::create_dir_all(upper.join("proc/sub")).unwrap();
+    fs::write(upper.join("made"), "x").unwrap();
+    let names = |upper: &Path| {
+        let mut out = Vec::new();
+        let left_out = [
+            Path::new("etc/hosts"),
+            Path::new("etc/hostname"),
+            Path::new("proc"),
+        ];
+        berth_image::write_layer_from_dir_without(upper, &mut out, &left_out).unwrap();
+        let mut names: Vec<String> = tar::Archive::new(&out[..])
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(upper), ["made"]);
+    fs::write(upper.join("etc/passwd"), "root:x:0:0::/:/bin/sh\n").unwrap();
+    assert_eq!(names(upper), ["etc/", "etc/passwd", "made"]);
+}

@@ -103,7 +103,12 @@ impl Engine {
                         .open(&tmp)
                         .map_err(io_err("create", &tmp))?;
                     let mut out = BufWriter::new(file);
-                    let digest = berth_image::write_layer_from_dir(&upper, &mut out)?;
+                    // As dockerd's commit, which leaves out the init layer.
+                    let digest = berth_image::write_layer_from_dir_without(
+                        &upper,
+                        &mut out,
+                        &super::fs::init_layer_paths(),
+                    )?;
                     let mut file = out
                         .into_inner()
                         .map_err(|e| io_err("write", &tmp)(e.into_error()))?;

@@ -339,6 +339,15 @@ const INIT_FILES: [&str; 6] = [
 ];
 const INIT_TREES: [&str; 3] = ["/dev", "/proc", "/sys"];
 
+/// The init layer's paths relative to the root (for a commit to leave out).
+pub(super) fn init_layer_paths() -> Vec<&'static Path> {
+    INIT_FILES
+        .iter()
+        .chain(&INIT_TREES)
+        .map(|p| Path::new(p.trim_start_matches('/')))
+        .collect()
+}
+
 /// `changes` without the init layer's paths; `/etc` stays only if something else in it changed.
 fn without_init_paths(changes: Vec<berth_image::Change>) -> Vec<berth_image::Change> {
     let is_init = |p: &Path| {

@@ -1,5 +1,8 @@
 """Containers through the SDK's high-level API: run, kill, inspect, commit, diff, restart."""
 
+import io
+import json
+import tarfile
 import time
 
 import docker
@@ -53,6 +56,17 @@ def test_diff_hides_the_init_layer(client, image):
     c.wait()
     changes = {d["Path"] for d in c.diff()}
     assert changes == {"/made"}, changes
+
+
+def test_commit_leaves_out_the_init_layer(client, image, name):
+    c = client.containers.run(image, ["sh", "-c", "touch /made"], detach=True)
+    c.wait()
+    img = c.commit(repository=name("committed"), tag="x")
+    archive = tarfile.open(fileobj=io.BytesIO(b"".join(img.save())))
+    manifest = json.load(archive.extractfile("manifest.json"))
+    top = tarfile.open(fileobj=archive.extractfile(manifest[0]["Layers"][-1]))
+    names = {m.name.rstrip("/") for m in top.getmembers()}
+    assert names == {"made"}, names
 
 
 def test_restarting_state_and_409_on_remove(client, image):
