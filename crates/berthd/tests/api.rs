@@ -12,8 +12,7 @@ use bollard::query_parameters::{
     CommitContainerOptionsBuilder, CreateContainerOptionsBuilder, EventsOptionsBuilder,
     RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
-use bollard::Docker;
-use common::{unique, Daemon};
+use common::{bollard_client as client, unique, Daemon};
 use futures_util::StreamExt;
 
 /// A raw HTTP/1.1 request over the unix socket: (status, headers, body).
@@ -40,15 +39,6 @@ fn raw_json(d: &Daemon, method: &str, path: &str, body: &str) -> (u16, String, S
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     (status, head.to_string(), body.to_string())
-}
-
-fn client(d: &Daemon) -> Docker {
-    Docker::connect_with_unix(
-        &d.socket.display().to_string(),
-        60,
-        bollard::API_DEFAULT_VERSION,
-    )
-    .unwrap()
 }
 
 #[test]

@@ -13,44 +13,48 @@ use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig, RestartPolicy, RestartPolicyNameEnum};
 use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CommitContainerOptionsBuilder, ImportImageOptionsBuilder,
-    InspectContainerOptions, RemoveContainerOptionsBuilder, StatsOptionsBuilder,
+    AttachContainerOptionsBuilder, CommitContainerOptionsBuilder, CreateContainerOptionsBuilder,
+    ImportImageOptionsBuilder, InspectContainerOptions, RemoveContainerOptionsBuilder,
+    StatsOptionsBuilder,
 };
 use bollard::Docker;
-use common::{unique, Daemon};
+use common::{bollard_client as client, unique, Daemon};
 use futures_util::{StreamExt, TryStreamExt};
 
-fn client(d: &Daemon) -> Docker {
-    Docker::connect_with_unix(
-        &d.socket.display().to_string(),
-        60,
-        bollard::API_DEFAULT_VERSION,
-    )
-    .unwrap()
-}
-
-fn rt() -> tokio::runtime::Runtime {
+/// Runs `body` with bollard on a fresh daemon and its busybox image (unless skipped).
+fn on_daemon<F, Fut>(body: F)
+where
+    F: FnOnce(Docker, &'static str) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
+        .block_on(body(client(&d), image));
 }
 
-async fn run(docker: &Docker, image: &str, cmd: &[&str], host: Option<HostConfig>) -> String {
+/// Creates (named, if `name`) and starts a container; returns its id.
+async fn run(
+    docker: &Docker,
+    image: &str,
+    name: Option<&str>,
+    cmd: &[&str],
+    host: Option<HostConfig>,
+) -> String {
     let body = ContainerCreateBody {
         image: Some(image.into()),
         cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
         host_config: host,
         ..Default::default()
     };
-    let id = docker
-        .create_container(
-            None::<bollard::query_parameters::CreateContainerOptions>,
-            body,
-        )
-        .await
-        .unwrap()
-        .id;
+    let options = name.map(|n| CreateContainerOptionsBuilder::new().name(n).build());
+    let id = docker.create_container(options, body).await.unwrap().id;
     docker.start_container(&id, None).await.unwrap();
     id
 }
@@ -64,13 +68,7 @@ fn status_of(e: &bollard::errors::Error) -> u16 {
 
 #[test]
 fn containers_as_a_typed_client_reads_them() {
-    if common::skip() {
-        return;
-    }
-    let d = Daemon::start();
-    let image = d.busybox();
-    rt().block_on(async {
-        let docker = client(&d);
+    on_daemon(|docker, image| async move {
         let body = ContainerCreateBody {
             image: Some(image.into()),
             cmd: Some(vec!["true".into()]),
@@ -122,7 +120,7 @@ fn containers_as_a_typed_client_reads_them() {
 
         // SIGKILL returns after the exit: the remove right after it finds nothing running.
         for _ in 0..3 {
-            let id = run(&docker, image, &["sleep", "1000"], None).await;
+            let id = run(&docker, image, None, &["sleep", "1000"], None).await;
             docker
                 .kill_container(&id, None::<bollard::query_parameters::KillContainerOptions>)
                 .await
@@ -138,7 +136,7 @@ fn containers_as_a_typed_client_reads_them() {
 
         // Commit right as the container exits: a failed pause does not fail the commit.
         for i in 0..5 {
-            let id = run(&docker, image, &["sh", "-c", "echo x > /f"], None).await;
+            let id = run(&docker, image, None, &["sh", "-c", "echo x > /f"], None).await;
             let repo = unique("bollard-commit");
             docker
                 .commit_container(
@@ -155,7 +153,7 @@ fn containers_as_a_typed_client_reads_them() {
         }
 
         // diff: the init layer's paths are not changes.
-        let id = run(&docker, image, &["touch", "/made"], None).await;
+        let id = run(&docker, image, None, &["touch", "/made"], None).await;
         let mut wait =
             docker.wait_container(&id, None::<bollard::query_parameters::WaitContainerOptions>);
         while wait.next().await.is_some() {}
@@ -177,7 +175,7 @@ fn containers_as_a_typed_client_reads_them() {
             }),
             ..Default::default()
         };
-        let id = run(&docker, image, &["sh", "-c", "exit 2"], Some(policy)).await;
+        let id = run(&docker, image, None, &["sh", "-c", "exit 2"], Some(policy)).await;
         let mut seen = false;
         for _ in 0..600 {
             let s = docker
@@ -213,14 +211,15 @@ fn containers_as_a_typed_client_reads_them() {
 
 #[test]
 fn streams_framed_as_the_request_asks() {
-    if common::skip() {
-        return;
-    }
-    let d = Daemon::start();
-    let image = d.busybox();
-    rt().block_on(async {
-        let docker = client(&d);
-        let id = run(&docker, image, &["sh", "-c", "echo one; sleep 1000"], None).await;
+    on_daemon(|docker, image| async move {
+        let id = run(
+            &docker,
+            image,
+            None,
+            &["sh", "-c", "echo one; sleep 1000"],
+            None,
+        )
+        .await;
         // Exec created with a tty but started without: frames of stdout.
         for (create_tty, start_tty) in [(true, false), (false, true)] {
             let exec = docker
@@ -317,52 +316,15 @@ fn streams_framed_as_the_request_asks() {
 
 #[test]
 fn links_volumes_swarm_and_plugins() {
-    if common::skip() {
-        return;
-    }
-    let d = Daemon::start();
-    let image = d.busybox();
-    rt().block_on(async {
-        let docker = client(&d);
+    on_daemon(|docker, image| async move {
         let target = unique("bl-db");
-        let body = ContainerCreateBody {
-            image: Some(image.into()),
-            cmd: Some(vec!["sleep".into(), "1000".into()]),
-            ..Default::default()
-        };
-        docker
-            .create_container(
-                Some(
-                    bollard::query_parameters::CreateContainerOptionsBuilder::new()
-                        .name(&target)
-                        .build(),
-                ),
-                body,
-            )
-            .await
-            .unwrap();
-        docker.start_container(&target, None).await.unwrap();
+        run(&docker, image, Some(&target), &["sleep", "1000"], None).await;
         let app = unique("bl-app");
-        let body = ContainerCreateBody {
-            image: Some(image.into()),
-            cmd: Some(vec!["sleep".into(), "1000".into()]),
-            host_config: Some(HostConfig {
-                links: Some(vec![format!("{target}:db")]),
-                ..Default::default()
-            }),
+        let links = HostConfig {
+            links: Some(vec![format!("{target}:db")]),
             ..Default::default()
         };
-        docker
-            .create_container(
-                Some(
-                    bollard::query_parameters::CreateContainerOptionsBuilder::new()
-                        .name(&app)
-                        .build(),
-                ),
-                body,
-            )
-            .await
-            .unwrap();
+        run(&docker, image, Some(&app), &["sleep", "1000"], Some(links)).await;
         docker
             .remove_container(
                 &format!("{app}/db"),

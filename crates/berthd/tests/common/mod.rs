@@ -10,3 +10,13 @@ pub use berth_testkit::{busybox_tar, run, unique, Client, Daemon, Out};
 pub fn skip() -> bool {
     berth_testkit::skip_unless(Client::Docker)
 }
+
+/// bollard on a daemon's socket, at bollard's own API version.
+pub fn bollard_client(d: &Daemon) -> bollard::Docker {
+    bollard::Docker::connect_with_unix(
+        &d.socket.display().to_string(),
+        60,
+        bollard::API_DEFAULT_VERSION,
+    )
+    .unwrap_or_else(|e| panic!("bollard: {e}"))
+}
