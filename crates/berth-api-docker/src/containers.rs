@@ -585,6 +585,21 @@ pub async fn attach(
             Some(p) => Some(p.connect().await),
             None => None,
         };
+        // A container that exited (or was removed) before its monitor took the attach (a
+        // short one-off attached right after its start) ends the stream after its logs, as in
+        // dockerd; the exit is recorded moments after the monitor went away, and the logs are
+        // complete then. Any other failure is an error the client should see.
+        let exited = match &attached {
+            Some(Err(_)) => {
+                let wait = engine.wait_container(&c.id, WaitCondition::NotRunning);
+                match tokio::time::timeout(EXIT_RECORDED, wait).await {
+                    Ok(Ok(now)) => now.exits > c.state.exits,
+                    Ok(Err(_)) => true,
+                    Err(_) => false,
+                }
+            }
+            _ => false,
+        };
         let Ok(upgraded) = upgrade.await else { return };
         let mut client = TokioIo::new(upgraded);
         // `logs`: what the container wrote so far comes first, then (with `stream`) the live
@@ -614,9 +629,12 @@ pub async fn attach(
         let attached = match attached {
             Some(Ok(a)) => a,
             Some(Err(e)) => {
-                let _ = client
-                    .write_all(&frame(2, format!("Error: {e}\n").as_bytes()))
-                    .await;
+                if !exited {
+                    let _ = client
+                        .write_all(&frame(2, format!("Error: {e}\n").as_bytes()))
+                        .await;
+                }
+                let _ = client.shutdown().await;
                 return;
             }
             None => {
@@ -637,6 +655,9 @@ pub async fn attach(
     });
     Ok(resp)
 }
+
+/// How long an attach whose monitor went away waits for the container's exit to be recorded.
+const EXIT_RECORDED: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The 101 that switches an attach or exec request to a stream: Docker's multiplexed content
 /// type for framed output from API 1.42 on, the raw one before and for raw output.

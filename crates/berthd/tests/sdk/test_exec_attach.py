@@ -85,3 +85,14 @@ def test_attach_socket_of_a_tty_container(client, image):
     assert b"ping" in got
     raw.shutdown(socket.SHUT_RDWR)
     raw.close()
+
+
+def test_attach_right_after_a_fast_start_ends_cleanly(client, image):
+    # The container may exit before its monitor takes the attach: the stream just ends.
+    for _ in range(10):
+        c = client.containers.create(image, ["echo", "hi"])
+        c.start()
+        out = b"".join(c.attach(stdout=True, stderr=True, stream=True, logs=True))
+        assert b"Error" not in out, out
+        assert out.startswith(b"hi\n"), out
+        c.remove(force=True)
