@@ -67,6 +67,14 @@ pub fn skip_unless(client: Client) -> bool {
     false
 }
 
+/// A loopback TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 pub fn unique(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!(

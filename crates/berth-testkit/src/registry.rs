@@ -1,7 +1,7 @@
 //! A private `docker-registry` (Debian's package) on 127.0.0.1: plain, with htpasswd, or with
 //! TLS from a CA made here; for the pull/push tests of berthd and berth.
 
-use std::net::TcpListener;
+use crate::free_port;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,13 +18,6 @@ pub struct Registry {
 pub struct RegistryOpts {
     pub htpasswd: Option<(&'static str, &'static str)>,
     pub tls: bool,
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn sh(cmd: &mut Command) -> String {

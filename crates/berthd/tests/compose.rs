@@ -9,12 +9,12 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run, unique, Daemon, Out};
+use common::{free_port, run, unique, Daemon, Out};
 
 /// Where scripts/fetch-compose.sh caches the v2 plugin, one directory per package version.
 const PLUGIN_CACHE: &str = "/var/cache/berth-test/compose-v2";
@@ -135,15 +135,6 @@ fn compose_or_skip(version: Version) -> Option<PathBuf> {
         );
     }
     found
-}
-
-/// A host port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// An HTTP GET of `/` at 127.0.0.1:`port`, retrying while the server starts.

@@ -12,7 +12,7 @@ use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{unique, Daemon};
+use common::{free_port, unique, Daemon};
 
 /// A daemon with the busybox image; `None` when the test must be skipped.
 fn daemon() -> Option<(Daemon, &'static str)> {
@@ -92,15 +92,6 @@ fn ipam_entries(d: &Daemon, network_id: &str) -> usize {
                 .count()
         })
         .unwrap_or(0)
-}
-
-/// A host port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// What the server at 127.0.0.1:`port` says, retrying while it starts.

@@ -4,7 +4,7 @@
 pub mod dockerd;
 pub mod registry;
 
-pub use berth_testkit::{busybox_tar, run, unique, Client, Daemon, Out};
+pub use berth_testkit::{busybox_tar, free_port, run, unique, Client, Daemon, Out};
 
 /// Skips (returns true) unless root and the docker CLI are available.
 pub fn skip() -> bool {

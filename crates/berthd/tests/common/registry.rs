@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use super::*;
 
-pub use berth_testkit::registry::{free_port, sh, Registry, RegistryOpts};
+pub use berth_testkit::free_port;
+pub use berth_testkit::registry::{sh, Registry, RegistryOpts};
 
 pub fn skip_registry() -> bool {
     if skip() {
