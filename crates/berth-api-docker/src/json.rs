@@ -20,11 +20,6 @@ pub fn from_slice<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Err
     } else {
         serde_json::from_slice(body)?
     };
-    from_value(value)
-}
-
-/// [`from_slice`] of an already parsed value.
-pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
     T::deserialize(Go(value))
 }
 

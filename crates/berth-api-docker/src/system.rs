@@ -19,10 +19,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::filters::Filters;
 use crate::{API_VERSION, MIN_API_VERSION};
 
-/// Headers the docker CLI reads from every response of `/_ping` to negotiate.
+/// `/_ping`'s own headers; the version middleware adds those of every response (API
+/// version, OS) that the clients negotiate with.
 fn ping_headers() -> HeaderMap {
     let mut h = HeaderMap::new();
-    crate::version::common_headers(&mut h);
     h.insert("Builder-Version", HeaderValue::from_static("1"));
     h.insert("Swarm", HeaderValue::from_static("inactive"));
     h.insert(

@@ -34,7 +34,7 @@ pub struct RequestedVersion(pub u32, pub u32);
 
 /// Headers dockerd puts on every response, errors included: clients read the daemon's API
 /// version and OS from whichever response they get first.
-pub fn common_headers(h: &mut HeaderMap) {
+fn common_headers(h: &mut HeaderMap) {
     h.insert("API-Version", HeaderValue::from_static(API_VERSION));
     h.insert("OSType", HeaderValue::from_static("linux"));
     h.insert("Docker-Experimental", HeaderValue::from_static("false"));
