@@ -87,7 +87,16 @@ def test_restarting_state_and_409_on_remove(client, image):
         c.remove()
     assert e.value.response.status_code == 409
     assert "restarting" in str(e.value)
-    c.remove(force=True)
+    # A stop cancels the pending restart: it stays exited.
+    c.stop(timeout=1)
+    time.sleep(1)
+    c.reload()
+    assert c.status == "exited", c.attrs["State"]
+    count = c.attrs["RestartCount"]
+    time.sleep(0.5)
+    c.reload()
+    assert (c.status, c.attrs["RestartCount"]) == ("exited", count)
+    c.remove()
 
 
 def test_null_is_absent(client, image):
