@@ -605,6 +605,10 @@ pub async fn attach(
         // `logs`: what the container wrote so far comes first, then (with `stream`) the live
         // output; without `stream` the attach ends there.
         if logs {
+            // The Python SDK reads the 101's headers through a buffered reader and then reads
+            // the raw socket: body bytes that arrived with the headers are lost to it. Logs are
+            // ready at once, so give the client a moment to take the headers alone first.
+            tokio::time::sleep(HEADERS_ALONE).await;
             let opts = LogsOptions {
                 stdout: want_stdout,
                 stderr: want_stderr,
@@ -655,6 +659,9 @@ pub async fn attach(
     });
     Ok(resp)
 }
+
+/// How long an attach with `logs` waits after its 101 before writing (see its use).
+const HEADERS_ALONE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// How long an attach whose monitor went away waits for the container's exit to be recorded.
 const EXIT_RECORDED: std::time::Duration = std::time::Duration::from_secs(5);
