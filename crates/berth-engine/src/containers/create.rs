@@ -129,6 +129,38 @@ fn fill_in_defaults(h: &mut HostConfig) -> Result<()> {
     Ok(())
 }
 
+/// A generated name no container has now.
+fn free_name(store: &berth_store::Store) -> String {
+    names::generate(|candidate| store.metadata.container_by_name(candidate).is_ok())
+}
+
+/// Stores the record. A generated name that a concurrent create took since it was drawn is drawn
+/// again, as dockerd's name reservation retries; a user-given one is a conflict.
+fn insert(
+    store: &berth_store::Store,
+    record: &mut metadata::Container,
+    generated: bool,
+    volumes: &[metadata::Volume],
+    refs: &[(String, String)],
+) -> Result<Vec<String>> {
+    let mut draws = 0;
+    loop {
+        match store
+            .metadata
+            .create_container_with_volumes(record, volumes, refs)
+        {
+            Err(berth_store::Error::ContainerNameTaken { .. }) if generated && draws < 16 => {
+                draws += 1;
+                record.name = free_name(store);
+            }
+            Err(berth_store::Error::ContainerNameTaken { name, id }) => {
+                return Err(Error::NameInUse { name, id })
+            }
+            other => return other.map_err(Into::into),
+        }
+    }
+}
+
 impl Engine {
     /// Creates a container; returns its id and dockerd's warnings about options this host
     /// cannot apply (they are dropped, as dockerd drops them).
@@ -206,12 +238,8 @@ impl Engine {
                 mounts.extend(resolved.points);
                 mounts.sort_by(|a, b| a.destination.cmp(&b.destination));
 
-                let name = match name {
-                    Some(n) => n,
-                    None => names::generate(|candidate| {
-                        store.metadata.container_by_name(candidate).is_ok()
-                    }),
-                };
+                let generated = name.is_none();
+                let name = name.unwrap_or_else(|| free_name(store));
                 let args = merged.args();
                 let hostname = if !options.hostname.is_empty() {
                     options.hostname.clone()
@@ -230,7 +258,7 @@ impl Engine {
                 };
                 let parent = image.layers.last().map(|l| l.chain_id.to_string());
                 store.snapshots.prepare(&id, parent.as_deref())?;
-                let record = metadata::Container {
+                let mut record = metadata::Container {
                     id: container_id,
                     name: name.clone(),
                     image_id: image.id.clone(),
@@ -248,19 +276,13 @@ impl Engine {
                             source,
                         })
                         .and_then(|()| {
-                            store
-                                .metadata
-                                .create_container_with_volumes(
-                                    &record,
-                                    &resolved.volumes,
-                                    &resolved.refs,
-                                )
-                                .map_err(|e| match e {
-                                    berth_store::Error::ContainerNameTaken { name, id } => {
-                                        Error::NameInUse { name, id }
-                                    }
-                                    e => e.into(),
-                                })
+                            insert(
+                                store,
+                                &mut record,
+                                generated,
+                                &resolved.volumes,
+                                &resolved.refs,
+                            )
                         })
                         .inspect_err(|_| engine.discard_volume_dirs(&new_dirs))
                 });
@@ -290,3 +312,7 @@ impl Engine {
         Ok((created.id, warnings))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
