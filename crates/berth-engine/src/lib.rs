@@ -10,6 +10,7 @@ mod error;
 pub mod events;
 pub mod host;
 pub mod images;
+pub mod model;
 pub mod networks;
 pub mod spec;
 pub mod system;
