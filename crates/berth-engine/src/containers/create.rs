@@ -57,19 +57,7 @@ fn volumes_from(store: &berth_store::Store, h: &HostConfig) -> Result<Vec<MountS
         .collect();
     let mut out: Vec<MountSpec> = Vec::new();
     for from in &h.volumes_from {
-        let (name, mode) = from.split_once(':').unwrap_or((from.as_str(), ""));
-        let read_only = match mode {
-            "" => None,
-            "ro" => Some(true),
-            "rw" => Some(false),
-            _ => {
-                return Err(Error::Spec(spec::SpecError::InvalidValue {
-                    option: "VolumesFrom",
-                    value: from.clone(),
-                    reason: "invalid mode: want ro or rw",
-                }))
-            }
-        };
+        let (name, read_only) = spec::parse_volumes_from(from)?;
         let other = super::find(store, name)?;
         let other = super::parse_record(&other, PathBuf::new())?;
         for p in other.config.mounts {

@@ -8,6 +8,7 @@
 //! store. See docs/container-model.md for the plan that moves the engine onto it.
 
 mod container;
+mod docker;
 mod error;
 mod logging;
 mod mounts;

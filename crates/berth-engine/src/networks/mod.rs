@@ -33,9 +33,11 @@ pub(crate) use attach::{configure, validate, NetSetup};
 pub use attach::{default_to_bridge, network_entries, Endpoint, NetworkEntry};
 pub use cni::Plugins;
 pub use error::NetworkError;
+pub(crate) use links::parse as parse_link;
 pub use links::Link;
 pub(crate) use links::{linked, resolve as resolve_links};
 pub use ports::PublishedPort;
+pub(crate) use ports::{bindings as port_bindings, parse_key as parse_port_key};
 pub use stats::InterfaceStats;
 
 /// The default network's name, as Docker's.

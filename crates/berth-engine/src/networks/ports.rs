@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::NetworkError;
-use crate::spec::CreateOptions;
+use crate::spec::{CreateOptions, HostConfig};
 
 /// One published port, as `docker port` and inspect's `NetworkSettings.Ports` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +48,7 @@ fn bad(container: &str, spec: &str, reason: &str) -> NetworkError {
 }
 
 /// `80/tcp` → (80, "tcp"); the protocol defaults to tcp.
-fn parse_key(container: &str, key: &str) -> Result<(u16, String), NetworkError> {
+pub(crate) fn parse_key(container: &str, key: &str) -> Result<(u16, String), NetworkError> {
     let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
     let proto = proto.to_ascii_lowercase();
     if !matches!(proto.as_str(), "tcp" | "udp") {
@@ -91,6 +91,28 @@ pub(crate) fn requests(
     opts: &CreateOptions,
 ) -> Result<Vec<PortRequest>, NetworkError> {
     let h = &opts.host_config;
+    let mut out = bindings(container, h)?;
+    if h.publish_all_ports {
+        for key in opts.exposed_ports.keys() {
+            let (container_port, protocol) = parse_key(container, key)?;
+            let bound = out
+                .iter()
+                .any(|r| r.container_port == container_port && r.protocol == protocol);
+            if !bound {
+                out.push(PortRequest {
+                    container_port,
+                    protocol,
+                    host_ip: None,
+                    host_ports: (0, 0),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The ports `PortBindings` publishes explicitly.
+pub(crate) fn bindings(container: &str, h: &HostConfig) -> Result<Vec<PortRequest>, NetworkError> {
     let mut out = Vec::new();
     for (key, bindings) in &h.port_bindings {
         let (container_port, protocol) = parse_key(container, key)?;
@@ -108,22 +130,6 @@ pub(crate) fn requests(
                 host_ip,
                 host_ports: parse_host_ports(container, &b.host_port)?,
             });
-        }
-    }
-    if h.publish_all_ports {
-        for key in opts.exposed_ports.keys() {
-            let (container_port, protocol) = parse_key(container, key)?;
-            let bound = out
-                .iter()
-                .any(|r| r.container_port == container_port && r.protocol == protocol);
-            if !bound {
-                out.push(PortRequest {
-                    container_port,
-                    protocol,
-                    host_ip: None,
-                    host_ports: (0, 0),
-                });
-            }
         }
     }
     Ok(out)

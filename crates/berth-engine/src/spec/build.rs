@@ -15,7 +15,7 @@ use super::caps::{available_only, effective_capabilities, to_oci};
 use super::error::{invalid, SpecError};
 use super::merge::{merge, process_env, MergedConfig};
 use super::mounts::{self, MountPoint, VolumeRequest};
-use super::options::{CreateOptions, HostConfig, ImageConfig};
+use super::options::{CreateOptions, HostConfig, ImageConfig, LogConfig, RestartPolicy};
 use super::resources::{self, HostDevices, HostFs, SharedNamespaces};
 use super::seccomp::{self, SeccompHost};
 use super::user::ResolvedUser;
@@ -209,14 +209,18 @@ fn ns_mode(option: &'static str, value: &str, extra_private: &[&str]) -> Result<
 
 /// The parsed `SecurityOpt` list.
 #[derive(Debug, Default)]
-struct SecurityOpts {
-    no_new_privileges: bool,
-    writable_cgroups: bool,
+pub(crate) struct SecurityOpts {
+    pub no_new_privileges: bool,
+    pub writable_cgroups: bool,
     /// `None`: the default profile; `Some(None)`: unconfined; `Some(Some(json))`: custom.
-    seccomp: Option<Option<String>>,
+    pub seccomp: Option<Option<String>>,
+    /// `apparmor=<profile>`: kept for the engine's model (crate::model), not enforced here.
+    pub apparmor: Option<String>,
+    /// `label=<word>` (`user:u`, `type:t`, `disable`, ...), kept for the model likewise.
+    pub labels: Vec<String>,
 }
 
-fn security_opts(opts: &[String]) -> Result<SecurityOpts, SpecError> {
+pub(crate) fn security_opts(opts: &[String]) -> Result<SecurityOpts, SpecError> {
     let mut out = SecurityOpts::default();
     for opt in opts {
         let bad = || SpecError::InvalidSecurityOpt(opt.clone());
@@ -230,7 +234,9 @@ fn security_opts(opts: &[String]) -> Result<SecurityOpts, SpecError> {
             continue;
         }
         if opt == "disable" {
-            continue; // SELinux labelling off: nothing to do without SELinux support.
+            // SELinux labelling off: nothing to do without SELinux support.
+            out.labels.push(opt.clone());
+            continue;
         }
         let (key, value) = opt
             .split_once('=')
@@ -247,7 +253,8 @@ fn security_opts(opts: &[String]) -> Result<SecurityOpts, SpecError> {
                 }
             }
             // Accepted so `docker run` scripts keep working; Berth loads no LSM profiles yet.
-            "apparmor" | "label" => {}
+            "apparmor" => out.apparmor = Some(value.to_string()),
+            "label" => out.labels.push(value.to_string()),
             _ => return Err(bad()),
         }
     }
@@ -275,8 +282,18 @@ fn join_path<'p>(
 
 /// Restart policy, auto-remove and log driver: they do not shape the spec, but a create request
 /// with bad ones must fail at create, as with dockerd.
-fn validate_lifecycle(h: &HostConfig) -> Result<(), SpecError> {
-    let rp = &h.restart_policy;
+pub(crate) fn validate_lifecycle(h: &HostConfig) -> Result<(), SpecError> {
+    validate_restart_policy(&h.restart_policy)?;
+    if h.auto_remove && !matches!(h.restart_policy.name.as_str(), "" | "no") {
+        return Err(SpecError::Conflict(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
+    }
+    validate_log_config(&h.log_config)
+}
+
+/// A restart policy's name and retry count, with dockerd's messages.
+pub(crate) fn validate_restart_policy(rp: &RestartPolicy) -> Result<(), SpecError> {
     match rp.name.as_str() {
         "" | "no" | "always" | "unless-stopped" => {
             if rp.maximum_retry_count != 0 {
@@ -304,12 +321,11 @@ fn validate_lifecycle(h: &HostConfig) -> Result<(), SpecError> {
             ))
         }
     }
-    if h.auto_remove && !matches!(rp.name.as_str(), "" | "no") {
-        return Err(SpecError::Conflict(
-            "can't create 'AutoRemove' container with restart policy",
-        ));
-    }
-    let log = &h.log_config;
+    Ok(())
+}
+
+/// A log driver and its options, with the messages create has always given.
+pub(crate) fn validate_log_config(log: &LogConfig) -> Result<(), SpecError> {
     match log.driver.as_str() {
         "" | "json-file" | "local" | "none" => {}
         other => return Err(invalid("LogConfig.Type", other, "unsupported log driver")),
@@ -339,7 +355,7 @@ fn validate_lifecycle(h: &HostConfig) -> Result<(), SpecError> {
 }
 
 /// `10m`, `1g`, `512k`, `100` (bytes), as Docker's `units.RAMInBytes`.
-fn parse_size(s: &str) -> Option<u64> {
+pub(crate) fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim().to_ascii_lowercase();
     let s = s.strip_suffix('b').unwrap_or(&s);
     let (num, mult) = match s.chars().last()? {
@@ -351,6 +367,14 @@ fn parse_size(s: &str) -> Option<u64> {
     };
     let n: f64 = num.parse().ok()?;
     (n >= 0.0).then_some((n * mult as f64) as u64)
+}
+
+/// `OomScoreAdj` within the kernel's range.
+pub(crate) fn oom_score_adj(value: i64) -> Result<i32, SpecError> {
+    i32::try_from(value)
+        .ok()
+        .filter(|v| (-1000..=1000).contains(v))
+        .ok_or_else(|| invalid("OomScoreAdj", value, "range is [-1000, 1000]"))
 }
 
 fn clear_ro(m: &mut Mount) {
@@ -418,13 +442,7 @@ pub fn build_spec(
             "the working directory needs to be an absolute path",
         ));
     }
-    if !(-1000..=1000).contains(&h.oom_score_adj) {
-        return Err(invalid(
-            "OomScoreAdj",
-            h.oom_score_adj,
-            "range is [-1000, 1000]",
-        ));
-    }
+    let oom_score_adj = oom_score_adj(h.oom_score_adj)?;
     let caps = available_only(
         effective_capabilities(&h.cap_add, &h.cap_drop, h.privileged)?,
         ctx.host_capabilities,
@@ -470,7 +488,7 @@ pub fn build_spec(
     process.set_rlimits((!rlimits.is_empty()).then_some(rlimits));
     process.set_no_new_privileges(security.no_new_privileges.then_some(true));
     process.set_apparmor_profile(None);
-    process.set_oom_score_adj(Some(h.oom_score_adj as i32));
+    process.set_oom_score_adj(Some(oom_score_adj));
     process.set_selinux_label(None);
 
     // Resources and devices.

@@ -71,7 +71,7 @@ pub const DEFAULT_CAPABILITIES: [&str; 14] = [
 const ALL: &str = "ALL";
 
 /// Upper-cases and adds the `CAP_` prefix; `ALL` stays `ALL`. Unknown names are an error.
-fn normalize(names: &[String]) -> Result<Vec<&'static str>, SpecError> {
+pub(crate) fn normalize(names: &[String]) -> Result<Vec<&'static str>, SpecError> {
     names
         .iter()
         .map(|name| {

@@ -143,7 +143,7 @@ fn merge_healthcheck(
 }
 
 /// dockerd's checks (`daemon/container.go` `validateHealthCheck`): durations are 0 or >= 1ms.
-fn validate_healthcheck(h: &Healthcheck) -> Result<(), SpecError> {
+pub(crate) fn validate_healthcheck(h: &Healthcheck) -> Result<(), SpecError> {
     const MIN: i64 = 1_000_000;
     for (option, value) in [
         ("Healthcheck.Interval", h.interval),

@@ -20,9 +20,16 @@ pub use build::{
     build_spec, cgroups_path, BuiltSpec, JoinNamespaces, SpecContext, DEFAULT_CGROUP_PARENT,
     DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, INIT_PATH_IN_CONTAINER,
 };
+pub(crate) use build::{
+    oom_score_adj, parse_size, security_opts, validate_lifecycle, validate_log_config,
+    validate_restart_policy,
+};
+pub(crate) use caps::normalize as normalize_capabilities;
 pub use caps::{available_only, effective_capabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES};
 pub use error::SpecError;
+pub(crate) use merge::validate_healthcheck;
 pub use merge::{merge, MergedConfig};
+pub(crate) use mounts::{container_path, parse_volumes_from, shm_size, tmpfs_mount};
 pub use mounts::{
     parse_bind, parse_mount, valid_volume_name, HostBind, MountPoint, MountRequest, VolumeRequest,
     DEFAULT_SHM_SIZE,
@@ -32,7 +39,7 @@ pub use options::{
     ImageConfig, LogConfig, MountSpec, NetworkingConfig, ThrottleDevice, TmpfsOptions,
     VolumeOptions, WeightDevice,
 };
-pub(crate) use resources::swap_limit;
+pub(crate) use resources::{cpu, memory, parse_cgroup_rule, pids, rlimits, swap_limit};
 pub use resources::{HostDevices, HostFileInfo, HostFileKind, HostFs};
 pub use seccomp::SeccompHost;
 pub use user::{resolve_user, ResolvedUser};

@@ -340,6 +340,19 @@ pub fn parse_mount(m: &MountSpec) -> Result<MountRequest, SpecError> {
     }
 }
 
+/// `--volumes-from <container>[:ro|:rw]`: the container, and `Some(read_only)` when a mode is
+/// given (else each mount keeps its own).
+pub(crate) fn parse_volumes_from(from: &str) -> Result<(&str, Option<bool>), SpecError> {
+    let (name, mode) = from.split_once(':').unwrap_or((from, ""));
+    let read_only = match mode {
+        "" => None,
+        "ro" => Some(true),
+        "rw" => Some(false),
+        _ => return Err(invalid("VolumesFrom", from, "invalid mode: want ro or rw")),
+    };
+    Ok((name, read_only))
+}
+
 /// moby `linuxValidMountMode`: known words, at most one of each kind.
 fn valid_mode(mode: &str) -> bool {
     if mode.is_empty() {
