@@ -199,7 +199,7 @@ impl Engine {
                         additional_gids: Vec::new(),
                     },
                 );
-                probe.host_capabilities = super::lifecycle::bounding_set();
+                probe.host_capabilities = crate::host::bounding_set();
                 probe.init_path = engine.config().init.clone();
                 // `container:<name>` modes: the peer must exist now; its namespace paths are
                 // known only at start, so the probe joins a stand-in.

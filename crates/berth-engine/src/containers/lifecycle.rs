@@ -30,20 +30,6 @@ pub enum WaitCondition {
     Removed,
 }
 
-fn kernel_version() -> Option<(u32, u32)> {
-    let u = nix::sys::utsname::uname().ok()?;
-    let release = u.release().to_string_lossy().into_owned();
-    let mut parts = release.split(|c: char| !c.is_ascii_digit());
-    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-}
-
-/// berthd's capability bounding set (CapBnd): what a container here can be given at most.
-pub(crate) fn bounding_set() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let hex = status.lines().find_map(|l| l.strip_prefix("CapBnd:"))?;
-    u64::from_str_radix(hex.trim(), 16).ok()
-}
-
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |source| Error::Io {
         action,
@@ -384,8 +370,8 @@ impl Engine {
         ctx.hostname_path = Some(hostname_path);
         ctx.linked_env = linked.env;
         ctx.cgroup_v2 = crate::host::cgroup_v2(Path::new(crate::host::CGROUP_ROOT));
-        ctx.seccomp_host = SeccompHost::native(kernel_version());
-        ctx.host_capabilities = bounding_set();
+        ctx.seccomp_host = SeccompHost::native(crate::host::kernel_version());
+        ctx.host_capabilities = crate::host::bounding_set();
         ctx.init_path = self.config().init.clone();
         ctx.host_hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
