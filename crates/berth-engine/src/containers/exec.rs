@@ -8,7 +8,7 @@
 //! process runs only once its output has somewhere to go.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use oci_spec::runtime::{Capabilities, Process, Spec};
 use tokio::net::UnixStream;
 use tokio::sync::watch;
 
-use super::{AttachStream, Status};
+use super::{io_err, AttachStream, Status};
 use crate::events::EventType;
 use crate::{Engine, Error, Result};
 
@@ -195,14 +195,6 @@ fn exec_process(
         p.set_capabilities(Some(caps));
     }
     p
-}
-
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 impl Engine {
