@@ -45,14 +45,14 @@ impl Engine {
             Ok(p)
         };
         let hostname_path = write("hostname", format!("{}\n", c.config.hostname))?;
-        let linked = crate::networks::linked(store, c)?;
+        let linked = crate::networks::linked(store, c, &net.endpoints)?;
         let hosts_path = write(
             "hosts",
             hosts_file(
                 &c.config.hostname,
                 &h.extra_hosts,
                 &linked.hosts,
-                &net.addrs,
+                &net.addrs(),
             ),
         )?;
         let resolv_path = write(

@@ -2,6 +2,7 @@
 
 use super::{Container, State, Status};
 use crate::events::EventType;
+use crate::networks::NetSetup;
 use crate::{Engine, Error, Result};
 
 impl Engine {
@@ -45,36 +46,39 @@ impl Engine {
             }
         };
         let t_net = t0.elapsed();
-        let own_netns = net.netns.is_some();
         let engine = self.clone();
         let container = c.clone();
+        let setup = net.clone();
         let prepared = self
-            .with_store(move |store| engine.prepare_bundle(store, &container, &net))
+            .with_store(move |store| engine.prepare_bundle(store, &container, &setup))
             .await;
         let shim_cmd = match prepared {
             Ok(v) => v,
             Err(e) => {
-                self.cleanup_after_exit(&c.id).await;
+                self.abort_start(&c.id, &net).await;
                 return Err(e);
             }
         };
         let t_prepared = t0.elapsed();
         let started = tokio::task::spawn_blocking(move || shim_cmd.spawn())
             .await
-            .map_err(Error::from_join)?;
+            .map_err(Error::from_join)
+            .and_then(|spawned| {
+                spawned.map_err(|source| Error::Shim {
+                    id: c.id.clone(),
+                    source,
+                })
+            });
         let t_shim = t0.elapsed();
         let started = match started {
             Ok(s) => s,
             Err(e) => {
-                self.cleanup_after_exit(&c.id).await;
-                return Err(Error::Shim {
-                    id: c.id.clone(),
-                    source: e,
-                });
+                self.abort_start(&c.id, &net).await;
+                return Err(e);
             }
         };
         let mode = c.config.options.host_config.network_mode.as_str();
-        if !own_netns && mode != "host" && !mode.starts_with("container:") {
+        if net.netns.is_none() && mode != "host" && !mode.starts_with("container:") {
             // Its own network namespace: loopback up, as Docker does even for `--network none`.
             let pid = started.pid;
             let up = tokio::task::spawn_blocking(move || berth_sys::netns::loopback_up(pid)).await;
@@ -86,7 +90,7 @@ impl Engine {
         let t_attached = t0.elapsed();
         if let Err(e) = self.runtime(&c.id, &["start", &c.id]).await {
             self.delete_runtime_state(&c.id).await;
-            self.cleanup_after_exit(&c.id).await;
+            self.abort_start(&c.id, &net).await;
             return Err(e);
         }
         tracing::debug!(
@@ -107,11 +111,14 @@ impl Engine {
         state.started_at = Some(chrono::Utc::now());
         // The health monitor starts this run from `starting`.
         state.health = None;
-        // setup_networking recorded the endpoints in the stored state.
-        let stored = self.container(&c.id).await?.state;
-        state.networks = stored.networks;
-        state.ports = stored.ports;
-        self.save_state(&c.id, state).await?;
+        state.networks.clone_from(&net.endpoints);
+        state.ports.clone_from(&net.ports);
+        if let Err(e) = self.save_state(&c.id, state).await {
+            // Unrecorded, the process would run unwatched on attachments nobody releases.
+            self.delete_runtime_state(&c.id).await;
+            self.abort_start(&c.id, &net).await;
+            return Err(e);
+        }
         self.events().publish(
             EventType::Container,
             "start",
@@ -121,5 +128,13 @@ impl Engine {
         self.watch_exit(c.id.clone());
         self.start_health_monitor(c, true);
         Ok(())
+    }
+
+    /// Undoes a start that failed after [`Self::setup_networking`]: its attachments (not in the
+    /// container's state yet), then what an exit cleans.
+    async fn abort_start(&self, id: &str, net: &NetSetup) {
+        self.release_networking(id, &net.endpoints, &net.ports)
+            .await;
+        self.cleanup_after_exit(id).await;
     }
 }
