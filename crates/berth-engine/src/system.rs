@@ -39,18 +39,6 @@ pub const DEFAULT_RUNTIME: &str = "berth";
 /// The daemon's log driver, filled into `HostConfig.LogConfig.Type` at create as dockerd does.
 pub const DEFAULT_LOG_DRIVER: &str = "json-file";
 
-fn uname() -> (String, String, String) {
-    let u = nix::sys::utsname::uname();
-    match u {
-        Ok(u) => (
-            u.release().to_string_lossy().into_owned(),
-            u.machine().to_string_lossy().into_owned(),
-            u.nodename().to_string_lossy().into_owned(),
-        ),
-        Err(_) => (String::new(), String::new(), String::new()),
-    }
-}
-
 /// `PRETTY_NAME` from os-release, as dockerd reports the operating system.
 fn operating_system() -> String {
     std::fs::read_to_string("/etc/os-release")
@@ -61,17 +49,6 @@ fn operating_system() -> String {
                 .map(|v| v.trim_matches('"').to_string())
         })
         .unwrap_or_else(|| "Linux".into())
-}
-
-fn mem_total() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
 }
 
 /// Docker and Go name x86_64 `amd64`; clients compare platform strings in that form.
@@ -107,7 +84,7 @@ impl Engine {
             )
         });
         let containers_paused = count(|s| s == crate::containers::Status::Paused);
-        let (kernel, machine, hostname) = uname();
+        let uname = crate::host::uname();
         let config = self.config();
         Ok(SystemInfo {
             id: self
@@ -116,18 +93,18 @@ impl Engine {
                 .timestamp_nanos_opt()
                 .unwrap_or_default()
                 .to_string(),
-            name: hostname,
+            name: uname.nodename,
             containers,
             containers_running,
             containers_paused,
             containers_stopped: containers - containers_running - containers_paused,
             images,
-            kernel_version: kernel,
+            kernel_version: uname.release,
             operating_system: operating_system(),
             os_type: "linux",
-            architecture: machine,
+            architecture: uname.machine,
             ncpu: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
-            mem_total: mem_total(),
+            mem_total: crate::host::mem_total(),
             data_root: config.data_root.display().to_string(),
             exec_root: config.exec_root.display().to_string(),
             cgroup_version: if crate::host::cgroup_v2(Path::new(crate::host::CGROUP_ROOT)) {

@@ -661,7 +661,6 @@ fn kill_during_the_add_chain_leaks_nothing() {
     let bridge_id = network_id(&d, "bridge");
     let port = free_port();
     let published = format!("127.0.0.1:{port}:80");
-    let netns_dir = d.exec_root().join("netns");
     // Each point of `docker run -p`: the veth and address made, portmap's rules not yet
     // (and the plugin must not add them after the crash); every plugin done (portmap is the
     // last) but nothing recorded by berthd.
@@ -681,22 +680,7 @@ fn kill_during_the_add_chain_leaks_nothing() {
             assert!(Instant::now() < deadline, "{point}: no stall\n{}", d.log());
             std::thread::sleep(Duration::from_millis(20));
         }
-        let id = std::fs::read_dir(&netns_dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .next()
-            .unwrap();
-        let ipam = d.data_root().join("cni/networks").join(&bridge_id);
-        let ip = std::fs::read_dir(&ipam)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .find(|f| {
-                f.parse::<std::net::IpAddr>().is_ok()
-                    && std::fs::read_to_string(ipam.join(f)).is_ok_and(|t| t.starts_with(&id))
-            })
-            .unwrap();
+        let (id, ip) = attachment_in_progress(&d, &bridge_id);
         assert_eq!(veths_on(&d.net.bridge), 1, "{point}");
         if point != "bridge:after" && point != "portmap:before" {
             assert!(iptables_lines(&id) > 0, "{point}: portmap has not run");
@@ -710,22 +694,129 @@ fn kill_during_the_add_chain_leaks_nothing() {
         std::fs::remove_file(&stalled).unwrap();
         std::thread::sleep(Duration::from_millis(500));
 
-        assert_eq!(iptables_lines(&id) + ip6tables_lines(&id), 0, "{point}");
-        assert_eq!(rules_naming_ip(&ip), 0, "{point}: rules of {ip}");
-        assert_eq!(veths_on(&d.net.bridge), 0, "{point}");
-        assert_eq!(ipam_entries(&d, &bridge_id), 0, "{point}");
-        assert!(!netns_dir.join(&id).exists(), "{point}");
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        assert!(!mounts.contains(&id), "{point}: netns mount left");
-        let cached = std::fs::read_dir(d.data_root().join("cni/results"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().contains(&id))
-            .count();
-        assert_eq!(cached, 0, "{point}");
+        assert_attachment_gone(&d, &bridge_id, &id, &ip, point);
         d.docker(&["rm", "-f", &name]).ok();
     }
+    // The port and the address are free again.
+    let name = unique("after");
+    serve(&d, image, &["--name", &name, "-p", &published], 80, "after");
+    assert_eq!(fetch(port), "after\n");
+    d.docker(&["rm", "-f", &name]).ok();
+}
+
+/// The container id (its pinned namespace's name) and the address of the one attachment to
+/// `bridge_id` under way in `d`.
+fn attachment_in_progress(d: &Daemon, bridge_id: &str) -> (String, String) {
+    let id = std::fs::read_dir(d.exec_root().join("netns"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .next()
+        .unwrap();
+    let ipam = d.data_root().join("cni/networks").join(bridge_id);
+    let ip = std::fs::read_dir(&ipam)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|f| {
+            f.parse::<std::net::IpAddr>().is_ok()
+                && std::fs::read_to_string(ipam.join(f)).is_ok_and(|t| t.starts_with(&id))
+        })
+        .unwrap();
+    (id, ip)
+}
+
+/// Nothing of container `id`'s attachment at `ip` is left: no rule, veth, host-local
+/// reservation, pinned namespace (nor its mount), or CNI cache entry.
+fn assert_attachment_gone(d: &Daemon, bridge_id: &str, id: &str, ip: &str, point: &str) {
+    assert_eq!(iptables_lines(id) + ip6tables_lines(id), 0, "{point}");
+    assert_eq!(rules_naming_ip(ip), 0, "{point}: rules of {ip}");
+    assert_eq!(veths_on(&d.net.bridge), 0, "{point}");
+    assert_eq!(ipam_entries(d, bridge_id), 0, "{point}");
+    assert!(!d.exec_root().join("netns").join(id).exists(), "{point}");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(id), "{point}: netns mount left");
+    let cached = std::fs::read_dir(d.data_root().join("cni/results"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(id))
+        .count();
+    assert_eq!(cached, 0, "{point}");
+}
+
+/// A runtime in front of the real one whose `start` waits while `<dir>/stall` exists,
+/// touching `<dir>/stalled`: berthd has attached the container, not yet recorded in its state,
+/// and started its shim.
+fn stalling_runtime() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let real = berth_testkit::berthd().with_file_name("berth-runtime");
+    // berthd runs `<runtime> --root <root> <verb> ...`.
+    let script = format!(
+        r#"#!/bin/sh
+if [ "$3" = start ] && [ -e {d}/stall ]; then
+    touch {d}/stalled
+    while [ -e {d}/stall ]; do sleep 0.05; done
+fi
+exec {real} "$@"
+"#,
+        real = real.display()
+    );
+    let path = dir.path().join("runtime");
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[test]
+fn kill_between_the_attachment_and_the_recorded_start_leaks_nothing() {
+    if common::skip() {
+        return;
+    }
+    let runtime = stalling_runtime();
+    let mut d = Daemon::start_with_args(
+        common::Client::Docker,
+        vec!["--runtime".into(), runtime.path().join("runtime").into()],
+    );
+    let image = d.busybox();
+    let bridge_id = network_id(&d, "bridge");
+    let port = free_port();
+    let published = format!("127.0.0.1:{port}:80");
+    std::fs::write(runtime.path().join("stall"), "").unwrap();
+    let name = unique("unrecorded");
+    let run = d
+        .docker_cmd(&["run", "-d", "--name", &name, "-p", &published, image])
+        .args(["sleep", "100"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stalled = runtime.path().join("stalled");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !stalled.exists() {
+        assert!(Instant::now() < deadline, "no stall\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (id, ip) = attachment_in_progress(&d, &bridge_id);
+    assert_eq!(veths_on(&d.net.bridge), 1);
+    assert!(iptables_lines(&id) > 0, "portmap has not run");
+
+    d.kill9();
+    berth_testkit::wait_output(run).failed();
+    d.spawn();
+    // The stalled `start` may go on now: the restart discarded its container.
+    std::fs::remove_file(runtime.path().join("stall")).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+
+    assert_attachment_gone(&d, &bridge_id, &id, &ip, "unrecorded start");
+    let status = d
+        .docker(&["inspect", "-f", "{{.State.Status}}", &name])
+        .ok()
+        .text();
+    assert_ne!(status, "running");
+    d.docker(&["rm", "-f", &name]).ok();
     // The port and the address are free again.
     let name = unique("after");
     serve(&d, image, &["--name", &name, "-p", &published], 80, "after");

@@ -8,7 +8,7 @@ use std::io::{BufWriter, Seek, Write};
 use berth_types::{Digest, Reference};
 use serde_json::{json, Value};
 
-use super::Status;
+use super::{io_err, Status};
 use crate::events::EventType;
 use crate::images::import::{apply_changes, record_image, store_layer_checked, Expected};
 use crate::{Engine, Error, Result};
@@ -27,17 +27,6 @@ pub struct CommitOptions {
     /// A container config (`Cmd`, `Env`, …) from the API body: it becomes the new image's
     /// config, with what it leaves unset taken from the container, as dockerd merges.
     pub config: Option<serde_json::Map<String, Value>>,
-}
-
-fn io_err<'a>(
-    action: &'static str,
-    path: &'a std::path::Path,
-) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// `Value` of a list, `null` when empty (Docker's `Entrypoint: null`).

@@ -104,7 +104,7 @@ fn fill_in_defaults(h: &mut HostConfig) -> Result<()> {
     if h.log_config.driver.is_empty() {
         h.log_config.driver = crate::system::DEFAULT_LOG_DRIVER.into();
     }
-    super::lifecycle::log_options(&h.log_config, PathBuf::new())?;
+    super::log_options::log_options(&h.log_config, PathBuf::new())?;
     match h.runtime.as_str() {
         "" => h.runtime = crate::system::DEFAULT_RUNTIME.into(),
         "runc" => {}
@@ -187,7 +187,7 @@ impl Engine {
                         additional_gids: Vec::new(),
                     },
                 );
-                probe.host_capabilities = super::lifecycle::bounding_set();
+                probe.host_capabilities = crate::host::bounding_set();
                 probe.init_path = engine.config().init.clone();
                 // `container:<name>` modes: the peer must exist now; its namespace paths are
                 // known only at start, so the probe joins a stand-in.

@@ -8,7 +8,7 @@
 //! process runs only once its output has somewhere to go.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use oci_spec::runtime::{Capabilities, Process, Spec};
 use tokio::net::UnixStream;
 use tokio::sync::watch;
 
-use super::{AttachStream, Status};
+use super::{io_err, AttachStream, Status};
 use crate::events::EventType;
 use crate::{Engine, Error, Result};
 
@@ -180,7 +180,7 @@ fn exec_process(
     if cfg.privileged {
         // Every capability the daemon itself may hand out: asking for one outside its bounding
         // set (a restricted host or a daemon in a container) makes the runtime's capset fail.
-        let bounding = host_bounding_set();
+        let bounding = crate::host::bounding_set();
         let all: Capabilities = crate::spec::ALL_CAPABILITIES
             .iter()
             .enumerate()
@@ -195,21 +195,6 @@ fn exec_process(
         p.set_capabilities(Some(caps));
     }
     p
-}
-
-/// `CapBnd` of this process; [`crate::spec::ALL_CAPABILITIES`] is in kernel bit order.
-fn host_bounding_set() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let hex = status.lines().find_map(|l| l.strip_prefix("CapBnd:"))?;
-    u64::from_str_radix(hex.trim(), 16).ok()
-}
-
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 impl Engine {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use berth_image::{Change, PathStat, UnpackOptions};
 use berth_store::snapshot::Mount;
 
-use super::Container;
+use super::{io_err, Container};
 use crate::{Engine, Error, Result};
 
 /// A private mount of a container's root filesystem; unmounted (lazily: a reader may still hold
@@ -38,14 +38,6 @@ pub struct ExtractOptions {
     pub no_overwrite_dir_non_dir: bool,
     /// Keep the owners recorded in the tar; otherwise everything belongs to root.
     pub copy_uid_gid: bool,
-}
-
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// A missing path inside the container is the user's 404, not an I/O failure of ours.

@@ -69,43 +69,6 @@ fn nonzero<T: Copy + Default + PartialEq>(v: Option<T>) -> Option<T> {
     v.filter(|v| *v != T::default())
 }
 
-/// Sum of the `cpu` line of /proc/stat (user..softirq) in nanoseconds, like dockerd's
-/// `getSystemCPUUsage`.
-fn system_cpu_usage() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let ticks = u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100);
-    std::fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("cpu ")).map(|l| {
-                l.split_whitespace()
-                    .skip(1)
-                    .take(7)
-                    .filter_map(|v| v.parse::<u64>().ok())
-                    .sum::<u64>()
-            })
-        })
-        .map_or(0, |t| t.saturating_mul(1_000_000_000 / ticks))
-}
-
-fn online_cpus() -> u32 {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    u32::try_from(n).ok().filter(|n| *n > 0).unwrap_or(1)
-}
-
-fn host_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
 /// Keeps the rows of `ps` output whose PID is in `pids`; the last column (the command) may
 /// contain spaces, as in dockerd's `parsePSOutput`.
 fn parse_ps(output: &str, pids: &[i32]) -> std::result::Result<Top, String> {
@@ -226,7 +189,7 @@ fn merge_update(c: &Container, req: &UpdateRequest) -> Result<crate::spec::HostC
                 "Conflicting options: Nano CPUs and CPU Period/Quota cannot both be set".into(),
             ));
         }
-        let ncpu = i64::from(online_cpus());
+        let ncpu = i64::from(crate::host::online_cpus());
         if n < 0 || n > ncpu * 1_000_000_000 {
             return Err(Error::BadUpdate(format!(
                 "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
@@ -429,9 +392,9 @@ impl Engine {
             Ok(StatsSample {
                 read: Utc::now(),
                 cgroup,
-                system_cpu_usage: system_cpu_usage(),
-                online_cpus: online_cpus(),
-                host_memory: host_memory(),
+                system_cpu_usage: crate::host::system_cpu_usage(),
+                online_cpus: crate::host::online_cpus(),
+                host_memory: crate::host::mem_total(),
                 cgroup_v2: v2,
                 networks: net_source.map(|n| n.read()).unwrap_or_default(),
             })

@@ -7,17 +7,26 @@
 //! json-file log and the generated hostname, hosts and resolv.conf.
 
 mod attach;
+mod bundle;
 mod commit;
 mod create;
+mod etc_files;
 mod exec;
+mod exit;
 mod fs;
 mod health;
-mod lifecycle;
+mod log_options;
 mod logs;
 mod manage;
 mod names;
+mod pause;
 mod prune;
 mod remove;
+mod restore;
+mod runtime;
+mod start;
+mod stop;
+mod wait;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -33,17 +42,29 @@ use crate::{Engine, Error, Result};
 
 pub use attach::{AttachOptions, AttachStream, PendingAttach};
 pub use berth_image::{Change, ChangeKind, PathStat};
+pub(crate) use bundle::is_mountpoint;
 pub use commit::CommitOptions;
 pub(crate) use create::image_config;
 pub use create::CreateRequest;
 pub use exec::{Exec, ExecConfig, ExecStartOptions, ExecState};
 pub use fs::ExtractOptions;
 pub use health::{Health, HealthResult, HealthStatus};
-pub(crate) use lifecycle::is_mountpoint;
-pub use lifecycle::WaitCondition;
 pub use logs::{LogLine, LogsOptions};
 pub use manage::{BlkioEntry, CgroupStats, StatsSample, Top, UpdateRequest};
 pub use prune::{ContainerPruneOptions, ContainersPruned};
+pub use wait::WaitCondition;
+
+/// An I/O error naming what was done to which path.
+pub(super) fn io_err<'a>(
+    action: &'static str,
+    path: &'a std::path::Path,
+) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// Docker's container states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -263,6 +284,15 @@ impl Engine {
 
     pub(crate) fn runtime_root(&self) -> PathBuf {
         self.config().exec_root.join("runtime")
+    }
+
+    /// The shim's sockets live here; short, because a unix socket path must fit in 108 bytes
+    /// and the exec root may already be long (a prefix of 24 hex digits is unique enough).
+    pub(crate) fn shim_dir(&self, id: &str) -> PathBuf {
+        self.config()
+            .exec_root
+            .join("s")
+            .join(id.get(..24).unwrap_or(id))
     }
 
     pub(crate) fn log_path(&self, id: &str) -> PathBuf {

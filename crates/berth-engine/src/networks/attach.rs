@@ -190,15 +190,25 @@ pub(crate) struct Attachment {
     settings: EndpointSettings,
 }
 
-/// What a start needs to know about the container's networking.
-#[derive(Debug, Default)]
+/// What [`Engine::setup_networking`] set up for a start: the start records the endpoints and
+/// ports in the container's state with the rest of it, a failed start hands them to
+/// [`Engine::release_networking`].
+#[derive(Debug, Clone, Default)]
 pub(crate) struct NetSetup {
     /// A pinned namespace for the runtime to join.
     pub netns: Option<PathBuf>,
-    /// The container's addresses, for its /etc/hosts.
-    pub addrs: Vec<IpAddr>,
+    /// One per CNI network, the primary first.
+    pub endpoints: Vec<Endpoint>,
+    pub ports: Vec<PublishedPort>,
     /// Name servers that go first in its resolv.conf (the network's embedded DNS server).
     pub nameservers: Vec<IpAddr>,
+}
+
+impl NetSetup {
+    /// The container's addresses, for its /etc/hosts.
+    pub fn addrs(&self) -> Vec<IpAddr> {
+        self.endpoints.iter().flat_map(Endpoint::addrs).collect()
+    }
 }
 
 /// Resolves the network mode and the configured networks: those of `EndpointsConfig`, or the
@@ -614,9 +624,10 @@ impl Engine {
         }
     }
 
-    /// Networking of a container about to start. For CNI networks the endpoints are recorded
-    /// in its state before anything else can fail, so every later failure path (and a crash)
-    /// tears them down.
+    /// Networking of a container about to start, returned for the start to record once the
+    /// process runs; a failure here undoes its own work. Until that record, a crash leaves the
+    /// attachments to the start-up GC, which DELs every cached attachment no running container
+    /// records, and unpins the namespace ([`Self::reconcile_networks`]).
     pub(crate) async fn setup_networking(&self, c: &Container) -> Result<NetSetup> {
         let opts = c.config.options.clone();
         let plan = self.with_store(move |store| plan(store, &opts)).await?;
@@ -639,28 +650,35 @@ impl Engine {
         let (endpoints, ports) = self
             .with_store(move |store| engine.attach_all(store, &container, &nets))
             .await?;
-        let mut state = self.container(&c.id).await?.state;
-        state.networks = endpoints.clone();
-        state.ports = ports.clone();
-        self.save_state(&c.id, state).await?;
-        let attached = keys
-            .into_iter()
-            .zip(&endpoints)
-            .map(|(key, ep)| (key, ep.network_id.clone(), ep.dns_names.clone()))
-            .collect();
-        self.record_attachments(&c.id, attached).await?;
-        self.register_dns(c, &endpoints);
-        let primary = endpoints.first();
-        self.start_proxies(&c.id, primary, &ports)?;
-        Ok(NetSetup {
+        let setup = NetSetup {
             netns: Some(self.netns_path(&c.id)),
-            addrs: endpoints.iter().flat_map(Endpoint::addrs).collect(),
-            nameservers: primary
+            nameservers: endpoints
+                .first()
                 .filter(|e| !e.dns_names.is_empty())
                 .and_then(|e| e.gateway4)
                 .into_iter()
                 .collect(),
-        })
+            endpoints,
+            ports,
+        };
+        let finished: Result<()> = async {
+            let attached = keys
+                .into_iter()
+                .zip(&setup.endpoints)
+                .map(|(key, ep)| (key, ep.network_id.clone(), ep.dns_names.clone()))
+                .collect();
+            self.record_attachments(&c.id, attached).await?;
+            self.register_dns(c, &setup.endpoints);
+            self.start_proxies(&c.id, setup.endpoints.first(), &setup.ports)?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = finished {
+            self.release_networking(&c.id, &setup.endpoints, &setup.ports)
+                .await;
+            return Err(e);
+        }
+        Ok(setup)
     }
 
     /// Keeps what dockerd keeps of an attachment past the exit in the endpoint's
@@ -686,29 +704,41 @@ impl Engine {
         self.save_config(id, &config).await
     }
 
-    /// Undoes [`Self::setup_networking`] after the process is gone (or never started).
-    pub(crate) async fn teardown_networking(&self, id: &str) {
-        let Ok(c) = self.container(id).await else {
-            return;
-        };
-        let pinned = self.netns_path(id).exists();
-        if c.state.networks.is_empty() && !pinned {
-            return;
+    /// Undoes [`Self::setup_networking`] for the endpoints and ports it returned: DNS names,
+    /// `[::1]` proxies, the attachments, the pinned namespace. False when there was nothing.
+    pub(crate) async fn release_networking(
+        &self,
+        id: &str,
+        endpoints: &[Endpoint],
+        ports: &[PublishedPort],
+    ) -> bool {
+        if endpoints.is_empty() && !self.netns_path(id).exists() {
+            return false;
         }
-        self.unregister_dns(id, &c.state.networks);
+        self.unregister_dns(id, endpoints);
         self.inner.net.proxies.stop(id);
         let engine = self.clone();
-        let (key, endpoints, ports) = (
-            c.id.clone(),
-            c.state.networks.clone(),
-            c.state.ports.clone(),
-        );
+        let (key, endpoints, ports) = (id.to_string(), endpoints.to_vec(), ports.to_vec());
         let _ = self
             .with_store(move |store| {
                 engine.detach_all(store, &key, &endpoints, &ports);
                 Ok(())
             })
             .await;
+        true
+    }
+
+    /// Releases the networking recorded in a container's state after its process is gone.
+    pub(crate) async fn teardown_networking(&self, id: &str) {
+        let Ok(c) = self.container(id).await else {
+            return;
+        };
+        if !self
+            .release_networking(id, &c.state.networks, &c.state.ports)
+            .await
+        {
+            return;
+        }
         let mut state = c.state;
         state.networks.clear();
         state.ports.clear();

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use berth_store::Store;
 use serde::{Deserialize, Serialize};
 
-use super::{NetworkError, DEFAULT_NETWORK};
+use super::{Endpoint, NetworkError, DEFAULT_NETWORK};
 use crate::containers::{self, Container};
 use crate::spec::CreateOptions;
 use crate::{Engine, Error, Result};
@@ -214,21 +214,12 @@ pub(crate) struct Linked {
     pub env: Vec<String>,
 }
 
-/// The links of `c`, which is on the default bridge (its endpoints are recorded by now):
-/// every target still there must be running on the default bridge too. A target that was
-/// removed is skipped, its link went with it in dockerd.
-pub(crate) fn linked(store: &Store, c: &Container) -> Result<Linked> {
+/// The links of `c`, when its start attached it (`endpoints`) to the default bridge: every
+/// target still there must be running on the default bridge too. A target that was removed is
+/// skipped, its link went with it in dockerd.
+pub(crate) fn linked(store: &Store, c: &Container, endpoints: &[Endpoint]) -> Result<Linked> {
     let mut out = Linked::default();
-    if c.config.links.is_empty() {
-        return Ok(out);
-    }
-    let me = containers::parse_record(&store.metadata.get_container(&c.id)?, PathBuf::new())?;
-    if !me
-        .state
-        .networks
-        .iter()
-        .any(|e| e.network_name == DEFAULT_NETWORK)
-    {
+    if c.config.links.is_empty() || !endpoints.iter().any(|e| e.network_name == DEFAULT_NETWORK) {
         return Ok(out);
     }
     for link in &c.config.links {

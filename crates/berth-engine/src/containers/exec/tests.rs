@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used)]
+use std::path::Path;
+
 use super::*;
 
 #[test]
@@ -32,7 +34,7 @@ fn exec_process_merges_env_and_overrides() {
     assert_eq!(p.user().uid(), 65534);
     assert_eq!(p.terminal(), Some(false));
     let caps = p.capabilities().as_ref().unwrap();
-    let expected = host_bounding_set().map_or(crate::spec::ALL_CAPABILITIES.len(), |b| {
+    let expected = crate::host::bounding_set().map_or(crate::spec::ALL_CAPABILITIES.len(), |b| {
         (0..crate::spec::ALL_CAPABILITIES.len())
             .filter(|bit| b & (1u64 << bit) != 0)
             .count()

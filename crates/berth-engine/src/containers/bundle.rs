@@ -1,0 +1,168 @@
+//! The OCI bundle of a start: the mounted rootfs, the generated /etc files, `config.json`, and
+//! the shim command that will run it.
+
+use std::path::{Path, PathBuf};
+
+use berth_shim::ShimCommand;
+
+use super::etc_files::{hosts_file, resolv_conf};
+use super::log_options::log_options;
+use super::{io_err, Container, State};
+use crate::spec::{self, SeccompHost, SpecContext};
+use crate::{Engine, Error, Result};
+
+impl Engine {
+    /// Everything before the shim, on a blocking thread: rootfs mount, /etc files, the spec.
+    pub(super) fn prepare_bundle(
+        &self,
+        store: &berth_store::Store,
+        c: &Container,
+        net: &crate::networks::NetSetup,
+    ) -> Result<ShimCommand> {
+        let bundle = self.bundle_dir(&c.id);
+        let rootfs = bundle.join("rootfs");
+        std::fs::create_dir_all(&rootfs).map_err(io_err("create", &rootfs))?;
+        let record = store.metadata.get_container(&c.id)?;
+        if !is_mountpoint(&rootfs) {
+            let mut mounts = store.snapshots.mounts(&record.snapshot_key)?;
+            if c.config.options.host_config.auto_remove {
+                // Its layer is deleted at exit, so nothing ever needs it on disk; unmounting a
+                // non-volatile overlay syncs the whole host filesystem, on the `--rm` exit path.
+                mounts
+                    .iter_mut()
+                    .for_each(berth_store::snapshot::Mount::set_volatile);
+            }
+            berth_store::snapshot::mount(&mounts, &rootfs)?;
+        }
+        let image = store.metadata.get_image(&c.image_id)?;
+        let image_cfg = super::create::image_config(&image.config)?;
+        let opts = &c.config.options;
+        let h = &opts.host_config;
+        let data = self.data_dir(&c.id);
+        let write = |name: &str, text: String| -> Result<PathBuf> {
+            let p = data.join(name);
+            std::fs::write(&p, text).map_err(io_err("write", &p))?;
+            Ok(p)
+        };
+        let hostname_path = write("hostname", format!("{}\n", c.config.hostname))?;
+        let linked = crate::networks::linked(store, c, &net.endpoints)?;
+        let hosts_path = write(
+            "hosts",
+            hosts_file(
+                &c.config.hostname,
+                &h.extra_hosts,
+                &linked.hosts,
+                &net.addrs(),
+            ),
+        )?;
+        let resolv_path = write(
+            "resolv.conf",
+            resolv_conf(&net.nameservers, &h.dns, &h.dns_search, &h.dns_options),
+        )?;
+        let merged = spec::merge(opts, &image_cfg)?;
+        let user = spec::resolve_user(&merged.user, &h.group_add, &rootfs)?;
+        let id =
+            berth_types::ContainerId::new(&c.id).map_err(|_| Error::InvalidName(c.id.clone()))?;
+        let mut ctx = SpecContext::new(id, rootfs.clone(), user);
+        ctx.hosts_path = Some(hosts_path);
+        ctx.resolv_conf_path = Some(resolv_path);
+        ctx.hostname_path = Some(hostname_path);
+        ctx.linked_env = linked.env;
+        ctx.cgroup_v2 = crate::host::cgroup_v2(Path::new(crate::host::CGROUP_ROOT));
+        ctx.seccomp_host = SeccompHost::native(crate::host::kernel_version());
+        ctx.host_capabilities = crate::host::bounding_set();
+        ctx.init_path = self.config().init.clone();
+        ctx.host_hostname = nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(other) = h.network_mode.strip_prefix("container:") {
+            let peer = super::find(store, other)?;
+            let peer_state: State = serde_json::from_str(&peer.state).map_err(Error::Json)?;
+            if !peer_state.status.is_live() {
+                return Err(Error::JoinNotRunning(other.to_string()));
+            }
+            ctx.join.net = Some(PathBuf::from(format!("/proc/{}/ns/net", peer_state.pid)));
+        }
+        if let Some(netns) = &net.netns {
+            ctx.join.net = Some(netns.clone());
+        }
+        let effective = super::create::with_inherited(opts, &c.config.inherited_mounts);
+        let mut built = spec::build_spec(&effective, &image_cfg, &ctx)?;
+        ensure_bind_sources(&built.bind_sources)?;
+        for req in std::mem::take(&mut built.volume_requests) {
+            let point = c
+                .config
+                .mounts
+                .iter()
+                .find(|p| p.kind == "volume" && p.destination == req.destination)
+                .ok_or_else(|| Error::VolumeNotRecorded {
+                    container: c.id.clone(),
+                    destination: req.destination.display().to_string(),
+                })?;
+            let source = self.attach_volume(store, &c.id, point, req.nocopy, &rootfs)?;
+            built.mount_volume(&req, &source);
+        }
+        let config_path = bundle.join("config.json");
+        let json = serde_json::to_vec_pretty(&built.spec).map_err(Error::Json)?;
+        std::fs::write(&config_path, json).map_err(io_err("write", &config_path))?;
+        let shim_dir = self.shim_dir(&c.id);
+        // A previous run's sockets and exit file must not be mistaken for this one's.
+        let _ = std::fs::remove_dir_all(&shim_dir);
+        if let Some(parent) = shim_dir.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+        }
+        let mut cmd = ShimCommand::new(
+            &self.config().shim,
+            &c.id,
+            &bundle,
+            &shim_dir,
+            &self.config().runtime,
+        );
+        cmd.runtime_root = Some(self.runtime_root());
+        cmd.log = log_options(
+            &c.config.options.host_config.log_config,
+            self.log_path(&c.id),
+        )?;
+        cmd.terminal = opts.tty;
+        cmd.stdin = opts.open_stdin;
+        Ok(cmd)
+    }
+}
+
+/// Host paths to bind: a missing one is created when it came from `-v` (as dockerd), refused
+/// when it came from `--mount`.
+fn ensure_bind_sources(sources: &[(PathBuf, bool)]) -> Result<()> {
+    for (source, create) in sources {
+        if source.exists() {
+            continue;
+        }
+        if !create {
+            return Err(Error::BindSourceMissing(source.clone()));
+        }
+        std::fs::create_dir_all(source).map_err(io_err("create bind source", source))?;
+    }
+    Ok(())
+}
+
+/// Whether `path` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT, Linux 5.8+), which
+/// also catches bind mounts within one filesystem.
+pub(crate) fn is_mountpoint(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statx fills a plain struct for a NUL-terminated path.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+            0,
+            &mut stx,
+        )
+    };
+    rc == 0
+        && stx.stx_attributes_mask & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0
+        && stx.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0
+}

@@ -1,0 +1,40 @@
+//! `docker pause` and `docker unpause`: the runtime freezes or thaws the container's cgroup.
+
+use super::Status;
+use crate::events::EventType;
+use crate::{Engine, Error, Result};
+
+impl Engine {
+    /// `docker pause` / `docker unpause`.
+    pub async fn pause_container(&self, name_or_id: &str, pause: bool) -> Result<()> {
+        let c = self.container(name_or_id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        let _op = entry.op.lock().await;
+        let c = self.container(&c.id).await?;
+        let (from, to, verb, event) = if pause {
+            (Status::Running, Status::Paused, "pause", "pause")
+        } else {
+            (Status::Paused, Status::Running, "resume", "unpause")
+        };
+        if c.state.status != from {
+            return Err(if pause && c.state.status == Status::Paused {
+                Error::AlreadyPaused(c.id.clone())
+            } else if !pause {
+                Error::NotPaused(c.id.clone())
+            } else {
+                Error::NotRunning(c.id.clone())
+            });
+        }
+        self.runtime(&c.id, &[verb, &c.id]).await?;
+        let mut state = c.state.clone();
+        state.status = to;
+        self.save_state(&c.id, state).await?;
+        self.events().publish(
+            EventType::Container,
+            event,
+            &c.id,
+            self.container_event_attrs(&c),
+        );
+        Ok(())
+    }
+}

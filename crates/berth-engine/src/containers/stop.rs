@@ -1,0 +1,159 @@
+//! `docker stop`, `docker kill` and `docker restart`, and cancelling a pending restart.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::{Container, State, Status};
+use crate::events::EventType;
+use crate::{Engine, Error, Result};
+
+/// Seconds `stop` waits for the stop signal to work before SIGKILL, as dockerd.
+const DEFAULT_STOP_TIMEOUT: i64 = 10;
+/// How long SIGKILL may take to be reaped before `stop` reports failure.
+const KILL_GRACE: Duration = Duration::from_secs(30);
+
+impl Engine {
+    /// `docker stop`: the stop signal, then SIGKILL after `timeout` seconds (None: the
+    /// container's StopTimeout, else 10). Returns false when it was not running (304).
+    pub async fn stop_container(&self, name_or_id: &str, timeout: Option<i64>) -> Result<bool> {
+        let c = self.container(name_or_id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        let _op = entry.op.lock().await;
+        let c = self.container(&c.id).await?;
+        if c.state.status == Status::Restarting {
+            self.cancel_restart(&c).await?;
+            self.events().publish(
+                EventType::Container,
+                "stop",
+                &c.id,
+                self.container_event_attrs(&c),
+            );
+            return Ok(true);
+        }
+        if !c.state.status.is_live() {
+            return Ok(false);
+        }
+        let mut state = c.state.clone();
+        state.stopped_by_user = true;
+        self.save_state(&c.id, state).await?;
+        let signal = if c.config.options.stop_signal.is_empty() {
+            let image_signal = self.image_stop_signal(&c).await;
+            image_signal.unwrap_or_else(|| "SIGTERM".to_string())
+        } else {
+            c.config.options.stop_signal.clone()
+        };
+        let timeout = timeout
+            .or(c.config.options.stop_timeout)
+            .unwrap_or(DEFAULT_STOP_TIMEOUT);
+        if c.state.status == Status::Paused {
+            // A frozen process cannot handle its stop signal.
+            let _ = self.runtime(&c.id, &["resume", &c.id]).await;
+        }
+        let _ = self.runtime(&c.id, &["kill", &c.id, &signal]).await;
+        let mut rx = entry.state.subscribe();
+        let exited = |s: &State| !s.status.is_live();
+        let wait = Duration::from_secs(timeout.max(0) as u64);
+        if timeout < 0
+            || tokio::time::timeout(wait, rx.wait_for(exited))
+                .await
+                .is_err()
+        {
+            let _ = self.runtime(&c.id, &["kill", &c.id, "SIGKILL"]).await;
+            tokio::time::timeout(KILL_GRACE, rx.wait_for(exited))
+                .await
+                .map_err(|_| Error::StopTimedOut(c.id.clone()))?
+                .map_err(|_| Error::StopTimedOut(c.id.clone()))?;
+        }
+        self.events().publish(
+            EventType::Container,
+            "stop",
+            &c.id,
+            self.container_event_attrs(&c),
+        );
+        Ok(true)
+    }
+
+    async fn image_stop_signal(&self, c: &Container) -> Option<String> {
+        let image = c.image_id.to_string();
+        self.with_store(move |store| {
+            let img = store.metadata.get_image(
+                &image
+                    .parse()
+                    .map_err(|_| Error::NoSuchImage(image.clone()))?,
+            )?;
+            Ok(super::create::image_config(&img.config)?.stop_signal)
+        })
+        .await
+        .ok()
+        .filter(|s| !s.is_empty())
+    }
+
+    /// `docker kill -s SIGNAL`.
+    /// SIGKILL returns once the container has exited (dockerd waits up to 10 s), so a remove
+    /// right after it does not meet a running container.
+    pub async fn kill_container(&self, name_or_id: &str, signal: Option<&str>) -> Result<()> {
+        let c = self.container(name_or_id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        if c.state.status == Status::Restarting {
+            let _op = entry.op.lock().await;
+            // dockerd: the kill only cancels the pending restart; no signal, no event.
+            return self.cancel_restart(&self.container(&c.id).await?).await;
+        }
+        if !c.state.status.is_live() {
+            return Err(Error::NotRunning(c.id.clone()));
+        }
+        let signal = signal.filter(|s| !s.is_empty()).unwrap_or("SIGKILL");
+        let mut state = c.state.clone();
+        state.stopped_by_user = true;
+        self.save_state(&c.id, state).await?;
+        let mut rx = entry.state.subscribe();
+        self.runtime(&c.id, &["kill", &c.id, signal]).await?;
+        if matches!(signal, "SIGKILL" | "KILL" | "9") {
+            tokio::time::timeout(KILL_GRACE, rx.wait_for(|s| !s.status.is_live()))
+                .await
+                .map_err(|_| Error::StopTimedOut(c.id.clone()))?
+                .map_err(|_| Error::StopTimedOut(c.id.clone()))?;
+        }
+        let mut attrs = self.container_event_attrs(&c);
+        attrs.insert(
+            "signal".into(),
+            signal.trim_start_matches("SIG").to_string(),
+        );
+        self.events()
+            .publish(EventType::Container, "kill", &c.id, attrs);
+        Ok(())
+    }
+
+    /// Ends a restart back-off: the container stays exited (the caller holds its op lock).
+    pub(super) async fn cancel_restart(&self, c: &Container) -> Result<()> {
+        if c.state.status != Status::Restarting {
+            return Ok(());
+        }
+        let mut state = c.state.clone();
+        state.status = Status::Exited;
+        state.stopped_by_user = true;
+        self.save_state(&c.id, state).await
+    }
+
+    /// `docker restart`.
+    pub async fn restart_container(&self, name_or_id: &str, timeout: Option<i64>) -> Result<()> {
+        let c = self.container(name_or_id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        entry.restarting.store(true, Ordering::SeqCst);
+        let restarted = async {
+            self.stop_container(&c.id, timeout).await?;
+            self.start_container(&c.id).await
+        }
+        .await;
+        entry.restarting.store(false, Ordering::SeqCst);
+        restarted?;
+        let c = self.container(&c.id).await?;
+        self.events().publish(
+            EventType::Container,
+            "restart",
+            &c.id,
+            self.container_event_attrs(&c),
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,31 @@
+//! The running kernel, from uname(2).
+
+/// uname(2)'s answers `docker info` reports; empty when the call fails.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Uname {
+    pub release: String,
+    pub machine: String,
+    pub nodename: String,
+}
+
+pub(crate) fn uname() -> Uname {
+    nix::sys::utsname::uname().map_or_else(
+        |_| Uname::default(),
+        |u| Uname {
+            release: u.release().to_string_lossy().into_owned(),
+            machine: u.machine().to_string_lossy().into_owned(),
+            nodename: u.nodename().to_string_lossy().into_owned(),
+        },
+    )
+}
+
+/// `(major, minor)` of the running kernel: which syscalls the seccomp profile may name.
+pub(crate) fn kernel_version() -> Option<(u32, u32)> {
+    parse_release(&uname().release)
+}
+
+/// `6.8.0-45-generic` → `(6, 8)`.
+pub(super) fn parse_release(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}

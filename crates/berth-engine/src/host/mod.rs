@@ -1,0 +1,18 @@
+//! What the engine asks of the host it runs on: kernel, memory, CPUs, capabilities and
+//! cgroups. One reader per fact, so `docker info`, `docker stats` and the spec builder agree.
+
+mod caps;
+mod cgroups;
+mod cpu;
+mod kernel;
+mod memory;
+
+pub(crate) use caps::bounding_set;
+pub use cgroups::CgroupSupport;
+pub(crate) use cgroups::{cgroup_support, cgroup_v2, CGROUP_ROOT};
+pub(crate) use cpu::{online_cpus, system_cpu_usage};
+pub(crate) use kernel::{kernel_version, uname};
+pub(crate) use memory::mem_total;
+
+#[cfg(test)]
+mod tests;
