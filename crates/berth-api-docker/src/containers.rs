@@ -12,6 +12,7 @@ use berth_engine::containers::{
     AttachOptions, Container, CreateRequest, Health, HealthStatus, ListOptions, LogsOptions,
     Status, WaitCondition,
 };
+use berth_engine::model::NetworkMode;
 use berth_engine::spec::CreateOptions;
 use berth_engine::Engine;
 use bytes::Bytes;
@@ -69,10 +70,10 @@ fn command_text(c: &Container) -> String {
         .join(" ")
 }
 
-fn network_mode(c: &Container) -> &str {
-    match c.config.options.host_config.network_mode.as_str() {
-        "" | "default" => "bridge",
-        m => m,
+fn network_mode(c: &Container) -> String {
+    match &c.config.spec.network.mode {
+        NetworkMode::Default => berth_engine::networks::DEFAULT_NETWORK.into(),
+        mode => mode.to_string(),
     }
 }
 
@@ -85,7 +86,7 @@ pub(crate) fn summary_json(c: &Container) -> Value {
         "Command": command_text(c),
         "Created": c.created.timestamp(),
         "Ports": crate::networks::summary_ports(c),
-        "Labels": c.config.options.labels,
+        "Labels": c.config.spec.labels,
         "State": c.state.status.as_str(),
         "Status": status_text(c),
         "HostConfig": {"NetworkMode": network_mode(c)},
@@ -195,7 +196,7 @@ pub async fn inspect(
     Query(q): Query<InspectQuery>,
 ) -> ApiResult<Json<Value>> {
     let c = engine.container(&id).await?;
-    let o = &c.config.options;
+    let o = c.docker()?;
     let s = &c.state;
     let data = engine.config().data_root.join("containers").join(&c.id);
     let sandbox_key = engine.sandbox_key(&c);
@@ -504,7 +505,7 @@ pub async fn logs(
         ));
     }
     let timestamps = truthy(q.timestamps.as_deref());
-    let tty = c.config.options.tty;
+    let tty = c.config.spec.process.tty;
     let lines = engine.container_logs(&id, opts).await?;
     let body = tokio_stream::wrappers::ReceiverStream::new(lines).map(move |l| {
         let mut payload = Vec::new();
@@ -561,7 +562,7 @@ pub async fn attach(
     let keys = detach_keys(q.detach_keys.as_deref())?;
     let c = engine.container(&id).await?;
     // Only a terminal session detaches: piped binary input must reach the container unaltered.
-    let keys = if c.config.options.tty && stdin {
+    let keys = if c.config.spec.process.tty && stdin {
         keys
     } else {
         Vec::new()
@@ -578,7 +579,7 @@ pub async fn attach(
         None
     };
     let upgrade = hyper::upgrade::on(&mut req);
-    let raw = c.config.options.tty;
+    let raw = c.config.spec.process.tty;
     let resp = upgraded_stream(&req, raw);
     tokio::spawn(async move {
         let attached = match pending {

@@ -437,10 +437,11 @@ fn ports_json(c: &Container) -> Value {
     }
     let mut ports: Map<String, Value> = c
         .config
-        .options
-        .exposed_ports
-        .keys()
-        .map(|p| (p.clone(), Value::Null))
+        .spec
+        .network
+        .exposed
+        .iter()
+        .map(|p| (format!("{}/{}", p.number, p.protocol), Value::Null))
         .collect();
     for p in &c.state.ports {
         let key = format!("{}/{}", p.container_port, p.protocol);
@@ -546,11 +547,8 @@ pub(crate) fn summary_ports(c: &Container) -> Value {
             })
         })
         .collect();
-    for key in c.config.options.exposed_ports.keys() {
-        let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
-        let Ok(port) = port.parse::<u16>() else {
-            continue;
-        };
+    for exposed in &c.config.spec.network.exposed {
+        let (port, proto) = (exposed.number, exposed.protocol.to_string());
         if !c
             .state
             .ports

@@ -61,6 +61,10 @@ pub enum Error {
     },
     #[error(transparent)]
     Spec(#[from] crate::spec::SpecError),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error("container {0} was not created through the Docker API")]
+    NoDockerBody(String),
     #[error("container {id}: runtime {action} failed: {message}")]
     Runtime {
         id: String,
@@ -262,6 +266,8 @@ impl Error {
             | Self::ContainerRemoving(_)
             | Self::JoinNotRunning(_) => ErrorKind::Conflict,
             Self::Spec(e) => e.kind(),
+            Self::Model(e) => e.kind(),
+            Self::NoDockerBody(_) => ErrorKind::NotImplemented,
             Self::Runtime { .. } | Self::Shim { .. } | Self::StopTimedOut(_) => ErrorKind::Internal,
             Self::InvalidVolumeName(_)
             | Self::BadVolumeOption { .. }

@@ -92,7 +92,14 @@ impl Engine {
                     source,
                 })?;
             }
-            Ok(Store::open(&data_root)?)
+            let store = Store::open(&data_root)?;
+            let upgraded = store
+                .metadata
+                .upgrade_containers(model::ContainerSpec::FORMAT, containers::upgrade)?;
+            if upgraded > 0 {
+                tracing::info!(containers = upgraded, "upgraded container records");
+            }
+            Ok(store)
         })
         .await
         .map_err(Error::from_join)??;

@@ -107,6 +107,20 @@ pub enum Error {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "container {id}: config format {found} is newer than this binary supports ({supported})"
+    )]
+    ContainerFormatTooNew {
+        id: String,
+        found: u32,
+        supported: u32,
+    },
+    #[error("container {id}: upgrade config from format {from}: {source}")]
+    ContainerUpgrade {
+        id: String,
+        from: u32,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{path}: table {table}, row {key:?}: {reason}")]
     CorruptRow {
         path: PathBuf,
@@ -200,6 +214,8 @@ impl Error {
             | Self::Mount { .. }
             | Self::Sqlite { .. }
             | Self::SchemaTooNew { .. }
+            | Self::ContainerFormatTooNew { .. }
+            | Self::ContainerUpgrade { .. }
             | Self::CorruptRow { .. } => ErrorKind::Internal,
         }
     }

@@ -41,6 +41,10 @@ pub use volumes::{Volume, VolumeRef};
 /// - Migration 5, `gzip_blobs`: the gzip blob `docker push` made of an uncompressed layer blob
 ///   (`source`), so every push of the layer sends the same bytes. No foreign key: blobs are not
 ///   rows; GC keeps `gzip` while `source` is kept and deletes the row with either blob.
+/// - Migration 6, containers' `format` and `namespace`: `format` is the layout of `config`, owned
+///   by the engine (1: Docker's create body, the engine rewrites such rows at open, see
+///   [`MetadataDb::upgrade_containers`]); `namespace` is the API that lists the container
+///   (`moby` for Docker's, `k8s.io` for pods'), so one API never lists the other's.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE images (
         id              TEXT PRIMARY KEY,
@@ -108,6 +112,8 @@ const MIGRATIONS: &[&str] = &[
         gzip   TEXT NOT NULL,
         size   INTEGER NOT NULL
     );",
+    "ALTER TABLE containers ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE containers ADD COLUMN namespace TEXT NOT NULL DEFAULT 'moby';",
 ];
 
 /// Whether `name` is `repository@digest` rather than `repository:tag`.
@@ -116,8 +122,8 @@ fn is_digest_name(name: &str) -> bool {
 }
 
 /// The columns `read_containers` maps, in order.
-const CONTAINER_COLUMNS: &str =
-    "SELECT id, name, image_id, snapshot_key, config, state, created FROM containers";
+const CONTAINER_COLUMNS: &str = "SELECT id, name, image_id, snapshot_key, config, state, created, \
+     format, namespace FROM containers";
 
 /// An image as stored: its identity, the blobs it needs and the snapshots it unpacks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +167,10 @@ pub struct Container {
     /// Key of its active snapshot (the writable rootfs).
     pub snapshot_key: String,
     pub config: String,
+    /// The layout of `config`, as the engine numbers it.
+    pub format: u32,
+    /// The API the container belongs to (`moby`, `k8s.io`).
+    pub namespace: String,
     pub state: String,
     /// Stored with millisecond precision.
     pub created: DateTime<Utc>,
@@ -493,8 +503,9 @@ impl MetadataDb {
             return Err(Error::ImageNotFound(c.image_id.to_string()));
         }
         tx.execute(
-            "INSERT INTO containers (id, name, image_id, snapshot_key, config, state, created)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO containers
+             (id, name, image_id, snapshot_key, config, state, created, format, namespace)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 c.id.as_str(),
                 c.name,
@@ -503,6 +514,8 @@ impl MetadataDb {
                 c.config,
                 c.state,
                 c.created.timestamp_millis(),
+                c.format,
+                c.namespace,
             ],
         )
         .map_err(sql("insert container", &self.path))?;
@@ -566,6 +579,46 @@ impl MetadataDb {
             return Err(Error::ContainerNotFound(id.to_string()));
         }
         Ok(())
+    }
+
+    /// Brings every container's config to `format` in one transaction, before anything reads
+    /// them: `upgrade` rewrites a row of an older format (returning its new config JSON); a row
+    /// of a newer format is refused, as this binary could drop what it does not know. Returns
+    /// how many rows were rewritten.
+    pub fn upgrade_containers<E>(
+        &self,
+        format: u32,
+        mut upgrade: impl FnMut(&Container) -> std::result::Result<String, E>,
+    ) -> Result<usize>
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let mut conn = self.conn();
+        let tx = self.begin(&mut conn)?;
+        let query = format!("{CONTAINER_COLUMNS} WHERE format != {format} ORDER BY created, id");
+        let stale = self.read_containers(&tx, &query, None)?;
+        for c in &stale {
+            if c.format > format {
+                return Err(Error::ContainerFormatTooNew {
+                    id: c.id.to_string(),
+                    found: c.format,
+                    supported: format,
+                });
+            }
+            let config = upgrade(c).map_err(|e| Error::ContainerUpgrade {
+                id: c.id.to_string(),
+                from: c.format,
+                source: Box::new(e),
+            })?;
+            check_json(&config, || format!("upgraded config of container {}", c.id))?;
+            tx.execute(
+                "UPDATE containers SET config = ?1, format = ?2 WHERE id = ?3",
+                params![config, format, c.id.as_str()],
+            )
+            .map_err(sql("upgrade container", &self.path))?;
+        }
+        tx.commit().map_err(sql("upgrade containers", &self.path))?;
+        Ok(stale.len())
     }
 
     /// Replaces the config JSON of container `id` (`docker update` changes its resources).
@@ -764,6 +817,8 @@ impl MetadataDb {
                 r.get::<_, String>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, i64>(6)?,
+                r.get::<_, u32>(7)?,
+                r.get::<_, String>(8)?,
             ))
         };
         let rows = match param {
@@ -773,7 +828,7 @@ impl MetadataDb {
         .map_err(sql("read containers", &self.path))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, name, image_id, snapshot_key, config, state, created) =
+            let (id, name, image_id, snapshot_key, config, state, created, format, namespace) =
                 row.map_err(sql("read containers", &self.path))?;
             out.push(Container {
                 id: ContainerId::new(&id).map_err(|e| self.corrupt("containers", &id, e))?,
@@ -781,6 +836,8 @@ impl MetadataDb {
                 name,
                 snapshot_key,
                 config,
+                format,
+                namespace,
                 state,
                 created: crate::fsutil::from_millis(created),
             });

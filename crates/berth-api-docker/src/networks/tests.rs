@@ -129,7 +129,10 @@ fn container(endpoints: &[(&str, EndpointSettings)]) -> Container {
         image_id: berth_types::Digest::sha256_from_bytes(&[0; 32]),
         created: chrono::Utc::now(),
         config: berth_engine::containers::Config {
-            options,
+            spec: berth_engine::model::ContainerSpec::from_docker(&options, "web").unwrap(),
+            extension: Some(berth_engine::containers::Extension::DockerCreate(Box::new(
+                options,
+            ))),
             image_name: "busybox".into(),
             path: "sh".into(),
             args: Vec::new(),
@@ -182,13 +185,11 @@ fn endpoints_show_every_key_as_dockerd() {
     assert_eq!(v["front"]["DNSNames"], json!(["web", "w"]));
     // Exited after a start recorded the network: the MAC goes with the addresses.
     c.state.networks.clear();
-    if let Some(s) = c
-        .config
-        .options
-        .networking_config
-        .endpoints_config
-        .get_mut("front")
-    {
+    let Some(berth_engine::containers::Extension::DockerCreate(body)) = &mut c.config.extension
+    else {
+        panic!("no Docker body");
+    };
+    if let Some(s) = body.networking_config.endpoints_config.get_mut("front") {
         s.network_id = "n1".into();
     }
     let v = networks_json(&c);

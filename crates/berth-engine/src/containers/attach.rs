@@ -90,8 +90,8 @@ impl Engine {
         let c = self.container(name_or_id).await?;
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let mode = match (
-            opts.stdin && c.config.options.open_stdin,
-            c.config.options.stdin_once,
+            opts.stdin && c.config.spec.process.stdin,
+            c.config.spec.process.stdin_once,
         ) {
             (false, _) => AttachMode::Output,
             (true, true) => AttachMode::StdinOnce,
@@ -117,7 +117,7 @@ impl Engine {
             engine: self.clone(),
             id: c.id.clone(),
             mode,
-            tty: c.config.options.tty,
+            tty: c.config.spec.process.tty,
             wait,
         })
     }

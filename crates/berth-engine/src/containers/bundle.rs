@@ -25,7 +25,7 @@ impl Engine {
         let record = store.metadata.get_container(&c.id)?;
         if !is_mountpoint(&rootfs) {
             let mut mounts = store.snapshots.mounts(&record.snapshot_key)?;
-            if c.config.options.host_config.auto_remove {
+            if c.config.spec.auto_remove {
                 // Its layer is deleted at exit, so nothing ever needs it on disk; unmounting a
                 // non-volatile overlay syncs the whole host filesystem, on the `--rm` exit path.
                 mounts
@@ -36,7 +36,7 @@ impl Engine {
         }
         let image = store.metadata.get_image(&c.image_id)?;
         let image_cfg = super::create::image_config(&image.config)?;
-        let opts = &c.config.options;
+        let opts = c.docker()?;
         let h = &opts.host_config;
         let data = self.data_dir(&c.id);
         let write = |name: &str, text: String| -> Result<PathBuf> {
@@ -119,12 +119,9 @@ impl Engine {
             &self.config().runtime,
         );
         cmd.runtime_root = Some(self.runtime_root());
-        cmd.log = log_options(
-            &c.config.options.host_config.log_config,
-            self.log_path(&c.id),
-        )?;
-        cmd.terminal = opts.tty;
-        cmd.stdin = opts.open_stdin;
+        cmd.log = log_options(&h.log_config, self.log_path(&c.id))?;
+        cmd.terminal = c.config.spec.process.tty;
+        cmd.stdin = c.config.spec.process.stdin;
         Ok(cmd)
     }
 }

@@ -158,10 +158,7 @@ fn new_config(
     if !config.is_object() {
         config = json!({});
     }
-    let merged = crate::spec::merge(
-        &c.config.options,
-        &super::create::image_config(image_config)?,
-    )?;
+    let merged = crate::spec::merge(c.docker()?, &super::create::image_config(image_config)?)?;
     let mut cc = match config.get("config") {
         Some(v @ Value::Object(_)) => v.clone(),
         _ => json!({}),
@@ -182,8 +179,8 @@ fn new_config(
     if !merged.volumes.is_empty() {
         cc["Volumes"] = json!(merged.volumes);
     }
-    cc["Tty"] = json!(c.config.options.tty);
-    cc["OpenStdin"] = json!(c.config.options.open_stdin);
+    cc["Tty"] = json!(c.config.spec.process.tty);
+    cc["OpenStdin"] = json!(c.config.spec.process.stdin);
     let cc = match &opts.config {
         Some(given) => {
             let mut user = Value::Object(given.clone());

@@ -8,9 +8,10 @@ use berth_store::metadata;
 use berth_types::ContainerId;
 use serde_json::Value;
 
-use super::{names, Config, State};
+use super::{names, Config, Extension, State};
 use crate::events::EventType;
 use crate::images::resolve;
+use crate::model::ContainerSpec;
 use crate::spec::{
     self, BindOptions, CreateOptions, HostConfig, ImageConfig, MountRequest, MountSpec,
     ResolvedUser, SpecContext, VolumeOptions,
@@ -234,12 +235,16 @@ impl Engine {
                 } else {
                     id[..12].to_string()
                 };
+                // Last: every check it runs has run above, with its message and order.
+                let spec = ContainerSpec::from_docker(&options, &shown)?;
+                let namespace = spec.owner.namespace().to_string();
                 let config = Config {
+                    spec,
                     image_name: options.image.clone(),
                     path: args.first().cloned().unwrap_or_default(),
                     args: args.iter().skip(1).cloned().collect(),
                     hostname,
-                    options,
+                    extension: Some(Extension::DockerCreate(Box::new(options))),
                     mounts,
                     inherited_mounts: inherited,
                     links,
@@ -252,6 +257,8 @@ impl Engine {
                     image_id: image.id.clone(),
                     snapshot_key: id.clone(),
                     config: serde_json::to_string(&config).map_err(Error::Json)?,
+                    format: ContainerSpec::FORMAT,
+                    namespace,
                     state: serde_json::to_string(&State::default()).map_err(Error::Json)?,
                     created: chrono::Utc::now(),
                 };

@@ -294,7 +294,7 @@ impl Engine {
         let bundle = self.bundle_dir(&c.id);
         let dir = self.exec_dir(&e.id);
         let cfg = e.config.clone();
-        let group_add = c.config.options.host_config.group_add.clone();
+        let group_add = c.config.spec.security.groups.clone();
         let dir2 = dir.clone();
         let bundle2 = bundle.clone();
         let process_file = tokio::task::spawn_blocking(move || -> Result<PathBuf> {

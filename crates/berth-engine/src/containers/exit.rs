@@ -9,6 +9,7 @@ use berth_shim::Control;
 
 use super::{is_mountpoint, Container, State, Status};
 use crate::events::EventType;
+use crate::model::RestartPolicy;
 use crate::Engine;
 
 impl Engine {
@@ -65,14 +66,13 @@ impl Engine {
                 state.finished_at = Some(chrono::Utc::now());
             }
         }
-        let h = &c.config.options.host_config;
         let restarting = self
             .inner
             .containers
             .entry(id, &state)
             .restarting
             .load(Ordering::SeqCst);
-        let auto_remove = h.auto_remove && !restarting;
+        let auto_remove = c.config.spec.auto_remove && !restarting;
         let restart = !auto_remove && self.should_restart(&c, &state);
         // Waiting out the back-off is dockerd's `restarting` state: a plain remove is refused.
         if restart {
@@ -109,18 +109,15 @@ impl Engine {
     }
 
     fn should_restart(&self, c: &Container, state: &State) -> bool {
-        let policy = &c.config.options.host_config.restart_policy;
         if state.stopped_by_user {
             return false;
         }
-        match policy.name.as_str() {
-            "always" | "unless-stopped" => true,
-            "on-failure" => {
-                state.exit_code != 0
-                    && (policy.maximum_retry_count <= 0
-                        || i64::from(state.restart_count) < policy.maximum_retry_count)
+        match c.config.spec.restart {
+            RestartPolicy::Always | RestartPolicy::UnlessStopped => true,
+            RestartPolicy::OnFailure { max_retries } => {
+                state.exit_code != 0 && max_retries.is_none_or(|max| state.restart_count < max)
             }
-            _ => false,
+            RestartPolicy::No => false,
         }
     }
 

@@ -89,8 +89,8 @@ fn route(c: &Container, root: &Path, path: &str) -> Target {
             path: PathBuf::from(path),
             read_only: c
                 .config
-                .options
-                .host_config
+                .spec
+                .security
                 .readonly_rootfs
                 .then_some("container rootfs"),
         };

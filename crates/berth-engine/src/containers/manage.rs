@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::Container;
 use crate::events::EventType;
+use crate::model;
 use crate::spec::options::RestartPolicy;
 use crate::{Engine, Error, Result};
 
@@ -158,7 +159,7 @@ fn resources_json(req: &UpdateRequest, h: &crate::spec::HostConfig) -> Value {
 /// Applies `req` to the stored options with dockerd's checks (`verifyContainerResources`,
 /// `UpdateContainer`).
 fn merge_update(c: &Container, req: &UpdateRequest) -> Result<crate::spec::HostConfig> {
-    let mut h = c.config.options.host_config.clone();
+    let mut h = c.docker()?.host_config.clone();
     if let Some(m) = nonzero(req.memory) {
         if m < MIN_MEMORY {
             return Err(Error::BadUpdate(
@@ -308,9 +309,12 @@ impl Engine {
             let _ = tokio::fs::remove_file(&file).await;
             applied?;
         }
-        let mut config = c.config.clone();
-        config.options.host_config = host_config;
-        let json = serde_json::to_string(&config).map_err(Error::Json)?;
+        let mut updated = c.clone();
+        // The model's values of what changed, through the conversion create used.
+        updated.config.spec.resources = model::Resources::try_from(&host_config)?;
+        updated.config.spec.restart = model::RestartPolicy::try_from(&host_config.restart_policy)?;
+        updated.docker_mut()?.host_config = host_config;
+        let json = serde_json::to_string(&updated.config).map_err(Error::Json)?;
         let id = c.id.clone();
         self.with_store(move |store| Ok(store.metadata.set_container_config(&id, &json)?))
             .await?;

@@ -26,6 +26,7 @@ mod restore;
 mod runtime;
 mod start;
 mod stop;
+mod upgrade;
 mod wait;
 
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +38,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::model::ContainerSpec;
 use crate::spec::{CreateOptions, MountPoint, MountSpec};
 use crate::{Engine, Error, Result};
 
@@ -52,6 +54,7 @@ pub use health::{Health, HealthResult, HealthStatus};
 pub use logs::{LogLine, LogsOptions};
 pub use manage::{BlkioEntry, CgroupStats, StatsSample, Top, UpdateRequest};
 pub use prune::{ContainerPruneOptions, ContainersPruned};
+pub(crate) use upgrade::upgrade;
 pub use wait::WaitCondition;
 
 /// An I/O error naming what was done to which path.
@@ -131,10 +134,15 @@ pub struct State {
     pub ports: Vec<crate::networks::PublishedPort>,
 }
 
-/// What is fixed at create; stored as JSON in the metadata DB.
+/// What is fixed at create; stored as JSON in the metadata DB, in the layout
+/// [`ContainerSpec::FORMAT`] numbers (the row's `format`; older rows are upgraded at open).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
-    pub options: CreateOptions,
+    /// The engine's model of the container.
+    pub spec: ContainerSpec,
+    /// What the API that created the container keeps of its request for its own views.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<Extension>,
     /// The image as the user named it (`busybox`), shown by `docker ps`.
     pub image_name: String,
     /// Path and args of the process, after merging with the image (for `ps` and inspect).
@@ -152,6 +160,16 @@ pub struct Config {
     pub links: Vec<crate::networks::Link>,
 }
 
+/// An API's own record of a create request, stored with the container as
+/// `{"kind": ..., "json": ...}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "json")]
+pub enum Extension {
+    /// Docker's create body after the defaults create fills in, as inspect shows it.
+    #[serde(rename = "docker.create/v1")]
+    DockerCreate(Box<CreateOptions>),
+}
+
 /// A container as the engine reports it.
 #[derive(Debug, Clone)]
 pub struct Container {
@@ -162,6 +180,25 @@ pub struct Container {
     pub config: Config,
     pub state: State,
     pub log_path: PathBuf,
+}
+
+impl Container {
+    /// The Docker create body. Until the spec builder and the network plan take
+    /// [`Config::spec`] (docs/container-model.md, steps 6-7), they read this.
+    pub fn docker(&self) -> Result<&CreateOptions> {
+        match &self.config.extension {
+            Some(Extension::DockerCreate(o)) => Ok(o),
+            None => Err(Error::NoDockerBody(self.id.clone())),
+        }
+    }
+
+    /// [`Container::docker`], to change what `docker network connect` and `update` change.
+    pub(crate) fn docker_mut(&mut self) -> Result<&mut CreateOptions> {
+        match &mut self.config.extension {
+            Some(Extension::DockerCreate(o)) => Ok(o),
+            None => Err(Error::NoDockerBody(self.id.clone())),
+        }
+    }
 }
 
 /// In-memory side of one container: its state channel (for `wait` and the lifecycle) and a
@@ -217,6 +254,7 @@ pub(crate) fn parse_record(
             id: c.id.to_string(),
             source,
         })?;
+    config.spec.check_format()?;
     let state: State = serde_json::from_str(&c.state).map_err(|source| Error::CorruptRecord {
         id: c.id.to_string(),
         source,
@@ -336,7 +374,7 @@ impl Engine {
             if !opts
                 .labels
                 .iter()
-                .all(|l| label_matches(&c.config.options.labels, l))
+                .all(|l| label_matches(&c.config.spec.labels, l))
             {
                 continue;
             }
@@ -385,7 +423,7 @@ impl Engine {
 
     /// Event attributes Docker attaches to container events: image, name and labels.
     pub(crate) fn container_event_attrs(&self, c: &Container) -> BTreeMap<String, String> {
-        let mut attrs = c.config.options.labels.clone();
+        let mut attrs = c.config.spec.labels.clone();
         attrs.insert("image".into(), c.config.image_name.clone());
         attrs.insert("name".into(), c.name.clone());
         attrs

@@ -36,7 +36,7 @@ impl Engine {
             .await?;
         let mut pruned = ContainersPruned::default();
         for c in all {
-            let labels = &c.config.options.labels;
+            let labels = &c.config.spec.labels;
             if c.state.status.is_live()
                 || c.state.status == super::Status::Restarting
                 || opts.until.is_some_and(|u| c.created.timestamp() >= u)

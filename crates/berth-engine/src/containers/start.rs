@@ -21,7 +21,7 @@ impl Engine {
         let mut state = c.state.clone();
         state.stopped_by_user = false;
         if let Err(e) = self.start_locked(&c, state).await {
-            if c.config.options.host_config.auto_remove {
+            if c.config.spec.auto_remove {
                 // As dockerd: a `--rm` container that cannot start is removed, so the client's
                 // wait for its removal ends.
                 let engine = self.clone();
@@ -77,8 +77,7 @@ impl Engine {
                 return Err(e);
             }
         };
-        let mode = c.config.options.host_config.network_mode.as_str();
-        if net.netns.is_none() && mode != "host" && !mode.starts_with("container:") {
+        if net.netns.is_none() && c.config.spec.network.mode.has_own_namespace() {
             // Its own network namespace: loopback up, as Docker does even for `--network none`.
             let pid = started.pid;
             let up = tokio::task::spawn_blocking(move || berth_sys::netns::loopback_up(pid)).await;

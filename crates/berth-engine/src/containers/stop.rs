@@ -36,14 +36,15 @@ impl Engine {
         let mut state = c.state.clone();
         state.stopped_by_user = true;
         self.save_state(&c.id, state).await?;
-        let signal = if c.config.options.stop_signal.is_empty() {
-            let image_signal = self.image_stop_signal(&c).await;
-            image_signal.unwrap_or_else(|| "SIGTERM".to_string())
-        } else {
-            c.config.options.stop_signal.clone()
+        let signal = match &c.config.spec.process.stop_signal {
+            Some(signal) => signal.clone(),
+            None => self
+                .image_stop_signal(&c)
+                .await
+                .unwrap_or_else(|| "SIGTERM".to_string()),
         };
         let timeout = timeout
-            .or(c.config.options.stop_timeout)
+            .or(c.config.spec.process.stop_timeout)
             .unwrap_or(DEFAULT_STOP_TIMEOUT);
         if c.state.status == Status::Paused {
             // A frozen process cannot handle its stop signal.

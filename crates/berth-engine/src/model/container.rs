@@ -57,9 +57,10 @@ impl Default for ContainerSpec {
 }
 
 impl ContainerSpec {
-    /// The layout this engine writes. Adding a field with a default does not change it; a
-    /// change in meaning does, with an upgrade of older rows at open.
-    pub const FORMAT: u32 = 1;
+    /// The layout this engine writes, also the container row's `format`. Adding a field with
+    /// a default does not change it; a change in meaning does, with an upgrade of older rows
+    /// at open. Format 1 was Docker's create body, before the engine had a model.
+    pub const FORMAT: u32 = 2;
 
     /// Refuses a spec written by a newer engine, which may hold what this one would drop.
     pub fn check_format(&self) -> Result<(), ModelError> {

@@ -133,7 +133,7 @@ fn networking(opts: &CreateOptions, container: &str) -> Result<Networking, Model
         .networking_config
         .endpoints_config
         .iter()
-        .map(|(network, e)| Ok((network.clone(), endpoint(container, network, e)?)))
+        .map(|(network, e)| Ok((network.clone(), docker_endpoint(container, network, e)?)))
         .collect::<Result<_, NetworkError>>()?;
     Ok(Networking {
         mode: docker_network_mode(&h.network_mode)?,
@@ -170,7 +170,8 @@ fn host_entry(entry: &str) -> Result<HostEntry, ModelError> {
     })
 }
 
-fn endpoint(
+/// One `EndpointsConfig` entry (create's, or `network connect`'s).
+pub(crate) fn docker_endpoint(
     container: &str,
     network: &str,
     e: &EndpointSettings,

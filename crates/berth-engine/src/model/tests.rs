@@ -224,7 +224,7 @@ fn pod_container() -> ContainerSpec {
 fn the_json_form_is_snake_case_and_round_trips() {
     let spec = pod_container();
     let json = serde_json::to_value(&spec).unwrap();
-    assert_eq!(json["format"], 1);
+    assert_eq!(json["format"], 2);
     assert_eq!(json["owner"], serde_json::json!({"pod": "sandbox1"}));
     assert_eq!(
         json["network"]["mode"],
@@ -254,7 +254,7 @@ fn the_json_form_is_snake_case_and_round_trips() {
 #[test]
 fn missing_fields_take_their_defaults() {
     // A later engine may add fields; an older row lacks them and must still load.
-    let spec: ContainerSpec = serde_json::from_str(r#"{"format": 1, "image": "alpine"}"#).unwrap();
+    let spec: ContainerSpec = serde_json::from_str(r#"{"format": 2, "image": "alpine"}"#).unwrap();
     assert_eq!(spec.image, "alpine");
     assert_eq!(spec.network.mode, NetworkMode::Default);
     assert_eq!(spec.log, LogSpec::JsonFile(FileLogOptions::default()));
@@ -269,7 +269,7 @@ fn a_newer_format_is_refused() {
     };
     assert_eq!(
         spec.check_format().unwrap_err().to_string(),
-        "container spec format 2 is newer than this engine's (1)"
+        "container spec format 3 is newer than this engine's (2)"
     );
 }
 

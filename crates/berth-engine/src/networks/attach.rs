@@ -19,6 +19,7 @@ use super::cni::{self, Plugins};
 use super::ports::{self, PublishedPort};
 use super::{find, subnet, Network, NetworkError};
 use crate::containers::{Container, Status};
+use crate::model::{self, NetworkMode};
 use crate::spec::{CreateOptions, EndpointSettings};
 use crate::{Engine, Error, Result};
 
@@ -67,16 +68,17 @@ pub struct NetworkEntry {
 /// `NetworkMode` network, and `network connect`s) and its attachments: listed from create on,
 /// with the operational part (addresses, endpoint id, MAC) only while it runs, as dockerd
 /// clears it at the exit. Attachments without a configuration (made by an older daemon) are
-/// listed under their network's name.
+/// listed under their network's name, and so are those of a container without a Docker body.
 pub fn network_entries(c: &Container) -> Vec<NetworkEntry> {
     let live = &c.state.networks;
     let mut taken = vec![false; live.len()];
-    let mut out: Vec<NetworkEntry> = c
-        .config
-        .options
-        .networking_config
-        .endpoints_config
-        .iter()
+    let configured = c
+        .docker()
+        .ok()
+        .map(|o| &o.networking_config.endpoints_config);
+    let mut out: Vec<NetworkEntry> = configured
+        .into_iter()
+        .flatten()
         .map(|(key, settings)| {
             let endpoint = live
                 .iter()
@@ -116,14 +118,13 @@ fn configures(key: &str, settings: &EndpointSettings, e: &Endpoint) -> bool {
 }
 
 /// The key under which `c` configures an endpoint on `net`.
-fn configured_key(c: &Container, net: &Network) -> Option<String> {
-    c.config
-        .options
+fn configured_key(c: &Container, net: &Network) -> Result<Option<String>> {
+    Ok(c.docker()?
         .networking_config
         .endpoints_config
         .iter()
         .find(|(k, s)| **k == net.name || **k == net.id || s.network_id == net.id)
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| k.clone()))
 }
 
 /// `HostConfig.NetworkMode` with Docker's `default` spelled out.
@@ -385,8 +386,7 @@ impl Engine {
         if pinned.exists() {
             return pinned.display().to_string();
         }
-        let mode = c.config.options.host_config.network_mode.as_str();
-        if c.state.status.is_live() && mode != "host" {
+        if c.state.status.is_live() && c.config.spec.network.mode != NetworkMode::Host {
             return format!("/proc/{}/ns/net", c.state.pid);
         }
         String::new()
@@ -525,7 +525,7 @@ impl Engine {
         c: &Container,
         nets: &[Attachment],
     ) -> Result<(Vec<Endpoint>, Vec<PublishedPort>)> {
-        let requests = ports::requests(&c.name, &c.config.options)?;
+        let requests = ports::requests(&c.name, c.docker()?)?;
         let ports = self.inner.net.ports.allocate(&c.name, &requests)?;
         let netns = self.netns_path(&c.id);
         let made = netns
@@ -582,9 +582,10 @@ impl Engine {
     fn register_dns(&self, c: &Container, endpoints: &[Endpoint]) {
         let upstreams: Vec<IpAddr> = c
             .config
-            .options
-            .host_config
+            .spec
+            .network
             .dns
+            .servers
             .iter()
             .filter_map(|s| s.parse::<IpAddr>().ok())
             .filter(|ip| !ip.is_loopback())
@@ -629,15 +630,15 @@ impl Engine {
     /// attachments to the start-up GC, which DELs every cached attachment no running container
     /// records, and unpins the namespace ([`Self::reconcile_networks`]).
     pub(crate) async fn setup_networking(&self, c: &Container) -> Result<NetSetup> {
-        let opts = c.config.options.clone();
+        let opts = c.docker()?.clone();
         let plan = self.with_store(move |store| plan(store, &opts)).await?;
         let nets = match plan {
             NetPlan::Cni(nets) => nets,
-            NetPlan::Isolated | NetPlan::Host if !c.config.options.network_disabled => {
+            NetPlan::Isolated | NetPlan::Host if !c.config.spec.network.disabled => {
                 // `none` and `host` have no endpoint here, but dockerd's inspect shows the
                 // network's id from the first start on.
-                let net = self.network(mode_network(&c.config.options)).await?;
-                let key = configured_key(c, &net).unwrap_or_else(|| net.name.clone());
+                let net = self.network(mode_network(c.docker()?)).await?;
+                let key = configured_key(c, &net)?.unwrap_or_else(|| net.name.clone());
                 self.record_attachments(&c.id, vec![(key, net.id, Vec::new())])
                     .await?;
                 return Ok(NetSetup::default());
@@ -690,18 +691,25 @@ impl Engine {
         id: &str,
         attached: Vec<(String, String, Vec<String>)>,
     ) -> Result<()> {
-        let mut config = self.container(id).await?.config;
-        let endpoints = &mut config.options.networking_config.endpoints_config;
+        let mut c = self.container(id).await?;
+        let endpoints = &mut c.docker_mut()?.networking_config.endpoints_config;
         let before = endpoints.clone();
+        let mut added = Vec::new();
         for (key, network_id, dns_names) in attached {
-            let settings = endpoints.entry(key).or_default();
+            let settings = endpoints.entry(key.clone()).or_insert_with(|| {
+                added.push(key);
+                EndpointSettings::default()
+            });
             settings.network_id = network_id;
             settings.dns_names = dns_names;
         }
         if *endpoints == before {
             return Ok(());
         }
-        self.save_config(id, &config).await
+        for key in added {
+            c.config.spec.network.endpoints.entry(key).or_default();
+        }
+        self.save_config(id, &c.config).await
     }
 
     /// Undoes [`Self::setup_networking`] for the endpoints and ports it returned: DNS names,
@@ -763,7 +771,7 @@ impl Engine {
         let c = self.container(&c.id).await?;
         let live = c.state.status.is_live();
         let attached = c.state.networks.iter().any(|e| e.network_id == net.id);
-        let configured = configured_key(&c, &net).is_some();
+        let configured = configured_key(&c, &net)?.is_some();
         if attached || (live && configured) {
             return Err(NetworkError::AlreadyConnected {
                 container: c.name.clone(),
@@ -774,15 +782,12 @@ impl Engine {
         if configured {
             return Ok(());
         }
-        let mode = c.config.options.host_config.network_mode.clone();
-        if !net.is_bridge()
-            || matches!(mode.as_str(), "host" | "none")
-            || mode.starts_with("container:")
-        {
+        let mode = &c.config.spec.network.mode;
+        if !net.is_bridge() || !mode.has_own_namespace() || *mode == NetworkMode::None {
             return Err(NetworkError::CannotConnect {
                 container: c.name.clone(),
                 mode: if net.is_bridge() {
-                    mode
+                    mode.to_string()
                 } else {
                     net.name.clone()
                 },
@@ -810,13 +815,18 @@ impl Engine {
             state.networks.push(ep);
             self.save_state(&c.id, state).await?;
         }
-        let mut config = c.config.clone();
-        config
-            .options
+        let mut c = c;
+        let request = model::docker_endpoint(&c.name, &net.name, &settings)?;
+        c.config
+            .spec
+            .network
+            .endpoints
+            .insert(net.name.clone(), request);
+        c.docker_mut()?
             .networking_config
             .endpoints_config
             .insert(net.name.clone(), settings);
-        self.save_config(&c.id, &config).await?;
+        self.save_config(&c.id, &c.config).await?;
         self.publish_network_event("connect", &net, &c.id);
         Ok(())
     }
@@ -830,8 +840,8 @@ impl Engine {
         let c = self.container(container).await?;
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
-        let c = self.container(&c.id).await?;
-        let key = configured_key(&c, &net);
+        let mut c = self.container(&c.id).await?;
+        let key = configured_key(&c, &net)?;
         let live = c.state.networks.iter().position(|e| e.network_id == net.id);
         if key.is_none() && live.is_none() {
             return Err(NetworkError::NotConnected {
@@ -857,13 +867,12 @@ impl Engine {
             self.save_state(&c.id, state).await?;
         }
         if let Some(key) = key {
-            let mut config = c.config.clone();
-            config
-                .options
+            c.config.spec.network.endpoints.remove(&key);
+            c.docker_mut()?
                 .networking_config
                 .endpoints_config
                 .remove(&key);
-            self.save_config(&c.id, &config).await?;
+            self.save_config(&c.id, &c.config).await?;
         }
         self.publish_network_event("disconnect", &net, &c.id);
         Ok(())

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Endpoint, NetworkError, DEFAULT_NETWORK};
 use crate::containers::{self, Container};
+use crate::model::NetworkMode;
 use crate::spec::CreateOptions;
 use crate::{Engine, Error, Result};
 
@@ -185,17 +186,11 @@ pub(crate) fn resolve(store: &Store, opts: &mut CreateOptions) -> Result<Vec<Lin
             PathBuf::new(),
         )?;
         // Joins cannot form a cycle: a peer must exist when its joiner is created.
-        while let Some(peer) = target
-            .config
-            .options
-            .host_config
-            .network_mode
-            .strip_prefix("container:")
-        {
+        while let Some(peer) = target.config.spec.network.mode.joined_container() {
             let peer = containers::find(store, peer).map_err(missing)?;
             target = containers::parse_record(&peer, PathBuf::new())?;
         }
-        if target.config.options.host_config.network_mode == "host" {
+        if target.config.spec.network.mode == NetworkMode::Host {
             return Err(NetworkError::LinkWithNetworkMode { mode: "host" }.into());
         }
         out.push(Link {
@@ -252,10 +247,8 @@ pub(crate) fn linked(store: &Store, c: &Container, endpoints: &[Endpoint]) -> Re
             continue;
         };
         let image = store.metadata.get_image(&target.image_id)?;
-        let merged = crate::spec::merge(
-            &target.config.options,
-            &containers::image_config(&image.config)?,
-        )?;
+        let merged =
+            crate::spec::merge(target.docker()?, &containers::image_config(&image.config)?)?;
         let exposed: Vec<(u16, String)> = merged
             .exposed_ports
             .keys()
@@ -282,18 +275,18 @@ impl Engine {
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
-        let mut config = c.config.clone();
-        let before = config.links.len();
-        config.links.retain(|l| l.alias != alias);
-        if config.links.len() == before {
+        let mut c = c;
+        let before = c.config.links.len();
+        c.config.links.retain(|l| l.alias != alias);
+        if c.config.links.len() == before {
             return Err(Error::NoSuchContainer(full));
         }
-        config
-            .options
+        c.config.spec.network.links.retain(|l| l.alias != alias);
+        c.docker_mut()?
             .host_config
             .links
             .retain(|spec| parse(spec).map_or(true, |(_, a)| a != alias));
-        let json = serde_json::to_string(&config).map_err(Error::Json)?;
+        let json = serde_json::to_string(&c.config).map_err(Error::Json)?;
         let id = c.id.clone();
         self.with_store(move |store| Ok(store.metadata.set_container_config(&id, &json)?))
             .await

@@ -79,8 +79,7 @@ impl Engine {
     pub(crate) async fn network_stats_source(&self, c: &Container) -> Option<StatsSource> {
         let mut owner = c.clone();
         for _ in 0..MAX_JOINS {
-            let mode = owner.config.options.host_config.network_mode.as_str();
-            let Some(peer) = mode.strip_prefix("container:") else {
+            let Some(peer) = owner.config.spec.network.mode.joined_container() else {
                 break;
             };
             owner = self.container(peer).await.ok()?;

@@ -63,6 +63,8 @@ fn keeps_referenced_and_removes_unreferenced() {
             image_id: img.id.clone(),
             snapshot_key: "ctr-1".to_string(),
             config: "{}".to_string(),
+            format: 2,
+            namespace: "moby".to_string(),
             state: "{}".to_string(),
             created: chrono::Utc::now(),
         })

@@ -34,6 +34,8 @@ fn container(id: &str, name: &str, image: &Digest) -> Container {
         image_id: image.clone(),
         snapshot_key: format!("ctr-{id}"),
         config: "{}".to_string(),
+        format: 2,
+        namespace: "moby".to_string(),
         state: r#"{"status":"created"}"#.to_string(),
         created: crate::fsutil::from_millis(1_700_000_000_000),
     }
@@ -372,4 +374,79 @@ fn gzip_blobs_map_a_source_to_one_gzip_copy() {
     assert_eq!(db.gzip_blob(&source).unwrap(), Some((digest("gz2"), 43)));
     db.forget_gzip_blobs(&[digest("gz2")]).unwrap();
     assert_eq!(db.gzip_blob(&source).unwrap(), None);
+}
+
+#[test]
+fn containers_of_schema_5_read_as_format_1_in_moby() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.db");
+    let img = image("a", 1);
+    {
+        let conn = sqlite::open(&path, &MIGRATIONS[..5]).unwrap();
+        conn.execute(
+            "INSERT INTO images (id, manifest_digest, media_type, size, config, created)
+             VALUES (?1, ?1, 'm', 1, '{}', 0)",
+            [img.id.as_str()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO containers (id, name, image_id, snapshot_key, config, state, created)
+             VALUES ('c1', 'web', ?1, 'k', '{\"Image\":\"a\"}', '{}', 0)",
+            [img.id.as_str()],
+        )
+        .unwrap();
+    }
+    let db = MetadataDb::open(&path).unwrap();
+    let c = db.get_container("c1").unwrap();
+    assert_eq!((c.format, c.namespace.as_str()), (1, "moby"));
+    assert_eq!(c.config, r#"{"Image":"a"}"#);
+}
+
+#[test]
+fn upgrade_rewrites_older_rows_at_once_and_refuses_newer_ones() {
+    let (_dir, db) = db();
+    let img = image("a", 1);
+    db.create_image(&img).unwrap();
+    for (id, name, format) in [("c1", "old", 1), ("c2", "new", 2)] {
+        let mut c = container(id, name, &img.id);
+        c.format = format;
+        c.config = format!(r#"{{"v":{format}}}"#);
+        db.create_container(&c).unwrap();
+    }
+    let seen = std::cell::RefCell::new(Vec::new());
+    let n = db
+        .upgrade_containers(2, |c| {
+            seen.borrow_mut().push(c.id.to_string());
+            Ok::<_, std::io::Error>(r#"{"v":2}"#.to_string())
+        })
+        .unwrap();
+    assert_eq!((n, seen.into_inner()), (1, vec!["c1".to_string()]));
+    let old = db.get_container("c1").unwrap();
+    assert_eq!((old.format, old.config.as_str()), (2, r#"{"v":2}"#));
+
+    // A failed upgrade leaves every row as it was.
+    let mut c = container("c3", "third", &img.id);
+    c.format = 1;
+    db.create_container(&c).unwrap();
+    let err = db
+        .upgrade_containers(2, |_| Err(std::io::Error::other("bad body")))
+        .unwrap_err();
+    assert!(err.to_string().contains("c3"), "{err}");
+    assert_eq!(db.get_container("c3").unwrap().format, 1);
+
+    let err = db
+        .upgrade_containers(1, |_| Ok::<_, std::io::Error>("{}".into()))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ContainerFormatTooNew {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(db.get_container("c3").unwrap().format, 1);
 }

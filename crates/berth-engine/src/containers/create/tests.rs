@@ -7,6 +7,8 @@ fn record(id: char, name: &str) -> metadata::Container {
         image_id: berth_types::Digest::sha256_from_bytes(&[0; 32]),
         snapshot_key: id.to_string(),
         config: "{}".into(),
+        format: crate::model::ContainerSpec::FORMAT,
+        namespace: "moby".into(),
         state: "{}".into(),
         created: chrono::Utc::now(),
     }

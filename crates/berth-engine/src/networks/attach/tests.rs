@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::containers::{Config, State};
+use crate::containers::{Config, Extension, State};
+use crate::model::ContainerSpec;
 use crate::spec::EndpointIpam;
 
 fn container(options: CreateOptions) -> Container {
@@ -13,7 +14,8 @@ fn container(options: CreateOptions) -> Container {
         image_id: berth_types::Digest::sha256_from_bytes(&[0; 32]),
         created: chrono::Utc::now(),
         config: Config {
-            options,
+            spec: ContainerSpec::from_docker(&options, "web").unwrap(),
+            extension: Some(Extension::DockerCreate(Box::new(options))),
             image_name: "busybox".into(),
             path: "sh".into(),
             args: Vec::new(),
