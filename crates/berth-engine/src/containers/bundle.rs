@@ -75,7 +75,7 @@ impl Engine {
         ctx.host_hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(other) = h.network_mode.strip_prefix("container:") {
+        if let Some(other) = c.config.spec.network.mode.joined_container() {
             let peer = super::find(store, other)?;
             let peer_state: State = serde_json::from_str(&peer.state).map_err(Error::Json)?;
             if !peer_state.status.is_live() {
@@ -87,7 +87,7 @@ impl Engine {
             ctx.join.net = Some(netns.clone());
         }
         let effective = super::create::with_inherited(opts, &c.config.inherited_mounts);
-        let mut built = spec::build_spec(&effective, &image_cfg, &ctx)?;
+        let mut built = spec::build_spec(&effective, &c.config.spec, &image_cfg, &ctx)?;
         ensure_bind_sources(&built.bind_sources)?;
         for req in std::mem::take(&mut built.volume_requests) {
             let point = c

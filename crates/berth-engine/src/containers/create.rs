@@ -178,6 +178,8 @@ impl Engine {
                 let image_cfg = image_config(&image.config)?;
                 let merged = spec::merge(&options, &image_cfg)?;
                 let inherited = volumes_from(store, &options.host_config)?;
+                let shown = name.clone().unwrap_or_else(|| id.clone());
+                let mut model = ContainerSpec::from_docker(&options, &shown)?;
                 // Validate everything the spec builder checks, now rather than at start.
                 let mut probe = SpecContext::new(
                     container_id.clone(),
@@ -192,24 +194,28 @@ impl Engine {
                 probe.init_path = engine.config().init.clone();
                 // `container:<name>` modes: the peer must exist now; its namespace paths are
                 // known only at start, so the probe joins a stand-in.
-                let h = &options.host_config;
                 let stand_in = || Some(PathBuf::from("/proc/self/ns"));
-                for (mode, slot) in [
-                    (&h.network_mode, &mut probe.join.net),
-                    (&h.ipc_mode, &mut probe.join.ipc),
-                    (&h.pid_mode, &mut probe.join.pid),
+                for (peer, slot) in [
+                    (model.network.mode.joined_container(), &mut probe.join.net),
+                    (model.namespaces.ipc.joined_container(), &mut probe.join.ipc),
+                    (model.namespaces.pid.joined_container(), &mut probe.join.pid),
                 ] {
-                    if let Some(peer) = mode.strip_prefix("container:") {
+                    if let Some(peer) = peer {
                         super::find(store, peer)?;
                         *slot = stand_in();
                     }
                 }
-                let built =
-                    spec::build_spec(&with_inherited(&options, &inherited), &image_cfg, &probe)?;
-                let shown = name.clone().unwrap_or_else(|| id.clone());
-                let links = crate::networks::resolve_links(store, &mut options)?;
-                crate::networks::validate(store, &shown, &options)?;
-                crate::networks::configure(store, &mut options);
+                let built = spec::build_spec(
+                    &with_inherited(&options, &inherited),
+                    &model,
+                    &image_cfg,
+                    &probe,
+                )?;
+                let links = crate::networks::resolve_links(store, &model.network, &mut options)?;
+                crate::networks::validate(store, &shown, &model.network, &options)?;
+                crate::networks::configure(store, &model.network, &mut options);
+                // What dockerd records of the networks, as the two above left it.
+                model.network.endpoints = crate::model::docker_endpoints(&options, &shown)?;
                 // dockerd refuses a missing `--mount` bind source now; `-v` ones are made at start.
                 if let Some((missing, _)) = built
                     .bind_sources
@@ -235,11 +241,9 @@ impl Engine {
                 } else {
                     id[..12].to_string()
                 };
-                // Last: every check it runs has run above, with its message and order.
-                let spec = ContainerSpec::from_docker(&options, &shown)?;
-                let namespace = spec.owner.namespace().to_string();
+                let namespace = model.owner.namespace().to_string();
                 let config = Config {
-                    spec,
+                    spec: model,
                     image_name: options.image.clone(),
                     path: args.first().cloned().unwrap_or_default(),
                     args: args.iter().skip(1).cloned().collect(),

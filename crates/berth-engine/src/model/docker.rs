@@ -5,6 +5,7 @@
 //! need the host (device nodes, the CPU count, runtimes) stay where the spec is built. Step 6
 //! of docs/container-model.md moves this file to the Docker adapter.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -129,18 +130,12 @@ fn networking(opts: &CreateOptions, container: &str) -> Result<Networking, Model
             Ok(LinkRequest { container, alias })
         })
         .collect::<Result<_, NetworkError>>()?;
-    let endpoints = opts
-        .networking_config
-        .endpoints_config
-        .iter()
-        .map(|(network, e)| Ok((network.clone(), docker_endpoint(container, network, e)?)))
-        .collect::<Result<_, NetworkError>>()?;
     Ok(Networking {
         mode: docker_network_mode(&h.network_mode)?,
         disabled: opts.network_disabled,
         hostname: non_empty(&opts.hostname),
         domainname: non_empty(&opts.domainname),
-        endpoints,
+        endpoints: docker_endpoints(opts, container)?,
         ports,
         publish_all: h.publish_all_ports,
         exposed,
@@ -168,6 +163,18 @@ fn host_entry(entry: &str) -> Result<HostEntry, ModelError> {
         hostname: hostname.to_string(),
         address: address.to_string(),
     })
+}
+
+/// `EndpointsConfig`, by network.
+pub(crate) fn docker_endpoints(
+    opts: &CreateOptions,
+    container: &str,
+) -> Result<BTreeMap<String, EndpointRequest>, NetworkError> {
+    opts.networking_config
+        .endpoints_config
+        .iter()
+        .map(|(network, e)| Ok((network.clone(), docker_endpoint(container, network, e)?)))
+        .collect()
 }
 
 /// One `EndpointsConfig` entry (create's, or `network connect`'s).

@@ -21,7 +21,7 @@ mod restart;
 mod security;
 
 pub use container::ContainerSpec;
-pub(crate) use docker::docker_endpoint;
+pub(crate) use docker::{docker_endpoint, docker_endpoints};
 pub use error::ModelError;
 pub use logging::{FileLogOptions, LogSpec};
 pub use mounts::{MountKind, MountRequest, Propagation, Storage, VolumeDriver, VolumesFrom};

@@ -99,6 +99,27 @@ pub struct Namespaces {
     pub user: Option<UserNamespace>,
 }
 
+impl IpcMode {
+    /// The container whose namespace this one joins.
+    pub fn joined_container(&self) -> Option<&str> {
+        match self {
+            Self::Container(peer) => Some(peer),
+            _ => None,
+        }
+    }
+}
+
+impl PidMode {
+    /// The container whose namespace this one joins (`container:`; `target:` is the pod's
+    /// business).
+    pub fn joined_container(&self) -> Option<&str> {
+        match self {
+            Self::Container(peer) => Some(peer),
+            _ => None,
+        }
+    }
+}
+
 impl Namespaces {
     /// Whether any namespace is the pod's, which only a pod's container may ask for.
     pub fn uses_pod(&self) -> bool {

@@ -7,6 +7,7 @@
 //! the process, so DEL finds the veth after the exit; it is unpinned after DEL. `--network
 //! none` skips all of this (the runtime makes the namespace, as before).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,7 @@ use super::cni::{self, Plugins};
 use super::ports::{self, PublishedPort};
 use super::{find, subnet, Network, NetworkError};
 use crate::containers::{Container, Status};
-use crate::model::{self, NetworkMode};
+use crate::model::{self, NetworkMode, Networking};
 use crate::spec::{CreateOptions, EndpointSettings};
 use crate::{Engine, Error, Result};
 
@@ -127,11 +128,13 @@ fn configured_key(c: &Container, net: &Network) -> Result<Option<String>> {
         .map(|(k, _)| k.clone()))
 }
 
-/// `HostConfig.NetworkMode` with Docker's `default` spelled out.
-fn mode_network(opts: &CreateOptions) -> &str {
-    match opts.host_config.network_mode.as_str() {
-        "" | "default" => super::DEFAULT_NETWORK,
-        mode => mode,
+/// The network a mode names: the default bridge for `default`, the predefined `host` and
+/// `none` networks for those modes; none when joining another namespace.
+fn mode_network(mode: &NetworkMode) -> Option<String> {
+    match mode {
+        NetworkMode::Default => Some(super::DEFAULT_NETWORK.into()),
+        NetworkMode::Container(_) | NetworkMode::Pod(_) => None,
+        mode => Some(mode.to_string()),
     }
 }
 
@@ -155,12 +158,11 @@ pub fn default_to_bridge(opts: &mut CreateOptions) {
 /// as given, or without one the `NetworkMode` network with empty settings; a user network
 /// given as the mode by id is keyed by its name. Nothing for `container:` modes and a
 /// disabled network.
-pub(crate) fn configure(store: &Store, opts: &mut CreateOptions) {
+pub(crate) fn configure(store: &Store, network: &Networking, opts: &mut CreateOptions) {
     default_to_bridge(opts);
-    if opts.network_disabled || opts.host_config.network_mode.starts_with("container:") {
+    let Some(mode) = mode_network(&network.mode).filter(|_| !network.disabled) else {
         return;
-    }
-    let mode = mode_network(opts).to_string();
+    };
     let name = find(store, &mode).map_or_else(|_| mode.clone(), |n| n.name);
     let endpoints = &mut opts.networking_config.endpoints_config;
     if endpoints.is_empty() {
@@ -216,24 +218,26 @@ impl NetSetup {
 /// `NetworkMode` network when there are none (a container disconnected from all of them
 /// while stopped gets it back at start, as with dockerd). The `NetworkMode` network, when
 /// among them, is the primary.
-pub(crate) fn plan(store: &Store, opts: &CreateOptions) -> Result<NetPlan> {
-    let mode = mode_network(opts);
-    if opts.network_disabled || mode == "none" {
-        return Ok(NetPlan::Isolated);
-    }
-    if mode == "host" {
-        return Ok(NetPlan::Host);
-    }
-    if mode.starts_with("container:") {
-        return Ok(NetPlan::Join);
-    }
-    let primary = find(store, mode)?;
+pub(crate) fn plan(
+    store: &Store,
+    network: &Networking,
+    endpoints: &BTreeMap<String, EndpointSettings>,
+) -> Result<NetPlan> {
+    let mode = match &network.mode {
+        _ if network.disabled => return Ok(NetPlan::Isolated),
+        NetworkMode::None => return Ok(NetPlan::Isolated),
+        NetworkMode::Host => return Ok(NetPlan::Host),
+        mode => match mode_network(mode) {
+            Some(network) => network,
+            None => return Ok(NetPlan::Join),
+        },
+    };
+    let primary = find(store, &mode)?;
     match primary.driver.as_str() {
         "host" => return Ok(NetPlan::Host),
         "null" => return Ok(NetPlan::Isolated),
         _ => {}
     }
-    let endpoints = &opts.networking_config.endpoints_config;
     let mut nets: Vec<Attachment> = Vec::new();
     for (key, settings) in endpoints {
         // By the key first: a network removed and made again under its name is the one meant.
@@ -324,8 +328,14 @@ fn dns_names(c: &Container, aliases: &[String]) -> Vec<String> {
 }
 
 /// Everything `create` can check about networking without changing anything.
-pub(crate) fn validate(store: &Store, container: &str, opts: &CreateOptions) -> Result<()> {
-    let plan = plan(store, opts).map_err(|e| match e {
+pub(crate) fn validate(
+    store: &Store,
+    container: &str,
+    network: &Networking,
+    opts: &CreateOptions,
+) -> Result<()> {
+    let endpoints = &opts.networking_config.endpoints_config;
+    let plan = plan(store, network, endpoints).map_err(|e| match e {
         Error::Network(e) => match *e {
             NetworkError::Conflicting { reason, .. } => NetworkError::Conflicting {
                 container: container.to_string(),
@@ -630,14 +640,20 @@ impl Engine {
     /// attachments to the start-up GC, which DELs every cached attachment no running container
     /// records, and unpins the namespace ([`Self::reconcile_networks`]).
     pub(crate) async fn setup_networking(&self, c: &Container) -> Result<NetSetup> {
-        let opts = c.docker()?.clone();
-        let plan = self.with_store(move |store| plan(store, &opts)).await?;
+        let network = c.config.spec.network.clone();
+        let endpoints = c.docker()?.networking_config.endpoints_config.clone();
+        let plan = self
+            .with_store(move |store| plan(store, &network, &endpoints))
+            .await?;
         let nets = match plan {
             NetPlan::Cni(nets) => nets,
             NetPlan::Isolated | NetPlan::Host if !c.config.spec.network.disabled => {
                 // `none` and `host` have no endpoint here, but dockerd's inspect shows the
                 // network's id from the first start on.
-                let net = self.network(mode_network(c.docker()?)).await?;
+                let Some(mode) = mode_network(&c.config.spec.network.mode) else {
+                    return Ok(NetSetup::default());
+                };
+                let net = self.network(&mode).await?;
                 let key = configured_key(c, &net)?.unwrap_or_else(|| net.name.clone());
                 self.record_attachments(&c.id, vec![(key, net.id, Vec::new())])
                     .await?;

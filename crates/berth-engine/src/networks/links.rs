@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Endpoint, NetworkError, DEFAULT_NETWORK};
 use crate::containers::{self, Container};
-use crate::model::NetworkMode;
+use crate::model::{NetworkMode, Networking};
 use crate::spec::CreateOptions;
 use crate::{Engine, Error, Result};
 
@@ -141,7 +141,11 @@ pub(crate) fn dns_aliases(links: &[String]) -> Vec<(String, String)> {
 /// request gets them copied) and make no legacy link. Elsewhere each target must exist and
 /// not share the host's network; a target that joins another container's namespace stands
 /// for that container.
-pub(crate) fn resolve(store: &Store, opts: &mut CreateOptions) -> Result<Vec<Link>> {
+pub(crate) fn resolve(
+    store: &Store,
+    network: &Networking,
+    opts: &mut CreateOptions,
+) -> Result<Vec<Link>> {
     for spec in opts
         .networking_config
         .endpoints_config
@@ -159,13 +163,16 @@ pub(crate) fn resolve(store: &Store, opts: &mut CreateOptions) -> Result<Vec<Lin
         .iter()
         .map(|l| parse(l))
         .collect::<Result<Vec<_>, _>>()?;
-    let mode = h.network_mode.clone();
-    if mode == "host" {
-        return Err(NetworkError::LinkWithNetworkMode { mode: "host" }.into());
+    match network.mode {
+        NetworkMode::Host => {
+            return Err(NetworkError::LinkWithNetworkMode { mode: "host" }.into());
+        }
+        NetworkMode::Container(_) | NetworkMode::Pod(_) => {
+            return Err(NetworkError::LinkWithNetworkMode { mode: "container" }.into());
+        }
+        _ => {}
     }
-    if mode.starts_with("container:") {
-        return Err(NetworkError::LinkWithNetworkMode { mode: "container" }.into());
-    }
+    let mode = network.mode.to_string();
     if super::find(store, &mode).is_ok_and(|n| n.user_defined()) {
         let endpoints = &mut opts.networking_config.endpoints_config;
         if endpoints.values().all(|e| e.links.is_empty()) {

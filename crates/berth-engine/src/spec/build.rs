@@ -19,6 +19,7 @@ use super::options::{CreateOptions, HostConfig, ImageConfig, LogConfig, RestartP
 use super::resources::{self, HostDevices, HostFs, SharedNamespaces};
 use super::seccomp::{self, SeccompHost};
 use super::user::ResolvedUser;
+use crate::model::{CgroupnsMode, ContainerSpec, IpcMode, NetworkMode, PidMode, UtsMode};
 
 /// Where the init binary (`--init`) appears in the container, as in Docker.
 pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
@@ -189,21 +190,42 @@ pub fn cgroups_path(cgroup_parent: &str, id: &ContainerId) -> Result<PathBuf, Sp
     Ok(Path::new("/").join(rel).join(id.as_str()))
 }
 
-/// Namespace mode of one kind, after validation.
+/// Where a namespace of one kind comes from, as the spec says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NsMode {
     Private,
     Host,
+    /// Another container's or the pod's: the context has its path.
     Join,
 }
 
-fn ns_mode(option: &'static str, value: &str, extra_private: &[&str]) -> Result<NsMode, SpecError> {
-    match value {
-        "" | "private" => Ok(NsMode::Private),
-        "host" => Ok(NsMode::Host),
-        v if v.strip_prefix("container:").is_some_and(|c| !c.is_empty()) => Ok(NsMode::Join),
-        v if extra_private.contains(&v) => Ok(NsMode::Private),
-        v => Err(invalid(option, v, "unknown mode")),
+impl From<&IpcMode> for NsMode {
+    fn from(mode: &IpcMode) -> Self {
+        match mode {
+            IpcMode::Private | IpcMode::Shareable | IpcMode::None => Self::Private,
+            IpcMode::Host => Self::Host,
+            IpcMode::Container(_) | IpcMode::Pod => Self::Join,
+        }
+    }
+}
+
+impl From<&PidMode> for NsMode {
+    fn from(mode: &PidMode) -> Self {
+        match mode {
+            PidMode::Private => Self::Private,
+            PidMode::Host => Self::Host,
+            PidMode::Container(_) | PidMode::Pod | PidMode::Target(_) => Self::Join,
+        }
+    }
+}
+
+impl From<&UtsMode> for NsMode {
+    fn from(mode: &UtsMode) -> Self {
+        match mode {
+            UtsMode::Private => Self::Private,
+            UtsMode::Host => Self::Host,
+            UtsMode::Pod => Self::Join,
+        }
     }
 }
 
@@ -270,7 +292,7 @@ fn namespace(typ: LinuxNamespaceType, path: Option<&PathBuf>) -> LinuxNamespace 
 
 fn join_path<'p>(
     option: &'static str,
-    value: &str,
+    value: &dyn std::fmt::Display,
     path: Option<&'p PathBuf>,
 ) -> Result<Option<&'p PathBuf>, SpecError> {
     path.map(Some)
@@ -383,9 +405,12 @@ fn clear_ro(m: &mut Mount) {
     }
 }
 
-/// Builds the runtime spec for `opts` over `image`, as dockerd would.
+/// Builds the runtime spec for `opts` over `image`, as dockerd would. The namespaces come
+/// from `model`, the engine's reading of the same request; the rest still from `opts`
+/// (docs/container-model.md, step 7).
 pub fn build_spec(
     opts: &CreateOptions,
+    model: &ContainerSpec,
     image: &ImageConfig,
     ctx: &SpecContext<'_>,
 ) -> Result<BuiltSpec, SpecError> {
@@ -395,19 +420,17 @@ pub fn build_spec(
     let security = security_opts(&h.security_opt)?;
 
     // Namespace modes.
-    let net_host = h.network_mode == "host";
-    let net_join = h.network_mode.starts_with("container:");
-    let ipc = ns_mode("IpcMode", &h.ipc_mode, &["shareable", "none"])?;
-    let pid = ns_mode("PidMode", &h.pid_mode, &[])?;
-    let uts = match ns_mode("UTSMode", &h.uts_mode, &[])? {
-        NsMode::Join => return Err(invalid("UTSMode", &h.uts_mode, "unknown mode")),
-        m => m,
-    };
-    let cgroupns_private = match h.cgroupns_mode.as_str() {
-        "" => ctx.cgroup_v2,
-        "private" => true,
-        "host" => false,
-        other => return Err(invalid("CgroupnsMode", other, "unknown mode")),
+    let modes = &model.namespaces;
+    let net_mode = &model.network.mode;
+    let net_host = *net_mode == NetworkMode::Host;
+    let net_join = !net_host && !net_mode.has_own_namespace();
+    let ipc = NsMode::from(&modes.ipc);
+    let pid = NsMode::from(&modes.pid);
+    let uts = NsMode::from(&modes.uts);
+    let cgroupns_private = match modes.cgroup {
+        None => ctx.cgroup_v2,
+        Some(CgroupnsMode::Private) => true,
+        Some(CgroupnsMode::Host) => false,
     };
 
     // Hostname: the request's, else the host's for host networking, else the short id.
@@ -528,20 +551,28 @@ pub fn build_spec(
     let mut namespaces = vec![namespace(Ns::Mount, None)];
     if !net_host {
         let path = if net_join {
-            join_path("NetworkMode", &h.network_mode, ctx.join.net.as_ref())?
+            join_path("NetworkMode", net_mode, ctx.join.net.as_ref())?
         } else {
             ctx.join.net.as_ref()
         };
         namespaces.push(namespace(Ns::Network, path));
     }
-    if uts == NsMode::Private {
-        namespaces.push(namespace(Ns::Uts, None));
+    match uts {
+        NsMode::Private => namespaces.push(namespace(Ns::Uts, None)),
+        // No context has a pod's UTS namespace yet.
+        NsMode::Join => {
+            return Err(SpecError::MissingNamespacePath {
+                option: "UTSMode",
+                value: modes.uts.to_string(),
+            })
+        }
+        NsMode::Host => {}
     }
     match pid {
         NsMode::Private => namespaces.push(namespace(Ns::Pid, None)),
         NsMode::Join => namespaces.push(namespace(
             Ns::Pid,
-            join_path("PidMode", &h.pid_mode, ctx.join.pid.as_ref())?,
+            join_path("PidMode", &modes.pid, ctx.join.pid.as_ref())?,
         )),
         NsMode::Host => {}
     }
@@ -549,7 +580,7 @@ pub fn build_spec(
         NsMode::Private => namespaces.push(namespace(Ns::Ipc, None)),
         NsMode::Join => namespaces.push(namespace(
             Ns::Ipc,
-            join_path("IpcMode", &h.ipc_mode, ctx.join.ipc.as_ref())?,
+            join_path("IpcMode", &modes.ipc, ctx.join.ipc.as_ref())?,
         )),
         NsMode::Host => {}
     }
@@ -607,9 +638,9 @@ pub fn build_spec(
             "rprivate",
         ));
     }
-    let shm_bind = match (h.ipc_mode.as_str(), ipc) {
+    let shm_bind = match (&modes.ipc, ipc) {
         (_, NsMode::Host) => Some(PathBuf::from("/dev/shm")),
-        ("shareable", _) | (_, NsMode::Join) => ctx.shm_path.clone(),
+        (IpcMode::Shareable, _) | (_, NsMode::Join) => ctx.shm_path.clone(),
         _ => None,
     };
     if let Some(source) = &shm_bind {
@@ -627,7 +658,7 @@ pub fn build_spec(
     user_list.sort_by_key(mounts::depth);
 
     let user_dev = destinations.iter().any(|d| d == Path::new("/dev"));
-    let no_shm = h.ipc_mode == "none";
+    let no_shm = modes.ipc == IpcMode::None;
     let mut all: Vec<Mount> = mounts::default_mounts(shm_size)
         .into_iter()
         .chain(init_mount)

@@ -89,12 +89,17 @@ fn keys(o: &CreateOptions) -> Vec<&str> {
         .collect()
 }
 
+/// The model's networking of a request, as create converts it.
+fn net(o: &CreateOptions) -> Networking {
+    ContainerSpec::from_docker(o, "web").unwrap().network
+}
+
 #[test]
 fn create_records_the_endpoints_as_dockerd() {
     let (_dir, store) = store();
     // No EndpointsConfig: the mode's network, with empty settings.
     let mut o = opts("bridge", &[]);
-    configure(&store, &mut o);
+    configure(&store, &net(&o), &mut o);
     assert_eq!(keys(&o), ["bridge"]);
     assert_eq!(
         o.networking_config.endpoints_config["bridge"],
@@ -102,7 +107,7 @@ fn create_records_the_endpoints_as_dockerd() {
     );
     // The docker CLI's `default`, mode and key.
     let mut o = opts("default", &[("default", aliased(&["d"]))]);
-    configure(&store, &mut o);
+    configure(&store, &net(&o), &mut o);
     assert_eq!(o.host_config.network_mode, "bridge");
     assert_eq!(keys(&o), ["bridge"]);
     assert_eq!(
@@ -111,7 +116,7 @@ fn create_records_the_endpoints_as_dockerd() {
     );
     for mode in ["host", "none"] {
         let mut o = opts(mode, &[]);
-        configure(&store, &mut o);
+        configure(&store, &net(&o), &mut o);
         assert_eq!(keys(&o), [mode]);
     }
     // As given, keyed as given; a user network given as the mode by id is keyed by name.
@@ -120,16 +125,16 @@ fn create_records_the_endpoints_as_dockerd() {
         &front_id,
         &[(&front_id, aliased(&["a"])), ("back", aliased(&[]))],
     );
-    configure(&store, &mut o);
+    configure(&store, &net(&o), &mut o);
     assert_eq!(keys(&o), ["back", "front"]);
     assert_eq!(o.networking_config.endpoints_config["front"].aliases, ["a"]);
     // Nothing for `container:` modes and a disabled network.
     let mut o = opts("container:other", &[]);
-    configure(&store, &mut o);
+    configure(&store, &net(&o), &mut o);
     assert!(keys(&o).is_empty());
     let mut o = opts("bridge", &[]);
     o.network_disabled = true;
-    configure(&store, &mut o);
+    configure(&store, &net(&o), &mut o);
     assert!(keys(&o).is_empty());
 }
 
@@ -137,7 +142,9 @@ fn create_records_the_endpoints_as_dockerd() {
 fn start_attaches_the_configured_networks_mode_first() {
     let (_dir, store) = store();
     let names = |o: &CreateOptions| -> Vec<(String, String)> {
-        let NetPlan::Cni(nets) = plan(&store, o).unwrap() else {
+        let NetPlan::Cni(nets) =
+            plan(&store, &net(o), &o.networking_config.endpoints_config).unwrap()
+        else {
             panic!("not CNI");
         };
         nets.into_iter().map(|a| (a.key, a.net.name)).collect()
@@ -162,11 +169,11 @@ fn start_attaches_the_configured_networks_mode_first() {
     let o = opts("front", &[("front", aliased(&[])), ("old-name", kept)]);
     assert_eq!(names(&o)[1], ("old-name".into(), "back".into()));
     assert!(matches!(
-        plan(&store, &opts("host", &[])),
+        plan(&store, &net(&opts("host", &[])), &Default::default()),
         Ok(NetPlan::Host)
     ));
     assert!(matches!(
-        plan(&store, &opts("none", &[])),
+        plan(&store, &net(&opts("none", &[])), &Default::default()),
         Ok(NetPlan::Isolated)
     ));
 }

@@ -3,6 +3,7 @@ use std::io;
 use oci_spec::runtime::{Capability, LinuxDeviceType, LinuxSeccompAction, PosixRlimitType};
 
 use super::*;
+use crate::model::ModelError;
 use crate::spec::resources::{HostFileInfo, HostFileKind};
 use crate::spec::DEFAULT_CAPABILITIES;
 
@@ -80,8 +81,18 @@ fn alpine() -> ImageConfig {
     }
 }
 
-fn run(host: HostConfig) -> Result<BuiltSpec, SpecError> {
-    build_spec(
+/// The spec builder as create and start run it: on the model of the same body.
+fn build(
+    opts: &CreateOptions,
+    image: &ImageConfig,
+    ctx: &SpecContext<'_>,
+) -> Result<BuiltSpec, ModelError> {
+    let model = ContainerSpec::from_docker(opts, "web")?;
+    Ok(build_spec(opts, &model, image, ctx)?)
+}
+
+fn run(host: HostConfig) -> Result<BuiltSpec, ModelError> {
+    build(
         &CreateOptions {
             image: "alpine".into(),
             host_config: host,
@@ -318,7 +329,7 @@ fn interactive_read_only_with_mounts_and_init() {
         },
         ..Default::default()
     };
-    let b = build_spec(&opts, &alpine(), &ctx()).unwrap();
+    let b = build(&opts, &alpine(), &ctx()).unwrap();
     let s = &b.spec;
     let p = process(s);
     assert_eq!(
@@ -532,7 +543,7 @@ fn joined_namespaces() {
         },
         ..Default::default()
     };
-    let b = build_spec(&opts, &alpine(), &c).unwrap();
+    let b = build(&opts, &alpine(), &c).unwrap();
     let ns = ns_types(&b.spec);
     assert!(ns.contains(&(LinuxNamespaceType::Network, Some("/proc/42/ns/net".into()))));
     assert!(ns.contains(&(LinuxNamespaceType::Pid, Some("/proc/42/ns/pid".into()))));
@@ -542,8 +553,11 @@ fn joined_namespaces() {
         Some(Path::new("/var/lib/berth/containers/other/shm"))
     );
     // Without the paths the engine forgot to resolve the other container.
-    let err = build_spec(&opts, &alpine(), &ctx()).unwrap_err();
-    assert!(matches!(err, SpecError::MissingNamespacePath { .. }));
+    let err = build(&opts, &alpine(), &ctx()).unwrap_err();
+    assert!(matches!(
+        err,
+        ModelError::Spec(SpecError::MissingNamespacePath { .. })
+    ));
 }
 
 #[test]
@@ -707,7 +721,10 @@ fn devices_and_cgroup_rules() {
         ..Default::default()
     })
     .unwrap_err();
-    assert!(matches!(not_dev, SpecError::NotADevice(_)));
+    assert!(matches!(
+        not_dev,
+        ModelError::Spec(SpecError::NotADevice(_))
+    ));
 }
 
 #[test]
@@ -814,7 +831,7 @@ fn invalid_requests_name_the_option() {
         working_dir: "app".into(),
         ..Default::default()
     };
-    assert!(build_spec(&relative_wd, &alpine(), &ctx())
+    assert!(build(&relative_wd, &alpine(), &ctx())
         .unwrap_err()
         .to_string()
         .contains("WorkingDir"));
@@ -828,12 +845,12 @@ fn invalid_requests_name_the_option() {
         ..Default::default()
     };
     assert!(matches!(
-        build_spec(&init, &alpine(), &no_init),
-        Err(SpecError::InitUnavailable)
+        build(&init, &alpine(), &no_init),
+        Err(ModelError::Spec(SpecError::InitUnavailable))
     ));
     assert!(matches!(
-        build_spec(&CreateOptions::default(), &ImageConfig::default(), &ctx()),
-        Err(SpecError::NoCommand)
+        build(&CreateOptions::default(), &ImageConfig::default(), &ctx()),
+        Err(ModelError::Spec(SpecError::NoCommand))
     ));
 }
 
@@ -864,7 +881,7 @@ fn user_dev_replaces_default_dev_mounts() {
 fn cgroup_v1_keeps_the_host_cgroup_namespace() {
     let mut c = ctx();
     c.cgroup_v2 = false;
-    let b = build_spec(&CreateOptions::default(), &alpine(), &c).unwrap();
+    let b = build(&CreateOptions::default(), &alpine(), &c).unwrap();
     assert!(!ns_types(&b.spec)
         .iter()
         .any(|(t, _)| *t == LinuxNamespaceType::Cgroup));
