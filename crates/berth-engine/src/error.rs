@@ -94,15 +94,10 @@ pub enum Error {
     StopTimedOut(String),
     #[error("cannot join the network namespace of container {0}: it is not running")]
     JoinNotRunning(String),
-    /// dockerd's text; berthd has the json-file (also as `local`) and none drivers.
-    #[error("logger: no log driver named '{0}' is registered")]
-    UnsupportedLogDriver(String),
     #[error("Unknown runtime specified {0}")]
     UnknownRuntime(String),
     #[error("invalid isolation '{0}' on linux")]
     BadIsolation(String),
-    #[error("invalid log option {0}")]
-    BadLogOption(String),
     #[error("create {0}: {0:?} includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")]
     InvalidVolumeName(String),
     #[error("error looking up volume plugin {0}: plugin {0:?} not found (berthd has the local driver only)")]
@@ -250,11 +245,9 @@ impl Error {
             Self::BadChange { .. } => ErrorKind::InvalidArgument,
             Self::Json(_) => ErrorKind::Internal,
             Self::Io { .. } | Self::Task(_) | Self::CorruptRecord { .. } => ErrorKind::Internal,
-            Self::InvalidName(_)
-            | Self::UnsupportedLogDriver(_)
-            | Self::BadLogOption(_)
-            | Self::UnknownRuntime(_)
-            | Self::BadIsolation(_) => ErrorKind::InvalidArgument,
+            Self::InvalidName(_) | Self::UnknownRuntime(_) | Self::BadIsolation(_) => {
+                ErrorKind::InvalidArgument
+            }
             Self::NameInUse { .. }
             | Self::AmbiguousContainer(_)
             | Self::NotRunning(_)

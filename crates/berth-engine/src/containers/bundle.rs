@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use berth_shim::ShimCommand;
 
 use super::etc_files::{hosts_file, resolv_conf};
-use super::log_options::log_options;
+use super::log_options::shim_log;
 use super::{io_err, Container, State};
 use crate::spec::{self, SeccompHost, SpecContext};
 use crate::{Engine, Error, Result};
@@ -119,7 +119,7 @@ impl Engine {
             &self.config().runtime,
         );
         cmd.runtime_root = Some(self.runtime_root());
-        cmd.log = log_options(&h.log_config, self.log_path(&c.id))?;
+        cmd.log = shim_log(&c.config.spec.log, self.log_path(&c.id))?;
         cmd.terminal = c.config.spec.process.tty;
         cmd.stdin = c.config.spec.process.stdin;
         Ok(cmd)

@@ -105,7 +105,7 @@ fn fill_in_defaults(h: &mut HostConfig) -> Result<()> {
     if h.log_config.driver.is_empty() {
         h.log_config.driver = crate::system::DEFAULT_LOG_DRIVER.into();
     }
-    super::log_options::log_options(&h.log_config, PathBuf::new())?;
+    spec::validate_log_config(&h.log_config)?;
     match h.runtime.as_str() {
         "" => h.runtime = crate::system::DEFAULT_RUNTIME.into(),
         "runc" => {}

@@ -1,54 +1,27 @@
-//! A container's `--log-driver` and `--log-opt`, as the shim's log rotation.
+//! A container's log driver, as the shim's log rotation.
 
 use std::path::PathBuf;
 
 use berth_shim::LogOptions;
 
-use crate::spec::LogConfig;
-use crate::{Error, Result};
+use crate::model::LogSpec;
+use crate::spec::SpecError;
+use crate::Result;
 
-/// Log rotation from `--log-opt max-size=10m --log-opt max-file=3`; also checks a create
-/// request's log config (with any path).
-pub(super) fn log_options(lc: &LogConfig, path: PathBuf) -> Result<Option<LogOptions>> {
-    match lc.driver.as_str() {
-        "" | "json-file" | "local" => {}
-        "none" => return Ok(None),
-        other => return Err(Error::UnsupportedLogDriver(other.to_string())),
-    }
-    let max_size = match lc.config.get("max-size") {
-        Some(v) => parse_size(v).ok_or_else(|| Error::BadLogOption(format!("max-size={v}")))?,
-        None => 0,
-    };
-    let max_files = match lc.config.get("max-file") {
-        Some(v) => v
-            .parse()
-            .map_err(|_| Error::BadLogOption(format!("max-file={v}")))?,
-        None => 1,
+/// What the shim writes for `log`, at `path`; `None`: no log.
+pub(super) fn shim_log(log: &LogSpec, path: PathBuf) -> Result<Option<LogOptions>> {
+    let file = match log {
+        LogSpec::JsonFile(file) | LogSpec::Local(file) => file,
+        LogSpec::None => return Ok(None),
+        // The shim writes json-file lines only; the CRI's format comes with the CRI adapter.
+        LogSpec::Cri { .. } => return Err(SpecError::UnsupportedLogDriver("cri".into()).into()),
     };
     Ok(Some(LogOptions {
         path,
-        max_size,
-        max_files,
+        // 0: never rotate.
+        max_size: file.max_size.unwrap_or(0),
+        max_files: file.max_files.unwrap_or(1),
     }))
-}
-
-/// `10m`, `1g`, `512k`, `100` (bytes).
-fn parse_size(v: &str) -> Option<u64> {
-    let v = v.trim().to_ascii_lowercase();
-    let (num, mult) = match v.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        Some((i, _)) => {
-            let mult = match &v[i..] {
-                "b" => 1,
-                "k" | "kb" => 1 << 10,
-                "m" | "mb" => 1 << 20,
-                "g" | "gb" => 1 << 30,
-                _ => return None,
-            };
-            (&v[..i], mult)
-        }
-        None => (v.as_str(), 1),
-    };
-    num.parse::<u64>().ok().map(|n| n * mult)
 }
 
 #[cfg(test)]

@@ -350,26 +350,24 @@ pub(crate) fn validate_restart_policy(rp: &RestartPolicy) -> Result<(), SpecErro
 pub(crate) fn validate_log_config(log: &LogConfig) -> Result<(), SpecError> {
     match log.driver.as_str() {
         "" | "json-file" | "local" | "none" => {}
-        other => return Err(invalid("LogConfig.Type", other, "unsupported log driver")),
+        other => return Err(SpecError::UnsupportedLogDriver(other.to_string())),
     }
     for (key, value) in &log.config {
+        let bad = || SpecError::BadLogOption(format!("{key}={value}"));
         match key.as_str() {
-            "max-size" if parse_size(value).is_none() => {
-                return Err(invalid(
-                    "LogConfig.Config.max-size",
-                    value,
-                    "expected a size like 10m",
-                ))
-            }
-            "max-file" if !value.parse::<u32>().is_ok_and(|n| n >= 1) => {
-                return Err(invalid(
-                    "LogConfig.Config.max-file",
-                    value,
-                    "expected a count >= 1",
-                ))
-            }
-            "max-size" | "max-file" | "compress" | "labels" | "env" | "tag" | "mode"
-            | "max-buffer-size" => {}
+            "max-size" if parse_size(value).is_none() => return Err(bad()),
+            "max-file" => match value.parse::<u32>() {
+                Err(_) => return Err(bad()),
+                Ok(0) => {
+                    return Err(invalid(
+                        "LogConfig.Config.max-file",
+                        value,
+                        "expected a count >= 1",
+                    ))
+                }
+                Ok(_) => {}
+            },
+            "max-size" | "compress" | "labels" | "env" | "tag" | "mode" | "max-buffer-size" => {}
             _ => return Err(invalid("LogConfig.Config", key, "unknown log option")),
         }
     }

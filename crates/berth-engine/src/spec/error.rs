@@ -72,6 +72,12 @@ pub enum SpecError {
     InitUnavailable,
     #[error("{option} {value:?} needs the namespace path of the container it joins")]
     MissingNamespacePath { option: &'static str, value: String },
+    /// dockerd's text; berthd has the json-file (also as `local`) and none drivers.
+    #[error("logger: no log driver named '{0}' is registered")]
+    UnsupportedLogDriver(String),
+    /// `key=value` of a `--log-opt` whose value does not parse.
+    #[error("invalid log option {0}")]
+    BadLogOption(String),
 }
 
 impl SpecError {

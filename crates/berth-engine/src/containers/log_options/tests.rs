@@ -1,9 +1,27 @@
 use super::*;
+use crate::model::FileLogOptions;
 
 #[test]
-fn sizes_parse_like_docker() {
-    assert_eq!(parse_size("10m"), Some(10 << 20));
-    assert_eq!(parse_size("1g"), Some(1 << 30));
-    assert_eq!(parse_size("512"), Some(512));
-    assert_eq!(parse_size("1x"), None);
+fn file_drivers_rotate_as_asked_and_none_writes_nothing() {
+    let file = FileLogOptions {
+        max_size: Some(10 << 20),
+        max_files: Some(3),
+        ..Default::default()
+    };
+    let Ok(Some(o)) = shim_log(&LogSpec::Local(file), "/l".into()) else {
+        panic!("no log options");
+    };
+    assert_eq!(
+        (o.path, o.max_size, o.max_files),
+        ("/l".into(), 10 << 20, 3)
+    );
+    let Ok(Some(o)) = shim_log(&LogSpec::default(), "/l".into()) else {
+        panic!("no log options");
+    };
+    assert_eq!((o.max_size, o.max_files), (0, 1));
+    assert!(matches!(shim_log(&LogSpec::None, "/l".into()), Ok(None)));
+    let cri = LogSpec::Cri {
+        path: "/var/log/pods/x.log".into(),
+    };
+    assert!(shim_log(&cri, "/l".into()).is_err());
 }

@@ -327,6 +327,15 @@ fn log_drivers() {
             other: [("tag".to_string(), "x".to_string())].into(),
         })
     );
+    // Docker's `units.RAMInBytes`, fractions included.
+    assert_eq!(
+        log("json-file", json!({"max-size": "1.5m", "max-file": "2"})),
+        LogSpec::JsonFile(FileLogOptions {
+            max_size: Some(3 << 19),
+            max_files: Some(2),
+            other: Default::default(),
+        })
+    );
 }
 
 #[test]
@@ -557,12 +566,12 @@ fn bad_bodies_keep_their_messages() {
         (
             json!({}),
             json!({"LogConfig": {"Type": "syslog"}}),
-            r#"invalid LogConfig.Type "syslog": unsupported log driver"#,
+            "logger: no log driver named 'syslog' is registered",
         ),
         (
             json!({}),
             json!({"LogConfig": {"Type": "json-file", "Config": {"max-size": "big"}}}),
-            r#"invalid LogConfig.Config.max-size "big": expected a size like 10m"#,
+            "invalid log option max-size=big",
         ),
         (
             json!({}),
