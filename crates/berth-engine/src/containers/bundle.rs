@@ -37,7 +37,7 @@ impl Engine {
         let image = store.metadata.get_image(&c.image_id)?;
         let image_cfg = super::create::image_config(&image.config)?;
         let opts = c.docker()?;
-        let h = &opts.host_config;
+        let dns = &c.config.spec.network.dns;
         let data = self.data_dir(&c.id);
         let write = |name: &str, text: String| -> Result<PathBuf> {
             let p = data.join(name);
@@ -50,17 +50,17 @@ impl Engine {
             "hosts",
             hosts_file(
                 &c.config.hostname,
-                &h.extra_hosts,
+                &c.config.spec.network.extra_hosts,
                 &linked.hosts,
                 &net.addrs(),
             ),
         )?;
         let resolv_path = write(
             "resolv.conf",
-            resolv_conf(&net.nameservers, &h.dns, &h.dns_search, &h.dns_options),
+            resolv_conf(&net.nameservers, &dns.servers, &dns.search, &dns.options),
         )?;
         let merged = spec::merge(opts, &image_cfg)?;
-        let user = spec::resolve_user(&merged.user, &h.group_add, &rootfs)?;
+        let user = spec::resolve_user(&merged.user, &c.config.spec.security.groups, &rootfs)?;
         let id =
             berth_types::ContainerId::new(&c.id).map_err(|_| Error::InvalidName(c.id.clone()))?;
         let mut ctx = SpecContext::new(id, rootfs.clone(), user);

@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use crate::model::HostEntry;
+
 /// `/etc/resolv.conf` for a container: on a user network `first` alone (the network's DNS
 /// server, which forwards to the `--dns` servers or the host's, as Docker's embedded
 /// resolver); elsewhere `--dns` or the host's servers minus loopback ones that would point
@@ -56,7 +58,7 @@ pub(super) fn resolv_conf(
 /// none`), in dockerd's order.
 pub(super) fn hosts_file(
     hostname: &str,
-    extra: &[String],
+    extra: &[HostEntry],
     links: &[(IpAddr, String)],
     addrs: &[IpAddr],
 ) -> String {
@@ -65,10 +67,7 @@ pub(super) fn hosts_file(
          fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
     for e in extra {
-        // `host:ip` (and `host=ip` from newer clients); an IPv6 address has colons itself.
-        if let Some((host, ip)) = e.split_once('=').or_else(|| e.split_once(':')) {
-            s.push_str(&format!("{ip}\t{host}\n"));
-        }
+        s.push_str(&format!("{}\t{}\n", e.address, e.hostname));
     }
     for (ip, names) in links {
         s.push_str(&format!("{ip}\t{names}\n"));

@@ -145,21 +145,16 @@ fn networking(opts: &CreateOptions, container: &str) -> Result<Networking, Model
             search: h.dns_search.clone(),
             options: h.dns_options.clone(),
         },
-        extra_hosts: h
-            .extra_hosts
-            .iter()
-            .map(|e| host_entry(e))
-            .collect::<Result<_, _>>()?,
+        extra_hosts: h.extra_hosts.iter().filter_map(|e| host_entry(e)).collect(),
     })
 }
 
-/// `host:ip`, or `host=ip` from newer clients (an IPv6 address has colons of its own).
-fn host_entry(entry: &str) -> Result<HostEntry, ModelError> {
-    let (hostname, address) = entry
-        .split_once('=')
-        .or_else(|| entry.split_once(':'))
-        .ok_or_else(|| invalid("ExtraHosts", entry, "expected host:ip"))?;
-    Ok(HostEntry {
+/// `host:ip`, or `host=ip` from newer clients (an IPv6 address has colons of its own). An
+/// entry with neither is left out, as Berth's /etc/hosts always did (the docker CLI refuses
+/// it before sending), rather than refused at create.
+fn host_entry(entry: &str) -> Option<HostEntry> {
+    let (hostname, address) = entry.split_once('=').or_else(|| entry.split_once(':'))?;
+    Some(HostEntry {
         hostname: hostname.to_string(),
         address: address.to_string(),
     })

@@ -350,7 +350,7 @@ pub(crate) fn validate(
         .into(),
         e => e,
     })?;
-    let ports = ports::requests(container, opts)?;
+    let ports = ports::requests(network);
     match plan {
         NetPlan::Join if !ports.is_empty() => Err(NetworkError::Conflicting {
             container: container.to_string(),
@@ -535,7 +535,7 @@ impl Engine {
         c: &Container,
         nets: &[Attachment],
     ) -> Result<(Vec<Endpoint>, Vec<PublishedPort>)> {
-        let requests = ports::requests(&c.name, c.docker()?)?;
+        let requests = ports::requests(&c.config.spec.network);
         let ports = self.inner.net.ports.allocate(&c.name, &requests)?;
         let netns = self.netns_path(&c.id);
         let made = netns

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::NetworkError;
-use crate::spec::{CreateOptions, HostConfig};
+use crate::model::{Networking, Port};
+use crate::spec::HostConfig;
 
 /// One published port, as `docker port` and inspect's `NetworkSettings.Ports` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,31 +85,32 @@ fn parse_host_ports(container: &str, value: &str) -> Result<(u16, u16), NetworkE
     Ok((lo, hi))
 }
 
-/// The ports a container asks to publish: its `PortBindings`, and with `-P` every exposed
-/// port that has no binding, on a free host port.
-pub(crate) fn requests(
-    container: &str,
-    opts: &CreateOptions,
-) -> Result<Vec<PortRequest>, NetworkError> {
-    let h = &opts.host_config;
-    let mut out = bindings(container, h)?;
-    if h.publish_all_ports {
-        for key in opts.exposed_ports.keys() {
-            let (container_port, protocol) = parse_key(container, key)?;
-            let bound = out
-                .iter()
-                .any(|r| r.container_port == container_port && r.protocol == protocol);
+/// The ports a container asks to publish: its mappings, and with publish-all every exposed
+/// port that has none, on a free host port.
+pub(crate) fn requests(network: &Networking) -> Vec<PortRequest> {
+    let request = |port: &Port, host_ip, host_ports| PortRequest {
+        container_port: port.number,
+        protocol: port.protocol.to_string(),
+        host_ip,
+        host_ports,
+    };
+    let mut out: Vec<PortRequest> = network
+        .ports
+        .iter()
+        .map(|m| request(&m.container, m.host_ip, m.host_ports))
+        .collect();
+    if network.publish_all {
+        for port in &network.exposed {
+            let wanted = request(port, None, (0, 0));
+            let bound = out.iter().any(|r| {
+                r.container_port == wanted.container_port && r.protocol == wanted.protocol
+            });
             if !bound {
-                out.push(PortRequest {
-                    container_port,
-                    protocol,
-                    host_ip: None,
-                    host_ports: (0, 0),
-                });
+                out.push(wanted);
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// The ports `PortBindings` publishes explicitly.

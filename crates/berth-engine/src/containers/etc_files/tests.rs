@@ -2,9 +2,16 @@
 
 use super::*;
 
+fn entry(hostname: &str, address: &str) -> HostEntry {
+    HostEntry {
+        hostname: hostname.into(),
+        address: address.into(),
+    }
+}
+
 #[test]
 fn hosts_has_localhost_extra_and_self() {
-    let h = hosts_file("abc", &["db:10.0.0.2".to_string()], &[], &[]);
+    let h = hosts_file("abc", &[entry("db", "10.0.0.2")], &[], &[]);
     assert!(h.starts_with("127.0.0.1\tlocalhost\n"));
     assert!(h.contains("10.0.0.2\tdb\n"));
     assert!(h.ends_with("127.0.1.1\tabc\n"));
@@ -14,7 +21,7 @@ fn hosts_has_localhost_extra_and_self() {
 fn hosts_names_the_container_on_its_addresses() {
     let addrs: Vec<IpAddr> = vec!["10.1.0.2".parse().unwrap(), "fd00::2".parse().unwrap()];
     let links = vec![("10.1.0.3".parse().unwrap(), "db 5d2c0e1f db-1".to_string())];
-    let h = hosts_file("abc", &["v6=fd00::9".to_string()], &links, &addrs);
+    let h = hosts_file("abc", &[entry("v6", "fd00::9")], &links, &addrs);
     assert!(
         h.contains("fd00::9\tv6\n10.1.0.3\tdb 5d2c0e1f db-1\n"),
         "{h}"

@@ -47,3 +47,32 @@ async fn udp_relay_keeps_clients_apart() {
     let _ = task.await;
     udp_socket(front).unwrap();
 }
+
+#[test]
+fn publish_all_adds_the_exposed_ports_without_a_mapping() {
+    use crate::model::{Networking, Port, PortMapping, Protocol};
+    let port = |number, protocol| Port { number, protocol };
+    let network = Networking {
+        ports: vec![PortMapping {
+            container: port(80, Protocol::Tcp),
+            host_ip: None,
+            host_ports: (8080, 8080),
+        }],
+        exposed: vec![port(80, Protocol::Tcp), port(53, Protocol::Udp)],
+        publish_all: true,
+        ..Default::default()
+    };
+    let got: Vec<(u16, String, (u16, u16))> = requests(&network)
+        .into_iter()
+        .map(|r| (r.container_port, r.protocol, r.host_ports))
+        .collect();
+    assert_eq!(
+        got,
+        [(80, "tcp".into(), (8080, 8080)), (53, "udp".into(), (0, 0))]
+    );
+    let quiet = Networking {
+        publish_all: false,
+        ..network
+    };
+    assert_eq!(requests(&quiet).len(), 1);
+}
