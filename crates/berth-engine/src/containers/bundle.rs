@@ -8,7 +8,7 @@ use berth_shim::ShimCommand;
 use super::etc_files::{hosts_file, resolv_conf};
 use super::log_options::shim_log;
 use super::{io_err, Container, State};
-use crate::spec::{self, SeccompHost, SpecContext};
+use crate::spec::{self, MountType, SeccompHost, SpecContext};
 use crate::{Engine, Error, Result};
 
 impl Engine {
@@ -94,7 +94,7 @@ impl Engine {
                 .config
                 .mounts
                 .iter()
-                .find(|p| p.kind == "volume" && p.destination == req.destination)
+                .find(|p| p.kind == MountType::Volume && p.destination == req.destination)
                 .ok_or_else(|| Error::VolumeNotRecorded {
                     container: c.id.clone(),
                     destination: req.destination.display().to_string(),

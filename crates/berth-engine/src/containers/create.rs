@@ -13,7 +13,7 @@ use crate::events::EventType;
 use crate::images::resolve;
 use crate::model::ContainerSpec;
 use crate::spec::{
-    self, BindOptions, CreateOptions, HostConfig, ImageConfig, MountRequest, MountSpec,
+    self, BindOptions, CreateOptions, HostConfig, ImageConfig, MountRequest, MountSpec, MountType,
     ResolvedUser, SpecContext, VolumeOptions,
 };
 use crate::{Engine, Error, Result};
@@ -71,9 +71,9 @@ fn volumes_from(store: &berth_store::Store, h: &HostConfig) -> Result<Vec<MountS
                 read_only: read_only.unwrap_or(!p.rw),
                 ..Default::default()
             };
-            match p.kind.as_str() {
-                "volume" => {
-                    m.kind = "volume".into();
+            m.kind = p.kind.as_str().into();
+            match p.kind {
+                MountType::Volume => {
                     m.source = p.name;
                     // The volume has its content already; never copy into it again.
                     m.volume_options = Some(VolumeOptions {
@@ -81,8 +81,7 @@ fn volumes_from(store: &berth_store::Store, h: &HostConfig) -> Result<Vec<MountS
                         ..Default::default()
                     });
                 }
-                "bind" => {
-                    m.kind = "bind".into();
+                MountType::Bind => {
                     m.source = p.source.to_string_lossy().into_owned();
                     m.bind_options = Some(BindOptions {
                         propagation: p.propagation,
@@ -91,7 +90,7 @@ fn volumes_from(store: &berth_store::Store, h: &HostConfig) -> Result<Vec<MountS
                     });
                 }
                 // A tmpfs belongs to its container alone.
-                _ => continue,
+                MountType::Tmpfs => continue,
             }
             out.push(m);
         }

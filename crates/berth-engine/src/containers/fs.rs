@@ -14,6 +14,7 @@ use berth_image::{Change, PathStat, UnpackOptions};
 use berth_store::snapshot::Mount;
 
 use super::{io_err, Container};
+use crate::spec::MountType;
 use crate::{Engine, Error, Result};
 
 /// A private mount of a container's root filesystem; unmounted (lazily: a reader may still hold
@@ -81,7 +82,7 @@ fn route(c: &Container, root: &Path, path: &str) -> Target {
         .config
         .mounts
         .iter()
-        .filter(|m| m.kind != "tmpfs" && normal.starts_with(&m.destination))
+        .filter(|m| m.kind != MountType::Tmpfs && normal.starts_with(&m.destination))
         .max_by_key(|m| m.destination.components().count());
     let Some(m) = mount else {
         return Target {

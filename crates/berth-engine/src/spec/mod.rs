@@ -31,8 +31,8 @@ pub(crate) use merge::validate_healthcheck;
 pub use merge::{merge, MergedConfig};
 pub(crate) use mounts::{container_path, parse_volumes_from, shm_size, tmpfs_mount};
 pub use mounts::{
-    parse_bind, parse_mount, valid_volume_name, HostBind, MountPoint, MountRequest, VolumeRequest,
-    DEFAULT_SHM_SIZE,
+    parse_bind, parse_mount, valid_volume_name, HostBind, MountPoint, MountRequest, MountType,
+    VolumeRequest, DEFAULT_SHM_SIZE,
 };
 pub use options::{
     BindOptions, CreateOptions, DriverConfig, EndpointIpam, EndpointSettings, HostConfig,

@@ -138,13 +138,32 @@ pub enum MountRequest {
     },
 }
 
+/// What a [`MountPoint`] mounts; serialized as inspect's `Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountType {
+    Bind,
+    Volume,
+    Tmpfs,
+}
+
+impl MountType {
+    /// The name inspect and `--mount type=` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bind => "bind",
+            Self::Volume => "volume",
+            Self::Tmpfs => "tmpfs",
+        }
+    }
+}
+
 /// A user mount as `docker inspect` shows it in `Mounts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MountPoint {
-    /// `bind`, `volume` or `tmpfs`.
     #[serde(rename = "Type")]
-    pub kind: String,
+    pub kind: MountType,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     pub source: PathBuf,
@@ -558,7 +577,7 @@ impl UserMounts {
                     b.recursive,
                 ));
                 self.points.push(MountPoint {
-                    kind: "bind".into(),
+                    kind: MountType::Bind,
                     name: String::new(),
                     source: b.source.clone(),
                     destination: b.destination,
@@ -576,7 +595,7 @@ impl UserMounts {
             } => {
                 let m = tmpfs_mount(&destination, &options)?;
                 self.points.push(MountPoint {
-                    kind: "tmpfs".into(),
+                    kind: MountType::Tmpfs,
                     name: String::new(),
                     source: PathBuf::new(),
                     rw: !m.options().iter().flatten().any(|o| o == "ro"),

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::containers::{is_mountpoint, label_matches};
 use crate::events::EventType;
-use crate::spec::{valid_volume_name, MountPoint, VolumeRequest};
+use crate::spec::{valid_volume_name, MountPoint, MountType, VolumeRequest};
 use crate::{Engine, Error, Result};
 
 pub use local::DRIVER;
@@ -379,7 +379,7 @@ impl Engine {
             let destination = req.destination.to_string_lossy().into_owned();
             out.refs.push((name.clone(), destination));
             out.points.push(MountPoint {
-                kind: "volume".into(),
+                kind: MountType::Volume,
                 source: self.volume_data(&name),
                 name,
                 destination: req.destination.clone(),
