@@ -61,12 +61,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Spec(#[from] crate::spec::SpecError),
-    #[error("container {id}: runtime {action} failed: {message}")]
-    Runtime {
-        id: String,
-        action: String,
-        message: String,
-    },
+    #[error(transparent)]
+    Runtime(#[from] berth_runtime_client::RuntimeError),
     #[error("container {id}: monitor: {source}")]
     Shim {
         id: String,
@@ -262,7 +258,7 @@ impl Error {
             | Self::ContainerRemoving(_)
             | Self::JoinNotRunning(_) => ErrorKind::Conflict,
             Self::Spec(e) => e.kind(),
-            Self::Runtime { .. } | Self::Shim { .. } | Self::StopTimedOut(_) => ErrorKind::Internal,
+            Self::Runtime(_) | Self::Shim { .. } | Self::StopTimedOut(_) => ErrorKind::Internal,
             Self::InvalidVolumeName(_)
             | Self::BadVolumeOption { .. }
             | Self::BindSourceMissing(_) => ErrorKind::InvalidArgument,
