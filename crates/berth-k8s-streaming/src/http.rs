@@ -40,9 +40,7 @@ pub struct ServerConfig {
     /// How long a client may take to open its streams (exec, attach) or the second stream of
     /// a port-forward pair; the kubelet's default is 30 s.
     pub stream_creation_timeout: Duration,
-    /// How long we wait for the client's close after ours, so that our last bytes are not
-    /// lost to a TCP reset.
-    pub linger: Duration,
+    /// SPDY sessions; its `linger` applies to WebSocket connections too.
     pub session: SessionConfig,
 }
 
@@ -50,7 +48,6 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             stream_creation_timeout: Duration::from_secs(30),
-            linger: Duration::from_secs(5),
             session: SessionConfig::default(),
         }
     }
@@ -115,7 +112,7 @@ pub fn remote_command<B, C: RemoteCommand>(
                         base64,
                         opts,
                         command,
-                        config.linger,
+                        config.session.linger,
                     )
                     .await
                 }

@@ -66,7 +66,14 @@ impl Client {
 }
 
 fn start(config: SessionConfig) -> (Client, Session, JoinHandle<Result<(), SessionError>>) {
-    let (client_io, server_io) = tokio::io::duplex(1 << 20);
+    start_with_pipe(config, 1 << 20)
+}
+
+fn start_with_pipe(
+    config: SessionConfig,
+    pipe: usize,
+) -> (Client, Session, JoinHandle<Result<(), SessionError>>) {
+    let (client_io, server_io) = tokio::io::duplex(pipe);
     let (session, driver) = Session::new(server_io, config).expect("session");
     let driver = tokio::spawn(driver);
     let (r, w) = tokio::io::split(client_io);
@@ -439,4 +446,28 @@ async fn after_the_client_goaway_no_stream_is_accepted() {
         .await
         .expect("in time")
         .is_none());
+}
+
+#[tokio::test]
+async fn a_client_that_pings_without_reading_is_cut_off() {
+    let (mut client, _session, driver) = start_with_pipe(SessionConfig::default(), 4096);
+    let flood = async {
+        for id in 0..20_000u32 {
+            if client
+                .tx
+                .feed(Frame::Ping { id: 2 * id + 1 })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        let _ = client.tx.flush().await;
+    };
+    let (_, ended) = tokio::join!(flood, tokio::time::timeout(WAIT, driver));
+    let err = ended
+        .expect("the session ends in time")
+        .expect("join")
+        .expect_err("flood");
+    assert!(err.to_string().contains("does not read"), "{err}");
 }

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -39,9 +39,10 @@ const SEND_CHUNK: usize = 32 * 1024;
 const STREAM_BUFFER: usize = MAX_DATA_FRAME;
 /// Frames queued for the write loop before writers wait.
 const OUT_QUEUE: usize = 64;
-/// After our GOAWAY, how long we keep draining the peer so that closing the socket with
-/// unread bytes does not turn into a TCP reset that discards our last frames at the peer.
-const LINGER: Duration = Duration::from_secs(5);
+/// Control frames (replies, PING answers, WINDOW_UPDATE, RST_STREAM) the read loop may have
+/// waiting for the socket. They never wait for room, so that a peer that does not read cannot
+/// stall our reading; a peer that keeps sending without reading hits this bound instead.
+const MAX_PENDING_CONTROL: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -50,6 +51,9 @@ pub struct SessionConfig {
     /// Hold sends to the peer's windows and reset streams that overrun ours (see the module
     /// documentation for why this is off by default).
     pub enforce_flow_control: bool,
+    /// After our GOAWAY, how long we keep draining the peer, so that closing the socket with
+    /// unread bytes does not become a TCP reset that discards our last frames at the peer.
+    pub linger: Duration,
 }
 
 impl Default for SessionConfig {
@@ -57,6 +61,7 @@ impl Default for SessionConfig {
         SessionConfig {
             max_streams: 100,
             enforce_flow_control: false,
+            linger: Duration::from_secs(5),
         }
     }
 }
@@ -130,6 +135,8 @@ struct Shared {
     config: SessionConfig,
     state: Mutex<State>,
     out: mpsc::Sender<Outbound>,
+    control: mpsc::UnboundedSender<Frame>,
+    control_pending: AtomicUsize,
     window_opened: Notify,
 }
 
@@ -140,16 +147,17 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues a frame from the read loop. Never waits: the read loop must not block on the
-    /// write side (a peer that does not read would otherwise deadlock us), so control frames
-    /// go out through an unbounded side path when the queue is full.
-    fn send_control(&self, frame: Frame) {
-        if let Err(mpsc::error::TrySendError::Full(item)) =
-            self.out.try_send(Outbound::Frame(frame))
-        {
-            let out = self.out.clone();
-            tokio::spawn(async move { out.send(item).await });
+    /// Queues a control frame ahead of data; never waits (see `MAX_PENDING_CONTROL`).
+    fn send_control(&self, frame: Frame) -> Result<(), SessionError> {
+        if self.control_pending.fetch_add(1, Ordering::Relaxed) >= MAX_PENDING_CONTROL {
+            self.control_pending.fetch_sub(1, Ordering::Relaxed);
+            return Err(SessionError::Protocol(format!(
+                "the peer does not read: {MAX_PENDING_CONTROL} control frames wait to be sent"
+            )));
         }
+        // An error means the driver is gone; the frame has nowhere to go.
+        let _ = self.control.send(frame);
+        Ok(())
     }
 
     fn forget_if_done(state: &mut State, id: u32) {
@@ -187,6 +195,7 @@ impl Session {
     {
         let encoder = FrameEncoder::new()?;
         let (out_tx, out_rx) = mpsc::channel(OUT_QUEUE);
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
         let (incoming_tx, incoming) = mpsc::channel(config.max_streams.max(1));
         let shared = Arc::new(Shared {
             config,
@@ -201,9 +210,15 @@ impl Session {
                 ended: false,
             }),
             out: out_tx,
+            control: control_tx,
+            control_pending: AtomicUsize::new(0),
             window_opened: Notify::new(),
         });
-        let driver = drive(io, encoder, shared.clone(), out_rx, incoming_tx);
+        let queues = Queues {
+            out: out_rx,
+            control: control_rx,
+        };
+        let driver = drive(io, encoder, shared.clone(), queues, incoming_tx);
         Ok((Session { shared, incoming }, driver))
     }
 
@@ -345,7 +360,8 @@ impl StreamReader {
             }
         }
         for frame in frames {
-            self.shared.send_control(frame);
+            // A flooded session is being torn down by the read loop already.
+            let _ = self.shared.send_control(frame);
         }
     }
 }
@@ -468,11 +484,40 @@ impl StreamWriter {
     }
 }
 
+/// What the write loop sends: control frames first, then the streams' frames in order.
+struct Queues {
+    out: mpsc::Receiver<Outbound>,
+    control: mpsc::UnboundedReceiver<Frame>,
+}
+
+impl Queues {
+    async fn next(&mut self, shared: &Shared) -> Option<Outbound> {
+        tokio::select! {
+            biased;
+            Some(frame) = self.control.recv() => {
+                shared.control_pending.fetch_sub(1, Ordering::Relaxed);
+                Some(Outbound::Frame(frame))
+            }
+            item = self.out.recv() => item,
+        }
+    }
+
+    fn try_next(&mut self, shared: &Shared) -> Option<Outbound> {
+        match self.control.try_recv() {
+            Ok(frame) => {
+                shared.control_pending.fetch_sub(1, Ordering::Relaxed);
+                Some(Outbound::Frame(frame))
+            }
+            Err(_) => self.out.try_recv().ok(),
+        }
+    }
+}
+
 async fn drive<T>(
     io: T,
     encoder: FrameEncoder,
     shared: Arc<Shared>,
-    mut out_rx: mpsc::Receiver<Outbound>,
+    mut queues: Queues,
     incoming: mpsc::Sender<Stream>,
 ) -> Result<(), SessionError>
 where
@@ -483,7 +528,7 @@ where
     let mut frames_out = FramedWrite::new(w, encoder);
 
     let write_loop = async {
-        while let Some(item) = out_rx.recv().await {
+        while let Some(item) = queues.next(&shared).await {
             let mut closing = false;
             let mut next = Some(item);
             // Batch what is queued into one flush.
@@ -502,7 +547,7 @@ where
                         break;
                     }
                 }
-                next = out_rx.try_recv().ok();
+                next = queues.try_next(&shared);
             }
             frames_out.flush().await?;
             if closing {
@@ -527,9 +572,9 @@ where
     tokio::pin!(write_loop, read_loop);
     let result = tokio::select! {
         written = &mut write_loop => match written {
-            // We closed: drain the peer for a while (see LINGER), ignoring what it says.
+            // We closed: drain the peer for a while (see `linger`), ignoring what it says.
             Ok(true) => {
-                let _ = tokio::time::timeout(LINGER, &mut read_loop).await;
+                let _ = tokio::time::timeout(shared.config.linger, &mut read_loop).await;
                 Ok(())
             }
             Ok(false) => Ok(()),
@@ -609,7 +654,7 @@ impl Reader {
                 // Odd ids are the client's (section 2.6.5); even ones would answer ours, and
                 // we send none.
                 if id & 1 == 1 {
-                    self.shared.send_control(Frame::Ping { id });
+                    self.shared.send_control(Frame::Ping { id })?;
                 }
                 Ok(())
             }
@@ -621,15 +666,14 @@ impl Reader {
             Frame::WindowUpdate { stream_id, delta } => self.window_update(stream_id, delta),
             Frame::SynReply { stream_id, .. } => {
                 // We open no streams, so nothing can be replied to.
-                self.rst(stream_id, RstStatus::ProtocolError);
-                Ok(())
+                self.rst(stream_id, RstStatus::ProtocolError)
             }
         }
     }
 
-    fn rst(&self, stream_id: u32, status: RstStatus) {
+    fn rst(&self, stream_id: u32, status: RstStatus) -> Result<(), SessionError> {
         self.shared
-            .send_control(Frame::RstStream { stream_id, status });
+            .send_control(Frame::RstStream { stream_id, status })
     }
 
     async fn open(
@@ -654,8 +698,7 @@ impl Reader {
             let accepting = self.incoming.is_some() && !state.going_away;
             if !accepting || state.streams.len() >= self.shared.config.max_streams {
                 drop(state);
-                self.rst(id, RstStatus::RefusedStream);
-                return Ok(());
+                return self.rst(id, RstStatus::RefusedStream);
             }
             let initial = state.initial_send_window;
             state.streams.insert(
@@ -677,7 +720,7 @@ impl Reader {
             stream_id: id,
             fin: unidirectional,
             headers: Headers::new(),
-        });
+        })?;
         if fin {
             self.remote_fin(id);
         }
@@ -703,18 +746,18 @@ impl Reader {
             None => false,
         };
         if !delivered {
-            self.forget(id, RstStatus::RefusedStream);
+            self.forget(id, RstStatus::RefusedStream)?;
         }
         Ok(())
     }
 
     /// Drops a stream the application will never see, telling the peer.
-    fn forget(&self, id: u32, status: RstStatus) {
+    fn forget(&self, id: u32, status: RstStatus) -> Result<(), SessionError> {
         if let Some(mut entry) = self.shared.state().streams.remove(&id) {
             entry.mark_reset(status);
         }
         self.shared.window_opened.notify_waiters();
-        self.rst(id, status);
+        self.rst(id, status)
     }
 
     fn remote_fin(&self, id: u32) {
@@ -759,13 +802,12 @@ impl Reader {
             Ok(target) => target,
             Err(status) => {
                 // The bytes are gone either way; give the session window back.
-                self.release_session_window(len);
-                if status == RstStatus::FlowControlError {
-                    self.forget(id, status);
+                self.release_session_window(len)?;
+                return if status == RstStatus::FlowControlError {
+                    self.forget(id, status)
                 } else {
-                    self.rst(id, status);
-                }
-                return Ok(());
+                    self.rst(id, status)
+                };
             }
         };
         match inbound {
@@ -779,12 +821,12 @@ impl Reader {
                 if tx.send(Inbound::Data(data)).is_err() {
                     // The application dropped its reader: discard, keep the windows open.
                     buffer.add_permits(len);
-                    self.release_session_window(len);
+                    self.release_session_window(len)?;
                 }
             }
             Some(_) => {}
             // Our reader is gone (reset): discard.
-            None => self.release_session_window(len),
+            None => self.release_session_window(len)?,
         }
         if fin {
             self.remote_fin(id);
@@ -792,12 +834,12 @@ impl Reader {
         Ok(())
     }
 
-    fn release_session_window(&self, len: usize) {
+    fn release_session_window(&self, len: usize) -> Result<(), SessionError> {
         let delta = {
             let mut state = self.shared.state();
             state.session_unacked += u32::try_from(len).unwrap_or(u32::MAX);
             if state.session_unacked < DEFAULT_WINDOW / 2 {
-                return;
+                return Ok(());
             }
             state.session_recv_window += i64::from(state.session_unacked);
             std::mem::take(&mut state.session_unacked)
@@ -805,7 +847,7 @@ impl Reader {
         self.shared.send_control(Frame::WindowUpdate {
             stream_id: 0,
             delta,
-        });
+        })
     }
 
     fn window_update(&mut self, id: u32, delta: u32) -> Result<(), SessionError> {
@@ -822,8 +864,7 @@ impl Reader {
             entry.send_window += delta;
             if entry.send_window > MAX_WINDOW {
                 drop(state);
-                self.forget(id, RstStatus::FlowControlError);
-                return Ok(());
+                return self.forget(id, RstStatus::FlowControlError);
             }
         }
         drop(state);
