@@ -6,7 +6,8 @@
 //! Without a Go toolchain (and no way to install one) these tests fail, unless
 //! BERTH_SKIP_GO_INTEROP is set, in which case they are skipped with a note.
 
-use std::convert::Infallible;
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -14,14 +15,10 @@ use std::time::Duration;
 
 use berth_k8s_streaming::{
     port_forward, remote_command, CommandIo, Outcome, PortForward, ServerConfig, StreamOptions,
+    Upgrade,
 };
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper::Request;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -192,13 +189,12 @@ fn opts(stdin: bool, stdout: bool, stderr: bool, tty: bool) -> StreamOptions {
     }
 }
 
-async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn route(req: Request<Incoming>) -> Upgrade {
     let config = ServerConfig {
         stream_creation_timeout: Duration::from_secs(10),
         ..ServerConfig::default()
     };
-    let path = req.uri().path().to_owned();
-    let upgrade = match path.as_str() {
+    match req.uri().path() {
         "/exec/echo" => remote_command(req, opts(true, true, true, false), echo, &config),
         "/exec/big" => remote_command(req, opts(true, true, true, false), big, &config),
         "/exec/tty" => remote_command(req, opts(true, true, false, true), tty, &config),
@@ -209,37 +205,13 @@ async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
             &config,
         ),
         "/portforward/loopback" => port_forward(req, Loopback, &config),
-        _ => {
-            let mut response = Response::new(Full::new(Bytes::from_static(b"no route")));
-            *response.status_mut() = hyper::StatusCode::NOT_FOUND;
-            return Ok(response);
-        }
-    };
-    if let Some(serve) = upgrade.serve {
-        tokio::spawn(async move {
-            if let Err(e) = serve.await {
-                eprintln!("{path}: {e}");
-            }
-        });
+        _ => common::not_found(),
     }
-    Ok(upgrade.response)
 }
 
 /// A streaming server on a loopback port; returns its base URL.
 async fn server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service_fn(route))
-                    .with_upgrades()
-                    .await;
-            });
-        }
-    });
-    format!("http://{addr}")
+    format!("http://{}", common::server(route).await)
 }
 
 /// A TCP echo server on a loopback port.

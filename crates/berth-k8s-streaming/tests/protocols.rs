@@ -1,0 +1,289 @@
+//! remotecommand and portforward over SPDY through the HTTP entry points, with a scripted
+//! client: the paths the Go client does not take (older protocol versions, clients without
+//! `requestID`, streams that never come, bad headers).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use berth_k8s_streaming::spdy::frame::{FrameDecoder, FrameEncoder};
+use berth_k8s_streaming::spdy::{Frame, Headers, RstStatus};
+use berth_k8s_streaming::{
+    port_forward, remote_command, CommandIo, Outcome, PortForward, ServerConfig, StreamOptions,
+    Upgrade,
+};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use hyper::body::Incoming;
+use hyper::Request;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Exits 3 after writing "out" on stdout.
+async fn exit_three(mut io: CommandIo) -> Outcome {
+    if let Some(mut stdout) = io.stdout.take() {
+        let _ = stdout.write_all(b"out").await;
+    }
+    Outcome::Exited(3)
+}
+
+/// Connects every port to an in-memory echo.
+struct Echo;
+
+impl PortForward for Echo {
+    type Conn = DuplexStream;
+    async fn connect(&self, port: u16) -> std::io::Result<DuplexStream> {
+        if port == 1 {
+            return Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        }
+        let (ours, theirs) = tokio::io::duplex(4096);
+        tokio::spawn(async move {
+            let (mut r, mut w) = tokio::io::split(theirs);
+            let _ = tokio::io::copy(&mut r, &mut w).await;
+            let _ = w.shutdown().await;
+        });
+        Ok(ours)
+    }
+}
+
+async fn route(req: Request<Incoming>) -> Upgrade {
+    let config = ServerConfig {
+        stream_creation_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    };
+    let stdout_only = StreamOptions {
+        stdout: true,
+        ..StreamOptions::default()
+    };
+    match req.uri().path() {
+        "/exec" => remote_command(req, stdout_only, exit_three, &config),
+        "/portforward" => port_forward(req, Echo, &config),
+        _ => common::not_found(),
+    }
+}
+
+struct Client {
+    rx: FramedRead<OwnedReadHalf, FrameDecoder>,
+    tx: FramedWrite<OwnedWriteHalf, FrameEncoder>,
+    next_id: u32,
+    /// Frames read while looking for another stream's.
+    stashed: Vec<Frame>,
+}
+
+impl Client {
+    /// Upgrades `path` to SPDY offering `protocol`; returns the 101's headers too.
+    async fn connect(addr: SocketAddr, path: &str, protocol: &str) -> (Client, String) {
+        let mut tcp = TcpStream::connect(addr).await.expect("connect");
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: {protocol}\r\nContent-Length: 0\r\n\r\n"
+        );
+        tcp.write_all(request.as_bytes()).await.expect("request");
+        // Byte by byte up to the blank line: nothing may be read past the response.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(tcp.read_u8().await.expect("response"));
+        }
+        let head = String::from_utf8(head).expect("ASCII head");
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        let (r, w) = tcp.into_split();
+        let client = Client {
+            rx: FramedRead::new(r, FrameDecoder::new()),
+            tx: FramedWrite::new(w, FrameEncoder::new().expect("encoder")),
+            next_id: 1,
+            stashed: Vec::new(),
+        };
+        (client, head.to_ascii_lowercase())
+    }
+
+    async fn send(&mut self, frame: Frame) {
+        self.tx.send(frame).await.expect("send");
+    }
+
+    /// Opens a stream and waits for its reply; returns its id.
+    async fn open(&mut self, headers: &[(&str, &str)], fin: bool) -> u32 {
+        let id = self.next_id;
+        self.next_id += 2;
+        self.send(Frame::SynStream {
+            stream_id: id,
+            associated_to: 0,
+            priority: 0,
+            fin,
+            unidirectional: false,
+            headers: headers.iter().copied().collect(),
+        })
+        .await;
+        assert_eq!(
+            self.recv_on(id).await,
+            Frame::SynReply {
+                stream_id: id,
+                fin: false,
+                headers: Headers::new()
+            }
+        );
+        id
+    }
+
+    /// The next frame of stream `id`; those of other streams are kept for later.
+    async fn recv_on(&mut self, id: u32) -> Frame {
+        let of_stream = |f: &Frame| match f {
+            Frame::SynReply { stream_id, .. }
+            | Frame::Data { stream_id, .. }
+            | Frame::RstStream { stream_id, .. } => *stream_id == id,
+            _ => false,
+        };
+        if let Some(i) = self.stashed.iter().position(of_stream) {
+            return self.stashed.remove(i);
+        }
+        loop {
+            let frame = self.recv().await;
+            if of_stream(&frame) {
+                return frame;
+            }
+            self.stashed.push(frame);
+        }
+    }
+
+    async fn recv(&mut self) -> Frame {
+        tokio::time::timeout(WAIT, self.rx.next())
+            .await
+            .expect("a frame in time")
+            .expect("connection open")
+            .expect("a valid frame")
+    }
+
+    /// Everything on `id` up to its FIN.
+    async fn read_stream(&mut self, id: u32) -> Vec<u8> {
+        let mut all = Vec::new();
+        loop {
+            if let Frame::Data { fin, data, .. } = self.recv_on(id).await {
+                all.extend_from_slice(&data);
+                if fin {
+                    return all;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn v2_gets_the_exit_as_text_on_the_error_stream() {
+    let addr = common::server(route).await;
+    let (mut client, head) = Client::connect(addr, "/exec", "v2.channel.k8s.io").await;
+    assert!(
+        head.contains("x-stream-protocol-version: v2.channel.k8s.io"),
+        "{head}"
+    );
+    let error = client.open(&[("streamType", "error")], false).await;
+    // A stream the request did not ask for is refused.
+    let stdin = client.open(&[("streamType", "stdin")], false).await;
+    assert_eq!(
+        client.recv_on(stdin).await,
+        Frame::RstStream {
+            stream_id: stdin,
+            status: RstStatus::RefusedStream
+        }
+    );
+    let stdout = client.open(&[("streamType", "stdout")], false).await;
+    assert_eq!(client.read_stream(stdout).await, b"out");
+    assert_eq!(
+        client.read_stream(error).await,
+        b"command terminated with non-zero exit code: exit status 3"
+    );
+}
+
+#[tokio::test]
+async fn missing_streams_time_out_with_goaway() {
+    let addr = common::server(route).await;
+    let (mut client, _) = Client::connect(addr, "/exec", "v4.channel.k8s.io").await;
+    client.open(&[("streamType", "error")], false).await;
+    assert!(matches!(client.recv().await, Frame::GoAway { .. }));
+}
+
+#[tokio::test]
+async fn port_forward_pairs_by_request_id_or_by_stream_id() {
+    let addr = common::server(route).await;
+    let (mut client, head) = Client::connect(addr, "/portforward", "portforward.k8s.io").await;
+    assert!(
+        head.contains("x-stream-protocol-version: portforward.k8s.io"),
+        "{head}"
+    );
+
+    // With requestID, the data stream first.
+    let data = client
+        .open(
+            &[("streamType", "data"), ("port", "80"), ("requestID", "7")],
+            false,
+        )
+        .await;
+    let error = client
+        .open(
+            &[("streamType", "error"), ("port", "80"), ("requestID", "7")],
+            true,
+        )
+        .await;
+    client
+        .send(Frame::Data {
+            stream_id: data,
+            fin: true,
+            data: Bytes::from_static(b"one"),
+        })
+        .await;
+    assert_eq!(client.read_stream(data).await, b"one");
+    assert_eq!(client.read_stream(error).await, b"");
+
+    // Without requestID: the error stream, then the data stream with the next id.
+    let error = client
+        .open(&[("streamType", "error"), ("port", "80")], true)
+        .await;
+    let data = client
+        .open(&[("streamType", "data"), ("port", "80")], false)
+        .await;
+    assert_eq!(data, error + 2);
+    client
+        .send(Frame::Data {
+            stream_id: data,
+            fin: true,
+            data: Bytes::from_static(b"two"),
+        })
+        .await;
+    assert_eq!(client.read_stream(data).await, b"two");
+}
+
+#[tokio::test]
+async fn port_forward_errors_go_to_the_error_stream() {
+    let addr = common::server(route).await;
+    let (mut client, _) = Client::connect(addr, "/portforward", "portforward.k8s.io").await;
+    for (port, id, message) in [
+        ("1", "1", "error forwarding port 1: connection refused"),
+        ("http", "2", "invalid port header \"http\""),
+    ] {
+        let error = client
+            .open(
+                &[("streamType", "error"), ("port", port), ("requestID", id)],
+                true,
+            )
+            .await;
+        client
+            .open(
+                &[("streamType", "data"), ("port", port), ("requestID", id)],
+                false,
+            )
+            .await;
+        let got = String::from_utf8(client.read_stream(error).await).expect("text");
+        assert!(got.starts_with(message), "{got}");
+    }
+    // A pair that never completes.
+    let error = client
+        .open(
+            &[("streamType", "error"), ("port", "80"), ("requestID", "3")],
+            true,
+        )
+        .await;
+    let got = String::from_utf8(client.read_stream(error).await).expect("text");
+    assert_eq!(got, "timed out waiting for the other stream of request 3");
+}
