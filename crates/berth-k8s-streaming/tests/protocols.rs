@@ -1,6 +1,7 @@
-//! remotecommand and portforward over SPDY through the HTTP entry points, with a scripted
-//! client: the paths the Go client does not take (older protocol versions, clients without
-//! `requestID`, streams that never come, bad headers).
+//! remotecommand and portforward through the HTTP entry points, with scripted SPDY and
+//! WebSocket clients: what must hold without the Go client too, and the paths it does not
+//! take (older protocol versions, clients without `requestID`, streams that never come, bad
+//! headers, base64 channels).
 
 mod common;
 
@@ -20,6 +21,9 @@ use hyper::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -30,6 +34,18 @@ async fn exit_three(mut io: CommandIo) -> Outcome {
         let _ = stdout.write_all(b"out").await;
     }
     Outcome::Exited(3)
+}
+
+/// stdin back on stdout, exit code 2.
+async fn echo(mut io: CommandIo) -> Outcome {
+    let mut input = Vec::new();
+    if let Some(mut stdin) = io.stdin.take() {
+        let _ = stdin.read_to_end(&mut input).await;
+    }
+    if let Some(mut stdout) = io.stdout.take() {
+        let _ = stdout.write_all(&input).await;
+    }
+    Outcome::Exited(2)
 }
 
 /// Connects every port to an in-memory echo.
@@ -62,6 +78,13 @@ async fn route(req: Request<Incoming>) -> Upgrade {
     };
     match req.uri().path() {
         "/exec" => remote_command(req, stdout_only, exit_three, &config),
+        "/exec/echo" => {
+            let opts = StreamOptions {
+                stdin: true,
+                ..stdout_only
+            };
+            remote_command(req, opts, echo, &config)
+        }
         "/portforward" => port_forward(req, Echo, &config),
         _ => common::not_found(),
     }
@@ -286,4 +309,77 @@ async fn port_forward_errors_go_to_the_error_stream() {
         .await;
     let got = String::from_utf8(client.read_stream(error).await).expect("text");
     assert_eq!(got, "timed out waiting for the other stream of request 3");
+}
+
+/// Messages from the server until its close, and the close code.
+async fn ws_exec(
+    addr: SocketAddr,
+    path: &str,
+    protocol: &str,
+    send: Vec<Message>,
+) -> (Vec<Message>, Option<CloseCode>) {
+    let mut request = format!("ws://{addr}{path}")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        protocol.parse().expect("header value"),
+    );
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let (mut ws, response) = tokio_tungstenite::client_async(request, tcp)
+        .await
+        .expect("handshake");
+    assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
+    for message in send {
+        ws.send(message).await.expect("send");
+    }
+    let mut got = Vec::new();
+    loop {
+        let message = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a message in time")
+            .expect("open")
+            .expect("valid");
+        match message {
+            Message::Close(frame) => return (got, frame.map(|f| f.code)),
+            other => got.push(other),
+        }
+    }
+}
+
+#[tokio::test]
+async fn websocket_v5_closes_stdin_by_message_and_ends_with_a_normal_close() {
+    let addr = common::server(route).await;
+    let (got, code) = ws_exec(
+        addr,
+        "/exec/echo",
+        "v5.channel.k8s.io",
+        vec![
+            Message::Binary(Bytes::from_static(b"\x00abc")),
+            Message::Binary(Bytes::from_static(b"\xff\x00")),
+        ],
+    )
+    .await;
+    let status = br#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: exit status 2","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"2"}]}}"#;
+    let expected = vec![
+        Message::Binary(Bytes::from_static(b"\x01")),
+        Message::Binary(Bytes::from_static(b"\x01abc")),
+        Message::Binary(Bytes::from([b"\x03".as_slice(), status].concat())),
+    ];
+    assert_eq!(got, expected);
+    assert_eq!(code, Some(CloseCode::Normal));
+}
+
+#[tokio::test]
+async fn websocket_base64_channels_are_text() {
+    let addr = common::server(route).await;
+    let (got, code) = ws_exec(addr, "/exec", "v4.base64.channel.k8s.io", vec![]).await;
+    assert_eq!(got[0], Message::Text("1".into()));
+    assert_eq!(got[1], Message::Text("1b3V0".into()), "base64 of \"out\"");
+    let Message::Text(status) = &got[2] else {
+        panic!("not text: {got:?}");
+    };
+    assert!(status.starts_with('3'), "{status}");
+    assert_eq!(got.len(), 3);
+    assert_eq!(code, Some(CloseCode::Normal));
 }
