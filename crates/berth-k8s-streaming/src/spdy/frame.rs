@@ -40,8 +40,7 @@ const FLAG_FIN: u8 = 0x01;
 const FLAG_UNIDIRECTIONAL: u8 = 0x02;
 const FLAG_CLEAR_SETTINGS: u8 = 0x01;
 
-/// Setting ids (section 2.6.4) the session acts on.
-pub const SETTINGS_MAX_CONCURRENT_STREAMS: u32 = 4;
+/// The one setting (section 2.6.4) the session acts on.
 pub const SETTINGS_INITIAL_WINDOW_SIZE: u32 = 7;
 
 /// RST_STREAM status codes (section 2.6.3).

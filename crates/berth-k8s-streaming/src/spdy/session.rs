@@ -315,16 +315,6 @@ impl StreamReader {
         }
     }
 
-    /// Reads to the end of the stream, keeping at most `limit` bytes (the rest is dropped).
-    pub async fn read_to_end(&mut self, limit: usize) -> Result<Vec<u8>, StreamError> {
-        let mut all = Vec::new();
-        while let Some(chunk) = self.read().await? {
-            let room = limit.saturating_sub(all.len());
-            all.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        }
-        Ok(all)
-    }
-
     /// Gives the bytes back to the buffer and the windows; acknowledges in half-window steps
     /// so that a busy stream costs one WINDOW_UPDATE per 32 KiB, not one per frame.
     fn consumed(&mut self, len: usize) {
@@ -374,10 +364,6 @@ pub struct StreamWriter {
 }
 
 impl StreamWriter {
-    pub fn id(&self) -> u32 {
-        self.id
-    }
-
     /// Sends `data` in frames of at most 32 KiB, within the peer's windows when enforced.
     pub async fn write(&self, mut data: Bytes) -> Result<(), StreamError> {
         while !data.is_empty() {
