@@ -1,10 +1,11 @@
-//! Unix socket listeners serving the API with HTTP/1.1 and connection upgrades (attach, exec).
+//! Unix socket listeners: the Docker API with HTTP/1.1 and connection upgrades (attach, exec),
+//! the CRI with HTTP/2 (gRPC).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::UnixListener;
 
 fn socket_path(host: &str) -> &Path {
@@ -48,6 +49,22 @@ pub async fn serve(listener: UnixListener, app: axum::Router) -> Result<()> {
                 .with_upgrades();
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "API connection ended with an error");
+            }
+        });
+    }
+}
+
+/// Serves the CRI's gRPC services: HTTP/2 only, as gRPC clients speak it from the first byte
+/// (prior knowledge, no upgrade).
+pub async fn serve_cri(listener: UnixListener, service: berth_api_cri::CriService) -> Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await.context("accept CRI connection")?;
+        let service = hyper_util::service::TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "CRI connection ended with an error");
             }
         });
     }
