@@ -13,7 +13,8 @@ mod images;
 mod runtime;
 
 /// The generated `runtime.v1` messages, services (and clients with the `client` feature).
-#[allow(clippy::all, missing_docs)]
+/// Their doc comments are the proto's, not written for rustdoc: not linted.
+#[allow(clippy::all)]
 pub mod proto {
     tonic::include_proto!("runtime.v1");
 }
