@@ -12,9 +12,30 @@ fn socket_path(host: &str) -> &Path {
     Path::new(host.trim_start_matches("unix://"))
 }
 
+/// The sockets this berthd bound, removed when it goes (a clean stop, or a start-up step that
+/// fails after some were bound); never one another daemon listens on.
+#[derive(Default)]
+pub struct Sockets(Vec<String>);
+
+impl Sockets {
+    pub fn bind(&mut self, url: &str) -> Result<UnixListener> {
+        let listener = bind(url)?;
+        self.0.push(url.to_string());
+        Ok(listener)
+    }
+}
+
+impl Drop for Sockets {
+    fn drop(&mut self) {
+        for url in &self.0 {
+            let _ = std::fs::remove_file(socket_path(url));
+        }
+    }
+}
+
 /// Binds `unix:///path`: a stale socket from a crashed daemon is replaced, the directory is
 /// created, and the socket is root-only (0600), as the API hands out root on the host.
-pub fn bind(host: &str) -> Result<UnixListener> {
+fn bind(host: &str) -> Result<UnixListener> {
     let path = socket_path(host);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
@@ -33,10 +54,6 @@ pub fn bind(host: &str) -> Result<UnixListener> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("chmod {}", path.display()))?;
     Ok(listener)
-}
-
-pub fn remove_socket(host: &str) {
-    let _ = std::fs::remove_file(socket_path(host));
 }
 
 pub async fn serve(listener: UnixListener, app: axum::Router) -> Result<()> {
@@ -67,5 +84,33 @@ pub async fn serve_cri(listener: UnixListener, service: berth_api_cri::CriServic
                 tracing::debug!(error = %e, "CRI connection ended with an error");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sockets_go_with_their_daemon_but_never_anothers() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let url = |name: &str| format!("unix://{}", dir.path().join(name).display());
+        let mut first = Sockets::default();
+        let _listener = first.bind(&url("api.sock"))?;
+        let mut second = Sockets::default();
+        let _own = second.bind(&url("own.sock"))?;
+        let refused = second.bind(&url("api.sock")).err().map(|e| e.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.ends_with("another daemon is already listening there")),
+            "{refused:?}"
+        );
+        drop(second);
+        assert!(!dir.path().join("own.sock").exists());
+        assert!(dir.path().join("api.sock").exists());
+        drop(first);
+        assert!(!dir.path().join("api.sock").exists());
+        Ok(())
     }
 }

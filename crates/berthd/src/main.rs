@@ -46,13 +46,14 @@ async fn serve() -> Result<()> {
         None => None,
     };
     let mut servers = tokio::task::JoinSet::new();
+    let mut sockets = listen::Sockets::default();
     for host in &settings.hosts {
-        let listener = listen::bind(host)?;
+        let listener = sockets.bind(host)?;
         tracing::info!(%host, "API listening");
         servers.spawn(listen::serve(listener, app.clone()));
     }
     if let Some(url) = &settings.cri_socket {
-        let listener = listen::bind(url)?;
+        let listener = sockets.bind(url)?;
         tracing::info!(%url, "CRI listening");
         servers.spawn(listen::serve_cri(listener, cri));
     }
@@ -64,8 +65,6 @@ async fn serve() -> Result<()> {
             done.context("API server task")?.context("API server")?;
         }
     }
-    for host in settings.hosts.iter().chain(&settings.cri_socket) {
-        listen::remove_socket(host);
-    }
+    // `sockets` goes now, and its socket files with it.
     Ok(())
 }
