@@ -274,6 +274,11 @@ img "{\"Cmd\":[\"nnp\"],$path_env}" "$B" "$work/nnp" -- e2e-test-images/nonewpri
 # One image, one local repo: serves registry.k8s.io/pause:3.9 AND k8s.gcr.io/pause:3.9 (the
 # same-image-different-registries specs need one id under both names).
 img "{\"Entrypoint\":[\"/pause\"],\"User\":\"65535:65535\",\"WorkingDir\":\"/\",$path_env}" "$work/pause" -- pause:3.9
+# The reference containerd's sandbox image (served as registry.k8s.io/berth-critest/sandbox-pause:1):
+# NOT pause:3.9, which the image specs pull and remove, and a different image id (other label),
+# else pause:3.9's RepoTags would gain a third name and the two-registries spec would fail.
+img "{\"Entrypoint\":[\"/pause\"],\"User\":\"65535:65535\",\"WorkingDir\":\"/\",$path_env,\"Labels\":{\"org.berth.critest\":\"sandbox\"}}" \
+    "$work/pause" -- berth-critest/sandbox-pause:1
 for n in 1 2 3 latest; do
     img "$sh_cfg" "$B" "$(one "test-image-$n")" -- "$T/test-image-$n:latest"
 done
