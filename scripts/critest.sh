@@ -9,10 +9,12 @@
 #   scripts/critest.sh --with-containerd      # containerd (reference) first, then berth
 #   scripts/critest.sh --runtimes containerd  # any comma-separated subset, in that order
 #   scripts/critest.sh ... -- -ginkgo.focus 'Streaming'    # extra critest flags
+#   scripts/critest.sh --websocket ...        # + a pass of the Streaming specs over WebSocket
 #
 # Env: BERTH_CRITEST_REFERENCE=1 (= --with-containerd), BERTH_CRITEST_OUT (logs; default
 # /tmp/berth-critest.<UTC time>), BERTH_CRITEST_PARALLEL (critest -parallel; default 2 = the
-# cores CI has; 1 runs without the ginkgo CLI), BERTHD (default target/{release,debug}/berthd).
+# cores CI has; 1 runs without the ginkgo CLI), BERTHD (default target/{release,debug}/berthd),
+# BERTH_CRITEST_WEBSOCKET=1 (= --websocket).
 #
 # Isolation, why and how. Each runtime runs in its own namespaces made by `unshare --mount
 # --net --pid --fork`: the runtime, a private docker-registry serving the stand-in images, and
@@ -294,6 +296,18 @@ EOF
     (cd "$rd" && TMPDIR=$rd/tmp PATH=$(dirname "$critest"):$PATH \
         nice -n "${BERTH_CRITEST_NICE:-10}" "$critest" "${args[@]}" "$@") >"$rd/critest.log" 2>&1 || rc=$?
     echo "$rc" >"$rd/critest.rc"
+    # critest's streaming specs speak SPDY unless told otherwise; Berth serves both, so the
+    # WebSocket side (v5.channel.k8s.io, SPDY-over-WebSocket port-forward) gets its own pass.
+    if [ "${BERTH_CRITEST_WEBSOCKET:-0}" = 1 ]; then
+        rc=0
+        log "$rt: critest, Streaming specs over WebSocket"
+        (cd "$rd" && TMPDIR=$rd/tmp nice -n "${BERTH_CRITEST_NICE:-10}" "$critest" \
+            -runtime-endpoint "$ep" -image-endpoint "$ep" -ginkgo.focus 'Streaming' \
+            -websocket-exec -websocket-attach -websocket-portforward \
+            -ginkgo.json-report "$rd/report-websocket.json" -ginkgo.junit-report "$rd/junit-websocket.xml" \
+            -ginkgo.no-color -ginkgo.v) >"$rd/critest-websocket.log" 2>&1 || rc=$?
+        echo "$rc" >"$rd/critest-websocket.rc"
+    fi
     trap - TERM INT
     inner_cleanup "$rt" "$rd" "$ep"
 }
@@ -364,6 +378,7 @@ extra=()
 while [ $# -gt 0 ]; do
     case $1 in
     --with-containerd) runtimes=containerd,berth ;;
+    --websocket) export BERTH_CRITEST_WEBSOCKET=1 ;;
     --runtimes)
         [ $# -ge 2 ] || die "--runtimes needs a list (containerd,berth)"
         runtimes=$2
@@ -435,6 +450,7 @@ trap 'exit 130' INT TERM
 
 started=$(date +%s)
 lines=()
+ws_lines=()
 status=0
 for rt in "${rts[@]}"; do
     rd=$out/$rt
@@ -454,8 +470,13 @@ for rt in "${rts[@]}"; do
     line=$(summarize "$rt" "$rd/report.json" "$rd/summary.txt")
     lines+=("$line")
     [ "$(cat "$rd/critest.rc" 2>/dev/null || echo 1)" = 0 ] || status=1
+    if [ "${BERTH_CRITEST_WEBSOCKET:-0}" = 1 ]; then
+        ws_lines+=("$(summarize "$rt (websocket streaming)" "$rd/report-websocket.json" "$rd/summary-websocket.txt")")
+        [ "$(cat "$rd/critest-websocket.rc" 2>/dev/null || echo 1)" = 0 ] || status=1
+    fi
 done
 
 log "total $(($(date +%s) - started)) s; logs in $out (<runtime>/critest.log, summary.txt, report.json, junit.xml, runtime and registry logs)"
-for l in "${lines[@]}"; do echo "$l"; done
+# The WebSocket passes first: the last lines are the main one per runtime, Berth's last.
+for l in "${ws_lines[@]}" "${lines[@]}"; do echo "$l"; done
 exit "$status"
