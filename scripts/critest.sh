@@ -29,8 +29,9 @@
 #    system containerd and CNI state are never seen nor touched;
 #  * pids: the namespace's init is this script; when it exits the kernel kills whatever is
 #    left (shims, containers), so an interrupted run leaves no process behind.
-# What stays on the host: the log directory, the image cache (scripts/critest-images.sh),
-# and cgroup directories under critest's /test.slice parent, removed at the end when empty.
+# What stays on the host: the log directory and the image cache (scripts/critest-images.sh).
+# Container cgroups (outside any namespace) are removed by the runtime, or by the harness
+# (by container id) when the runtime was killed.
 # shellcheck disable=SC2317 # start_/stop_/check_<runtime> and trap handlers are called indirectly
 set -euo pipefail
 
@@ -271,9 +272,11 @@ EOF
         sleep 0.1
     done
 
-    # TERM from the outer trap (or ^C): tear down in order, then the exit of this PID 1
-    # kills whatever is left in the pid namespace.
-    trap 'inner_cleanup "$rt" "$rd" "${ep:-}"; exit 130' TERM INT
+    # TERM from the outer trap (or ^C): stop critest, tear down in order, then the exit of this
+    # PID 1 kills whatever is left in the pid namespace. Long steps run in the background under
+    # `wait`, which a trapped signal interrupts (bash runs traps only between commands).
+    suite_pid=
+    trap 'inner_interrupted "$rt" "$rd" "${ep:-}"' TERM INT
     log "$rt: starting (logs in $rd)"
     "start_$rt" "$rd"
 
@@ -294,22 +297,33 @@ EOF
     # critest writes temp files (seccomp profiles, log dirs) under TMPDIR: keep them here.
     mkdir -p "$rd/tmp"
     (cd "$rd" && TMPDIR=$rd/tmp PATH=$(dirname "$critest"):$PATH \
-        nice -n "${BERTH_CRITEST_NICE:-10}" "$critest" "${args[@]}" "$@") >"$rd/critest.log" 2>&1 || rc=$?
+        exec nice -n "${BERTH_CRITEST_NICE:-10}" "$critest" "${args[@]}" "$@") >"$rd/critest.log" 2>&1 &
+    suite_pid=$!
+    wait "$suite_pid" || rc=$?
     echo "$rc" >"$rd/critest.rc"
     # critest's streaming specs speak SPDY unless told otherwise; Berth serves both, so the
     # WebSocket side (v5.channel.k8s.io, SPDY-over-WebSocket port-forward) gets its own pass.
     if [ "${BERTH_CRITEST_WEBSOCKET:-0}" = 1 ]; then
         rc=0
         log "$rt: critest, Streaming specs over WebSocket"
-        (cd "$rd" && TMPDIR=$rd/tmp nice -n "${BERTH_CRITEST_NICE:-10}" "$critest" \
+        (cd "$rd" && TMPDIR=$rd/tmp exec nice -n "${BERTH_CRITEST_NICE:-10}" "$critest" \
             -runtime-endpoint "$ep" -image-endpoint "$ep" -ginkgo.focus 'Streaming' \
             -websocket-exec -websocket-attach -websocket-portforward \
             -ginkgo.json-report "$rd/report-websocket.json" -ginkgo.junit-report "$rd/junit-websocket.xml" \
-            -ginkgo.no-color -ginkgo.v) >"$rd/critest-websocket.log" 2>&1 || rc=$?
+            -ginkgo.no-color -ginkgo.v) >"$rd/critest-websocket.log" 2>&1 &
+        suite_pid=$!
+        wait "$suite_pid" || rc=$?
         echo "$rc" >"$rd/critest-websocket.rc"
     fi
     trap - TERM INT
     inner_cleanup "$rt" "$rd" "$ep"
+}
+
+inner_interrupted() { # rt rd endpoint
+    log "$1: interrupted; stopping critest and the runtime"
+    [ -z "$suite_pid" ] || kill "$suite_pid" 2>/dev/null || true
+    inner_cleanup "$@"
+    exit 130
 }
 
 inner_cleanup() { # rt rd endpoint: what the suite left, then the runtime, then the registry
@@ -423,27 +437,40 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 log "logs: $out"
 
-# critest's cgroup parent when RuntimeConfig does not say cgroupfs; cleaned at the end, only
-# if this run created it (another run may be using it).
-slice_existed=0
-[ -d /sys/fs/cgroup/memory/test.slice ] || [ -d /sys/fs/cgroup/unified/test.slice ] ||
-    [ -d /sys/fs/cgroup/test.slice ] && slice_existed=1
+# Container cgroups a killed runtime could not remove. critest asks for the cgroup parent
+# /test.slice when RuntimeConfig does not say cgroupfs; containerd 1.6 then names them
+# "test.slice:cri-containerd:<id>" and runc (cgroupfs) puts them under its own cgroup in every
+# hierarchy. Only directories named after ids from this run's runtime log are removed, and only
+# when empty (rmdir), so another run's cgroups are safe.
+cleanup_cgroups() { # rundir
+    local ids
+    ids=$(cat "$1"/containerd.log "$1"/berthd.log 2>/dev/null | grep -oE '[0-9a-f]{64}' | sort -u) || true
+    [ -n "$ids" ] || return 0
+    find /sys/fs/cgroup -maxdepth 6 -type d -name '*[0-9a-f]' 2>/dev/null |
+        awk -v ids="$ids" 'BEGIN { n = split(ids, a, "\n"); for (i = 1; i <= n; i++) want[a[i]] = 1 }
+            { k = $0; sub(/.*[\/:-]/, "", k); if (k in want) print }' |
+        sort -r | while read -r d; do rmdir "$d" 2>/dev/null || true; done
+}
+
 ns_pid=
+rd=
 cleanup() {
+    local init
     if [ -n "$ns_pid" ] && kill -0 "$ns_pid" 2>/dev/null; then
-        # unshare --kill-child passes TERM on to the namespace's init (inner's trap tears
-        # down); KILL after a grace period ends the pid namespace and all in it.
-        kill "$ns_pid" 2>/dev/null || true
+        # TERM to the namespace's init (unshare --fork ignores TERM itself): its trap stops
+        # critest, removes the pods, stops the runtime. KILL after a grace period ends the pid
+        # namespace and everything in it.
+        init=$(cat "/proc/$ns_pid/task/$ns_pid/children" 2>/dev/null || true)
+        init=${init%% *}
+        [ -z "$init" ] || kill "$init" 2>/dev/null || true
         for _ in $(seq 1 120); do
             kill -0 "$ns_pid" 2>/dev/null || break
             sleep 0.5
         done
+        [ -z "$init" ] || kill -9 "$init" 2>/dev/null || true
         kill -9 "$ns_pid" 2>/dev/null || true
     fi
-    if [ "$slice_existed" = 0 ]; then
-        find /sys/fs/cgroup -maxdepth 2 -name test.slice -type d 2>/dev/null |
-            while read -r s; do find "$s" -depth -type d -exec rmdir {} \; 2>/dev/null || true; done
-    fi
+    [ -z "$rd" ] || cleanup_cgroups "$rd"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -466,6 +493,7 @@ for rt in "${rts[@]}"; do
     # The runtime's image store and state are no use after the run (its mounts went with the
     # mount namespace); the logs and reports stay.
     rm -rf "${rd:?}"/{root,state,opt,runc,data,exec}
+    cleanup_cgroups "$rd"
     log "$rt: done in $(($(date +%s) - t0)) s (critest exit $(cat "$rd/critest.rc" 2>/dev/null || echo none))"
     line=$(summarize "$rt" "$rd/report.json" "$rd/summary.txt")
     lines+=("$line")
