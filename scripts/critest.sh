@@ -404,7 +404,7 @@ while [ $# -gt 0 ]; do
         break
         ;;
     -h | --help)
-        sed -n '2,16p' "$self"
+        sed -n '2,17p' "$self"
         exit 0
         ;;
     *) die "unknown argument $1 (see --help)" ;;
