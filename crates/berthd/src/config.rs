@@ -1,5 +1,6 @@
 //! Command-line flags (dockerd's names) and the TOML config file; flags win.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -97,6 +98,8 @@ struct File {
     pidfile: Option<PathBuf>,
     insecure_registries: Option<Vec<String>>,
     registry_mirrors: Option<Vec<String>>,
+    /// No flag: a map does not fit one (dockerd has neither).
+    registry_mirrors_by_host: Option<BTreeMap<String, Vec<String>>>,
     blocked_registries: Option<Vec<String>>,
     bridge: Option<String>,
     bip: Option<String>,
@@ -219,6 +222,7 @@ impl Settings {
                 .into_iter()
                 .chain(args.registry_mirrors.iter().cloned())
                 .collect(),
+            mirrors_by_host: file.registry_mirrors_by_host.unwrap_or_default(),
             blocked_registries: file
                 .blocked_registries
                 .unwrap_or_default()
