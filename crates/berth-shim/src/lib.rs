@@ -10,4 +10,4 @@ pub mod protocol;
 pub use client::{
     attach, read_exit, read_frame, ClientError, Control, Frame, LogOptions, ShimCommand, Started,
 };
-pub use protocol::{AttachMode, ControlRequest, ExitRecord, Stream};
+pub use protocol::{AttachMode, ControlRequest, ExitRecord, LogFormat, Stream};
