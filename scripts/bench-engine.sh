@@ -58,7 +58,8 @@ ln -s busybox "$work/rootfs/bin/sh"
 tar -C "$work/rootfs" -cf "$work/busybox.tar" .
 
 "${CARGO_TARGET_DIR:-$repo/target}/release/berthd" --data-root "$work/berth" --exec-root "$work/berth-exec" \
-    -H "unix://$berth_sock" --runtime "$runtime" --shim "$shim" --config-file /nonexistent >"$work/berthd.log" 2>&1 &
+    -H "unix://$berth_sock" --runtime "$runtime" --shim "$shim" --config-file /nonexistent \
+    --cri-socket "" >"$work/berthd.log" 2>&1 &
 pids+=($!)
 berthd_pid=$!
 echo '{}' >"$work/daemon.json"

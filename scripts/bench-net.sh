@@ -54,9 +54,10 @@ cp /bin/busybox "$work/rootfs/bin/"
 ln -s busybox "$work/rootfs/bin/true"
 tar -C "$work/rootfs" -cf "$work/busybox.tar" .
 
+# The CRI is off: not measured here.
 "$BERTH_BIN/berthd" --data-root "$work/berth" --exec-root "$work/berth-exec" -H "unix://$berth_sock" \
     --config-file /nonexistent --bridge bnbench0 --bip 10.199.1.1/24 \
-    --default-address-pool base=10.199.16.0/20,size=24 --ip-masq=false -l debug \
+    --default-address-pool base=10.199.16.0/20,size=24 --ip-masq=false -l debug --cri-socket "" \
     >"$work/berthd.log" 2>&1 &
 pids+=($!)
 engines="berthd"

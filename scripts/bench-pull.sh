@@ -63,10 +63,11 @@ printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdir
 docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 pids+=($!)
 
+# The CRI is off: not measured, and two daemons at once would both want its default socket.
 start_berthd() { # name
     "$bin/berthd" --data-root "$fs/$1" --exec-root "$work/$1-exec" -H "unix://$work/$1.sock" \
         --runtime "$bin/berth-runtime" --shim "$bin/berth-shim" --config-file /nonexistent \
-        >"$work/$1.log" 2>&1 &
+        --cri-socket "" >"$work/$1.log" 2>&1 &
     pids+=($!)
     wait_socket "$work/$1.sock"
 }

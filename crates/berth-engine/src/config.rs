@@ -23,6 +23,9 @@ pub struct EngineConfig {
     /// The default bridge, address pools, masquerading, CNI plugins.
     #[serde(default)]
     pub network: NetConfig,
+    /// The Kubernetes pods' CNI directories.
+    #[serde(default)]
+    pub pods: crate::pod_network::PodNetConfig,
 }
 
 /// Networking settings (dockerd's `--bridge`, `--bip`, `--default-address-pool`, `--ip-masq`,
@@ -72,6 +75,7 @@ impl EngineConfig {
             init: None,
             registry: Default::default(),
             network: NetConfig::default(),
+            pods: Default::default(),
         }
     }
 }

@@ -65,12 +65,8 @@ pub enum Error {
     Model(#[from] crate::model::ModelError),
     #[error("container {0} was not created through the Docker API")]
     NoDockerBody(String),
-    #[error("container {id}: runtime {action} failed: {message}")]
-    Runtime {
-        id: String,
-        action: String,
-        message: String,
-    },
+    #[error(transparent)]
+    Runtime(#[from] berth_runtime_client::RuntimeError),
     #[error("container {id}: monitor: {source}")]
     Shim {
         id: String,
@@ -261,7 +257,7 @@ impl Error {
             Self::Spec(e) => e.kind(),
             Self::Model(e) => e.kind(),
             Self::NoDockerBody(_) => ErrorKind::NotImplemented,
-            Self::Runtime { .. } | Self::Shim { .. } | Self::StopTimedOut(_) => ErrorKind::Internal,
+            Self::Runtime(_) | Self::Shim { .. } | Self::StopTimedOut(_) => ErrorKind::Internal,
             Self::InvalidVolumeName(_)
             | Self::BadVolumeOption { .. }
             | Self::BindSourceMissing(_) => ErrorKind::InvalidArgument,

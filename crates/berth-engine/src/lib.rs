@@ -12,6 +12,7 @@ pub mod host;
 pub mod images;
 pub mod model;
 pub mod networks;
+pub mod pod_network;
 pub mod spec;
 pub mod system;
 pub mod usage;
@@ -46,6 +47,8 @@ struct Inner {
     volume_holders: std::sync::Mutex<volumes::local::Holders>,
     /// CNI client, DNS servers, published ports.
     net: networks::NetState,
+    /// The pod CIDRs the kubelet assigned (CRI UpdateRuntimeConfig).
+    pod_cidrs: std::sync::Mutex<Vec<ipnet::IpNet>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -113,6 +116,7 @@ impl Engine {
                 started: chrono::Utc::now(),
                 gc_lock: tokio::sync::RwLock::new(()),
                 volume_holders: Default::default(),
+                pod_cidrs: Default::default(),
             }),
         };
         engine.open_networks().await?;

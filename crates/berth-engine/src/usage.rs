@@ -34,7 +34,36 @@ pub struct DiskUsage {
     pub volumes: Vec<crate::volumes::VolumeUsage>,
 }
 
+/// What one directory of the image store occupies (the CRI's ImageFsInfo).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreUsage {
+    pub path: std::path::PathBuf,
+    /// Allocated bytes, hard links counted once.
+    pub used_bytes: u64,
+    pub inodes_used: u64,
+}
+
 impl Engine {
+    /// The image store's directories and what each uses: the snapshots (unpacked layers and
+    /// containers' writable layers) first, then the content store (compressed blobs). Walked
+    /// on each call: nothing keeps a running count.
+    pub async fn image_store_usage(&self) -> Result<Vec<StoreUsage>> {
+        self.with_store(|store| {
+            [store.snapshots.root(), store.content.root()]
+                .into_iter()
+                .map(|path| {
+                    let usage = berth_store::snapshot::disk_usage(path)?;
+                    Ok(StoreUsage {
+                        path: path.to_path_buf(),
+                        used_bytes: usage.size,
+                        inodes_used: usage.inodes,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
     pub async fn container_size(&self, name_or_id: &str) -> Result<ContainerSize> {
         let c = self.container(name_or_id).await?;
         self.with_store(move |store| {

@@ -40,10 +40,10 @@ fn random_path(rng: &mut Rng, sentinel: &str) -> String {
         "canary",
     ];
     let mut p = String::new();
-    if rng.next() % 4 == 0 {
+    if rng.next().is_multiple_of(4) {
         p.push('/');
     }
-    if rng.next() % 5 == 0 {
+    if rng.next().is_multiple_of(5) {
         p.push_str(sentinel.trim_start_matches('/'));
         p.push('/');
     }
@@ -73,7 +73,7 @@ fn random_layer(rng: &mut Rng, sentinel: &str) -> Vec<u8> {
     ];
     for _ in 0..1 + rng.next() % 12 {
         let name = random_path(rng, sentinel);
-        let target = if rng.next() % 2 == 0 {
+        let target = if rng.next().is_multiple_of(2) {
             rng.pick(&targets).clone()
         } else {
             random_path(rng, sentinel)
@@ -97,7 +97,7 @@ fn random_layer(rng: &mut Rng, sentinel: &str) -> Vec<u8> {
                 b""
             },
             mode: (rng.next() % 0o10000) as u32,
-            xattrs: if rng.next() % 8 == 0 {
+            xattrs: if rng.next().is_multiple_of(8) {
                 &[("user.x", b"1\n2")]
             } else {
                 &[]

@@ -12,8 +12,18 @@ pub enum Error {
         setting: &'static str,
         address: String,
     },
-    #[error("registry {0} is blocked by the daemon's configuration (blocked-registries): it is reached through its mirrors only, for pulls")]
-    Blocked(String),
+    #[error(
+        "registry {registry} is blocked by the daemon's configuration (blocked-registries): {why}"
+    )]
+    Blocked { registry: String, why: BlockedWhy },
+    /// The registry's own answer, after earlier endpoints (mirrors, HTTPS before plain HTTP)
+    /// failed: each is named, so a misconfigured mirror is visible in the error itself.
+    #[error("{source} (registry {registry}; tried before: {})", Attempts(.tried))]
+    AfterEndpoints {
+        registry: String,
+        tried: Vec<Attempt>,
+        source: Box<Error>,
+    },
     #[error("read {path}: {source}")]
     Io {
         path: std::path::PathBuf,
@@ -70,13 +80,80 @@ pub enum Error {
     Digest(#[from] berth_types::InvalidDigest),
 }
 
+/// Why a request to a blocked registry failed.
+#[derive(Debug)]
+pub enum BlockedWhy {
+    /// A push, login or remote inspect: mirrors serve pulls only, and the registry itself is
+    /// not contacted.
+    NotAPull,
+    /// A pull with no mirror configured for the registry.
+    NoMirror,
+    /// Every mirror failed, each with its error.
+    MirrorsFailed(Vec<Attempt>),
+}
+
+impl std::fmt::Display for BlockedWhy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotAPull => f.write_str(
+                "it is reached through its mirrors only, for pulls (no push, login or remote \
+                 inspect)",
+            ),
+            Self::NoMirror => f.write_str(
+                "it is reached through mirrors only, and none is configured for it \
+                 (registry-mirrors-by-host)",
+            ),
+            Self::MirrorsFailed(tried) => write!(
+                f,
+                "it is reached through its mirrors only, and none served the request: {}",
+                Attempts(tried)
+            ),
+        }
+    }
+}
+
+/// One endpoint that failed a request.
+#[derive(Debug)]
+pub struct Attempt {
+    /// `http[s]://host[:port]`.
+    pub endpoint: String,
+    pub error: Error,
+}
+
+/// `url (error), url (error)`.
+struct Attempts<'a>(&'a [Attempt]);
+
+impl std::fmt::Display for Attempts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, a) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{} ({})", a.endpoint, a.error)?;
+        }
+        Ok(())
+    }
+}
+
 impl Error {
+    /// `self`, the answer of the last endpoint tried for `registry`, naming the endpoints that
+    /// failed before it, if any.
+    pub fn after(self, registry: &str, tried: Vec<Attempt>) -> Self {
+        if tried.is_empty() {
+            return self;
+        }
+        Self::AfterEndpoints {
+            registry: registry.to_string(),
+            tried,
+            source: Box::new(self),
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::ManifestUnknown { .. } | Self::NoMatchingPlatform { .. } => ErrorKind::NotFound,
             Self::Unauthorized { .. } => ErrorKind::Unauthorized,
             // Not 401: the docker CLI would answer that with a login prompt.
-            Self::Denied { .. } | Self::Blocked(_) => ErrorKind::Forbidden,
+            Self::Denied { .. } | Self::Blocked { .. } => ErrorKind::Forbidden,
+            Self::AfterEndpoints { source, .. } => source.kind(),
             Self::BadAuthHeader(_)
             | Self::BadAddress { .. }
             | Self::BadPlatform(_)

@@ -1,9 +1,11 @@
-//! Which endpoints serve a registry name, and how to talk to them, as dockerd: mirrors (Docker
-//! Hub only), TLS with the CAs of `certs.d/<host>/` (as `/etc/docker/certs.d`); an insecure
-//! registry (configured, or loopback by default) is tried over TLS without verification first,
-//! then over plain HTTP. Blocked registries (`blocked-registries`, a Berth setting) are never
-//! contacted themselves: only their mirrors are.
+//! Which endpoints serve a registry name, and how to talk to them: mirrors for pulls (Docker
+//! Hub's `registry-mirrors` as dockerd, any registry's `registry-mirrors-by-host` as containerd's
+//! `hosts.toml`), then the registry over TLS with the CAs of `certs.d/<host>/` (as
+//! `/etc/docker/certs.d`); an insecure registry (configured, or loopback by default) is tried over
+//! TLS without verification first, then over plain HTTP. Blocked registries
+//! (`blocked-registries`, a Berth setting) are never contacted themselves: only their mirrors are.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -11,12 +13,14 @@ use std::time::Duration;
 
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 
+use crate::error::BlockedWhy;
 use crate::{Error, Result};
 
-/// Docker Hub's names: the one registry mirrors apply to.
+/// Docker Hub's name: the registry `registry-mirrors` apply to.
 const DOCKER_HUB: &str = "docker.io";
 
-/// Registry settings of the daemon (`insecure-registries`, `registry-mirrors`, certs dir).
+/// Registry settings of the daemon (`insecure-registries`, `registry-mirrors`,
+/// `registry-mirrors-by-host`, `blocked-registries`, certs dir).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default, rename_all = "kebab-case")]
 pub struct RegistryConfig {
@@ -24,6 +28,9 @@ pub struct RegistryConfig {
     pub insecure_registries: Vec<String>,
     /// Mirror URLs (`https://mirror.example`, `http://127.0.0.1:5000`) tried before Docker Hub.
     pub mirrors: Vec<String>,
+    /// Mirror URLs per registry name (`registry.k8s.io`, `gcr.io`, `host:port`), tried in order
+    /// before that registry; for `docker.io` after `mirrors`.
+    pub mirrors_by_host: BTreeMap<String, Vec<String>>,
     /// `<dir>/<host[:port]>/*.crt` are extra CAs for that registry.
     pub certs_dir: Option<PathBuf>,
     /// Registries never contacted (`docker.io` for a site that pulls through its mirrors only).
@@ -47,15 +54,16 @@ impl RegistryConfig {
     /// Checks every configured address, so a typo fails at daemon start, not at first pull.
     pub fn validate(&self) -> Result<()> {
         for m in &self.mirrors {
-            parse_mirror(m)?;
+            parse_mirror(MIRRORS, m)?;
+        }
+        for (host, mirrors) in &self.mirrors_by_host {
+            check_registry_name(MIRRORS_BY_HOST, host)?;
+            for m in mirrors {
+                parse_mirror(MIRRORS_BY_HOST, m)?;
+            }
         }
         for entry in &self.blocked_registries {
-            if entry.is_empty() || entry.contains('/') {
-                return Err(Error::BadAddress {
-                    setting: "blocked-registries",
-                    address: entry.clone(),
-                });
-            }
+            check_registry_name("blocked-registries", entry)?;
         }
         for entry in &self.insecure_registries {
             if entry.contains('/') && parse_cidr(entry).is_none() {
@@ -68,14 +76,14 @@ impl RegistryConfig {
         Ok(())
     }
 
-    /// Endpoints for registry `domain` in the order to try them: mirrors first for pulls from
-    /// Docker Hub, then the registry itself ([`RegistryConfig::registry_endpoints`]). Pushes
-    /// never go to mirrors.
-    pub fn endpoints(&self, domain: &str, for_push: bool) -> Result<Vec<Endpoint>> {
+    /// Endpoints for registry `domain` in the order to try them: for a `pull` its mirrors,
+    /// then the registry itself (HTTPS, then plain HTTP if insecure) unless it is blocked.
+    /// Anything else (push, login, remote inspect) is about the registry itself: no mirrors.
+    pub fn endpoints(&self, domain: &str, pull: bool) -> Result<Vec<Endpoint>> {
         let mut out = Vec::new();
-        if domain == DOCKER_HUB && !for_push {
-            for m in &self.mirrors {
-                let (host, plain_http) = parse_mirror(m)?;
+        if pull {
+            for (setting, m) in self.mirrors_of(domain) {
+                let (host, plain_http) = parse_mirror(setting, m)?;
                 out.push(Endpoint {
                     ca_files: self.ca_files(&host)?,
                     plain_http: plain_http && !self.has_certs(&host),
@@ -85,25 +93,43 @@ impl RegistryConfig {
                 });
             }
         }
-        match self.registry_endpoints(domain) {
-            Ok(own) => out.extend(own),
-            // Blocked behind mirrors: they are all there is.
-            Err(Error::Blocked(_)) if !out.is_empty() => {}
-            Err(e) => return Err(e),
+        if !self.is_blocked(domain) {
+            out.extend(self.registry_endpoints(domain)?);
+        } else if out.is_empty() {
+            return Err(Error::Blocked {
+                registry: domain.to_string(),
+                why: if pull {
+                    BlockedWhy::NoMirror
+                } else {
+                    BlockedWhy::NotAPull
+                },
+            });
         }
         Ok(out)
     }
 
-    pub fn is_blocked(&self, domain: &str) -> bool {
+    /// The mirror URLs of `domain`, in order, each with the setting it comes from.
+    fn mirrors_of<'a>(
+        &'a self,
+        domain: &str,
+    ) -> impl Iterator<Item = (&'static str, &'a String)> + 'a {
+        let hub = (domain == DOCKER_HUB).then_some(&self.mirrors);
+        hub.into_iter().flatten().map(|m| (MIRRORS, m)).chain(
+            self.mirrors_by_host
+                .get(domain)
+                .into_iter()
+                .flatten()
+                .map(|m| (MIRRORS_BY_HOST, m)),
+        )
+    }
+
+    fn is_blocked(&self, domain: &str) -> bool {
         self.blocked_registries.iter().any(|b| b == domain)
     }
 
-    /// The registry itself: HTTPS; for an insecure registry HTTPS without certificate checks,
-    /// then plain HTTP (unless `certs.d` says it speaks TLS), as dockerd.
-    pub fn registry_endpoints(&self, domain: &str) -> Result<Vec<Endpoint>> {
-        if self.is_blocked(domain) {
-            return Err(Error::Blocked(domain.to_string()));
-        }
+    /// The registry itself, blocked or not: HTTPS; for an insecure registry HTTPS without
+    /// certificate checks, then plain HTTP (unless `certs.d` says it speaks TLS), as dockerd.
+    fn registry_endpoints(&self, domain: &str) -> Result<Vec<Endpoint>> {
         let ca_files = self.ca_files(domain)?;
         let insecure = self.is_insecure(domain);
         let tls = Endpoint {
@@ -171,9 +197,24 @@ fn host_part(domain: &str) -> &str {
     domain.rsplit_once(':').map_or(domain, |(h, _)| h)
 }
 
-fn parse_mirror(url: &str) -> Result<(String, bool)> {
+const MIRRORS: &str = "registry-mirrors";
+const MIRRORS_BY_HOST: &str = "registry-mirrors-by-host";
+
+/// A registry name as references carry it: `host[:port]`, no scheme, no path.
+fn check_registry_name(setting: &'static str, name: &str) -> Result<()> {
+    if name.is_empty() || name.contains('/') {
+        return Err(Error::BadAddress {
+            setting,
+            address: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// `http[s]://host[:port]` → the host and whether it is plain HTTP.
+fn parse_mirror(setting: &'static str, url: &str) -> Result<(String, bool)> {
     let bad = || Error::BadAddress {
-        setting: "registry-mirrors",
+        setting,
         address: url.to_string(),
     };
     let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
@@ -204,6 +245,13 @@ fn in_range(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     };
     let shift = width - u32::from(bits);
     shift >= width || (ip >> shift) == (net >> shift)
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.plain_http { "http" } else { "https" };
+        write!(f, "{scheme}://{}", self.host)
+    }
 }
 
 impl Endpoint {

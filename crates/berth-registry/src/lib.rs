@@ -12,7 +12,7 @@ mod manifest;
 mod session;
 
 pub use auth::Credentials;
-pub use error::{Error, Result};
+pub use error::{Attempt, BlockedWhy, Error, Result};
 pub use hosts::{Endpoint, RegistryConfig};
 pub use manifest::{media, Descriptor, Manifest, Platform, ResolvedManifest};
 pub use session::{BlobStream, Distribution, RawManifest, Session};

@@ -5,9 +5,11 @@ use std::ffi::OsString;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 
+use berth_shim::protocol::LogFormat;
+
 pub const USAGE: &str = "usage: berth-shim --id ID --bundle DIR --state-dir DIR --runtime PATH \
-[--runtime-root DIR] [--log-path FILE [--log-max-size BYTES] [--log-max-files N]] [--terminal] \
-[--stdin] [--exec-process FILE [--wait-attach]] [--sync-fd N]";
+[--runtime-root DIR] [--log-path FILE [--log-format json-file|cri] [--log-max-size BYTES] \
+[--log-max-files N]] [--terminal] [--stdin] [--exec-process FILE [--wait-attach]] [--sync-fd N]";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArgsError {
@@ -26,6 +28,11 @@ pub enum ArgsError {
         flag: &'static str,
         needs: &'static str,
     },
+    #[error("{flag} cannot be used with {with}")]
+    Conflicts {
+        flag: &'static str,
+        with: &'static str,
+    },
     #[error("cannot resolve relative paths: {0}")]
     CurrentDir(std::io::Error),
 }
@@ -33,6 +40,7 @@ pub enum ArgsError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
     pub path: PathBuf,
+    pub format: LogFormat,
     /// `None`: never rotate.
     pub max_size: Option<u64>,
     pub max_files: u32,
@@ -74,6 +82,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
     let mut runtime = None;
     let mut runtime_root = None;
     let mut log_path = None;
+    let mut log_format = None;
     let mut max_size = None;
     let mut max_files = None;
     let mut terminal = false;
@@ -119,6 +128,18 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
             }
             "--runtime-root" => runtime_root = Some(abs(value("--runtime-root")?)),
             "--log-path" => log_path = Some(abs(value("--log-path")?)),
+            "--log-format" => {
+                let v = value("--log-format")?;
+                match v.to_str().and_then(LogFormat::from_name) {
+                    Some(f) => log_format = Some(f),
+                    None => {
+                        return Err(ArgsError::BadValue {
+                            flag: "--log-format",
+                            value: v,
+                        })
+                    }
+                }
+            }
             "--log-max-size" => {
                 max_size = Some(number("--log-max-size", value("--log-max-size")?)?)
             }
@@ -136,9 +157,27 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
         }
     }
 
+    let format = log_format.unwrap_or_default();
+    // The kubelet rotates CRI logs itself (rename, then reopen-log); a second rotator would
+    // rename files under it.
+    if format == LogFormat::Cri {
+        if max_size.is_some_and(|s: u64| s > 0) {
+            return Err(ArgsError::Conflicts {
+                flag: "--log-max-size",
+                with: "--log-format cri",
+            });
+        }
+        if max_files.is_some_and(|n: u32| n > 1) {
+            return Err(ArgsError::Conflicts {
+                flag: "--log-max-files",
+                with: "--log-format cri",
+            });
+        }
+    }
     let log = match log_path {
         Some(path) => Some(LogConfig {
             path,
+            format,
             max_size: max_size.filter(|&s: &u64| s > 0),
             max_files: match max_files {
                 Some(0) => {
@@ -151,12 +190,14 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
                 None => 1,
             },
         }),
-        None if max_size.is_some() || max_files.is_some() => {
+        None if max_size.is_some() || max_files.is_some() || log_format.is_some() => {
             return Err(ArgsError::Requires {
                 flag: if max_size.is_some() {
                     "--log-max-size"
-                } else {
+                } else if max_files.is_some() {
                     "--log-max-files"
+                } else {
+                    "--log-format"
                 },
                 needs: "--log-path",
             })

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 use crate::protocol::{
-    self, AttachMode, ControlRequest, ExitRecord, ProtocolError, StartupReport, Stream,
+    self, AttachMode, ControlRequest, ExitRecord, LogFormat, ProtocolError, StartupReport, Stream,
 };
 
 /// Why talking to a shim failed. Each variant names the step.
@@ -58,13 +58,15 @@ fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Client
     }
 }
 
-/// Where the container's json-file log goes and how it rotates.
+/// Where the container's log goes and, for json-file, how it rotates.
 #[derive(Debug, Clone)]
 pub struct LogOptions {
     pub path: PathBuf,
     /// Rotate once the file reaches this many bytes; 0 never rotates (Docker's `max-size`).
+    /// Must be 0 with [`LogFormat::Cri`]: the kubelet rotates those files.
     pub max_size: u64,
     /// Files kept including the current one (Docker's `max-file`); 1 truncates in place.
+    /// Must be 1 with [`LogFormat::Cri`].
     pub max_files: u32,
 }
 
@@ -81,6 +83,8 @@ pub struct ShimCommand {
     pub runtime: PathBuf,
     pub runtime_root: Option<PathBuf>,
     pub log: Option<LogOptions>,
+    /// The format of `log`: json-file (the default) or the kubelet's CRI format.
+    pub log_format: LogFormat,
     /// Give the process a pty (the bundle's `process.terminal` must agree).
     pub terminal: bool,
     /// Keep a stdin for attach clients to write to.
@@ -119,6 +123,7 @@ impl ShimCommand {
             runtime: runtime.into(),
             runtime_root: None,
             log: None,
+            log_format: LogFormat::JsonFile,
             terminal: false,
             stdin: false,
             exec_process: None,
@@ -142,6 +147,10 @@ impl ShimCommand {
         }
         if let Some(log) = &self.log {
             flag("--log-path", &log.path);
+            // Only when asked for, so json-file command lines stay as they were.
+            if self.log_format != LogFormat::JsonFile {
+                flag("--log-format", Path::new(self.log_format.name()));
+            }
             flag("--log-max-size", Path::new(&log.max_size.to_string()));
             flag("--log-max-files", Path::new(&log.max_files.to_string()));
         }

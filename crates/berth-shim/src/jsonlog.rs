@@ -5,12 +5,13 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use berth_shim::protocol::Stream;
 
 use crate::args::LogConfig;
 use crate::error::{io_err, ShimError};
+use crate::logfile::open_append;
 use crate::timefmt::Timestamp;
 
 /// An open json-file log.
@@ -112,14 +113,6 @@ impl JsonLog {
         self.size = 0;
         Ok(())
     }
-}
-
-fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o640)
-        .open(path)
 }
 
 fn ignore_missing(r: io::Result<()>) -> io::Result<()> {

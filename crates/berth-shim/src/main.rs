@@ -7,9 +7,11 @@
 
 mod args;
 mod clients;
+mod crilog;
 mod daemon;
 mod error;
 mod jsonlog;
+mod logfile;
 mod monitor;
 mod oom;
 mod output;
@@ -28,7 +30,7 @@ use berth_shim::protocol::{StartupReport, ATTACH_SOCKET, CONTROL_SOCKET, SHIM_PI
 
 use crate::args::{Args, Invocation, USAGE};
 use crate::error::{io_err, ShimError};
-use crate::jsonlog::JsonLog;
+use crate::logfile::LogFile;
 use crate::monitor::{Monitor, Parts};
 use crate::oom::OomWatch;
 use crate::state::StateDir;
@@ -134,7 +136,7 @@ fn start(args: &Args, state: &mut StateDir) -> Result<Monitor, ShimError> {
             if !cfg.path.exists() {
                 state.track_outside(&cfg.path);
             }
-            Some(JsonLog::open(cfg)?)
+            Some(LogFile::open(cfg)?)
         }
         None => None,
     };

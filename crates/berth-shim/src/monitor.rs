@@ -18,9 +18,9 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
 use crate::clients::{AttachClient, ControlClient, StdinSink, StdinState};
 use crate::error::{sys, ShimError};
-use crate::jsonlog::JsonLog;
+use crate::logfile::LogFile;
 use crate::oom::OomWatch;
-use crate::output::{Fill, Output};
+use crate::output::{Cut, Fill, Output};
 use crate::runtime::{Created, Io};
 use crate::state::StateDir;
 use crate::timefmt::Timestamp;
@@ -94,7 +94,7 @@ pub struct Monitor {
     /// The pty master, for resizing; `None` without a terminal.
     pty: Option<OwnedFd>,
     stdin: Option<StdinSink>,
-    log: Option<JsonLog>,
+    log: Option<LogFile>,
     attach_listener: UnixListener,
     control_listener: UnixListener,
     attach: Vec<AttachClient>,
@@ -112,7 +112,7 @@ pub struct Parts {
     pub stdin: bool,
     pub state_dir: PathBuf,
     pub signals: SignalFd,
-    pub log: Option<JsonLog>,
+    pub log: Option<LogFile>,
     pub attach_listener: UnixListener,
     pub control_listener: UnixListener,
     pub oom: Option<OomWatch>,
@@ -123,6 +123,7 @@ pub struct Parts {
 impl Monitor {
     pub fn new(p: Parts) -> Result<Self, ShimError> {
         let dup = |fd: &OwnedFd| fd.try_clone().map_err(ShimError::DupPty);
+        let cut = p.log.as_ref().map_or(Cut::Docker, LogFile::cut);
         let (outputs, stdin, pty) = match p.created.io {
             Io::Pipes {
                 stdin,
@@ -130,8 +131,8 @@ impl Monitor {
                 stderr,
             } => (
                 [
-                    Some(Output::new(Stream::Stdout, stdout)),
-                    Some(Output::new(Stream::Stderr, stderr)),
+                    Some(Output::new(Stream::Stdout, stdout, cut)),
+                    Some(Output::new(Stream::Stderr, stderr, cut)),
                 ],
                 stdin.map(StdinSink::new),
                 None,
@@ -145,7 +146,7 @@ impl Monitor {
                 };
                 let pty = Some(dup(&master)?);
                 (
-                    [Some(Output::new(Stream::Stdout, master)), None],
+                    [Some(Output::new(Stream::Stdout, master, cut)), None],
                     stdin,
                     pty,
                 )
@@ -501,7 +502,7 @@ impl Monitor {
 fn pump(
     out: &mut Output,
     attach: &mut [AttachClient],
-    log: Option<&mut JsonLog>,
+    log: Option<&mut LogFile>,
     framed: bool,
 ) -> Pumped {
     match out.fill() {
@@ -523,17 +524,11 @@ fn pump(
     }
 }
 
-fn log_lines(out: &mut Output, log: Option<&mut JsonLog>, eof: bool) {
-    let Some(log) = log else {
-        out.discard();
-        return;
-    };
-    let stream = out.stream;
-    out.split(eof, |line, newline, time| {
-        // A full disk must not stop the container or the shim; like Docker's json-file driver
-        // we lose the line and keep going.
-        let _ = log.write(stream, line, newline, time);
-    });
+fn log_lines(out: &mut Output, log: Option<&mut LogFile>, eof: bool) {
+    match log {
+        Some(log) => log.write_lines(out, eof),
+        None => out.discard(),
+    }
 }
 
 /// Closes stdin once pending input is written (stdin-once EOF or `close-stdin`).

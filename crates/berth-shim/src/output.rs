@@ -1,18 +1,28 @@
 //! One container output stream (stdout, stderr or the pty): reading it without blocking, and
-//! cutting it into log lines with the rules of Docker's `logger.Copier`: a line ends at `\n`; a
-//! line that fills the 16 KiB buffer without one is logged as a partial message; the last piece of
-//! a partial sequence ends with the `\n`; all pieces share the first piece's timestamp; a partial
-//! line left at EOF is logged as a partial message.
+//! cutting it into log lines. For json-file, with the rules of Docker's `logger.Copier`: a line
+//! ends at `\n`; a line that fills the 16 KiB buffer without one is logged as a partial message;
+//! the last piece of a partial sequence ends with the `\n`; all pieces share the first piece's
+//! timestamp; a partial line left at EOF is logged as a partial message. For CRI, with
+//! containerd's rules (see `crilog`).
 
 use std::os::fd::OwnedFd;
 
 use berth_shim::protocol::Stream;
 use nix::errno::Errno;
 
+use crate::crilog;
 use crate::timefmt::Timestamp;
 
 /// Docker's `defaultBufSize`: the longest log message.
 pub const LINE_MAX: usize = 16 * 1024;
+
+/// Which rules cut the stream into log lines. They need different buffers: Docker cuts when 16 KiB
+/// fill it, containerd only once it saw that the line goes on past 16 KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    Docker,
+    Cri,
+}
 
 /// What one non-blocking read gave.
 pub enum Fill {
@@ -27,7 +37,7 @@ pub enum Fill {
 pub struct Output {
     pub stream: Stream,
     fd: OwnedFd,
-    /// Bytes not yet logged; a line is at most `LINE_MAX` long, so this never grows.
+    /// Bytes not yet logged; every split leaves room in it, so it never grows.
     buf: Box<[u8]>,
     len: usize,
     /// Timestamp of the first piece of the partial line in progress.
@@ -35,12 +45,16 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn new(stream: Stream, fd: OwnedFd) -> Self {
+    pub fn new(stream: Stream, fd: OwnedFd, cut: Cut) -> Self {
+        let size = match cut {
+            Cut::Docker => LINE_MAX,
+            Cut::Cri => crilog::BUF_LEN,
+        };
         Self {
             stream,
             fd,
             // Zeroed allocation: pages are only touched (and counted in RSS) as output arrives.
-            buf: vec![0u8; LINE_MAX].into_boxed_slice(),
+            buf: vec![0u8; size].into_boxed_slice(),
             len: 0,
             partial_time: None,
         }
@@ -90,8 +104,19 @@ impl Output {
             emit(&self.buf[p..self.len], false, time);
             p = self.len;
         }
-        self.buf.copy_within(p..self.len, 0);
-        self.len -= p;
+        self.consume(p);
+    }
+
+    /// Hands every complete CRI entry to `emit(content, tag)` and keeps the rest; `eof` flushes
+    /// what is left as partial entries. Needs an `Output` made with `Cut::Cri`.
+    pub fn split_cri(&mut self, eof: bool, emit: impl FnMut(&[u8], crilog::Tag)) {
+        let used = crilog::cut(&self.buf[..self.len], eof, emit);
+        self.consume(used);
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.buf.copy_within(n..self.len, 0);
+        self.len -= n;
     }
 }
 

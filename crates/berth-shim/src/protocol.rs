@@ -54,6 +54,35 @@ impl Stream {
     }
 }
 
+/// The container log's format (`--log-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Docker's json-file driver, rotated by the shim (`--log-max-size`, `--log-max-files`).
+    #[default]
+    JsonFile,
+    /// The Kubernetes CRI format (`TIME STREAM F|P CONTENT` lines) the kubelet and `crictl logs`
+    /// read; the kubelet rotates it itself and then asks for `reopen-log`.
+    Cri,
+}
+
+impl LogFormat {
+    /// The `--log-format` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::JsonFile => "json-file",
+            LogFormat::Cri => "cri",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "json-file" => Some(LogFormat::JsonFile),
+            "cri" => Some(LogFormat::Cri),
+            _ => None,
+        }
+    }
+}
+
 /// Length of Docker's multiplexing header: `[stream, 0, 0, 0, len as u32 big-endian]`.
 pub const FRAME_HEADER_LEN: usize = 8;
 

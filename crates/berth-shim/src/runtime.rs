@@ -6,8 +6,9 @@ use std::io::IoSliceMut;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
+use berth_runtime_client::{CreateArgs, ExecArgs, Runtime};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
@@ -42,30 +43,30 @@ pub struct Created {
 /// pipe; with a terminal the runtime's stdout and stderr go to a private pipe.
 pub fn create(args: &Args, state: &mut StateDir) -> Result<Created, ShimError> {
     let pid_file = state.track(CONTAINER_PID_FILE)?;
-    let mut cmd = runtime_command(args);
-    let verb = match &args.exec_process {
-        Some(process) => {
-            cmd.arg("exec")
-                .arg("--process")
-                .arg(process)
-                .arg("--detach");
-            "exec"
-        }
-        None => {
-            cmd.arg("create").arg("--bundle").arg(&args.bundle);
-            "create"
-        }
-    };
-    cmd.arg("--pid-file").arg(&pid_file);
     let console = if args.terminal {
         let path = state.track(CONSOLE_SOCKET)?;
         let listener = UnixListener::bind(&path).map_err(io_err("listen on", &path))?;
-        cmd.arg("--console-socket").arg(&path);
         Some((path, listener))
     } else {
         None
     };
-    cmd.arg(&args.id);
+    let console_socket = console.as_ref().map(|(path, _)| path.as_path());
+    let mut runtime_cmd = match &args.exec_process {
+        Some(process) => runtime(args).exec(&ExecArgs {
+            id: &args.id,
+            process,
+            pid_file: &pid_file,
+            console_socket,
+        }),
+        None => runtime(args).create(&CreateArgs {
+            id: &args.id,
+            bundle: &args.bundle,
+            pid_file: &pid_file,
+            console_socket,
+        }),
+    };
+    let verb = runtime_cmd.verb();
+    let cmd = runtime_cmd.command_mut();
 
     let (err_read, err_write) = pipe()?;
     let plan = match console {
@@ -97,7 +98,7 @@ pub fn create(args: &Args, state: &mut StateDir) -> Result<Created, ShimError> {
         source,
     });
     // The Command holds our copies of the child's pipe ends; they must close or EOF never comes.
-    drop(cmd);
+    drop(runtime_cmd);
     let status = status?;
     if !status.success() {
         return Err(ShimError::Runtime {
@@ -142,22 +143,15 @@ enum Plan {
     },
 }
 
-/// `runtime [--root R]`, ready for a verb.
-fn runtime_command(args: &Args) -> Command {
-    let mut cmd = Command::new(&args.runtime);
-    if let Some(root) = &args.runtime_root {
-        cmd.arg("--root").arg(root);
+fn runtime(args: &Args) -> Runtime {
+    Runtime {
+        path: args.runtime.clone(),
+        root: args.runtime_root.clone(),
     }
-    cmd
 }
 
 fn force_delete(args: &Args) {
-    let _ = runtime_command(args)
-        .args(["delete", "--force", &args.id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    let _ = runtime(args).delete(&args.id, true).run();
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), ShimError> {

@@ -47,7 +47,7 @@ impl Timestamp {
         if self.nanos != 0 {
             let mut frac = self.nanos;
             let mut digits = 9;
-            while frac % 10 == 0 {
+            while frac.is_multiple_of(10) {
                 frac /= 10;
                 digits -= 1;
             }

@@ -346,6 +346,8 @@ impl NetSlot {
 pub struct Daemon {
     pub root: tempfile::TempDir,
     pub socket: PathBuf,
+    /// The CRI's socket (gRPC), private to this daemon as `socket` is.
+    pub cri_socket: PathBuf,
     pub net: NetSlot,
     client: Client,
     /// More berthd flags, given at every (re)start.
@@ -379,10 +381,12 @@ impl Daemon {
             .tempdir()
             .unwrap_or_else(|e| panic!("{e}"));
         let socket = root.path().join("berth.sock");
+        let cri_socket = root.path().join("cri.sock");
         std::fs::write(root.path().join("berthd.toml"), toml).unwrap_or_else(|e| panic!("{e}"));
         let mut d = Self {
             root,
             socket,
+            cri_socket,
             net: NetSlot::next(),
             client,
             args,
@@ -400,6 +404,11 @@ impl Daemon {
         self.root.path().join("run")
     }
 
+    /// The pods' CNI configuration directory (`--cni-conf-dir`), absent until a test makes it.
+    pub fn cni_conf_dir(&self) -> PathBuf {
+        self.root.path().join("cni/net.d")
+    }
+
     /// (Re)starts berthd on the same roots.
     pub fn spawn(&mut self) {
         let log = std::fs::File::create(self.root.path().join("berthd.log"))
@@ -413,6 +422,11 @@ impl Daemon {
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--config-file")
             .arg(self.root.path().join("berthd.toml"))
+            // Never the host's CRI socket nor its /etc/cni/net.d.
+            .arg("--cri-socket")
+            .arg(format!("unix://{}", self.cri_socket.display()))
+            .arg("--cni-conf-dir")
+            .arg(self.cni_conf_dir())
             // Nothing a test does may reach past the host: no masquerading to the outside.
             .args(["--bridge", &self.net.bridge, "--bip", &self.net.bip()])
             .args([
@@ -436,7 +450,8 @@ impl Daemon {
             .unwrap_or_else(|e| panic!("start berthd: {e}"));
         self.child = Some(child);
         let start = Instant::now();
-        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+        let up = |s: &Path| std::os::unix::net::UnixStream::connect(s).is_ok();
+        while !(up(&self.socket) && up(&self.cri_socket)) {
             assert!(
                 // Generous: in the emulated kernel guests (scripts/test-kernels.sh) a start
                 // beside other tests' daemons has taken over 20 s.
@@ -445,6 +460,15 @@ impl Daemon {
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, as an operator's stop: berthd removes its sockets on the way out.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: SIGTERM to our own child.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let _ = c.wait();
         }
     }
 

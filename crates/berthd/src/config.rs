@@ -1,5 +1,6 @@
 //! Command-line flags (dockerd's names) and the TOML config file; flags win.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -7,6 +8,8 @@ use berth_engine::EngineConfig;
 use serde::Deserialize;
 
 pub const DEFAULT_SOCKET: &str = "unix:///run/berth/berth.sock";
+/// Where the kubelet and crictl find a CRI runtime's socket by convention (`/run/<runtime>/`).
+pub const DEFAULT_CRI_SOCKET: &str = "unix:///run/berth/cri.sock";
 
 #[derive(clap::Parser, Debug)]
 #[command(name = "berthd", version, about = "The Berth container engine daemon")]
@@ -20,6 +23,15 @@ pub struct Args {
     /// Socket(s) to listen on (unix:///path); repeatable
     #[arg(short = 'H', long = "host")]
     pub hosts: Vec<String>,
+    /// Socket of the Kubernetes CRI (gRPC), unix:///path; empty: no CRI
+    #[arg(long, value_name = "URL")]
+    pub cri_socket: Option<String>,
+    /// CNI configuration directory of Kubernetes pods (default /etc/cni/net.d)
+    #[arg(long)]
+    pub cni_conf_dir: Option<PathBuf>,
+    /// CNI plugin directory of Kubernetes pods (default /opt/cni/bin)
+    #[arg(long)]
+    pub cni_bin_dir: Option<PathBuf>,
     /// TOML configuration file
     #[arg(long, default_value = "/etc/berth/berthd.toml")]
     pub config_file: PathBuf,
@@ -77,12 +89,17 @@ struct File {
     data_root: Option<PathBuf>,
     exec_root: Option<PathBuf>,
     hosts: Option<Vec<String>>,
+    cri_socket: Option<String>,
+    cni_conf_dir: Option<PathBuf>,
+    cni_bin_dir: Option<PathBuf>,
     runtime: Option<PathBuf>,
     shim: Option<PathBuf>,
     init_path: Option<PathBuf>,
     pidfile: Option<PathBuf>,
     insecure_registries: Option<Vec<String>>,
     registry_mirrors: Option<Vec<String>>,
+    /// No flag: a map does not fit one (dockerd has neither).
+    registry_mirrors_by_host: Option<BTreeMap<String, Vec<String>>>,
     blocked_registries: Option<Vec<String>>,
     bridge: Option<String>,
     bip: Option<String>,
@@ -97,6 +114,8 @@ struct File {
 pub struct Settings {
     pub engine: EngineConfig,
     pub hosts: Vec<String>,
+    /// The CRI's socket (`unix://` URL), `None` when off.
+    pub cri_socket: Option<String>,
     pub pidfile: Option<PathBuf>,
 }
 
@@ -145,7 +164,24 @@ impl Settings {
                 );
             }
         }
+        let cri_socket = args
+            .cri_socket
+            .clone()
+            .or(file.cri_socket)
+            .unwrap_or_else(|| DEFAULT_CRI_SOCKET.to_string());
+        let cri_socket = (!cri_socket.is_empty()).then_some(cri_socket);
+        if let Some(url) = &cri_socket {
+            if !url.starts_with("unix://") {
+                bail!("--cri-socket {url}: only unix:// sockets are supported");
+            }
+        }
         let mut engine = EngineConfig::new(data_root, exec_root);
+        if let Some(dir) = args.cni_conf_dir.clone().or(file.cni_conf_dir) {
+            engine.pods.cni_conf_dir = dir;
+        }
+        if let Some(dir) = args.cni_bin_dir.clone().or(file.cni_bin_dir) {
+            engine.pods.cni_bin_dir = dir;
+        }
         engine.runtime = args
             .runtime
             .clone()
@@ -186,6 +222,7 @@ impl Settings {
                 .into_iter()
                 .chain(args.registry_mirrors.iter().cloned())
                 .collect(),
+            mirrors_by_host: file.registry_mirrors_by_host.unwrap_or_default(),
             blocked_registries: file
                 .blocked_registries
                 .unwrap_or_default()
@@ -234,6 +271,7 @@ impl Settings {
         Ok(Self {
             engine,
             hosts,
+            cri_socket,
             pidfile: args.pidfile.clone().or(file.pidfile),
         })
     }
@@ -320,5 +358,57 @@ impl PidFile {
 impl Drop for PidFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn settings(toml: &str, flags: &[&str]) -> Result<Settings> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("berthd.toml");
+        std::fs::write(&file, toml)?;
+        let file = file.display().to_string();
+        let args = Args::parse_from(
+            ["berthd", "--config-file", file.as_str()]
+                .iter()
+                .chain(flags),
+        );
+        Settings::load(&args)
+    }
+
+    #[test]
+    fn cri_socket_default_flag_file_and_off() -> Result<()> {
+        let default = settings("", &[])?;
+        assert_eq!(default.cri_socket.as_deref(), Some(DEFAULT_CRI_SOCKET));
+        assert_eq!(
+            default.engine.pods.cni_conf_dir,
+            Path::new("/etc/cni/net.d")
+        );
+        assert_eq!(default.engine.pods.cni_bin_dir, Path::new("/opt/cni/bin"));
+        let file = settings(
+            "cri-socket = \"unix:///tmp/file.sock\"\ncni-conf-dir = \"/c\"\ncni-bin-dir = \"/b\"\n",
+            &[],
+        )?;
+        assert_eq!(file.cri_socket.as_deref(), Some("unix:///tmp/file.sock"));
+        assert_eq!(file.engine.pods.cni_conf_dir, Path::new("/c"));
+        assert_eq!(file.engine.pods.cni_bin_dir, Path::new("/b"));
+        let flag = settings(
+            "cri-socket = \"unix:///tmp/file.sock\"\n",
+            &["--cri-socket", "unix:///tmp/flag.sock"],
+        )?;
+        assert_eq!(flag.cri_socket.as_deref(), Some("unix:///tmp/flag.sock"));
+        assert_eq!(settings("cri-socket = \"\"\n", &[])?.cri_socket, None);
+        assert_eq!(settings("", &["--cri-socket", ""])?.cri_socket, None);
+        let tcp = settings("", &["--cri-socket", "tcp://127.0.0.1:1"])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            tcp.as_deref(),
+            Some("--cri-socket tcp://127.0.0.1:1: only unix:// sockets are supported")
+        );
+        Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! berthd: opens the engine and serves the Docker Engine API on unix sockets. Flags are named
+//! berthd: opens the engine and serves the Docker Engine API and the Kubernetes CRI on unix
+//! sockets. Flags are named
 //! as dockerd's so scripts and habits carry over; a TOML file (docs/berthd.md) sets the same.
 //! Stopping berthd leaves containers running: their shims keep them, and the next berthd
 //! re-attaches (live restore).
@@ -38,16 +39,23 @@ async fn serve() -> Result<()> {
     let engine = berth_engine::Engine::open(settings.engine.clone())
         .await
         .context("open the engine")?;
+    let cri = berth_api_cri::service(engine.clone());
     let app = berth_api_docker::app(engine);
     let _pidfile = match &settings.pidfile {
         Some(path) => Some(config::PidFile::create(path)?),
         None => None,
     };
     let mut servers = tokio::task::JoinSet::new();
+    let mut sockets = listen::Sockets::default();
     for host in &settings.hosts {
-        let listener = listen::bind(host)?;
+        let listener = sockets.bind(host)?;
         tracing::info!(%host, "API listening");
         servers.spawn(listen::serve(listener, app.clone()));
+    }
+    if let Some(url) = &settings.cri_socket {
+        let listener = sockets.bind(url)?;
+        tracing::info!(%url, "CRI listening");
+        servers.spawn(listen::serve_cri(listener, cri));
     }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -57,8 +65,6 @@ async fn serve() -> Result<()> {
             done.context("API server task")?.context("API server")?;
         }
     }
-    for host in &settings.hosts {
-        listen::remove_socket(host);
-    }
+    // `sockets` goes now, and its socket files with it.
     Ok(())
 }

@@ -609,6 +609,86 @@ fn docker_hub_through_mirrors_only_when_it_is_blocked() {
 }
 
 #[test]
+fn any_registry_through_its_mirrors_with_upstream_blocked() {
+    if skip_registry() {
+        return;
+    }
+    let reg = Registry::start(RegistryOpts::default());
+    // As critest needs: registry.k8s.io and gcr.io served by one local registry (the second
+    // gcr.io mirror only), every upstream blocked so no pull can leave the machine; k8s.gcr.io
+    // is blocked with no mirror.
+    let down = free_port();
+    let d = Daemon::start_configured(&format!(
+        "blocked-registries = [\"registry.k8s.io\", \"gcr.io\", \"k8s.gcr.io\"]\n\
+         [registry-mirrors-by-host]\n\
+         \"registry.k8s.io\" = [\"http://{mirror}\"]\n\
+         \"gcr.io\" = [\"http://127.0.0.1:{down}\", \"http://{mirror}\"]\n",
+        mirror = reg.host()
+    ));
+    let tar = busybox_tar();
+    for (upstream, repo) in [
+        ("registry.k8s.io", "e2e-test-images/busybox:1.29-2"),
+        ("gcr.io", "k8s-staging-cri-tools/test-image-tag:test"),
+    ] {
+        let on_mirror = format!("{}/{repo}", reg.host());
+        d.docker(&["import", tar.to_str().unwrap_or_default(), &on_mirror])
+            .ok();
+        let digest = pushed_digest(&d.docker(&["push", &on_mirror]).ok().stdout);
+        d.docker(&["rmi", &on_mirror]).ok();
+
+        let image = format!("{upstream}/{repo}");
+        let pull = d.docker(&["pull", &image]).ok();
+        assert!(
+            pull.stdout.contains(&format!("Digest: {digest}")),
+            "{}",
+            pull.stdout
+        );
+        // Recorded under the requested name, not the mirror's.
+        let (name, _) = image.rsplit_once(':').unwrap_or_default();
+        assert_eq!(repo_digests(&d, &image), format!("[\"{name}@{digest}\"]"));
+        d.docker(&["run", "--rm", &image, "true"]).ok();
+        // Mirrors never receive pushes; the upstream itself is blocked.
+        let push = d.docker(&["push", &image]).failed();
+        assert!(
+            push.stderr.contains(&format!(
+                "registry {upstream} is blocked by the daemon's configuration \
+                 (blocked-registries): it is reached through its mirrors only, for pulls"
+            )),
+            "{}",
+            push.stderr
+        );
+    }
+    // The gcr.io mirror that is down was tried first, and logged.
+    assert!(
+        d.log().contains(&format!("127.0.0.1:{down}")),
+        "{}",
+        d.log()
+    );
+    // No mirror has it: the error names the registry and each mirror with its answer.
+    let absent = d
+        .docker(&["pull", "gcr.io/k8s-staging-cri-tools/absent:v1"])
+        .failed();
+    for part in [
+        "registry gcr.io is blocked",
+        "none served the request",
+        &format!("http://127.0.0.1:{down} ("),
+        &format!("http://{} (manifest for", reg.host()),
+    ] {
+        assert!(absent.stderr.contains(part), "{part}: {}", absent.stderr);
+    }
+    let none = d.docker(&["pull", "k8s.gcr.io/pause:3.9"]).failed();
+    assert!(
+        none.stderr.contains(
+            "registry k8s.gcr.io is blocked by the daemon's configuration (blocked-registries): \
+             it is reached through mirrors only, and none is configured for it \
+             (registry-mirrors-by-host)"
+        ),
+        "{}",
+        none.stderr
+    );
+}
+
+#[test]
 fn dockerd_and_berth_pull_each_others_pushes_with_identical_digests() {
     if skip_registry() {
         return;

@@ -8,7 +8,7 @@ use std::io::{BufWriter, Seek, Write};
 use berth_types::{Digest, Reference};
 use serde_json::{json, Value};
 
-use super::{io_err, Status};
+use super::{io_err, runtime, Status};
 use crate::events::EventType;
 use crate::images::import::{apply_changes, record_image, store_layer_checked, Expected};
 use crate::{Engine, Error, Result};
@@ -63,7 +63,7 @@ impl Engine {
         // exiting right now (its exit not yet recorded), and a stopped one needs no pause.
         let pause = opts.pause
             && c.state.status == Status::Running
-            && match self.runtime(&c.id, &["pause", &c.id]).await {
+            && match runtime::run(self.runtime().pause(&c.id)).await {
                 Ok(_) => true,
                 Err(e) => {
                     tracing::debug!(container = %c.id, error = %e, "pause for commit");
@@ -133,7 +133,7 @@ impl Engine {
             })
             .await;
         if pause {
-            if let Err(e) = self.runtime(&c.id, &["resume", &c.id]).await {
+            if let Err(e) = runtime::run(self.runtime().resume(&c.id)).await {
                 tracing::error!(container = %c.id, error = %e, "resume after commit");
             }
         }

@@ -13,7 +13,8 @@ pub(super) fn shim_log(log: &LogSpec, path: PathBuf) -> Result<Option<LogOptions
     let file = match log {
         LogSpec::JsonFile(file) | LogSpec::Local(file) => file,
         LogSpec::None => return Ok(None),
-        // The shim writes json-file lines only; the CRI's format comes with the CRI adapter.
+        // The shim can write it (`LogFormat::Cri`), but the kubelet's path and `logs` reading
+        // that format come with the CRI adapter's create.
         LogSpec::Cri { .. } => return Err(SpecError::UnsupportedLogDriver("cri".into()).into()),
     };
     Ok(Some(LogOptions {

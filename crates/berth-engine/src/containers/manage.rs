@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::Container;
+use super::{runtime, Container};
 use crate::events::EventType;
 use crate::model;
 use crate::spec::options::RestartPolicy;
@@ -302,10 +302,7 @@ impl Engine {
                     path: file.clone(),
                     source,
                 })?;
-            let path = file.to_string_lossy().into_owned();
-            let applied = self
-                .runtime(&c.id, &["update", "--resources", &path, &c.id])
-                .await;
+            let applied = runtime::run(self.runtime().update(&c.id, &file)).await;
             let _ = tokio::fs::remove_file(&file).await;
             applied?;
         }

@@ -1,6 +1,6 @@
 //! `docker pause` and `docker unpause`: the runtime freezes or thaws the container's cgroup.
 
-use super::Status;
+use super::{runtime, Status};
 use crate::events::EventType;
 use crate::{Engine, Error, Result};
 
@@ -11,10 +11,10 @@ impl Engine {
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
-        let (from, to, verb, event) = if pause {
-            (Status::Running, Status::Paused, "pause", "pause")
+        let (from, to, event) = if pause {
+            (Status::Running, Status::Paused, "pause")
         } else {
-            (Status::Paused, Status::Running, "resume", "unpause")
+            (Status::Paused, Status::Running, "unpause")
         };
         if c.state.status != from {
             return Err(if pause && c.state.status == Status::Paused {
@@ -25,7 +25,13 @@ impl Engine {
                 Error::NotRunning(c.id.clone())
             });
         }
-        self.runtime(&c.id, &[verb, &c.id]).await?;
+        let rt = self.runtime();
+        runtime::run(if pause {
+            rt.pause(&c.id)
+        } else {
+            rt.resume(&c.id)
+        })
+        .await?;
         let mut state = c.state.clone();
         state.status = to;
         self.save_state(&c.id, state).await?;

@@ -2,7 +2,7 @@
 //! logs and generated files, and the record, in that order, so an interrupted removal can be
 //! retried.
 
-use super::{State, Status};
+use super::{runtime, State, Status};
 use crate::events::EventType;
 use crate::{Engine, Error, Result};
 
@@ -31,7 +31,7 @@ impl Engine {
             state.stopped_by_user = true;
             self.save_state(&c.id, state).await?;
             let mut rx = entry.state.subscribe();
-            let _ = self.runtime(&c.id, &["kill", &c.id, "SIGKILL"]).await;
+            let _ = runtime::run(self.runtime().kill(&c.id, "SIGKILL", false)).await;
             drop(op);
             let stopped = tokio::time::timeout(
                 std::time::Duration::from_secs(30),

@@ -1,28 +1,17 @@
-//! The OCI runtime, run as a program with berthd's runtime root.
+//! The OCI runtime, driven through berth-runtime-client with berthd's runtime root. Which
+//! verbs berthd runs and which the shim runs: docs/ARCHITECTURE.md.
 
-use tokio::process::Command;
+use berth_runtime_client::{Runtime, RuntimeCommand};
 
-use super::io_err;
-use crate::{Engine, Error, Result};
+use crate::{Engine, Result};
 
 impl Engine {
-    /// Runs `<runtime> --root <runtime root> args...`; a failure carries the runtime's stderr.
-    pub(crate) async fn runtime(&self, id: &str, args: &[&str]) -> Result<()> {
-        let out = Command::new(&self.config().runtime)
-            .arg("--root")
-            .arg(self.runtime_root())
-            .args(args)
-            .output()
-            .await
-            .map_err(io_err("run", &self.config().runtime))?;
-        if out.status.success() {
-            return Ok(());
+    /// The configured runtime, keeping its state under berthd's runtime root.
+    pub(crate) fn runtime(&self) -> Runtime {
+        Runtime {
+            path: self.config().runtime.clone(),
+            root: Some(self.runtime_root()),
         }
-        Err(Error::Runtime {
-            id: id.to_string(),
-            action: args.first().copied().unwrap_or_default().to_string(),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        })
     }
 
     /// `runtime delete --force`, skipped when the runtime keeps no state for `id` (runc, crun
@@ -30,7 +19,16 @@ impl Engine {
     /// runtime invocation spared is a process less on the `docker run --rm` path.
     pub(crate) async fn delete_runtime_state(&self, id: &str) {
         if self.runtime_root().join(id).exists() {
-            let _ = self.runtime(id, &["delete", "--force", id]).await;
+            let _ = run(self.runtime().delete(id, true)).await;
         }
     }
+}
+
+/// Runs `cmd` through tokio's process driver, so no worker or blocking thread waits on it; a
+/// failure carries the runtime's stderr.
+pub(super) async fn run(cmd: RuntimeCommand) -> Result<()> {
+    let (command, checker) = cmd.into_parts();
+    let output = tokio::process::Command::from(command).output().await;
+    checker.check(output)?;
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! `docker start`: networking, bundle, shim, then `runtime start`.
 
-use super::{Container, State, Status};
+use super::{runtime, Container, State, Status};
 use crate::events::EventType;
 use crate::networks::NetSetup;
 use crate::{Engine, Error, Result};
@@ -87,7 +87,7 @@ impl Engine {
         }
         self.connect_waiting_attachers(&c.id).await;
         let t_attached = t0.elapsed();
-        if let Err(e) = self.runtime(&c.id, &["start", &c.id]).await {
+        if let Err(e) = runtime::run(self.runtime().start(&c.id)).await {
             self.delete_runtime_state(&c.id).await;
             self.abort_start(&c.id, &net).await;
             return Err(e);

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{Container, State, Status};
+use super::{runtime, Container, State, Status};
 use crate::events::EventType;
 use crate::{Engine, Error, Result};
 
@@ -48,9 +48,9 @@ impl Engine {
             .unwrap_or(DEFAULT_STOP_TIMEOUT);
         if c.state.status == Status::Paused {
             // A frozen process cannot handle its stop signal.
-            let _ = self.runtime(&c.id, &["resume", &c.id]).await;
+            let _ = runtime::run(self.runtime().resume(&c.id)).await;
         }
-        let _ = self.runtime(&c.id, &["kill", &c.id, &signal]).await;
+        let _ = runtime::run(self.runtime().kill(&c.id, &signal, false)).await;
         let mut rx = entry.state.subscribe();
         let exited = |s: &State| !s.status.is_live();
         let wait = Duration::from_secs(timeout.max(0) as u64);
@@ -59,7 +59,7 @@ impl Engine {
                 .await
                 .is_err()
         {
-            let _ = self.runtime(&c.id, &["kill", &c.id, "SIGKILL"]).await;
+            let _ = runtime::run(self.runtime().kill(&c.id, "SIGKILL", false)).await;
             tokio::time::timeout(KILL_GRACE, rx.wait_for(exited))
                 .await
                 .map_err(|_| Error::StopTimedOut(c.id.clone()))?
@@ -108,7 +108,7 @@ impl Engine {
         state.stopped_by_user = true;
         self.save_state(&c.id, state).await?;
         let mut rx = entry.state.subscribe();
-        self.runtime(&c.id, &["kill", &c.id, signal]).await?;
+        runtime::run(self.runtime().kill(&c.id, signal, false)).await?;
         if matches!(signal, "SIGKILL" | "KILL" | "9") {
             tokio::time::timeout(KILL_GRACE, rx.wait_for(|s| !s.status.is_live()))
                 .await

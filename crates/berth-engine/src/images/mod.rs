@@ -50,6 +50,15 @@ pub struct ImageDetails {
     pub manifest_media_type: String,
 }
 
+impl ImageDetails {
+    /// The config's `User` (`name`, `uid`, `uid:gid`, `name:group`); `None` when unset.
+    pub fn user(&self) -> Option<&str> {
+        self.config["config"]["User"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+    }
+}
+
 /// One line of `docker rmi` output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Removed {
@@ -164,6 +173,15 @@ fn summarize(store: &Store, image: &Image) -> Result<ImageSummary> {
     })
 }
 
+fn details(store: &Store, image: &Image) -> Result<ImageDetails> {
+    Ok(ImageDetails {
+        summary: summarize(store, image)?,
+        config: parse_config(image),
+        layers: image.layers.iter().map(|l| l.diff_id.clone()).collect(),
+        manifest_media_type: image.media_type.clone(),
+    })
+}
+
 impl Engine {
     pub async fn list_images(&self) -> Result<Vec<ImageSummary>> {
         self.with_store(|store| {
@@ -181,14 +199,19 @@ impl Engine {
 
     pub async fn inspect_image(&self, name: &str) -> Result<ImageDetails> {
         let name = name.to_string();
-        self.with_store(move |store| {
-            let image = resolve(store, &name)?;
-            Ok(ImageDetails {
-                summary: summarize(store, &image)?,
-                config: parse_config(&image),
-                layers: image.layers.iter().map(|l| l.diff_id.clone()).collect(),
-                manifest_media_type: image.media_type.clone(),
-            })
+        self.with_store(move |store| details(store, &resolve(store, &name)?))
+            .await
+    }
+
+    /// Every image with its config, in one store call (the CRI lists images with their user).
+    pub async fn list_image_details(&self) -> Result<Vec<ImageDetails>> {
+        self.with_store(|store| {
+            store
+                .metadata
+                .list_images()?
+                .iter()
+                .map(|i| details(store, i))
+                .collect()
         })
         .await
     }

@@ -1,5 +1,5 @@
-//! `docker pull` and `docker login`: resolve a reference on a registry (mirrors first for
-//! Docker Hub), then fetch up to three layers at a time, each streamed once through the content
+//! `docker pull` and `docker login`: resolve a reference on a registry (its mirrors first),
+//! then fetch up to three layers at a time, each streamed once through the content
 //! store's ingest, its digest, decompression and the unpacker; layers are stacked in order as
 //! they finish. An interrupted download stays in its ingest and resumes with `Range` next time.
 
@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use berth_registry::{
-    Credentials, Descriptor, Distribution, Endpoint, Platform, RawManifest, ResolvedManifest,
-    Session,
+    Attempt, BlockedWhy, Credentials, Descriptor, Distribution, Endpoint, Platform, RawManifest,
+    ResolvedManifest, Session,
 };
 use berth_store::metadata::Layer;
 use berth_types::{Digest, Reference};
@@ -57,7 +57,7 @@ struct Wanted {
     present: bool,
 }
 
-/// Whether a registry request may be served by Docker Hub's mirrors (pulls only).
+/// Whether a registry request may be served by the registry's mirrors (pulls only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mirrors {
     Yes,
@@ -134,6 +134,7 @@ impl Engine {
     /// Runs `attempt` on the endpoints of registry `domain` in turn until one works, as
     /// dockerd: a failing mirror passes to the next endpoint whatever the error; the registry's
     /// own HTTPS passes to plain HTTP (insecure registries) only when it got no HTTP answer.
+    /// The error names every endpoint that failed.
     pub(crate) async fn on_endpoints<T, F, Fut>(
         &self,
         domain: &str,
@@ -144,28 +145,36 @@ impl Engine {
         F: FnMut(Endpoint) -> Fut,
         Fut: std::future::Future<Output = berth_registry::Result<T>>,
     {
-        let config = &self.inner.config.registry;
-        let mut endpoints = config
-            .endpoints(domain, mirrors == Mirrors::No)?
+        let mut endpoints = self
+            .inner
+            .config
+            .registry
+            .endpoints(domain, mirrors == Mirrors::Yes)?
             .into_iter()
             .peekable();
+        let mut tried = Vec::new();
         while let Some(endpoint) = endpoints.next() {
-            let (host, mirror, plain_http) =
-                (endpoint.host.clone(), endpoint.mirror, endpoint.plain_http);
+            let (url, mirror) = (endpoint.to_string(), endpoint.mirror);
             let e = match attempt(endpoint).await {
                 Ok(found) => return Ok(found),
                 Err(e) => e,
             };
             let last = endpoints.peek().is_none();
-            if last && !(mirror && config.is_blocked(domain)) {
-                return Err(e.into());
+            if !mirror && (last || !e.is_transport()) {
+                return Err(e.after(domain, tried).into());
             }
-            if !last && !mirror && !e.is_transport() {
-                return Err(e.into());
-            }
-            tracing::warn!(endpoint = %host, mirror, plain_http, error = %e, "registry endpoint failed");
+            tracing::warn!(registry = domain, endpoint = %url, mirror, error = %e, "registry endpoint failed");
+            tried.push(Attempt {
+                endpoint: url,
+                error: e,
+            });
         }
-        Err(berth_registry::Error::Blocked(domain.to_string()).into())
+        // Only mirrors were tried: the registry itself is blocked.
+        Err(berth_registry::Error::Blocked {
+            registry: domain.to_string(),
+            why: BlockedWhy::MirrorsFailed(tried),
+        }
+        .into())
     }
 
     /// `berth manifest inspect`: what the registry serves for `reference` (an index stays an

@@ -45,6 +45,7 @@ fn parses_every_flag() {
         a.log,
         Some(LogConfig {
             path: "/l/c.log".into(),
+            format: LogFormat::JsonFile,
             max_size: Some(1000),
             max_files: 3
         })
@@ -89,5 +90,53 @@ fn rejects_bad_input() {
     assert!(matches!(
         run(&wait_without_exec),
         Err(ArgsError::Requires { .. })
+    ));
+}
+
+#[test]
+fn cri_log_format_takes_no_rotation() {
+    let with = |extra: &[&'static str]| {
+        let mut argv = BASE.to_vec();
+        argv.extend(["--log-path", "/l/0.log", "--log-format", "cri"]);
+        argv.extend(extra);
+        run(&argv)
+    };
+    let a = with(&[]).unwrap();
+    assert_eq!(
+        a.log,
+        Some(LogConfig {
+            path: "/l/0.log".into(),
+            format: LogFormat::Cri,
+            max_size: None,
+            max_files: 1
+        })
+    );
+    // What the client passes for "no rotation" is accepted.
+    assert!(with(&["--log-max-size", "0", "--log-max-files", "1"]).is_ok());
+    assert!(matches!(
+        with(&["--log-max-size", "1000"]),
+        Err(ArgsError::Conflicts {
+            flag: "--log-max-size",
+            ..
+        })
+    ));
+    assert!(matches!(
+        with(&["--log-max-files=2"]),
+        Err(ArgsError::Conflicts {
+            flag: "--log-max-files",
+            ..
+        })
+    ));
+    let mut argv = BASE.to_vec();
+    argv.extend(["--log-path", "/l/0.log", "--log-format", "journald"]);
+    assert!(matches!(run(&argv), Err(ArgsError::BadValue { .. })));
+    argv.truncate(8);
+    argv.extend(["--log-format=cri"]);
+    assert!(matches!(
+        run(&argv),
+        Err(ArgsError::Requires {
+            flag: "--log-format",
+            ..
+        })
     ));
 }

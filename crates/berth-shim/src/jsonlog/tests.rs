@@ -48,6 +48,7 @@ fn rotates_like_docker() {
     let path = dir.path().join("c.log");
     let mut log = JsonLog::open(&LogConfig {
         path: path.clone(),
+        format: berth_shim::protocol::LogFormat::JsonFile,
         max_size: Some(200),
         max_files: 3,
     })
@@ -77,6 +78,7 @@ fn single_file_truncates_in_place() {
     let path = dir.path().join("c.log");
     let mut log = JsonLog::open(&LogConfig {
         path: path.clone(),
+        format: berth_shim::protocol::LogFormat::JsonFile,
         max_size: Some(1),
         max_files: 1,
     })

@@ -6,7 +6,7 @@ use std::io::Write;
 fn split_all(chunks: &[&[u8]]) -> Vec<(Vec<u8>, bool)> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK).unwrap();
     let mut w = std::fs::File::from(w);
-    let mut out = Output::new(Stream::Stdout, r);
+    let mut out = Output::new(Stream::Stdout, r, Cut::Docker);
     let mut logged = Vec::new();
     for chunk in chunks {
         w.write_all(chunk).unwrap();
@@ -47,7 +47,7 @@ fn long_lines_become_16k_partials() {
 fn partial_pieces_share_the_first_timestamp() {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK).unwrap();
     let mut w = std::fs::File::from(w);
-    let mut out = Output::new(Stream::Stdout, r);
+    let mut out = Output::new(Stream::Stdout, r, Cut::Docker);
     let mut times = Vec::new();
     w.write_all(&vec![b'y'; LINE_MAX]).unwrap();
     while let Fill::Data { .. } = out.fill() {

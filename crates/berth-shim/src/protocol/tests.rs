@@ -56,3 +56,12 @@ fn exit_records_round_trip_and_tolerate_new_keys() {
     assert_eq!(ExitRecord::parse(&newer).unwrap(), rec);
     assert!(ExitRecord::parse("finished_at=x\n").is_err());
 }
+
+#[test]
+fn log_formats_round_trip() {
+    for f in [LogFormat::JsonFile, LogFormat::Cri] {
+        assert_eq!(LogFormat::from_name(f.name()), Some(f));
+    }
+    assert_eq!(LogFormat::default(), LogFormat::JsonFile);
+    assert_eq!(LogFormat::from_name("journald"), None);
+}

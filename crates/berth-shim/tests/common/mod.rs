@@ -230,6 +230,65 @@ impl Fixture {
     }
 }
 
+/// One CRI log entry, read with the rules of cri-client's `parseCRILog` (the kubelet's and
+/// `crictl logs`' parser).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CriEntry {
+    pub time: String,
+    pub stream: String,
+    /// `F` or `P`.
+    pub tag: String,
+    /// What the kubelet passes on: an `F` entry's content keeps its `\n`, a `P` entry's does not.
+    pub log: Vec<u8>,
+}
+
+impl CriEntry {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.log).into_owned()
+    }
+}
+
+/// The CRI entries of `path`; panics on a line the kubelet would reject or log as incomplete.
+pub fn cri_entries_of(path: &Path) -> Vec<CriEntry> {
+    let text = fs::read(path).unwrap_or_default();
+    assert!(
+        text.is_empty() || text.ends_with(b"\n"),
+        "{} ends in an unterminated line",
+        path.display()
+    );
+    text.split_inclusive(|&b| b == b'\n')
+        .map(|line| {
+            let mut parts = line.splitn(4, |&b| b == b' ');
+            let mut field = || {
+                String::from_utf8(parts.next().unwrap_or_default().to_vec()).expect("ASCII field")
+            };
+            let (time, stream, tag) = (field(), field(), field());
+            let mut log = parts
+                .next()
+                .unwrap_or_else(|| panic!("no content in {line:?}"))
+                .to_vec();
+            assert!(
+                time.len() >= 20 && time.ends_with('Z') && time.as_bytes()[10] == b'T',
+                "not RFC 3339 UTC: {time}"
+            );
+            assert!(
+                stream == "stdout" || stream == "stderr",
+                "stream {stream:?}"
+            );
+            assert!(tag == "F" || tag == "P", "tag {tag:?}");
+            if tag == "P" {
+                log.pop();
+            }
+            CriEntry {
+                time,
+                stream,
+                tag,
+                log,
+            }
+        })
+        .collect()
+}
+
 impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = Command::new(runtime())

@@ -110,19 +110,31 @@ pub struct Usage {
 }
 
 /// What the tree at `root` occupies; a tree on another filesystem is counted too (a volume's
-/// mount), since the walk does not look at mount boundaries.
+/// mount), since the walk does not look at mount boundaries. Entries removed while the walk
+/// runs (a snapshot deleted, a container writing) are skipped: they use nothing any more.
 pub fn disk_usage(root: &Path) -> Result<Usage> {
     let mut usage = Usage::default();
     let mut seen = HashSet::new();
     let mut stack = vec![root.to_path_buf()];
+    let gone =
+        |e: &std::io::Error, path: &Path| e.kind() == std::io::ErrorKind::NotFound && path != root;
     while let Some(path) = stack.pop() {
-        let m = fs::symlink_metadata(&path).map_err(io("stat", &path))?;
+        let m = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if gone(&e, &path) => continue,
+            Err(e) => return Err(io("stat", &path)(e)),
+        };
         if seen.insert((m.dev(), m.ino())) {
             usage.inodes += 1;
             usage.size += m.blocks() * 512;
         }
         if m.is_dir() {
-            for entry in fs::read_dir(&path).map_err(io("list", &path))? {
+            let entries = match fs::read_dir(&path) {
+                Ok(entries) => entries,
+                Err(e) if gone(&e, &path) => continue,
+                Err(e) => return Err(io("list", &path)(e)),
+            };
+            for entry in entries {
                 stack.push(entry.map_err(io("list", &path))?.path());
             }
         }

@@ -1,0 +1,68 @@
+//! Errors as gRPC statuses: the engine's error kinds map to codes here and nowhere else (as
+//! containerd's errgrpc), and so do the adapter's own request errors.
+
+use berth_types::ErrorKind;
+use tonic::{Code, Status};
+
+/// The gRPC code of an error kind.
+pub(crate) fn code_of(kind: ErrorKind) -> Code {
+    match kind {
+        ErrorKind::NotFound => Code::NotFound,
+        ErrorKind::AlreadyExists => Code::AlreadyExists,
+        ErrorKind::InvalidArgument => Code::InvalidArgument,
+        // containerd's mapping: an object in the wrong state for the call.
+        ErrorKind::Conflict => Code::FailedPrecondition,
+        ErrorKind::Unavailable => Code::Unavailable,
+        ErrorKind::Unauthorized => Code::Unauthenticated,
+        ErrorKind::Forbidden => Code::PermissionDenied,
+        ErrorKind::NotImplemented => Code::Unimplemented,
+        ErrorKind::Internal => Code::Internal,
+    }
+}
+
+/// An engine error as the status a client gets.
+pub(crate) fn engine(e: berth_engine::Error) -> Status {
+    Status::new(code_of(e.kind()), e.to_string())
+}
+
+/// What is wrong with a request before the engine is asked anything.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RequestError {
+    #[error("{0}: an image is required (image.image is empty)")]
+    NoImage(&'static str),
+    #[error("runtime handler {0:?} is unknown: berth has only the default handler \"\"")]
+    UnknownHandler(String),
+    #[error("pod CIDR {cidr:?}: {source}")]
+    PodCidr {
+        cidr: String,
+        source: ipnet::AddrParseError,
+    },
+    #[error(
+        "identity tokens (OAuth2 refresh tokens) are not supported by berth's registry client; \
+         pass username and password, auth, or registry_token"
+    )]
+    IdentityToken,
+}
+
+impl RequestError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::IdentityToken => ErrorKind::NotImplemented,
+            _ => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
+impl From<RequestError> for Status {
+    fn from(e: RequestError) -> Self {
+        Status::new(code_of(e.kind()), e.to_string())
+    }
+}
+
+/// The answer of an RPC that comes with the pods and containers work.
+pub(crate) fn not_yet(rpc: &str) -> Status {
+    Status::unimplemented(format!(
+        "{rpc} is not implemented yet: berth's CRI serves images, version, status and runtime \
+         config so far (docs/cri.md)"
+    ))
+}

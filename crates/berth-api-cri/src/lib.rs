@@ -1,0 +1,41 @@
+//! The Kubernetes Container Runtime Interface (CRI) over the Berth engine: gRPC `runtime.v1`
+//! generated from the vendored `api.proto` (kubernetes/cri-api v0.36.3, `proto/README.md`),
+//! and `runtime.v1alpha2` served by the same code through a path rewrite (`api_version.rs`).
+//!
+//! An adapter, as `berth-api-docker` is: each RPC parses its protobuf request into engine
+//! calls and the engine's answer back into protobuf; the engine never sees protobuf. One file
+//! per RPC or small group, as containerd's CRI server. Engine errors become gRPC codes in one
+//! place (`error.rs`). berthd serves [`service`] on its CRI socket with HTTP/2.
+
+mod api_version;
+mod error;
+mod images;
+mod runtime;
+
+/// The generated `runtime.v1` messages, services (and clients with the `client` feature).
+/// Their doc comments are the proto's, not written for rustdoc: not linted.
+#[allow(clippy::all)]
+pub mod proto {
+    tonic::include_proto!("runtime.v1");
+}
+
+pub use api_version::{ApiVersion, V1alpha2, V1alpha2Layer};
+
+use berth_engine::Engine;
+use tower::Layer;
+
+/// The CRI's RuntimeService and ImageService, answering `runtime.v1` and `runtime.v1alpha2`
+/// paths alike: a tower service of HTTP/2 requests.
+pub type CriService = V1alpha2<tonic::service::Routes>;
+
+/// The CRI service on `engine`.
+pub fn service(engine: Engine) -> CriService {
+    let routes =
+        tonic::service::Routes::new(proto::runtime_service_server::RuntimeServiceServer::new(
+            runtime::Runtime::new(engine.clone()),
+        ))
+        .add_service(proto::image_service_server::ImageServiceServer::new(
+            images::Images::new(engine),
+        ));
+    V1alpha2Layer.layer(routes)
+}

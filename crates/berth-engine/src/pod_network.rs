@@ -1,0 +1,97 @@
+//! The network of Kubernetes pods, laid out as the kubelet expects: CNI configurations in one
+//! directory (`/etc/cni/net.d`, the first by file name is the pods' network, as libcni's users
+//! choose), plugins in another (`/opt/cni/bin`), and the pod CIDR the kubelet hands down. Apart
+//! from the Docker side's networks (`networks/`), which berthd configures itself.
+
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::{Engine, Error, Result};
+
+/// Where the pods' CNI configuration and plugins are (`--cni-conf-dir`, `--cni-bin-dir`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PodNetConfig {
+    pub cni_conf_dir: PathBuf,
+    pub cni_bin_dir: PathBuf,
+}
+
+impl Default for PodNetConfig {
+    fn default() -> Self {
+        Self {
+            cni_conf_dir: "/etc/cni/net.d".into(),
+            cni_bin_dir: "/opt/cni/bin".into(),
+        }
+    }
+}
+
+/// Whether pods can be given a network now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodNetworkStatus {
+    /// `network` (the first configuration of the directory) will be used.
+    Ready { network: String },
+    /// Why not: no configuration, or a directory or file that cannot be loaded.
+    NotReady { message: String },
+}
+
+impl Engine {
+    /// Loads the pods' CNI configuration directory again (an operator or a network add-on
+    /// may write it at any time, so nothing is cached).
+    pub async fn pod_network_status(&self) -> Result<PodNetworkStatus> {
+        let dir = self.inner.config.pods.cni_conf_dir.clone();
+        let status = tokio::task::spawn_blocking(move || status_of(&dir))
+            .await
+            .map_err(Error::from_join)?;
+        Ok(status)
+    }
+
+    /// Records the pod CIDRs the kubelet assigned this node (kept for the pods' network).
+    pub fn set_pod_cidrs(&self, cidrs: Vec<IpNet>) {
+        *self
+            .inner
+            .pod_cidrs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = cidrs;
+    }
+
+    pub fn pod_cidrs(&self) -> Vec<IpNet> {
+        self.inner
+            .pod_cidrs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// The status the configuration directory `dir` gives.
+fn status_of(dir: &Path) -> PodNetworkStatus {
+    match berth_cni::load_dir(dir) {
+        Ok(lists) => match lists.into_iter().next() {
+            Some(first) => PodNetworkStatus::Ready {
+                network: first.name,
+            },
+            None => PodNetworkStatus::NotReady {
+                message: format!("no network configuration found in {}", dir.display()),
+            },
+        },
+        Err(berth_cni::ConfigError::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            PodNetworkStatus::NotReady {
+                message: format!(
+                    "no network configuration found in {} (no such directory)",
+                    dir.display()
+                ),
+            }
+        }
+        Err(e) => PodNetworkStatus::NotReady {
+            message: e.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

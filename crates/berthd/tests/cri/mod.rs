@@ -1,0 +1,101 @@
+//! A CRI gRPC client on a test daemon's private CRI socket: the generated v1 clients, and
+//! calls by path for `runtime.v1alpha2` (which is not generated: the server rewrites it).
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use berth_api_cri::proto::image_service_client::ImageServiceClient;
+use berth_api_cri::proto::runtime_service_client::RuntimeServiceClient;
+use hyper_util::rt::TokioIo;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::{Channel, Endpoint};
+
+pub use berth_api_cri::proto::*;
+pub use tonic::{Code, Status};
+
+pub struct Cri {
+    pub runtime: RuntimeServiceClient<Channel>,
+    pub images: ImageServiceClient<Channel>,
+    channel: Channel,
+}
+
+pub async fn connect(socket: &Path) -> Cri {
+    let socket = socket.to_path_buf();
+    // The URI is required by the builder and ignored by the connector.
+    let channel = Endpoint::from_static("http://localhost")
+        .connect_with_connector(tower::service_fn(move |_| {
+            let socket = socket.clone();
+            async move {
+                Ok::<_, std::io::Error>(TokioIo::new(
+                    tokio::net::UnixStream::connect(socket).await?,
+                ))
+            }
+        }))
+        .await
+        .unwrap_or_else(|e| panic!("connect to the CRI socket: {e}"));
+    Cri {
+        runtime: RuntimeServiceClient::new(channel.clone()),
+        images: ImageServiceClient::new(channel.clone()),
+        channel,
+    }
+}
+
+impl Cri {
+    /// `/runtime.v1alpha2.<service>/<method>`, as a kubelet 1.20 calls it.
+    pub async fn v1alpha2<Req, Resp>(
+        &self,
+        service: &str,
+        method: &str,
+        request: Req,
+    ) -> Result<Resp, Status>
+    where
+        Req: prost::Message + Send + Sync + 'static,
+        Resp: prost::Message + Default + Send + Sync + 'static,
+    {
+        self.call(&format!("/runtime.v1alpha2.{service}/{method}"), request)
+            .await
+    }
+
+    /// A unary call on any path.
+    pub async fn call<Req, Resp>(&self, path: &str, request: Req) -> Result<Resp, Status>
+    where
+        Req: prost::Message + Send + Sync + 'static,
+        Resp: prost::Message + Default + Send + Sync + 'static,
+    {
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        grpc.ready()
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let path = PathAndQuery::try_from(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        grpc.unary(
+            tonic::Request::new(request),
+            path,
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .map(tonic::Response::into_inner)
+    }
+}
+
+/// An ImageSpec naming `image`.
+pub fn spec(image: &str) -> Option<ImageSpec> {
+    Some(ImageSpec {
+        image: image.to_string(),
+        ..Default::default()
+    })
+}
+
+#[track_caller]
+pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, message: &str) {
+    match result {
+        Err(status) => {
+            assert_eq!(status.code(), code, "{status:?}");
+            assert!(
+                status.message().contains(message),
+                "{:?} does not contain {message:?}",
+                status.message()
+            );
+        }
+        Ok(ok) => panic!("expected {code:?}, got {ok:?}"),
+    }
+}
