@@ -156,10 +156,11 @@ fn resources_json(req: &UpdateRequest, h: &crate::spec::HostConfig) -> Value {
     Value::Object(res)
 }
 
-/// Applies `req` to the stored options with dockerd's checks (`verifyContainerResources`,
-/// `UpdateContainer`).
-fn merge_update(c: &Container, req: &UpdateRequest) -> Result<crate::spec::HostConfig> {
+/// `c` with `req` applied to its Docker body and its model, with dockerd's checks
+/// (`verifyContainerResources`, `UpdateContainer`); every check runs before anything is applied.
+fn apply_update(c: &Container, req: &UpdateRequest) -> Result<Container> {
     let mut h = c.docker()?.host_config.clone();
+    let mut restart = c.config.spec.restart;
     if let Some(m) = nonzero(req.memory) {
         if m < MIN_MEMORY {
             return Err(Error::BadUpdate(
@@ -220,15 +221,22 @@ fn merge_update(c: &Container, req: &UpdateRequest) -> Result<crate::spec::HostC
         h.blkio_weight = w;
     }
     if let Some(rp) = req.restart_policy.as_ref().filter(|rp| !rp.name.is_empty()) {
-        if h.auto_remove && rp.name != "no" {
+        restart = model::RestartPolicy::try_from(rp)?;
+        if c.config.spec.auto_remove && restart != model::RestartPolicy::No {
             return Err(Error::BadUpdate(
                 "Restart policy cannot be updated because AutoRemove is enabled for the container"
                     .into(),
             ));
         }
+        // Inspect shows the body.
         h.restart_policy = rp.clone();
     }
-    Ok(h)
+    let mut updated = c.clone();
+    // The model's resources through the conversion create used, so they keep its checks.
+    updated.config.spec.resources = model::Resources::try_from(&h)?;
+    updated.config.spec.restart = restart;
+    updated.docker_mut()?.host_config = h;
+    Ok(updated)
 }
 
 impl Engine {
@@ -290,8 +298,8 @@ impl Engine {
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
-        let host_config = merge_update(&c, &req)?;
-        let resources = resources_json(&req, &host_config);
+        let updated = apply_update(&c, &req)?;
+        let resources = resources_json(&req, &updated.docker()?.host_config);
         if c.state.status.is_live() && resources.as_object().is_some_and(|o| !o.is_empty()) {
             let file = self.shim_dir(&c.id).join("update.json");
             let json = serde_json::to_vec(&resources).map_err(Error::Json)?;
@@ -306,11 +314,6 @@ impl Engine {
             let _ = tokio::fs::remove_file(&file).await;
             applied?;
         }
-        let mut updated = c.clone();
-        // The model's values of what changed, through the conversion create used.
-        updated.config.spec.resources = model::Resources::try_from(&host_config)?;
-        updated.config.spec.restart = model::RestartPolicy::try_from(&host_config.restart_policy)?;
-        updated.docker_mut()?.host_config = host_config;
         let json = serde_json::to_string(&updated.config).map_err(Error::Json)?;
         let id = c.id.clone();
         self.with_store(move |store| Ok(store.metadata.set_container_config(&id, &json)?))

@@ -437,3 +437,29 @@ pub(crate) fn label_matches(labels: &BTreeMap<String, String>, filter: &str) -> 
         None => labels.contains_key(filter),
     }
 }
+
+/// A stopped container named `web` created through the Docker API with `options`, for unit
+/// tests of what reads a record.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn docker_container(options: CreateOptions) -> Container {
+    Container {
+        id: "c".repeat(64),
+        name: "web".into(),
+        image_id: berth_types::Digest::sha256_from_bytes(&[0; 32]),
+        created: Utc::now(),
+        config: Config {
+            spec: ContainerSpec::from_docker(&options, "web").unwrap(),
+            extension: Some(Extension::DockerCreate(Box::new(options))),
+            image_name: "busybox".into(),
+            path: "sh".into(),
+            args: Vec::new(),
+            hostname: "cccccccccccc".into(),
+            mounts: Vec::new(),
+            inherited_mounts: Vec::new(),
+            links: Vec::new(),
+        },
+        state: State::default(),
+        log_path: PathBuf::new(),
+    }
+}

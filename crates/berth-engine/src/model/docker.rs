@@ -22,8 +22,16 @@ impl ContainerSpec {
     /// port and address messages show, which is why this is not a plain `TryFrom`.
     pub fn from_docker(opts: &CreateOptions, container: &str) -> Result<Self, ModelError> {
         let h = &opts.host_config;
-        // Restart policy against auto-remove, and both against the log settings.
-        spec::validate_lifecycle(h)?;
+        // dockerd checks these first: the restart policy, then against auto-remove, then the
+        // log settings.
+        let restart = RestartPolicy::try_from(&h.restart_policy)?;
+        if h.auto_remove && restart != RestartPolicy::No {
+            return Err(SpecError::Conflict(
+                "can't create 'AutoRemove' container with restart policy",
+            )
+            .into());
+        }
+        let log = LogSpec::try_from(&h.log_config)?;
         let mut storage = Storage::try_from(h)?;
         storage.anonymous_volumes = opts
             .volumes
@@ -42,9 +50,9 @@ impl ContainerSpec {
             storage,
             resources: Resources::try_from(h)?,
             security: Security::try_from(h)?,
-            restart: RestartPolicy::try_from(&h.restart_policy)?,
+            restart,
             auto_remove: h.auto_remove,
-            log: LogSpec::try_from(&h.log_config)?,
+            log,
             runtime: non_empty(&h.runtime),
         })
     }
@@ -263,27 +271,41 @@ impl TryFrom<&Healthcheck> for HealthCheck {
     }
 }
 
+/// With dockerd's messages.
 impl TryFrom<&options::RestartPolicy> for RestartPolicy {
     type Error = ModelError;
     fn try_from(rp: &options::RestartPolicy) -> Result<Self, Self::Error> {
-        spec::validate_restart_policy(rp)?;
+        let retries = rp.maximum_retry_count;
+        let bad_retries = |reason| {
+            invalid(
+                "RestartPolicy.MaximumRetryCount",
+                &retries.to_string(),
+                reason,
+            )
+        };
         Ok(match rp.name.as_str() {
+            "" | "no" | "always" | "unless-stopped" if retries != 0 => {
+                return Err(bad_retries(
+                    "can only be used with restart policy 'on-failure'",
+                ))
+            }
+            "" | "no" => Self::No,
             "always" => Self::Always,
             "unless-stopped" => Self::UnlessStopped,
             "on-failure" => Self::OnFailure {
-                max_retries: match rp.maximum_retry_count {
+                max_retries: match retries {
                     0 => None,
-                    n => Some(u32::try_from(n).map_err(|_| {
-                        invalid(
-                            "RestartPolicy.MaximumRetryCount",
-                            &n.to_string(),
-                            "too large",
-                        )
-                    })?),
+                    n if n < 0 => return Err(bad_retries("must not be negative")),
+                    n => Some(u32::try_from(n).map_err(|_| bad_retries("too large"))?),
                 },
             },
-            // `""` and `no`: validation refused every other name.
-            _ => Self::No,
+            other => {
+                return Err(invalid(
+                    "RestartPolicy.Name",
+                    other,
+                    "unknown restart policy",
+                ))
+            }
         })
     }
 }

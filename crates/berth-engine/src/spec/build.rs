@@ -15,7 +15,7 @@ use super::caps::{available_only, effective_capabilities, to_oci};
 use super::error::{invalid, SpecError};
 use super::merge::{merge, process_env, MergedConfig};
 use super::mounts::{self, MountPoint, VolumeRequest};
-use super::options::{CreateOptions, HostConfig, ImageConfig, LogConfig, RestartPolicy};
+use super::options::{CreateOptions, ImageConfig, LogConfig};
 use super::resources::{self, HostDevices, HostFs, SharedNamespaces};
 use super::seccomp::{self, SeccompHost};
 use super::user::ResolvedUser;
@@ -302,50 +302,6 @@ fn join_path<'p>(
         })
 }
 
-/// Restart policy, auto-remove and log driver: they do not shape the spec, but a create request
-/// with bad ones must fail at create, as with dockerd.
-pub(crate) fn validate_lifecycle(h: &HostConfig) -> Result<(), SpecError> {
-    validate_restart_policy(&h.restart_policy)?;
-    if h.auto_remove && !matches!(h.restart_policy.name.as_str(), "" | "no") {
-        return Err(SpecError::Conflict(
-            "can't create 'AutoRemove' container with restart policy",
-        ));
-    }
-    validate_log_config(&h.log_config)
-}
-
-/// A restart policy's name and retry count, with dockerd's messages.
-pub(crate) fn validate_restart_policy(rp: &RestartPolicy) -> Result<(), SpecError> {
-    match rp.name.as_str() {
-        "" | "no" | "always" | "unless-stopped" => {
-            if rp.maximum_retry_count != 0 {
-                return Err(invalid(
-                    "RestartPolicy.MaximumRetryCount",
-                    rp.maximum_retry_count,
-                    "can only be used with restart policy 'on-failure'",
-                ));
-            }
-        }
-        "on-failure" => {
-            if rp.maximum_retry_count < 0 {
-                return Err(invalid(
-                    "RestartPolicy.MaximumRetryCount",
-                    rp.maximum_retry_count,
-                    "must not be negative",
-                ));
-            }
-        }
-        other => {
-            return Err(invalid(
-                "RestartPolicy.Name",
-                other,
-                "unknown restart policy",
-            ))
-        }
-    }
-    Ok(())
-}
-
 /// A log driver and its options, with the messages create has always given.
 pub(crate) fn validate_log_config(log: &LogConfig) -> Result<(), SpecError> {
     match log.driver.as_str() {
@@ -413,7 +369,6 @@ pub fn build_spec(
     ctx: &SpecContext<'_>,
 ) -> Result<BuiltSpec, SpecError> {
     let h = &opts.host_config;
-    validate_lifecycle(h)?;
     let merged = merge(opts, image)?;
     let security = security_opts(&h.security_opt)?;
 

@@ -33,3 +33,66 @@ fn update_resources_only_name_what_changed() {
     assert_eq!(v["cpu"]["period"], json!(100_000));
     assert!(v.get("pids").is_none());
 }
+
+fn policy(name: &str, retries: i64) -> Option<RestartPolicy> {
+    Some(RestartPolicy {
+        name: name.into(),
+        maximum_retry_count: retries,
+    })
+}
+
+#[test]
+fn update_sets_the_restart_policy_in_the_model_and_the_body() {
+    let c = super::super::docker_container(crate::spec::CreateOptions::default());
+    let req = UpdateRequest {
+        restart_policy: policy("on-failure", 3),
+        ..Default::default()
+    };
+    let updated = apply_update(&c, &req).unwrap();
+    assert_eq!(
+        updated.config.spec.restart,
+        model::RestartPolicy::OnFailure {
+            max_retries: Some(3)
+        }
+    );
+    assert_eq!(
+        updated.docker().unwrap().host_config.restart_policy.name,
+        "on-failure"
+    );
+    // An empty name keeps the policy, as in dockerd.
+    let kept = apply_update(&updated, &UpdateRequest::default()).unwrap();
+    assert_eq!(kept.config.spec.restart, updated.config.spec.restart);
+}
+
+#[test]
+fn update_refuses_bad_restart_policies() {
+    let c = super::super::docker_container(crate::spec::CreateOptions::default());
+    let bad = UpdateRequest {
+        memory: Some(64 << 20),
+        restart_policy: policy("sometimes", 0),
+        ..Default::default()
+    };
+    let err = apply_update(&c, &bad).unwrap_err();
+    assert!(err.to_string().contains("unknown restart policy"), "{err}");
+
+    let mut opts = crate::spec::CreateOptions::default();
+    opts.host_config.auto_remove = true;
+    let rm = super::super::docker_container(opts);
+    let err = apply_update(
+        &rm,
+        &UpdateRequest {
+            restart_policy: policy("always", 0),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("AutoRemove"), "{err}");
+    let no = UpdateRequest {
+        restart_policy: policy("no", 0),
+        ..Default::default()
+    };
+    assert_eq!(
+        apply_update(&rm, &no).unwrap().config.spec.restart,
+        model::RestartPolicy::No
+    );
+}

@@ -3,31 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::containers::{Config, Extension, State};
+use crate::containers::docker_container as container;
 use crate::model::ContainerSpec;
 use crate::spec::EndpointIpam;
-
-fn container(options: CreateOptions) -> Container {
-    Container {
-        id: "c".repeat(64),
-        name: "web".into(),
-        image_id: berth_types::Digest::sha256_from_bytes(&[0; 32]),
-        created: chrono::Utc::now(),
-        config: Config {
-            spec: ContainerSpec::from_docker(&options, "web").unwrap(),
-            extension: Some(Extension::DockerCreate(Box::new(options))),
-            image_name: "busybox".into(),
-            path: "sh".into(),
-            args: Vec::new(),
-            hostname: "cccccccccccc".into(),
-            mounts: Vec::new(),
-            inherited_mounts: Vec::new(),
-            links: Vec::new(),
-        },
-        state: State::default(),
-        log_path: PathBuf::new(),
-    }
-}
 
 fn network(name: &str, driver: &str) -> Network {
     Network {

@@ -5,7 +5,7 @@ use oci_spec::runtime::{Capability, LinuxDeviceType, LinuxSeccompAction, PosixRl
 use super::*;
 use crate::model::ModelError;
 use crate::spec::resources::{HostFileInfo, HostFileKind};
-use crate::spec::DEFAULT_CAPABILITIES;
+use crate::spec::{HostConfig, DEFAULT_CAPABILITIES};
 
 const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
