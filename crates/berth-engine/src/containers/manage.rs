@@ -18,8 +18,6 @@ pub use berth_cgroups::{BlkioEntry, Stats as CgroupStats};
 
 /// dockerd's lower bound for a memory limit.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
-/// The CFS period `--cpus` is expressed against, as dockerd.
-const CPU_PERIOD_US: i64 = 100_000;
 
 /// `docker update`: Docker's `UpdateConfig` (its `Resources` plus `RestartPolicy`). Fields left
 /// at zero (or null) keep their current value, as in dockerd.
@@ -101,43 +99,38 @@ fn parse_ps(output: &str, pids: &[i32]) -> std::result::Result<Top, String> {
     Ok(Top { titles, processes })
 }
 
-/// The OCI `linux.resources` object for what this update changes.
-fn resources_json(req: &UpdateRequest, h: &crate::spec::HostConfig) -> Value {
+/// The OCI `linux.resources` object for what `req` changes, with the values of `r`, the
+/// container's resources after the update.
+fn resources_json(req: &UpdateRequest, r: &model::Resources) -> Value {
     let mut memory = Map::new();
     if nonzero(req.memory).is_some() || nonzero(req.memory_swap).is_some() {
-        // Both, as merged: the runtime applies what it is given, and cgroup v2 sets swap apart
-        // from memory (memory.swap.max = swap - memory), so one needs the other.
-        if h.memory > 0 {
-            memory.insert("limit".into(), json!(h.memory));
+        // Both: the runtime applies what it is given, and cgroup v2 sets swap apart from
+        // memory (memory.swap.max = swap - memory), so one needs the other.
+        if let Some(limit) = r.memory.limit {
+            memory.insert("limit".into(), json!(limit));
         }
-        let swap = crate::spec::swap_limit(h);
-        if swap != 0 {
-            memory.insert("swap".into(), json!(swap));
-        }
+        // The model's `None` is unlimited, which the runtime spells -1.
+        memory.insert("swap".into(), json!(r.memory.swap.unwrap_or(-1)));
     }
-    if let Some(r) = nonzero(req.memory_reservation) {
-        memory.insert("reservation".into(), json!(r));
+    if nonzero(req.memory_reservation).is_some() {
+        memory.insert("reservation".into(), json!(r.memory.reservation));
     }
     let mut cpu = Map::new();
-    if let Some(s) = nonzero(req.cpu_shares) {
-        cpu.insert("shares".into(), json!(s));
+    if nonzero(req.cpu_shares).is_some() {
+        cpu.insert("shares".into(), json!(r.cpu.shares));
     }
-    if let Some(n) = nonzero(req.nano_cpus) {
-        cpu.insert("period".into(), json!(CPU_PERIOD_US));
-        cpu.insert("quota".into(), json!(n * CPU_PERIOD_US / 1_000_000_000));
-    } else {
-        if let Some(p) = nonzero(req.cpu_period) {
-            cpu.insert("period".into(), json!(p));
-        }
-        if let Some(q) = nonzero(req.cpu_quota) {
-            cpu.insert("quota".into(), json!(q));
-        }
+    // `--cpus` is a quota over a period in the model already.
+    if nonzero(req.nano_cpus).is_some() || nonzero(req.cpu_period).is_some() {
+        cpu.insert("period".into(), json!(r.cpu.period));
     }
-    if let Some(c) = req.cpuset_cpus.as_deref().filter(|c| !c.is_empty()) {
-        cpu.insert("cpus".into(), json!(c));
+    if nonzero(req.nano_cpus).is_some() || nonzero(req.cpu_quota).is_some() {
+        cpu.insert("quota".into(), json!(r.cpu.quota));
     }
-    if let Some(m) = req.cpuset_mems.as_deref().filter(|m| !m.is_empty()) {
-        cpu.insert("mems".into(), json!(m));
+    if req.cpuset_cpus.as_deref().is_some_and(|c| !c.is_empty()) {
+        cpu.insert("cpus".into(), json!(r.cpu.cpus));
+    }
+    if req.cpuset_mems.as_deref().is_some_and(|m| !m.is_empty()) {
+        cpu.insert("mems".into(), json!(r.cpu.mems));
     }
     let mut res = Map::new();
     if !memory.is_empty() {
@@ -147,11 +140,13 @@ fn resources_json(req: &UpdateRequest, h: &crate::spec::HostConfig) -> Value {
         res.insert("cpu".into(), Value::Object(cpu));
     }
     if req.pids_limit.is_some() {
-        let limit = h.pids_limit.filter(|l| *l > 0).unwrap_or(-1);
-        res.insert("pids".into(), json!({ "limit": limit }));
+        res.insert(
+            "pids".into(),
+            json!({ "limit": r.pids_limit.unwrap_or(-1) }),
+        );
     }
-    if let Some(w) = nonzero(req.blkio_weight) {
-        res.insert("blockIO".into(), json!({ "weight": w }));
+    if nonzero(req.blkio_weight).is_some() {
+        res.insert("blockIO".into(), json!({ "weight": r.block_io.weight }));
     }
     Value::Object(res)
 }
@@ -299,7 +294,7 @@ impl Engine {
         let _op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
         let updated = apply_update(&c, &req)?;
-        let resources = resources_json(&req, &updated.docker()?.host_config);
+        let resources = resources_json(&req, &updated.config.spec.resources);
         if c.state.status.is_live() && resources.as_object().is_some_and(|o| !o.is_empty()) {
             let file = self.shim_dir(&c.id).join("update.json");
             let json = serde_json::to_vec(&resources).map_err(Error::Json)?;

@@ -36,7 +36,7 @@ pub use options::{
     ImageConfig, LogConfig, MountSpec, NetworkingConfig, ThrottleDevice, TmpfsOptions,
     VolumeOptions, WeightDevice,
 };
-pub(crate) use resources::{cpu, memory, parse_cgroup_rule, pids, rlimits, swap_limit};
+pub(crate) use resources::{cpu, memory, parse_cgroup_rule, pids, rlimits};
 pub use resources::{HostDevices, HostFileInfo, HostFileKind, HostFs};
 pub use seccomp::SeccompHost;
 pub use user::{resolve_user, ResolvedUser};

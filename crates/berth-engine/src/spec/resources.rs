@@ -19,7 +19,7 @@ use super::options::{DeviceMapping, HostConfig, ThrottleDevice, Ulimit};
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 
 /// Memory plus swap: as given, or dockerd's default of twice the memory limit.
-pub(crate) fn swap_limit(h: &HostConfig) -> i64 {
+fn swap_limit(h: &HostConfig) -> i64 {
     if h.memory > 0 && h.memory_swap == 0 {
         h.memory * 2
     } else {

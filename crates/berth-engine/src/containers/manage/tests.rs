@@ -21,17 +21,29 @@ fn update_resources_only_name_what_changed() {
         nano_cpus: Some(500_000_000),
         ..Default::default()
     };
-    // The stored config after the merge: memory and swap go together (v2 needs both).
-    let merged = crate::spec::HostConfig {
-        memory: 64 << 20,
-        ..Default::default()
-    };
-    let v = resources_json(&req, &merged);
+    let c = super::super::docker_container(crate::spec::CreateOptions::default());
+    let updated = apply_update(&c, &req).unwrap();
+    // Memory and swap go together (v2 needs both); Docker's default swap is twice the memory.
+    let v = resources_json(&req, &updated.config.spec.resources);
     assert_eq!(v["memory"]["limit"], json!(64 << 20));
     assert_eq!(v["memory"]["swap"], json!(128 << 20));
     assert_eq!(v["cpu"]["quota"], json!(50_000));
     assert_eq!(v["cpu"]["period"], json!(100_000));
+    assert!(v["cpu"].get("shares").is_none());
     assert!(v.get("pids").is_none());
+
+    // Unlimited swap and pids, from the model's `None`.
+    let req = UpdateRequest {
+        memory_swap: Some(-1),
+        pids_limit: Some(0),
+        ..Default::default()
+    };
+    let updated = apply_update(&updated, &req).unwrap();
+    let v = resources_json(&req, &updated.config.spec.resources);
+    assert_eq!(v["memory"]["limit"], json!(64 << 20));
+    assert_eq!(v["memory"]["swap"], json!(-1));
+    assert_eq!(v["pids"]["limit"], json!(-1));
+    assert!(v.get("cpu").is_none());
 }
 
 fn policy(name: &str, retries: i64) -> Option<RestartPolicy> {
