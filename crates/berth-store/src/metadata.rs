@@ -17,9 +17,11 @@ use crate::error::{sql, Error, Result};
 use crate::sqlite;
 
 mod networks;
+mod pods;
 mod volumes;
 
 pub use networks::NetworkRecord;
+pub use pods::PodRecord;
 pub use volumes::{Volume, VolumeRef};
 
 /// Append-only schema history; see `docs/storage.md` for what each column means.
@@ -41,6 +43,11 @@ pub use volumes::{Volume, VolumeRef};
 /// - Migration 5, `gzip_blobs`: the gzip blob `docker push` made of an uncompressed layer blob
 ///   (`source`), so every push of the layer sends the same bytes. No foreign key: blobs are not
 ///   rows; GC keeps `gzip` while `source` is kept and deletes the row with either blob.
+/// - Migration 6 is reserved for the engine model's `containers.format`/`namespace` columns
+///   (branch `model`); until that merges it changes nothing.
+/// - Migration 7, `pods`: Kubernetes pod sandboxes, the engine's pod spec (`config`) and its
+///   lifecycle and resources (`state`) as JSON; CRI's identity (name, namespace, uid, attempt)
+///   is unique, as containerd reserves the sandbox name. Not containers: no image, no snapshot.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE images (
         id              TEXT PRIMARY KEY,
@@ -107,6 +114,18 @@ const MIGRATIONS: &[&str] = &[
         source TEXT PRIMARY KEY,
         gzip   TEXT NOT NULL,
         size   INTEGER NOT NULL
+    );",
+    "SELECT 1;",
+    "CREATE TABLE pods (
+        id        TEXT PRIMARY KEY,
+        name      TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        uid       TEXT NOT NULL,
+        attempt   INTEGER NOT NULL,
+        config    TEXT NOT NULL,
+        state     TEXT NOT NULL,
+        created   INTEGER NOT NULL,
+        UNIQUE (name, namespace, uid, attempt)
     );",
 ];
 
