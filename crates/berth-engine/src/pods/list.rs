@@ -17,7 +17,7 @@ pub struct PodFilter {
 }
 
 impl PodFilter {
-    fn matches(&self, pod: &Pod) -> bool {
+    pub(super) fn matches(&self, pod: &Pod) -> bool {
         self.id.as_ref().is_none_or(|id| pod.id.starts_with(id))
             && self
                 .ready

@@ -271,3 +271,7 @@ impl Engine {
             .await
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -28,7 +28,7 @@ pub(in crate::runtime) async fn list_pod_sandbox(
     Ok(Response::new(ListPodSandboxResponse { items }))
 }
 
-fn filter(f: PodSandboxFilter) -> PodFilter {
+pub(super) fn filter(f: PodSandboxFilter) -> PodFilter {
     PodFilter {
         id: (!f.id.is_empty()).then_some(f.id),
         ready: f

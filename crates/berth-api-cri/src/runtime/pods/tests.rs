@@ -122,3 +122,45 @@ fn seccomp_profiles_old_and_new() {
     );
     assert!(seccomp(None, "bogus").is_err());
 }
+
+#[test]
+fn list_filters_become_the_engine_filter() {
+    let f = list::filter(proto::PodSandboxFilter {
+        id: "abc".into(),
+        state: Some(proto::PodSandboxStateValue {
+            state: PodSandboxState::SandboxNotready.into(),
+        }),
+        label_selector: [("app".to_string(), "web".to_string())].into(),
+    });
+    assert_eq!(f.id.as_deref(), Some("abc"));
+    assert_eq!(f.ready, Some(false));
+    assert_eq!(f.labels.get("app").map(String::as_str), Some("web"));
+    let empty = list::filter(proto::PodSandboxFilter::default());
+    assert_eq!(empty, berth_engine::pods::PodFilter::default());
+}
+
+#[test]
+fn status_reports_ips_namespaces_and_identity() {
+    let spec = pod_spec(config(), String::new()).unwrap();
+    let pod = Pod {
+        id: "p1".into(),
+        spec,
+        state: berth_engine::pods::PodState {
+            phase: PodPhase::Ready,
+            ips: vec![[10, 1, 0, 5].into(), "fd00::5".parse().unwrap()],
+            ..Default::default()
+        },
+        created: chrono::DateTime::from_timestamp(1, 5).unwrap(),
+    };
+    let s = status::status(&pod);
+    assert_eq!(s.state, i32::from(PodSandboxState::SandboxReady));
+    assert_eq!(s.created_at, 1_000_000_005);
+    assert_eq!(s.metadata, config().metadata);
+    let net = s.network.unwrap();
+    assert_eq!(net.ip, "10.1.0.5");
+    assert_eq!(net.additional_ips[0].ip, "fd00::5");
+    let options = s.linux.unwrap().namespaces.unwrap().options.unwrap();
+    assert_eq!(options.network, i32::from(NamespaceMode::Node));
+    assert_eq!(options.pid, i32::from(NamespaceMode::Container));
+    assert_eq!(options.ipc, i32::from(NamespaceMode::Pod));
+}
