@@ -429,6 +429,53 @@ async fn a_pod_runs_is_listed_stops_twice_and_is_removed_without_leaks() {
 }
 
 #[tokio::test]
+async fn a_host_network_pod_has_the_node_network_and_no_cni_attachment() {
+    let Some((d, net)) = daemon("bridge") else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let mut config = pod_config(&net, free_port());
+    let namespaces = NamespaceOption {
+        network: NamespaceMode::Node.into(),
+        ..Default::default()
+    };
+    if let Some(linux) = config.linux.as_mut() {
+        linux.security_context = Some(LinuxSandboxSecurityContext {
+            namespace_options: Some(namespaces),
+            ..Default::default()
+        });
+    }
+    let id = run_pod(&mut c, &config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    let s = status(&mut c, &id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state(&s), PodSandboxState::SandboxReady);
+    let st = s.status.clone().unwrap_or_default();
+    assert_eq!(st.network.unwrap_or_default().ip, "");
+    let options = st
+        .linux
+        .and_then(|l| l.namespaces)
+        .and_then(|n| n.options)
+        .unwrap_or_default();
+    assert_eq!(options.network, i32::from(NamespaceMode::Node));
+    let pid = pause_pid(&s);
+    let me = std::process::id() as i32;
+    assert_eq!(ns_inode(pid, "net"), ns_inode(me, "net"));
+    // The node's hostname too (containerd's rule): no UTS namespace of its own.
+    assert_eq!(ns_inode(pid, "uts"), ns_inode(me, "uts"));
+    assert!(!netns_path(&d, &id).exists());
+    assert_eq!(
+        nat_rules_of(&id),
+        Vec::<String>::new(),
+        "no CNI for the host network"
+    );
+    stop(&mut c, &id).await;
+    remove(&mut c, &id).await;
+    assert_nothing_left(&d, &net, &id, &[pid]);
+}
+
+#[tokio::test]
 async fn a_failed_run_names_the_missing_plugin_and_leaves_nothing() {
     let plugin = unique("no-such-plugin");
     let Some((d, net)) = daemon(&plugin) else {
