@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use berth_testkit::{cgroup_dirs, eventually, free_port, skip_unless, unique, Client, Daemon};
+use berth_testkit::{cgroup_dirs, eventually, free_port, run, skip_unless, unique, Client, Daemon};
 use cri::*;
 
 /// The pods' network of one daemon: its CNI configuration and the names it is made of.
@@ -574,4 +574,65 @@ fn chrono_now_ns() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn crictl_runs_inspects_lists_stops_and_removes_a_pod() {
+    let Some(crictl) = std::env::var_os("BERTH_TEST_CRICTL") else {
+        eprintln!(
+            "skipped: BERTH_TEST_CRICTL is not set (scripts/test.sh sets it to what \
+             scripts/build-cri-tools.sh crictl prints)"
+        );
+        return;
+    };
+    let Some((d, net)) = daemon("bridge") else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let endpoint = format!("unix://{}", d.cri_socket.display());
+    let crictl = |args: &[&str]| {
+        let mut cmd = Command::new(&crictl);
+        cmd.args(["--runtime-endpoint", &endpoint])
+            // No /etc/crictl.yaml lookups from the host.
+            .args(["--config", "/dev/null"])
+            .args(args);
+        run(cmd, None)
+    };
+    let app = unique("app");
+    let config = serde_json::json!({
+        "metadata": { "name": unique("pod"), "namespace": "berth-test", "uid": unique("uid"), "attempt": 1 },
+        "hostname": "crictl-pod",
+        "labels": { "app": app },
+        "linux": { "cgroup_parent": format!("/{}", net.cgroup_parent) },
+    });
+    let file = d.root.path().join("pod.json");
+    std::fs::write(&file, config.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let file = file.display().to_string();
+    let id = crictl(&["runp", &file]).ok().stdout.trim().to_string();
+    assert_eq!(id.len(), 64, "{id:?}");
+    let label = format!("app={app}");
+    let listed = crictl(&["pods", "-q", "--label", &label, "--state", "ready"]).ok();
+    assert_eq!(listed.stdout.trim(), id);
+    let inspect = crictl(&["inspectp", &id]).ok();
+    let json: serde_json::Value =
+        serde_json::from_str(&inspect.stdout).unwrap_or_else(|e| panic!("{e}: {inspect:?}"));
+    assert_eq!(json["status"]["state"], "SANDBOX_READY", "{json}");
+    let ip = json["status"]["network"]["ip"].as_str().unwrap_or_default();
+    assert!(ip.starts_with(&net.prefix), "{json}");
+    assert!(
+        json["info"]["pid"].as_i64().unwrap_or_default() > 0,
+        "{json}"
+    );
+    crictl(&["stopp", &id]).ok();
+    let stopped = crictl(&["pods", "-q", "--label", &label, "--state", "notready"]).ok();
+    assert_eq!(stopped.stdout.trim(), id);
+    crictl(&["rmp", &id]).ok();
+    assert_eq!(
+        crictl(&["pods", "-q", "--label", &label])
+            .ok()
+            .stdout
+            .trim(),
+        ""
+    );
+    assert_nothing_left(&d, &net, &id, &[]);
 }
