@@ -8,7 +8,7 @@ use crate::{Engine, Result};
 /// Every condition must hold; empty ones hold for all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodFilter {
-    /// An id or id prefix.
+    /// An id or unique id prefix.
     pub id: Option<String>,
     /// Ready (true) or not (false: stopped, or still being created).
     pub ready: Option<bool>,
@@ -18,7 +18,7 @@ pub struct PodFilter {
 
 impl PodFilter {
     pub(super) fn matches(&self, pod: &Pod) -> bool {
-        self.id.as_ref().is_none_or(|id| pod.id.starts_with(id))
+        self.id.as_ref().is_none_or(|id| pod.id == *id)
             && self
                 .ready
                 .is_none_or(|ready| ready == (pod.state.phase == PodPhase::Ready))
@@ -36,6 +36,10 @@ impl Engine {
         let records = self
             .with_store(|store| Ok(store.metadata.list_pods()?))
             .await?;
+        let filter = PodFilter {
+            id: filter.id.as_deref().map(|id| full_id(id, &records)),
+            ..filter
+        };
         Ok(records
             .into_iter()
             .filter_map(|r| {
@@ -45,5 +49,15 @@ impl Engine {
             })
             .filter(|p| filter.matches(p))
             .collect())
+    }
+}
+
+/// containerd's normalisation of the filter's id: the id it names exactly or as a unique
+/// prefix; an ambiguous prefix stays as it is, and so matches no pod exactly.
+pub(super) fn full_id(id: &str, records: &[berth_store::metadata::PodRecord]) -> String {
+    let mut matches = records.iter().filter(|r| r.id.starts_with(id));
+    match (matches.next(), matches.next()) {
+        (Some(only), None) => only.id.clone(),
+        _ => id.to_string(),
     }
 }

@@ -32,14 +32,38 @@ fn filters_match_id_prefix_readiness_and_every_label() {
         labels: labels(l),
     };
     assert!(f(None, None, &[]).matches(&p));
-    assert!(f(Some("abc"), Some(true), &[("app", "a")]).matches(&p));
+    assert!(f(Some("abcdef"), Some(true), &[("app", "a")]).matches(&p));
     assert!(f(Some("abcdef"), None, &[("app", "a"), ("tier", "web")]).matches(&p));
-    assert!(!f(Some("bcd"), None, &[]).matches(&p));
+    // Prefixes are resolved before matching (list::full_id).
+    assert!(!f(Some("abc"), None, &[]).matches(&p));
     assert!(!f(None, Some(false), &[]).matches(&p));
     assert!(!f(None, None, &[("app", "a"), ("tier", "db")]).matches(&p));
     assert!(!f(None, None, &[("zone", "")]).matches(&p));
     // A sandbox still being made is not ready.
     assert!(f(None, Some(false), &[]).matches(&pod("x", PodPhase::Creating, "a")));
+}
+
+#[test]
+fn a_filter_id_prefix_names_one_pod_or_none() {
+    let record = |id: &str| berth_store::metadata::PodRecord {
+        id: id.into(),
+        name: String::new(),
+        namespace: String::new(),
+        uid: String::new(),
+        attempt: 0,
+        config: String::new(),
+        state: String::new(),
+        created: Utc::now(),
+    };
+    let records = [record("abc1"), record("abc2"), record("def")];
+    assert_eq!(list::full_id("d", &records), "def");
+    assert_eq!(list::full_id("abc1", &records), "abc1");
+    assert_eq!(
+        list::full_id("abc", &records),
+        "abc",
+        "ambiguous: unchanged"
+    );
+    assert_eq!(list::full_id("x", &records), "x");
 }
 
 #[test]
