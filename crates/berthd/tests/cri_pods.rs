@@ -142,6 +142,13 @@ fn pod_config(net: &PodNet, host_port: u16) -> PodSandboxConfig {
         annotations: HashMap::from([("berth.test/note".to_string(), "kept".to_string())]),
         linux: Some(LinuxPodSandboxConfig {
             cgroup_parent: format!("/{}", net.cgroup_parent),
+            security_context: Some(LinuxSandboxSecurityContext {
+                seccomp: Some(SecurityProfile {
+                    profile_type: security_profile::ProfileType::RuntimeDefault.into(),
+                    localhost_ref: String::new(),
+                }),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         ..Default::default()
@@ -344,6 +351,11 @@ async fn a_pod_runs_is_listed_stops_twice_and_is_removed_without_leaks() {
     let pid = pause_pid(&s);
     assert!(alive(pid), "pause {pid} is not running");
     assert_eq!(pid_ns_pid(pid), "1");
+    let proc_status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    assert!(
+        proc_status.contains("Seccomp:\t2") && proc_status.contains("NoNewPrivs:\t1"),
+        "pause runs without the runtime's default seccomp filter: {proc_status}"
+    );
     let netns = netns_path(&d, &id);
     let pinned = std::fs::metadata(&netns).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(pinned.ino(), ns_inode(pid, "net"));
@@ -510,45 +522,42 @@ async fn pods_survive_a_crash_of_berthd_and_a_dead_pause_is_not_ready() {
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
     let mut c = connect(&d.cri_socket).await;
-    let kept = run_pod(&mut c, &pod_config(&net, free_port()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
-    let lost = run_pod(&mut c, &pod_config(&net, free_port()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
-    let pid = |s: Result<PodSandboxStatusResponse, Status>| {
-        pause_pid(&s.unwrap_or_else(|e| panic!("{e}")))
+    // `kept` runs throughout; `lost`'s pause dies while berthd is down; `watched`'s after.
+    let mut pods = Vec::new();
+    for _ in 0..3 {
+        let id = run_pod(&mut c, &pod_config(&net, free_port()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+        let s = status(&mut c, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        pods.push((id, pause_pid(&s)));
+    }
+    let [(kept, kept_pid), (lost, lost_pid), (watched, watched_pid)] = &pods[..] else {
+        unreachable!()
     };
-    let (kept_pid, lost_pid) = (
-        pid(status(&mut c, &kept).await),
-        pid(status(&mut c, &lost).await),
-    );
     drop(c);
 
     d.kill9();
     // SAFETY: SIGKILL to a pause process this test started.
-    unsafe { libc::kill(lost_pid, libc::SIGKILL) };
-    assert!(eventually(Duration::from_secs(5), || !alive(lost_pid)));
+    unsafe { libc::kill(*lost_pid, libc::SIGKILL) };
+    assert!(eventually(Duration::from_secs(5), || !alive(*lost_pid)));
     d.spawn();
 
     let mut c = connect(&d.cri_socket).await;
-    let s = status(&mut c, &kept)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(state(&s), PodSandboxState::SandboxReady);
-    assert_eq!(pause_pid(&s), kept_pid);
-    assert!(alive(kept_pid));
-    let s = status(&mut c, &lost)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    for (id, pid) in [(kept, kept_pid), (watched, watched_pid)] {
+        let s = status(&mut c, id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(state(&s), PodSandboxState::SandboxReady);
+        assert_eq!(pause_pid(&s), *pid);
+        assert!(alive(*pid));
+    }
+    let s = status(&mut c, lost).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(state(&s), PodSandboxState::SandboxNotready);
 
-    // The restored pod is watched again: its pause dying makes it not ready.
+    // Restored pods are watched again: a pause dying makes its pod not ready.
     // SAFETY: SIGKILL to a pause process this test started.
-    unsafe { libc::kill(kept_pid, libc::SIGKILL) };
+    unsafe { libc::kill(*watched_pid, libc::SIGKILL) };
     let mut ready = true;
     for _ in 0..100 {
-        let s = status(&mut c, &kept)
+        let s = status(&mut c, watched)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         ready = state(&s) == PodSandboxState::SandboxReady;
@@ -559,12 +568,16 @@ async fn pods_survive_a_crash_of_berthd_and_a_dead_pause_is_not_ready() {
     }
     assert!(!ready, "a pod whose pause died is still ready");
 
-    for id in [&kept, &lost] {
+    // A restored running pod stops: its pause goes.
+    stop(&mut c, kept).await;
+    assert!(eventually(Duration::from_secs(5), || !alive(*kept_pid)));
+    let pids: Vec<i32> = pods.iter().map(|(_, pid)| *pid).collect();
+    for (id, _) in &pods {
         stop(&mut c, id).await;
         remove(&mut c, id).await;
     }
-    for id in [&kept, &lost] {
-        assert_nothing_left(&d, &net, id, &[kept_pid, lost_pid]);
+    for (id, _) in &pods {
+        assert_nothing_left(&d, &net, id, &pids);
     }
 }
 
