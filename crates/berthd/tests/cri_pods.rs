@@ -516,6 +516,54 @@ async fn a_failed_run_names_the_missing_plugin_and_leaves_nothing() {
 }
 
 #[tokio::test]
+async fn a_run_failing_after_the_network_is_attached_undoes_it() {
+    let Some((d, net)) = daemon("bridge") else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let mut config = pod_config(&net, free_port());
+    // The runtime refuses it at create: after the CNI ADD, with the shim running.
+    let sysctl = "net.ipv4.berth_no_such_sysctl";
+    if let Some(linux) = config.linux.as_mut() {
+        linux.sysctls = HashMap::from([(sysctl.to_string(), "1".to_string())]);
+    }
+    let err = run_pod(&mut c, &config)
+        .await
+        .expect_err("a pod with a sysctl the kernel does not have");
+    assert!(err.message().contains("berth_no_such_sysctl"), "{err:?}");
+    let all = list(&mut c, PodSandboxFilter::default()).await;
+    assert!(all.is_empty(), "{all:?}");
+    let made: Vec<_> = std::fs::read_dir(d.exec_root().join("pods"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(made.is_empty(), "{made:?}");
+    assert_eq!(veths(&net), "", "veth left on {}", net.bridge);
+    let leases: Vec<_> = std::fs::read_dir(net.ipam_dir.join(&net.name))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&net.prefix))
+        .collect();
+    assert!(leases.is_empty(), "{leases:?}");
+    let cgroups = std::fs::read_dir(Path::new("/sys/fs/cgroup/pids").join(&net.cgroup_parent))
+        .into_iter()
+        .chain(std::fs::read_dir(
+            Path::new("/sys/fs/cgroup").join(&net.cgroup_parent),
+        ))
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .count();
+    assert_eq!(cgroups, 0, "a sandbox cgroup is left");
+    assert_eq!(d.leaked_mounts(), Vec::<String>::new());
+    assert_eq!(processes_of(&d, &[]), Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn pods_survive_a_crash_of_berthd_and_a_dead_pause_is_not_ready() {
     let Some((mut d, net)) = daemon("bridge") else {
         return;
