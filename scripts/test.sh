@@ -10,9 +10,10 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-# berthd's end-to-end tests run `--init` containers: the init must be static (scripts/build-static.sh).
-BERTH_TEST_INIT=$(scripts/build-static.sh berth-init)
-export BERTH_TEST_INIT
+# berthd's end-to-end tests run `--init` containers and pod sandboxes: the init and the pause
+# must be static (scripts/build-static.sh).
+{ read -r BERTH_TEST_INIT; read -r BERTH_TEST_PAUSE; } < <(scripts/build-static.sh berth-init berth-pause)
+export BERTH_TEST_INIT BERTH_TEST_PAUSE
 # The compose tests drive the compose v2 plugin from Debian trixie, fetched once into a cache
 # (scripts/fetch-compose.sh); without it (no network on a first run) they skip, saying why.
 if [ "$(id -u)" = 0 ] && BERTH_TEST_COMPOSE_V2=$(scripts/fetch-compose.sh); then

@@ -30,6 +30,18 @@ pub(crate) fn engine(e: berth_engine::Error) -> Status {
 pub(crate) enum RequestError {
     #[error("{0}: an image is required (image.image is empty)")]
     NoImage(&'static str),
+    #[error("{0}: {1} is required")]
+    Missing(&'static str, &'static str),
+    #[error("{0} must not be negative")]
+    Negative(&'static str),
+    #[error("port {0} is out of range")]
+    Port(i32),
+    #[error("host IP {0:?} is not an IP address")]
+    HostIp(String),
+    #[error("seccomp profile {0:?} is not known")]
+    Seccomp(String),
+    #[error("PID namespace mode {0} is not valid for a pod sandbox (POD, CONTAINER or NODE)")]
+    SandboxPidMode(i32),
     #[error("runtime handler {0:?} is unknown: berth has only the default handler \"\"")]
     UnknownHandler(String),
     #[error("pod CIDR {cidr:?}: {source}")]
@@ -62,7 +74,7 @@ impl From<RequestError> for Status {
 /// The answer of an RPC that comes with the pods and containers work.
 pub(crate) fn not_yet(rpc: &str) -> Status {
     Status::unimplemented(format!(
-        "{rpc} is not implemented yet: berth's CRI serves images, version, status and runtime \
-         config so far (docs/cri.md)"
+        "{rpc} is not implemented yet: berth's CRI serves images, version, status, runtime \
+         config and pod sandboxes so far (docs/cri.md)"
     ))
 }

@@ -18,6 +18,9 @@ pub struct EngineConfig {
     /// The static init bound into `--init` containers (dockerd's `--init-path`); `None`
     /// refuses `--init` with a clear error.
     pub init: Option<PathBuf>,
+    /// The static `berth-pause` of pod sandboxes; `None` refuses RunPodSandbox.
+    #[serde(default)]
+    pub pause: Option<PathBuf>,
     /// Insecure registries, mirrors and the `certs.d` directory.
     pub registry: berth_registry::RegistryConfig,
     /// The default bridge, address pools, masquerading, CNI plugins.
@@ -73,6 +76,7 @@ impl EngineConfig {
             runtime: PathBuf::from("berth-runtime"),
             shim: PathBuf::from("berth-shim"),
             init: None,
+            pause: None,
             registry: Default::default(),
             network: NetConfig::default(),
             pods: Default::default(),

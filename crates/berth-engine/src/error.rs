@@ -216,9 +216,17 @@ pub enum Error {
     /// Boxed: its variants carry CNI errors, and every `Result` of the engine would grow.
     #[error(transparent)]
     Network(Box<crate::networks::NetworkError>),
+    #[error(transparent)]
+    Pod(Box<crate::pods::PodError>),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::pods::PodError> for Error {
+    fn from(e: crate::pods::PodError) -> Self {
+        Self::Pod(Box::new(e))
+    }
+}
 
 impl From<crate::networks::NetworkError> for Error {
     fn from(e: crate::networks::NetworkError) -> Self {
@@ -289,6 +297,7 @@ impl Error {
             Self::DownloadInterrupted { .. } | Self::PullCancelled(_) => ErrorKind::Unavailable,
             Self::PullLayer { source, .. } => source.kind(),
             Self::Network(e) => e.kind(),
+            Self::Pod(e) => e.kind(),
         }
     }
 

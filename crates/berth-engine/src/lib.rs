@@ -13,6 +13,7 @@ pub mod images;
 pub mod model;
 pub mod networks;
 pub mod pod_network;
+pub mod pods;
 pub mod spec;
 pub mod system;
 pub mod usage;
@@ -47,6 +48,8 @@ struct Inner {
     volume_holders: std::sync::Mutex<volumes::local::Holders>,
     /// CNI client, DNS servers, published ports.
     net: networks::NetState,
+    /// Per-pod operation locks.
+    pods: pods::Registry,
     /// The pod CIDRs the kubelet assigned (CRI UpdateRuntimeConfig).
     pod_cidrs: std::sync::Mutex<Vec<ipnet::IpNet>>,
 }
@@ -116,12 +119,14 @@ impl Engine {
                 started: chrono::Utc::now(),
                 gc_lock: tokio::sync::RwLock::new(()),
                 volume_holders: Default::default(),
+                pods: Default::default(),
                 pod_cidrs: Default::default(),
             }),
         };
         engine.open_networks().await?;
         engine.restore().await?;
         engine.reconcile_networks().await?;
+        engine.restore_pods().await?;
         Ok(engine)
     }
 

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use berth_cni::NetworkConfigList;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
@@ -67,28 +68,29 @@ impl Engine {
 
 /// The status the configuration directory `dir` gives.
 fn status_of(dir: &Path) -> PodNetworkStatus {
+    match first_network(dir) {
+        Ok(list) => PodNetworkStatus::Ready { network: list.name },
+        Err(message) => PodNetworkStatus::NotReady { message },
+    }
+}
+
+/// The pods' network: the first configuration of `dir` by file name (libcni's order), or why
+/// there is none.
+pub(crate) fn first_network(dir: &Path) -> std::result::Result<NetworkConfigList, String> {
     match berth_cni::load_dir(dir) {
-        Ok(lists) => match lists.into_iter().next() {
-            Some(first) => PodNetworkStatus::Ready {
-                network: first.name,
-            },
-            None => PodNetworkStatus::NotReady {
-                message: format!("no network configuration found in {}", dir.display()),
-            },
-        },
+        Ok(lists) => lists
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("no network configuration found in {}", dir.display())),
         Err(berth_cni::ConfigError::Read { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
-            PodNetworkStatus::NotReady {
-                message: format!(
-                    "no network configuration found in {} (no such directory)",
-                    dir.display()
-                ),
-            }
+            Err(format!(
+                "no network configuration found in {} (no such directory)",
+                dir.display()
+            ))
         }
-        Err(e) => PodNetworkStatus::NotReady {
-            message: e.to_string(),
-        },
+        Err(e) => Err(e.to_string()),
     }
 }
 

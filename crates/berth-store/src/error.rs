@@ -158,6 +158,11 @@ pub enum Error {
     NetworkNotFound(String),
     #[error("network with name {0} already exists")]
     NetworkExists(String),
+    #[error("pod sandbox {0} not found")]
+    PodNotFound(String),
+    /// containerd's wording for a sandbox name already reserved.
+    #[error("failed to reserve sandbox name {name:?}: name {name:?} is reserved for {id:?}")]
+    PodNameReserved { name: String, id: String },
     /// Docker's wording, which clients show as is.
     #[error("remove {volume}: volume is in use - [{}]", .containers.join(", "))]
     VolumeInUse {
@@ -185,14 +190,16 @@ impl Error {
             | Self::TagNotFound(_)
             | Self::ContainerNotFound(_)
             | Self::VolumeNotFound(_)
-            | Self::NetworkNotFound(_) => ErrorKind::NotFound,
+            | Self::NetworkNotFound(_)
+            | Self::PodNotFound(_) => ErrorKind::NotFound,
             Self::BlobExists(_)
             | Self::SnapshotExists(_)
             | Self::ImageExists(_)
             | Self::ContainerExists(_)
             | Self::ContainerNameTaken { .. }
             | Self::VolumeExists(_)
-            | Self::NetworkExists(_) => ErrorKind::AlreadyExists,
+            | Self::NetworkExists(_)
+            | Self::PodNameReserved { .. } => ErrorKind::AlreadyExists,
             Self::UnsupportedDigest(_)
             | Self::SizeMismatch { .. }
             | Self::DigestMismatch { .. }

@@ -17,9 +17,11 @@ use crate::error::{sql, Error, Result};
 use crate::sqlite;
 
 mod networks;
+mod pods;
 mod volumes;
 
 pub use networks::NetworkRecord;
+pub use pods::PodRecord;
 pub use volumes::{Volume, VolumeRef};
 
 /// Append-only schema history; see `docs/storage.md` for what each column means.
@@ -45,6 +47,9 @@ pub use volumes::{Volume, VolumeRef};
 ///   by the engine (1: Docker's create body, the engine rewrites such rows at open, see
 ///   [`MetadataDb::upgrade_containers`]); `namespace` is the API that lists the container
 ///   (`moby` for Docker's, `k8s.io` for pods'), so one API never lists the other's.
+/// - Migration 7, `pods`: Kubernetes pod sandboxes, the engine's pod spec (`config`) and its
+///   lifecycle and resources (`state`) as JSON; CRI's identity (name, namespace, uid, attempt)
+///   is unique, as containerd reserves the sandbox name. Not containers: no image, no snapshot.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE images (
         id              TEXT PRIMARY KEY,
@@ -114,6 +119,17 @@ const MIGRATIONS: &[&str] = &[
     );",
     "ALTER TABLE containers ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE containers ADD COLUMN namespace TEXT NOT NULL DEFAULT 'moby';",
+    "CREATE TABLE pods (
+        id        TEXT PRIMARY KEY,
+        name      TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        uid       TEXT NOT NULL,
+        attempt   INTEGER NOT NULL,
+        config    TEXT NOT NULL,
+        state     TEXT NOT NULL,
+        created   INTEGER NOT NULL,
+        UNIQUE (name, namespace, uid, attempt)
+    );",
 ];
 
 /// Whether `name` is `repository@digest` rather than `repository:tag`.

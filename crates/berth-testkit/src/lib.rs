@@ -37,6 +37,22 @@ pub fn berthd() -> PathBuf {
     workspace_bin("berthd")
 }
 
+/// The static pause for pod sandboxes: `BERTH_TEST_PAUSE` (scripts/test.sh builds it with
+/// scripts/build-static.sh), else the one that script leaves in the target directory.
+pub fn pause_binary() -> Option<PathBuf> {
+    std::env::var_os("BERTH_TEST_PAUSE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let triple = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+            let built = berthd()
+                .parent()?
+                .parent()?
+                .join(triple)
+                .join("release/berth-pause");
+            built.is_file().then_some(built)
+        })
+}
+
 /// Which program drives a daemon: its imports and its clean-up go through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Client {
@@ -441,6 +457,12 @@ impl Daemon {
             .args(
                 std::env::var_os("BERTH_TEST_INIT")
                     .map(|p| vec![std::ffi::OsString::from("--init-path"), p])
+                    .unwrap_or_default(),
+            )
+            // Likewise the static pause of pod sandboxes (the CRI pod tests need it).
+            .args(
+                pause_binary()
+                    .map(|p| vec![std::ffi::OsString::from("--pause-path"), p.into()])
                     .unwrap_or_default(),
             )
             .args(&self.args)

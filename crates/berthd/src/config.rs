@@ -44,6 +44,9 @@ pub struct Args {
     /// Static init binary for `--init` containers (default: berth-init next to berthd)
     #[arg(long)]
     pub init_path: Option<PathBuf>,
+    /// Static pause binary of pod sandboxes (default: berth-pause next to berthd)
+    #[arg(long)]
+    pub pause_path: Option<PathBuf>,
     /// Write the daemon's pid here
     #[arg(short = 'p', long)]
     pub pidfile: Option<PathBuf>,
@@ -95,6 +98,7 @@ struct File {
     runtime: Option<PathBuf>,
     shim: Option<PathBuf>,
     init_path: Option<PathBuf>,
+    pause_path: Option<PathBuf>,
     pidfile: Option<PathBuf>,
     insecure_registries: Option<Vec<String>>,
     registry_mirrors: Option<Vec<String>>,
@@ -192,22 +196,34 @@ impl Settings {
             .clone()
             .or(file.shim)
             .unwrap_or_else(|| sibling("berth-shim"));
-        let init = args
-            .init_path
-            .clone()
-            .or(file.init_path)
-            .or_else(|| Some(sibling("berth-init")).filter(|p| p.is_absolute()));
-        engine.init = match init {
-            Some(path) if needs_interpreter(&path) => {
-                tracing::warn!(
-                    path = %path.display(),
-                    "the init binary is dynamically linked and would not run in images without \
-                     its libraries; --init is disabled (build it with scripts/build-static.sh berth-init)"
-                );
-                None
-            }
-            other => other,
-        };
+        // Both run in roots holding nothing but themselves: only static binaries will do.
+        let static_binary =
+            |flag: Option<PathBuf>, key: Option<PathBuf>, name: &str, off: &str| match flag
+                .or(key)
+                .or_else(|| Some(sibling(name)).filter(|p| p.is_absolute()))
+            {
+                Some(path) if needs_interpreter(&path) => {
+                    tracing::warn!(
+                        path = %path.display(),
+                        "{name} is dynamically linked and would not run without its libraries; \
+                         {off} (build it with scripts/build-static.sh {name})"
+                    );
+                    None
+                }
+                other => other,
+            };
+        engine.init = static_binary(
+            args.init_path.clone(),
+            file.init_path,
+            "berth-init",
+            "--init is disabled",
+        );
+        engine.pause = static_binary(
+            args.pause_path.clone(),
+            file.pause_path,
+            "berth-pause",
+            "pod sandboxes cannot run",
+        );
         // Flags add to the file's lists, as dockerd merges them.
         engine.registry = berth_engine::RegistryConfig {
             insecure_registries: file

@@ -11,7 +11,23 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    match serve() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berthd: start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let served = runtime.block_on(serve());
+    // Blocking threads wait on shims for the exits of containers and pause processes, which
+    // outlive berthd: dropping the runtime would wait for them forever. Work under way gets a
+    // moment to finish.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match served {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The message and its causes on one line; a backtrace only when RUST_BACKTRACE or
@@ -25,7 +41,6 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn serve() -> Result<()> {
     let args = config::Args::parse();
     tracing_subscriber::fmt()

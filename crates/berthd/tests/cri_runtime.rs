@@ -1,6 +1,6 @@
 //! The CRI RuntimeService over berthd's CRI socket, on runtime.v1 and runtime.v1alpha2:
 //! Version, Status (and the pods' network condition), RuntimeConfig, UpdateRuntimeConfig, and
-//! Unimplemented for the pod and container RPCs that come later.
+//! Unimplemented for the container RPCs that come later (pods: cri_pods.rs).
 
 mod cri;
 
@@ -154,15 +154,15 @@ async fn runtime_config_is_cgroupfs_and_the_pod_cidr_is_kept() {
 }
 
 #[tokio::test]
-async fn pod_and_container_rpcs_answer_unimplemented_by_name() {
+async fn container_rpcs_answer_unimplemented_by_name() {
     let Some(d) = daemon() else { return };
     let mut c = connect(&d.cri_socket).await;
     assert_code(
         c.runtime
-            .run_pod_sandbox(RunPodSandboxRequest::default())
+            .create_container(CreateContainerRequest::default())
             .await,
         Code::Unimplemented,
-        "RunPodSandbox",
+        "CreateContainer",
     );
     assert_code(
         c.runtime
@@ -179,14 +179,14 @@ async fn pod_and_container_rpcs_answer_unimplemented_by_name() {
         "GetContainerEvents",
     );
     assert_code(
-        c.v1alpha2::<_, ListPodSandboxResponse>(
+        c.v1alpha2::<_, ListContainersResponse>(
             "RuntimeService",
-            "ListPodSandbox",
-            ListPodSandboxRequest::default(),
+            "ListContainers",
+            ListContainersRequest::default(),
         )
         .await,
         Code::Unimplemented,
-        "ListPodSandbox",
+        "ListContainers",
     );
     // Not a CRI service at all: gRPC's own Unimplemented, for v1alpha2 as well.
     for path in [

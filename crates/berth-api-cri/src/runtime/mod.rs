@@ -1,8 +1,9 @@
-//! The CRI RuntimeService: one file per RPC or small group (as containerd's CRI server). Pods
-//! and containers come with later work; until then their RPCs answer Unimplemented, naming
-//! themselves.
+//! The CRI RuntimeService: one file per RPC or small group (as containerd's CRI server). Pod
+//! sandboxes are served (`pods/`); containers come with later work, until then their RPCs
+//! answer Unimplemented, naming themselves.
 
 mod config;
+mod pods;
 mod status;
 mod version;
 
@@ -44,37 +45,37 @@ impl RuntimeService for Runtime {
 
     async fn run_pod_sandbox(
         &self,
-        _: Request<RunPodSandboxRequest>,
+        request: Request<RunPodSandboxRequest>,
     ) -> Result<Response<RunPodSandboxResponse>, Status> {
-        Err(not_yet("RunPodSandbox"))
+        pods::run_pod_sandbox(self, request).await
     }
 
     async fn stop_pod_sandbox(
         &self,
-        _: Request<StopPodSandboxRequest>,
+        request: Request<StopPodSandboxRequest>,
     ) -> Result<Response<StopPodSandboxResponse>, Status> {
-        Err(not_yet("StopPodSandbox"))
+        pods::stop_pod_sandbox(self, request).await
     }
 
     async fn remove_pod_sandbox(
         &self,
-        _: Request<RemovePodSandboxRequest>,
+        request: Request<RemovePodSandboxRequest>,
     ) -> Result<Response<RemovePodSandboxResponse>, Status> {
-        Err(not_yet("RemovePodSandbox"))
+        pods::remove_pod_sandbox(self, request).await
     }
 
     async fn pod_sandbox_status(
         &self,
-        _: Request<PodSandboxStatusRequest>,
+        request: Request<PodSandboxStatusRequest>,
     ) -> Result<Response<PodSandboxStatusResponse>, Status> {
-        Err(not_yet("PodSandboxStatus"))
+        pods::pod_sandbox_status(self, request).await
     }
 
     async fn list_pod_sandbox(
         &self,
-        _: Request<ListPodSandboxRequest>,
+        request: Request<ListPodSandboxRequest>,
     ) -> Result<Response<ListPodSandboxResponse>, Status> {
-        Err(not_yet("ListPodSandbox"))
+        pods::list_pod_sandbox(self, request).await
     }
 
     async fn stream_pod_sandboxes(

@@ -111,14 +111,7 @@ impl Engine {
         if let Some(parent) = shim_dir.parent() {
             std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
         }
-        let mut cmd = ShimCommand::new(
-            &self.config().shim,
-            &c.id,
-            &bundle,
-            &shim_dir,
-            &self.config().runtime,
-        );
-        cmd.runtime_root = Some(self.runtime_root());
+        let mut cmd = self.shim_command(&c.id, &bundle, &shim_dir);
         cmd.log = shim_log(&c.config.spec.log, self.log_path(&c.id))?;
         cmd.terminal = c.config.spec.process.tty;
         cmd.stdin = c.config.spec.process.stdin;

@@ -8,7 +8,7 @@ use crate::model::HostEntry;
 /// server, which forwards to the `--dns` servers or the host's, as Docker's embedded
 /// resolver); elsewhere `--dns` or the host's servers minus loopback ones that would point
 /// into the container's own network namespace, Google's servers if none is left, as Docker.
-pub(super) fn resolv_conf(
+pub(crate) fn resolv_conf(
     first: &[IpAddr],
     dns: &[String],
     search: &[String],
@@ -56,7 +56,7 @@ pub(super) fn resolv_conf(
 /// `/etc/hosts`: localhost, `--add-host` entries, the targets of legacy links, and the
 /// container's hostname on each of its addresses (127.0.1.1 without one, as with `--network
 /// none`), in dockerd's order.
-pub(super) fn hosts_file(
+pub(crate) fn hosts_file(
     hostname: &str,
     extra: &[HostEntry],
     links: &[(IpAddr, String)],

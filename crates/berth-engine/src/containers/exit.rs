@@ -12,22 +12,27 @@ use crate::events::EventType;
 use crate::model::RestartPolicy;
 use crate::Engine;
 
+/// Waits (on a blocking thread) for the shim in `dir` to close its control socket, then reads
+/// the exit it recorded (`None`: it died without one).
+pub(crate) async fn wait_for_exit(dir: std::path::PathBuf) -> Option<berth_shim::ExitRecord> {
+    let dir2 = dir.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        Control::connect(&dir2).and_then(|mut ctl| ctl.wait_closed())
+    })
+    .await;
+    tokio::task::spawn_blocking(move || berth_shim::read_exit(&dir))
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .flatten()
+}
+
 impl Engine {
     /// Waits (on a blocking thread) for the shim's control socket to close, then records the exit.
     pub(crate) fn watch_exit(&self, id: String) {
         let engine = self.clone();
         tokio::spawn(async move {
-            let dir = engine.shim_dir(&id);
-            let dir2 = dir.clone();
-            let _ = tokio::task::spawn_blocking(move || {
-                Control::connect(&dir2).and_then(|mut ctl| ctl.wait_closed())
-            })
-            .await;
-            let exit = tokio::task::spawn_blocking(move || berth_shim::read_exit(&dir))
-                .await
-                .ok()
-                .and_then(|r| r.ok())
-                .flatten();
+            let exit = wait_for_exit(engine.shim_dir(&id)).await;
             engine.handle_exit(&id, exit).await;
         });
     }

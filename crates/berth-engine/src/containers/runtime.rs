@@ -1,9 +1,12 @@
 //! The OCI runtime, driven through berth-runtime-client with berthd's runtime root. Which
 //! verbs berthd runs and which the shim runs: docs/ARCHITECTURE.md.
 
-use berth_runtime_client::{Runtime, RuntimeCommand};
+use std::path::Path;
 
-use crate::{Engine, Result};
+use berth_runtime_client::{Runtime, RuntimeCommand};
+use berth_shim::{ShimCommand, Started};
+
+use crate::{Engine, Error, Result};
 
 impl Engine {
     /// The configured runtime, keeping its state under berthd's runtime root.
@@ -12,6 +15,30 @@ impl Engine {
             path: self.config().runtime.clone(),
             root: Some(self.runtime_root()),
         }
+    }
+
+    /// The shim command for `id` with berthd's runtime and runtime root (containers and pod
+    /// sandboxes alike).
+    pub(crate) fn shim_command(&self, id: &str, bundle: &Path, state_dir: &Path) -> ShimCommand {
+        let mut cmd = ShimCommand::new(
+            &self.config().shim,
+            id,
+            bundle,
+            state_dir,
+            &self.config().runtime,
+        );
+        cmd.runtime_root = Some(self.runtime_root());
+        cmd
+    }
+
+    /// Starts the shim (which runs `runtime create`) from the blocking pool and waits for its
+    /// report.
+    pub(crate) async fn spawn_shim(&self, cmd: ShimCommand) -> Result<Started> {
+        let id = cmd.id.clone();
+        tokio::task::spawn_blocking(move || cmd.spawn())
+            .await
+            .map_err(Error::from_join)?
+            .map_err(|source| Error::Shim { id, source })
     }
 
     /// `runtime delete --force`, skipped when the runtime keeps no state for `id` (runc, crun
@@ -26,7 +53,7 @@ impl Engine {
 
 /// Runs `cmd` through tokio's process driver, so no worker or blocking thread waits on it; a
 /// failure carries the runtime's stderr.
-pub(super) async fn run(cmd: RuntimeCommand) -> Result<()> {
+pub(crate) async fn run(cmd: RuntimeCommand) -> Result<()> {
     let (command, checker) = cmd.into_parts();
     let output = tokio::process::Command::from(command).output().await;
     checker.check(output)?;

@@ -60,15 +60,7 @@ impl Engine {
             }
         };
         let t_prepared = t0.elapsed();
-        let started = tokio::task::spawn_blocking(move || shim_cmd.spawn())
-            .await
-            .map_err(Error::from_join)
-            .and_then(|spawned| {
-                spawned.map_err(|source| Error::Shim {
-                    id: c.id.clone(),
-                    source,
-                })
-            });
+        let started = self.spawn_shim(shim_cmd).await;
         let t_shim = t0.elapsed();
         let started = match started {
             Ok(s) => s,

@@ -6,6 +6,7 @@ mod cgroups;
 mod cpu;
 mod kernel;
 mod memory;
+mod oom;
 
 pub(crate) use caps::bounding_set;
 pub use cgroups::CgroupSupport;
@@ -13,6 +14,7 @@ pub(crate) use cgroups::{cgroup_support, cgroup_v2, CGROUP_ROOT};
 pub(crate) use cpu::{online_cpus, system_cpu_usage};
 pub(crate) use kernel::{kernel_version, uname};
 pub(crate) use memory::mem_total;
+pub(crate) use oom::own_oom_score_adj;
 
 #[cfg(test)]
 mod tests;

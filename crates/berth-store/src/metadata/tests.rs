@@ -450,3 +450,30 @@ fn upgrade_rewrites_older_rows_at_once_and_refuses_newer_ones() {
     );
     assert_eq!(db.get_container("c3").unwrap().format, 1);
 }
+
+#[test]
+fn a_pod_identity_names_one_sandbox() {
+    let (_dir, db) = db();
+    let pod = |id: &str, attempt| PodRecord {
+        id: id.into(),
+        name: "web".into(),
+        namespace: "default".into(),
+        uid: "u1".into(),
+        attempt,
+        config: "{}".into(),
+        state: "{}".into(),
+        created: Utc::now(),
+    };
+    db.create_pod(&pod("a", 0)).unwrap();
+    let err = db.create_pod(&pod("b", 0)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    assert!(err.to_string().contains("\"a\""), "{err}");
+    // The next attempt is another sandbox.
+    db.create_pod(&pod("b", 1)).unwrap();
+    db.set_pod_state("b", "{\"phase\":\"ready\"}").unwrap();
+    assert_eq!(db.get_pod("b").unwrap().state, "{\"phase\":\"ready\"}");
+    assert_eq!(db.list_pods().unwrap().len(), 2);
+    db.delete_pod("a").unwrap();
+    db.delete_pod("a").unwrap();
+    assert_eq!(db.get_pod("a").unwrap_err().kind(), ErrorKind::NotFound);
+}

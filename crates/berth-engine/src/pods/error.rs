@@ -1,0 +1,63 @@
+use std::path::PathBuf;
+
+use berth_types::ErrorKind;
+
+/// What a pod sandbox operation fails with, beyond the engine's common errors.
+#[derive(Debug, thiserror::Error)]
+pub enum PodError {
+    #[error(
+        "cgroup parent {0:?}: the systemd cgroup driver is not supported, use cgroupfs \
+         (a path such as /kubepods/burstable/pod<uid>)"
+    )]
+    SystemdCgroupParent(String),
+    #[error("cgroup parent {parent:?}: {reason}")]
+    BadCgroupParent {
+        parent: String,
+        reason: &'static str,
+    },
+    #[error("no pause binary: pods need berth-pause (next to berthd, or --pause-path)")]
+    NoPause,
+    #[error("the pods' network is not ready: {0}")]
+    NetworkNotReady(String),
+    #[error("pod {pod}: network: {source}")]
+    Cni {
+        pod: String,
+        source: berth_cni::Error,
+    },
+    #[error("pod {pod}: network namespace {path}: {source}")]
+    Netns {
+        pod: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("seccomp profile {path}: {source}")]
+    SeccompProfile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("pod sandbox id prefix {0:?} names more than one sandbox")]
+    AmbiguousId(String),
+    #[error("pod {0}: pause did not exit after SIGKILL")]
+    StopTimedOut(String),
+    #[error("pod {id}: unreadable record: {source}")]
+    Corrupt {
+        id: String,
+        source: serde_json::Error,
+    },
+}
+
+impl PodError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::SystemdCgroupParent(_)
+            | Self::BadCgroupParent { .. }
+            | Self::SeccompProfile { .. }
+            | Self::AmbiguousId(_) => ErrorKind::InvalidArgument,
+            Self::NoPause | Self::NetworkNotReady(_) => ErrorKind::Unavailable,
+            Self::Cni { source, .. } => source.kind(),
+            Self::Netns { .. } | Self::StopTimedOut(_) | Self::Corrupt { .. } => {
+                ErrorKind::Internal
+            }
+        }
+    }
+}

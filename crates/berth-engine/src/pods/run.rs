@@ -1,0 +1,184 @@
+//! RunPodSandbox: record, namespace, CNI ADD, /etc files, pause through the shim and the
+//! runtime, ready. A failure at any step undoes all of them and leaves no record.
+
+use std::path::{Path, PathBuf};
+
+use berth_shim::ShimCommand;
+use berth_store::metadata::PodRecord;
+
+use super::sandbox_spec::{check_cgroup_parent, sandbox_spec};
+use super::stop::Undo;
+use super::{network, PodError, PodPhase, PodSpec, PodState};
+use crate::containers::{hosts_file, io_err, resolv_conf, runtime};
+use crate::{Engine, Error, Result};
+
+impl Engine {
+    /// Makes a ready sandbox for `spec` and returns its id. The CRI identity (name,
+    /// namespace, uid, attempt) names one sandbox while it exists (`AlreadyExists`).
+    pub async fn run_pod(&self, spec: PodSpec) -> Result<String> {
+        check_cgroup_parent(&spec.cgroup_parent)?;
+        let pause = self.config().pause.clone().ok_or(PodError::NoPause)?;
+        let id = crate::random_hex(32);
+        let op = self.inner.pods.op(&id);
+        let _op = op.lock().await;
+        let mut state = PodState::default();
+        if !spec.namespaces.host_network {
+            let dir = self.config().pods.cni_conf_dir.clone();
+            let list = tokio::task::spawn_blocking(move || crate::pod_network::first_network(&dir))
+                .await
+                .map_err(Error::from_join)?
+                .map_err(PodError::NetworkNotReady)?;
+            state.network = Some(list);
+            state.netns = Some(self.pod_run_dir(&id).join("netns"));
+        }
+        let record = PodRecord {
+            id: id.clone(),
+            name: spec.name.clone(),
+            namespace: spec.namespace.clone(),
+            uid: spec.uid.clone(),
+            attempt: spec.attempt,
+            config: serde_json::to_string(&spec).map_err(Error::Json)?,
+            state: serde_json::to_string(&state).map_err(Error::Json)?,
+            created: chrono::Utc::now(),
+        };
+        self.with_store(move |store| Ok(store.metadata.create_pod(&record)?))
+            .await?;
+        if let Err(e) = self.make_pod(&id, &spec, pause, &mut state).await {
+            self.discard_pod(&id, &state).await;
+            return Err(e);
+        }
+        self.watch_pause(id.clone(), state.shim_pid);
+        Ok(id)
+    }
+
+    /// Everything after the record, each step recording what it made in `state`.
+    async fn make_pod(
+        &self,
+        id: &str,
+        spec: &PodSpec,
+        pause: PathBuf,
+        state: &mut PodState,
+    ) -> Result<()> {
+        let rootfs = self.pause_rootfs();
+        let dirs = [self.pod_dir(id), self.pod_run_dir(id)];
+        let netns = state.netns.clone();
+        let pod = id.to_string();
+        let root = rootfs.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            install_pause(&pause, &root)?;
+            for dir in &dirs {
+                std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+            }
+            if let Some(path) = &netns {
+                berth_sys::netns::create_pinned(path).map_err(|source| PodError::Netns {
+                    pod,
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(Error::from_join)??;
+        if let (Some(list), Some(netns)) = (state.network.clone(), state.netns.clone()) {
+            let rt = network::runtime_conf(id, spec, &netns, &self.pod_cidrs());
+            let cni = self.pod_cni();
+            state.ips = tokio::task::spawn_blocking(move || network::attach(&cni, &list, &rt))
+                .await
+                .map_err(Error::from_join)??;
+        }
+        let engine = self.clone();
+        let (pod, spec2, state2) = (id.to_string(), spec.clone(), state.clone());
+        let cmd = tokio::task::spawn_blocking(move || {
+            engine.prepare_sandbox(&pod, &spec2, &state2, &rootfs)
+        })
+        .await
+        .map_err(Error::from_join)??;
+        let started = self.spawn_shim(cmd).await?;
+        state.pid = started.pid;
+        state.shim_pid = started.shim_pid;
+        runtime::run(self.runtime().start(id)).await?;
+        state.phase = PodPhase::Ready;
+        self.save_pod_state(id, state).await
+    }
+
+    /// The pod's /etc files, the bundle, and the shim command that will run pause.
+    fn prepare_sandbox(
+        &self,
+        id: &str,
+        spec: &PodSpec,
+        state: &PodState,
+        rootfs: &Path,
+    ) -> Result<ShimCommand> {
+        let dir = self.pod_dir(id);
+        let write = |name: &str, text: String| -> Result<()> {
+            let p = dir.join(name);
+            std::fs::write(&p, text).map_err(io_err("write", &p))
+        };
+        let host_file = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+        if spec.namespaces.host_network {
+            let hostname = nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            write("hostname", format!("{hostname}\n"))?;
+            write("hosts", host_file("/etc/hosts"))?;
+        } else {
+            write("hostname", format!("{}\n", spec.hostname))?;
+            write("hosts", hosts_file(&spec.hostname, &[], &[], &state.ips))?;
+        }
+        // containerd's rule: the pod's DNS config when the kubelet gives one, else the host's.
+        write(
+            "resolv.conf",
+            match &spec.dns {
+                Some(d) => resolv_conf(&[], &d.servers, &d.searches, &d.options),
+                None => host_file("/etc/resolv.conf"),
+            },
+        )?;
+        let cid = berth_types::ContainerId::new(id).map_err(|_| Error::InvalidName(id.into()))?;
+        let oci = sandbox_spec(&cid, spec, rootfs, state.netns.as_deref())?;
+        let bundle = self.pod_run_dir(id);
+        let config = bundle.join("config.json");
+        let json = serde_json::to_vec_pretty(&oci).map_err(Error::Json)?;
+        std::fs::write(&config, json).map_err(io_err("write", &config))?;
+        let shim_dir = self.pod_shim_dir(id);
+        let _ = std::fs::remove_dir_all(&shim_dir);
+        if let Some(parent) = shim_dir.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+        }
+        Ok(self.shim_command(id, &bundle, &shim_dir))
+    }
+
+    /// Undoes a pod that never became ready: its resources, files and record.
+    pub(super) async fn discard_pod(&self, id: &str, state: &PodState) {
+        if let Err(e) = self.release_pod(id, state, Undo::All).await {
+            tracing::warn!(pod = id, error = %e, "undo a sandbox that did not start");
+        }
+        self.remove_pod_files(id).await;
+        let pod = id.to_string();
+        if let Err(e) = self
+            .with_store(move |store| Ok(store.metadata.delete_pod(&pod)?))
+            .await
+        {
+            tracing::warn!(pod = id, error = %e, "remove the record of a sandbox that did not start");
+        }
+        self.inner.pods.forget(id);
+    }
+}
+
+/// Puts the pause binary at `<rootfs>/pause` unless the same bytes are there: written beside
+/// and renamed, so running sandboxes keep the file they started with.
+fn install_pause(pause: &Path, rootfs: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let want = std::fs::read(pause).map_err(io_err("read", pause))?;
+    let target = rootfs.join("pause");
+    if std::fs::read(&target).is_ok_and(|have| have == want) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(rootfs).map_err(io_err("create", rootfs))?;
+    let parent = rootfs.parent().unwrap_or(rootfs);
+    let tmp = parent.join(format!("pause-{}", crate::random_hex(8)));
+    std::fs::write(&tmp, &want).map_err(io_err("write", &tmp))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
+        .map_err(io_err("chmod", &tmp))?;
+    std::fs::rename(&tmp, &target).map_err(io_err("rename", &target))
+}

@@ -1,0 +1,96 @@
+use super::*;
+use crate::pods::{PodNamespaces, PodSecurity};
+
+fn id() -> berth_types::ContainerId {
+    berth_types::ContainerId::new(&"a".repeat(64)).unwrap()
+}
+
+fn ns_types(s: &Spec) -> Vec<LinuxNamespaceType> {
+    let linux = s.linux().as_ref().unwrap();
+    linux
+        .namespaces()
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|n| n.typ())
+        .collect()
+}
+
+#[test]
+fn pod_pid_mode_gives_pause_its_own_namespaces() {
+    let pod = PodSpec {
+        hostname: "web-1".into(),
+        cgroup_parent: "/kubepods/burstable/podu1".into(),
+        ..PodSpec::default()
+    };
+    let s = sandbox_spec(&id(), &pod, Path::new("/r"), Some(Path::new("/n"))).unwrap();
+    use LinuxNamespaceType as Ns;
+    assert_eq!(
+        ns_types(&s),
+        [Ns::Mount, Ns::Network, Ns::Ipc, Ns::Uts, Ns::Pid]
+    );
+    assert_eq!(s.hostname().as_deref(), Some("web-1"));
+    let linux = s.linux().as_ref().unwrap();
+    assert_eq!(
+        linux.cgroups_path().as_deref(),
+        Some(Path::new(&format!(
+            "/kubepods/burstable/podu1/{}",
+            "a".repeat(64)
+        )))
+    );
+    let p = s.process().as_ref().unwrap();
+    assert_eq!(p.args().as_deref(), Some(&["/pause".to_string()][..]));
+    assert_eq!(p.user().uid(), PAUSE_ID);
+    assert!(p.oom_score_adj().unwrap() >= SANDBOX_OOM_SCORE_ADJ);
+    assert!(s.root().as_ref().unwrap().readonly().unwrap());
+    assert!(s.mounts().as_ref().unwrap().is_empty());
+}
+
+#[test]
+fn host_namespaces_are_left_out() {
+    let pod = PodSpec {
+        namespaces: PodNamespaces {
+            host_network: true,
+            host_ipc: true,
+            pid: PidMode::Node,
+        },
+        security: PodSecurity {
+            run_as_user: Some(0),
+            ..PodSecurity::default()
+        },
+        ..PodSpec::default()
+    };
+    let s = sandbox_spec(&id(), &pod, Path::new("/r"), None).unwrap();
+    assert_eq!(ns_types(&s), [LinuxNamespaceType::Mount]);
+    assert_eq!(s.hostname(), &None);
+    assert_eq!(s.process().as_ref().unwrap().user().uid(), 0);
+}
+
+#[test]
+fn resources_add_overhead_to_the_pod() {
+    let r = |quota, mem| PodResources {
+        cpu_period: 100_000,
+        cpu_quota: quota,
+        cpu_shares: 2,
+        memory_limit: mem,
+    };
+    let res = resources(Some(r(10_000, 1 << 20)), Some(r(50_000, 64 << 20)));
+    let cpu = res.cpu().as_ref().unwrap();
+    assert_eq!(
+        (cpu.quota(), cpu.period(), cpu.shares()),
+        (Some(60_000), Some(100_000), Some(4))
+    );
+    assert_eq!(res.memory().as_ref().unwrap().limit(), Some(65 << 20));
+    assert_eq!(resources(None, None).cpu(), &None);
+}
+
+#[test]
+fn only_cgroupfs_parents() {
+    assert!(matches!(
+        check_cgroup_parent("kubepods-burstable.slice"),
+        Err(PodError::SystemdCgroupParent(_))
+    ));
+    assert!(check_cgroup_parent("kubepods/x").is_err());
+    assert!(check_cgroup_parent("/kubepods/burstable/podx").is_ok());
+    assert!(check_cgroup_parent("").is_ok());
+}

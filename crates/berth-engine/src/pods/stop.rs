@@ -1,0 +1,83 @@
+//! StopPodSandbox: the pod's containers, pause, the CNI attachment and the namespace go; the
+//! record stays (`notready`) until RemovePodSandbox. Idempotent, as the CRI requires: an
+//! unknown pod, or one stopped already, is success.
+
+use std::time::Duration;
+
+use super::{network, PodError, PodPhase, PodState};
+use crate::containers::{runtime, wait_for_exit};
+use crate::{Engine, Error, Result};
+
+/// What a failed CNI DEL leaves for a retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Undo {
+    /// The namespace, so the next stop can DEL again.
+    Keep,
+    /// Nothing: the sandbox goes whatever the plugins say.
+    All,
+}
+
+/// How long pause gets to go after SIGKILL (its shim then reports).
+const KILL_GRACE: Duration = Duration::from_secs(10);
+
+impl Engine {
+    /// Stops pod `id` (an id or unique prefix).
+    pub async fn stop_pod(&self, id: &str) -> Result<()> {
+        let Some((pod, _op)) = self.lock_pod(id).await? else {
+            return Ok(());
+        };
+        self.stop_pod_containers(&pod.id).await?;
+        self.release_pod(&pod.id, &pod.state, Undo::Keep).await?;
+        let state = PodState {
+            phase: PodPhase::NotReady,
+            ..PodState::default()
+        };
+        self.save_pod_state(&pod.id, &state).await
+    }
+
+    /// The pod's containers stop before its sandbox. None exist yet: the CRI container work
+    /// stops them here (containerd: StopContainer of each, then the sandbox).
+    pub(super) async fn stop_pod_containers(&self, _id: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// Kills pause, then takes the pod off its network and unpins its namespace. Each step is
+    /// a no-op when its resource is not there, so it serves a failed start, a stop, a remove
+    /// and the teardown of a start cut short by a crash alike. A failed CNI DEL keeps the
+    /// namespace for the kubelet's next try (containerd's rule) unless `undo` (a sandbox that
+    /// never became ready, whose DEL may fail as its ADD did) asks for everything anyway.
+    pub(super) async fn release_pod(&self, id: &str, state: &PodState, undo: Undo) -> Result<()> {
+        if self.runtime_root().join(id).exists() {
+            let _ = runtime::run(self.runtime().kill(id, "SIGKILL", false)).await;
+            let shim_gone = tokio::time::timeout(KILL_GRACE, wait_for_exit(self.pod_shim_dir(id)));
+            if shim_gone.await.is_err() {
+                return Err(PodError::StopTimedOut(id.to_string()).into());
+            }
+            self.delete_runtime_state(id).await;
+        }
+        let shim_dir = self.pod_shim_dir(id);
+        let netns = state.netns.clone();
+        let list = state.network.clone();
+        let cni = self.pod_cni();
+        let pod = id.to_string();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let _ = std::fs::remove_dir_all(&shim_dir);
+            let detached = list.as_ref().map_or(Ok(()), |list| {
+                network::detach(&cni, list, &pod, netns.as_deref())
+            });
+            if detached.is_err() && undo == Undo::Keep {
+                return detached.map_err(Into::into);
+            }
+            if let Some(path) = &netns {
+                berth_sys::netns::remove_pinned(path).map_err(|source| PodError::Netns {
+                    pod,
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            detached.map_err(Into::into)
+        })
+        .await
+        .map_err(Error::from_join)?
+    }
+}

@@ -1,0 +1,699 @@
+//! Pod sandboxes through the CRI: RunPodSandbox on a private CNI network (bridge, host-local
+//! and portmap on a bridge and subnet of the test's own), PodSandboxStatus, ListPodSandbox's
+//! filters, Stop (twice) and Remove, nothing left behind; a RunPodSandbox that fails undoes
+//! everything; pods survive a `kill -9` of berthd, and a pause that died meanwhile is NOTREADY.
+//! No traffic leaves the host: the bridge has no masquerading and no default route.
+
+mod cri;
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use berth_testkit::{cgroup_dirs, eventually, free_port, run, skip_unless, unique, Client, Daemon};
+use cri::*;
+
+/// The pods' network of one daemon: its CNI configuration and the names it is made of.
+struct PodNet {
+    name: String,
+    bridge: String,
+    /// `10.a.b.` of the /24 the pods get addresses from.
+    prefix: String,
+    ipam_dir: PathBuf,
+    /// The pods' cgroup parent, the daemon's own (the test removes it, as the kubelet would).
+    cgroup_parent: String,
+}
+
+/// A daemon whose pods' CNI network is a bridge of its own; `plugin` is the first plugin's
+/// type (`bridge`, or one that does not exist).
+fn daemon(plugin: &str) -> Option<(Daemon, PodNet)> {
+    if skip_unless(Client::Berth) {
+        return None;
+    }
+    assert!(
+        berth_testkit::pause_binary().is_some(),
+        "no static berth-pause: run scripts/build-static.sh berth-pause (or set BERTH_TEST_PAUSE)"
+    );
+    let d = Daemon::start_with_args(
+        Client::Berth,
+        vec!["--cni-bin-dir".into(), "/usr/lib/cni".into()],
+    );
+    let subnet = d.net.subnet(15);
+    let net = PodNet {
+        name: unique("pods"),
+        // The daemon's default bridge is `bt<pid>x<n>`: this one is as unique.
+        bridge: d.net.bridge.replacen("bt", "bp", 1),
+        prefix: subnet.trim_end_matches("0/24").to_string(),
+        ipam_dir: d.root.path().join("ipam"),
+        cgroup_parent: format!("berth-test-{}", d.net.bridge),
+    };
+    let conf = serde_json::json!({
+        "cniVersion": "0.4.0",
+        "name": net.name,
+        "plugins": [
+            {
+                "type": plugin,
+                "bridge": net.bridge,
+                "isGateway": true,
+                "ipMasq": false,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{ "subnet": subnet }]],
+                    "dataDir": net.ipam_dir,
+                },
+            },
+            { "type": "portmap", "capabilities": { "portMappings": true } },
+        ],
+    });
+    std::fs::create_dir_all(d.cni_conf_dir()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.cni_conf_dir().join("10-pods.conflist"), conf.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    Some((d, net))
+}
+
+impl Drop for PodNet {
+    fn drop(&mut self) {
+        // The bridge plugin leaves its bridge, as berthd's default bridge stays.
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let root = Path::new("/sys/fs/cgroup");
+        let hierarchies = std::fs::read_dir(root).into_iter().flatten().flatten();
+        for dir in hierarchies.map(|h| h.path()).chain([root.to_path_buf()]) {
+            let _ = std::fs::remove_dir(dir.join(&self.cgroup_parent));
+        }
+    }
+}
+
+/// Removes every pod of the daemon when a test ends, failed half-way or not: the daemon's own
+/// clean-up knows only Docker containers, and a pause would outlive it. Declared after the
+/// daemon, so it runs first.
+struct RemovePods(PathBuf);
+
+impl Drop for RemovePods {
+    fn drop(&mut self) {
+        let socket = self.0.clone();
+        // A runtime of its own: the test's may be the one unwinding.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            rt.block_on(async {
+                let mut c = connect(&socket).await;
+                for id in list(&mut c, PodSandboxFilter::default()).await {
+                    let _ = c
+                        .runtime
+                        .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id })
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A pod config with unique identity and labels, a host port on loopback and DNS settings.
+fn pod_config(net: &PodNet, host_port: u16) -> PodSandboxConfig {
+    let name = unique("pod");
+    PodSandboxConfig {
+        metadata: Some(PodSandboxMetadata {
+            name: name.clone(),
+            uid: unique("uid"),
+            namespace: "berth-test".into(),
+            attempt: 1,
+        }),
+        hostname: "pod-host".into(),
+        dns_config: Some(DnsConfig {
+            servers: vec!["10.96.0.10".into()],
+            searches: vec!["berth-test.svc.cluster.local".into()],
+            options: vec!["ndots:5".into()],
+        }),
+        port_mappings: vec![PortMapping {
+            protocol: Protocol::Tcp.into(),
+            container_port: 80,
+            host_port: host_port.into(),
+            host_ip: "127.0.0.1".into(),
+        }],
+        labels: HashMap::from([("app".to_string(), name)]),
+        annotations: HashMap::from([("berth.test/note".to_string(), "kept".to_string())]),
+        linux: Some(LinuxPodSandboxConfig {
+            cgroup_parent: format!("/{}", net.cgroup_parent),
+            security_context: Some(LinuxSandboxSecurityContext {
+                seccomp: Some(SecurityProfile {
+                    profile_type: security_profile::ProfileType::RuntimeDefault.into(),
+                    localhost_ref: String::new(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+async fn run_pod(c: &mut Cri, config: &PodSandboxConfig) -> Result<String, Status> {
+    c.runtime
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(config.clone()),
+            runtime_handler: String::new(),
+        })
+        .await
+        .map(|r| r.into_inner().pod_sandbox_id)
+}
+
+async fn status(c: &mut Cri, id: &str) -> Result<PodSandboxStatusResponse, Status> {
+    c.runtime
+        .pod_sandbox_status(PodSandboxStatusRequest {
+            pod_sandbox_id: id.into(),
+            verbose: true,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn list(c: &mut Cri, filter: PodSandboxFilter) -> Vec<String> {
+    c.runtime
+        .list_pod_sandbox(ListPodSandboxRequest {
+            filter: Some(filter),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_inner()
+        .items
+        .into_iter()
+        .map(|p| p.id)
+        .collect()
+}
+
+async fn stop(c: &mut Cri, id: &str) {
+    c.runtime
+        .stop_pod_sandbox(StopPodSandboxRequest {
+            pod_sandbox_id: id.into(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("stop {id}: {e}"));
+}
+
+async fn remove(c: &mut Cri, id: &str) {
+    c.runtime
+        .remove_pod_sandbox(RemovePodSandboxRequest {
+            pod_sandbox_id: id.into(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("remove {id}: {e}"));
+}
+
+/// The pause pid from the verbose status (containerd's `info` JSON).
+fn pause_pid(s: &PodSandboxStatusResponse) -> i32 {
+    let info: serde_json::Value =
+        serde_json::from_str(&s.info["info"]).unwrap_or_else(|e| panic!("{e}: {:?}", s.info));
+    info["pid"].as_i64().unwrap_or_default() as i32
+}
+
+fn state(s: &PodSandboxStatusResponse) -> PodSandboxState {
+    let state = s.status.as_ref().map_or(0, |s| s.state);
+    PodSandboxState::try_from(state).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    pid > 0 && unsafe { libc::kill(pid, 0) } == 0
+}
+
+fn netns_path(d: &Daemon, id: &str) -> PathBuf {
+    d.exec_root().join("pods").join(id).join("netns")
+}
+
+/// The veth ends enslaved to the pods' bridge.
+fn veths(net: &PodNet) -> String {
+    let out = Command::new("ip")
+        .args(["-o", "link", "show", "master", &net.bridge])
+        .output()
+        .unwrap_or_else(|e| panic!("ip: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// portmap's NAT rules naming the pod.
+fn nat_rules_of(id: &str) -> Vec<String> {
+    let out = Command::new("iptables-save")
+        .args(["-t", "nat"])
+        .output()
+        .unwrap_or_else(|e| panic!("iptables-save: {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(id))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Processes whose command line names the daemon's roots (its shims) or the pause.
+fn processes_of(d: &Daemon, pids: &[i32]) -> Vec<String> {
+    let root = d.root.path().display().to_string();
+    let mut found: Vec<String> = pids
+        .iter()
+        .filter(|p| alive(**p))
+        .map(|p| format!("pause {p}"))
+        .collect();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(&root) && !cmdline.contains("berthd ") {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+/// Everything a pod made is gone: its netns, veth, NAT rules, address, cgroup, files,
+/// mounts, processes.
+fn assert_nothing_left(d: &Daemon, net: &PodNet, id: &str, pids: &[i32]) {
+    assert!(!netns_path(d, id).exists(), "netns of {id} left");
+    assert_eq!(veths(net), "", "veth left on {}", net.bridge);
+    assert_eq!(nat_rules_of(id), Vec::<String>::new(), "NAT rules left");
+    let leases = std::fs::read_dir(net.ipam_dir.join(&net.name))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with(&net.prefix))
+        .collect::<Vec<_>>();
+    assert_eq!(leases, Vec::<String>::new(), "addresses still leased");
+    assert_eq!(cgroup_dirs(&net.cgroup_parent, id), Vec::<PathBuf>::new());
+    assert!(!d.exec_root().join("pods").join(id).exists());
+    assert!(!d.data_root().join("pods").join(id).exists());
+    assert_eq!(d.leaked_mounts(), Vec::<String>::new(), "mounts left");
+    assert_eq!(
+        processes_of(d, pids),
+        Vec::<String>::new(),
+        "processes left"
+    );
+}
+
+fn pid_ns_pid(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .and_then(|ids| ids.split_whitespace().last())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn ns_inode(pid: i32, ns: &str) -> u64 {
+    std::fs::metadata(format!("/proc/{pid}/ns/{ns}"))
+        .map(|m| m.ino())
+        .unwrap_or_else(|e| panic!("{ns} of {pid}: {e}"))
+}
+
+#[tokio::test]
+async fn a_pod_runs_is_listed_stops_twice_and_is_removed_without_leaks() {
+    let Some((d, net)) = daemon("bridge") else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let host_port = free_port();
+    let config = pod_config(&net, host_port);
+    let before = chrono_now_ns();
+    let id = run_pod(&mut c, &config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+
+    // Status: ready, on the test's subnet, with what was asked.
+    let s = status(&mut c, &id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state(&s), PodSandboxState::SandboxReady);
+    let st = s.status.clone().unwrap_or_default();
+    assert_eq!(st.id, id);
+    assert_eq!(st.metadata, config.metadata);
+    assert_eq!(st.labels, config.labels);
+    assert_eq!(st.annotations, config.annotations);
+    assert_eq!(st.runtime_handler, "");
+    assert!(st.created_at >= before, "{} < {before}", st.created_at);
+    let ip = st.network.clone().unwrap_or_default().ip;
+    assert!(
+        ip.starts_with(&net.prefix),
+        "{ip} not in {}0/24",
+        net.prefix
+    );
+    let options = st
+        .linux
+        .and_then(|l| l.namespaces)
+        .and_then(|n| n.options)
+        .unwrap_or_default();
+    assert_eq!(options.network, i32::from(NamespaceMode::Pod));
+    assert_eq!(options.pid, i32::from(NamespaceMode::Pod));
+
+    // The namespace is pinned, pause is its pid namespace's PID 1 and lives in the netns.
+    let pid = pause_pid(&s);
+    assert!(alive(pid), "pause {pid} is not running");
+    assert_eq!(pid_ns_pid(pid), "1");
+    let proc_status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    assert!(
+        proc_status.contains("Seccomp:\t2") && proc_status.contains("NoNewPrivs:\t1"),
+        "pause runs without the runtime's default seccomp filter: {proc_status}"
+    );
+    let netns = netns_path(&d, &id);
+    let pinned = std::fs::metadata(&netns).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pinned.ino(), ns_inode(pid, "net"));
+    assert_ne!(
+        ns_inode(pid, "net"),
+        ns_inode(std::process::id() as i32, "net")
+    );
+    assert_ne!(
+        ns_inode(pid, "uts"),
+        ns_inode(std::process::id() as i32, "uts")
+    );
+    assert!(!veths(&net).is_empty(), "no veth on {}", net.bridge);
+    let nat = nat_rules_of(&id);
+    assert!(
+        nat.iter().any(|r| r.contains(&host_port.to_string())),
+        "portmap got no port {host_port}: {nat:?}"
+    );
+    let resolv = std::fs::read_to_string(d.data_root().join("pods").join(&id).join("resolv.conf"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(resolv.contains("nameserver 10.96.0.10"), "{resolv}");
+    assert!(
+        resolv.contains("search berth-test.svc.cluster.local"),
+        "{resolv}"
+    );
+    assert!(resolv.contains("ndots:5"), "{resolv}");
+    assert!(
+        !cgroup_dirs(&net.cgroup_parent, &id).is_empty(),
+        "no cgroup for the sandbox"
+    );
+
+    // The same identity again names the existing sandbox.
+    assert_code(run_pod(&mut c, &config).await, Code::AlreadyExists, &id);
+
+    // ListPodSandbox: by id prefix, state, labels.
+    let app = config.labels.clone();
+    let ready = || {
+        Some(PodSandboxStateValue {
+            state: PodSandboxState::SandboxReady.into(),
+        })
+    };
+    let not_ready = || {
+        Some(PodSandboxStateValue {
+            state: PodSandboxState::SandboxNotready.into(),
+        })
+    };
+    let by_label = |state| PodSandboxFilter {
+        label_selector: app.clone(),
+        state,
+        ..Default::default()
+    };
+    assert_eq!(list(&mut c, by_label(None)).await, [id.as_str()]);
+    assert_eq!(list(&mut c, by_label(ready())).await, [id.as_str()]);
+    assert!(list(&mut c, by_label(not_ready())).await.is_empty());
+    let prefix = PodSandboxFilter {
+        id: id[..12].to_string(),
+        ..Default::default()
+    };
+    assert_eq!(list(&mut c, prefix).await, [id.as_str()]);
+    let other = PodSandboxFilter {
+        label_selector: HashMap::from([("app".to_string(), "none".to_string())]),
+        ..Default::default()
+    };
+    assert!(list(&mut c, other).await.is_empty());
+
+    // Stop: not ready, off the network, pause gone; again: fine; an unknown id: fine.
+    stop(&mut c, &id).await;
+    let s = status(&mut c, &id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state(&s), PodSandboxState::SandboxNotready);
+    assert!(!netns.exists(), "netns still pinned");
+    assert_eq!(veths(&net), "");
+    assert_eq!(nat_rules_of(&id), Vec::<String>::new());
+    assert!(eventually(Duration::from_secs(5), || !alive(pid)));
+    assert_eq!(list(&mut c, by_label(not_ready())).await, [id.as_str()]);
+    stop(&mut c, &id).await;
+    stop(&mut c, &"f".repeat(64)).await;
+
+    // Remove, twice; then nothing is left of it.
+    remove(&mut c, &id).await;
+    assert_code(status(&mut c, &id).await, Code::NotFound, &id);
+    remove(&mut c, &id).await;
+    assert!(list(&mut c, by_label(None)).await.is_empty());
+    assert_nothing_left(&d, &net, &id, &[pid]);
+}
+
+#[tokio::test]
+async fn a_host_network_pod_has_the_node_network_and_no_cni_attachment() {
+    let Some((d, net)) = daemon("bridge") else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let mut config = pod_config(&net, free_port());
+    let namespaces = NamespaceOption {
+        network: NamespaceMode::Node.into(),
+        ..Default::default()
+    };
+    if let Some(linux) = config.linux.as_mut() {
+        linux.security_context = Some(LinuxSandboxSecurityContext {
+            namespace_options: Some(namespaces),
+            ..Default::default()
+        });
+    }
+    let id = run_pod(&mut c, &config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    let s = status(&mut c, &id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state(&s), PodSandboxState::SandboxReady);
+    let st = s.status.clone().unwrap_or_default();
+    assert_eq!(st.network.unwrap_or_default().ip, "");
+    let options = st
+        .linux
+        .and_then(|l| l.namespaces)
+        .and_then(|n| n.options)
+        .unwrap_or_default();
+    assert_eq!(options.network, i32::from(NamespaceMode::Node));
+    let pid = pause_pid(&s);
+    let me = std::process::id() as i32;
+    assert_eq!(ns_inode(pid, "net"), ns_inode(me, "net"));
+    // The node's hostname too (containerd's rule): no UTS namespace of its own.
+    assert_eq!(ns_inode(pid, "uts"), ns_inode(me, "uts"));
+    assert!(!netns_path(&d, &id).exists());
+    assert_eq!(
+        nat_rules_of(&id),
+        Vec::<String>::new(),
+        "no CNI for the host network"
+    );
+    stop(&mut c, &id).await;
+    remove(&mut c, &id).await;
+    assert_nothing_left(&d, &net, &id, &[pid]);
+}
+
+#[tokio::test]
+async fn a_failed_run_names_the_missing_plugin_and_leaves_nothing() {
+    let plugin = unique("no-such-plugin");
+    let Some((d, net)) = daemon(&plugin) else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let config = pod_config(&net, free_port());
+    let err = run_pod(&mut c, &config)
+        .await
+        .expect_err("a pod on a network whose plugin is missing");
+    assert!(err.message().contains(&plugin), "{err:?}");
+    let all = list(&mut c, PodSandboxFilter::default()).await;
+    assert!(all.is_empty(), "{all:?}");
+    let pods = d.exec_root().join("pods");
+    let left: Vec<_> = std::fs::read_dir(&pods)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(d.leaked_mounts(), Vec::<String>::new());
+    assert_eq!(processes_of(&d, &[]), Vec::<String>::new());
+    assert_eq!(veths(&net), "");
+}
+
+#[tokio::test]
+async fn a_run_failing_after_the_network_is_attached_undoes_it() {
+    let Some((d, net)) = daemon("bridge") else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let mut config = pod_config(&net, free_port());
+    // The runtime refuses it at create: after the CNI ADD, with the shim running.
+    let sysctl = "net.ipv4.berth_no_such_sysctl";
+    if let Some(linux) = config.linux.as_mut() {
+        linux.sysctls = HashMap::from([(sysctl.to_string(), "1".to_string())]);
+    }
+    let err = run_pod(&mut c, &config)
+        .await
+        .expect_err("a pod with a sysctl the kernel does not have");
+    assert!(err.message().contains("berth_no_such_sysctl"), "{err:?}");
+    let all = list(&mut c, PodSandboxFilter::default()).await;
+    assert!(all.is_empty(), "{all:?}");
+    let made: Vec<_> = std::fs::read_dir(d.exec_root().join("pods"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(made.is_empty(), "{made:?}");
+    assert_eq!(veths(&net), "", "veth left on {}", net.bridge);
+    let leases: Vec<_> = std::fs::read_dir(net.ipam_dir.join(&net.name))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&net.prefix))
+        .collect();
+    assert!(leases.is_empty(), "{leases:?}");
+    let cgroups = std::fs::read_dir(Path::new("/sys/fs/cgroup/pids").join(&net.cgroup_parent))
+        .into_iter()
+        .chain(std::fs::read_dir(
+            Path::new("/sys/fs/cgroup").join(&net.cgroup_parent),
+        ))
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .count();
+    assert_eq!(cgroups, 0, "a sandbox cgroup is left");
+    assert_eq!(d.leaked_mounts(), Vec::<String>::new());
+    assert_eq!(processes_of(&d, &[]), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn pods_survive_a_crash_of_berthd_and_a_dead_pause_is_not_ready() {
+    let Some((mut d, net)) = daemon("bridge") else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    // `kept` runs throughout; `lost`'s pause dies while berthd is down; `watched`'s after.
+    let mut pods = Vec::new();
+    for _ in 0..3 {
+        let id = run_pod(&mut c, &pod_config(&net, free_port()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+        let s = status(&mut c, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        pods.push((id, pause_pid(&s)));
+    }
+    let [(kept, kept_pid), (lost, lost_pid), (watched, watched_pid)] = &pods[..] else {
+        unreachable!()
+    };
+    drop(c);
+
+    d.kill9();
+    // SAFETY: SIGKILL to a pause process this test started.
+    unsafe { libc::kill(*lost_pid, libc::SIGKILL) };
+    assert!(eventually(Duration::from_secs(5), || !alive(*lost_pid)));
+    d.spawn();
+
+    let mut c = connect(&d.cri_socket).await;
+    for (id, pid) in [(kept, kept_pid), (watched, watched_pid)] {
+        let s = status(&mut c, id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(state(&s), PodSandboxState::SandboxReady);
+        assert_eq!(pause_pid(&s), *pid);
+        assert!(alive(*pid));
+    }
+    let s = status(&mut c, lost).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state(&s), PodSandboxState::SandboxNotready);
+
+    // Restored pods are watched again: a pause dying makes its pod not ready.
+    // SAFETY: SIGKILL to a pause process this test started.
+    unsafe { libc::kill(*watched_pid, libc::SIGKILL) };
+    let mut ready = true;
+    for _ in 0..100 {
+        let s = status(&mut c, watched)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        ready = state(&s) == PodSandboxState::SandboxReady;
+        if !ready {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!ready, "a pod whose pause died is still ready");
+
+    // A restored running pod stops: its pause goes.
+    stop(&mut c, kept).await;
+    assert!(eventually(Duration::from_secs(5), || !alive(*kept_pid)));
+    let pids: Vec<i32> = pods.iter().map(|(_, pid)| *pid).collect();
+    for (id, _) in &pods {
+        stop(&mut c, id).await;
+        remove(&mut c, id).await;
+    }
+    for (id, _) in &pods {
+        assert_nothing_left(&d, &net, id, &pids);
+    }
+}
+
+/// Now in nanoseconds since the epoch, as CRI's `created_at`.
+fn chrono_now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn crictl_runs_inspects_lists_stops_and_removes_a_pod() {
+    let Some(crictl) = std::env::var_os("BERTH_TEST_CRICTL") else {
+        eprintln!(
+            "skipped: BERTH_TEST_CRICTL is not set (scripts/test.sh sets it to what \
+             scripts/build-cri-tools.sh crictl prints)"
+        );
+        return;
+    };
+    let Some((d, net)) = daemon("bridge") else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let endpoint = format!("unix://{}", d.cri_socket.display());
+    let crictl = |args: &[&str]| {
+        let mut cmd = Command::new(&crictl);
+        cmd.args(["--runtime-endpoint", &endpoint])
+            // No /etc/crictl.yaml lookups from the host.
+            .args(["--config", "/dev/null"])
+            .args(args);
+        run(cmd, None)
+    };
+    let app = unique("app");
+    let config = serde_json::json!({
+        "metadata": { "name": unique("pod"), "namespace": "berth-test", "uid": unique("uid"), "attempt": 1 },
+        "hostname": "crictl-pod",
+        "labels": { "app": app },
+        "linux": { "cgroup_parent": format!("/{}", net.cgroup_parent) },
+    });
+    let file = d.root.path().join("pod.json");
+    std::fs::write(&file, config.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let file = file.display().to_string();
+    let id = crictl(&["runp", &file]).ok().stdout.trim().to_string();
+    assert_eq!(id.len(), 64, "{id:?}");
+    let label = format!("app={app}");
+    let listed = crictl(&["pods", "-q", "--label", &label, "--state", "ready"]).ok();
+    assert_eq!(listed.stdout.trim(), id);
+    let inspect = crictl(&["inspectp", &id]).ok();
+    let json: serde_json::Value =
+        serde_json::from_str(&inspect.stdout).unwrap_or_else(|e| panic!("{e}: {inspect:?}"));
+    assert_eq!(json["status"]["state"], "SANDBOX_READY", "{json}");
+    let ip = json["status"]["network"]["ip"].as_str().unwrap_or_default();
+    assert!(ip.starts_with(&net.prefix), "{json}");
+    assert!(
+        json["info"]["pid"].as_i64().unwrap_or_default() > 0,
+        "{json}"
+    );
+    crictl(&["stopp", &id]).ok();
+    let stopped = crictl(&["pods", "-q", "--label", &label, "--state", "notready"]).ok();
+    assert_eq!(stopped.stdout.trim(), id);
+    crictl(&["rmp", &id]).ok();
+    assert_eq!(
+        crictl(&["pods", "-q", "--label", &label])
+            .ok()
+            .stdout
+            .trim(),
+        ""
+    );
+    assert_nothing_left(&d, &net, &id, &[]);
+}
