@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -32,18 +33,26 @@ pub fn events(root: &StateRoot, id: &str, once: bool, interval: &str) -> Result<
         if c.status() == ContainerStatus::Stopped {
             bail!("container not running: {id}");
         }
-        println!(
-            "{}",
-            json!({"type": "stats", "id": id, "data": cg.stats()?})
-        );
+        emit(&json!({"type": "stats", "id": id, "data": cg.stats()?}))?;
         if once {
             return Ok(0);
         }
         let now = cg.oom_kill_count().unwrap_or(ooms);
         if now > ooms {
-            println!("{}", json!({"type": "oom", "id": id}));
+            emit(&json!({"type": "oom", "id": id}))?;
             ooms = now;
         }
         std::thread::sleep(interval);
     }
+}
+
+/// Writes one event as one line in one `write`: stdout's line buffer (1 KiB) would split a
+/// stats event, and a reader (or a kill) between the pieces would see half an event.
+fn emit(event: &serde_json::Value) -> Result<()> {
+    let mut line = event.to_string().into_bytes();
+    line.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    out.write_all(&line)
+        .and_then(|()| out.flush())
+        .context("write event")
 }
