@@ -1,7 +1,8 @@
 //! Pod sandboxes through the CRI: RunPodSandbox on a private CNI network (bridge, host-local
 //! and portmap on a bridge and subnet of the test's own), PodSandboxStatus, ListPodSandbox's
 //! filters, Stop (twice) and Remove, nothing left behind; a RunPodSandbox that fails undoes
-//! everything; pods survive a `kill -9` of berthd, and a pause that died meanwhile is NOTREADY.
+//! everything; pods survive a `kill -9` of berthd, and a pause that died meanwhile is NOTREADY;
+//! a `kill -9` in the middle of RunPodSandbox (a CNI plugin hung) is undone at the next start.
 //! No traffic leaves the host: the bridge has no masquerading and no default route.
 
 mod cri;
@@ -27,8 +28,9 @@ struct PodNet {
 }
 
 /// A daemon whose pods' CNI network is a bridge of its own; `plugin` is the first plugin's
-/// type (`bridge`, or one that does not exist).
-fn daemon(plugin: &str) -> Option<(Daemon, PodNet)> {
+/// type (`bridge`, or one that does not exist). With `blocking_add`, the plugins come from
+/// that directory (see [`blocking_add_plugins`]) and the blocking plugin ends the chain.
+fn daemon(plugin: &str, blocking_add: Option<&Path>) -> Option<(Daemon, PodNet)> {
     if skip_unless(Client::Berth) {
         return None;
     }
@@ -36,10 +38,8 @@ fn daemon(plugin: &str) -> Option<(Daemon, PodNet)> {
         berth_testkit::pause_binary().is_some(),
         "no static berth-pause: run scripts/build-static.sh berth-pause (or set BERTH_TEST_PAUSE)"
     );
-    let d = Daemon::start_with_args(
-        Client::Berth,
-        vec!["--cni-bin-dir".into(), "/usr/lib/cni".into()],
-    );
+    let bin_dir = blocking_add.unwrap_or(Path::new(CNI_BIN_DIR));
+    let d = Daemon::start_with_args(Client::Berth, vec!["--cni-bin-dir".into(), bin_dir.into()]);
     let subnet = d.net.subnet(15);
     let net = PodNet {
         name: unique("pods"),
@@ -49,7 +49,7 @@ fn daemon(plugin: &str) -> Option<(Daemon, PodNet)> {
         ipam_dir: d.root.path().join("ipam"),
         cgroup_parent: format!("berth-test-{}", d.net.bridge),
     };
-    let conf = serde_json::json!({
+    let mut conf = serde_json::json!({
         "cniVersion": "0.4.0",
         "name": net.name,
         "plugins": [
@@ -67,10 +67,44 @@ fn daemon(plugin: &str) -> Option<(Daemon, PodNet)> {
             { "type": "portmap", "capabilities": { "portMappings": true } },
         ],
     });
+    if let (Some(_), Some(plugins)) = (blocking_add, conf["plugins"].as_array_mut()) {
+        plugins.push(serde_json::json!({ "type": BLOCKING_ADD }));
+    }
     std::fs::create_dir_all(d.cni_conf_dir()).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(d.cni_conf_dir().join("10-pods.conflist"), conf.to_string())
         .unwrap_or_else(|e| panic!("{e}"));
     Some((d, net))
+}
+
+const CNI_BIN_DIR: &str = "/usr/lib/cni";
+const BLOCKING_ADD: &str = "berth-test-blocking-add";
+
+/// A CNI bin dir with the system's plugins and one more, [`BLOCKING_ADD`], whose ADD writes
+/// its pid to `marker` and then blocks (a plugin hung, as berthd gets killed); its other
+/// commands succeed, so the DEL a restarted berthd runs goes through the real plugins.
+fn blocking_add_plugins(marker: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(CNI_BIN_DIR).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if let Some(name) = path.file_name() {
+            std::os::unix::fs::symlink(&path, dir.path().join(name))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let script = format!(
+        "#!/bin/sh\n\
+         cat >/dev/null\n\
+         case \"$CNI_COMMAND\" in\n\
+         ADD) echo $$ > '{}'; exec sleep 600 ;;\n\
+         VERSION) echo '{{\"cniVersion\":\"0.4.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\"]}}' ;;\n\
+         esac\n",
+        marker.display()
+    );
+    let path = dir.path().join(BLOCKING_ADD);
+    std::fs::write(&path, script).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    dir
 }
 
 impl Drop for PodNet {
@@ -293,6 +327,47 @@ fn assert_nothing_left(d: &Daemon, net: &PodNet, id: &str, pids: &[i32]) {
     );
 }
 
+/// No pod of the daemon left anything: no pod directories, veths, leases, sandbox cgroups,
+/// mounts or processes (for runs that never returned an id).
+fn assert_no_pod_left(d: &Daemon, net: &PodNet) {
+    let entries = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect()
+    };
+    // `<data-root>/pods/cni` is the pods' CNI result cache: it stays, empty.
+    let cni_cache = d.data_root().join("pods/cni");
+    let left: Vec<_> = [d.exec_root(), d.data_root()]
+        .iter()
+        .flat_map(|root| entries(&root.join("pods")))
+        .filter(|p| *p != cni_cache)
+        .chain(entries(&cni_cache.join("results")))
+        .collect();
+    assert!(left.is_empty(), "pod files left: {left:?}");
+    assert_eq!(veths(net), "", "veth left on {}", net.bridge);
+    let leases: Vec<_> = entries(&net.ipam_dir.join(&net.name))
+        .into_iter()
+        .filter(|e| {
+            e.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with(&net.prefix))
+        })
+        .collect();
+    assert!(leases.is_empty(), "addresses still leased: {leases:?}");
+    let root = Path::new("/sys/fs/cgroup");
+    let cgroups: Vec<_> = entries(root)
+        .into_iter()
+        .chain([root.to_path_buf()])
+        .flat_map(|h| entries(&h.join(&net.cgroup_parent)))
+        .filter(|e| e.is_dir())
+        .collect();
+    assert!(cgroups.is_empty(), "sandbox cgroups left: {cgroups:?}");
+    assert_eq!(d.leaked_mounts(), Vec::<String>::new(), "mounts left");
+    assert_eq!(processes_of(d, &[]), Vec::<String>::new(), "processes left");
+}
+
 fn pid_ns_pid(pid: i32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
@@ -311,7 +386,7 @@ fn ns_inode(pid: i32, ns: &str) -> u64 {
 
 #[tokio::test]
 async fn a_pod_runs_is_listed_stops_twice_and_is_removed_without_leaks() {
-    let Some((d, net)) = daemon("bridge") else {
+    let Some((d, net)) = daemon("bridge", None) else {
         return;
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
@@ -442,7 +517,7 @@ async fn a_pod_runs_is_listed_stops_twice_and_is_removed_without_leaks() {
 
 #[tokio::test]
 async fn a_host_network_pod_has_the_node_network_and_no_cni_attachment() {
-    let Some((d, net)) = daemon("bridge") else {
+    let Some((d, net)) = daemon("bridge", None) else {
         return;
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
@@ -490,7 +565,7 @@ async fn a_host_network_pod_has_the_node_network_and_no_cni_attachment() {
 #[tokio::test]
 async fn a_failed_run_names_the_missing_plugin_and_leaves_nothing() {
     let plugin = unique("no-such-plugin");
-    let Some((d, net)) = daemon(&plugin) else {
+    let Some((d, net)) = daemon(&plugin, None) else {
         return;
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
@@ -502,22 +577,12 @@ async fn a_failed_run_names_the_missing_plugin_and_leaves_nothing() {
     assert!(err.message().contains(&plugin), "{err:?}");
     let all = list(&mut c, PodSandboxFilter::default()).await;
     assert!(all.is_empty(), "{all:?}");
-    let pods = d.exec_root().join("pods");
-    let left: Vec<_> = std::fs::read_dir(&pods)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
-    assert_eq!(d.leaked_mounts(), Vec::<String>::new());
-    assert_eq!(processes_of(&d, &[]), Vec::<String>::new());
-    assert_eq!(veths(&net), "");
+    assert_no_pod_left(&d, &net);
 }
 
 #[tokio::test]
 async fn a_run_failing_after_the_network_is_attached_undoes_it() {
-    let Some((d, net)) = daemon("bridge") else {
+    let Some((d, net)) = daemon("bridge", None) else {
         return;
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
@@ -534,38 +599,68 @@ async fn a_run_failing_after_the_network_is_attached_undoes_it() {
     assert!(err.message().contains("berth_no_such_sysctl"), "{err:?}");
     let all = list(&mut c, PodSandboxFilter::default()).await;
     assert!(all.is_empty(), "{all:?}");
-    let made: Vec<_> = std::fs::read_dir(d.exec_root().join("pods"))
+    assert_no_pod_left(&d, &net);
+}
+
+// Multi-threaded: the run goes on in its task while the test waits (blocking) for the plugin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_of_berthd_during_run_pod_sandbox_is_undone_at_the_next_start() {
+    let marker_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let marker = marker_dir.path().join("add.pid");
+    let plugins = blocking_add_plugins(&marker);
+    let Some((mut d, net)) = daemon("bridge", Some(plugins.path())) else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let config = pod_config(&net, free_port());
+    let run = tokio::spawn(async move { run_pod(&mut c, &config).await });
+    // The chain blocks in its last plugin: bridge and portmap have made the veth, the lease
+    // and the NAT rules by then.
+    assert!(
+        eventually(Duration::from_secs(30), || marker.exists()),
+        "the blocking plugin never ran\n{}",
+        d.log()
+    );
+    let id = std::fs::read_dir(d.exec_root().join("pods"))
         .into_iter()
         .flatten()
         .flatten()
-        .map(|e| e.path())
-        .collect();
-    assert!(made.is_empty(), "{made:?}");
-    assert_eq!(veths(&net), "", "veth left on {}", net.bridge);
-    let leases: Vec<_> = std::fs::read_dir(net.ipam_dir.join(&net.name))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&net.prefix))
-        .collect();
-    assert!(leases.is_empty(), "{leases:?}");
-    let cgroups = std::fs::read_dir(Path::new("/sys/fs/cgroup/pids").join(&net.cgroup_parent))
-        .into_iter()
-        .chain(std::fs::read_dir(
-            Path::new("/sys/fs/cgroup").join(&net.cgroup_parent),
-        ))
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .count();
-    assert_eq!(cgroups, 0, "a sandbox cgroup is left");
-    assert_eq!(d.leaked_mounts(), Vec::<String>::new());
-    assert_eq!(processes_of(&d, &[]), Vec::<String>::new());
+        .find_map(|e| e.file_name().into_string().ok())
+        .unwrap_or_else(|| panic!("no pod directory while its network is being added"));
+    assert_ne!(veths(&net), "", "bridge ran before the blocking plugin");
+    assert_ne!(
+        nat_rules_of(&id),
+        Vec::<String>::new(),
+        "portmap ran before it"
+    );
+
+    d.kill9();
+    let plugin_pid: i32 = std::fs::read_to_string(&marker)
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("pid in {}: {e}", marker.display()));
+    // SAFETY: SIGKILL to the plugin process this test's script started.
+    unsafe { libc::kill(plugin_pid, libc::SIGKILL) };
+    let err = run.await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        err.is_err(),
+        "a run whose daemon was killed succeeded: {err:?}"
+    );
+    d.spawn();
+
+    let mut c = connect(&d.cri_socket).await;
+    let all = list(&mut c, PodSandboxFilter::default()).await;
+    assert!(all.is_empty(), "a half-made pod is listed: {all:?}");
+    assert_eq!(nat_rules_of(&id), Vec::<String>::new(), "NAT rules left");
+    assert!(!netns_path(&d, &id).exists(), "netns of {id} left");
+    assert_no_pod_left(&d, &net);
 }
 
 #[tokio::test]
 async fn pods_survive_a_crash_of_berthd_and_a_dead_pause_is_not_ready() {
-    let Some((mut d, net)) = daemon("bridge") else {
+    let Some((mut d, net)) = daemon("bridge", None) else {
         return;
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
@@ -646,7 +741,7 @@ async fn crictl_runs_inspects_lists_stops_and_removes_a_pod() {
         );
         return;
     };
-    let Some((d, net)) = daemon("bridge") else {
+    let Some((d, net)) = daemon("bridge", None) else {
         return;
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
