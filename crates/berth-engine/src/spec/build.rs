@@ -19,7 +19,9 @@ use super::options::{CreateOptions, ImageConfig, LogConfig};
 use super::resources::{self, HostDevices, HostFs, SharedNamespaces};
 use super::seccomp::{self, SeccompHost};
 use super::user::ResolvedUser;
-use crate::model::{CgroupnsMode, ContainerSpec, IpcMode, NetworkMode, PidMode, UtsMode};
+use crate::model::{
+    CgroupnsMode, ContainerSpec, IpcMode, NetworkMode, PidMode, ProcMount, Seccomp, UtsMode,
+};
 
 /// Where the init binary (`--init`) appears in the container, as in Docker.
 pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
@@ -229,60 +231,6 @@ impl From<&UtsMode> for NsMode {
     }
 }
 
-/// The parsed `SecurityOpt` list.
-#[derive(Debug, Default)]
-pub(crate) struct SecurityOpts {
-    pub no_new_privileges: bool,
-    pub writable_cgroups: bool,
-    /// `None`: the default profile; `Some(None)`: unconfined; `Some(Some(json))`: custom.
-    pub seccomp: Option<Option<String>>,
-    /// `apparmor=<profile>`: kept for the engine's model (crate::model), not enforced here.
-    pub apparmor: Option<String>,
-    /// `label=<word>` (`user:u`, `type:t`, `disable`, ...), kept for the model likewise.
-    pub labels: Vec<String>,
-}
-
-pub(crate) fn security_opts(opts: &[String]) -> Result<SecurityOpts, SpecError> {
-    let mut out = SecurityOpts::default();
-    for opt in opts {
-        let bad = || SpecError::InvalidSecurityOpt(opt.clone());
-        let parse_bool = |v: &str| v.parse::<bool>().map_err(|_| bad());
-        if opt == "no-new-privileges" {
-            out.no_new_privileges = true;
-            continue;
-        }
-        if opt == "writable-cgroups" {
-            out.writable_cgroups = true;
-            continue;
-        }
-        if opt == "disable" {
-            // SELinux labelling off: nothing to do without SELinux support.
-            out.labels.push(opt.clone());
-            continue;
-        }
-        let (key, value) = opt
-            .split_once('=')
-            .or_else(|| opt.split_once(':'))
-            .ok_or_else(bad)?;
-        match key {
-            "no-new-privileges" => out.no_new_privileges = parse_bool(value)?,
-            "writable-cgroups" => out.writable_cgroups = parse_bool(value)?,
-            "seccomp" => {
-                out.seccomp = match value {
-                    "unconfined" => Some(None),
-                    "builtin" | "" => None,
-                    json => Some(Some(json.to_string())),
-                }
-            }
-            // Accepted so `docker run` scripts keep working; Berth loads no LSM profiles yet.
-            "apparmor" => out.apparmor = Some(value.to_string()),
-            "label" => out.labels.push(value.to_string()),
-            _ => return Err(bad()),
-        }
-    }
-    Ok(out)
-}
-
 fn namespace(typ: LinuxNamespaceType, path: Option<&PathBuf>) -> LinuxNamespace {
     let mut ns = LinuxNamespace::default();
     ns.set_typ(typ);
@@ -359,9 +307,9 @@ fn clear_ro(m: &mut Mount) {
     }
 }
 
-/// Builds the runtime spec for `opts` over `image`, as dockerd would. The namespaces come
-/// from `model`, the engine's reading of the same request; the rest still from `opts`
-/// (docs/container-model.md, step 7).
+/// Builds the runtime spec for `opts` over `image`, as dockerd would. The namespaces and the
+/// security settings come from `model`, the engine's reading of the same request; the rest
+/// still from `opts` (docs/container-model.md, step 7).
 pub fn build_spec(
     opts: &CreateOptions,
     model: &ContainerSpec,
@@ -370,7 +318,7 @@ pub fn build_spec(
 ) -> Result<BuiltSpec, SpecError> {
     let h = &opts.host_config;
     let merged = merge(opts, image)?;
-    let security = security_opts(&h.security_opt)?;
+    let security = &model.security;
 
     // Namespace modes.
     let modes = &model.namespaces;
@@ -419,10 +367,11 @@ pub fn build_spec(
         ));
     }
     let oom_score_adj = oom_score_adj(h.oom_score_adj)?;
+    let requested = &security.capabilities;
     let caps = available_only(
-        effective_capabilities(&h.cap_add, &h.cap_drop, h.privileged)?,
+        effective_capabilities(&requested.add, &requested.drop, security.privileged)?,
         ctx.host_capabilities,
-        &h.cap_add,
+        &requested.add,
     )?;
     let oci_caps = to_oci(&caps);
     let mut capabilities = LinuxCapabilities::default();
@@ -475,7 +424,7 @@ pub fn build_spec(
     res.set_block_io(Some(resources::block_io(h, ctx.devices)?));
     let mut devices = Vec::new();
     let mut rules;
-    if h.privileged {
+    if security.privileged {
         devices = resources::host_devices(ctx.devices)?;
         rules = resources::privileged_device_rules();
         for mapping in &h.devices {
@@ -542,7 +491,7 @@ pub fn build_spec(
     }
 
     let sysctls = resources::sysctls(
-        &h.sysctls,
+        &security.sysctls,
         SharedNamespaces {
             net: net_host || net_join,
             ipc: ipc != NsMode::Private,
@@ -551,15 +500,18 @@ pub fn build_spec(
     )?;
 
     // Seccomp, from the final bounding set (capability-conditional rules).
-    let seccomp = if h.privileged {
+    let seccomp = if security.privileged {
         None
     } else {
-        match &security.seccomp {
-            Some(None) => None,
-            None => seccomp::convert(&seccomp::default_profile(), &caps, ctx.seccomp_host)?,
-            Some(Some(json)) => {
-                seccomp::convert(&seccomp::parse_profile(json)?, &caps, ctx.seccomp_host)?
-            }
+        let profile = match &security.seccomp {
+            Seccomp::Unconfined => None,
+            Seccomp::Default => Some(seccomp::default_profile()),
+            Seccomp::Inline(json) => Some(seccomp::parse_profile(json)?),
+            Seccomp::Localhost(path) => Some(seccomp::profile_file(path)?),
+        };
+        match profile {
+            Some(profile) => seccomp::convert(&profile, &caps, ctx.seccomp_host)?,
+            None => None,
         }
     };
 
@@ -587,7 +539,7 @@ pub fn build_spec(
         extra.push(mounts::bind_mount(
             source,
             Path::new(dest),
-            h.readonly_rootfs,
+            security.readonly_rootfs,
             "rprivate",
         ));
     }
@@ -626,7 +578,7 @@ pub fn build_spec(
         .collect();
     for m in &mut all {
         let dest = m.destination().to_string_lossy().into_owned();
-        if h.readonly_rootfs
+        if security.readonly_rootfs
             && !matches!(
                 dest.as_str(),
                 "/proc" | "/dev/pts" | "/dev/shm" | "/dev/mqueue" | "/dev"
@@ -637,17 +589,19 @@ pub fn build_spec(
             o.push("ro".into());
             m.set_options(Some(o));
         }
-        if h.privileged && dest == "/sys" {
+        if security.privileged && dest == "/sys" {
             clear_ro(m);
         }
-        if (h.privileged || security.writable_cgroups) && m.typ().as_deref() == Some("cgroup") {
+        if (security.privileged || security.writable_cgroups)
+            && m.typ().as_deref() == Some("cgroup")
+        {
             clear_ro(m);
         }
     }
     let first_user_mount = all.len();
     all.extend(user_list);
 
-    let (masked, readonly) = if h.privileged {
+    let (masked, readonly) = if security.privileged || security.proc_mount == ProcMount::Unmasked {
         (None, None)
     } else {
         (
@@ -655,8 +609,8 @@ pub fn build_spec(
             Some(DEFAULT_READONLY_PATHS.map(String::from).to_vec()),
         )
     };
-    let masked = h.masked_paths.clone().or(masked);
-    let readonly = h.readonly_paths.clone().or(readonly);
+    let masked = security.masked_paths.clone().or(masked);
+    let readonly = security.readonly_paths.clone().or(readonly);
 
     let mut linux = oci_spec::runtime::Linux::default();
     linux.set_uid_mappings(None);
@@ -673,7 +627,7 @@ pub fn build_spec(
 
     let mut root = Root::default();
     root.set_path(ctx.rootfs.clone());
-    root.set_readonly(Some(h.readonly_rootfs));
+    root.set_readonly(Some(security.readonly_rootfs));
 
     let annotations: HashMap<String, String> = h
         .annotations
