@@ -466,7 +466,7 @@ impl TryFrom<&HostConfig> for Resources {
     type Error = ModelError;
     fn try_from(h: &HostConfig) -> Result<Self, Self::Error> {
         // The host's CPU count bounds `--cpus` when the spec is built; here only the body.
-        let cpu = spec::cpu(h, usize::MAX)?.map_or_else(Cpu::default, |c| Cpu {
+        let cpu = spec::cpu(h)?.map_or_else(Cpu::default, |c| Cpu {
             shares: c.shares(),
             quota: c.quota(),
             period: c.period(),

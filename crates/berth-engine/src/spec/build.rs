@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use berth_types::ContainerId;
 use oci_spec::runtime::{
-    LinuxCapabilities, LinuxNamespace, LinuxNamespaceType, LinuxResources, Mount, Process, Root,
-    Spec, User,
+    LinuxCapabilities, LinuxNamespace, LinuxNamespaceType, Mount, Process, Root, Spec, User,
 };
 
 use super::caps::{available_only, effective_capabilities, to_oci};
@@ -16,6 +15,7 @@ use super::error::{invalid, SpecError};
 use super::merge::{merge, process_env, MergedConfig};
 use super::mounts::{self, MountPoint, VolumeRequest};
 use super::options::{CreateOptions, ImageConfig, LogConfig};
+use super::opts;
 use super::resources::{self, HostDevices, HostFs, SharedNamespaces};
 use super::seccomp::{self, SeccompHost};
 use super::user::ResolvedUser;
@@ -417,11 +417,10 @@ pub fn build_spec(
     process.set_selinux_label(None);
 
     // Resources and devices.
-    let mut res = LinuxResources::default();
-    res.set_memory(Some(resources::memory(h)?));
-    res.set_cpu(resources::cpu(h, ctx.host_cpus)?);
-    res.set_pids(resources::pids(h));
-    res.set_block_io(Some(resources::block_io(h, ctx.devices)?));
+    // `--cpus` against this host's CPUs: the model keeps only the quota it became.
+    resources::nano_cpus_within(h.nano_cpus, ctx.host_cpus)?;
+    let mut spec = Spec::default();
+    opts::resources::resources(&mut spec, model, ctx)?;
     let mut devices = Vec::new();
     let mut rules;
     if security.privileged {
@@ -446,7 +445,7 @@ pub fn build_spec(
             rules.push(resources::parse_cgroup_rule(rule)?);
         }
     }
-    res.set_devices(Some(rules));
+    opts::linux_resources(&mut spec).set_devices(Some(rules));
 
     // Namespaces, in dockerd's order.
     use LinuxNamespaceType as Ns;
@@ -612,11 +611,9 @@ pub fn build_spec(
     let masked = security.masked_paths.clone().or(masked);
     let readonly = security.readonly_paths.clone().or(readonly);
 
-    let mut linux = oci_spec::runtime::Linux::default();
+    let mut linux = spec.linux_mut().take().unwrap_or_default();
     linux.set_uid_mappings(None);
     linux.set_gid_mappings(None);
-    linux.set_resources(Some(res));
-    linux.set_cgroups_path(Some(cgroups_path(&h.cgroup_parent, &ctx.id)?));
     linux.set_namespaces(Some(namespaces));
     linux.set_devices((!devices.is_empty()).then_some(devices));
     linux.set_sysctl((!sysctls.is_empty()).then_some(sysctls));
@@ -635,7 +632,6 @@ pub fn build_spec(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
 
-    let mut spec = Spec::default();
     spec.set_process(Some(process));
     spec.set_root(Some(root));
     spec.set_hostname((uts == NsMode::Private && !hostname.is_empty()).then_some(hostname));

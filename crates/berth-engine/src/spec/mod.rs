@@ -12,6 +12,7 @@ mod error;
 pub mod merge;
 mod mounts;
 pub mod options;
+mod opts;
 mod resources;
 pub mod seccomp;
 mod user;
