@@ -334,14 +334,7 @@ pub fn build_spec(
         Some(CgroupnsMode::Host) => false,
     };
 
-    // Hostname: the request's, else the host's for host networking, else the short id.
-    let hostname = if !opts.hostname.is_empty() {
-        opts.hostname.clone()
-    } else if net_host {
-        ctx.host_hostname.clone()
-    } else {
-        ctx.id.as_str().chars().take(12).collect()
-    };
+    let hostname = opts::hostname::container_hostname(model, ctx);
 
     // Process.
     let mut args = merged.args();
@@ -386,7 +379,6 @@ pub fn build_spec(
     user.set_gid(ctx.user.gid);
     user.set_additional_gids(Some(ctx.user.additional_gids.clone()));
 
-    let rlimits = resources::rlimits(&h.ulimits)?;
     let mut process = Process::default();
     process.set_terminal(Some(opts.tty));
     let console_size = match h.console_size.as_slice() {
@@ -410,7 +402,6 @@ pub fn build_spec(
     )));
     process.set_cwd(PathBuf::from(cwd));
     process.set_capabilities(Some(capabilities));
-    process.set_rlimits((!rlimits.is_empty()).then_some(rlimits));
     process.set_no_new_privileges(security.no_new_privileges.then_some(true));
     process.set_apparmor_profile(None);
     process.set_oom_score_adj(Some(oom_score_adj));
@@ -634,14 +625,12 @@ pub fn build_spec(
 
     spec.set_process(Some(process));
     spec.set_root(Some(root));
-    spec.set_hostname((uts == NsMode::Private && !hostname.is_empty()).then_some(hostname));
-    spec.set_domainname(
-        (uts == NsMode::Private && !opts.domainname.is_empty()).then(|| opts.domainname.clone()),
-    );
     spec.set_mounts(Some(all));
     spec.set_annotations((!annotations.is_empty()).then_some(annotations));
     spec.set_hooks(None);
     spec.set_linux(Some(linux));
+    opts::rlimits::rlimits(&mut spec, model, ctx)?;
+    opts::hostname::hostname(&mut spec, model, ctx)?;
 
     Ok(BuiltSpec {
         spec,

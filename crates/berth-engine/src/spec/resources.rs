@@ -567,7 +567,7 @@ pub(crate) fn rlimits(ulimits: &[Ulimit]) -> Result<Vec<PosixRlimit>, SpecError>
                 name: u.name.clone(),
                 reason,
             };
-            let typ = rlimit_type(&u.name).ok_or_else(|| err("unknown resource"))?;
+            let typ = rlimit_type(&u.name)?;
             if seen.contains(&u.name) {
                 return Err(err("given twice"));
             }
@@ -581,19 +581,33 @@ pub(crate) fn rlimits(ulimits: &[Ulimit]) -> Result<Vec<PosixRlimit>, SpecError>
             if soft > hard {
                 return Err(err("soft limit must be less than or equal to hard limit"));
             }
-            PosixRlimitBuilder::default()
-                .typ(typ)
-                .soft(soft)
-                .hard(hard)
-                .build()
-                .map_err(|_| err("rejected by the OCI types"))
+            posix_rlimit(&u.name, typ, soft, hard)
         })
         .collect()
 }
 
-fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
+/// One `process.rlimits` entry; `u64::MAX` is unlimited.
+pub(crate) fn posix_rlimit(
+    name: &str,
+    typ: PosixRlimitType,
+    soft: u64,
+    hard: u64,
+) -> Result<PosixRlimit, SpecError> {
+    PosixRlimitBuilder::default()
+        .typ(typ)
+        .soft(soft)
+        .hard(hard)
+        .build()
+        .map_err(|_| SpecError::InvalidUlimit {
+            name: name.to_string(),
+            reason: "rejected by the OCI types",
+        })
+}
+
+/// The limit a `--ulimit` name (`nofile`, without `RLIMIT_`) stands for.
+pub(crate) fn rlimit_type(name: &str) -> Result<PosixRlimitType, SpecError> {
     use PosixRlimitType::*;
-    Some(match name {
+    Ok(match name {
         "as" => RlimitAs,
         "core" => RlimitCore,
         "cpu" => RlimitCpu,
@@ -610,7 +624,12 @@ fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
         "rttime" => RlimitRttime,
         "sigpending" => RlimitSigpending,
         "stack" => RlimitStack,
-        _ => return None,
+        _ => {
+            return Err(SpecError::InvalidUlimit {
+                name: name.to_string(),
+                reason: "unknown resource",
+            })
+        }
     })
 }
 
