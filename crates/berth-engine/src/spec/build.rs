@@ -1,27 +1,23 @@
 //! [`build_spec`]: the runtime spec for a create request, in the order of moby
 //! `daemon/oci_linux.go` `createSpec` (common options, cgroups, resources, sysctls, devices,
-//! rlimits, namespaces, capabilities, seccomp, mounts).
+//! rlimits, namespaces, capabilities, seccomp, mounts). The parts moved into named steps over
+//! the model ([`super::opts`]) run where their inputs are ready; the rest is still inline.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use berth_types::ContainerId;
-use oci_spec::runtime::{
-    LinuxCapabilities, LinuxNamespace, LinuxNamespaceType, Mount, Process, Root, Spec, User,
-};
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Mount, Process, Root, Spec, User};
 
-use super::caps::{available_only, effective_capabilities, to_oci};
 use super::error::{invalid, SpecError};
 use super::merge::{merge, process_env, MergedConfig};
 use super::mounts::{self, MountPoint, VolumeRequest};
 use super::options::{CreateOptions, ImageConfig, LogConfig};
-use super::opts;
-use super::resources::{self, HostDevices, HostFs, SharedNamespaces};
-use super::seccomp::{self, SeccompHost};
+use super::opts::{self, NsMode};
+use super::resources::{self, HostDevices, HostFs};
+use super::seccomp::SeccompHost;
 use super::user::ResolvedUser;
-use crate::model::{
-    CgroupnsMode, ContainerSpec, IpcMode, NetworkMode, PidMode, ProcMount, Seccomp, UtsMode,
-};
+use crate::model::{CgroupnsMode, ContainerSpec, IpcMode, NetworkMode};
 
 /// Where the init binary (`--init`) appears in the container, as in Docker.
 pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
@@ -192,45 +188,6 @@ pub fn cgroups_path(cgroup_parent: &str, id: &ContainerId) -> Result<PathBuf, Sp
     Ok(Path::new("/").join(rel).join(id.as_str()))
 }
 
-/// Where a namespace of one kind comes from, as the spec says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NsMode {
-    Private,
-    Host,
-    /// Another container's or the pod's: the context has its path.
-    Join,
-}
-
-impl From<&IpcMode> for NsMode {
-    fn from(mode: &IpcMode) -> Self {
-        match mode {
-            IpcMode::Private | IpcMode::Shareable | IpcMode::None => Self::Private,
-            IpcMode::Host => Self::Host,
-            IpcMode::Container(_) | IpcMode::Pod => Self::Join,
-        }
-    }
-}
-
-impl From<&PidMode> for NsMode {
-    fn from(mode: &PidMode) -> Self {
-        match mode {
-            PidMode::Private => Self::Private,
-            PidMode::Host => Self::Host,
-            PidMode::Container(_) | PidMode::Pod | PidMode::Target(_) => Self::Join,
-        }
-    }
-}
-
-impl From<&UtsMode> for NsMode {
-    fn from(mode: &UtsMode) -> Self {
-        match mode {
-            UtsMode::Private => Self::Private,
-            UtsMode::Host => Self::Host,
-            UtsMode::Pod => Self::Join,
-        }
-    }
-}
-
 fn namespace(typ: LinuxNamespaceType, path: Option<&PathBuf>) -> LinuxNamespace {
     let mut ns = LinuxNamespace::default();
     ns.set_typ(typ);
@@ -307,9 +264,9 @@ fn clear_ro(m: &mut Mount) {
     }
 }
 
-/// Builds the runtime spec for `opts` over `image`, as dockerd would. The namespaces and the
-/// security settings come from `model`, the engine's reading of the same request; the rest
-/// still from `opts` (docs/container-model.md, step 7).
+/// Builds the runtime spec for `opts` over `image`, as dockerd would. The namespaces, security
+/// settings, cgroup limits, rlimits and UTS names come from `model`, the engine's reading of the
+/// same request; the rest still from `opts` (docs/container-model.md, step 7).
 pub fn build_spec(
     opts: &CreateOptions,
     model: &ContainerSpec,
@@ -360,19 +317,6 @@ pub fn build_spec(
         ));
     }
     let oom_score_adj = oom_score_adj(h.oom_score_adj)?;
-    let requested = &security.capabilities;
-    let caps = available_only(
-        effective_capabilities(&requested.add, &requested.drop, security.privileged)?,
-        ctx.host_capabilities,
-        &requested.add,
-    )?;
-    let oci_caps = to_oci(&caps);
-    let mut capabilities = LinuxCapabilities::default();
-    capabilities.set_bounding(Some(oci_caps.clone()));
-    capabilities.set_effective(Some(oci_caps.clone()));
-    capabilities.set_permitted(Some(oci_caps));
-    capabilities.set_inheritable(None);
-    capabilities.set_ambient(None);
 
     let mut user = User::default();
     user.set_uid(ctx.user.uid);
@@ -401,11 +345,7 @@ pub fn build_spec(
         &ctx.linked_env,
     )));
     process.set_cwd(PathBuf::from(cwd));
-    process.set_capabilities(Some(capabilities));
-    process.set_no_new_privileges(security.no_new_privileges.then_some(true));
-    process.set_apparmor_profile(None);
     process.set_oom_score_adj(Some(oom_score_adj));
-    process.set_selinux_label(None);
 
     // Resources and devices.
     // `--cpus` against this host's CPUs: the model keeps only the quota it became.
@@ -480,30 +420,7 @@ pub fn build_spec(
         namespaces.push(namespace(Ns::Cgroup, None));
     }
 
-    let sysctls = resources::sysctls(
-        &security.sysctls,
-        SharedNamespaces {
-            net: net_host || net_join,
-            ipc: ipc != NsMode::Private,
-            uts: uts == NsMode::Host,
-        },
-    )?;
-
-    // Seccomp, from the final bounding set (capability-conditional rules).
-    let seccomp = if security.privileged {
-        None
-    } else {
-        let profile = match &security.seccomp {
-            Seccomp::Unconfined => None,
-            Seccomp::Default => Some(seccomp::default_profile()),
-            Seccomp::Inline(json) => Some(seccomp::parse_profile(json)?),
-            Seccomp::Localhost(path) => Some(seccomp::profile_file(path)?),
-        };
-        match profile {
-            Some(profile) => seccomp::convert(&profile, &caps, ctx.seccomp_host)?,
-            None => None,
-        }
-    };
+    opts::sysctls::sysctls(&mut spec, model, ctx)?;
 
     // Mounts.
     let shm_size = mounts::shm_size(h.shm_size)?;
@@ -591,31 +508,15 @@ pub fn build_spec(
     let first_user_mount = all.len();
     all.extend(user_list);
 
-    let (masked, readonly) = if security.privileged || security.proc_mount == ProcMount::Unmasked {
-        (None, None)
-    } else {
-        (
-            Some(DEFAULT_MASKED_PATHS.map(String::from).to_vec()),
-            Some(DEFAULT_READONLY_PATHS.map(String::from).to_vec()),
-        )
-    };
-    let masked = security.masked_paths.clone().or(masked);
-    let readonly = security.readonly_paths.clone().or(readonly);
-
     let mut linux = spec.linux_mut().take().unwrap_or_default();
     linux.set_uid_mappings(None);
     linux.set_gid_mappings(None);
     linux.set_namespaces(Some(namespaces));
     linux.set_devices((!devices.is_empty()).then_some(devices));
-    linux.set_sysctl((!sysctls.is_empty()).then_some(sysctls));
-    linux.set_seccomp(seccomp);
-    linux.set_masked_paths(masked);
-    linux.set_readonly_paths(readonly);
     linux.set_rootfs_propagation(user_mounts.rootfs_propagation.map(String::from));
 
     let mut root = Root::default();
     root.set_path(ctx.rootfs.clone());
-    root.set_readonly(Some(security.readonly_rootfs));
 
     let annotations: HashMap<String, String> = h
         .annotations
@@ -630,6 +531,9 @@ pub fn build_spec(
     spec.set_hooks(None);
     spec.set_linux(Some(linux));
     opts::rlimits::rlimits(&mut spec, model, ctx)?;
+    opts::security::security(&mut spec, model, ctx)?;
+    // After security: the filter follows the bounding set.
+    opts::seccomp::seccomp(&mut spec, model, ctx)?;
     opts::hostname::hostname(&mut spec, model, ctx)?;
 
     Ok(BuiltSpec {

@@ -3,7 +3,8 @@ use std::io;
 use oci_spec::runtime::{Capability, LinuxDeviceType, LinuxSeccompAction, PosixRlimitType};
 
 use super::*;
-use crate::model::ModelError;
+use crate::model::{ModelError, ProcMount, Seccomp};
+use crate::spec::caps::to_oci;
 use crate::spec::resources::{HostFileInfo, HostFileKind};
 use crate::spec::{HostConfig, DEFAULT_CAPABILITIES};
 
