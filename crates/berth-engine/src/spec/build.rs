@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use berth_types::ContainerId;
-use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Mount, Process, Root, Spec, User};
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Mount, Process, Root, Spec};
 
 use super::error::{invalid, SpecError};
 use super::merge::{merge, process_env, MergedConfig};
@@ -318,11 +318,6 @@ pub fn build_spec(
     }
     let oom_score_adj = oom_score_adj(h.oom_score_adj)?;
 
-    let mut user = User::default();
-    user.set_uid(ctx.user.uid);
-    user.set_gid(ctx.user.gid);
-    user.set_additional_gids(Some(ctx.user.additional_gids.clone()));
-
     let mut process = Process::default();
     process.set_terminal(Some(opts.tty));
     let console_size = match h.console_size.as_slice() {
@@ -336,7 +331,6 @@ pub fn build_spec(
         _ => None,
     };
     process.set_console_size(console_size);
-    process.set_user(user);
     process.set_args(Some(args));
     process.set_env(Some(process_env(
         &merged.env,
@@ -530,6 +524,7 @@ pub fn build_spec(
     spec.set_annotations((!annotations.is_empty()).then_some(annotations));
     spec.set_hooks(None);
     spec.set_linux(Some(linux));
+    opts::user::user(&mut spec, model, ctx)?;
     opts::rlimits::rlimits(&mut spec, model, ctx)?;
     opts::security::security(&mut spec, model, ctx)?;
     // After security: the filter follows the bounding set.

@@ -15,6 +15,7 @@ pub(super) mod rlimits;
 pub(super) mod seccomp;
 pub(super) mod security;
 pub(super) mod sysctls;
+pub(super) mod user;
 
 /// The spec's process, created default where missing.
 fn process(spec: &mut Spec) -> &mut Process {
