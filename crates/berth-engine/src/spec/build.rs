@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use berth_types::ContainerId;
-use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Mount, Process, Root, Spec};
+use oci_spec::runtime::{Linux, Mount, Process, Root, Spec};
 
 use super::error::{invalid, SpecError};
 use super::merge::{merge, process_env, MergedConfig};
@@ -17,7 +17,7 @@ use super::opts::{self, NsMode};
 use super::resources::{self, HostDevices, HostFs};
 use super::seccomp::SeccompHost;
 use super::user::ResolvedUser;
-use crate::model::{CgroupnsMode, ContainerSpec, IpcMode, NetworkMode};
+use crate::model::{ContainerSpec, IpcMode};
 
 /// Where the init binary (`--init`) appears in the container, as in Docker.
 pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
@@ -188,25 +188,6 @@ pub fn cgroups_path(cgroup_parent: &str, id: &ContainerId) -> Result<PathBuf, Sp
     Ok(Path::new("/").join(rel).join(id.as_str()))
 }
 
-fn namespace(typ: LinuxNamespaceType, path: Option<&PathBuf>) -> LinuxNamespace {
-    let mut ns = LinuxNamespace::default();
-    ns.set_typ(typ);
-    ns.set_path(path.cloned());
-    ns
-}
-
-fn join_path<'p>(
-    option: &'static str,
-    value: &dyn std::fmt::Display,
-    path: Option<&'p PathBuf>,
-) -> Result<Option<&'p PathBuf>, SpecError> {
-    path.map(Some)
-        .ok_or_else(|| SpecError::MissingNamespacePath {
-            option,
-            value: value.to_string(),
-        })
-}
-
 /// A log driver and its options, with the messages create has always given.
 pub(crate) fn validate_log_config(log: &LogConfig) -> Result<(), SpecError> {
     match log.driver.as_str() {
@@ -277,19 +258,10 @@ pub fn build_spec(
     let merged = merge(opts, image)?;
     let security = &model.security;
 
-    // Namespace modes.
+    // The namespaces the mounts and --init depend on; the namespaces step sets them all.
     let modes = &model.namespaces;
-    let net_mode = &model.network.mode;
-    let net_host = *net_mode == NetworkMode::Host;
-    let net_join = !net_host && !net_mode.has_own_namespace();
     let ipc = NsMode::from(&modes.ipc);
     let pid = NsMode::from(&modes.pid);
-    let uts = NsMode::from(&modes.uts);
-    let cgroupns_private = match modes.cgroup {
-        None => ctx.cgroup_v2,
-        Some(CgroupnsMode::Private) => true,
-        Some(CgroupnsMode::Host) => false,
-    };
 
     let hostname = opts::hostname::container_hostname(model, ctx);
 
@@ -341,79 +313,12 @@ pub fn build_spec(
     process.set_cwd(PathBuf::from(cwd));
     process.set_oom_score_adj(Some(oom_score_adj));
 
-    // Resources and devices.
     // `--cpus` against this host's CPUs: the model keeps only the quota it became.
     resources::nano_cpus_within(h.nano_cpus, ctx.host_cpus)?;
     let mut spec = Spec::default();
     opts::resources::resources(&mut spec, model, ctx)?;
-    let mut devices = Vec::new();
-    let mut rules;
-    if security.privileged {
-        devices = resources::host_devices(ctx.devices)?;
-        rules = resources::privileged_device_rules();
-        for mapping in &h.devices {
-            if mapping.path_in_container.is_empty()
-                || mapping.path_in_container == mapping.path_on_host
-            {
-                continue; // already there with all of /dev
-            }
-            devices.extend(resources::devices_from_mapping(mapping, ctx.devices)?.0);
-        }
-    } else {
-        rules = resources::default_device_rules();
-        for mapping in &h.devices {
-            let (d, r) = resources::devices_from_mapping(mapping, ctx.devices)?;
-            devices.extend(d);
-            rules.extend(r);
-        }
-        for rule in &h.device_cgroup_rules {
-            rules.push(resources::parse_cgroup_rule(rule)?);
-        }
-    }
-    opts::linux_resources(&mut spec).set_devices(Some(rules));
-
-    // Namespaces, in dockerd's order.
-    use LinuxNamespaceType as Ns;
-    let mut namespaces = vec![namespace(Ns::Mount, None)];
-    if !net_host {
-        let path = if net_join {
-            join_path("NetworkMode", net_mode, ctx.join.net.as_ref())?
-        } else {
-            ctx.join.net.as_ref()
-        };
-        namespaces.push(namespace(Ns::Network, path));
-    }
-    match uts {
-        NsMode::Private => namespaces.push(namespace(Ns::Uts, None)),
-        // No context has a pod's UTS namespace yet.
-        NsMode::Join => {
-            return Err(SpecError::MissingNamespacePath {
-                option: "UTSMode",
-                value: modes.uts.to_string(),
-            })
-        }
-        NsMode::Host => {}
-    }
-    match pid {
-        NsMode::Private => namespaces.push(namespace(Ns::Pid, None)),
-        NsMode::Join => namespaces.push(namespace(
-            Ns::Pid,
-            join_path("PidMode", &modes.pid, ctx.join.pid.as_ref())?,
-        )),
-        NsMode::Host => {}
-    }
-    match ipc {
-        NsMode::Private => namespaces.push(namespace(Ns::Ipc, None)),
-        NsMode::Join => namespaces.push(namespace(
-            Ns::Ipc,
-            join_path("IpcMode", &modes.ipc, ctx.join.ipc.as_ref())?,
-        )),
-        NsMode::Host => {}
-    }
-    if cgroupns_private {
-        namespaces.push(namespace(Ns::Cgroup, None));
-    }
-
+    opts::devices::devices(&mut spec, model, ctx)?;
+    opts::namespaces::namespaces(&mut spec, model, ctx)?;
     opts::sysctls::sysctls(&mut spec, model, ctx)?;
 
     // Mounts.
@@ -502,11 +407,9 @@ pub fn build_spec(
     let first_user_mount = all.len();
     all.extend(user_list);
 
-    let mut linux = spec.linux_mut().take().unwrap_or_default();
+    let linux = spec.linux_mut().get_or_insert_with(Linux::default);
     linux.set_uid_mappings(None);
     linux.set_gid_mappings(None);
-    linux.set_namespaces(Some(namespaces));
-    linux.set_devices((!devices.is_empty()).then_some(devices));
     linux.set_rootfs_propagation(user_mounts.rootfs_propagation.map(String::from));
 
     let mut root = Root::default();
@@ -523,7 +426,6 @@ pub fn build_spec(
     spec.set_mounts(Some(all));
     spec.set_annotations((!annotations.is_empty()).then_some(annotations));
     spec.set_hooks(None);
-    spec.set_linux(Some(linux));
     opts::user::user(&mut spec, model, ctx)?;
     opts::rlimits::rlimits(&mut spec, model, ctx)?;
     opts::security::security(&mut spec, model, ctx)?;

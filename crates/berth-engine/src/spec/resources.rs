@@ -13,8 +13,8 @@ use oci_spec::runtime::{
 };
 
 use super::error::{invalid, SpecError};
-use super::options::{DeviceMapping, HostConfig, Ulimit};
-use crate::model::{BlockIo, DeviceRate};
+use super::options::{HostConfig, Ulimit};
+use crate::model::{BlockIo, DeviceRate, DeviceRequest};
 
 /// dockerd's smallest memory limit or reservation: 6 MiB.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
@@ -281,7 +281,7 @@ pub(crate) fn block_io(io: &BlockIo, host: &dyn HostDevices) -> Result<LinuxBloc
     Ok(b)
 }
 
-fn cgroup_rule(
+pub(crate) fn cgroup_rule(
     allow: bool,
     typ: Option<LinuxDeviceType>,
     major: Option<i64>,
@@ -449,27 +449,24 @@ fn device(info: &HostFileInfo, path_in_container: &Path) -> Option<LinuxDevice> 
 
 /// `--device`: the node(s) to create and the cgroup rules allowing them (moby
 /// `DevicesFromPath`). A directory adds every device below it, at the same relative path.
-pub(crate) fn devices_from_mapping(
-    mapping: &DeviceMapping,
+pub(crate) fn devices_from_request(
+    request: &DeviceRequest,
     host: &dyn HostDevices,
 ) -> Result<(Vec<LinuxDevice>, Vec<LinuxDeviceCgroup>), SpecError> {
-    let on_host = PathBuf::from(&mapping.path_on_host);
+    let on_host = request.host_path.clone();
     if !on_host.is_absolute() {
         return Err(SpecError::RelativePath {
             option: "Devices.PathOnHost",
-            path: mapping.path_on_host.clone(),
+            path: on_host.display().to_string(),
         });
     }
-    let in_container = if mapping.path_in_container.is_empty() {
-        on_host.clone()
-    } else {
-        super::mounts::container_path("Devices.PathInContainer", &mapping.path_in_container)?
+    let in_container = match &request.container_path {
+        None => on_host.clone(),
+        Some(path) => {
+            super::mounts::container_path("Devices.PathInContainer", &path.to_string_lossy())?
+        }
     };
-    let access = if mapping.cgroup_permissions.is_empty() {
-        "rwm"
-    } else {
-        mapping.cgroup_permissions.as_str()
-    };
+    let access = request.access.as_str();
     if !valid_access(access) {
         return Err(invalid(
             "Devices.CgroupPermissions",

@@ -1,6 +1,8 @@
 use std::io;
 
-use oci_spec::runtime::{Capability, LinuxDeviceType, LinuxSeccompAction, PosixRlimitType};
+use oci_spec::runtime::{
+    Capability, LinuxDeviceType, LinuxNamespaceType, LinuxSeccompAction, PosixRlimitType,
+};
 
 use super::*;
 use crate::model::{ModelError, ProcMount, Seccomp};

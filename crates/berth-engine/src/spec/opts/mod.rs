@@ -9,7 +9,9 @@ use crate::model::{IpcMode, PidMode, UtsMode};
 
 use super::build::SpecContext;
 
+pub(super) mod devices;
 pub(super) mod hostname;
+pub(super) mod namespaces;
 pub(super) mod resources;
 pub(super) mod rlimits;
 pub(super) mod seccomp;
