@@ -466,7 +466,7 @@ impl TryFrom<&HostConfig> for Resources {
     type Error = ModelError;
     fn try_from(h: &HostConfig) -> Result<Self, Self::Error> {
         // The host's CPU count bounds `--cpus` when the spec is built; here only the body.
-        let cpu = spec::cpu(h, usize::MAX)?.map_or_else(Cpu::default, |c| Cpu {
+        let cpu = spec::cpu(h)?.map_or_else(Cpu::default, |c| Cpu {
             shares: c.shares(),
             quota: c.quota(),
             period: c.period(),
@@ -566,20 +566,11 @@ impl TryFrom<&HostConfig> for Resources {
 impl TryFrom<&HostConfig> for Security {
     type Error = ModelError;
     fn try_from(h: &HostConfig) -> Result<Self, Self::Error> {
-        let opts = spec::security_opts(&h.security_opt)?;
-        let seccomp = match opts.seccomp {
-            None => Seccomp::Default,
-            Some(None) => Seccomp::Unconfined,
-            Some(Some(json)) => {
-                spec::seccomp::parse_profile(&json)?;
-                Seccomp::Inline(json)
-            }
-        };
-        let apparmor = match opts.apparmor.as_deref() {
-            None => AppArmor::Default,
-            Some("unconfined") => AppArmor::Unconfined,
-            Some(profile) => AppArmor::Profile(profile.to_string()),
-        };
+        let opts = security_opts(&h.security_opt)?;
+        // After the whole list, as dockerd: a bad option beats a bad profile.
+        if let Seccomp::Inline(json) = &opts.seccomp {
+            spec::seccomp::parse_profile(json)?;
+        }
         let caps = |names: &[String]| -> Result<Vec<String>, SpecError> {
             Ok(spec::normalize_capabilities(names)?
                 .into_iter()
@@ -593,8 +584,8 @@ impl TryFrom<&HostConfig> for Security {
                 drop: caps(&h.cap_drop)?,
             },
             no_new_privileges: opts.no_new_privileges,
-            seccomp,
-            apparmor,
+            seccomp: opts.seccomp,
+            apparmor: opts.apparmor,
             selinux: selinux(&opts.labels),
             // Docker unmasks /proc by sending empty path lists (`systempaths=unconfined`).
             proc_mount: ProcMount::Default,
@@ -607,6 +598,60 @@ impl TryFrom<&HostConfig> for Security {
             group_policy: GroupPolicy::Merge,
         })
     }
+}
+
+/// The `SecurityOpt` list, parsed; the seccomp profile is not checked yet.
+#[derive(Debug, Default)]
+struct SecurityOpts {
+    no_new_privileges: bool,
+    writable_cgroups: bool,
+    seccomp: Seccomp,
+    apparmor: AppArmor,
+    /// `label=<word>` (`user:u`, `type:t`, `disable`, ...), for [`selinux`].
+    labels: Vec<String>,
+}
+
+/// dockerd's `parseSecurityOpt`: `key=value` or the older `key:value`, and bare flags.
+fn security_opts(opts: &[String]) -> Result<SecurityOpts, SpecError> {
+    let mut out = SecurityOpts::default();
+    for opt in opts {
+        let bad = || SpecError::InvalidSecurityOpt(opt.clone());
+        let parse_bool = |v: &str| v.parse::<bool>().map_err(|_| bad());
+        match opt.as_str() {
+            "no-new-privileges" => out.no_new_privileges = true,
+            "writable-cgroups" => out.writable_cgroups = true,
+            // SELinux labelling off, as `label=disable`.
+            "disable" => out.labels.push(opt.clone()),
+            _ => {
+                let (key, value) = opt
+                    .split_once('=')
+                    .or_else(|| opt.split_once(':'))
+                    .ok_or_else(bad)?;
+                match key {
+                    "no-new-privileges" => out.no_new_privileges = parse_bool(value)?,
+                    "writable-cgroups" => out.writable_cgroups = parse_bool(value)?,
+                    "seccomp" => {
+                        out.seccomp = match value {
+                            "unconfined" => Seccomp::Unconfined,
+                            "builtin" | "" => Seccomp::Default,
+                            json => Seccomp::Inline(json.to_string()),
+                        }
+                    }
+                    // Accepted so `docker run` scripts keep working; Berth loads no LSM
+                    // profiles yet.
+                    "apparmor" => {
+                        out.apparmor = match value {
+                            "unconfined" => AppArmor::Unconfined,
+                            profile => AppArmor::Profile(profile.to_string()),
+                        }
+                    }
+                    "label" => out.labels.push(value.to_string()),
+                    _ => return Err(bad()),
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `label=` words. Words Berth has no use for (`nested`, `filetype:`) are dropped: it enforces

@@ -1,25 +1,23 @@
 //! [`build_spec`]: the runtime spec for a create request, in the order of moby
 //! `daemon/oci_linux.go` `createSpec` (common options, cgroups, resources, sysctls, devices,
-//! rlimits, namespaces, capabilities, seccomp, mounts).
+//! rlimits, namespaces, capabilities, seccomp, mounts). The parts moved into named steps over
+//! the model ([`super::opts`]) run where their inputs are ready; the rest is still inline.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use berth_types::ContainerId;
-use oci_spec::runtime::{
-    LinuxCapabilities, LinuxNamespace, LinuxNamespaceType, LinuxResources, Mount, Process, Root,
-    Spec, User,
-};
+use oci_spec::runtime::{Linux, Mount, Process, Root, Spec};
 
-use super::caps::{available_only, effective_capabilities, to_oci};
 use super::error::{invalid, SpecError};
 use super::merge::{merge, process_env, MergedConfig};
 use super::mounts::{self, MountPoint, VolumeRequest};
 use super::options::{CreateOptions, ImageConfig, LogConfig};
-use super::resources::{self, HostDevices, HostFs, SharedNamespaces};
-use super::seccomp::{self, SeccompHost};
+use super::opts::{self, NsMode};
+use super::resources::{self, HostDevices, HostFs};
+use super::seccomp::SeccompHost;
 use super::user::ResolvedUser;
-use crate::model::{CgroupnsMode, ContainerSpec, IpcMode, NetworkMode, PidMode, UtsMode};
+use crate::model::{ContainerSpec, IpcMode};
 
 /// Where the init binary (`--init`) appears in the container, as in Docker.
 pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
@@ -190,118 +188,6 @@ pub fn cgroups_path(cgroup_parent: &str, id: &ContainerId) -> Result<PathBuf, Sp
     Ok(Path::new("/").join(rel).join(id.as_str()))
 }
 
-/// Where a namespace of one kind comes from, as the spec says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NsMode {
-    Private,
-    Host,
-    /// Another container's or the pod's: the context has its path.
-    Join,
-}
-
-impl From<&IpcMode> for NsMode {
-    fn from(mode: &IpcMode) -> Self {
-        match mode {
-            IpcMode::Private | IpcMode::Shareable | IpcMode::None => Self::Private,
-            IpcMode::Host => Self::Host,
-            IpcMode::Container(_) | IpcMode::Pod => Self::Join,
-        }
-    }
-}
-
-impl From<&PidMode> for NsMode {
-    fn from(mode: &PidMode) -> Self {
-        match mode {
-            PidMode::Private => Self::Private,
-            PidMode::Host => Self::Host,
-            PidMode::Container(_) | PidMode::Pod | PidMode::Target(_) => Self::Join,
-        }
-    }
-}
-
-impl From<&UtsMode> for NsMode {
-    fn from(mode: &UtsMode) -> Self {
-        match mode {
-            UtsMode::Private => Self::Private,
-            UtsMode::Host => Self::Host,
-            UtsMode::Pod => Self::Join,
-        }
-    }
-}
-
-/// The parsed `SecurityOpt` list.
-#[derive(Debug, Default)]
-pub(crate) struct SecurityOpts {
-    pub no_new_privileges: bool,
-    pub writable_cgroups: bool,
-    /// `None`: the default profile; `Some(None)`: unconfined; `Some(Some(json))`: custom.
-    pub seccomp: Option<Option<String>>,
-    /// `apparmor=<profile>`: kept for the engine's model (crate::model), not enforced here.
-    pub apparmor: Option<String>,
-    /// `label=<word>` (`user:u`, `type:t`, `disable`, ...), kept for the model likewise.
-    pub labels: Vec<String>,
-}
-
-pub(crate) fn security_opts(opts: &[String]) -> Result<SecurityOpts, SpecError> {
-    let mut out = SecurityOpts::default();
-    for opt in opts {
-        let bad = || SpecError::InvalidSecurityOpt(opt.clone());
-        let parse_bool = |v: &str| v.parse::<bool>().map_err(|_| bad());
-        if opt == "no-new-privileges" {
-            out.no_new_privileges = true;
-            continue;
-        }
-        if opt == "writable-cgroups" {
-            out.writable_cgroups = true;
-            continue;
-        }
-        if opt == "disable" {
-            // SELinux labelling off: nothing to do without SELinux support.
-            out.labels.push(opt.clone());
-            continue;
-        }
-        let (key, value) = opt
-            .split_once('=')
-            .or_else(|| opt.split_once(':'))
-            .ok_or_else(bad)?;
-        match key {
-            "no-new-privileges" => out.no_new_privileges = parse_bool(value)?,
-            "writable-cgroups" => out.writable_cgroups = parse_bool(value)?,
-            "seccomp" => {
-                out.seccomp = match value {
-                    "unconfined" => Some(None),
-                    "builtin" | "" => None,
-                    json => Some(Some(json.to_string())),
-                }
-            }
-            // Accepted so `docker run` scripts keep working; Berth loads no LSM profiles yet.
-            "apparmor" => out.apparmor = Some(value.to_string()),
-            "label" => out.labels.push(value.to_string()),
-            _ => return Err(bad()),
-        }
-    }
-    Ok(out)
-}
-
-fn namespace(typ: LinuxNamespaceType, path: Option<&PathBuf>) -> LinuxNamespace {
-    let mut ns = LinuxNamespace::default();
-    ns.set_typ(typ);
-    ns.set_path(path.cloned());
-    ns
-}
-
-fn join_path<'p>(
-    option: &'static str,
-    value: &dyn std::fmt::Display,
-    path: Option<&'p PathBuf>,
-) -> Result<Option<&'p PathBuf>, SpecError> {
-    path.map(Some)
-        .ok_or_else(|| SpecError::MissingNamespacePath {
-            option,
-            value: value.to_string(),
-        })
-}
-
 /// A log driver and its options, with the messages create has always given.
 pub(crate) fn validate_log_config(log: &LogConfig) -> Result<(), SpecError> {
     match log.driver.as_str() {
@@ -359,9 +245,9 @@ fn clear_ro(m: &mut Mount) {
     }
 }
 
-/// Builds the runtime spec for `opts` over `image`, as dockerd would. The namespaces come
-/// from `model`, the engine's reading of the same request; the rest still from `opts`
-/// (docs/container-model.md, step 7).
+/// Builds the runtime spec for `opts` over `image`, as dockerd would. The namespaces, security
+/// settings, cgroup limits, rlimits and UTS names come from `model`, the engine's reading of the
+/// same request; the rest still from `opts` (docs/container-model.md, step 7).
 pub fn build_spec(
     opts: &CreateOptions,
     model: &ContainerSpec,
@@ -370,30 +256,14 @@ pub fn build_spec(
 ) -> Result<BuiltSpec, SpecError> {
     let h = &opts.host_config;
     let merged = merge(opts, image)?;
-    let security = security_opts(&h.security_opt)?;
+    let security = &model.security;
 
-    // Namespace modes.
+    // The namespaces the mounts and --init depend on; the namespaces step sets them all.
     let modes = &model.namespaces;
-    let net_mode = &model.network.mode;
-    let net_host = *net_mode == NetworkMode::Host;
-    let net_join = !net_host && !net_mode.has_own_namespace();
     let ipc = NsMode::from(&modes.ipc);
     let pid = NsMode::from(&modes.pid);
-    let uts = NsMode::from(&modes.uts);
-    let cgroupns_private = match modes.cgroup {
-        None => ctx.cgroup_v2,
-        Some(CgroupnsMode::Private) => true,
-        Some(CgroupnsMode::Host) => false,
-    };
 
-    // Hostname: the request's, else the host's for host networking, else the short id.
-    let hostname = if !opts.hostname.is_empty() {
-        opts.hostname.clone()
-    } else if net_host {
-        ctx.host_hostname.clone()
-    } else {
-        ctx.id.as_str().chars().take(12).collect()
-    };
+    let hostname = opts::hostname::container_hostname(model, ctx);
 
     // Process.
     let mut args = merged.args();
@@ -419,25 +289,7 @@ pub fn build_spec(
         ));
     }
     let oom_score_adj = oom_score_adj(h.oom_score_adj)?;
-    let caps = available_only(
-        effective_capabilities(&h.cap_add, &h.cap_drop, h.privileged)?,
-        ctx.host_capabilities,
-        &h.cap_add,
-    )?;
-    let oci_caps = to_oci(&caps);
-    let mut capabilities = LinuxCapabilities::default();
-    capabilities.set_bounding(Some(oci_caps.clone()));
-    capabilities.set_effective(Some(oci_caps.clone()));
-    capabilities.set_permitted(Some(oci_caps));
-    capabilities.set_inheritable(None);
-    capabilities.set_ambient(None);
 
-    let mut user = User::default();
-    user.set_uid(ctx.user.uid);
-    user.set_gid(ctx.user.gid);
-    user.set_additional_gids(Some(ctx.user.additional_gids.clone()));
-
-    let rlimits = resources::rlimits(&h.ulimits)?;
     let mut process = Process::default();
     process.set_terminal(Some(opts.tty));
     let console_size = match h.console_size.as_slice() {
@@ -451,7 +303,6 @@ pub fn build_spec(
         _ => None,
     };
     process.set_console_size(console_size);
-    process.set_user(user);
     process.set_args(Some(args));
     process.set_env(Some(process_env(
         &merged.env,
@@ -460,108 +311,15 @@ pub fn build_spec(
         &ctx.linked_env,
     )));
     process.set_cwd(PathBuf::from(cwd));
-    process.set_capabilities(Some(capabilities));
-    process.set_rlimits((!rlimits.is_empty()).then_some(rlimits));
-    process.set_no_new_privileges(security.no_new_privileges.then_some(true));
-    process.set_apparmor_profile(None);
     process.set_oom_score_adj(Some(oom_score_adj));
-    process.set_selinux_label(None);
 
-    // Resources and devices.
-    let mut res = LinuxResources::default();
-    res.set_memory(Some(resources::memory(h)?));
-    res.set_cpu(resources::cpu(h, ctx.host_cpus)?);
-    res.set_pids(resources::pids(h));
-    res.set_block_io(Some(resources::block_io(h, ctx.devices)?));
-    let mut devices = Vec::new();
-    let mut rules;
-    if h.privileged {
-        devices = resources::host_devices(ctx.devices)?;
-        rules = resources::privileged_device_rules();
-        for mapping in &h.devices {
-            if mapping.path_in_container.is_empty()
-                || mapping.path_in_container == mapping.path_on_host
-            {
-                continue; // already there with all of /dev
-            }
-            devices.extend(resources::devices_from_mapping(mapping, ctx.devices)?.0);
-        }
-    } else {
-        rules = resources::default_device_rules();
-        for mapping in &h.devices {
-            let (d, r) = resources::devices_from_mapping(mapping, ctx.devices)?;
-            devices.extend(d);
-            rules.extend(r);
-        }
-        for rule in &h.device_cgroup_rules {
-            rules.push(resources::parse_cgroup_rule(rule)?);
-        }
-    }
-    res.set_devices(Some(rules));
-
-    // Namespaces, in dockerd's order.
-    use LinuxNamespaceType as Ns;
-    let mut namespaces = vec![namespace(Ns::Mount, None)];
-    if !net_host {
-        let path = if net_join {
-            join_path("NetworkMode", net_mode, ctx.join.net.as_ref())?
-        } else {
-            ctx.join.net.as_ref()
-        };
-        namespaces.push(namespace(Ns::Network, path));
-    }
-    match uts {
-        NsMode::Private => namespaces.push(namespace(Ns::Uts, None)),
-        // No context has a pod's UTS namespace yet.
-        NsMode::Join => {
-            return Err(SpecError::MissingNamespacePath {
-                option: "UTSMode",
-                value: modes.uts.to_string(),
-            })
-        }
-        NsMode::Host => {}
-    }
-    match pid {
-        NsMode::Private => namespaces.push(namespace(Ns::Pid, None)),
-        NsMode::Join => namespaces.push(namespace(
-            Ns::Pid,
-            join_path("PidMode", &modes.pid, ctx.join.pid.as_ref())?,
-        )),
-        NsMode::Host => {}
-    }
-    match ipc {
-        NsMode::Private => namespaces.push(namespace(Ns::Ipc, None)),
-        NsMode::Join => namespaces.push(namespace(
-            Ns::Ipc,
-            join_path("IpcMode", &modes.ipc, ctx.join.ipc.as_ref())?,
-        )),
-        NsMode::Host => {}
-    }
-    if cgroupns_private {
-        namespaces.push(namespace(Ns::Cgroup, None));
-    }
-
-    let sysctls = resources::sysctls(
-        &h.sysctls,
-        SharedNamespaces {
-            net: net_host || net_join,
-            ipc: ipc != NsMode::Private,
-            uts: uts == NsMode::Host,
-        },
-    )?;
-
-    // Seccomp, from the final bounding set (capability-conditional rules).
-    let seccomp = if h.privileged {
-        None
-    } else {
-        match &security.seccomp {
-            Some(None) => None,
-            None => seccomp::convert(&seccomp::default_profile(), &caps, ctx.seccomp_host)?,
-            Some(Some(json)) => {
-                seccomp::convert(&seccomp::parse_profile(json)?, &caps, ctx.seccomp_host)?
-            }
-        }
-    };
+    // `--cpus` against this host's CPUs: the model keeps only the quota it became.
+    resources::nano_cpus_within(h.nano_cpus, ctx.host_cpus)?;
+    let mut spec = Spec::default();
+    opts::resources::resources(&mut spec, model, ctx)?;
+    opts::devices::devices(&mut spec, model, ctx)?;
+    opts::namespaces::namespaces(&mut spec, model, ctx)?;
+    opts::sysctls::sysctls(&mut spec, model, ctx)?;
 
     // Mounts.
     let shm_size = mounts::shm_size(h.shm_size)?;
@@ -587,7 +345,7 @@ pub fn build_spec(
         extra.push(mounts::bind_mount(
             source,
             Path::new(dest),
-            h.readonly_rootfs,
+            security.readonly_rootfs,
             "rprivate",
         ));
     }
@@ -626,7 +384,7 @@ pub fn build_spec(
         .collect();
     for m in &mut all {
         let dest = m.destination().to_string_lossy().into_owned();
-        if h.readonly_rootfs
+        if security.readonly_rootfs
             && !matches!(
                 dest.as_str(),
                 "/proc" | "/dev/pts" | "/dev/shm" | "/dev/mqueue" | "/dev"
@@ -637,43 +395,25 @@ pub fn build_spec(
             o.push("ro".into());
             m.set_options(Some(o));
         }
-        if h.privileged && dest == "/sys" {
+        if security.privileged && dest == "/sys" {
             clear_ro(m);
         }
-        if (h.privileged || security.writable_cgroups) && m.typ().as_deref() == Some("cgroup") {
+        if (security.privileged || security.writable_cgroups)
+            && m.typ().as_deref() == Some("cgroup")
+        {
             clear_ro(m);
         }
     }
     let first_user_mount = all.len();
     all.extend(user_list);
 
-    let (masked, readonly) = if h.privileged {
-        (None, None)
-    } else {
-        (
-            Some(DEFAULT_MASKED_PATHS.map(String::from).to_vec()),
-            Some(DEFAULT_READONLY_PATHS.map(String::from).to_vec()),
-        )
-    };
-    let masked = h.masked_paths.clone().or(masked);
-    let readonly = h.readonly_paths.clone().or(readonly);
-
-    let mut linux = oci_spec::runtime::Linux::default();
+    let linux = spec.linux_mut().get_or_insert_with(Linux::default);
     linux.set_uid_mappings(None);
     linux.set_gid_mappings(None);
-    linux.set_resources(Some(res));
-    linux.set_cgroups_path(Some(cgroups_path(&h.cgroup_parent, &ctx.id)?));
-    linux.set_namespaces(Some(namespaces));
-    linux.set_devices((!devices.is_empty()).then_some(devices));
-    linux.set_sysctl((!sysctls.is_empty()).then_some(sysctls));
-    linux.set_seccomp(seccomp);
-    linux.set_masked_paths(masked);
-    linux.set_readonly_paths(readonly);
     linux.set_rootfs_propagation(user_mounts.rootfs_propagation.map(String::from));
 
     let mut root = Root::default();
     root.set_path(ctx.rootfs.clone());
-    root.set_readonly(Some(h.readonly_rootfs));
 
     let annotations: HashMap<String, String> = h
         .annotations
@@ -681,17 +421,17 @@ pub fn build_spec(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
 
-    let mut spec = Spec::default();
     spec.set_process(Some(process));
     spec.set_root(Some(root));
-    spec.set_hostname((uts == NsMode::Private && !hostname.is_empty()).then_some(hostname));
-    spec.set_domainname(
-        (uts == NsMode::Private && !opts.domainname.is_empty()).then(|| opts.domainname.clone()),
-    );
     spec.set_mounts(Some(all));
     spec.set_annotations((!annotations.is_empty()).then_some(annotations));
     spec.set_hooks(None);
-    spec.set_linux(Some(linux));
+    opts::user::user(&mut spec, model, ctx)?;
+    opts::rlimits::rlimits(&mut spec, model, ctx)?;
+    opts::security::security(&mut spec, model, ctx)?;
+    // After security: the filter follows the bounding set.
+    opts::seccomp::seccomp(&mut spec, model, ctx)?;
+    opts::hostname::hostname(&mut spec, model, ctx)?;
 
     Ok(BuiltSpec {
         spec,

@@ -156,6 +156,15 @@ pub(crate) fn to_oci(names: &[&str]) -> oci_spec::runtime::Capabilities {
         .collect()
 }
 
+/// The canonical names of an oci-spec capability set, the inverse of [`to_oci`].
+pub(crate) fn from_oci(caps: &oci_spec::runtime::Capabilities) -> Vec<&'static str> {
+    ALL_CAPABILITIES
+        .iter()
+        .filter(|(_, c)| caps.contains(c))
+        .map(|(n, _)| *n)
+        .collect()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

@@ -44,6 +44,12 @@ pub enum SpecError {
     InvalidSecurityOpt(String),
     #[error("decoding seccomp profile failed: {0}")]
     SeccompProfileJson(#[source] serde_json::Error),
+    #[error("cannot read seccomp profile {path}: {source}")]
+    ReadSeccompProfile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("seccomp profile: {0}")]
     SeccompProfile(&'static str),
     #[error("unable to find user {user}: no matching entries in passwd file")]

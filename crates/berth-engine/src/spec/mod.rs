@@ -12,6 +12,7 @@ mod error;
 pub mod merge;
 mod mounts;
 pub mod options;
+mod opts;
 mod resources;
 pub mod seccomp;
 mod user;
@@ -20,7 +21,7 @@ pub use build::{
     build_spec, cgroups_path, BuiltSpec, JoinNamespaces, SpecContext, DEFAULT_CGROUP_PARENT,
     DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, INIT_PATH_IN_CONTAINER,
 };
-pub(crate) use build::{oom_score_adj, parse_size, security_opts, validate_log_config};
+pub(crate) use build::{oom_score_adj, parse_size, validate_log_config};
 pub(crate) use caps::normalize as normalize_capabilities;
 pub use caps::{available_only, effective_capabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES};
 pub use error::SpecError;

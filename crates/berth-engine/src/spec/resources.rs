@@ -13,7 +13,8 @@ use oci_spec::runtime::{
 };
 
 use super::error::{invalid, SpecError};
-use super::options::{DeviceMapping, HostConfig, ThrottleDevice, Ulimit};
+use super::options::{HostConfig, Ulimit};
+use crate::model::{BlockIo, DeviceRate, DeviceRequest};
 
 /// dockerd's smallest memory limit or reservation: 6 MiB.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
@@ -101,8 +102,9 @@ pub(crate) fn memory(h: &HostConfig) -> Result<LinuxMemory, SpecError> {
 /// CFS period dockerd uses for `--cpus`: 100ms.
 const NANO_CPUS_PERIOD: u64 = 100_000;
 
-/// `linux.resources.cpu`, or `None` when nothing is set. `host_cpus` bounds `--cpus`.
-pub(crate) fn cpu(h: &HostConfig, host_cpus: usize) -> Result<Option<LinuxCpu>, SpecError> {
+/// `linux.resources.cpu`, or `None` when nothing is set. The host's CPU count bounds `--cpus`
+/// when the spec is built ([`nano_cpus_within`]).
+pub(crate) fn cpu(h: &HostConfig) -> Result<Option<LinuxCpu>, SpecError> {
     if h.cpu_shares < 0 {
         return Err(invalid("CpuShares", h.cpu_shares, "must not be negative"));
     }
@@ -116,16 +118,7 @@ pub(crate) fn cpu(h: &HostConfig, host_cpus: usize) -> Result<Option<LinuxCpu>, 
             "Nano CPUs and CPU Quota cannot both be set",
         ));
     }
-    let max_nano = i64::try_from(host_cpus)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1_000_000_000);
-    if h.nano_cpus < 0 || h.nano_cpus > max_nano {
-        return Err(invalid(
-            "NanoCpus",
-            h.nano_cpus,
-            "range of CPUs is from 0.01 to the number of CPUs available",
-        ));
-    }
+    nano_cpus_within(h.nano_cpus, usize::MAX)?;
     if h.cpu_period != 0 && !(1000..=1_000_000).contains(&h.cpu_period) {
         return Err(invalid(
             "CpuPeriod",
@@ -180,6 +173,21 @@ pub(crate) fn cpu(h: &HostConfig, host_cpus: usize) -> Result<Option<LinuxCpu>, 
     Ok(any.then_some(c))
 }
 
+/// `--cpus` (`NanoCpus`) against the CPUs available to the daemon.
+pub(crate) fn nano_cpus_within(nano_cpus: i64, host_cpus: usize) -> Result<(), SpecError> {
+    let max_nano = i64::try_from(host_cpus)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000_000_000);
+    if nano_cpus < 0 || nano_cpus > max_nano {
+        return Err(invalid(
+            "NanoCpus",
+            nano_cpus,
+            "range of CPUs is from 0.01 to the number of CPUs available",
+        ));
+    }
+    Ok(())
+}
+
 /// `0-3,5,7-8`.
 fn valid_cpuset(list: &str) -> bool {
     list.split(',').all(|part| {
@@ -204,8 +212,8 @@ pub(crate) fn pids(h: &HostConfig) -> Option<LinuxPids> {
 
 /// `linux.resources.blockIO`: dockerd always writes the weight, 0 meaning unset; per-device
 /// weights and limits name their devices by the host node's numbers (`getBlkioThrottleDevices`).
-pub(crate) fn block_io(h: &HostConfig, host: &dyn HostDevices) -> Result<LinuxBlockIo, SpecError> {
-    let w = h.blkio_weight;
+pub(crate) fn block_io(io: &BlockIo, host: &dyn HostDevices) -> Result<LinuxBlockIo, SpecError> {
+    let w = io.weight.unwrap_or(0);
     if w > 0 && !(10..=1000).contains(&w) {
         return Err(invalid(
             "BlkioWeight",
@@ -213,20 +221,18 @@ pub(crate) fn block_io(h: &HostConfig, host: &dyn HostDevices) -> Result<LinuxBl
             "range of blkio weight is from 10 to 1000",
         ));
     }
-    let numbers = |path: &str| -> Result<(i64, i64), SpecError> {
-        let info = host
-            .stat(Path::new(path))
-            .map_err(|source| SpecError::DeviceStat {
-                path: PathBuf::from(path),
-                source,
-            })?;
+    let numbers = |path: &Path| -> Result<(i64, i64), SpecError> {
+        let info = host.stat(path).map_err(|source| SpecError::DeviceStat {
+            path: path.to_path_buf(),
+            source,
+        })?;
         if info.kind != HostFileKind::BlockDevice {
-            return Err(SpecError::NotABlockDevice(PathBuf::from(path)));
+            return Err(SpecError::NotABlockDevice(path.to_path_buf()));
         }
         Ok((info.major, info.minor))
     };
     let mut weights = Vec::new();
-    for d in &h.blkio_weight_device {
+    for d in &io.weight_devices {
         if !(10..=1000).contains(&d.weight) {
             return Err(invalid(
                 "BlkioWeightDevice",
@@ -240,35 +246,42 @@ pub(crate) fn block_io(h: &HostConfig, host: &dyn HostDevices) -> Result<LinuxBl
             .minor(minor)
             .weight(d.weight)
             .build()
-            .map_err(|_| invalid("BlkioWeightDevice", &d.path, "rejected by the OCI types"))?;
+            .map_err(|_| {
+                invalid(
+                    "BlkioWeightDevice",
+                    d.path.display(),
+                    "rejected by the OCI types",
+                )
+            })?;
         weights.push(wd);
     }
-    let throttles =
-        |list: &[ThrottleDevice]| -> Result<Option<Vec<LinuxThrottleDevice>>, SpecError> {
-            let mut out = Vec::new();
-            for d in list {
-                let (major, minor) = numbers(&d.path)?;
-                let td = LinuxThrottleDeviceBuilder::default()
-                    .major(major)
-                    .minor(minor)
-                    .rate(d.rate)
-                    .build()
-                    .map_err(|_| invalid("BlkioDevice", &d.path, "rejected by the OCI types"))?;
-                out.push(td);
-            }
-            Ok((!out.is_empty()).then_some(out))
-        };
+    let throttles = |list: &[DeviceRate]| -> Result<Option<Vec<LinuxThrottleDevice>>, SpecError> {
+        let mut out = Vec::new();
+        for d in list {
+            let (major, minor) = numbers(&d.path)?;
+            let td = LinuxThrottleDeviceBuilder::default()
+                .major(major)
+                .minor(minor)
+                .rate(d.rate)
+                .build()
+                .map_err(|_| {
+                    invalid("BlkioDevice", d.path.display(), "rejected by the OCI types")
+                })?;
+            out.push(td);
+        }
+        Ok((!out.is_empty()).then_some(out))
+    };
     let mut b = LinuxBlockIo::default();
     b.set_weight(Some(w));
     b.set_weight_device((!weights.is_empty()).then_some(weights));
-    b.set_throttle_read_bps_device(throttles(&h.blkio_device_read_bps)?);
-    b.set_throttle_write_bps_device(throttles(&h.blkio_device_write_bps)?);
-    b.set_throttle_read_iops_device(throttles(&h.blkio_device_read_iops)?);
-    b.set_throttle_write_iops_device(throttles(&h.blkio_device_write_iops)?);
+    b.set_throttle_read_bps_device(throttles(&io.read_bps)?);
+    b.set_throttle_write_bps_device(throttles(&io.write_bps)?);
+    b.set_throttle_read_iops_device(throttles(&io.read_iops)?);
+    b.set_throttle_write_iops_device(throttles(&io.write_iops)?);
     Ok(b)
 }
 
-fn cgroup_rule(
+pub(crate) fn cgroup_rule(
     allow: bool,
     typ: Option<LinuxDeviceType>,
     major: Option<i64>,
@@ -436,27 +449,24 @@ fn device(info: &HostFileInfo, path_in_container: &Path) -> Option<LinuxDevice> 
 
 /// `--device`: the node(s) to create and the cgroup rules allowing them (moby
 /// `DevicesFromPath`). A directory adds every device below it, at the same relative path.
-pub(crate) fn devices_from_mapping(
-    mapping: &DeviceMapping,
+pub(crate) fn devices_from_request(
+    request: &DeviceRequest,
     host: &dyn HostDevices,
 ) -> Result<(Vec<LinuxDevice>, Vec<LinuxDeviceCgroup>), SpecError> {
-    let on_host = PathBuf::from(&mapping.path_on_host);
+    let on_host = request.host_path.clone();
     if !on_host.is_absolute() {
         return Err(SpecError::RelativePath {
             option: "Devices.PathOnHost",
-            path: mapping.path_on_host.clone(),
+            path: on_host.display().to_string(),
         });
     }
-    let in_container = if mapping.path_in_container.is_empty() {
-        on_host.clone()
-    } else {
-        super::mounts::container_path("Devices.PathInContainer", &mapping.path_in_container)?
+    let in_container = match &request.container_path {
+        None => on_host.clone(),
+        Some(path) => {
+            super::mounts::container_path("Devices.PathInContainer", &path.to_string_lossy())?
+        }
     };
-    let access = if mapping.cgroup_permissions.is_empty() {
-        "rwm"
-    } else {
-        mapping.cgroup_permissions.as_str()
-    };
+    let access = request.access.as_str();
     if !valid_access(access) {
         return Err(invalid(
             "Devices.CgroupPermissions",
@@ -554,7 +564,7 @@ pub(crate) fn rlimits(ulimits: &[Ulimit]) -> Result<Vec<PosixRlimit>, SpecError>
                 name: u.name.clone(),
                 reason,
             };
-            let typ = rlimit_type(&u.name).ok_or_else(|| err("unknown resource"))?;
+            let typ = rlimit_type(&u.name)?;
             if seen.contains(&u.name) {
                 return Err(err("given twice"));
             }
@@ -568,19 +578,33 @@ pub(crate) fn rlimits(ulimits: &[Ulimit]) -> Result<Vec<PosixRlimit>, SpecError>
             if soft > hard {
                 return Err(err("soft limit must be less than or equal to hard limit"));
             }
-            PosixRlimitBuilder::default()
-                .typ(typ)
-                .soft(soft)
-                .hard(hard)
-                .build()
-                .map_err(|_| err("rejected by the OCI types"))
+            posix_rlimit(&u.name, typ, soft, hard)
         })
         .collect()
 }
 
-fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
+/// One `process.rlimits` entry; `u64::MAX` is unlimited.
+pub(crate) fn posix_rlimit(
+    name: &str,
+    typ: PosixRlimitType,
+    soft: u64,
+    hard: u64,
+) -> Result<PosixRlimit, SpecError> {
+    PosixRlimitBuilder::default()
+        .typ(typ)
+        .soft(soft)
+        .hard(hard)
+        .build()
+        .map_err(|_| SpecError::InvalidUlimit {
+            name: name.to_string(),
+            reason: "rejected by the OCI types",
+        })
+}
+
+/// The limit a `--ulimit` name (`nofile`, without `RLIMIT_`) stands for.
+pub(crate) fn rlimit_type(name: &str) -> Result<PosixRlimitType, SpecError> {
     use PosixRlimitType::*;
-    Some(match name {
+    Ok(match name {
         "as" => RlimitAs,
         "core" => RlimitCore,
         "cpu" => RlimitCpu,
@@ -597,7 +621,12 @@ fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
         "rttime" => RlimitRttime,
         "sigpending" => RlimitSigpending,
         "stack" => RlimitStack,
-        _ => return None,
+        _ => {
+            return Err(SpecError::InvalidUlimit {
+                name: name.to_string(),
+                reason: "unknown resource",
+            })
+        }
     })
 }
 

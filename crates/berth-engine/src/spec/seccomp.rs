@@ -6,7 +6,7 @@
 //! the result depends on the container (e.g. `--cap-add SYS_ADMIN` allows `mount`).
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompArgBuilder,
@@ -141,6 +141,15 @@ fn seccomp_arch(go_arch: &str) -> Option<Arch> {
 /// Parses a profile from the JSON the docker CLI sends inline (`seccomp=<json>`).
 pub fn parse_profile(json: &str) -> Result<DockerProfile, SpecError> {
     serde_json::from_str(json).map_err(SpecError::SeccompProfileJson)
+}
+
+/// Reads a Docker-format profile from a host file (the CRI's `localhost/<path>`).
+pub fn profile_file(path: &Path) -> Result<DockerProfile, SpecError> {
+    let json = std::fs::read_to_string(path).map_err(|source| SpecError::ReadSeccompProfile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_profile(&json)
 }
 
 /// Converts a Docker profile for a container whose bounding set is `bounding` (canonical

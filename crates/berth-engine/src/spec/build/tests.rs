@@ -1,9 +1,12 @@
 use std::io;
 
-use oci_spec::runtime::{Capability, LinuxDeviceType, LinuxSeccompAction, PosixRlimitType};
+use oci_spec::runtime::{
+    Capability, LinuxDeviceType, LinuxNamespaceType, LinuxSeccompAction, PosixRlimitType,
+};
 
 use super::*;
-use crate::model::ModelError;
+use crate::model::{ModelError, ProcMount, Seccomp};
+use crate::spec::caps::to_oci;
 use crate::spec::resources::{HostFileInfo, HostFileKind};
 use crate::spec::{HostConfig, DEFAULT_CAPABILITIES};
 
@@ -623,6 +626,34 @@ fn security_opts() {
             "{bad}"
         );
     }
+}
+
+/// What the CRI asks that Docker cannot: a host profile file and an unmasked /proc.
+#[test]
+fn localhost_seccomp_and_unmasked_proc() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("profile.json");
+    std::fs::write(
+        &file,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chmod"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let opts = CreateOptions {
+        image: "alpine".into(),
+        ..Default::default()
+    };
+    let mut model = ContainerSpec::from_docker(&opts, "web").unwrap();
+    model.security.seccomp = Seccomp::Localhost(file);
+    model.security.proc_mount = ProcMount::Unmasked;
+    let b = build_spec(&opts, &model, &alpine(), &ctx()).unwrap();
+    let sc = linux(&b.spec).seccomp().as_ref().unwrap();
+    assert_eq!(sc.default_action(), LinuxSeccompAction::ScmpActAllow);
+    assert!(linux(&b.spec).masked_paths().is_none());
+    assert!(linux(&b.spec).readonly_paths().is_none());
+
+    model.security.seccomp = Seccomp::Localhost(dir.path().join("missing.json"));
+    let err = build_spec(&opts, &model, &alpine(), &ctx()).unwrap_err();
+    assert!(matches!(err, SpecError::ReadSeccompProfile { .. }), "{err}");
 }
 
 /// `docker run --memory 64m --cpus 1.5 --pids-limit 100 --ulimit nofile=1024:2048

@@ -44,16 +44,20 @@ fn cpu_rules() {
         nano_cpus: 1_500_000_000,
         ..Default::default()
     };
-    let c = cpu(&nano, 4).unwrap().unwrap();
+    let c = cpu(&nano).unwrap().unwrap();
     assert_eq!((c.period(), c.quota()), (Some(100_000), Some(150_000)));
-    assert!(cpu(&nano, 1).is_err(), "more CPUs than the host has");
-    assert!(cpu(&HostConfig::default(), 4).unwrap().is_none());
+    assert!(nano_cpus_within(nano.nano_cpus, 4).is_ok());
+    assert!(
+        nano_cpus_within(nano.nano_cpus, 1).is_err(),
+        "more CPUs than the host has"
+    );
+    assert!(cpu(&HostConfig::default()).unwrap().is_none());
     let both = HostConfig {
         nano_cpus: 1_000_000_000,
         cpu_quota: 50_000,
         ..Default::default()
     };
-    assert!(matches!(cpu(&both, 4), Err(SpecError::Conflict(_))));
+    assert!(matches!(cpu(&both), Err(SpecError::Conflict(_))));
     let shares = HostConfig {
         cpu_shares: 512,
         cpuset_cpus: "0-1,3".into(),
@@ -61,7 +65,7 @@ fn cpu_rules() {
         cpu_quota: 25_000,
         ..Default::default()
     };
-    let c = cpu(&shares, 4).unwrap().unwrap();
+    let c = cpu(&shares).unwrap().unwrap();
     assert_eq!(c.shares(), Some(512));
     assert_eq!(c.cpus().as_deref(), Some("0-1,3"));
     assert_eq!((c.period(), c.quota()), (Some(50_000), Some(25_000)));
@@ -69,7 +73,7 @@ fn cpu_rules() {
         cpuset_cpus: "3-1".into(),
         ..Default::default()
     };
-    assert!(cpu(&bad, 4).is_err());
+    assert!(cpu(&bad).is_err());
 }
 
 #[test]
@@ -87,8 +91,8 @@ fn pids_and_blkio() {
     );
     let w = |weight| {
         block_io(
-            &HostConfig {
-                blkio_weight: weight,
+            &BlockIo {
+                weight: Some(weight),
                 ..Default::default()
             },
             &HostFs,
