@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    Capabilities, LinuxCapabilities, LinuxCpu, LinuxDeviceCgroup, LinuxMemory, LinuxNamespace,
-    LinuxNamespaceType, LinuxResources, LinuxSeccomp, Process, Root, Spec, User,
+    Capabilities, LinuxCpu, LinuxDeviceCgroup, LinuxMemory, LinuxNamespace, LinuxNamespaceType,
+    LinuxResources, LinuxSeccomp, Process, Root, Spec, User,
 };
 
 use super::{PidMode, PodError, PodResources, PodSpec, Seccomp};
@@ -81,12 +81,7 @@ pub(super) fn sandbox_spec(
     } else {
         Capabilities::new()
     };
-    let mut capabilities = LinuxCapabilities::default();
-    capabilities.set_bounding(Some(caps.clone()));
-    capabilities.set_effective(Some(caps.clone()));
-    capabilities.set_permitted(Some(caps));
-    capabilities.set_inheritable(None);
-    capabilities.set_ambient(None);
+    let capabilities = spec::process_capabilities(caps);
     let mut process = Process::default();
     process.set_args(Some(vec!["/pause".into()]));
     process.set_env(Some(vec![

@@ -1,6 +1,6 @@
 //! Capabilities: Docker's default set and `--cap-add`/`--cap-drop` (moby `oci/caps`).
 
-use oci_spec::runtime::Capability;
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
 
 use super::error::SpecError;
 
@@ -168,3 +168,15 @@ pub(crate) fn from_oci(caps: &oci_spec::runtime::Capabilities) -> Vec<&'static s
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+
+/// A process's capability sets for `caps`: bounding, effective and permitted, no inheritable
+/// or ambient ones (as dockerd and containerd give every container process).
+pub(crate) fn process_capabilities(caps: Capabilities) -> LinuxCapabilities {
+    let mut sets = LinuxCapabilities::default();
+    sets.set_bounding(Some(caps.clone()));
+    sets.set_effective(Some(caps.clone()));
+    sets.set_permitted(Some(caps));
+    sets.set_inheritable(None);
+    sets.set_ambient(None);
+    sets
+}

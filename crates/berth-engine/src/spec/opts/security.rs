@@ -1,11 +1,11 @@
 //! Privileges of the process and what /proc hides (moby `WithCapabilities`, `WithNoNewPrivileges`,
 //! `oci/defaults.go`). The mounts' read-only flags are the mounts step's.
 
-use oci_spec::runtime::{Linux, LinuxCapabilities, Root, Spec};
+use oci_spec::runtime::{Linux, Root, Spec};
 
 use super::{process, SpecContext};
 use crate::model::{ContainerSpec, ProcMount};
-use crate::spec::caps::{available_only, effective_capabilities, to_oci};
+use crate::spec::caps::{available_only, effective_capabilities, process_capabilities, to_oci};
 use crate::spec::error::SpecError;
 use crate::spec::{DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS};
 
@@ -23,12 +23,7 @@ pub(in crate::spec) fn security(
         ctx.host_capabilities,
         &requested.add,
     )?);
-    let mut capabilities = LinuxCapabilities::default();
-    capabilities.set_bounding(Some(caps.clone()));
-    capabilities.set_effective(Some(caps.clone()));
-    capabilities.set_permitted(Some(caps));
-    capabilities.set_inheritable(None);
-    capabilities.set_ambient(None);
+    let capabilities = process_capabilities(caps);
     let p = process(spec);
     p.set_capabilities(Some(capabilities));
     p.set_no_new_privileges(security.no_new_privileges.then_some(true));
