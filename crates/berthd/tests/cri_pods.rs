@@ -199,6 +199,37 @@ async fn run_pod(c: &mut Cri, config: &PodSandboxConfig) -> Result<String, Statu
         .map(|r| r.into_inner().pod_sandbox_id)
 }
 
+/// Runs a pod that must start: its id and its (verbose) status, READY.
+async fn run_ready(
+    c: &mut Cri,
+    d: &Daemon,
+    config: &PodSandboxConfig,
+) -> (String, PodSandboxStatusResponse) {
+    let id = run_pod(c, config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    let s = status(c, &id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state(&s), PodSandboxState::SandboxReady, "{s:?}");
+    (id, s)
+}
+
+/// Runs a pod that must fail with a message naming `names`; nothing of it may be left.
+async fn assert_run_refused(
+    c: &mut Cri,
+    d: &Daemon,
+    net: &PodNet,
+    config: &PodSandboxConfig,
+    names: &str,
+) {
+    let err = run_pod(c, config)
+        .await
+        .expect_err("a pod that cannot run ran");
+    assert!(err.message().contains(names), "{err:?}");
+    let all = list(c, PodSandboxFilter::default()).await;
+    assert!(all.is_empty(), "{all:?}");
+    assert_no_pod_left(d, net);
+}
+
 async fn status(c: &mut Cri, id: &str) -> Result<PodSandboxStatusResponse, Status> {
     c.runtime
         .pod_sandbox_status(PodSandboxStatusRequest {
@@ -394,13 +425,8 @@ async fn a_pod_runs_is_listed_stops_twice_and_is_removed_without_leaks() {
     let host_port = free_port();
     let config = pod_config(&net, host_port);
     let before = chrono_now_ns();
-    let id = run_pod(&mut c, &config)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
-
     // Status: ready, on the test's subnet, with what was asked.
-    let s = status(&mut c, &id).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(state(&s), PodSandboxState::SandboxReady);
+    let (id, s) = run_ready(&mut c, &d, &config).await;
     let st = s.status.clone().unwrap_or_default();
     assert_eq!(st.id, id);
     assert_eq!(st.metadata, config.metadata);
@@ -533,11 +559,7 @@ async fn a_host_network_pod_has_the_node_network_and_no_cni_attachment() {
             ..Default::default()
         });
     }
-    let id = run_pod(&mut c, &config)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
-    let s = status(&mut c, &id).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(state(&s), PodSandboxState::SandboxReady);
+    let (id, s) = run_ready(&mut c, &d, &config).await;
     let st = s.status.clone().unwrap_or_default();
     assert_eq!(st.network.unwrap_or_default().ip, "");
     let options = st
@@ -571,13 +593,7 @@ async fn a_failed_run_names_the_missing_plugin_and_leaves_nothing() {
     let _cleanup = RemovePods(d.cri_socket.clone());
     let mut c = connect(&d.cri_socket).await;
     let config = pod_config(&net, free_port());
-    let err = run_pod(&mut c, &config)
-        .await
-        .expect_err("a pod on a network whose plugin is missing");
-    assert!(err.message().contains(&plugin), "{err:?}");
-    let all = list(&mut c, PodSandboxFilter::default()).await;
-    assert!(all.is_empty(), "{all:?}");
-    assert_no_pod_left(&d, &net);
+    assert_run_refused(&mut c, &d, &net, &config, &plugin).await;
 }
 
 #[tokio::test]
@@ -593,13 +609,7 @@ async fn a_run_failing_after_the_network_is_attached_undoes_it() {
     if let Some(linux) = config.linux.as_mut() {
         linux.sysctls = HashMap::from([(sysctl.to_string(), "1".to_string())]);
     }
-    let err = run_pod(&mut c, &config)
-        .await
-        .expect_err("a pod with a sysctl the kernel does not have");
-    assert!(err.message().contains("berth_no_such_sysctl"), "{err:?}");
-    let all = list(&mut c, PodSandboxFilter::default()).await;
-    assert!(all.is_empty(), "{all:?}");
-    assert_no_pod_left(&d, &net);
+    assert_run_refused(&mut c, &d, &net, &config, "berth_no_such_sysctl").await;
 }
 
 // Multi-threaded: the run goes on in its task while the test waits (blocking) for the plugin.
@@ -668,10 +678,7 @@ async fn pods_survive_a_crash_of_berthd_and_a_dead_pause_is_not_ready() {
     // `kept` runs throughout; `lost`'s pause dies while berthd is down; `watched`'s after.
     let mut pods = Vec::new();
     for _ in 0..3 {
-        let id = run_pod(&mut c, &pod_config(&net, free_port()))
-            .await
-            .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
-        let s = status(&mut c, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        let (id, s) = run_ready(&mut c, &d, &pod_config(&net, free_port())).await;
         pods.push((id, pause_pid(&s)));
     }
     let [(kept, kept_pid), (lost, lost_pid), (watched, watched_pid)] = &pods[..] else {
