@@ -14,6 +14,7 @@
 # Env: BERTH_CRITEST_REFERENCE=1 (= --with-containerd), BERTH_CRITEST_OUT (logs; default
 # /tmp/berth-critest.<UTC time>), BERTH_CRITEST_PARALLEL (critest -parallel; default 2 = the
 # cores CI has; 1 runs without the ginkgo CLI), BERTHD (default target/{release,debug}/berthd),
+# BERTH_PAUSE (the static pause of pod sandboxes; default: scripts/build-static.sh berth-pause),
 # BERTH_CRITEST_WEBSOCKET=1 (= --websocket).
 #
 # Isolation, why and how. Each runtime runs in its own namespaces made by `unshare --mount
@@ -125,19 +126,14 @@ stop_containerd() {
 }
 
 # ---- berth ---------------------------------------------------------------------------------
-# ASSUMED INTERFACE (the CRI server is being written in another branch; adjust here once it
-# lands). berthd flags as today (--data-root, --exec-root, -H unix://, --config-file,
-# --bridge/--bip, --ip-masq=false) plus:
-#   --cri-socket unix://PATH        CRI gRPC (runtime.v1) socket          [cri-plan (a)]
+# berthd with its own roots and Docker bridge, plus the CRI flags (docs/cri.md):
+#   --cri-socket unix://PATH        CRI gRPC socket (runtime.v1 and v1alpha2)
 #   --cni-conf-dir DIR              pod network config (first file by name, as libcni)
 #   --cni-bin-dir DIR               CNI plugins
+#   --pause-path FILE               the static berth-pause
 # and in berthd.toml:
 #   registry-mirrors-by-host = { "registry.k8s.io" = ["http://127.0.0.1:5000"], ... }
-#                                    per-registry mirrors                 [cri-plan Images]
-#   blocked-registries = [...]      existing key: upstreams never contacted, a miss fails fast
-# berthd must also answer RuntimeConfig with CGROUPFS (else critest uses /test.slice, which
-# Berth rejects), return absolute streaming URLs, and keep the requested names in
-# RepoTags/RepoDigests (not the mirror's).
+#   blocked-registries = [...]      upstreams never contacted, a miss fails fast
 berthd_bin() {
     local b
     for b in "${BERTHD:-}" "$repo/target/release/berthd" "$repo/target/debug/berthd"; do
@@ -175,7 +171,7 @@ EOF
         --config-file "$rd/berthd.toml" \
         --bridge critestb0 --bip 10.67.0.1/16 --ip-masq=false \
         --cri-socket "unix://$rd/cri.sock" \
-        --cni-conf-dir "$rd/net.d" --cni-bin-dir "$cni_bin" \
+        --cni-conf-dir "$rd/net.d" --cni-bin-dir "$cni_bin" --pause-path "$BERTH_PAUSE" \
         >"$rd/berthd.log" 2>&1 &
     echo $! >"$rd/runtime.pid"
     wait_socket "$rd/cri.sock" "$(cat "$rd/runtime.pid")" "$rd/berthd.log"
@@ -206,8 +202,11 @@ check_berth() {
     for t in bridge host-local loopback portmap; do
         [ -x "$cni_bin/$t" ] || die "berth: no CNI plugin $cni_bin/$t (package containernetworking-plugins)"
     done
-    "$b" --help 2>&1 | grep -q -- --cri-socket ||
-        die "berth: $b has no --cri-socket flag yet (the CRI server is not merged)"
+    # Exported: the namespaces' side (start_berth) runs in a new process of this script.
+    BERTH_PAUSE=${BERTH_PAUSE:-$("$repo/scripts/build-static.sh" berth-pause)} ||
+        die "berth: scripts/build-static.sh berth-pause failed"
+    [ -x "$BERTH_PAUSE" ] || die "berth: no pause binary $BERTH_PAUSE"
+    export BERTH_PAUSE
 }
 
 # =============================================================================================

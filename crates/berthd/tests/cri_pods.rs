@@ -176,6 +176,9 @@ fn pod_config(net: &PodNet, host_port: u16) -> PodSandboxConfig {
         annotations: HashMap::from([("berth.test/note".to_string(), "kept".to_string())]),
         linux: Some(LinuxPodSandboxConfig {
             cgroup_parent: format!("/{}", net.cgroup_parent),
+            // A namespaced sysctl (the pod's IPC namespace): the runtime writes it through the
+            // pause's own /proc.
+            sysctls: HashMap::from([("kernel.shm_rmid_forced".to_string(), "1".to_string())]),
             security_context: Some(LinuxSandboxSecurityContext {
                 seccomp: Some(SecurityProfile {
                     profile_type: security_profile::ProfileType::RuntimeDefault.into(),
@@ -456,6 +459,15 @@ async fn a_pod_runs_is_listed_stops_twice_and_is_removed_without_leaks() {
     assert!(
         proc_status.contains("Seccomp:\t2") && proc_status.contains("NoNewPrivs:\t1"),
         "pause runs without the runtime's default seccomp filter: {proc_status}"
+    );
+    let mut nsenter = Command::new("nsenter");
+    nsenter.args(["--target", &pid.to_string(), "--ipc"]);
+    nsenter.args(["cat", "/proc/sys/kernel/shm_rmid_forced"]);
+    let sysctl = run(nsenter, None).ok().stdout;
+    assert_eq!(
+        sysctl.trim(),
+        "1",
+        "the pod's sysctl is not set in its IPC namespace"
     );
     let netns = netns_path(&d, &id);
     let pinned = std::fs::metadata(&netns).unwrap_or_else(|e| panic!("{e}"));

@@ -165,16 +165,20 @@ impl Engine {
     }
 }
 
-/// Puts the pause binary at `<rootfs>/pause` unless the same bytes are there: written beside
-/// and renamed, so running sandboxes keep the file they started with.
+/// Makes the mount points and puts the pause binary at `<rootfs>/pause` unless the same bytes
+/// are there: written beside and renamed, so running sandboxes keep the file they started with.
 fn install_pause(pause: &Path, rootfs: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let want = std::fs::read(pause).map_err(io_err("read", pause))?;
+    // The default mounts' points: the root is read-only once the runtime has set it up.
+    for dir in ["proc", "dev", "sys"] {
+        let dir = rootfs.join(dir);
+        std::fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
+    }
     let target = rootfs.join("pause");
     if std::fs::read(&target).is_ok_and(|have| have == want) {
         return Ok(());
     }
-    std::fs::create_dir_all(rootfs).map_err(io_err("create", rootfs))?;
     let parent = rootfs.parent().unwrap_or(rootfs);
     let tmp = parent.join(format!("pause-{}", crate::random_hex(8)));
     std::fs::write(&tmp, &want).map_err(io_err("write", &tmp))?;

@@ -121,7 +121,9 @@ pub(super) fn sandbox_spec(
     out.set_process(Some(process));
     out.set_root(Some(root));
     out.set_hostname((own_uts && !pod.hostname.is_empty()).then(|| pod.hostname.clone()));
-    out.set_mounts(Some(Vec::new()));
+    // The runtime default mounts, as containerd gives a sandbox: the runtime writes the pod's
+    // sysctls through the pause's own /proc.
+    out.set_mounts(Some(spec::default_mounts(spec::DEFAULT_SHM_SIZE)));
     out.set_annotations(None);
     out.set_hooks(None);
     out.set_linux(Some(linux));

@@ -28,7 +28,9 @@ pub use caps::{available_only, effective_capabilities, ALL_CAPABILITIES, DEFAULT
 pub use error::SpecError;
 pub(crate) use merge::validate_healthcheck;
 pub use merge::{merge, MergedConfig};
-pub(crate) use mounts::{container_path, parse_volumes_from, shm_size, tmpfs_mount};
+pub(crate) use mounts::{
+    container_path, default_mounts, parse_volumes_from, shm_size, tmpfs_mount,
+};
 pub use mounts::{
     parse_bind, parse_mount, valid_volume_name, HostBind, MountPoint, MountRequest, MountType,
     VolumeRequest, DEFAULT_SHM_SIZE,
