@@ -2,7 +2,6 @@
 //! `/pause` from a read-only root holding nothing else, no mounts, no capabilities, in the
 //! pod's network namespace and new IPC, UTS and PID namespaces as the pod's options say.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
@@ -100,7 +99,16 @@ pub(super) fn sandbox_spec(
     } else {
         seccomp(&sec.seccomp)?
     };
-    let sysctl: HashMap<String, String> = pod.sysctls.clone().into_iter().collect();
+    // Only namespaced sysctls of namespaces the pod owns: the runtime writes them through
+    // /proc/sys, so any other key would change the node (runc refuses them too).
+    let sysctl = spec::sysctls(
+        &pod.sysctls,
+        spec::SharedNamespaces {
+            net: netns.is_none(),
+            ipc: n.host_ipc,
+            uts: !own_uts,
+        },
+    )?;
     let mut linux = oci_spec::runtime::Linux::default();
     linux.set_namespaces(Some(namespaces));
     linux.set_cgroups_path(Some(spec::cgroups_path(&pod.cgroup_parent, id)?));

@@ -40,7 +40,9 @@ pub use options::{
     ImageConfig, LogConfig, MountSpec, NetworkingConfig, ThrottleDevice, TmpfsOptions,
     VolumeOptions, WeightDevice,
 };
-pub(crate) use resources::{cpu, memory, parse_cgroup_rule, pids, rlimits};
+pub(crate) use resources::{
+    cpu, memory, parse_cgroup_rule, pids, rlimits, sysctls, SharedNamespaces,
+};
 pub use resources::{HostDevices, HostFileInfo, HostFileKind, HostFs};
 pub use seccomp::SeccompHost;
 pub use user::{resolve_user, ResolvedUser};

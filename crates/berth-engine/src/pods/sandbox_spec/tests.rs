@@ -76,6 +76,44 @@ fn host_namespaces_are_left_out() {
 }
 
 #[test]
+fn only_namespaced_sysctls_of_the_pods_own_namespaces() {
+    let with = |key: &str, namespaces: PodNamespaces| PodSpec {
+        namespaces,
+        sysctls: [(key.to_string(), "1".to_string())].into(),
+        ..PodSpec::default()
+    };
+    let own = PodNamespaces::default();
+    let host_net = PodNamespaces {
+        host_network: true,
+        ..PodNamespaces::default()
+    };
+    let host_ipc = PodNamespaces {
+        host_ipc: true,
+        ..PodNamespaces::default()
+    };
+    let netns = Some(Path::new("/n"));
+    let spec = |pod: &PodSpec, netns| sandbox_spec(&id(), pod, Path::new("/r"), netns);
+
+    let s = spec(&with("kernel.shm_rmid_forced", own.clone()), netns).unwrap();
+    let sysctl = s.linux().as_ref().unwrap().sysctl().clone().unwrap();
+    assert_eq!(sysctl["kernel.shm_rmid_forced"], "1");
+    // Unprivileged ports and ping in the pod's own network namespace, as containerd 2.
+    assert_eq!(sysctl["net.ipv4.ip_unprivileged_port_start"], "0");
+
+    // Global keys, and keys of a namespace the node shares, would change the node.
+    for (key, namespaces, netns) in [
+        ("vm.swappiness", own, netns),
+        ("kernel.panic", PodNamespaces::default(), netns),
+        ("net.ipv4.ip_forward", host_net, None),
+        ("kernel.shm_rmid_forced", host_ipc, netns),
+    ] {
+        let err = spec(&with(key, namespaces), netns).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+        assert_eq!(err.kind(), berth_types::ErrorKind::InvalidArgument, "{err}");
+    }
+}
+
+#[test]
 fn resources_add_overhead_to_the_pod() {
     let r = |quota, mem| PodResources {
         cpu_period: 100_000,
