@@ -680,6 +680,47 @@ async fn a_crash_of_berthd_during_run_pod_sandbox_is_undone_at_the_next_start() 
     assert_no_pod_left(&d, &net);
 }
 
+// Multi-threaded: the run goes on in its task while the test waits (blocking) for the plugin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_pod_sandbox_the_client_cancels_is_still_undone() {
+    let marker_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let marker = marker_dir.path().join("add.pid");
+    let plugins = blocking_add_plugins(&marker);
+    let Some((d, net)) = daemon("bridge", Some(plugins.path())) else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let config = pod_config(&net, free_port());
+    let run = tokio::spawn(async move { run_pod(&mut c, &config).await });
+    assert!(
+        eventually(Duration::from_secs(30), || marker.exists()),
+        "the blocking plugin never ran\n{}",
+        d.log()
+    );
+    // The kubelet's deadline: the call is dropped (HTTP/2 RST_STREAM) while ADD hangs; then
+    // the plugin fails, and berthd must still undo what bridge and portmap made.
+    run.abort();
+    let _ = run.await;
+    std::thread::sleep(Duration::from_millis(200));
+    let plugin_pid: i32 = std::fs::read_to_string(&marker)
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("pid in {}: {e}", marker.display()));
+    // SAFETY: SIGKILL to the plugin process this test's script started.
+    unsafe { libc::kill(plugin_pid, libc::SIGKILL) };
+    let pods = d.exec_root().join("pods");
+    let emptied = eventually(Duration::from_secs(30), || {
+        std::fs::read_dir(&pods).map_or(true, |mut dir| dir.next().is_none())
+    });
+    assert!(emptied, "the cancelled run was not undone\n{}", d.log());
+    let mut c = connect(&d.cri_socket).await;
+    let all = list(&mut c, PodSandboxFilter::default()).await;
+    assert!(all.is_empty(), "a half-made pod is listed: {all:?}");
+    assert_no_pod_left(&d, &net);
+}
+
 #[tokio::test]
 async fn pods_survive_a_crash_of_berthd_and_a_dead_pause_is_not_ready() {
     let Some((mut d, net)) = daemon("bridge", None) else {

@@ -206,6 +206,19 @@ fn parse_record(r: berth_store::metadata::PodRecord) -> Result<Pod> {
 }
 
 impl Engine {
+    /// Runs `op` on a task of its own and waits for it: the kubelet cancels a call at its
+    /// deadline, which drops only this wait, never a run, stop or remove half done (the undo
+    /// of a failed run included).
+    async fn to_completion<T, F>(&self, op: impl FnOnce(Engine) -> F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        tokio::spawn(op(self.clone()))
+            .await
+            .map_err(Error::from_join)?
+    }
+
     /// Persistent files of a pod: hostname, hosts, resolv.conf.
     pub(crate) fn pod_dir(&self, id: &str) -> PathBuf {
         self.config().data_root.join("pods").join(id)

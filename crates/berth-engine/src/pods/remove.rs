@@ -6,6 +6,12 @@ use crate::{Engine, Result};
 impl Engine {
     /// Removes pod `id` (an id or unique prefix).
     pub async fn remove_pod(&self, id: &str) -> Result<()> {
+        let id = id.to_string();
+        self.to_completion(|engine| async move { engine.remove_pod_now(&id).await })
+            .await
+    }
+
+    async fn remove_pod_now(&self, id: &str) -> Result<()> {
         let Some((pod, _op)) = self.lock_pod(id).await? else {
             return Ok(());
         };

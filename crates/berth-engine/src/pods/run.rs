@@ -16,6 +16,11 @@ impl Engine {
     /// Makes a ready sandbox for `spec` and returns its id. The CRI identity (name,
     /// namespace, uid, attempt) names one sandbox while it exists (`AlreadyExists`).
     pub async fn run_pod(&self, spec: PodSpec) -> Result<String> {
+        self.to_completion(|engine| async move { engine.run_pod_now(spec).await })
+            .await
+    }
+
+    async fn run_pod_now(&self, spec: PodSpec) -> Result<String> {
         check_cgroup_parent(&spec.cgroup_parent)?;
         let pause = self.config().pause.clone().ok_or(PodError::NoPause)?;
         let id = crate::random_hex(32);

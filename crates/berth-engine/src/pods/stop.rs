@@ -23,6 +23,12 @@ const KILL_GRACE: Duration = Duration::from_secs(10);
 impl Engine {
     /// Stops pod `id` (an id or unique prefix).
     pub async fn stop_pod(&self, id: &str) -> Result<()> {
+        let id = id.to_string();
+        self.to_completion(|engine| async move { engine.stop_pod_now(&id).await })
+            .await
+    }
+
+    async fn stop_pod_now(&self, id: &str) -> Result<()> {
         let Some((pod, _op)) = self.lock_pod(id).await? else {
             return Ok(());
         };
