@@ -107,6 +107,36 @@ fn blocking_add_plugins(marker: &Path) -> tempfile::TempDir {
     dir
 }
 
+/// Starts a RunPodSandbox on a daemon with [`blocking_add_plugins`] and waits until its chain
+/// hangs in the last plugin: bridge and portmap have made the veth, the lease and the NAT rules
+/// by then.
+async fn run_until_hung(
+    d: &Daemon,
+    net: &PodNet,
+    marker: &Path,
+) -> tokio::task::JoinHandle<Result<String, Status>> {
+    let mut c = connect(&d.cri_socket).await;
+    let config = pod_config(net, free_port());
+    let run = tokio::spawn(async move { run_pod(&mut c, &config).await });
+    assert!(
+        eventually(Duration::from_secs(30), || marker.exists()),
+        "the blocking plugin never ran\n{}",
+        d.log()
+    );
+    run
+}
+
+/// Kills the hung plugin: its ADD fails.
+fn kill_hung_plugin(marker: &Path) {
+    let pid: i32 = std::fs::read_to_string(marker)
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("pid in {}: {e}", marker.display()));
+    // SAFETY: SIGKILL to the plugin process this test's script started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
 impl Drop for PodNet {
     fn drop(&mut self) {
         // The bridge plugin leaves its bridge, as berthd's default bridge stays.
@@ -634,16 +664,7 @@ async fn a_crash_of_berthd_during_run_pod_sandbox_is_undone_at_the_next_start() 
         return;
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
-    let mut c = connect(&d.cri_socket).await;
-    let config = pod_config(&net, free_port());
-    let run = tokio::spawn(async move { run_pod(&mut c, &config).await });
-    // The chain blocks in its last plugin: bridge and portmap have made the veth, the lease
-    // and the NAT rules by then.
-    assert!(
-        eventually(Duration::from_secs(30), || marker.exists()),
-        "the blocking plugin never ran\n{}",
-        d.log()
-    );
+    let run = run_until_hung(&d, &net, &marker).await;
     let id = std::fs::read_dir(d.exec_root().join("pods"))
         .into_iter()
         .flatten()
@@ -658,13 +679,7 @@ async fn a_crash_of_berthd_during_run_pod_sandbox_is_undone_at_the_next_start() 
     );
 
     d.kill9();
-    let plugin_pid: i32 = std::fs::read_to_string(&marker)
-        .unwrap_or_default()
-        .trim()
-        .parse()
-        .unwrap_or_else(|e| panic!("pid in {}: {e}", marker.display()));
-    // SAFETY: SIGKILL to the plugin process this test's script started.
-    unsafe { libc::kill(plugin_pid, libc::SIGKILL) };
+    kill_hung_plugin(&marker);
     let err = run.await.unwrap_or_else(|e| panic!("{e}"));
     assert!(
         err.is_err(),
@@ -690,26 +705,13 @@ async fn a_run_pod_sandbox_the_client_cancels_is_still_undone() {
         return;
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
-    let mut c = connect(&d.cri_socket).await;
-    let config = pod_config(&net, free_port());
-    let run = tokio::spawn(async move { run_pod(&mut c, &config).await });
-    assert!(
-        eventually(Duration::from_secs(30), || marker.exists()),
-        "the blocking plugin never ran\n{}",
-        d.log()
-    );
+    let run = run_until_hung(&d, &net, &marker).await;
     // The kubelet's deadline: the call is dropped (HTTP/2 RST_STREAM) while ADD hangs; then
     // the plugin fails, and berthd must still undo what bridge and portmap made.
     run.abort();
     let _ = run.await;
     std::thread::sleep(Duration::from_millis(200));
-    let plugin_pid: i32 = std::fs::read_to_string(&marker)
-        .unwrap_or_default()
-        .trim()
-        .parse()
-        .unwrap_or_else(|e| panic!("pid in {}: {e}", marker.display()));
-    // SAFETY: SIGKILL to the plugin process this test's script started.
-    unsafe { libc::kill(plugin_pid, libc::SIGKILL) };
+    kill_hung_plugin(&marker);
     let pods = d.exec_root().join("pods");
     let emptied = eventually(Duration::from_secs(30), || {
         std::fs::read_dir(&pods).map_or(true, |mut dir| dir.next().is_none())
