@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use berth_types::ContainerId;
-use oci_spec::runtime::{Linux, Mount, Process, Root, Spec};
+use oci_spec::runtime::{Linux, Mount, Root, Spec};
 
 use super::error::{invalid, SpecError};
-use super::merge::{merge, process_env, MergedConfig};
+use super::merge::{merge, MergedConfig};
 use super::mounts::{self, MountPoint, VolumeRequest};
 use super::options::{CreateOptions, ImageConfig, LogConfig};
 use super::opts::{self, NsMode};
@@ -263,59 +263,26 @@ pub fn build_spec(
     let ipc = NsMode::from(&modes.ipc);
     let pid = NsMode::from(&modes.pid);
 
-    let hostname = opts::hostname::container_hostname(model, ctx);
-
-    // Process.
-    let mut args = merged.args();
-    let init = h.init.unwrap_or(ctx.init_by_default) && pid == NsMode::Private;
+    let mut spec = Spec::default();
+    opts::process::process(&mut spec, model, image, ctx)?;
+    let init = model.process.init.unwrap_or(ctx.init_by_default) && pid == NsMode::Private;
     let mut init_mount = None;
     if init {
         let path = ctx.init_path.as_ref().ok_or(SpecError::InitUnavailable)?;
-        args.splice(0..0, [INIT_PATH_IN_CONTAINER.to_string(), "--".to_string()]);
+        if let Some(process) = spec.process_mut() {
+            let args = [INIT_PATH_IN_CONTAINER.to_string(), "--".to_string()]
+                .into_iter()
+                .chain(process.args().iter().flatten().cloned())
+                .collect();
+            process.set_args(Some(args));
+        }
         let mut m = mounts::mount(INIT_PATH_IN_CONTAINER, "bind", "", &["bind", "ro"]);
         m.set_source(Some(path.clone()));
         init_mount = Some(m);
     }
-    let cwd = if merged.working_dir.is_empty() {
-        "/".to_string()
-    } else {
-        merged.working_dir.clone()
-    };
-    if !cwd.starts_with('/') {
-        return Err(invalid(
-            "WorkingDir",
-            &cwd,
-            "the working directory needs to be an absolute path",
-        ));
-    }
-    let oom_score_adj = oom_score_adj(h.oom_score_adj)?;
-
-    let mut process = Process::default();
-    process.set_terminal(Some(opts.tty));
-    let console_size = match h.console_size.as_slice() {
-        [height, width] if opts.tty && *height > 0 && *width > 0 => {
-            oci_spec::runtime::BoxBuilder::default()
-                .height(u64::from(*height))
-                .width(u64::from(*width))
-                .build()
-                .ok()
-        }
-        _ => None,
-    };
-    process.set_console_size(console_size);
-    process.set_args(Some(args));
-    process.set_env(Some(process_env(
-        &merged.env,
-        &hostname,
-        opts.tty,
-        &ctx.linked_env,
-    )));
-    process.set_cwd(PathBuf::from(cwd));
-    process.set_oom_score_adj(Some(oom_score_adj));
 
     // `--cpus` against this host's CPUs: the model keeps only the quota it became.
     resources::nano_cpus_within(h.nano_cpus, ctx.host_cpus)?;
-    let mut spec = Spec::default();
     opts::resources::resources(&mut spec, model, ctx)?;
     opts::devices::devices(&mut spec, model, ctx)?;
     opts::namespaces::namespaces(&mut spec, model, ctx)?;
@@ -421,7 +388,6 @@ pub fn build_spec(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
 
-    spec.set_process(Some(process));
     spec.set_root(Some(root));
     spec.set_mounts(Some(all));
     spec.set_annotations((!annotations.is_empty()).then_some(annotations));

@@ -38,34 +38,7 @@ impl MergedConfig {
 /// Merges the request over the image defaults; fails when no command results.
 pub fn merge(opts: &CreateOptions, image: &ImageConfig) -> Result<MergedConfig, SpecError> {
     let env = merge_env(&opts.env, &image.env);
-
-    // An entrypoint given in the request (even `[]` or `[""]`) means the image's Cmd was written
-    // for a different program, so it is dropped unless the request gives a Cmd too.
-    let given_entrypoint = opts.entrypoint.as_ref().filter(|e| !e.is_empty());
-    let user_cmd = opts.cmd.clone().unwrap_or_default();
-    let (mut entrypoint, cmd) = match given_entrypoint {
-        Some(ep) => (ep.clone(), user_cmd),
-        None => {
-            let cmd = if user_cmd.is_empty() {
-                image.cmd.clone().unwrap_or_default()
-            } else {
-                user_cmd
-            };
-            let ep = match &opts.entrypoint {
-                // `Entrypoint: []` clears the image's entrypoint but keeps its Cmd.
-                Some(_) => Vec::new(),
-                None => image.entrypoint.clone().unwrap_or_default(),
-            };
-            (ep, cmd)
-        }
-    };
-    // `--entrypoint ""` arrives as `[""]`: no entrypoint at all.
-    if entrypoint.len() == 1 && entrypoint[0].is_empty() {
-        entrypoint.clear();
-    }
-    if entrypoint.is_empty() && cmd.is_empty() {
-        return Err(SpecError::NoCommand);
-    }
+    let (entrypoint, cmd) = command(opts.entrypoint.as_ref(), opts.cmd.as_ref(), image)?;
 
     let mut labels = image.labels.clone();
     labels.extend(opts.labels.clone());
@@ -90,6 +63,42 @@ pub fn merge(opts: &CreateOptions, image: &ImageConfig) -> Result<MergedConfig, 
     })
 }
 
+/// The entrypoint and command from the request's over the image's; fails when none results.
+pub(crate) fn command(
+    entrypoint: Option<&Vec<String>>,
+    cmd: Option<&Vec<String>>,
+    image: &ImageConfig,
+) -> Result<(Vec<String>, Vec<String>), SpecError> {
+    // An entrypoint given in the request (even `[]` or `[""]`) means the image's Cmd was written
+    // for a different program, so it is dropped unless the request gives a Cmd too.
+    let given_entrypoint = entrypoint.filter(|e| !e.is_empty());
+    let user_cmd = cmd.cloned().unwrap_or_default();
+    let (mut entrypoint, cmd) = match given_entrypoint {
+        Some(ep) => (ep.clone(), user_cmd),
+        None => {
+            let cmd = if user_cmd.is_empty() {
+                image.cmd.clone().unwrap_or_default()
+            } else {
+                user_cmd
+            };
+            let ep = match entrypoint {
+                // `Entrypoint: []` clears the image's entrypoint but keeps its Cmd.
+                Some(_) => Vec::new(),
+                None => image.entrypoint.clone().unwrap_or_default(),
+            };
+            (ep, cmd)
+        }
+    };
+    // `--entrypoint ""` arrives as `[""]`: no entrypoint at all.
+    if entrypoint.len() == 1 && entrypoint[0].is_empty() {
+        entrypoint.clear();
+    }
+    if entrypoint.is_empty() && cmd.is_empty() {
+        return Err(SpecError::NoCommand);
+    }
+    Ok((entrypoint, cmd))
+}
+
 fn pick(given: &str, image: &str) -> String {
     if given.is_empty() { image } else { given }.to_string()
 }
@@ -99,7 +108,7 @@ fn env_key(entry: &str) -> &str {
 }
 
 /// Request env first, then each image entry whose key the request does not mention.
-fn merge_env(given: &[String], image: &[String]) -> Vec<String> {
+pub(crate) fn merge_env(given: &[String], image: &[String]) -> Vec<String> {
     let mut env = given.to_vec();
     for entry in image {
         let key = env_key(entry);

@@ -1,7 +1,7 @@
 use std::io;
 
 use oci_spec::runtime::{
-    Capability, LinuxDeviceType, LinuxNamespaceType, LinuxSeccompAction, PosixRlimitType,
+    Capability, LinuxDeviceType, LinuxNamespaceType, LinuxSeccompAction, PosixRlimitType, Process,
 };
 
 use super::*;

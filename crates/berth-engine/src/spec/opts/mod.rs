@@ -12,6 +12,7 @@ use super::build::SpecContext;
 pub(super) mod devices;
 pub(super) mod hostname;
 pub(super) mod namespaces;
+pub(super) mod process;
 pub(super) mod resources;
 pub(super) mod rlimits;
 pub(super) mod seccomp;
