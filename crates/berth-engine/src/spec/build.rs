@@ -245,9 +245,10 @@ fn clear_ro(m: &mut Mount) {
     }
 }
 
-/// Builds the runtime spec for `opts` over `image`, as dockerd would. The namespaces, security
-/// settings, cgroup limits, rlimits and UTS names come from `model`, the engine's reading of the
-/// same request; the rest still from `opts` (docs/container-model.md, step 7).
+/// Builds the runtime spec for `opts` over `image`, as dockerd would. The process, `--init`,
+/// namespaces, security settings, cgroup limits, rlimits and UTS names come from `model`, the
+/// engine's reading of the same request; the mounts still from `opts`
+/// (docs/container-model.md, step 7).
 pub fn build_spec(
     opts: &CreateOptions,
     model: &ContainerSpec,
@@ -258,28 +259,15 @@ pub fn build_spec(
     let merged = merge(opts, image)?;
     let security = &model.security;
 
-    // The namespaces the mounts and --init depend on; the namespaces step sets them all.
+    // The namespace the mounts depend on; the namespaces step sets them all.
     let modes = &model.namespaces;
     let ipc = NsMode::from(&modes.ipc);
-    let pid = NsMode::from(&modes.pid);
 
     let mut spec = Spec::default();
+    // Only the mounts steps add, not oci-spec's defaults: the mounts step writes the rest.
+    spec.set_mounts(None);
     opts::process::process(&mut spec, model, image, ctx)?;
-    let init = model.process.init.unwrap_or(ctx.init_by_default) && pid == NsMode::Private;
-    let mut init_mount = None;
-    if init {
-        let path = ctx.init_path.as_ref().ok_or(SpecError::InitUnavailable)?;
-        if let Some(process) = spec.process_mut() {
-            let args = [INIT_PATH_IN_CONTAINER.to_string(), "--".to_string()]
-                .into_iter()
-                .chain(process.args().iter().flatten().cloned())
-                .collect();
-            process.set_args(Some(args));
-        }
-        let mut m = mounts::mount(INIT_PATH_IN_CONTAINER, "bind", "", &["bind", "ro"]);
-        m.set_source(Some(path.clone()));
-        init_mount = Some(m);
-    }
+    opts::init::init(&mut spec, model, ctx)?;
 
     // `--cpus` against this host's CPUs: the model keeps only the quota it became.
     resources::nano_cpus_within(h.nano_cpus, ctx.host_cpus)?;
@@ -337,9 +325,10 @@ pub fn build_spec(
 
     let user_dev = destinations.iter().any(|d| d == Path::new("/dev"));
     let no_shm = modes.ipc == IpcMode::None;
+    let step_mounts = spec.mounts_mut().take().unwrap_or_default();
     let mut all: Vec<Mount> = mounts::default_mounts(shm_size)
         .into_iter()
-        .chain(init_mount)
+        .chain(step_mounts)
         .filter(|m| {
             // A user mount replaces the default at its place; a user /dev replaces all of /dev.
             let dest = m.destination();
