@@ -470,6 +470,7 @@ impl TryFrom<&HostConfig> for Resources {
             shares: c.shares(),
             quota: c.quota(),
             period: c.period(),
+            nano_cpus: u64::try_from(h.nano_cpus).ok().filter(|n| *n > 0),
             cpus: c.cpus().clone(),
             mems: c.mems().clone(),
         });

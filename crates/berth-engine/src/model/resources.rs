@@ -16,6 +16,9 @@ pub struct Cpu {
     pub quota: Option<i64>,
     /// Microseconds.
     pub period: Option<u64>,
+    /// Docker's `--cpus` as asked, in billionths of a CPU, beside the quota it became: the
+    /// host's CPU count bounds it when the spec is built.
+    pub nano_cpus: Option<u64>,
     /// `0-3,5`.
     pub cpus: Option<String>,
     /// Memory nodes, same syntax.

@@ -14,7 +14,7 @@ use super::merge::{merge, MergedConfig};
 use super::mounts::{self, MountPoint, VolumeRequest};
 use super::options::{CreateOptions, ImageConfig, LogConfig};
 use super::opts::{self, NsMode};
-use super::resources::{self, HostDevices, HostFs};
+use super::resources::{HostDevices, HostFs};
 use super::seccomp::SeccompHost;
 use super::user::ResolvedUser;
 use crate::model::{ContainerSpec, IpcMode};
@@ -269,8 +269,6 @@ pub fn build_spec(
     opts::process::process(&mut spec, model, image, ctx)?;
     opts::init::init(&mut spec, model, ctx)?;
 
-    // `--cpus` against this host's CPUs: the model keeps only the quota it became.
-    resources::nano_cpus_within(h.nano_cpus, ctx.host_cpus)?;
     opts::resources::resources(&mut spec, model, ctx)?;
     opts::devices::devices(&mut spec, model, ctx)?;
     opts::namespaces::namespaces(&mut spec, model, ctx)?;
@@ -371,7 +369,7 @@ pub fn build_spec(
     let mut root = Root::default();
     root.set_path(ctx.rootfs.clone());
 
-    let annotations: HashMap<String, String> = h
+    let annotations: HashMap<String, String> = model
         .annotations
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))

@@ -693,6 +693,26 @@ fn resources_and_limits() {
     );
 }
 
+/// `docker run --cpus 8` on a host with 4: the conversion takes it, the spec refuses it.
+#[test]
+fn cpus_beyond_the_host_are_refused() {
+    let err = run(HostConfig {
+        nano_cpus: 8_000_000_000,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ModelError::Spec(SpecError::InvalidValue {
+                option: "NanoCpus",
+                ..
+            })
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn devices_and_cgroup_rules() {
     let b = run(HostConfig {

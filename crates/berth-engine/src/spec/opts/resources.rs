@@ -1,5 +1,6 @@
 //! Cgroup limits: memory, CPU, pids, block I/O and the cgroup's path (moby `WithResources`,
-//! `WithCgroups`). Devices and their rules are the devices step's.
+//! `WithCgroups`), and `--cpus` within the host's CPUs. Devices and their rules are the devices
+//! step's.
 
 use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxPids, Spec};
 
@@ -7,7 +8,7 @@ use super::{linux_resources, SpecContext};
 use crate::model::{ContainerSpec, Cpu, Memory};
 use crate::spec::build::cgroups_path;
 use crate::spec::error::SpecError;
-use crate::spec::resources::block_io;
+use crate::spec::resources::{block_io, nano_cpus_within};
 
 /// Sets `linux.resources` memory, cpu, pids and blockIO and `linux.cgroupsPath`.
 pub(in crate::spec) fn resources(
@@ -16,6 +17,9 @@ pub(in crate::spec) fn resources(
     ctx: &SpecContext<'_>,
 ) -> Result<(), SpecError> {
     let r = &model.resources;
+    if let Some(nano) = r.cpu.nano_cpus {
+        nano_cpus_within(i64::try_from(nano).unwrap_or(i64::MAX), ctx.host_cpus)?;
+    }
     let block_io = block_io(&r.block_io, ctx.devices)?;
     let path = cgroups_path(r.cgroup_parent.as_deref().unwrap_or_default(), &ctx.id)?;
     let res = linux_resources(spec);
