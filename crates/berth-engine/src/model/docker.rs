@@ -366,14 +366,12 @@ impl TryFrom<&HostConfig> for Storage {
                 })
             })
             .collect::<Result<_, SpecError>>()?;
-        // Checked (not negative) even though 0 only means "the default".
-        spec::shm_size(h.shm_size)?;
         Ok(Self {
             mounts,
             anonymous_volumes: Vec::new(),
             volumes_from,
             volume_driver: non_empty(&h.volume_driver),
-            shm_size: u64::try_from(h.shm_size).ok().filter(|s| *s > 0),
+            shm_size: spec::shm_size(h.shm_size)?,
         })
     }
 }

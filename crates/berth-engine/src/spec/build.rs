@@ -1,23 +1,24 @@
 //! [`build_spec`]: the runtime spec for a create request, in the order of moby
 //! `daemon/oci_linux.go` `createSpec` (common options, cgroups, resources, sysctls, devices,
 //! rlimits, namespaces, capabilities, seccomp, mounts). The parts moved into named steps over
-//! the model ([`super::opts`]) run where their inputs are ready; the rest is still inline.
+//! the model ([`super::opts`]) run where their inputs are ready; the user mounts are still
+//! parsed from the body.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use berth_types::ContainerId;
-use oci_spec::runtime::{Linux, Mount, Root, Spec};
+use oci_spec::runtime::{Linux, Root, Spec};
 
 use super::error::{invalid, SpecError};
 use super::merge::{merge, MergedConfig};
 use super::mounts::{self, MountPoint, VolumeRequest};
 use super::options::{CreateOptions, ImageConfig, LogConfig};
-use super::opts::{self, NsMode};
+use super::opts;
 use super::resources::{HostDevices, HostFs};
 use super::seccomp::SeccompHost;
 use super::user::ResolvedUser;
-use crate::model::{ContainerSpec, IpcMode};
+use crate::model::ContainerSpec;
 
 /// Where the init binary (`--init`) appears in the container, as in Docker.
 pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
@@ -239,16 +240,10 @@ pub(crate) fn oom_score_adj(value: i64) -> Result<i32, SpecError> {
         .ok_or_else(|| invalid("OomScoreAdj", value, "range is [-1000, 1000]"))
 }
 
-fn clear_ro(m: &mut Mount) {
-    if let Some(opts) = m.options().clone() {
-        m.set_options(Some(opts.into_iter().filter(|o| o != "ro").collect()));
-    }
-}
-
 /// Builds the runtime spec for `opts` over `image`, as dockerd would. The process, `--init`,
 /// namespaces, security settings, cgroup limits, rlimits and UTS names come from `model`, the
-/// engine's reading of the same request; the mounts still from `opts`
-/// (docs/container-model.md, step 7).
+/// engine's reading of the same request, and so do the mounts except the user mounts, still
+/// parsed from `opts` (docs/container-model.md, step 7).
 pub fn build_spec(
     opts: &CreateOptions,
     model: &ContainerSpec,
@@ -257,14 +252,9 @@ pub fn build_spec(
 ) -> Result<BuiltSpec, SpecError> {
     let h = &opts.host_config;
     let merged = merge(opts, image)?;
-    let security = &model.security;
-
-    // The namespace the mounts depend on; the namespaces step sets them all.
-    let modes = &model.namespaces;
-    let ipc = NsMode::from(&modes.ipc);
 
     let mut spec = Spec::default();
-    // Only the mounts steps add, not oci-spec's defaults: the mounts step writes the rest.
+    // Without oci-spec's default mounts: steps add theirs, the mounts step Docker's.
     spec.set_mounts(None);
     opts::process::process(&mut spec, model, image, ctx)?;
     opts::init::init(&mut spec, model, ctx)?;
@@ -274,97 +264,18 @@ pub fn build_spec(
     opts::namespaces::namespaces(&mut spec, model, ctx)?;
     opts::sysctls::sysctls(&mut spec, model, ctx)?;
 
-    // Mounts.
-    let shm_size = mounts::shm_size(h.shm_size)?;
+    // The request's mounts, from the body until the model's are (docs/container-model.md).
     let user_mounts = mounts::user_mounts(
         &h.binds,
         &h.mounts,
         &h.tmpfs,
         merged.volumes.keys().cloned().collect::<Vec<_>>(),
     )?;
-    let mut destinations: Vec<PathBuf> =
-        user_mounts.destinations().map(Path::to_path_buf).collect();
-    let mut extra: Vec<Mount> = Vec::new();
-    let files = [
-        ("/etc/resolv.conf", &ctx.resolv_conf_path),
-        ("/etc/hostname", &ctx.hostname_path),
-        ("/etc/hosts", &ctx.hosts_path),
-    ];
-    for (dest, source) in files {
-        let Some(source) = source else { continue };
-        if destinations.iter().any(|d| d == Path::new(dest)) {
-            continue;
-        }
-        extra.push(mounts::bind_mount(
-            source,
-            Path::new(dest),
-            security.readonly_rootfs,
-            "rprivate",
-        ));
-    }
-    let shm_bind = match (&modes.ipc, ipc) {
-        (_, NsMode::Host) => Some(PathBuf::from("/dev/shm")),
-        (IpcMode::Shareable, _) | (_, NsMode::Join) => ctx.shm_path.clone(),
-        _ => None,
-    };
-    if let Some(source) = &shm_bind {
-        if !destinations.iter().any(|d| d == Path::new("/dev/shm")) {
-            extra.push(mounts::bind_mount(
-                source,
-                Path::new("/dev/shm"),
-                false,
-                "rprivate",
-            ));
-        }
-    }
-    destinations.extend(extra.iter().map(|m| m.destination().clone()));
-    let mut user_list: Vec<Mount> = user_mounts.mounts.into_iter().chain(extra).collect();
-    user_list.sort_by_key(mounts::depth);
-
-    let user_dev = destinations.iter().any(|d| d == Path::new("/dev"));
-    let no_shm = modes.ipc == IpcMode::None;
-    let step_mounts = spec.mounts_mut().take().unwrap_or_default();
-    let mut all: Vec<Mount> = mounts::default_mounts(shm_size)
-        .into_iter()
-        .chain(step_mounts)
-        .filter(|m| {
-            // A user mount replaces the default at its place; a user /dev replaces all of /dev.
-            let dest = m.destination();
-            let replaced = destinations.iter().any(|d| d == dest)
-                || (user_dev && dest.starts_with("/dev"))
-                || (no_shm && dest == Path::new("/dev/shm"));
-            !replaced
-        })
-        .collect();
-    for m in &mut all {
-        let dest = m.destination().to_string_lossy().into_owned();
-        if security.readonly_rootfs
-            && !matches!(
-                dest.as_str(),
-                "/proc" | "/dev/pts" | "/dev/shm" | "/dev/mqueue" | "/dev"
-            )
-            && !m.options().iter().flatten().any(|o| o == "ro")
-        {
-            let mut o = m.options().clone().unwrap_or_default();
-            o.push("ro".into());
-            m.set_options(Some(o));
-        }
-        if security.privileged && dest == "/sys" {
-            clear_ro(m);
-        }
-        if (security.privileged || security.writable_cgroups)
-            && m.typ().as_deref() == Some("cgroup")
-        {
-            clear_ro(m);
-        }
-    }
-    let first_user_mount = all.len();
-    all.extend(user_list);
+    let first_user_mount = opts::mounts::mounts(&mut spec, model, ctx, &user_mounts)?;
 
     let linux = spec.linux_mut().get_or_insert_with(Linux::default);
     linux.set_uid_mappings(None);
     linux.set_gid_mappings(None);
-    linux.set_rootfs_propagation(user_mounts.rootfs_propagation.map(String::from));
 
     let mut root = Root::default();
     root.set_path(ctx.rootfs.clone());
@@ -376,7 +287,6 @@ pub fn build_spec(
         .collect();
 
     spec.set_root(Some(root));
-    spec.set_mounts(Some(all));
     spec.set_annotations((!annotations.is_empty()).then_some(annotations));
     spec.set_hooks(None);
     opts::user::user(&mut spec, model, ctx)?;

@@ -11,7 +11,7 @@ use super::error::{invalid, SpecError};
 use super::options::MountSpec;
 
 /// `/dev/shm` size when `--shm-size` is not given: 64 MiB.
-pub const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
+pub const DEFAULT_SHM_SIZE: u64 = 64 * 1024 * 1024;
 
 pub(crate) fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Mount {
     let mut m = Mount::default();
@@ -24,7 +24,7 @@ pub(crate) fn mount(destination: &str, typ: &str, source: &str, options: &[&str]
 
 /// dockerd's default mounts, in its order. `/dev/shm` is included with its size; the caller
 /// removes it when the IPC mode provides its own or none.
-pub(crate) fn default_mounts(shm_size: i64) -> Vec<Mount> {
+pub(crate) fn default_mounts(shm_size: u64) -> Vec<Mount> {
     let shm_size = format!("size={shm_size}");
     vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
@@ -660,13 +660,11 @@ pub(crate) fn depth(m: &Mount) -> usize {
         .count()
 }
 
-/// Validates the `--shm-size` value and applies Docker's default.
-pub(crate) fn shm_size(given: i64) -> Result<i64, SpecError> {
-    match given {
-        0 => Ok(DEFAULT_SHM_SIZE),
-        n if n < 0 => Err(invalid("ShmSize", n, "can not be less than 0")),
-        n => Ok(n),
-    }
+/// `--shm-size` in bytes; `None` (0) takes the default.
+pub(crate) fn shm_size(given: i64) -> Result<Option<u64>, SpecError> {
+    u64::try_from(given)
+        .map(|n| (n > 0).then_some(n))
+        .map_err(|_| invalid("ShmSize", given, "can not be less than 0"))
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 use std::io;
 
 use oci_spec::runtime::{
-    Capability, LinuxDeviceType, LinuxNamespaceType, LinuxSeccompAction, PosixRlimitType, Process,
+    Capability, LinuxDeviceType, LinuxNamespaceType, LinuxSeccompAction, Mount, PosixRlimitType,
+    Process,
 };
 
 use super::*;

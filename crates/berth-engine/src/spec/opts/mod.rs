@@ -12,6 +12,7 @@ use super::build::SpecContext;
 pub(super) mod devices;
 pub(super) mod hostname;
 pub(super) mod init;
+pub(super) mod mounts;
 pub(super) mod namespaces;
 pub(super) mod process;
 pub(super) mod resources;
