@@ -87,7 +87,8 @@ impl Engine {
             ctx.join.net = Some(netns.clone());
         }
         let effective = super::create::with_inherited(opts, &c.config.inherited_mounts);
-        let mut built = spec::build_spec(&effective, &c.config.spec, &image_cfg, &ctx)?;
+        let user_mounts = spec::docker_user_mounts(&effective, &image_cfg)?;
+        let mut built = spec::build_spec(&c.config.spec, &image_cfg, &ctx, user_mounts)?;
         ensure_bind_sources(&built.bind_sources)?;
         for req in std::mem::take(&mut built.volume_requests) {
             let point = c

@@ -204,12 +204,9 @@ impl Engine {
                         *slot = stand_in();
                     }
                 }
-                let built = spec::build_spec(
-                    &with_inherited(&options, &inherited),
-                    &model,
-                    &image_cfg,
-                    &probe,
-                )?;
+                let user_mounts =
+                    spec::docker_user_mounts(&with_inherited(&options, &inherited), &image_cfg)?;
+                let built = spec::build_spec(&model, &image_cfg, &probe, user_mounts)?;
                 let links = crate::networks::resolve_links(store, &model.network, &mut options)?;
                 crate::networks::validate(store, &shown, &model.network, &options)?;
                 crate::networks::configure(store, &model.network, &mut options);

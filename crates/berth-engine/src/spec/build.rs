@@ -11,9 +11,8 @@ use berth_types::ContainerId;
 use oci_spec::runtime::{Linux, Root, Spec};
 
 use super::error::{invalid, SpecError};
-use super::merge::{merge, MergedConfig};
-use super::mounts::{self, MountPoint, VolumeRequest};
-use super::options::{CreateOptions, ImageConfig, LogConfig};
+use super::mounts::{self, MountPoint, UserMounts, VolumeRequest};
+use super::options::{ImageConfig, LogConfig};
 use super::opts;
 use super::resources::{HostDevices, HostFs};
 use super::seccomp::SeccompHost;
@@ -141,7 +140,6 @@ impl SpecContext<'static> {
 #[derive(Debug, Clone)]
 pub struct BuiltSpec {
     pub spec: Spec,
-    pub merged: MergedConfig,
     pub volume_requests: Vec<VolumeRequest>,
     /// Binds and `--mount` tmpfs as `docker inspect` lists them; the engine adds the volumes.
     pub mount_points: Vec<MountPoint>,
@@ -240,19 +238,15 @@ pub(crate) fn oom_score_adj(value: i64) -> Result<i32, SpecError> {
         .ok_or_else(|| invalid("OomScoreAdj", value, "range is [-1000, 1000]"))
 }
 
-/// Builds the runtime spec for `opts` over `image`, as dockerd would. The process, `--init`,
-/// namespaces, security settings, cgroup limits, rlimits and UTS names come from `model`, the
-/// engine's reading of the same request, and so do the mounts except the user mounts, still
-/// parsed from `opts` (docs/container-model.md, step 7).
-pub fn build_spec(
-    opts: &CreateOptions,
+/// Builds the runtime spec for `model` over `image`, as dockerd would. `user` is the request's
+/// mounts, parsed from the Docker body ([`super::docker_user_mounts`]) until the model keeps
+/// all the spec and inspect show of them (docs/container-model.md, step 7).
+pub(crate) fn build_spec(
     model: &ContainerSpec,
     image: &ImageConfig,
     ctx: &SpecContext<'_>,
+    user: UserMounts,
 ) -> Result<BuiltSpec, SpecError> {
-    let h = &opts.host_config;
-    let merged = merge(opts, image)?;
-
     let mut spec = Spec::default();
     // Without oci-spec's default mounts: steps add theirs, the mounts step Docker's.
     spec.set_mounts(None);
@@ -264,14 +258,7 @@ pub fn build_spec(
     opts::namespaces::namespaces(&mut spec, model, ctx)?;
     opts::sysctls::sysctls(&mut spec, model, ctx)?;
 
-    // The request's mounts, from the body until the model's are (docs/container-model.md).
-    let user_mounts = mounts::user_mounts(
-        &h.binds,
-        &h.mounts,
-        &h.tmpfs,
-        merged.volumes.keys().cloned().collect::<Vec<_>>(),
-    )?;
-    let first_user_mount = opts::mounts::mounts(&mut spec, model, ctx, &user_mounts)?;
+    let first_user_mount = opts::mounts::mounts(&mut spec, model, ctx, &user)?;
 
     let linux = spec.linux_mut().get_or_insert_with(Linux::default);
     linux.set_uid_mappings(None);
@@ -298,10 +285,9 @@ pub fn build_spec(
 
     Ok(BuiltSpec {
         spec,
-        merged,
-        volume_requests: user_mounts.volumes,
-        mount_points: user_mounts.points,
-        bind_sources: user_mounts.bind_sources,
+        volume_requests: user.volumes,
+        mount_points: user.points,
+        bind_sources: user.bind_sources,
         first_user_mount,
     })
 }

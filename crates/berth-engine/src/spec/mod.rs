@@ -17,8 +17,9 @@ mod resources;
 pub mod seccomp;
 mod user;
 
+pub(crate) use build::build_spec;
 pub use build::{
-    build_spec, cgroups_path, BuiltSpec, JoinNamespaces, SpecContext, DEFAULT_CGROUP_PARENT,
+    cgroups_path, BuiltSpec, JoinNamespaces, SpecContext, DEFAULT_CGROUP_PARENT,
     DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, INIT_PATH_IN_CONTAINER,
 };
 pub(crate) use build::{oom_score_adj, parse_size, validate_log_config};
@@ -29,7 +30,7 @@ pub use error::SpecError;
 pub(crate) use merge::validate_healthcheck;
 pub use merge::{merge, MergedConfig};
 pub(crate) use mounts::{
-    container_path, default_mounts, parse_volumes_from, shm_size, tmpfs_mount,
+    container_path, default_mounts, docker_user_mounts, parse_volumes_from, shm_size, tmpfs_mount,
 };
 pub use mounts::{
     parse_bind, parse_mount, valid_volume_name, HostBind, MountPoint, MountRequest, MountType,

@@ -8,7 +8,7 @@ use oci_spec::runtime::Mount;
 use serde::{Deserialize, Serialize};
 
 use super::error::{invalid, SpecError};
-use super::options::MountSpec;
+use super::options::{CreateOptions, ImageConfig, MountSpec};
 
 /// `/dev/shm` size when `--shm-size` is not given: 64 MiB.
 pub const DEFAULT_SHM_SIZE: u64 = 64 * 1024 * 1024;
@@ -650,6 +650,19 @@ pub(crate) fn user_mounts(
         }
     }
     Ok(out)
+}
+
+/// The user mounts of a Docker body (with the `--mount`s `--volumes-from` brought) over
+/// `image`: anonymous volumes for the body's and the image's `Volumes`.
+pub(crate) fn docker_user_mounts(
+    opts: &CreateOptions,
+    image: &ImageConfig,
+) -> Result<UserMounts, SpecError> {
+    let h = &opts.host_config;
+    // One set, as `merge` makes it: a path in both is one volume.
+    let mut volumes = opts.volumes.clone();
+    volumes.extend(image.volumes.clone());
+    user_mounts(&h.binds, &h.mounts, &h.tmpfs, volumes.into_keys())
 }
 
 /// Docker orders user mounts by depth so a parent is mounted before what goes inside it.

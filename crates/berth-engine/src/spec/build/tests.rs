@@ -9,7 +9,7 @@ use super::*;
 use crate::model::{ModelError, ProcMount, Seccomp};
 use crate::spec::caps::to_oci;
 use crate::spec::resources::{HostFileInfo, HostFileKind};
-use crate::spec::{HostConfig, DEFAULT_CAPABILITIES};
+use crate::spec::{docker_user_mounts, CreateOptions, HostConfig, DEFAULT_CAPABILITIES};
 
 const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -92,7 +92,8 @@ fn build(
     ctx: &SpecContext<'_>,
 ) -> Result<BuiltSpec, ModelError> {
     let model = ContainerSpec::from_docker(opts, "web")?;
-    Ok(build_spec(opts, &model, image, ctx)?)
+    let user = docker_user_mounts(opts, image)?;
+    Ok(build_spec(&model, image, ctx, user)?)
 }
 
 fn run(host: HostConfig) -> Result<BuiltSpec, ModelError> {
@@ -646,14 +647,14 @@ fn localhost_seccomp_and_unmasked_proc() {
     let mut model = ContainerSpec::from_docker(&opts, "web").unwrap();
     model.security.seccomp = Seccomp::Localhost(file);
     model.security.proc_mount = ProcMount::Unmasked;
-    let b = build_spec(&opts, &model, &alpine(), &ctx()).unwrap();
+    let b = build_spec(&model, &alpine(), &ctx(), UserMounts::default()).unwrap();
     let sc = linux(&b.spec).seccomp().as_ref().unwrap();
     assert_eq!(sc.default_action(), LinuxSeccompAction::ScmpActAllow);
     assert!(linux(&b.spec).masked_paths().is_none());
     assert!(linux(&b.spec).readonly_paths().is_none());
 
     model.security.seccomp = Seccomp::Localhost(dir.path().join("missing.json"));
-    let err = build_spec(&opts, &model, &alpine(), &ctx()).unwrap_err();
+    let err = build_spec(&model, &alpine(), &ctx(), UserMounts::default()).unwrap_err();
     assert!(matches!(err, SpecError::ReadSeccompProfile { .. }), "{err}");
 }
 
