@@ -14,6 +14,7 @@
 //! `/pause`, `<exec-root>/pods/<id>/` the bundle (`config.json`) and pinned `netns`,
 //! `<exec-root>/ps/<id prefix>/` the shim's sockets.
 
+mod containers;
 mod error;
 mod exit;
 mod list;
@@ -36,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OwnedMutexGuard;
 
 pub use berth_cni::Protocol;
+pub use containers::{PodContainer, PodContainerFilter, PodContainerMetadata, PodContainerRequest};
 pub use error::PodError;
 pub use list::PodFilter;
 
