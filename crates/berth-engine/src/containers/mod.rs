@@ -170,6 +170,9 @@ pub enum Extension {
     /// Docker's create body after the defaults create fills in, as inspect shows it.
     #[serde(rename = "docker.create/v1")]
     DockerCreate(Box<CreateOptions>),
+    /// The CRI's name and attempt of a pod's container.
+    #[serde(rename = "cri.container/v1")]
+    Cri(crate::pods::PodContainerMetadata),
 }
 
 /// A container as the engine reports it.
@@ -190,7 +193,7 @@ impl Container {
     pub fn docker(&self) -> Result<&CreateOptions> {
         match &self.config.extension {
             Some(Extension::DockerCreate(o)) => Ok(o),
-            None => Err(Error::NoDockerBody(self.id.clone())),
+            _ => Err(Error::NoDockerBody(self.id.clone())),
         }
     }
 
@@ -198,7 +201,7 @@ impl Container {
     pub(crate) fn docker_mut(&mut self) -> Result<&mut CreateOptions> {
         match &mut self.config.extension {
             Some(Extension::DockerCreate(o)) => Ok(o),
-            None => Err(Error::NoDockerBody(self.id.clone())),
+            _ => Err(Error::NoDockerBody(self.id.clone())),
         }
     }
 }
@@ -350,16 +353,25 @@ impl Engine {
         Ok(c)
     }
 
-    pub async fn list_containers(&self, opts: ListOptions) -> Result<Vec<Container>> {
-        let engine = self.clone();
+    /// Every container of every owner, with its live state.
+    pub(crate) async fn all_containers(&self) -> Result<Vec<Container>> {
         let records = self
             .with_store(|store| Ok(store.metadata.list_containers()?))
             .await?;
+        records
+            .iter()
+            .map(|r| {
+                let mut c = parse_record(r, self.log_path(r.id.as_str()))?;
+                let entry = self.inner.containers.entry(&c.id, &c.state);
+                c.state = entry.state.borrow().clone();
+                Ok(c)
+            })
+            .collect()
+    }
+
+    pub async fn list_containers(&self, opts: ListOptions) -> Result<Vec<Container>> {
         let mut out = Vec::new();
-        for r in &records {
-            let mut c = parse_record(r, engine.log_path(r.id.as_str()))?;
-            let entry = self.inner.containers.entry(&c.id, &c.state);
-            c.state = entry.state.borrow().clone();
+        for c in self.all_containers().await? {
             // Like `docker ps`: without -a only live containers (paused ones included).
             if !opts.all
                 && opts.statuses.is_empty()

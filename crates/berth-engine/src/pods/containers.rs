@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::containers::{Container, Status};
+use crate::containers::{Container, Extension, Status};
 use crate::model::ContainerSpec;
+use crate::{Engine, Error, Result};
 
 /// The CRI's ContainerMetadata, kept with the container record: the kubelet finds its
 /// containers again by (name, attempt) after a restart of its own.
@@ -45,4 +46,68 @@ pub struct PodContainerFilter {
     pub pod_id: Option<String>,
     pub status: Option<Status>,
     pub labels: BTreeMap<String, String>,
+}
+
+impl PodContainerFilter {
+    fn matches(&self, c: &PodContainer) -> bool {
+        self.id.as_ref().is_none_or(|id| c.container.id == *id)
+            && self.pod_id.as_ref().is_none_or(|p| c.pod_id == *p)
+            && self.status.is_none_or(|s| c.container.state.status == s)
+            && self
+                .labels
+                .iter()
+                .all(|(k, v)| c.container.config.spec.labels.get(k) == Some(v))
+    }
+}
+
+/// The pod container a record is, or `None` for a container of another owner.
+fn pod_container(container: Container) -> Option<PodContainer> {
+    let pod_id = container.config.spec.owner.pod()?.to_string();
+    let metadata = match &container.config.extension {
+        Some(Extension::Cri(m)) => m.clone(),
+        _ => PodContainerMetadata::default(),
+    };
+    Some(PodContainer {
+        pod_id,
+        metadata,
+        container,
+    })
+}
+
+impl Engine {
+    /// The pods' containers matching `filter`, oldest first. An id prefix that names no
+    /// container, or more than one, matches none (containerd's rule).
+    pub async fn pod_containers(&self, filter: PodContainerFilter) -> Result<Vec<PodContainer>> {
+        let all: Vec<PodContainer> = self
+            .all_containers()
+            .await?
+            .into_iter()
+            .filter_map(pod_container)
+            .collect();
+        let id = filter.id.as_deref().map(|wanted| {
+            let mut hits = all.iter().filter(|c| c.container.id.starts_with(wanted));
+            match (hits.next(), hits.next()) {
+                (Some(only), None) => only.container.id.clone(),
+                _ => wanted.to_string(),
+            }
+        });
+        let filter = PodContainerFilter { id, ..filter };
+        let mut out: Vec<PodContainer> = all.into_iter().filter(|c| filter.matches(c)).collect();
+        out.sort_by_key(|c| c.container.created);
+        Ok(out)
+    }
+
+    /// A pod's container by id or unique id prefix; NotFound for Docker's containers.
+    pub async fn pod_container(&self, id: &str) -> Result<PodContainer> {
+        let found = self
+            .pod_containers(PodContainerFilter {
+                id: Some(id.to_string()),
+                ..Default::default()
+            })
+            .await?;
+        found
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::NoSuchContainer(id.to_string()))
+    }
 }
