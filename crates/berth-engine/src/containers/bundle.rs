@@ -7,7 +7,7 @@ use berth_shim::ShimCommand;
 
 use super::etc_files::{hosts_file, resolv_conf};
 use super::log_options::shim_log;
-use super::{io_err, Container, State};
+use super::{io_err, Container, Extension, State};
 use crate::spec::{self, MountType, SeccompHost, SpecContext};
 use crate::{Engine, Error, Result};
 
@@ -36,38 +36,18 @@ impl Engine {
         }
         let image = store.metadata.get_image(&c.image_id)?;
         let image_cfg = super::create::image_config(&image.config)?;
-        let opts = c.docker()?;
-        let dns = &c.config.spec.network.dns;
-        let data = self.data_dir(&c.id);
-        let write = |name: &str, text: String| -> Result<PathBuf> {
-            let p = data.join(name);
-            std::fs::write(&p, text).map_err(io_err("write", &p))?;
-            Ok(p)
-        };
-        let hostname_path = write("hostname", format!("{}\n", c.config.hostname))?;
-        let linked = crate::networks::linked(store, c, &net.endpoints)?;
-        let hosts_path = write(
-            "hosts",
-            hosts_file(
-                &c.config.hostname,
-                &c.config.spec.network.extra_hosts,
-                &linked.hosts,
-                &net.addrs(),
-            ),
-        )?;
-        let resolv_path = write(
-            "resolv.conf",
-            resolv_conf(&net.nameservers, &dns.servers, &dns.search, &dns.options),
-        )?;
-        let merged = spec::merge(opts, &image_cfg)?;
-        let user = spec::resolve_user(&merged.user, &c.config.spec.security.groups, &rootfs)?;
+        let user = c
+            .config
+            .spec
+            .process
+            .user
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| image_cfg.user.clone());
+        let user = spec::resolve_user(&user, &c.config.spec.security.groups, &rootfs)?;
         let id =
             berth_types::ContainerId::new(&c.id).map_err(|_| Error::InvalidName(c.id.clone()))?;
         let mut ctx = SpecContext::new(id, rootfs.clone(), user);
-        ctx.hosts_path = Some(hosts_path);
-        ctx.resolv_conf_path = Some(resolv_path);
-        ctx.hostname_path = Some(hostname_path);
-        ctx.linked_env = linked.env;
         ctx.cgroup_v2 = crate::host::cgroup_v2(Path::new(crate::host::CGROUP_ROOT));
         ctx.seccomp_host = SeccompHost::native(crate::host::kernel_version());
         ctx.host_capabilities = crate::host::bounding_set();
@@ -75,19 +55,18 @@ impl Engine {
         ctx.host_hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(other) = c.config.spec.network.mode.joined_container() {
-            let peer = super::find(store, other)?;
-            let peer_state: State = serde_json::from_str(&peer.state).map_err(Error::Json)?;
-            if !peer_state.status.is_live() {
-                return Err(Error::JoinNotRunning(other.to_string()));
+        let user_mounts = match (&c.config.extension, c.config.spec.owner.pod()) {
+            (Some(Extension::DockerCreate(opts)), _) => {
+                self.docker_context(store, c, net, &mut ctx)?;
+                let effective = super::create::with_inherited(opts, &c.config.inherited_mounts);
+                spec::docker_user_mounts(&effective, &image_cfg)?
             }
-            ctx.join.net = Some(PathBuf::from(format!("/proc/{}/ns/net", peer_state.pid)));
-        }
-        if let Some(netns) = &net.netns {
-            ctx.join.net = Some(netns.clone());
-        }
-        let effective = super::create::with_inherited(opts, &c.config.inherited_mounts);
-        let user_mounts = spec::docker_user_mounts(&effective, &image_cfg)?;
+            (_, Some(pod)) => {
+                self.pod_container_context(store, pod.as_str(), &c.config.spec, &mut ctx)?;
+                spec::model_user_mounts(&c.config.spec.storage)?
+            }
+            (_, None) => return Err(Error::NoDockerBody(c.id.clone())),
+        };
         let mut built = spec::build_spec(&c.config.spec, &image_cfg, &ctx, user_mounts)?;
         ensure_bind_sources(&built.bind_sources)?;
         for req in std::mem::take(&mut built.volume_requests) {
@@ -113,10 +92,61 @@ impl Engine {
             std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
         }
         let mut cmd = self.shim_command(&c.id, &bundle, &shim_dir);
-        cmd.log = shim_log(&c.config.spec.log, self.log_path(&c.id))?;
+        if let Some((log, format)) = shim_log(&c.config.spec.log, self.log_path(&c.id))? {
+            cmd.log = Some(log);
+            cmd.log_format = format;
+        }
         cmd.terminal = c.config.spec.process.tty;
         cmd.stdin = c.config.spec.process.stdin;
         Ok(cmd)
+    }
+}
+
+impl Engine {
+    /// The /etc files and namespaces of a Docker API container: generated in its data
+    /// directory from its networks and links; peers' namespaces for `container:` modes.
+    fn docker_context(
+        &self,
+        store: &berth_store::Store,
+        c: &Container,
+        net: &crate::networks::NetSetup,
+        ctx: &mut SpecContext<'_>,
+    ) -> Result<()> {
+        let dns = &c.config.spec.network.dns;
+        let data = self.data_dir(&c.id);
+        let write = |name: &str, text: String| -> Result<PathBuf> {
+            let p = data.join(name);
+            std::fs::write(&p, text).map_err(io_err("write", &p))?;
+            Ok(p)
+        };
+        ctx.hostname_path = Some(write("hostname", format!("{}\n", c.config.hostname))?);
+        let linked = crate::networks::linked(store, c, &net.endpoints)?;
+        ctx.hosts_path = Some(write(
+            "hosts",
+            hosts_file(
+                &c.config.hostname,
+                &c.config.spec.network.extra_hosts,
+                &linked.hosts,
+                &net.addrs(),
+            ),
+        )?);
+        ctx.resolv_conf_path = Some(write(
+            "resolv.conf",
+            resolv_conf(&net.nameservers, &dns.servers, &dns.search, &dns.options),
+        )?);
+        ctx.linked_env = linked.env;
+        if let Some(other) = c.config.spec.network.mode.joined_container() {
+            let peer = super::find(store, other)?;
+            let peer_state: State = serde_json::from_str(&peer.state).map_err(Error::Json)?;
+            if !peer_state.status.is_live() {
+                return Err(Error::JoinNotRunning(other.to_string()));
+            }
+            ctx.join.net = Some(PathBuf::from(format!("/proc/{}/ns/net", peer_state.pid)));
+        }
+        if let Some(netns) = &net.netns {
+            ctx.join.net = Some(netns.clone());
+        }
+        Ok(())
     }
 }
 

@@ -127,7 +127,10 @@ impl Engine {
     /// The container's effective healthcheck (request merged with the image's).
     async fn healthcheck_of(&self, c: &Container) -> Result<Option<Healthcheck>> {
         let image = c.image_id.clone();
-        let opts = c.docker()?.clone();
+        // The kubelet probes a pod's containers itself.
+        let Some(super::Extension::DockerCreate(opts)) = c.config.extension.clone() else {
+            return Ok(None);
+        };
         self.with_store(move |store| {
             let img = store.metadata.get_image(&image)?;
             let image_cfg = super::create::image_config(&img.config)?;

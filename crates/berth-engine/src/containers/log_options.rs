@@ -2,27 +2,34 @@
 
 use std::path::PathBuf;
 
-use berth_shim::LogOptions;
+use berth_shim::{LogFormat, LogOptions};
 
 use crate::model::LogSpec;
-use crate::spec::SpecError;
 use crate::Result;
 
-/// What the shim writes for `log`, at `path`; `None`: no log.
-pub(super) fn shim_log(log: &LogSpec, path: PathBuf) -> Result<Option<LogOptions>> {
+/// What the shim writes for `log` and in which format: Docker's drivers at `path`, the CRI's at
+/// the kubelet's path; `None`: no log.
+pub(super) fn shim_log(log: &LogSpec, path: PathBuf) -> Result<Option<(LogOptions, LogFormat)>> {
     let file = match log {
         LogSpec::JsonFile(file) | LogSpec::Local(file) => file,
         LogSpec::None => return Ok(None),
-        // The shim can write it (`LogFormat::Cri`), but the kubelet's path and `logs` reading
-        // that format come with the CRI adapter's create.
-        LogSpec::Cri { .. } => return Err(SpecError::UnsupportedLogDriver("cri".into()).into()),
+        // The kubelet's path; it rotates the file itself (ReopenContainerLog).
+        LogSpec::Cri { path } => {
+            let options = LogOptions {
+                path: path.clone(),
+                max_size: 0,
+                max_files: 1,
+            };
+            return Ok(Some((options, LogFormat::Cri)));
+        }
     };
-    Ok(Some(LogOptions {
+    let options = LogOptions {
         path,
         // 0: never rotate.
         max_size: file.max_size.unwrap_or(0),
         max_files: file.max_files.unwrap_or(1),
-    }))
+    };
+    Ok(Some((options, LogFormat::JsonFile)))
 }
 
 #[cfg(test)]

@@ -372,6 +372,11 @@ impl Engine {
     pub async fn list_containers(&self, opts: ListOptions) -> Result<Vec<Container>> {
         let mut out = Vec::new();
         for c in self.all_containers().await? {
+            // A pod's containers are the CRI's, as containerd's k8s.io namespace is not
+            // dockerd's.
+            if c.config.spec.owner.pod().is_some() {
+                continue;
+            }
             // Like `docker ps`: without -a only live containers (paused ones included).
             if !opts.all
                 && opts.statuses.is_empty()

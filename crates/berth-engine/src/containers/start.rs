@@ -36,7 +36,7 @@ impl Engine {
     }
 
     /// Mounts, writes the bundle, starts the shim and the process. Callers hold the op lock.
-    pub(super) async fn start_locked(&self, c: &Container, mut state: State) -> Result<()> {
+    pub(crate) async fn start_locked(&self, c: &Container, mut state: State) -> Result<()> {
         let t0 = std::time::Instant::now();
         let net = match self.setup_networking(c).await {
             Ok(n) => n,

@@ -640,6 +640,10 @@ impl Engine {
     /// attachments to the start-up GC, which DELs every cached attachment no running container
     /// records, and unpins the namespace ([`Self::reconcile_networks`]).
     pub(crate) async fn setup_networking(&self, c: &Container) -> Result<NetSetup> {
+        if c.config.spec.owner.pod().is_some() {
+            // The pod's namespace, set up with the sandbox.
+            return Ok(NetSetup::default());
+        }
         let network = c.config.spec.network.clone();
         let endpoints = c.docker()?.networking_config.endpoints_config.clone();
         let plan = self

@@ -39,6 +39,14 @@ pub enum PodError {
     AmbiguousId(String),
     #[error("pod {0}: pause did not exit after SIGKILL")]
     StopTimedOut(String),
+    #[error("pod sandbox {0} not found")]
+    NoSuchPod(String),
+    #[error("pod sandbox {0} is not ready")]
+    NotReady(String),
+    #[error("container {id} is {status}, not created: a pod's container starts once")]
+    NotStartable { id: String, status: &'static str },
+    #[error("container name {name:?} is reserved for {id}")]
+    NameReserved { name: String, id: String },
     #[error("pod {id}: unreadable record: {source}")]
     Corrupt {
         id: String,
@@ -54,6 +62,9 @@ impl PodError {
             | Self::SeccompProfile { .. }
             | Self::AmbiguousId(_) => ErrorKind::InvalidArgument,
             Self::NoPause | Self::NetworkNotReady(_) => ErrorKind::Unavailable,
+            Self::NoSuchPod(_) => ErrorKind::NotFound,
+            Self::NotReady(_) | Self::NotStartable { .. } => ErrorKind::Conflict,
+            Self::NameReserved { .. } => ErrorKind::AlreadyExists,
             Self::Cni { source, .. } => source.kind(),
             Self::Netns { .. } | Self::StopTimedOut(_) | Self::Corrupt { .. } => {
                 ErrorKind::Internal

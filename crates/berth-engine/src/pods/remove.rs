@@ -15,7 +15,7 @@ impl Engine {
         let Some((pod, _op)) = self.lock_pod(id).await? else {
             return Ok(());
         };
-        self.stop_pod_containers(&pod.id).await?;
+        self.remove_pod_containers(&pod.id).await?;
         self.release_pod(&pod.id, &pod.state, Undo::Keep).await?;
         self.remove_pod_files(&pod.id).await;
         let id = pod.id.clone();

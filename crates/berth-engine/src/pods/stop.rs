@@ -41,12 +41,6 @@ impl Engine {
         self.save_pod_state(&pod.id, &state).await
     }
 
-    /// The pod's containers stop before its sandbox. None exist yet: the CRI container work
-    /// stops them here (containerd: StopContainer of each, then the sandbox).
-    pub(super) async fn stop_pod_containers(&self, _id: &str) -> Result<()> {
-        Ok(())
-    }
-
     /// Kills pause, then takes the pod off its network and unpins its namespace. Each step is
     /// a no-op when its resource is not there, so it serves a failed start, a stop, a remove
     /// and the teardown of a start cut short by a crash alike. A failed CNI DEL keeps the

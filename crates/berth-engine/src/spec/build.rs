@@ -59,6 +59,7 @@ pub struct JoinNamespaces {
     pub net: Option<PathBuf>,
     pub ipc: Option<PathBuf>,
     pub pid: Option<PathBuf>,
+    pub uts: Option<PathBuf>,
 }
 
 /// What the engine decided before building the spec.

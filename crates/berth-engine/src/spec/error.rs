@@ -81,6 +81,9 @@ pub enum SpecError {
     /// dockerd's text; berthd has the json-file (also as `local`) and none drivers.
     #[error("logger: no log driver named '{0}' is registered")]
     UnsupportedLogDriver(String),
+    /// A request the engine understands but cannot carry out yet.
+    #[error("{option} is not supported yet (at {value})")]
+    Unsupported { option: &'static str, value: String },
     /// `key=value` of a `--log-opt` whose value does not parse.
     #[error("invalid log option {0}")]
     BadLogOption(String),
@@ -97,6 +100,7 @@ impl SpecError {
             Self::DeviceStat { .. } => ErrorKind::Internal,
             Self::InitUnavailable => ErrorKind::Unavailable,
             Self::MissingNamespacePath { .. } => ErrorKind::Internal,
+            Self::Unsupported { .. } => ErrorKind::NotImplemented,
             _ => ErrorKind::InvalidArgument,
         }
     }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{invalid, SpecError};
 use super::options::{CreateOptions, ImageConfig, MountSpec};
+use crate::model;
 
 /// `/dev/shm` size when `--shm-size` is not given: 64 MiB.
 pub const DEFAULT_SHM_SIZE: u64 = 64 * 1024 * 1024;
@@ -663,6 +664,78 @@ pub(crate) fn docker_user_mounts(
     let mut volumes = opts.volumes.clone();
     volumes.extend(image.volumes.clone());
     user_mounts(&h.binds, &h.mounts, &h.tmpfs, volumes.into_keys())
+}
+
+/// The user mounts of a model that keeps them typed (the CRI's): host binds and tmpfs. The
+/// Docker API's still come from its body ([`docker_user_mounts`]).
+pub(crate) fn model_user_mounts(storage: &model::Storage) -> Result<UserMounts, SpecError> {
+    let mut out = UserMounts::default();
+    for m in &storage.mounts {
+        out.claim(&m.target)?;
+        let request = match &m.kind {
+            model::MountKind::Bind {
+                source,
+                propagation,
+                recursive,
+                recursive_readonly,
+                create_host_path,
+            } => {
+                if *recursive_readonly {
+                    // berth-runtime has no `rro` (MOUNT_ATTR_RDONLY with AT_RECURSIVE) yet;
+                    // a plain `ro` would leave submounts writable, so refuse rather than lie.
+                    return Err(SpecError::Unsupported {
+                        option: "recursive read-only mount",
+                        value: m.target.display().to_string(),
+                    });
+                }
+                MountRequest::Bind(HostBind {
+                    source: source.clone(),
+                    destination: m.target.clone(),
+                    read_only: m.readonly,
+                    propagation: propagation_str(*propagation),
+                    recursive: *recursive,
+                    create_missing: *create_host_path,
+                    mode: String::new(),
+                })
+            }
+            model::MountKind::Tmpfs {
+                size,
+                mode,
+                options,
+            } => {
+                let mut data: Vec<String> = options.clone();
+                data.extend(size.map(|s| format!("size={s}")));
+                data.extend(mode.map(|m| format!("mode={m:o}")));
+                if m.readonly {
+                    data.push("ro".into());
+                }
+                MountRequest::Tmpfs {
+                    destination: m.target.clone(),
+                    options: data.join(","),
+                }
+            }
+            model::MountKind::Volume { .. } | model::MountKind::Image { .. } => {
+                return Err(SpecError::Unsupported {
+                    option: "mount kind",
+                    value: m.target.display().to_string(),
+                })
+            }
+        };
+        out.add(request)?;
+    }
+    Ok(out)
+}
+
+fn propagation_str(p: model::Propagation) -> &'static str {
+    use model::Propagation as P;
+    match p {
+        P::Private => "private",
+        P::Rprivate => "rprivate",
+        P::Shared => "shared",
+        P::Rshared => "rshared",
+        P::Slave => "slave",
+        P::Rslave => "rslave",
+    }
 }
 
 /// Docker orders user mounts by depth so a parent is mounted before what goes inside it.

@@ -537,6 +537,7 @@ fn joined_namespaces() {
         net: Some("/proc/42/ns/net".into()),
         ipc: Some("/proc/42/ns/ipc".into()),
         pid: Some("/proc/42/ns/pid".into()),
+        ..Default::default()
     };
     c.shm_path = Some("/var/lib/berth/containers/other/shm".into());
     let opts = CreateOptions {
@@ -1016,4 +1017,87 @@ fn block_io_limits_name_the_host_devices() {
         ..Default::default()
     });
     assert!(weight.contains("BlkioWeightDevice"), "{weight}");
+}
+
+/// A pod's container as the CRI makes it: the pod's namespaces joined, its own mount namespace,
+/// typed binds from the model.
+#[test]
+fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
+    use crate::model::{
+        IpcMode, MountKind, MountRequest, NetworkMode, Owner, PidMode, Propagation, UtsMode,
+    };
+    let mut model = ContainerSpec {
+        owner: Owner::Pod("a".repeat(64).parse().unwrap()),
+        ..Default::default()
+    };
+    model.network.mode = NetworkMode::Pod("a".repeat(64).parse().unwrap());
+    model.namespaces.ipc = IpcMode::Pod;
+    model.namespaces.uts = UtsMode::Pod;
+    model.namespaces.pid = PidMode::Pod;
+    model.storage.mounts.push(MountRequest {
+        target: "/data".into(),
+        readonly: true,
+        kind: MountKind::Bind {
+            source: "/srv/data".into(),
+            propagation: Propagation::Rslave,
+            recursive: true,
+            recursive_readonly: false,
+            create_host_path: true,
+        },
+    });
+    let mut c = ctx();
+    c.join = JoinNamespaces {
+        net: Some("/run/berth/pods/p/netns".into()),
+        ipc: Some("/proc/7/ns/ipc".into()),
+        pid: Some("/proc/7/ns/pid".into()),
+        uts: Some("/proc/7/ns/uts".into()),
+    };
+    let user = crate::spec::model_user_mounts(&model.storage).unwrap();
+    let b = build_spec(&model, &alpine(), &c, user).unwrap();
+    let ns = ns_types(&b.spec);
+    for (kind, path) in [
+        (LinuxNamespaceType::Network, "/run/berth/pods/p/netns"),
+        (LinuxNamespaceType::Ipc, "/proc/7/ns/ipc"),
+        (LinuxNamespaceType::Pid, "/proc/7/ns/pid"),
+        (LinuxNamespaceType::Uts, "/proc/7/ns/uts"),
+    ] {
+        assert!(
+            ns.contains(&(kind, Some(path.into()))),
+            "{kind:?} in {ns:?}"
+        );
+    }
+    assert!(ns.contains(&(LinuxNamespaceType::Mount, None)));
+    // The pod's UTS namespace has the pod's hostname already.
+    assert_eq!(b.spec.hostname(), &None);
+    let data = find_mount(&b.spec, "/data").unwrap();
+    assert_eq!(data.source().as_deref(), Some(Path::new("/srv/data")));
+    assert_eq!(
+        data.options().clone().unwrap(),
+        vec!["rbind".to_string(), "ro".into(), "rslave".into()]
+    );
+    assert_eq!(b.bind_sources, vec![(PathBuf::from("/srv/data"), true)]);
+    // Without the pod's paths the engine forgot to look the pod up.
+    let err = build_spec(&model, &alpine(), &ctx(), Default::default()).unwrap_err();
+    assert!(matches!(err, SpecError::MissingNamespacePath { .. }));
+}
+
+#[test]
+fn recursive_read_only_is_refused_until_the_runtime_has_it() {
+    use crate::model::{MountKind, MountRequest, Propagation, Storage};
+    let storage = Storage {
+        mounts: vec![MountRequest {
+            target: "/ro".into(),
+            readonly: true,
+            kind: MountKind::Bind {
+                source: "/srv".into(),
+                propagation: Propagation::Rprivate,
+                recursive: true,
+                recursive_readonly: true,
+                create_host_path: false,
+            },
+        }],
+        ..Default::default()
+    };
+    let err = crate::spec::model_user_mounts(&storage).unwrap_err();
+    assert!(matches!(err, SpecError::Unsupported { .. }), "{err}");
 }

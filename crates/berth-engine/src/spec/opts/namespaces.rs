@@ -36,13 +36,10 @@ pub(in crate::spec) fn namespaces(
     }
     match NsMode::from(&modes.uts) {
         NsMode::Private => namespaces.push(namespace(Ns::Uts, None)),
-        // No context has a pod's UTS namespace yet.
-        NsMode::Join => {
-            return Err(SpecError::MissingNamespacePath {
-                option: "UTSMode",
-                value: modes.uts.to_string(),
-            })
-        }
+        NsMode::Join => namespaces.push(namespace(
+            Ns::Uts,
+            join_path("UTSMode", &modes.uts, ctx.join.uts.as_ref())?,
+        )),
         NsMode::Host => {}
     }
     match NsMode::from(&modes.pid) {

@@ -3,6 +3,10 @@
 //! namespace, joining their pod's namespaces, cgroup parent and /etc files, logging in the CRI
 //! format at the path the kubelet gave.
 
+mod context;
+mod create;
+mod lifecycle;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

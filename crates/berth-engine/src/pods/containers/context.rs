@@ -1,0 +1,77 @@
+//! What a pod's container joins at start: the pod's /etc files and namespaces.
+
+use std::path::PathBuf;
+
+use crate::containers::{self, State};
+use crate::model::{ContainerSpec, IpcMode, NetworkMode, PidMode, UtsMode};
+use crate::pods::{parse_record, PodError, PodPhase};
+use crate::spec::SpecContext;
+use crate::{Engine, Error, Result};
+
+fn ns(pid: i32, kind: &str) -> Option<PathBuf> {
+    Some(PathBuf::from(format!("/proc/{pid}/ns/{kind}")))
+}
+
+impl Engine {
+    /// Fills `ctx` for a container of pod `pod_id`: the pod's hostname, hosts and resolv.conf
+    /// (written by RunPodSandbox, shared by all its containers), and the namespaces of its
+    /// pause process (the pinned network namespace for the network).
+    pub(crate) fn pod_container_context(
+        &self,
+        store: &berth_store::Store,
+        pod_id: &str,
+        spec: &ContainerSpec,
+        ctx: &mut SpecContext<'_>,
+    ) -> Result<()> {
+        let pod = parse_record(store.metadata.get_pod(pod_id).map_err(|e| match e {
+            berth_store::Error::PodNotFound(_) => Error::from(PodError::NoSuchPod(pod_id.into())),
+            other => other.into(),
+        })?)?;
+        if pod.state.phase != PodPhase::Ready || pod.state.pid <= 0 {
+            return Err(PodError::NotReady(pod.id).into());
+        }
+        let dir = self.pod_dir(&pod.id);
+        let file = |name: &str| Some(dir.join(name)).filter(|p| p.exists());
+        ctx.hostname_path = file("hostname");
+        ctx.hosts_path = file("hosts");
+        ctx.resolv_conf_path = file("resolv.conf");
+        let pause = pod.state.pid;
+        if let NetworkMode::Pod(_) = spec.network.mode {
+            ctx.join.net = pod.state.netns.clone().or_else(|| ns(pause, "net"));
+        }
+        if spec.namespaces.ipc == IpcMode::Pod {
+            ctx.join.ipc = ns(pause, "ipc");
+        }
+        if spec.namespaces.uts == UtsMode::Pod {
+            ctx.join.uts = ns(pause, "uts");
+        }
+        ctx.join.pid = match &spec.namespaces.pid {
+            PidMode::Pod => ns(pause, "pid"),
+            PidMode::Target(target) => {
+                let state = self.pod_sibling(store, &pod.id, target)?;
+                if !state.status.is_live() {
+                    return Err(Error::JoinNotRunning(target.clone()));
+                }
+                ns(state.pid, "pid")
+            }
+            _ => None,
+        };
+        Ok(())
+    }
+
+    /// The state of container `id` of pod `pod_id` (the CRI's TARGET namespace mode may only
+    /// name a container of the same pod).
+    pub(super) fn pod_sibling(
+        &self,
+        store: &berth_store::Store,
+        pod_id: &str,
+        id: &str,
+    ) -> Result<State> {
+        let record = containers::find(store, id)?;
+        let c = containers::parse_record(&record, PathBuf::new())?;
+        if c.config.spec.owner.pod().map(|p| p.as_str()) != Some(pod_id) {
+            return Err(Error::NoSuchContainer(id.to_string()));
+        }
+        Ok(c.state)
+    }
+}

@@ -1,0 +1,155 @@
+//! CreateContainer: a record and a writable snapshot in a ready pod; nothing runs until
+//! StartContainer. The request is checked in full now, as for Docker's create: a spec is built
+//! against stand-ins of the pod's namespaces and thrown away.
+
+use std::path::PathBuf;
+
+use berth_store::metadata;
+use berth_types::ContainerId;
+
+use super::{PodContainerMetadata, PodContainerRequest};
+use crate::containers::{self, Config, Extension, State};
+use crate::images::resolve;
+use crate::model::{ContainerSpec, NetworkMode, Owner, PodId};
+use crate::pods::{Pod, PodError, PodPhase};
+use crate::spec::{self, ResolvedUser, SpecContext};
+use crate::{Engine, Error, Result};
+
+/// containerd's container name: unique per pod and attempt, so the kubelet's retry of a create
+/// whose answer it lost finds the first one's name taken.
+fn record_name(meta: &PodContainerMetadata, pod: &Pod) -> String {
+    format!(
+        "{}_{}_{}_{}_{}",
+        meta.name, pod.spec.name, pod.spec.namespace, pod.spec.uid, meta.attempt
+    )
+}
+
+/// What the pod decides for its containers: owner, hostname, cgroup parent (unless the
+/// request has its own).
+fn in_pod(mut spec: ContainerSpec, pod: &Pod) -> Result<ContainerSpec> {
+    let id: PodId = pod.id.parse()?;
+    spec.owner = Owner::Pod(id);
+    if spec.network.mode != NetworkMode::Host && !pod.spec.hostname.is_empty() {
+        spec.network.hostname = Some(pod.spec.hostname.clone());
+    }
+    if spec.resources.cgroup_parent.is_none() && !pod.spec.cgroup_parent.is_empty() {
+        spec.resources.cgroup_parent = Some(pod.spec.cgroup_parent.clone());
+    }
+    spec.check_owner()?;
+    Ok(spec)
+}
+
+impl Engine {
+    /// Creates a container in a ready pod; returns its id.
+    pub async fn create_pod_container(&self, req: PodContainerRequest) -> Result<String> {
+        self.to_completion(|engine| async move { engine.create_pod_container_now(req).await })
+            .await
+    }
+
+    async fn create_pod_container_now(&self, req: PodContainerRequest) -> Result<String> {
+        // Under the pod's lock: a stop or remove of the pod never races a container into it.
+        let Some((pod, _op)) = self.lock_pod(&req.pod_id).await? else {
+            return Err(PodError::NoSuchPod(req.pod_id).into());
+        };
+        if pod.state.phase != PodPhase::Ready {
+            return Err(PodError::NotReady(pod.id).into());
+        }
+        let spec = in_pod(req.spec, &pod)?;
+        let name = record_name(&req.metadata, &pod);
+        let id = crate::random_hex(32);
+        let container_id = ContainerId::new(&id).map_err(|_| Error::InvalidName(id.clone()))?;
+        let engine = self.clone();
+        let data_dir = self.data_dir(&id);
+        let bundle = self.bundle_dir(&id);
+        let metadata = req.metadata;
+        let created = self
+            .with_store(move |store| {
+                let image = resolve(store, &spec.image)?;
+                let image_cfg = containers::image_config(&image.config)?;
+                let mut probe = SpecContext::new(
+                    container_id.clone(),
+                    bundle.join("rootfs"),
+                    ResolvedUser {
+                        uid: 0,
+                        gid: 0,
+                        additional_gids: Vec::new(),
+                    },
+                );
+                probe.host_capabilities = crate::host::bounding_set();
+                // The pod's namespaces are known at start; a target container must exist now.
+                let stand_in = || Some(PathBuf::from("/proc/self/ns"));
+                (probe.join.net, probe.join.ipc, probe.join.uts) =
+                    (stand_in(), stand_in(), stand_in());
+                probe.join.pid = stand_in();
+                if let crate::model::PidMode::Target(target) = &spec.namespaces.pid {
+                    engine.pod_sibling(store, &pod.id, target)?;
+                }
+                let user_mounts = spec::model_user_mounts(&spec.storage)?;
+                let built = spec::build_spec(&spec, &image_cfg, &probe, user_mounts)?;
+                let args = built
+                    .spec
+                    .process()
+                    .as_ref()
+                    .and_then(|p| p.args().clone())
+                    .unwrap_or_default();
+                let hostname = spec
+                    .network
+                    .hostname
+                    .clone()
+                    .unwrap_or_else(|| id[..12].to_string());
+                let config = Config {
+                    image_name: spec.image.clone(),
+                    path: args.first().cloned().unwrap_or_default(),
+                    args: args.iter().skip(1).cloned().collect(),
+                    hostname,
+                    spec,
+                    extension: Some(Extension::Cri(metadata)),
+                    mounts: built.mount_points,
+                    inherited_mounts: Vec::new(),
+                    links: Vec::new(),
+                };
+                let parent = image.layers.last().map(|l| l.chain_id.to_string());
+                store.snapshots.prepare(&id, parent.as_deref())?;
+                let record = metadata::Container {
+                    id: container_id,
+                    name: name.clone(),
+                    image_id: image.id.clone(),
+                    snapshot_key: id.clone(),
+                    config: serde_json::to_string(&config).map_err(Error::Json)?,
+                    format: ContainerSpec::FORMAT,
+                    namespace: config.spec.owner.namespace().to_string(),
+                    state: serde_json::to_string(&State::default()).map_err(Error::Json)?,
+                    created: chrono::Utc::now(),
+                };
+                let stored = std::fs::create_dir_all(&data_dir)
+                    .map_err(containers::io_err("create", &data_dir))
+                    .and_then(|()| {
+                        store
+                            .metadata
+                            .create_container_with_volumes(&record, &[], &[])
+                            .map(|_| ())
+                            .map_err(|e| match e {
+                                berth_store::Error::ContainerNameTaken { name, id } => {
+                                    PodError::NameReserved { name, id }.into()
+                                }
+                                other => other.into(),
+                            })
+                    });
+                if let Err(e) = stored {
+                    let _ = store.snapshots.remove(&id);
+                    let _ = std::fs::remove_dir_all(&data_dir);
+                    return Err(e);
+                }
+                containers::parse_record(&record, engine.log_path(&id))
+            })
+            .await?;
+        self.inner.containers.entry(&created.id, &created.state);
+        self.events().publish(
+            crate::events::EventType::Container,
+            "create",
+            &created.id,
+            self.container_event_attrs(&created),
+        );
+        Ok(created.id)
+    }
+}
