@@ -30,6 +30,8 @@ pub enum PodError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("pod {pod}: unmount its /dev/shm: {source}")]
+    Shm { pod: String, source: std::io::Error },
     #[error("seccomp profile {path}: {source}")]
     SeccompProfile {
         path: PathBuf,
@@ -66,9 +68,10 @@ impl PodError {
             Self::NotReady(_) | Self::NotStartable { .. } => ErrorKind::Conflict,
             Self::NameReserved { .. } => ErrorKind::AlreadyExists,
             Self::Cni { source, .. } => source.kind(),
-            Self::Netns { .. } | Self::StopTimedOut(_) | Self::Corrupt { .. } => {
-                ErrorKind::Internal
-            }
+            Self::Netns { .. }
+            | Self::Shm { .. }
+            | Self::StopTimedOut(_)
+            | Self::Corrupt { .. } => ErrorKind::Internal,
         }
     }
 }

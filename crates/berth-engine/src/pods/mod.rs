@@ -231,6 +231,11 @@ impl Engine {
         self.config().exec_root.join("pods").join(id)
     }
 
+    /// The pod's /dev/shm tmpfs (none with the host's IPC namespace).
+    pub(crate) fn pod_shm(&self, id: &str) -> PathBuf {
+        self.pod_run_dir(id).join("shm")
+    }
+
     /// The pause shim's sockets: short, as for containers (108-byte socket paths).
     pub(crate) fn pod_shim_dir(&self, id: &str) -> PathBuf {
         self.config()

@@ -69,10 +69,14 @@ impl Engine {
         let netns = state.netns.clone();
         let pod = id.to_string();
         let root = rootfs.clone();
+        let shm = (!spec.namespaces.host_ipc).then(|| self.pod_shm(id));
         tokio::task::spawn_blocking(move || -> Result<()> {
             install_pause(&pause, &root)?;
             for dir in &dirs {
                 std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+            }
+            if let Some(shm) = &shm {
+                mount_shm(shm)?;
             }
             if let Some(path) = &netns {
                 berth_sys::netns::create_pinned(path).map_err(|source| PodError::Netns {
@@ -168,6 +172,22 @@ impl Engine {
         }
         self.inner.pods.forget(id);
     }
+}
+
+/// The pod's /dev/shm, which its containers share with its IPC namespace (containerd's
+/// sandbox shm, same size as Docker's default).
+fn mount_shm(path: &Path) -> Result<()> {
+    use nix::mount::MsFlags;
+    std::fs::create_dir_all(path).map_err(io_err("create", path))?;
+    let data = format!("mode=1777,size={}", crate::spec::DEFAULT_SHM_SIZE);
+    nix::mount::mount(
+        Some("shm"),
+        path,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some(data.as_str()),
+    )
+    .map_err(|e| io_err("mount tmpfs at", path)(e.into()))
 }
 
 /// Makes the mount points and puts the pause binary at `<rootfs>/pause` unless the same bytes

@@ -56,12 +56,24 @@ impl Engine {
             self.delete_runtime_state(id).await;
         }
         let shim_dir = self.pod_shim_dir(id);
+        let shm = self.pod_shm(id);
         let netns = state.netns.clone();
         let list = state.network.clone();
         let cni = self.pod_cni();
         let pod = id.to_string();
         tokio::task::spawn_blocking(move || -> Result<()> {
             let _ = std::fs::remove_dir_all(&shim_dir);
+            // Detached: a container still holding it cannot keep the pod from going.
+            match nix::mount::umount2(&shm, nix::mount::MntFlags::MNT_DETACH) {
+                Ok(()) | Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOENT) => {}
+                Err(e) => {
+                    return Err(PodError::Shm {
+                        pod,
+                        source: e.into(),
+                    }
+                    .into())
+                }
+            }
             let detached = list.as_ref().map_or(Ok(()), |list| {
                 network::detach(&cni, list, &pod, netns.as_deref())
             });

@@ -41,6 +41,7 @@ impl Engine {
         }
         if spec.namespaces.ipc == IpcMode::Pod {
             ctx.join.ipc = ns(pause, "ipc");
+            ctx.shm_path = Some(self.pod_shm(&pod.id)).filter(|p| p.exists());
         }
         if spec.namespaces.uts == UtsMode::Pod {
             ctx.join.uts = ns(pause, "uts");
