@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{runtime, Container};
+use super::Container;
 use crate::events::EventType;
 use crate::model;
 use crate::spec::options::RestartPolicy;
@@ -296,23 +296,9 @@ impl Engine {
         let updated = apply_update(&c, &req)?;
         let resources = resources_json(&req, &updated.config.spec.resources);
         if c.state.status.is_live() && resources.as_object().is_some_and(|o| !o.is_empty()) {
-            let file = self.shim_dir(&c.id).join("update.json");
-            let json = serde_json::to_vec(&resources).map_err(Error::Json)?;
-            tokio::fs::write(&file, json)
-                .await
-                .map_err(|source| Error::Io {
-                    action: "write",
-                    path: file.clone(),
-                    source,
-                })?;
-            let applied = runtime::run(self.runtime().update(&c.id, &file)).await;
-            let _ = tokio::fs::remove_file(&file).await;
-            applied?;
+            self.runtime_update(&c.id, &resources).await?;
         }
-        let json = serde_json::to_string(&updated.config).map_err(Error::Json)?;
-        let id = c.id.clone();
-        self.with_store(move |store| Ok(store.metadata.set_container_config(&id, &json)?))
-            .await?;
+        self.save_config(&c.id, &updated.config).await?;
         self.events().publish(
             EventType::Container,
             "update",

@@ -429,6 +429,14 @@ impl Engine {
         Ok(out)
     }
 
+    /// Persists what is fixed at create, after a change (`update`, `network connect`).
+    pub(crate) async fn save_config(&self, id: &str, config: &Config) -> Result<()> {
+        let json = serde_json::to_string(config).map_err(Error::Json)?;
+        let id = id.to_string();
+        self.with_store(move |store| Ok(store.metadata.set_container_config(&id, &json)?))
+            .await
+    }
+
     /// Persists `state` and publishes it to waiters.
     pub(crate) async fn save_state(&self, id: &str, state: State) -> Result<()> {
         let json = serde_json::to_string(&state).map_err(Error::Json)?;

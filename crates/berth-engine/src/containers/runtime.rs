@@ -41,6 +41,27 @@ impl Engine {
             .map_err(|source| Error::Shim { id, source })
     }
 
+    /// `runtime update` of a running container with `resources` (OCI `linux.resources`
+    /// JSON), through a file in its shim directory.
+    pub(crate) async fn runtime_update(
+        &self,
+        id: &str,
+        resources: &impl serde::Serialize,
+    ) -> Result<()> {
+        let file = self.shim_dir(id).join("update.json");
+        let json = serde_json::to_vec(resources).map_err(Error::Json)?;
+        tokio::fs::write(&file, json)
+            .await
+            .map_err(|source| Error::Io {
+                action: "write",
+                path: file.clone(),
+                source,
+            })?;
+        let applied = run(self.runtime().update(id, &file)).await;
+        let _ = tokio::fs::remove_file(&file).await;
+        applied
+    }
+
     /// `runtime delete --force`, skipped when the runtime keeps no state for `id` (runc, crun
     /// and berth-runtime all keep `<root>/<id>`): the exit path already deleted it, and every
     /// runtime invocation spared is a process less on the `docker run --rm` path.

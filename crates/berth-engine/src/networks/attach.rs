@@ -898,13 +898,6 @@ impl Engine {
         Ok(())
     }
 
-    async fn save_config(&self, id: &str, config: &crate::containers::Config) -> Result<()> {
-        let json = serde_json::to_string(config).map_err(Error::Json)?;
-        let id = id.to_string();
-        self.with_store(move |store| Ok(store.metadata.set_container_config(&id, &json)?))
-            .await
-    }
-
     fn publish_network_event(&self, action: &str, net: &Network, container: &str) {
         self.events().publish(
             crate::events::EventType::Network,

@@ -293,10 +293,7 @@ impl Engine {
             .host_config
             .links
             .retain(|spec| parse(spec).map_or(true, |(_, a)| a != alias));
-        let json = serde_json::to_string(&c.config).map_err(Error::Json)?;
-        let id = c.id.clone();
-        self.with_store(move |store| Ok(store.metadata.set_container_config(&id, &json)?))
-            .await
+        self.save_config(&c.id, &c.config).await
     }
 
     /// Inspect's `HostConfig.Links`: `/target:/container/alias` for each legacy link whose

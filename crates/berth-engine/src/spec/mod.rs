@@ -42,6 +42,7 @@ pub use options::{
     ImageConfig, LogConfig, MountSpec, NetworkingConfig, ThrottleDevice, TmpfsOptions,
     VolumeOptions, WeightDevice,
 };
+pub(crate) use opts::resources::live_resources;
 pub(crate) use resources::{
     cpu, memory, parse_cgroup_rule, pids, rlimits, sysctls, SharedNamespaces,
 };

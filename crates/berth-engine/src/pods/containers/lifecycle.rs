@@ -92,3 +92,35 @@ impl Engine {
         .await
     }
 }
+
+impl Engine {
+    /// UpdateContainerResources: the container's CPU, memory, hugepage and unified limits
+    /// become `resources`' (the rest of its resources stay), applied live with `runtime
+    /// update` when it runs, and kept for its next start otherwise.
+    pub async fn update_pod_container_resources(
+        &self,
+        id: &str,
+        resources: crate::model::Resources,
+    ) -> Result<()> {
+        let c = self.pod_container(id).await?;
+        let id = c.container.id;
+        self.to_completion(|engine| async move {
+            let now = engine.container(&id).await?;
+            let entry = engine.inner.containers.entry(&id, &now.state);
+            let _op = entry.op.lock().await;
+            let mut c = engine.container(&id).await?;
+            let r = &mut c.config.spec.resources;
+            r.cpu = resources.cpu;
+            r.memory = resources.memory;
+            r.hugepages = resources.hugepages;
+            r.unified = resources.unified;
+            if c.state.status.is_live() {
+                engine
+                    .runtime_update(&id, &crate::spec::live_resources(r))
+                    .await?;
+            }
+            engine.save_config(&id, &c.config).await
+        })
+        .await
+    }
+}

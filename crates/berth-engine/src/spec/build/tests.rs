@@ -1101,3 +1101,40 @@ fn recursive_read_only_is_refused_until_the_runtime_has_it() {
     let err = crate::spec::model_user_mounts(&storage).unwrap_err();
     assert!(matches!(err, SpecError::Unsupported { .. }), "{err}");
 }
+
+/// The CRI's hugepage limits and raw cgroup v2 files reach the spec, and the live update
+/// carries them with memory and CPU.
+#[test]
+fn hugepages_and_unified_are_in_the_spec_and_the_live_update() {
+    let mut model = ContainerSpec::default();
+    model.resources.hugepages.insert("2MB".into(), 4 << 20);
+    model
+        .resources
+        .unified
+        .insert("memory.high".into(), "100000000".into());
+    model.resources.memory.limit = Some(256 << 20);
+    model.resources.cpu.quota = Some(50_000);
+    model.resources.cpu.period = Some(100_000);
+    let b = build_spec(&model, &alpine(), &ctx(), Default::default()).unwrap();
+    let res = linux(&b.spec).resources().clone().unwrap();
+    let live = crate::spec::live_resources(&model.resources);
+    for r in [&res, &live] {
+        let huge = r.hugepage_limits().clone().unwrap();
+        assert_eq!(
+            (huge[0].page_size().as_str(), huge[0].limit()),
+            ("2MB", 4 << 20)
+        );
+        assert_eq!(
+            r.unified()
+                .as_ref()
+                .unwrap()
+                .get("memory.high")
+                .map(String::as_str),
+            Some("100000000")
+        );
+        assert_eq!(r.memory().as_ref().unwrap().limit(), Some(256 << 20));
+        assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(50_000));
+    }
+    // Devices and block I/O are not a live update's business.
+    assert!(live.devices().is_none() && live.block_io().is_none());
+}
