@@ -159,13 +159,7 @@ impl Engine {
         if !c.state.status.is_live() {
             return Err(Error::NotRunning(c.id.clone()));
         }
-        let dir = self.shim_dir(&c.id);
-        let id = c.id.clone();
-        tokio::task::spawn_blocking(move || {
-            berth_shim::Control::connect(&dir).and_then(|mut ctl| ctl.resize(rows, cols))
-        })
-        .await
-        .map_err(Error::from_join)?
-        .map_err(|source| Error::Shim { id, source })
+        self.shim_request(&c.id, move |ctl| ctl.resize(rows, cols))
+            .await
     }
 }

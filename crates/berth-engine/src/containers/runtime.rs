@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use berth_runtime_client::{Runtime, RuntimeCommand};
-use berth_shim::{ShimCommand, Started};
+use berth_shim::{ClientError, ShimCommand, Started};
 
 use crate::{Engine, Error, Result};
 
@@ -60,6 +60,24 @@ impl Engine {
         let applied = run(self.runtime().update(id, &file)).await;
         let _ = tokio::fs::remove_file(&file).await;
         applied
+    }
+
+    /// One request on the control socket of the shim of running container `id`.
+    pub(crate) async fn shim_request(
+        &self,
+        id: &str,
+        request: impl FnOnce(&mut berth_shim::Control) -> std::result::Result<(), ClientError>
+            + Send
+            + 'static,
+    ) -> Result<()> {
+        let dir = self.shim_dir(id);
+        let id = id.to_string();
+        tokio::task::spawn_blocking(move || {
+            berth_shim::Control::connect(&dir).and_then(|mut ctl| request(&mut ctl))
+        })
+        .await
+        .map_err(Error::from_join)?
+        .map_err(|source| Error::Shim { id, source })
     }
 
     /// `runtime delete --force`, skipped when the runtime keeps no state for `id` (runc, crun

@@ -6,7 +6,7 @@ use berth_types::ErrorKind;
 use super::PodContainerFilter;
 use crate::containers::Status;
 use crate::pods::PodError;
-use crate::{Engine, Result};
+use crate::{Engine, Error, Result};
 
 impl Engine {
     /// Starts a created container. A pod's container runs once: a started or exited one is
@@ -94,6 +94,17 @@ impl Engine {
 }
 
 impl Engine {
+    /// ReopenContainerLog: the shim reopens the log by its path, after the kubelet renamed
+    /// the file to rotate it.
+    pub async fn reopen_pod_container_log(&self, id: &str) -> Result<()> {
+        let c = self.pod_container(id).await?;
+        if !c.container.state.status.is_live() {
+            return Err(Error::NotRunning(c.container.id));
+        }
+        self.shim_request(&c.container.id, |ctl| ctl.reopen_log())
+            .await
+    }
+
     /// UpdateContainerResources: the container's CPU, memory, hugepage and unified limits
     /// become `resources`' (the rest of its resources stay), applied live with `runtime
     /// update` when it runs, and kept for its next start otherwise.
