@@ -9,21 +9,11 @@ use std::path::Path;
 use std::process::Command;
 
 use berth_testkit::registry::{Registry, RegistryOpts};
-use berth_testkit::{busybox_tar, run, skip_unless, Client, Daemon};
+use berth_testkit::{run, skip_unless, Client, Daemon};
 use cri::*;
 
 fn daemon() -> Option<Daemon> {
     (!skip_unless(Client::Berth)).then(|| Daemon::start_for(Client::Berth))
-}
-
-/// Imports busybox through the Docker API as `name`, with the config change `change`;
-/// returns the image id.
-fn import(d: &Daemon, name: &str, change: &str) -> String {
-    let tar = busybox_tar().display().to_string();
-    d.berth(&["import", "-c", change, &tar, name]).ok();
-    d.berth(&["image", "inspect", "--format", "{{.Id}}", name])
-        .ok()
-        .text()
 }
 
 async fn list(c: &mut Cri, filter: Option<&str>) -> Vec<Image> {

@@ -3,6 +3,7 @@
 //! answer Unimplemented, naming themselves.
 
 mod config;
+mod containers;
 mod pods;
 mod status;
 mod version;
@@ -87,37 +88,37 @@ impl RuntimeService for Runtime {
 
     async fn create_container(
         &self,
-        _: Request<CreateContainerRequest>,
+        request: Request<CreateContainerRequest>,
     ) -> Result<Response<CreateContainerResponse>, Status> {
-        Err(not_yet("CreateContainer"))
+        containers::create_container(self, request).await
     }
 
     async fn start_container(
         &self,
-        _: Request<StartContainerRequest>,
+        request: Request<StartContainerRequest>,
     ) -> Result<Response<StartContainerResponse>, Status> {
-        Err(not_yet("StartContainer"))
+        containers::start_container(self, request).await
     }
 
     async fn stop_container(
         &self,
-        _: Request<StopContainerRequest>,
+        request: Request<StopContainerRequest>,
     ) -> Result<Response<StopContainerResponse>, Status> {
-        Err(not_yet("StopContainer"))
+        containers::stop_container(self, request).await
     }
 
     async fn remove_container(
         &self,
-        _: Request<RemoveContainerRequest>,
+        request: Request<RemoveContainerRequest>,
     ) -> Result<Response<RemoveContainerResponse>, Status> {
-        Err(not_yet("RemoveContainer"))
+        containers::remove_container(self, request).await
     }
 
     async fn list_containers(
         &self,
-        _: Request<ListContainersRequest>,
+        request: Request<ListContainersRequest>,
     ) -> Result<Response<ListContainersResponse>, Status> {
-        Err(not_yet("ListContainers"))
+        containers::list_containers(self, request).await
     }
 
     async fn stream_containers(
@@ -129,23 +130,23 @@ impl RuntimeService for Runtime {
 
     async fn container_status(
         &self,
-        _: Request<ContainerStatusRequest>,
+        request: Request<ContainerStatusRequest>,
     ) -> Result<Response<ContainerStatusResponse>, Status> {
-        Err(not_yet("ContainerStatus"))
+        containers::container_status(self, request).await
     }
 
     async fn update_container_resources(
         &self,
-        _: Request<UpdateContainerResourcesRequest>,
+        request: Request<UpdateContainerResourcesRequest>,
     ) -> Result<Response<UpdateContainerResourcesResponse>, Status> {
-        Err(not_yet("UpdateContainerResources"))
+        containers::update_container_resources(self, request).await
     }
 
     async fn reopen_container_log(
         &self,
-        _: Request<ReopenContainerLogRequest>,
+        request: Request<ReopenContainerLogRequest>,
     ) -> Result<Response<ReopenContainerLogResponse>, Status> {
-        Err(not_yet("ReopenContainerLog"))
+        containers::reopen_container_log(self, request).await
     }
 
     async fn exec_sync(

@@ -2,6 +2,8 @@
 //! calls by path for `runtime.v1alpha2` (which is not generated: the server rewrites it).
 #![allow(dead_code)]
 
+mod pods;
+
 use std::path::Path;
 
 use berth_api_cri::proto::image_service_client::ImageServiceClient;
@@ -11,6 +13,7 @@ use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint};
 
 pub use berth_api_cri::proto::*;
+pub use pods::*;
 pub use tonic::{Code, Status};
 
 pub struct Cri {
@@ -75,6 +78,16 @@ impl Cri {
         .await
         .map(tonic::Response::into_inner)
     }
+}
+
+/// Imports busybox through the Docker API as `name`, with the config change `change`;
+/// returns the image id.
+pub fn import(d: &berth_testkit::Daemon, name: &str, change: &str) -> String {
+    let tar = berth_testkit::busybox_tar().display().to_string();
+    d.berth(&["import", "-c", change, &tar, name]).ok();
+    d.berth(&["image", "inspect", "--format", "{{.Id}}", name])
+        .ok()
+        .text()
 }
 
 /// An ImageSpec naming `image`.
