@@ -3,6 +3,7 @@
 //! answer Unimplemented, naming themselves.
 
 mod config;
+mod containers;
 mod pods;
 mod status;
 mod version;
