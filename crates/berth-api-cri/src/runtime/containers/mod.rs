@@ -3,6 +3,7 @@
 //! The engine gets a typed [`berth_engine::pods::PodContainerRequest`] and never sees protobuf.
 
 pub(super) mod convert;
+pub(super) mod report;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

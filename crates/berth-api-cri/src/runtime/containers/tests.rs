@@ -1,19 +1,21 @@
 use std::path::PathBuf;
 
+use berth_engine::containers::{Config, Container, State, Status};
 use berth_engine::model::{
     AppArmor, DeviceRequest, GroupPolicy, IdMapping, IpcMode, LogSpec, MountKind, MountRequest,
     NetworkMode, Owner, PidMode, ProcMount, Propagation, Seccomp, Selinux, UserNamespace, UtsMode,
 };
-use berth_engine::pods::{PodContainerMetadata, PodContainerRequest};
+use berth_engine::pods::{PodContainer, PodContainerMetadata, PodContainerRequest};
 use tonic::Code;
 
 use super::convert::container_request;
+use super::report::{container, container_filter, container_status, state};
 use crate::error::RequestError;
 use crate::proto::{
-    self, security_profile::ProfileType, ContainerConfig, ContainerMetadata, ImageSpec, KeyValue,
-    LinuxContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext,
-    LinuxPodSandboxConfig, LinuxSandboxSecurityContext, MountPropagation, NamespaceMode,
-    NamespaceOption, PodSandboxConfig, SecurityProfile,
+    self, security_profile::ProfileType, ContainerConfig, ContainerMetadata, ContainerState,
+    ImageSpec, KeyValue, LinuxContainerConfig, LinuxContainerResources,
+    LinuxContainerSecurityContext, LinuxPodSandboxConfig, LinuxSandboxSecurityContext,
+    MountPropagation, NamespaceMode, NamespaceOption, PodSandboxConfig, SecurityProfile,
 };
 
 const POD: &str = "p0d1d";
@@ -763,4 +765,169 @@ fn cdi_devices_are_not_supported() {
         name: "vendor.com/gpu=0".into(),
     }];
     assert_eq!(code(request(c)), Code::Unimplemented);
+}
+
+fn pod_container(status: Status, exit_code: i32, oom_killed: bool) -> PodContainer {
+    let mut c = config();
+    let mut ro = bind("/data", "/data");
+    ro.readonly = true;
+    ro.recursive_read_only = true;
+    let mut slave = bind("/mnt", "/mnt");
+    slave.propagation = MountPropagation::PropagationHostToContainer.into();
+    c.mounts = vec![ro, slave];
+    c.labels.insert("app".into(), "web".into());
+    c.annotations.insert("a".into(), "1".into());
+    c.linux = Some(LinuxContainerConfig {
+        resources: Some(LinuxContainerResources {
+            cpu_quota: 20_000,
+            memory_limit_in_bytes: 1 << 20,
+            oom_score_adj: -10,
+            ..LinuxContainerResources::default()
+        }),
+        security_context: None,
+    });
+    c.stop_signal = proto::Signal::Sigrtmaxminus2.into();
+    let spec = request(c).unwrap().spec;
+    let at = |s| chrono::DateTime::from_timestamp(s, 7).unwrap();
+    PodContainer {
+        pod_id: POD.into(),
+        metadata: PodContainerMetadata {
+            name: "app".into(),
+            attempt: 3,
+        },
+        container: Container {
+            id: "c0ffee".into(),
+            name: "k8s_app".into(),
+            image_id: format!("sha256:{}", "a".repeat(64)).parse().unwrap(),
+            created: at(1),
+            config: Config {
+                spec,
+                extension: None,
+                image_name: "docker.io/library/nginx:latest".into(),
+                path: String::new(),
+                args: vec![],
+                hostname: String::new(),
+                mounts: vec![],
+                inherited_mounts: vec![],
+                links: vec![],
+            },
+            state: State {
+                status,
+                exit_code,
+                oom_killed,
+                error: "boom".into(),
+                started_at: Some(at(2)),
+                finished_at: Some(at(3)),
+                ..State::default()
+            },
+            log_path: PathBuf::new(),
+        },
+    }
+}
+
+#[test]
+fn states_of_engine_statuses() {
+    assert_eq!(state(Status::Created), ContainerState::ContainerCreated);
+    assert_eq!(state(Status::Running), ContainerState::ContainerRunning);
+    assert_eq!(state(Status::Paused), ContainerState::ContainerRunning);
+    assert_eq!(state(Status::Exited), ContainerState::ContainerExited);
+    assert_eq!(state(Status::Dead), ContainerState::ContainerUnknown);
+}
+
+#[test]
+fn list_entry() {
+    let c = container(&pod_container(Status::Running, 0, false));
+    let digest = format!("sha256:{}", "a".repeat(64));
+    assert_eq!(c.id, "c0ffee");
+    assert_eq!(c.pod_sandbox_id, POD);
+    assert_eq!(c.metadata, config().metadata);
+    assert_eq!(c.image.map(|i| i.image).as_deref(), Some("sha256:abc"));
+    assert_eq!(
+        (c.image_ref.as_str(), c.image_id.as_str()),
+        (digest.as_str(), digest.as_str())
+    );
+    assert_eq!(c.state, i32::from(ContainerState::ContainerRunning));
+    assert_eq!(c.created_at, 1_000_000_007);
+    assert_eq!(c.labels.get("app").map(String::as_str), Some("web"));
+    assert_eq!(c.annotations.get("a").map(String::as_str), Some("1"));
+}
+
+#[test]
+fn status_times_and_reasons() {
+    let s = container_status(&pod_container(Status::Created, 0, false));
+    assert_eq!((s.started_at, s.finished_at, s.reason.as_str()), (0, 0, ""));
+    let s = container_status(&pod_container(Status::Running, 0, false));
+    assert_eq!((s.started_at, s.finished_at), (2_000_000_007, 0));
+    assert_eq!(s.reason, "");
+    let s = container_status(&pod_container(Status::Exited, 0, false));
+    assert_eq!(
+        (s.started_at, s.finished_at),
+        (2_000_000_007, 3_000_000_007)
+    );
+    assert_eq!(s.reason, "Completed");
+    let s = container_status(&pod_container(Status::Exited, 2, false));
+    assert_eq!((s.exit_code, s.reason.as_str()), (2, "Error"));
+    let s = container_status(&pod_container(Status::Exited, 137, true));
+    assert_eq!(s.reason, "OOMKilled");
+    assert_eq!(s.message, "boom");
+    assert_eq!(s.state, i32::from(ContainerState::ContainerExited));
+}
+
+#[test]
+fn status_echoes_the_request() {
+    let s = container_status(&pod_container(Status::Running, 0, false));
+    assert_eq!(s.id, "c0ffee");
+    assert_eq!(s.metadata, config().metadata);
+    assert_eq!(s.created_at, 1_000_000_007);
+    assert_eq!(s.image.map(|i| i.image).as_deref(), Some("sha256:abc"));
+    assert!(s.image_ref.starts_with("sha256:aaaa"));
+    assert_eq!(s.log_path, "/var/log/pods/ns_web_u1/app/3.log");
+    assert_eq!(s.labels.get("app").map(String::as_str), Some("web"));
+    assert_eq!(s.annotations.get("a").map(String::as_str), Some("1"));
+    assert_eq!(s.stop_signal, i32::from(proto::Signal::Sigrtmaxminus2));
+    let mut ro = bind("/data", "/data");
+    ro.readonly = true;
+    ro.recursive_read_only = true;
+    let mut slave = bind("/mnt", "/mnt");
+    slave.propagation = MountPropagation::PropagationHostToContainer.into();
+    assert_eq!(s.mounts, [ro, slave]);
+    let r = s.resources.and_then(|r| r.linux).unwrap();
+    assert_eq!(
+        (
+            r.cpu_quota,
+            r.memory_limit_in_bytes,
+            r.memory_swap_limit_in_bytes,
+            r.oom_score_adj
+        ),
+        (20_000, 1 << 20, 1 << 20, -10)
+    );
+}
+
+#[test]
+fn list_filters_become_the_engine_filter() {
+    let f = container_filter(Some(proto::ContainerFilter {
+        id: "c0".into(),
+        state: Some(proto::ContainerStateValue {
+            state: ContainerState::ContainerExited.into(),
+        }),
+        pod_sandbox_id: POD.into(),
+        label_selector: [("app".to_string(), "web".to_string())].into(),
+    }));
+    assert_eq!(f.id.as_deref(), Some("c0"));
+    assert_eq!(f.pod_id.as_deref(), Some(POD));
+    assert_eq!(f.status, Some(Status::Exited));
+    assert_eq!(f.labels.get("app").map(String::as_str), Some("web"));
+    let running = container_filter(Some(proto::ContainerFilter {
+        state: Some(proto::ContainerStateValue {
+            state: ContainerState::ContainerRunning.into(),
+        }),
+        ..proto::ContainerFilter::default()
+    }));
+    assert_eq!(running.status, Some(Status::Running));
+    assert_eq!(running.id, None);
+    assert_eq!(
+        container_filter(Some(proto::ContainerFilter::default())),
+        Default::default()
+    );
+    assert_eq!(container_filter(None), Default::default());
 }
