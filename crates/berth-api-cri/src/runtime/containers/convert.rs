@@ -138,13 +138,7 @@ fn log(directory: &str, path: &str) -> LogSpec {
 /// is an error; neither leaves the image's user.
 fn user(sc: &LinuxContainerSecurityContext) -> Result<Option<String>, RequestError> {
     let id = |v: &Option<proto::Int64Value>, field| {
-        v.as_ref()
-            .map(|v| {
-                u32::try_from(v.value)
-                    .map(|id| id.to_string())
-                    .map_err(|_| RequestError::Negative(field))
-            })
-            .transpose()
+        v.as_ref().map(|v| numeric_id(v.value, field)).transpose()
     };
     let uid = id(&sc.run_as_user, "config.linux.security_context.run_as_user")?;
     let gid = id(
@@ -165,6 +159,20 @@ fn user(sc: &LinuxContainerSecurityContext) -> Result<Option<String>, RequestErr
         Some(gid) => format!("{user}:{gid}"),
         None => user,
     }))
+}
+
+/// A uid or gid as the model's string; ids are 32 bits on Linux.
+fn numeric_id(value: i64, field: &'static str) -> Result<String, RequestError> {
+    match u32::try_from(value) {
+        Ok(id) => Ok(id.to_string()),
+        Err(_) if value < 0 => Err(RequestError::Negative(field)),
+        Err(_) => Err(RequestError::Range {
+            field,
+            value,
+            min: 0,
+            max: u32::MAX.into(),
+        }),
+    }
 }
 
 /// The signal's name as containerd stores it (`SIGRTMIN+1` for `SIGRTMINPLUS1`); the runtime's
@@ -490,11 +498,7 @@ fn security(
         groups: sc
             .supplemental_groups
             .iter()
-            .map(|&g| {
-                u32::try_from(g).map(|g| g.to_string()).map_err(|_| {
-                    RequestError::Negative("config.linux.security_context.supplemental_groups")
-                })
-            })
+            .map(|&g| numeric_id(g, "config.linux.security_context.supplemental_groups"))
             .collect::<Result<_, _>>()?,
         group_policy: match SupplementalGroupsPolicy::try_from(sc.supplemental_groups_policy) {
             Ok(SupplementalGroupsPolicy::Merge) => GroupPolicy::Merge,

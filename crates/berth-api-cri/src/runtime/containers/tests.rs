@@ -248,6 +248,10 @@ fn users_and_groups_as_containerd() {
         user(|s| s.run_as_user = id(-1)),
         Err(RequestError::Negative(_))
     ));
+    assert!(matches!(
+        user(|s| s.run_as_user = id(1 << 32)),
+        Err(RequestError::Range { .. })
+    ));
     let s = request(secured(|s| {
         s.supplemental_groups = vec![10, 20];
         s.supplemental_groups_policy = proto::SupplementalGroupsPolicy::Strict.into();
