@@ -54,12 +54,75 @@ pub(crate) enum RequestError {
          pass username and password, auth, or registry_token"
     )]
     IdentityToken,
+    #[error("pod sandbox id {0:?} is not valid")]
+    PodId(String),
+    #[error("{field}: {value} is not a known value")]
+    UnknownEnum { field: &'static str, value: i32 },
+    #[error("{field} {value:?} is not an absolute path")]
+    RelativePath { field: &'static str, value: String },
+    #[error("{field} {value} is out of range {min}..={max}")]
+    Range {
+        field: &'static str,
+        value: i64,
+        min: i64,
+        max: i64,
+    },
+    #[error("{field}: {key:?} is not UTF-8")]
+    Utf8 { field: &'static str, key: String },
+    #[error("config.mounts {0:?}: exactly one of host_path and image is required")]
+    MountSource(String),
+    // The next two are containerd's messages (opts/spec_linux_opts.go), with the field named.
+    #[error(
+        "config.mounts {0:?}: recursive read-only mount conflicts with RW mount \
+         (recursive_read_only needs readonly)"
+    )]
+    RecursiveReadOnlyRw(String),
+    #[error(
+        "config.mounts {host_path:?}: recursive read-only mount needs private propagation, \
+         got {propagation}"
+    )]
+    RecursiveReadOnlyPropagation {
+        host_path: String,
+        propagation: &'static str,
+    },
+    #[error(
+        "config.devices {path:?}: permissions {permissions:?} must be a combination of r, w and m"
+    )]
+    DevicePermissions { path: String, permissions: String },
+    #[error("capability {0:?} (config.linux.security_context.capabilities) is not known")]
+    Capability(String),
+    #[error(
+        "no privileged container allowed in sandbox: config.linux.security_context.privileged \
+         needs sandbox_config.linux.security_context.privileged"
+    )]
+    PrivilegedSandbox,
+    #[error(
+        "user group \"{0}\" is specified without user: config.linux.security_context.run_as_group \
+         needs run_as_user or run_as_username"
+    )]
+    GroupWithoutUser(i64),
+    #[error("{field} {value:?} is not a known profile")]
+    Profile { field: &'static str, value: String },
+    #[error("{0}: localhost_ref must only be set if profile_type is Localhost")]
+    LocalhostRef(&'static str),
+    #[error("{field}: {reason}")]
+    UserNamespace {
+        field: &'static str,
+        reason: &'static str,
+    },
+    #[error(
+        "config.linux.security_context.namespace_options.userns_options differs from the \
+         sandbox's: a container shares its pod's user namespace"
+    )]
+    UserNamespaceMismatch,
+    #[error("{0} is not supported by berth yet")]
+    Unsupported(&'static str),
 }
 
 impl RequestError {
     fn kind(&self) -> ErrorKind {
         match self {
-            Self::IdentityToken => ErrorKind::NotImplemented,
+            Self::IdentityToken | Self::Unsupported(_) => ErrorKind::NotImplemented,
             _ => ErrorKind::InvalidArgument,
         }
     }
