@@ -142,7 +142,11 @@ async fn a_container_runs_in_its_pods_namespaces_logs_in_cri_format_and_stops() 
     let mut c = connect(&d.cri_socket).await;
     import(&d, "busybox:ctr", "CMD [\"sh\"]");
     let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
-    let pause = pause_pid(&status(&mut c, &pod_id).await.unwrap_or_else(|e| panic!("{e}")));
+    let pause = pause_pid(
+        &status(&mut c, &pod_id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
     let host_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     // busybox's sleep adds up its arguments: a unique number marks the process.
     let marker = free_port();
@@ -198,7 +202,10 @@ async fn a_container_runs_in_its_pods_namespaces_logs_in_cri_format_and_stops() 
     let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
     assert!(cgroup.contains(&net.cgroup_parent), "{cgroup}");
     assert!(
-        eventually(Duration::from_secs(10), || host_dir.path().join("hello").exists()),
+        eventually(Duration::from_secs(10), || host_dir
+            .path()
+            .join("hello")
+            .exists()),
         "the bind mount was not written"
     );
     assert_eq!(
@@ -272,7 +279,10 @@ async fn a_container_runs_in_its_pods_namespaces_logs_in_cri_format_and_stops() 
             ..Default::default()
         },
     ] {
-        assert!(containers(&mut c, miss.clone()).await.is_empty(), "{miss:?}");
+        assert!(
+            containers(&mut c, miss.clone()).await.is_empty(),
+            "{miss:?}"
+        );
     }
     // Docker's API does not see the pod's containers.
     assert_eq!(d.berth(&["ps", "-a", "-q"]).ok().text(), "");
@@ -307,7 +317,9 @@ async fn a_container_runs_in_its_pods_namespaces_logs_in_cri_format_and_stops() 
             .unwrap_or_else(|e| panic!("{e}"));
     }
     assert_code(container_status(&mut c, &id).await, Code::NotFound, "");
-    assert!(containers(&mut c, ContainerFilter::default()).await.is_empty());
+    assert!(containers(&mut c, ContainerFilter::default())
+        .await
+        .is_empty());
     stop(&mut c, &pod_id).await;
     remove(&mut c, &pod_id).await;
 }
@@ -371,7 +383,11 @@ async fn exit_reasons_errors_and_the_pods_stop_and_remove_take_its_containers() 
     let s = exited(&mut c, &failed).await;
     assert_eq!((s.exit_code, s.reason.as_str()), (3, "Error"), "{s:?}");
     let s = exited(&mut c, &hungry).await;
-    assert_eq!((s.exit_code, s.reason.as_str()), (137, "OOMKilled"), "{s:?}");
+    assert_eq!(
+        (s.exit_code, s.reason.as_str()),
+        (137, "OOMKilled"),
+        "{s:?}"
+    );
 
     // The CRI's errors.
     assert_code(
@@ -397,7 +413,11 @@ async fn exit_reasons_errors_and_the_pods_stop_and_remove_take_its_containers() 
         "busybox:absent",
     );
     assert_code(start(&mut c, "absent").await, Code::NotFound, "absent");
-    assert_code(container_status(&mut c, "absent").await, Code::NotFound, "absent");
+    assert_code(
+        container_status(&mut c, "absent").await,
+        Code::NotFound,
+        "absent",
+    );
     c.runtime
         .stop_container(StopContainerRequest {
             container_id: "absent".into(),
@@ -415,9 +435,115 @@ async fn exit_reasons_errors_and_the_pods_stop_and_remove_take_its_containers() 
         4
     );
     remove(&mut c, &pod_id).await;
-    assert!(containers(&mut c, ContainerFilter::default()).await.is_empty());
+    assert!(containers(&mut c, ContainerFilter::default())
+        .await
+        .is_empty());
     let left = std::fs::read_dir(d.root.path().join("containers"))
         .map(|dir| dir.count())
         .unwrap_or(0);
     assert_eq!(left, 0, "container directories left");
+}
+
+#[tokio::test]
+async fn resources_update_live_and_the_log_reopens_after_the_kubelets_rotation() {
+    let Some((d, net)) = daemon("bridge", None) else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    import(&d, "busybox:update", "CMD [\"sh\"]");
+    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
+    let id = create(
+        &mut c,
+        &pod_id,
+        &sandbox,
+        container_config(
+            "ticker",
+            "busybox:update",
+            "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done",
+        ),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    // Not running: the log cannot be reopened.
+    assert_code(
+        c.runtime
+            .reopen_container_log(ReopenContainerLogRequest {
+                container_id: id.clone(),
+            })
+            .await,
+        Code::FailedPrecondition,
+        "not running",
+    );
+    start(&mut c, &id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+
+    let limit: i64 = 96 << 20;
+    c.runtime
+        .update_container_resources(UpdateContainerResourcesRequest {
+            container_id: id.clone(),
+            linux: Some(LinuxContainerResources {
+                memory_limit_in_bytes: limit,
+                cpu_shares: 512,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    let dirs = berth_testkit::cgroup_dirs(&net.cgroup_parent, &id);
+    let read = |file: &str| {
+        dirs.iter()
+            .find_map(|dir| std::fs::read_to_string(dir.join(file)).ok())
+            .unwrap_or_else(|| panic!("no {file} in {dirs:?}"))
+    };
+    // cgroup v1 here, v2 in the guests.
+    let memory = if dirs.iter().any(|d| d.join("memory.max").exists()) {
+        read("memory.max")
+    } else {
+        read("memory.limit_in_bytes")
+    };
+    assert_eq!(memory.trim(), limit.to_string());
+    let s = container_status(&mut c, &id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = s.resources.and_then(|r| r.linux).unwrap_or_default();
+    assert_eq!((r.memory_limit_in_bytes, r.cpu_shares), (limit, 512));
+
+    // The kubelet's rotation: rename, then reopen; new lines go to a new file at the path.
+    let log = Path::new(&sandbox.log_directory).join("ticker/0.log");
+    assert!(eventually(Duration::from_secs(10), || log.exists()));
+    let rotated = log.with_extension("log.1");
+    std::fs::rename(&log, &rotated).unwrap_or_else(|e| panic!("{e}"));
+    c.runtime
+        .reopen_container_log(ReopenContainerLogRequest {
+            container_id: id.clone(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        eventually(Duration::from_secs(10), || std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains(" stdout F tick "))),
+        "nothing written after the reopen"
+    );
+    let before = std::fs::read_to_string(&rotated).unwrap_or_default();
+    let after = std::fs::read_to_string(&log).unwrap_or_default();
+    let last = |text: &str, first: bool| -> u64 {
+        let mut ticks = text
+            .lines()
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok());
+        if first {
+            ticks.next().unwrap_or_default()
+        } else {
+            ticks.last().unwrap_or_default()
+        }
+    };
+    assert_eq!(
+        last(&after, true),
+        last(&before, false) + 1,
+        "a line lost or repeated across the rotation"
+    );
+    stop(&mut c, &pod_id).await;
+    remove(&mut c, &pod_id).await;
 }

@@ -16,7 +16,6 @@ use std::time::Duration;
 use berth_testkit::{cgroup_dirs, eventually, free_port, run, skip_unless, unique, Client, Daemon};
 use cri::*;
 
-
 /// A CNI bin dir with the system's plugins and one more, [`BLOCKING_ADD`], whose ADD writes
 /// its pid to `marker` and then blocks (a plugin hung, as berthd gets killed); its other
 /// commands succeed, so the DEL a restarted berthd runs goes through the real plugins.

@@ -13,8 +13,12 @@ pub(super) fn shim_log(log: &LogSpec, path: PathBuf) -> Result<Option<(LogOption
     let file = match log {
         LogSpec::JsonFile(file) | LogSpec::Local(file) => file,
         LogSpec::None => return Ok(None),
-        // The kubelet's path; it rotates the file itself (ReopenContainerLog).
+        // The kubelet's path; it rotates the file itself (ReopenContainerLog). Its directory
+        // is made as CRI-O does: a kubelet makes it, other clients may not.
         LogSpec::Cri { path } => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(super::io_err("create", dir))?;
+            }
             let options = LogOptions {
                 path: path.clone(),
                 max_size: 0,

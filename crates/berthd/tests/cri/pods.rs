@@ -181,7 +181,6 @@ pub async fn run_ready(
     (id, s)
 }
 
-
 pub async fn status(c: &mut Cri, id: &str) -> Result<PodSandboxStatusResponse, Status> {
     c.runtime
         .pod_sandbox_status(PodSandboxStatusRequest {
@@ -244,4 +243,3 @@ pub fn alive(pid: i32) -> bool {
 pub fn netns_path(d: &Daemon, id: &str) -> PathBuf {
     d.exec_root().join("pods").join(id).join("netns")
 }
-

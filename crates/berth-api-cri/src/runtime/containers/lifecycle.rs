@@ -6,8 +6,8 @@ use tonic::{Request, Response, Status};
 use super::super::Runtime;
 use crate::error;
 use crate::proto::{
-    RemoveContainerRequest, RemoveContainerResponse, StartContainerRequest,
-    StartContainerResponse, StopContainerRequest, StopContainerResponse,
+    RemoveContainerRequest, RemoveContainerResponse, StartContainerRequest, StartContainerResponse,
+    StopContainerRequest, StopContainerResponse,
 };
 
 pub(in crate::runtime) async fn start_container(

@@ -6,8 +6,7 @@ use super::super::Runtime;
 use super::report;
 use crate::error;
 use crate::proto::{
-    ContainerStatusRequest, ContainerStatusResponse, ListContainersRequest,
-    ListContainersResponse,
+    ContainerStatusRequest, ContainerStatusResponse, ListContainersRequest, ListContainersResponse,
 };
 
 pub(in crate::runtime) async fn list_containers(

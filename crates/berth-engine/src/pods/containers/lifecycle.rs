@@ -40,10 +40,20 @@ impl Engine {
             Err(e) => return Err(e),
         };
         let id = c.container.id;
-        self.to_completion(|engine| async move {
-            engine.stop_container(&id, Some(timeout)).await.map(|_| ())
-        })
-        .await
+        self.to_completion(|engine| async move { engine.stop_now(&id, timeout).await })
+            .await
+    }
+
+    /// A grace of 0 is SIGKILL alone (containerd's rule; Docker's stop signals first).
+    async fn stop_now(&self, id: &str, timeout: i64) -> Result<()> {
+        if timeout <= 0 {
+            return match self.kill_container(id, Some("SIGKILL")).await {
+                // It exited by itself meanwhile: stopped, as asked.
+                Err(_) if !self.container(id).await?.state.status.is_live() => Ok(()),
+                other => other,
+            };
+        }
+        self.stop_container(id, Some(timeout)).await.map(|_| ())
     }
 
     /// Removes a container, killing it first if it runs. An unknown one is success.
@@ -67,7 +77,7 @@ impl Engine {
     pub(in crate::pods) async fn stop_pod_containers(&self, pod_id: &str) -> Result<()> {
         for c in self.containers_of_pod(pod_id).await? {
             if c.container.state.status.is_live() {
-                self.stop_container(&c.container.id, Some(0)).await?;
+                self.stop_now(&c.container.id, 0).await?;
             }
         }
         Ok(())
