@@ -536,7 +536,7 @@ async fn resources_update_live_and_the_log_reopens_after_the_kubelets_rotation()
         if first {
             ticks.next().unwrap_or_default()
         } else {
-            ticks.last().unwrap_or_default()
+            ticks.next_back().unwrap_or_default()
         }
     };
     assert_eq!(

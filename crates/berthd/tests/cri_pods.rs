@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use berth_testkit::{cgroup_dirs, eventually, free_port, run, skip_unless, unique, Client, Daemon};
+use berth_testkit::{cgroup_dirs, eventually, free_port, run, unique, Daemon};
 use cri::*;
 
 /// A CNI bin dir with the system's plugins and one more, [`BLOCKING_ADD`], whose ADD writes

@@ -13,6 +13,8 @@ use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint};
 
 pub use berth_api_cri::proto::*;
+// Each test binary includes this module; not all of them run pods.
+#[allow(unused_imports)]
 pub use pods::*;
 pub use tonic::{Code, Status};
 
