@@ -547,3 +547,61 @@ async fn resources_update_live_and_the_log_reopens_after_the_kubelets_rotation()
     stop(&mut c, &pod_id).await;
     remove(&mut c, &pod_id).await;
 }
+
+/// A privileged pod and container get every capability the host can grant (this VM's
+/// bounding set lacks some: asking for more fails in capset).
+#[tokio::test]
+async fn a_privileged_pod_and_container_get_the_hosts_capabilities() {
+    let Some((d, net)) = daemon("bridge", None) else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    import(&d, "busybox:privileged", "CMD [\"sh\"]");
+    let mut sandbox = pod_config(&net, free_port());
+    let logs = d.root.path().join(unique("pod-logs"));
+    sandbox.log_directory = logs.display().to_string();
+    let privileged = |sc: &mut Option<LinuxSandboxSecurityContext>| {
+        sc.get_or_insert_with(Default::default).privileged = true;
+    };
+    privileged(
+        &mut sandbox
+            .linux
+            .get_or_insert_with(Default::default)
+            .security_context,
+    );
+    let (pod_id, _) = run_ready(&mut c, &d, &sandbox).await;
+    let mut config = container_config(
+        "privileged",
+        "busybox:privileged",
+        "grep CapEff /proc/self/status",
+    );
+    if let Some(linux) = config.linux.as_mut() {
+        linux
+            .security_context
+            .get_or_insert_with(Default::default)
+            .privileged = true;
+    }
+    let id = create(&mut c, &pod_id, &sandbox, config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    start(&mut c, &id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    let s = exited(&mut c, &id).await;
+    assert_eq!(s.exit_code, 0, "{s:?}");
+    let own = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let bounding = own
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let log = std::fs::read_to_string(logs.join("privileged/0.log")).unwrap_or_default();
+    assert!(
+        log.contains(&format!("CapEff:\t{bounding}")),
+        "{log} (bounding set {bounding})"
+    );
+    stop(&mut c, &pod_id).await;
+    remove(&mut c, &pod_id).await;
+}

@@ -76,7 +76,14 @@ pub(super) fn sandbox_spec(
         (!sec.supplemental_groups.is_empty()).then(|| sec.supplemental_groups.clone()),
     );
     let caps: Capabilities = if sec.privileged {
-        spec::ALL_CAPABILITIES.iter().map(|(_, c)| *c).collect()
+        // All the host can grant: berthd's own bounding set may lack some (no
+        // CAP_SYS_RESOURCE on some VMs), and capset refuses more than the bounding set.
+        let all = spec::ALL_CAPABILITIES.iter().map(|(n, _)| *n).collect();
+        spec::capabilities_to_oci(&spec::available_only(
+            all,
+            crate::host::bounding_set(),
+            &[],
+        )?)
     } else {
         Capabilities::new()
     };

@@ -25,6 +25,7 @@ pub use build::{
 pub(crate) use build::{oom_score_adj, parse_size, validate_log_config};
 pub(crate) use caps::normalize as normalize_capabilities;
 pub(crate) use caps::process_capabilities;
+pub(crate) use caps::to_oci as capabilities_to_oci;
 pub use caps::{available_only, effective_capabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES};
 pub use error::SpecError;
 pub(crate) use merge::validate_healthcheck;
