@@ -6,6 +6,8 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
+use berth_sys::newmount::MountAttrs;
+use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 use nix::sys::stat::{Mode, SFlag};
 use nix::sys::statvfs::{statvfs, FsFlags};
@@ -126,7 +128,82 @@ pub struct MountOptions {
     pub idmap: Idmap,
     /// `tmpcopyup`: a tmpfs starts with the content of the directory it covers.
     pub tmpcopyup: bool,
+    pub recursive_attrs: RecursiveAttrs,
 }
+
+/// What `mount_setattr(AT_RECURSIVE)` changes on a mount and on every mount below it, from the
+/// OCI recursive options (`rro`, `rnosuid`, ...). A bind remount changes only the top mount, so
+/// `rbind,ro` leaves the submounts of the source writable; `rro` does not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecursiveAttrs {
+    pub set: MountAttrs,
+    pub clear: MountAttrs,
+}
+
+impl RecursiveAttrs {
+    /// Later options win over earlier ones, as for the plain flags.
+    fn apply(&mut self, change: RecursiveOption) {
+        match change {
+            RecursiveOption::Set(a) => {
+                self.set = self.set | a;
+                self.clear = self.clear.without(a);
+            }
+            RecursiveOption::Clear(a) => {
+                self.clear = self.clear | a;
+                self.set = self.set.without(a);
+            }
+            RecursiveOption::Atime(mode) => {
+                self.set = self.set.without(MountAttrs::ATIME) | mode;
+                self.clear = self.clear | MountAttrs::ATIME;
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.clear.is_empty()
+    }
+}
+
+/// The names of the recursive mount options, for `features`.
+pub fn recursive_option_names() -> impl Iterator<Item = &'static str> {
+    RECURSIVE_OPTIONS.iter().map(|(name, _)| *name)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RecursiveOption {
+    Set(MountAttrs),
+    Clear(MountAttrs),
+    /// An atime mode; the three exclude each other.
+    Atime(MountAttrs),
+}
+
+/// The recursive mount options of the runtime spec (config.md, "Mount options").
+const RECURSIVE_OPTIONS: [(&str, RecursiveOption); 18] = {
+    use MountAttrs as A;
+    use RecursiveOption::{Atime, Clear, Set};
+    [
+        ("rro", Set(A::RDONLY)),
+        ("rrw", Clear(A::RDONLY)),
+        ("rnosuid", Set(A::NOSUID)),
+        ("rsuid", Clear(A::NOSUID)),
+        ("rnodev", Set(A::NODEV)),
+        ("rdev", Clear(A::NODEV)),
+        ("rnoexec", Set(A::NOEXEC)),
+        ("rexec", Clear(A::NOEXEC)),
+        ("rnodiratime", Set(A::NODIRATIME)),
+        ("rdiratime", Clear(A::NODIRATIME)),
+        ("rnosymfollow", Set(A::NOSYMFOLLOW)),
+        ("rsymfollow", Clear(A::NOSYMFOLLOW)),
+        ("rrelatime", Atime(A::RELATIME)),
+        ("rnoatime", Atime(A::NOATIME)),
+        ("rstrictatime", Atime(A::STRICTATIME)),
+        // Undoing a mode means the kernel's default, relatime, as with mount(2); clearing only
+        // that mode's bit is no choice: the kernel refuses a partial atime clear (EINVAL).
+        ("ratime", Atime(A::RELATIME)),
+        ("rnostrictatime", Atime(A::RELATIME)),
+        ("rnorelatime", Atime(A::RELATIME)),
+    ]
+};
 
 pub fn parse_options(options: &[String]) -> Result<MountOptions> {
     let mut o = MountOptions {
@@ -137,8 +214,13 @@ pub fn parse_options(options: &[String]) -> Result<MountOptions> {
         recursive: false,
         idmap: Idmap::No,
         tmpcopyup: false,
+        recursive_attrs: RecursiveAttrs::default(),
     };
     for opt in options {
+        if let Some((_, change)) = RECURSIVE_OPTIONS.iter().find(|(name, _)| name == opt) {
+            o.recursive_attrs.apply(*change);
+            continue;
+        }
         let (set, flag) = match opt.as_str() {
             "defaults" => continue,
             "ro" => (true, MsFlags::MS_RDONLY),
@@ -429,7 +511,8 @@ fn mount_entry(
     if typ == "cgroup" || typ == "cgroup2" {
         sys.mkdir_all(&target)
             .map_err(io_err("create mount point", &target))?;
-        return mount_cgroup(ctx, &target, &opts, sys);
+        mount_cgroup(ctx, &target, &opts, sys)?;
+        return set_recursive_attrs(&target, opts.recursive_attrs, sys);
     }
     if bind {
         let source = m.source().as_deref().ok_or_else(|| {
@@ -517,11 +600,35 @@ fn mount_entry(
             other => other.map_err(mount_err(&format!("mount {typ} on"), &target))?,
         }
     }
+    set_recursive_attrs(&target, opts.recursive_attrs, sys)?;
     if !opts.propagation.is_empty() {
         sys.mount(None, &target, None, opts.propagation, None)
             .map_err(mount_err("set propagation of", &target))?;
     }
     Ok(())
+}
+
+/// The recursive options, on the mount just made at `target` and every mount below it. Never
+/// left out where the kernel cannot do it: `rro` falling back to `ro` would leave submounts
+/// writable.
+fn set_recursive_attrs(target: &Path, attrs: RecursiveAttrs, sys: &dyn Syscall) -> Result<()> {
+    if attrs.is_empty() {
+        return Ok(());
+    }
+    sys.set_attrs_recursive(target, attrs.set, attrs.clear)
+        .map_err(|e| {
+            let why = match e {
+                Errno::ENOSYS => " (recursive mount options such as rro need Linux 5.12)",
+                Errno::EINVAL if (attrs.set | attrs.clear).intersects(MountAttrs::NOSYMFOLLOW) => {
+                    " (rnosymfollow/rsymfollow need Linux 5.14)"
+                }
+                _ => "",
+            };
+            crate::error::sys(format!(
+                "set recursive mount options on {}{why}",
+                target.display()
+            ))(e)
+        })
 }
 
 /// Superblock flags of mount(2) and their fsconfig names.

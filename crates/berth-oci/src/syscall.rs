@@ -5,6 +5,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use berth_sys::newmount::MountAttrs;
 use nix::mount::{MntFlags, MsFlags};
 use nix::sys::stat::{Mode, SFlag};
 
@@ -26,6 +27,14 @@ pub trait Syscall {
     /// `from`'s own owner and mode onto that root when `root_attrs`.
     fn copy_into(&self, from: &Path, tree: BorrowedFd<'_>, root_attrs: bool)
         -> std::io::Result<()>;
+    /// `mount_setattr(AT_RECURSIVE)`: sets and clears attributes of the mount at `target` and of
+    /// every mount below it.
+    fn set_attrs_recursive(
+        &self,
+        target: &Path,
+        set: MountAttrs,
+        clear: MountAttrs,
+    ) -> nix::Result<()>;
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()>;
     fn chroot(&self, path: &Path) -> nix::Result<()>;
     fn chdir(&self, path: &Path) -> nix::Result<()>;
@@ -85,6 +94,27 @@ impl Syscall for LinuxSyscall {
             berth_sys::copy::set_owner_and_mode(&root, &std::fs::metadata(from)?)?;
         }
         Ok(())
+    }
+    fn set_attrs_recursive(
+        &self,
+        target: &Path,
+        set: MountAttrs,
+        clear: MountAttrs,
+    ) -> nix::Result<()> {
+        use nix::fcntl::{open, OFlag};
+        // The mount's root, not what a symlink there points to (a symlink fd is no mount and
+        // mount_setattr refuses it).
+        let mnt = open(
+            target,
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let attr = berth_sys::newmount::MountAttr {
+            set,
+            clear,
+            userns: None,
+        };
+        berth_sys::newmount::mount_setattr(std::os::fd::AsFd::as_fd(&mnt), true, &attr)
     }
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()> {
         nix::unistd::pivot_root(new_root, put_old)
@@ -208,6 +238,20 @@ pub(crate) mod recording {
             self.push(format!(
                 "copy_into {} root_attrs={root_attrs}",
                 from.display()
+            ));
+            Ok(())
+        }
+        fn set_attrs_recursive(
+            &self,
+            target: &Path,
+            set: MountAttrs,
+            clear: MountAttrs,
+        ) -> nix::Result<()> {
+            self.push(format!(
+                "mount_setattr {} recursive set={:#x} clear={:#x}",
+                target.display(),
+                set.bits(),
+                clear.bits()
             ));
             Ok(())
         }

@@ -119,6 +119,13 @@ fn features_lists_hooks_and_namespaces() {
     for n in ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"] {
         assert!(namespaces.iter().any(|x| x == n), "no {n}: {namespaces:?}");
     }
+    let mount_options = names(&doc["mountOptions"]);
+    for o in ["rbind", "ro", "rro", "rnosuid", "rnoatime"] {
+        assert!(
+            mount_options.iter().any(|x| x == o),
+            "no {o}: {mount_options:?}"
+        );
+    }
 }
 
 #[test]

@@ -218,18 +218,20 @@ fn symlinked_mount_destination_stays_inside_rootfs() {
 /// mount data, which bind mounts ignore.
 const NO_IDMAP: &[(&str, &str)] = &[("runc", "runc 1.1 has no idmapped mounts")];
 
-/// On a kernel without idmapped mounts (before 5.12) berth-runtime must refuse them, naming
-/// the kernel that has them; returns whether that was the case, so the test stops there.
-fn refused_without_idmapped_mounts(out: &common::Out) -> bool {
+/// On a kernel without `mount_setattr` (before 5.12) berth-runtime must refuse idmapped and
+/// recursive mount options with an error naming the kernel that has them (`message`); returns
+/// whether that was the case, so the test stops there.
+fn refused_without_mount_setattr(out: &common::Out, message: &str) -> bool {
     if berth_sys::newmount::mount_setattr_supported() || runtime_name() != "berth-runtime" {
         return false;
     }
     assert_ne!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr.contains("idmapped mounts need Linux 5.12"),
-        "{out:?}"
-    );
+    assert!(out.stderr.contains(message), "{out:?}");
     true
+}
+
+fn refused_without_idmapped_mounts(out: &common::Out) -> bool {
+    refused_without_mount_setattr(out, "idmapped mounts need Linux 5.12")
 }
 
 #[test]
@@ -378,4 +380,90 @@ fn tmpcopyup_tmpfs_starts_with_the_covered_directory() {
         .unwrap();
     assert_eq!(mnt.fs_type, "tmpfs", "{mnt:?}");
     assert!(!etc.join("added").exists(), "write reached the rootfs");
+}
+
+/// A host directory with a tmpfs mounted at `sub` inside it, unmounted on drop so a failed
+/// assertion leaves no mount behind.
+struct DirWithSubmount {
+    dir: tempfile::TempDir,
+}
+
+impl DirWithSubmount {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        nix::mount::mount(
+            Some("tmpfs"),
+            &sub,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            Some("size=1m"),
+        )
+        .unwrap();
+        Self { dir }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for DirWithSubmount {
+    fn drop(&mut self) {
+        let sub = self.dir.path().join("sub");
+        if let Err(e) = nix::mount::umount2(&sub, nix::mount::MntFlags::MNT_DETACH) {
+            eprintln!("unmount {}: {e}", sub.display());
+        }
+    }
+}
+
+/// `rro` exists because `ro` on an `rbind` is a remount of the top mount only: the submounts of
+/// the source stay writable. `rro` makes the whole bound tree read-only.
+#[test]
+fn recursive_read_only_bind_covers_submounts_where_plain_ro_does_not() {
+    let Some(mut c) = Container::new(
+        "rro",
+        &[
+            "sh",
+            "-c",
+            "for d in /rro /rro/sub /ro /ro/sub; do echo \"$d: $(touch $d/probe 2>&1 && echo writable)\"; done; \
+             cat /proc/self/mountinfo",
+        ],
+    ) else {
+        return;
+    };
+    let host = DirWithSubmount::new();
+    mount(
+        &mut c,
+        json!({"destination": "/rro", "type": "bind", "source": host.path(),
+               "options": ["rbind", "ro", "rro"]}),
+    );
+    mount(
+        &mut c,
+        json!({"destination": "/ro", "type": "bind", "source": host.path(),
+               "options": ["rbind", "ro"]}),
+    );
+    let out = c.run_capture();
+    if refused_without_mount_setattr(&out, "recursive mount options such as rro need Linux 5.12") {
+        return;
+    }
+    let out = out.ok();
+    let lines: Vec<&str> = out.stdout.lines().take(4).collect();
+    let erofs = |d: &str| format!("{d}: touch: {d}/probe: Read-only file system");
+    assert_eq!(
+        lines,
+        [
+            erofs("/rro").as_str(),
+            &erofs("/rro/sub"),
+            &erofs("/ro"),
+            "/ro/sub: writable"
+        ],
+        "{out:?}"
+    );
+    assert!(host.path().join("sub/probe").exists(), "{out:?}");
+    assert!(!host.path().join("probe").exists(), "{out:?}");
+    let mounts = parse_mountinfo(&out.stdout);
+    let sub = mount_at(&mounts, "/rro/sub").unwrap();
+    assert!(sub.options.split(',').any(|o| o == "ro"), "{sub:?}");
 }

@@ -9,7 +9,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
-/// `MOUNT_ATTR_*` flags for `fsmount`.
+/// `MOUNT_ATTR_*` flags for `fsmount` and [`mount_setattr`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MountAttrs(libc::c_uint);
 
@@ -18,11 +18,33 @@ impl MountAttrs {
     pub const NOSUID: Self = Self(0x2);
     pub const NODEV: Self = Self(0x4);
     pub const NOEXEC: Self = Self(0x8);
+    /// The atime mode is a value in this field, not a flag: changing it with [`mount_setattr`]
+    /// needs the whole field in `clear` and one of the three modes below in `set`.
+    pub const ATIME: Self = Self(0x70);
+    pub const RELATIME: Self = Self(0x0);
+    pub const NOATIME: Self = Self(0x10);
+    pub const STRICTATIME: Self = Self(0x20);
+    pub const NODIRATIME: Self = Self(0x80);
     /// Only for [`mount_setattr`] (with [`MountAttr::userns`]); `fsmount` refuses it.
     pub const IDMAP: Self = Self(0x0010_0000);
+    /// Linux 5.14.
+    pub const NOSYMFOLLOW: Self = Self(0x0020_0000);
 
     pub fn bits(self) -> libc::c_uint {
         self.0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// These attributes without those of `other`.
+    pub fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
     }
 }
 

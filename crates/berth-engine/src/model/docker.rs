@@ -395,7 +395,7 @@ impl TryFrom<spec::MountRequest> for MountRequest {
                     source: b.source,
                     propagation: b.propagation.parse()?,
                     recursive: b.recursive,
-                    recursive_readonly: false,
+                    recursive_readonly: b.recursive_read_only,
                     create_host_path: b.create_missing,
                 },
             },

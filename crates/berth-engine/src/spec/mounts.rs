@@ -121,6 +121,9 @@ pub struct HostBind {
     pub propagation: &'static str,
     /// `rbind`, unless `bind-nonrecursive`.
     pub recursive: bool,
+    /// `rro`: submounts read-only too (the CRI's `recursive_read_only`); Docker's parsers
+    /// never set it.
+    pub recursive_read_only: bool,
     /// dockerd creates a missing source directory for `-v`; `--mount` refuses it.
     pub create_missing: bool,
     /// The `-v` mode text, shown as `Mode` by inspect.
@@ -228,6 +231,7 @@ pub fn parse_bind(spec: &str) -> Result<MountRequest, SpecError> {
             read_only,
             propagation: propagation.unwrap_or("rprivate"),
             recursive: true,
+            recursive_read_only: false,
             create_missing: true,
             mode: mode.to_string(),
         }));
@@ -305,6 +309,7 @@ pub fn parse_mount(m: &MountSpec) -> Result<MountRequest, SpecError> {
                 read_only: m.read_only,
                 propagation,
                 recursive: !opts.non_recursive,
+                recursive_read_only: false,
                 create_missing: opts.create_mountpoint,
                 mode: String::new(),
             }))
@@ -509,7 +514,7 @@ pub(crate) fn bind_mount(
     read_only: bool,
     propagation: &str,
 ) -> Mount {
-    host_bind_mount(source, destination, read_only, propagation, true)
+    host_bind_mount(source, destination, read_only, propagation, true, false)
 }
 
 fn host_bind_mount(
@@ -518,6 +523,7 @@ fn host_bind_mount(
     read_only: bool,
     propagation: &str,
     recursive: bool,
+    recursive_read_only: bool,
 ) -> Mount {
     let mut m = Mount::default();
     m.set_destination(destination.to_path_buf());
@@ -526,6 +532,9 @@ fn host_bind_mount(
     let mut options = vec![if recursive { "rbind" } else { "bind" }.to_string()];
     if read_only {
         options.push("ro".into());
+    }
+    if recursive_read_only {
+        options.push("rro".into());
     }
     options.push(propagation.to_string());
     m.set_options(Some(options));
@@ -576,6 +585,7 @@ impl UserMounts {
                     b.read_only,
                     b.propagation,
                     b.recursive,
+                    b.recursive_read_only,
                 ));
                 self.points.push(MountPoint {
                     kind: MountType::Bind,
@@ -681,12 +691,7 @@ pub(crate) fn model_user_mounts(storage: &model::Storage) -> Result<UserMounts, 
                 create_host_path,
             } => {
                 if *recursive_readonly {
-                    // berth-runtime has no `rro` (MOUNT_ATTR_RDONLY with AT_RECURSIVE) yet;
-                    // a plain `ro` would leave submounts writable, so refuse rather than lie.
-                    return Err(SpecError::Unsupported {
-                        option: "recursive read-only mount",
-                        value: m.target.display().to_string(),
-                    });
+                    check_recursive_read_only(m, *recursive, *propagation)?;
                 }
                 MountRequest::Bind(HostBind {
                     source: source.clone(),
@@ -694,6 +699,7 @@ pub(crate) fn model_user_mounts(storage: &model::Storage) -> Result<UserMounts, 
                     read_only: m.readonly,
                     propagation: propagation_str(*propagation),
                     recursive: *recursive,
+                    recursive_read_only: *recursive_readonly,
                     create_missing: *create_host_path,
                     mode: String::new(),
                 })
@@ -724,6 +730,33 @@ pub(crate) fn model_user_mounts(storage: &model::Storage) -> Result<UserMounts, 
         out.add(request)?;
     }
     Ok(out)
+}
+
+/// What `rro` needs, as containerd and CRI-O refuse it otherwise: a read-only mount, the
+/// submounts it is to cover, and private propagation (a mount propagated in later would not be
+/// read-only).
+fn check_recursive_read_only(
+    m: &model::MountRequest,
+    recursive: bool,
+    propagation: model::Propagation,
+) -> Result<(), SpecError> {
+    let reason = if !m.readonly {
+        "needs a read-only mount"
+    } else if !recursive {
+        "needs a recursive bind"
+    } else if !matches!(
+        propagation,
+        model::Propagation::Private | model::Propagation::Rprivate
+    ) {
+        "needs private propagation"
+    } else {
+        return Ok(());
+    };
+    Err(invalid(
+        "recursive read-only mount",
+        m.target.display(),
+        reason,
+    ))
 }
 
 fn propagation_str(p: model::Propagation) -> &'static str {

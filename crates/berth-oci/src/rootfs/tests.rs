@@ -377,3 +377,78 @@ fn finalize_masks_and_makes_root_readonly() {
         .any(|l| l.starts_with("mount - / - MS_RDONLY") && l.contains("MS_REMOUNT")));
     assert_eq!(lines.last().unwrap(), "mount - / - MS_REC | MS_SHARED -");
 }
+
+#[test]
+fn recursive_options_set_and_clear_attributes_later_ones_winning() {
+    let opts = |o: &[&str]| {
+        parse_options(&o.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap()
+            .recursive_attrs
+    };
+    let a = opts(&["rbind", "ro", "rro", "rnosuid", "rdev"]);
+    assert_eq!(a.set, MountAttrs::RDONLY | MountAttrs::NOSUID);
+    assert_eq!(a.clear, MountAttrs::NODEV);
+    let a = opts(&["rro", "rrw"]);
+    assert_eq!(
+        (a.set, a.clear),
+        (MountAttrs::default(), MountAttrs::RDONLY)
+    );
+    // An atime mode replaces the whole field, which the kernel wants cleared to change it.
+    let a = opts(&["rnoatime", "rstrictatime"]);
+    assert_eq!(
+        (a.set, a.clear),
+        (MountAttrs::STRICTATIME, MountAttrs::ATIME)
+    );
+    let a = opts(&["rnoatime", "ratime"]);
+    assert_eq!((a.set, a.clear), (MountAttrs::RELATIME, MountAttrs::ATIME));
+    assert!(!a.is_empty());
+    // Not passed to the kernel as mount data, nor taken for their one-mount counterparts.
+    let o = parse_options(&["rro".into(), "rnoexec".into()]).unwrap();
+    assert!(o.data.is_empty() && o.flags.is_empty(), "{o:?}");
+    assert!(opts(&["ro", "nosuid"]).is_empty());
+}
+
+#[test]
+fn recursive_options_are_set_on_the_bound_tree_after_the_remount() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let src = tempfile::tempdir().unwrap();
+    let mounts = [
+        mount(
+            "/data",
+            "bind",
+            &src.path().display().to_string(),
+            &["rbind", "ro", "rro", "rprivate"],
+        ),
+        mount(
+            "/plain",
+            "bind",
+            &src.path().display().to_string(),
+            &["rbind", "ro"],
+        ),
+    ];
+    let sys = RecordingSyscall::default();
+    prepare(&ctx(root, &mounts), &[], &sys).unwrap();
+    let lines = sys.lines();
+    let r = root.display();
+    let at = lines
+        .iter()
+        .position(|l| *l == format!("mount_setattr {r}/data recursive set=0x1 clear=0x0"))
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert!(
+        lines[at - 1].starts_with(&format!("mount - {r}/data - MS_RDONLY | MS_REMOUNT")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[at + 1].starts_with(&format!("mount - {r}/data - MS_REC | MS_PRIVATE")),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("mount_setattr"))
+            .count(),
+        1,
+        "{lines:#?}"
+    );
+}

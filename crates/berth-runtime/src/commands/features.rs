@@ -14,16 +14,20 @@ pub fn features() -> Result<i32> {
     if std::path::Path::new("/proc/self/ns/time").exists() {
         namespaces.insert(5, "time");
     }
+    // The recursive ones (`rro`, ...) come from the table the mount code applies.
+    let mut mount_options: Vec<&str> = "async atime bind defaults dev diratime dirsync exec idmap \
+        lazytime loud mand noatime nodev nodiratime noexec nolazytime nomand norelatime \
+        nostrictatime nosuid private rbind relatime remount ridmap ro rprivate rshared rslave \
+        runbindable rw shared silent slave strictatime suid sync tmpcopyup unbindable"
+        .split_whitespace()
+        .chain(berth_oci::rootfs::recursive_option_names())
+        .collect();
+    mount_options.sort_unstable();
     let doc = json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": berth_oci::OCI_VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-        "mountOptions": [
-            "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap", "lazytime", "loud", "mand",
-            "noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand", "norelatime", "nostrictatime",
-            "nosuid", "private", "rbind", "relatime", "remount", "ridmap", "ro", "rprivate", "rshared", "rslave", "runbindable",
-            "rw", "shared", "silent", "slave", "strictatime", "suid", "sync", "tmpcopyup", "unbindable"
-        ],
+        "mountOptions": mount_options,
         "linux": {
             "namespaces": namespaces,
             "capabilities": caps,

@@ -1082,24 +1082,41 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
 }
 
 #[test]
-fn recursive_read_only_is_refused_until_the_runtime_has_it() {
+fn recursive_read_only_bind_gets_rro_and_needs_ro_rbind_private() {
     use crate::model::{MountKind, MountRequest, Propagation, Storage};
-    let storage = Storage {
+    let storage = |readonly, recursive, propagation| Storage {
         mounts: vec![MountRequest {
             target: "/ro".into(),
-            readonly: true,
+            readonly,
             kind: MountKind::Bind {
                 source: "/srv".into(),
-                propagation: Propagation::Rprivate,
-                recursive: true,
+                propagation,
+                recursive,
                 recursive_readonly: true,
                 create_host_path: false,
             },
         }],
         ..Default::default()
     };
-    let err = crate::spec::model_user_mounts(&storage).unwrap_err();
-    assert!(matches!(err, SpecError::Unsupported { .. }), "{err}");
+    let out = crate::spec::model_user_mounts(&storage(true, true, Propagation::Rprivate)).unwrap();
+    assert_eq!(
+        out.mounts[0].options().clone().unwrap(),
+        ["rbind", "ro", "rro", "rprivate"]
+    );
+    // A plain `ro` instead would leave the submounts writable: refused, naming the target.
+    for (readonly, recursive, propagation, reason) in [
+        (false, true, Propagation::Rprivate, "read-only"),
+        (true, false, Propagation::Rprivate, "recursive"),
+        (true, true, Propagation::Rslave, "private propagation"),
+    ] {
+        let err =
+            crate::spec::model_user_mounts(&storage(readonly, recursive, propagation)).unwrap_err();
+        assert!(
+            matches!(err, SpecError::InvalidValue { ref value, .. } if value == "/ro"),
+            "{err}"
+        );
+        assert!(err.to_string().contains(reason), "{err}");
+    }
 }
 
 /// The CRI's hugepage limits and raw cgroup v2 files reach the spec, and the live update

@@ -7,6 +7,7 @@ fn host(src: &str, dst: &str, ro: bool, prop: &'static str) -> MountRequest {
         read_only: ro,
         propagation: prop,
         recursive: true,
+        recursive_read_only: false,
         create_missing: true,
         mode: String::new(),
     })
@@ -181,6 +182,7 @@ fn mount_flag_is_validated_like_moby() {
             read_only: true,
             propagation: "rshared",
             recursive: false,
+            recursive_read_only: false,
             create_missing: false,
             mode: String::new(),
         })
