@@ -90,10 +90,14 @@ pub(super) async fn status(
     Ok(Response::new(StatusResponse {
         status: Some(RuntimeStatus { conditions }),
         info,
-        // One handler, the default; the features come with pods.
+        // One handler, the default. The kubelet refuses recursive read-only mounts unless
+        // the handler says it has them.
         runtime_handlers: vec![RuntimeHandler {
             name: String::new(),
-            features: Some(RuntimeHandlerFeatures::default()),
+            features: Some(RuntimeHandlerFeatures {
+                recursive_read_only_mounts: berth_engine::host::recursive_readonly_mounts(),
+                user_namespaces: false,
+            }),
         }],
         features: Some(RuntimeFeatures::default()),
     }))

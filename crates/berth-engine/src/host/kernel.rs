@@ -29,3 +29,9 @@ pub(super) fn parse_release(release: &str) -> Option<(u32, u32)> {
     let mut parts = release.split(|c: char| !c.is_ascii_digit());
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
+
+/// Whether bind mounts can be made read-only with everything below them (`rro`, through
+/// `mount_setattr`, Linux 5.12+): the CRI advertises it per runtime handler.
+pub fn recursive_readonly_mounts() -> bool {
+    berth_sys::newmount::mount_setattr_supported()
+}
