@@ -334,14 +334,20 @@ async fn exit_reasons_errors_and_the_pods_stop_and_remove_take_its_containers() 
     import(&d, "busybox:reasons", "CMD [\"sh\"]");
     let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
 
-    let done = create(
-        &mut c,
-        &pod_id,
-        &sandbox,
-        container_config("done", "busybox:reasons", "exit 0"),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    let mut done = container_config("done", "busybox:reasons", "exit 0");
+    if let Some(sc) = done
+        .linux
+        .as_mut()
+        .and_then(|l| l.security_context.as_mut())
+    {
+        sc.run_as_user = Some(Int64Value { value: 1234 });
+        sc.run_as_group = Some(Int64Value { value: 5678 });
+        sc.supplemental_groups = vec![42];
+        sc.supplemental_groups_policy = SupplementalGroupsPolicy::Strict.into();
+    }
+    let done = create(&mut c, &pod_id, &sandbox, done)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
     let failed = create(
         &mut c,
         &pod_id,
@@ -380,6 +386,11 @@ async fn exit_reasons_errors_and_the_pods_stop_and_remove_take_its_containers() 
     }
     let s = exited(&mut c, &done).await;
     assert_eq!((s.exit_code, s.reason.as_str()), (0, "Completed"), "{s:?}");
+    let user = s.user.and_then(|u| u.linux).unwrap_or_default();
+    assert_eq!(
+        (user.uid, user.gid, user.supplemental_groups),
+        (1234, 5678, vec![5678, 42])
+    );
     let s = exited(&mut c, &failed).await;
     assert_eq!((s.exit_code, s.reason.as_str()), (3, "Error"), "{s:?}");
     let s = exited(&mut c, &hungry).await;

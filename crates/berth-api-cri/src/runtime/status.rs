@@ -99,7 +99,11 @@ pub(super) async fn status(
                 user_namespaces: false,
             }),
         }],
-        features: Some(RuntimeFeatures::default()),
+        // Strict supplemental groups are resolved at start (berth-engine spec::resolve_user).
+        features: Some(RuntimeFeatures {
+            supplemental_groups_policy: true,
+            user_namespaces_host_network: false,
+        }),
     }))
 }
 

@@ -12,13 +12,14 @@ use crate::spec::{self, MountType, SeccompHost, SpecContext};
 use crate::{Engine, Error, Result};
 
 impl Engine {
-    /// Everything before the shim, on a blocking thread: rootfs mount, /etc files, the spec.
+    /// Everything before the shim, on a blocking thread: rootfs mount, /etc files, the spec;
+    /// the shim command and the ids the process will run with.
     pub(super) fn prepare_bundle(
         &self,
         store: &berth_store::Store,
         c: &Container,
         net: &crate::networks::NetSetup,
-    ) -> Result<ShimCommand> {
+    ) -> Result<(ShimCommand, spec::ResolvedUser)> {
         let bundle = self.bundle_dir(&c.id);
         let rootfs = bundle.join("rootfs");
         std::fs::create_dir_all(&rootfs).map_err(io_err("create", &rootfs))?;
@@ -44,10 +45,11 @@ impl Engine {
             .clone()
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| image_cfg.user.clone());
-        let user = spec::resolve_user(&user, &c.config.spec.security.groups, &rootfs)?;
+        let security = &c.config.spec.security;
+        let user = spec::resolve_user(&user, &security.groups, security.group_policy, &rootfs)?;
         let id =
             berth_types::ContainerId::new(&c.id).map_err(|_| Error::InvalidName(c.id.clone()))?;
-        let mut ctx = SpecContext::new(id, rootfs.clone(), user);
+        let mut ctx = SpecContext::new(id, rootfs.clone(), user.clone());
         ctx.cgroup_v2 = crate::host::cgroup_v2(Path::new(crate::host::CGROUP_ROOT));
         ctx.seccomp_host = SeccompHost::native(crate::host::kernel_version());
         ctx.host_capabilities = crate::host::bounding_set();
@@ -98,7 +100,7 @@ impl Engine {
         }
         cmd.terminal = c.config.spec.process.tty;
         cmd.stdin = c.config.spec.process.stdin;
-        Ok(cmd)
+        Ok((cmd, user))
     }
 }
 

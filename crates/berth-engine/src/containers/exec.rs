@@ -295,6 +295,7 @@ impl Engine {
         let dir = self.exec_dir(&e.id);
         let cfg = e.config.clone();
         let group_add = c.config.spec.security.groups.clone();
+        let group_policy = c.config.spec.security.group_policy;
         let dir2 = dir.clone();
         let bundle2 = bundle.clone();
         let process_file = tokio::task::spawn_blocking(move || -> Result<PathBuf> {
@@ -308,6 +309,7 @@ impl Engine {
                 Some(crate::spec::resolve_user(
                     &cfg.user,
                     &group_add,
+                    group_policy,
                     &bundle2.join("rootfs"),
                 )?)
             };

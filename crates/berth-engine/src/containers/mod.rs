@@ -131,6 +131,9 @@ pub struct State {
     /// Endpoints on CNI networks while it runs (the first is the primary network).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub networks: Vec<crate::networks::Endpoint>,
+    /// The ids the process of the last start runs with (the CRI's ContainerStatus.user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<crate::spec::ResolvedUser>,
     /// Published ports while it runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<crate::networks::PublishedPort>,

@@ -52,7 +52,7 @@ impl Engine {
         let prepared = self
             .with_store(move |store| engine.prepare_bundle(store, &container, &setup))
             .await;
-        let shim_cmd = match prepared {
+        let (shim_cmd, user) = match prepared {
             Ok(v) => v,
             Err(e) => {
                 self.abort_start(&c.id, &net).await;
@@ -100,6 +100,7 @@ impl Engine {
         state.oom_killed = false;
         state.error.clear();
         state.started_at = Some(chrono::Utc::now());
+        state.user = Some(user);
         // The health monitor starts this run from `starting`.
         state.health = None;
         state.networks.clone_from(&net.endpoints);

@@ -4,9 +4,10 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::error::SpecError;
+use crate::model::GroupPolicy;
 
 /// The ids the container process runs with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResolvedUser {
     pub uid: u32,
     pub gid: u32,
@@ -21,14 +22,18 @@ pub struct ResolvedUser {
 /// Reads `/etc/passwd` and `/etc/group` of `rootfs`, resolving symlinks as if `rootfs` were `/`,
 /// so a malicious image cannot make the daemon read host files. Missing files count as empty,
 /// which still allows numeric ids.
+///
+/// `policy` [`GroupPolicy::Strict`] leaves out the groups /etc/group makes the user a member of
+/// (the CRI's SupplementalGroupsPolicy): only the primary group and `group_add` remain.
 pub fn resolve_user(
     user: &str,
     group_add: &[String],
+    policy: GroupPolicy,
     rootfs: &Path,
 ) -> Result<ResolvedUser, SpecError> {
     let passwd = read_in_root(rootfs, "etc/passwd")?;
     let group = read_in_root(rootfs, "etc/group")?;
-    resolve_from(user, group_add, &passwd, &group)
+    resolve_from(user, group_add, policy, &passwd, &group)
 }
 
 struct PasswdEntry<'a> {
@@ -75,6 +80,7 @@ fn group_entries(text: &str) -> impl Iterator<Item = GroupEntry<'_>> {
 fn resolve_from(
     spec: &str,
     group_add: &[String],
+    policy: GroupPolicy,
     passwd: &str,
     group: &str,
 ) -> Result<ResolvedUser, SpecError> {
@@ -101,6 +107,7 @@ fn resolve_from(
     let mut supplementary = Vec::new();
     match group_arg.filter(|g| !g.is_empty()) {
         Some(g) => gid = lookup_group(g, group)?,
+        None if policy == GroupPolicy::Strict => {}
         None => {
             if let Some(name) = user_name {
                 supplementary = group_entries(group)

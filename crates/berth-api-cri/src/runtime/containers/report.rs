@@ -85,7 +85,14 @@ pub(in crate::runtime) fn container_status(pc: &PodContainer) -> proto::Containe
         }),
         image_id: c.image_id.to_string(),
         stop_signal: stop_signal(spec.process.stop_signal.as_deref()).into(),
-        ..proto::ContainerStatus::default()
+        // Known once started: the ids are resolved in the image's /etc files at start.
+        user: c.state.user.as_ref().map(|u| proto::ContainerUser {
+            linux: Some(proto::LinuxContainerUser {
+                uid: i64::from(u.uid),
+                gid: i64::from(u.gid),
+                supplemental_groups: u.additional_gids.iter().copied().map(i64::from).collect(),
+            }),
+        }),
     }
 }
 

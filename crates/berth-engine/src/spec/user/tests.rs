@@ -23,7 +23,8 @@ fn fake_rootfs() -> tempfile::TempDir {
 fn resolve(user: &str, add: &[&str]) -> Result<(u32, u32, Vec<u32>), SpecError> {
     let root = fake_rootfs();
     let add: Vec<String> = add.iter().map(|s| s.to_string()).collect();
-    resolve_user(user, &add, root.path()).map(|u| (u.uid, u.gid, u.additional_gids))
+    resolve_user(user, &add, GroupPolicy::Merge, root.path())
+        .map(|u| (u.uid, u.gid, u.additional_gids))
 }
 
 #[test]
@@ -52,6 +53,25 @@ fn group_add() {
     ));
 }
 
+/// The CRI's Strict policy: the image's /etc/group memberships are left out, the requested
+/// groups stay.
+#[test]
+fn strict_policy_keeps_only_the_primary_and_requested_groups() {
+    let root = fake_rootfs();
+    let strict = |user: &str, add: &[&str]| {
+        let add: Vec<String> = add.iter().map(|s| s.to_string()).collect();
+        resolve_user(user, &add, GroupPolicy::Strict, root.path())
+            .map(|u| (u.uid, u.gid, u.additional_gids))
+            .unwrap()
+    };
+    assert_eq!(strict("1000", &["1234"]), (1000, 1000, vec![1000, 1234]));
+    assert_eq!(strict("app", &[]), (1000, 1000, vec![1000]));
+    assert_eq!(
+        resolve("1000", &["1234"]).unwrap(),
+        (1000, 1000, vec![1000, 999, 1234])
+    );
+}
+
 #[test]
 fn unknown_names_fail() {
     assert!(matches!(
@@ -67,9 +87,9 @@ fn unknown_names_fail() {
 #[test]
 fn missing_files_allow_numeric_ids_only() {
     let empty = tempfile::tempdir().unwrap();
-    let r = resolve_user("12:34", &[], empty.path()).unwrap();
+    let r = resolve_user("12:34", &[], GroupPolicy::Merge, empty.path()).unwrap();
     assert_eq!((r.uid, r.gid), (12, 34));
-    assert!(resolve_user("app", &[], empty.path()).is_err());
+    assert!(resolve_user("app", &[], GroupPolicy::Merge, empty.path()).is_err());
 }
 
 #[test]
@@ -82,19 +102,24 @@ fn symlinks_cannot_escape_the_rootfs() {
     let abs = outside.path().join("passwd");
     std::os::unix::fs::symlink(&abs, root.path().join("etc/passwd")).unwrap();
     assert!(matches!(
-        resolve_user("evil", &[], root.path()),
+        resolve_user("evil", &[], GroupPolicy::Merge, root.path()),
         Err(SpecError::UserNotFound { .. })
     ));
     std::fs::remove_file(root.path().join("etc/passwd")).unwrap();
     let climbing = PathBuf::from("../../../../../../..").join(abs.strip_prefix("/").unwrap());
     std::os::unix::fs::symlink(&climbing, root.path().join("etc/passwd")).unwrap();
-    assert!(resolve_user("evil", &[], root.path()).is_err());
+    assert!(resolve_user("evil", &[], GroupPolicy::Merge, root.path()).is_err());
 
     // A link that stays inside is followed.
     std::fs::remove_file(root.path().join("etc/passwd")).unwrap();
     std::fs::write(root.path().join("etc/passwd.real"), PASSWD).unwrap();
     std::os::unix::fs::symlink("/etc/passwd.real", root.path().join("etc/passwd")).unwrap();
-    assert_eq!(resolve_user("app", &[], root.path()).unwrap().uid, 1000);
+    assert_eq!(
+        resolve_user("app", &[], GroupPolicy::Merge, root.path())
+            .unwrap()
+            .uid,
+        1000
+    );
 }
 
 #[test]
@@ -103,7 +128,7 @@ fn symlink_loops_are_reported() {
     std::fs::create_dir(root.path().join("etc")).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", root.path().join("etc/passwd")).unwrap();
     assert!(matches!(
-        resolve_user("", &[], root.path()),
+        resolve_user("", &[], GroupPolicy::Merge, root.path()),
         Err(SpecError::SymlinkLoop { .. })
     ));
 }
