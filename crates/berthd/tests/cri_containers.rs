@@ -103,6 +103,7 @@ async fn containers(c: &mut Cri, filter: ContainerFilter) -> Vec<String> {
 
 /// Waits until the container has exited; its final status.
 async fn exited(c: &mut Cri, id: &str) -> ContainerStatus {
+    let mut last = None;
     for _ in 0..300 {
         let s = container_status(c, id)
             .await
@@ -110,27 +111,34 @@ async fn exited(c: &mut Cri, id: &str) -> ContainerStatus {
         if s.state == ContainerState::ContainerExited as i32 {
             return s;
         }
+        last = Some(s);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("container {id} never exited");
+    panic!("container {id} never exited: {last:?}");
 }
 
 fn ns_of(pid: i32, ns: &str) -> PathBuf {
     std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The process running `sleep 1000 <marker>`.
+/// The process running `sleep 1000 <marker>`, once the container's shell has exec'd it.
 fn host_pid_with(marker: u16) -> i32 {
     let want = format!("sleep\01000\0{marker}\0");
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .find(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == want.as_bytes())
-        })
-        .unwrap_or_else(|| panic!("no process runs {want:?}"))
+    let find = || {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .find(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == want.as_bytes())
+            })
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || find().is_some()),
+        "no process runs {want:?}"
+    );
+    find().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -615,4 +623,90 @@ async fn a_privileged_pod_and_container_get_the_hosts_capabilities() {
     );
     stop(&mut c, &pod_id).await;
     remove(&mut c, &pod_id).await;
+}
+
+/// A `kill -9` of berthd: a running container keeps running and is watched again, one that
+/// exited meanwhile is EXITED with its code; both stop and go with their pod.
+#[tokio::test]
+async fn containers_survive_a_crash_of_berthd() {
+    let Some((mut d, net)) = daemon("bridge", None) else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    import(&d, "busybox:crash", "CMD [\"sh\"]");
+    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
+    let marker = free_port();
+    let mut ids = Vec::new();
+    for (name, script) in [
+        ("kept", format!("exec sleep 1000 {marker}")),
+        // Exits once the test removes the file, while berthd is down.
+        (
+            "gone",
+            "touch /tmp/hold; while [ -e /tmp/hold ]; do sleep 0.1; done; exit 7".into(),
+        ),
+    ] {
+        let id = create(
+            &mut c,
+            &pod_id,
+            &sandbox,
+            container_config(name, "busybox:crash", &script),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+        start(&mut c, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+        ids.push(id);
+    }
+    let [kept, gone] = &ids[..] else {
+        unreachable!()
+    };
+    let kept_pid = host_pid_with(marker);
+    let hold = || {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .map(|pid| PathBuf::from(format!("/proc/{pid}/root/tmp/hold")))
+            .find(|p| p.exists())
+    };
+    assert!(eventually(Duration::from_secs(10), || hold().is_some()));
+    drop(c);
+
+    d.kill9();
+    if let Some(path) = hold() {
+        std::fs::remove_file(path).unwrap_or_else(|e| panic!("{e}"));
+    }
+    d.spawn();
+
+    let mut c = connect(&d.cri_socket).await;
+    let s = container_status(&mut c, kept)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.state, ContainerState::ContainerRunning as i32, "{s:?}");
+    assert!(std::fs::metadata(format!("/proc/{kept_pid}")).is_ok());
+    let s = exited(&mut c, gone).await;
+    assert_eq!(
+        (s.exit_code, s.reason.as_str()),
+        (7, "Error"),
+        "{s:?}\n{}",
+        d.log()
+    );
+    // Watched again: its stop is seen.
+    c.runtime
+        .stop_container(StopContainerRequest {
+            container_id: kept.clone(),
+            timeout: 5,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = exited(&mut c, kept).await;
+    assert_eq!(s.exit_code, 143, "{s:?}");
+    stop(&mut c, &pod_id).await;
+    remove(&mut c, &pod_id).await;
+    assert!(containers(&mut c, ContainerFilter::default())
+        .await
+        .is_empty());
 }

@@ -10,12 +10,8 @@ impl Engine {
     /// Re-attaches to the shims of containers that were running when berthd last stopped; a
     /// shim that is gone means its container exited while we were away.
     pub(crate) async fn restore(&self) -> Result<()> {
-        let containers = self
-            .list_containers(super::ListOptions {
-                all: true,
-                ..Default::default()
-            })
-            .await?;
+        // Every owner's: a pod's containers run on their shims across a restart too.
+        let containers = self.all_containers().await?;
         for c in containers {
             let dir = self.shim_dir(&c.id);
             let shim_alive = tokio::task::spawn_blocking(move || Control::connect(&dir).is_ok())
