@@ -23,6 +23,7 @@ mod remove;
 mod restore;
 mod run;
 mod sandbox_spec;
+mod stats;
 mod status;
 mod stop;
 
@@ -40,6 +41,7 @@ pub use berth_cni::Protocol;
 pub use containers::{PodContainer, PodContainerFilter, PodContainerMetadata, PodContainerRequest};
 pub use error::PodError;
 pub use list::PodFilter;
+pub use stats::{LayerUsage, PodContainerStats, PodStats};
 
 use crate::{Engine, Error, Result};
 
