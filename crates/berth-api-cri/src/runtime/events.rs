@@ -12,11 +12,15 @@ use berth_engine::Engine;
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
+use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::Runtime;
 use crate::error;
 use crate::proto::{ContainerEventResponse, ContainerEventType, GetEventsRequest};
+
+/// Events converted but not yet read by a slow client; the engine's bus buffers beyond.
+const QUEUE: usize = 64;
 
 pub(super) type ContainerEvents =
     Pin<Box<dyn Stream<Item = Result<ContainerEventResponse, Status>> + Send>>;
@@ -43,15 +47,30 @@ pub(super) async fn get_container_events(
         .into_iter()
         .map(|c| (c.container.id, c.pod_id))
         .collect();
-    let subscription = Subscription {
+    let mut subscription = Subscription {
         engine: rt.engine.clone(),
         events,
         pods,
     };
-    // Ends when the engine's bus closes, or when the client goes (the stream is dropped).
-    let stream = futures_util::stream::unfold(subscription, |mut s| async move {
-        let event = s.next().await?;
-        Some((Ok(event), s))
+    // Converted as they come, not as the client reads: a container's record (and its pod)
+    // must still be there, as when containerd builds its events. Ends with the engine's bus
+    // or the client.
+    let (tx, rx) = mpsc::channel(QUEUE);
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                event = subscription.next() => event,
+                () = tx.closed() => None,
+            };
+            let Some(event) = event else { break };
+            if tx.send(Ok(event)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let event = rx.recv().await?;
+        Some((event, rx))
     });
     Ok(Response::new(Box::pin(stream)))
 }
