@@ -3,7 +3,7 @@
 //! second sample, the working set covers the allocation, the writable layer the file, the
 //! pod's eth0 counts the traffic); ListContainerStats' filters and a created container's
 //! stats without cpu or memory; NotFound for unknown ids; GetContainerEvents streaming a
-//! container's life in order; the RPCs berth answers Unimplemented or leaves as they are.
+//! pod's and its container's lives in order; the RPCs berth answers Unimplemented or leaves as they are.
 
 mod cri;
 
@@ -298,20 +298,20 @@ async fn a_busy_container_and_its_pod_report_cpu_memory_layer_and_network() {
 }
 
 #[tokio::test]
-async fn container_events_stream_a_containers_life_in_order() {
+async fn container_events_stream_a_pods_and_its_containers_life_in_order() {
     let Some((d, net)) = daemon("bridge", None) else {
         return;
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
     let mut c = connect(&d.cri_socket).await;
     import(&d, "busybox:events", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
     let mut events = c
         .runtime
         .get_container_events(GetEventsRequest {})
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .into_inner();
+    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
     // A Docker container's life on the same engine is not a CRI event.
     d.berth(&["run", "--rm", "busybox:events", "true"]).ok();
     let id = create(
@@ -332,41 +332,43 @@ async fn container_events_stream_a_containers_life_in_order() {
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    stop(&mut c, &pod_id).await;
+    remove(&mut c, &pod_id).await;
 
+    use ContainerEventType::*;
+    let expected = [
+        (&pod_id, ContainerCreatedEvent),
+        (&pod_id, ContainerStartedEvent),
+        (&id, ContainerCreatedEvent),
+        (&id, ContainerStartedEvent),
+        (&id, ContainerStoppedEvent),
+        (&id, ContainerDeletedEvent),
+        (&pod_id, ContainerStoppedEvent),
+        (&pod_id, ContainerDeletedEvent),
+    ];
     let mut seen = Vec::new();
-    while seen.len() < 4 {
+    while seen.len() < expected.len() {
         let event = tokio::time::timeout(Duration::from_secs(30), events.message())
             .await
             .unwrap_or_else(|_| panic!("no event after {seen:?}"))
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("the stream ended after {seen:?}"));
-        assert_eq!(
-            event.container_id, id,
-            "only the pod's container: {event:?}"
-        );
         assert!(event.created_at > 0);
-        let pod = event.pod_sandbox_status.clone().unwrap_or_default();
-        assert_eq!(pod.id, pod_id);
-        let listed = event.containers_statuses.iter().any(|s| s.id == id);
         let kind = ContainerEventType::try_from(event.container_event_type)
             .unwrap_or_else(|e| panic!("{e}"));
-        // The pod's containers as they are when the event is sent: gone once deleted.
-        assert_eq!(
-            listed,
-            kind != ContainerEventType::ContainerDeletedEvent,
-            "{event:?}"
-        );
-        seen.push(kind);
+        // The pod as it is when the event is sent: none once deleted.
+        let pod = event.pod_sandbox_status.as_ref().map(|p| p.id.as_str());
+        let deleted_pod = event.container_id == pod_id && kind == ContainerDeletedEvent;
+        assert_eq!(pod, (!deleted_pod).then_some(pod_id.as_str()), "{event:?}");
+        // Its containers likewise: the container among them from created to stopped.
+        let listed = event.containers_statuses.iter().any(|s| s.id == id);
+        let live = event.container_id == id && kind != ContainerDeletedEvent;
+        assert_eq!(listed, live, "{event:?}");
+        seen.push((event.container_id, kind));
     }
-    assert_eq!(
-        seen,
-        [
-            ContainerEventType::ContainerCreatedEvent,
-            ContainerEventType::ContainerStartedEvent,
-            ContainerEventType::ContainerStoppedEvent,
-            ContainerEventType::ContainerDeletedEvent,
-        ]
-    );
+    let expected: Vec<(String, ContainerEventType)> =
+        expected.iter().map(|(id, k)| ((*id).clone(), *k)).collect();
+    assert_eq!(seen, expected);
 }
 
 #[tokio::test]
