@@ -1,7 +1,7 @@
 //! Engine samples as the CRI's stats, after containerd's `container_stats_list.go` and
 //! `sandbox_stats_linux.go`; and the CPU rate over consecutive samples.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use berth_engine::containers::CgroupStats;
@@ -134,12 +134,8 @@ fn cpu(id: &str, cg: &CgroupStats, read: DateTime<Utc>, rates: &CpuRates) -> Opt
 }
 
 /// memory.stat's value under its v1 (hierarchical `total_*`) or v2 name.
-fn stat(cg_raw: &std::collections::BTreeMap<String, u64>, v1: &str, v2: &str) -> u64 {
-    cg_raw
-        .get(v1)
-        .or_else(|| cg_raw.get(v2))
-        .copied()
-        .unwrap_or(0)
+fn stat(raw: &BTreeMap<String, u64>, v1: &str, v2: &str) -> u64 {
+    raw.get(v1).or_else(|| raw.get(v2)).copied().unwrap_or(0)
 }
 
 fn memory(cg: &CgroupStats, at: i64) -> Option<MemoryUsage> {
