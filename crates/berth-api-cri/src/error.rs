@@ -134,10 +134,28 @@ impl From<RequestError> for Status {
     }
 }
 
-/// The answer of an RPC that comes with the pods and containers work.
+/// The answer of an RPC that comes with later work.
 pub(crate) fn not_yet(rpc: &str) -> Status {
     Status::unimplemented(format!(
-        "{rpc} is not implemented yet: berth's CRI serves images, version, status, runtime \
-         config and pod sandboxes so far (docs/cri.md)"
+        "{rpc} is not implemented yet: docs/cri.md lists the RPCs berth's CRI serves"
     ))
+}
+
+/// ListMetricDescriptors' and ListPodSandboxMetrics' answer. The kubelet asks for them only
+/// with its PodAndContainerStatsFromCRI gate, for cAdvisor-style metrics; containerd 2.0 and
+/// 2.1 answered Unimplemented too (2.2 added them), and the kubelet then keeps to the stats.
+pub(crate) fn no_metrics(rpc: &str) -> Status {
+    Status::unimplemented(format!(
+        "{rpc} is not implemented: berth reports no cAdvisor-style metrics, only \
+         ListContainerStats and ListPodSandboxStats"
+    ))
+}
+
+/// CheckpointContainer's answer: checkpoints are CRIU images, and berth's runtime has no
+/// CRIU support.
+pub(crate) fn no_checkpoint() -> Status {
+    Status::unimplemented(
+        "CheckpointContainer is not supported: checkpointing needs CRIU, which berth's \
+         runtime does not support",
+    )
 }

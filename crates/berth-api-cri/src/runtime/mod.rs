@@ -1,27 +1,34 @@
-//! The CRI RuntimeService: one file per RPC or small group (as containerd's CRI server). Pod
-//! sandboxes are served (`pods/`); containers come with later work, until then their RPCs
-//! answer Unimplemented, naming themselves.
+//! The CRI RuntimeService: one file per RPC or small group (as containerd's CRI server): pod
+//! sandboxes (`pods/`), their containers (`containers/`), stats (`stats/`) and container
+//! events (`events.rs`). RPCs that come with later work answer Unimplemented, naming
+//! themselves.
 
 mod config;
 mod containers;
+mod events;
 mod pods;
+mod stats;
 mod status;
 mod version;
 
 use berth_engine::Engine;
 use tonic::{Request, Response, Status};
 
-use crate::error::not_yet;
+use crate::error::{no_checkpoint, no_metrics, not_yet};
 use crate::proto::runtime_service_server::RuntimeService;
 use crate::proto::*;
 
 pub(crate) struct Runtime {
     engine: Engine,
+    cpu_rates: stats::CpuRates,
 }
 
 impl Runtime {
     pub(crate) fn new(engine: Engine) -> Self {
-        Self { engine }
+        Self {
+            engine,
+            cpu_rates: stats::CpuRates::default(),
+        }
     }
 }
 
@@ -34,7 +41,7 @@ impl RuntimeService for Runtime {
     type StreamContainersStream = Pending<StreamContainersResponse>;
     type StreamContainerStatsStream = Pending<StreamContainerStatsResponse>;
     type StreamPodSandboxStatsStream = Pending<StreamPodSandboxStatsResponse>;
-    type GetContainerEventsStream = Pending<ContainerEventResponse>;
+    type GetContainerEventsStream = events::ContainerEvents;
     type StreamPodSandboxMetricsStream = Pending<StreamPodSandboxMetricsResponse>;
 
     async fn version(
@@ -173,16 +180,16 @@ impl RuntimeService for Runtime {
 
     async fn container_stats(
         &self,
-        _: Request<ContainerStatsRequest>,
+        request: Request<ContainerStatsRequest>,
     ) -> Result<Response<ContainerStatsResponse>, Status> {
-        Err(not_yet("ContainerStats"))
+        stats::container_stats(self, request).await
     }
 
     async fn list_container_stats(
         &self,
-        _: Request<ListContainerStatsRequest>,
+        request: Request<ListContainerStatsRequest>,
     ) -> Result<Response<ListContainerStatsResponse>, Status> {
-        Err(not_yet("ListContainerStats"))
+        stats::list_container_stats(self, request).await
     }
 
     async fn stream_container_stats(
@@ -194,16 +201,16 @@ impl RuntimeService for Runtime {
 
     async fn pod_sandbox_stats(
         &self,
-        _: Request<PodSandboxStatsRequest>,
+        request: Request<PodSandboxStatsRequest>,
     ) -> Result<Response<PodSandboxStatsResponse>, Status> {
-        Err(not_yet("PodSandboxStats"))
+        stats::pod_sandbox_stats(self, request).await
     }
 
     async fn list_pod_sandbox_stats(
         &self,
-        _: Request<ListPodSandboxStatsRequest>,
+        request: Request<ListPodSandboxStatsRequest>,
     ) -> Result<Response<ListPodSandboxStatsResponse>, Status> {
-        Err(not_yet("ListPodSandboxStats"))
+        stats::list_pod_sandbox_stats(self, request).await
     }
 
     async fn stream_pod_sandbox_stats(
@@ -231,28 +238,28 @@ impl RuntimeService for Runtime {
         &self,
         _: Request<CheckpointContainerRequest>,
     ) -> Result<Response<CheckpointContainerResponse>, Status> {
-        Err(not_yet("CheckpointContainer"))
+        Err(no_checkpoint())
     }
 
     async fn get_container_events(
         &self,
-        _: Request<GetEventsRequest>,
+        request: Request<GetEventsRequest>,
     ) -> Result<Response<Self::GetContainerEventsStream>, Status> {
-        Err(not_yet("GetContainerEvents"))
+        events::get_container_events(self, request).await
     }
 
     async fn list_metric_descriptors(
         &self,
         _: Request<ListMetricDescriptorsRequest>,
     ) -> Result<Response<ListMetricDescriptorsResponse>, Status> {
-        Err(not_yet("ListMetricDescriptors"))
+        Err(no_metrics("ListMetricDescriptors"))
     }
 
     async fn list_pod_sandbox_metrics(
         &self,
         _: Request<ListPodSandboxMetricsRequest>,
     ) -> Result<Response<ListPodSandboxMetricsResponse>, Status> {
-        Err(not_yet("ListPodSandboxMetrics"))
+        Err(no_metrics("ListPodSandboxMetrics"))
     }
 
     async fn stream_pod_sandbox_metrics(
@@ -271,8 +278,8 @@ impl RuntimeService for Runtime {
 
     async fn update_pod_sandbox_resources(
         &self,
-        _: Request<UpdatePodSandboxResourcesRequest>,
+        request: Request<UpdatePodSandboxResourcesRequest>,
     ) -> Result<Response<UpdatePodSandboxResourcesResponse>, Status> {
-        Err(not_yet("UpdatePodSandboxResources"))
+        pods::update_pod_sandbox_resources(self, request).await
     }
 }

@@ -236,7 +236,7 @@ fn apply_update(c: &Container, req: &UpdateRequest) -> Result<Container> {
 
 impl Engine {
     /// The container's cgroup, located from its bundle's `linux.cgroupsPath`.
-    fn cgroup(&self, id: &str) -> Result<berth_cgroups::Manager> {
+    pub(crate) fn cgroup(&self, id: &str) -> Result<berth_cgroups::Manager> {
         let config_path = self.bundle_dir(id).join("config.json");
         let text = std::fs::read(&config_path).map_err(|source| Error::Io {
             action: "read",

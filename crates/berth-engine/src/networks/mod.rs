@@ -38,6 +38,7 @@ pub use links::Link;
 pub(crate) use links::{linked, resolve as resolve_links};
 pub use ports::PublishedPort;
 pub(crate) use ports::{bindings as port_bindings, parse_key as parse_port_key};
+pub(crate) use stats::parse_net_dev;
 pub use stats::InterfaceStats;
 
 /// The default network's name, as Docker's.

@@ -49,6 +49,8 @@ pub enum PodError {
     NotStartable { id: String, status: &'static str },
     #[error("container name {name:?} is reserved for {id}")]
     NameReserved { name: String, id: String },
+    #[error("pod sandbox {pod} has no stats: {reason}")]
+    NoStats { pod: String, reason: &'static str },
     #[error("pod {id}: unreadable record: {source}")]
     Corrupt {
         id: String,
@@ -63,7 +65,9 @@ impl PodError {
             | Self::BadCgroupParent { .. }
             | Self::SeccompProfile { .. }
             | Self::AmbiguousId(_) => ErrorKind::InvalidArgument,
-            Self::NoPause | Self::NetworkNotReady(_) => ErrorKind::Unavailable,
+            Self::NoPause | Self::NetworkNotReady(_) | Self::NoStats { .. } => {
+                ErrorKind::Unavailable
+            }
             Self::NoSuchPod(_) => ErrorKind::NotFound,
             Self::NotReady(_) | Self::NotStartable { .. } => ErrorKind::Conflict,
             Self::NameReserved { .. } => ErrorKind::AlreadyExists,

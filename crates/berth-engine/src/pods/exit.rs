@@ -1,7 +1,7 @@
 //! Pause exiting on its own (killed, or the OOM killer): the sandbox is no longer ready. Its
 //! network stays until StopPodSandbox, as containerd keeps it.
 
-use super::PodPhase;
+use super::{PodEventKind, PodPhase};
 use crate::containers::wait_for_exit;
 use crate::Engine;
 
@@ -28,6 +28,7 @@ impl Engine {
             if let Err(e) = engine.save_pod_state(&id, &state).await {
                 tracing::warn!(pod = %id, error = %e, "record that pause exited");
             }
+            engine.publish_pod_event(&id, PodEventKind::Stopped);
         });
     }
 }

@@ -16,6 +16,7 @@
 
 mod containers;
 mod error;
+mod events;
 mod exit;
 mod list;
 mod network;
@@ -23,6 +24,7 @@ mod remove;
 mod restore;
 mod run;
 mod sandbox_spec;
+mod stats;
 mod status;
 mod stop;
 
@@ -39,7 +41,9 @@ use tokio::sync::OwnedMutexGuard;
 pub use berth_cni::Protocol;
 pub use containers::{PodContainer, PodContainerFilter, PodContainerMetadata, PodContainerRequest};
 pub use error::PodError;
+pub use events::{PodEvent, PodEventKind};
 pub use list::PodFilter;
+pub use stats::{LayerUsage, PodContainerStats, PodStats};
 
 use crate::{Engine, Error, Result};
 
@@ -170,10 +174,19 @@ pub struct Pod {
 }
 
 /// Per-pod operation locks: RunPodSandbox, Stop, Remove and the pause watcher of one pod
-/// never interleave.
-#[derive(Default)]
+/// never interleave. And the pods' events.
 pub(crate) struct Registry {
     ops: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    events: tokio::sync::broadcast::Sender<PodEvent>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self {
+            ops: Mutex::default(),
+            events: tokio::sync::broadcast::channel(events::CAPACITY).0,
+        }
+    }
 }
 
 impl Registry {

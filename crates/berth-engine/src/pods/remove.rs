@@ -1,6 +1,7 @@
 //! RemovePodSandbox: stops what still runs, then removes files and the record. Idempotent.
 
 use super::stop::Undo;
+use super::{PodEventKind, PodPhase};
 use crate::{Engine, Result};
 
 impl Engine {
@@ -17,11 +18,16 @@ impl Engine {
         };
         self.remove_pod_containers(&pod.id).await?;
         self.release_pod(&pod.id, &pod.state, Undo::Keep).await?;
+        // A ready pod is stopped first, as containerd's remove stops it.
+        if pod.state.phase == PodPhase::Ready {
+            self.publish_pod_event(&pod.id, PodEventKind::Stopped);
+        }
         self.remove_pod_files(&pod.id).await;
         let id = pod.id.clone();
         self.with_store(move |store| Ok(store.metadata.delete_pod(&id)?))
             .await?;
         self.inner.pods.forget(&pod.id);
+        self.publish_pod_event(&pod.id, PodEventKind::Deleted);
         Ok(())
     }
 

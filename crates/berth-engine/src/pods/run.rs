@@ -8,7 +8,7 @@ use berth_store::metadata::PodRecord;
 
 use super::sandbox_spec::{check_cgroup_parent, sandbox_spec};
 use super::stop::Undo;
-use super::{network, PodError, PodPhase, PodSpec, PodState};
+use super::{network, PodError, PodEventKind, PodPhase, PodSpec, PodState};
 use crate::containers::{hosts_file, io_err, resolv_conf, runtime};
 use crate::{Engine, Error, Result};
 
@@ -53,6 +53,8 @@ impl Engine {
             return Err(e);
         }
         self.watch_pause(id.clone(), state.shim_pid);
+        self.publish_pod_event(&id, PodEventKind::Created);
+        self.publish_pod_event(&id, PodEventKind::Started);
         Ok(id)
     }
 

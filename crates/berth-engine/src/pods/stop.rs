@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{network, PodError, PodPhase, PodState};
+use super::{network, PodError, PodEventKind, PodPhase, PodState};
 use crate::containers::{runtime, wait_for_exit};
 use crate::{Engine, Error, Result};
 
@@ -38,7 +38,12 @@ impl Engine {
             phase: PodPhase::NotReady,
             ..PodState::default()
         };
-        self.save_pod_state(&pod.id, &state).await
+        self.save_pod_state(&pod.id, &state).await?;
+        // Pause's watcher, finding the pod stopped, leaves the event to this stop.
+        if pod.state.phase == PodPhase::Ready {
+            self.publish_pod_event(&pod.id, PodEventKind::Stopped);
+        }
+        Ok(())
     }
 
     /// Kills pause, then takes the pod off its network and unpins its namespace. Each step is

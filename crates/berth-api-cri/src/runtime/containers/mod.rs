@@ -12,6 +12,7 @@ mod update;
 pub(super) use create::create_container;
 pub(super) use lifecycle::{remove_container, start_container, stop_container};
 pub(super) use list::{container_status, list_containers};
+pub(super) use report::{container_status as status_report, metadata};
 pub(super) use update::{reopen_container_log, update_container_resources};
 
 #[cfg(test)]

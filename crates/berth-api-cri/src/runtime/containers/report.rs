@@ -117,7 +117,7 @@ pub(in crate::runtime) fn container_filter(f: Option<ContainerFilter>) -> PodCon
     }
 }
 
-fn metadata(pc: &PodContainer) -> ContainerMetadata {
+pub(in crate::runtime) fn metadata(pc: &PodContainer) -> ContainerMetadata {
     ContainerMetadata {
         name: pc.metadata.name.clone(),
         attempt: pc.metadata.attempt,

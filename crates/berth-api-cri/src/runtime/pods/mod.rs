@@ -6,6 +6,7 @@ mod remove;
 mod run;
 mod status;
 mod stop;
+mod update;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -18,8 +19,9 @@ use berth_engine::pods::{
 pub(super) use list::list_pod_sandbox;
 pub(super) use remove::remove_pod_sandbox;
 pub(super) use run::run_pod_sandbox;
-pub(super) use status::pod_sandbox_status;
+pub(super) use status::{pod_sandbox_status, status};
 pub(super) use stop::stop_pod_sandbox;
+pub(super) use update::update_pod_sandbox_resources;
 
 use crate::error::RequestError;
 use crate::proto::{
@@ -149,7 +151,7 @@ fn seccomp(profile: Option<proto::SecurityProfile>, path: &str) -> Result<Seccom
     }
 }
 
-fn metadata(spec: &PodSpec) -> PodSandboxMetadata {
+pub(in crate::runtime) fn metadata(spec: &PodSpec) -> PodSandboxMetadata {
     PodSandboxMetadata {
         name: spec.name.clone(),
         uid: spec.uid.clone(),

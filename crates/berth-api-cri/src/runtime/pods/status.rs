@@ -32,7 +32,7 @@ pub(in crate::runtime) async fn pod_sandbox_status(
     }))
 }
 
-pub(super) fn status(pod: &Pod) -> PodSandboxStatus {
+pub(in crate::runtime) fn status(pod: &Pod) -> PodSandboxStatus {
     let spec = &pod.spec;
     let mode = |host: bool| {
         i32::from(if host {

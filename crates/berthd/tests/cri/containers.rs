@@ -1,0 +1,113 @@
+//! A pod's containers for the CRI tests: a ready pod with busybox, a container config, and the
+//! container calls most tests make.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use berth_testkit::{free_port, unique, Daemon};
+
+use super::*;
+
+/// A ready pod on the daemon's pod network, its logs under the daemon's root.
+pub async fn pod(d: &Daemon, net: &PodNet, c: &mut Cri) -> (String, PodSandboxConfig) {
+    let mut config = pod_config(net, free_port());
+    let logs = d.root.path().join(unique("pod-logs"));
+    std::fs::create_dir_all(&logs).unwrap_or_else(|e| panic!("{e}"));
+    config.log_directory = logs.display().to_string();
+    let (id, _) = run_ready(c, d, &config).await;
+    (id, config)
+}
+
+pub fn container_config(name: &str, image: &str, script: &str) -> ContainerConfig {
+    ContainerConfig {
+        metadata: Some(ContainerMetadata {
+            name: name.into(),
+            attempt: 0,
+        }),
+        image: spec(image),
+        command: vec!["sh".into(), "-c".into()],
+        args: vec![script.into()],
+        log_path: format!("{name}/0.log"),
+        labels: HashMap::from([("tier".to_string(), name.to_string())]),
+        annotations: HashMap::from([("berth.test/ctr".to_string(), name.to_string())]),
+        linux: Some(LinuxContainerConfig {
+            security_context: Some(LinuxContainerSecurityContext {
+                namespace_options: Some(NamespaceOption {
+                    pid: NamespaceMode::Pod.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub async fn create(
+    c: &mut Cri,
+    pod_id: &str,
+    sandbox: &PodSandboxConfig,
+    config: ContainerConfig,
+) -> Result<String, Status> {
+    c.runtime
+        .create_container(CreateContainerRequest {
+            pod_sandbox_id: pod_id.into(),
+            config: Some(config),
+            sandbox_config: Some(sandbox.clone()),
+        })
+        .await
+        .map(|r| r.into_inner().container_id)
+}
+
+pub async fn start(c: &mut Cri, id: &str) -> Result<(), Status> {
+    c.runtime
+        .start_container(StartContainerRequest {
+            container_id: id.into(),
+        })
+        .await
+        .map(|_| ())
+}
+
+pub async fn container_status(c: &mut Cri, id: &str) -> Result<ContainerStatus, Status> {
+    c.runtime
+        .container_status(ContainerStatusRequest {
+            container_id: id.into(),
+            verbose: false,
+        })
+        .await
+        .map(|r| r.into_inner().status.unwrap_or_default())
+}
+
+pub async fn containers(c: &mut Cri, filter: ContainerFilter) -> Vec<String> {
+    let mut ids: Vec<String> = c
+        .runtime
+        .list_containers(ListContainersRequest {
+            filter: Some(filter),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_inner()
+        .containers
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Waits until the container has exited; its final status.
+pub async fn exited(c: &mut Cri, id: &str) -> ContainerStatus {
+    let mut last = None;
+    for _ in 0..300 {
+        let s = container_status(c, id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        if s.state == ContainerState::ContainerExited as i32 {
+            return s;
+        }
+        last = Some(s);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("container {id} never exited: {last:?}");
+}
