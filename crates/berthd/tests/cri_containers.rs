@@ -10,69 +10,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use berth_testkit::{eventually, free_port, unique, Daemon};
+use berth_testkit::{eventually, free_port, unique};
 use cri::*;
-
-/// A pod on the daemon's pod network, ready, with busybox imported as `image`.
-async fn pod(d: &Daemon, net: &PodNet, c: &mut Cri) -> (String, PodSandboxConfig) {
-    let mut config = pod_config(net, free_port());
-    let logs = d.root.path().join(unique("pod-logs"));
-    std::fs::create_dir_all(&logs).unwrap_or_else(|e| panic!("{e}"));
-    config.log_directory = logs.display().to_string();
-    let (id, _) = run_ready(c, d, &config).await;
-    (id, config)
-}
-
-fn container_config(name: &str, image: &str, script: &str) -> ContainerConfig {
-    ContainerConfig {
-        metadata: Some(ContainerMetadata {
-            name: name.into(),
-            attempt: 0,
-        }),
-        image: spec(image),
-        command: vec!["sh".into(), "-c".into()],
-        args: vec![script.into()],
-        log_path: format!("{name}/0.log"),
-        labels: HashMap::from([("tier".to_string(), name.to_string())]),
-        annotations: HashMap::from([("berth.test/ctr".to_string(), name.to_string())]),
-        linux: Some(LinuxContainerConfig {
-            security_context: Some(LinuxContainerSecurityContext {
-                namespace_options: Some(NamespaceOption {
-                    pid: NamespaceMode::Pod.into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-async fn create(
-    c: &mut Cri,
-    pod_id: &str,
-    sandbox: &PodSandboxConfig,
-    config: ContainerConfig,
-) -> Result<String, Status> {
-    c.runtime
-        .create_container(CreateContainerRequest {
-            pod_sandbox_id: pod_id.into(),
-            config: Some(config),
-            sandbox_config: Some(sandbox.clone()),
-        })
-        .await
-        .map(|r| r.into_inner().container_id)
-}
-
-async fn start(c: &mut Cri, id: &str) -> Result<(), Status> {
-    c.runtime
-        .start_container(StartContainerRequest {
-            container_id: id.into(),
-        })
-        .await
-        .map(|_| ())
-}
 
 async fn container_status(c: &mut Cri, id: &str) -> Result<ContainerStatus, Status> {
     c.runtime
@@ -141,7 +80,7 @@ async fn a_container_runs_in_its_pods_namespaces_logs_in_cri_format_and_stops() 
     let _cleanup = RemovePods(d.cri_socket.clone());
     let mut c = connect(&d.cri_socket).await;
     import(&d, "busybox:ctr", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
+    let (pod_id, sandbox) = pod_with_logs(&d, &net, &mut c).await;
     let pause = pause_pid(
         &status(&mut c, &pod_id)
             .await
@@ -332,7 +271,7 @@ async fn exit_reasons_errors_and_the_pods_stop_and_remove_take_its_containers() 
     let _cleanup = RemovePods(d.cri_socket.clone());
     let mut c = connect(&d.cri_socket).await;
     import(&d, "busybox:reasons", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
+    let (pod_id, sandbox) = pod_with_logs(&d, &net, &mut c).await;
 
     let mut done = container_config("done", "busybox:reasons", "exit 0");
     if let Some(sc) = done
@@ -463,7 +402,7 @@ async fn resources_update_live_and_the_log_reopens_after_the_kubelets_rotation()
     let _cleanup = RemovePods(d.cri_socket.clone());
     let mut c = connect(&d.cri_socket).await;
     import(&d, "busybox:update", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
+    let (pod_id, sandbox) = pod_with_logs(&d, &net, &mut c).await;
     let id = create(
         &mut c,
         &pod_id,

@@ -2,6 +2,7 @@
 //! calls by path for `runtime.v1alpha2` (which is not generated: the server rewrites it).
 #![allow(dead_code)]
 
+mod containers;
 mod pods;
 
 use std::path::Path;
@@ -14,6 +15,8 @@ use tonic::transport::{Channel, Endpoint};
 
 pub use berth_api_cri::proto::*;
 // Each test binary includes this module; not all of them run pods.
+#[allow(unused_imports)]
+pub use containers::*;
 #[allow(unused_imports)]
 pub use pods::*;
 pub use tonic::{Code, Status};
