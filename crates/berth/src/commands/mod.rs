@@ -127,6 +127,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         },
         Command::Info(a) => system::info(&c, a).await,
         Command::Version(a) => system::version(&c, a).await,
+        // Answered above, before connecting to the Docker API.
         Command::Completion(_) | Command::Pod(_) => Ok(()),
     }
 }
