@@ -5,11 +5,15 @@
 //! An adapter, as `berth-api-docker` is: each RPC parses its protobuf request into engine
 //! calls and the engine's answer back into protobuf; the engine never sees protobuf. One file
 //! per RPC or small group, as containerd's CRI server. Engine errors become gRPC codes in one
-//! place (`error.rs`). berthd serves [`service`] on its CRI socket with HTTP/2.
+//! place (`error.rs`). berthd serves [`service`] on its CRI socket with HTTP/2. Without the
+//! `server` feature the crate is only [`proto`] (and its clients with `client`), for the CLI.
 
 mod api_version;
+#[cfg(feature = "server")]
 mod error;
+#[cfg(feature = "server")]
 mod images;
+#[cfg(feature = "server")]
 mod runtime;
 
 /// The generated `runtime.v1` messages, services (and clients with the `client` feature).
@@ -21,7 +25,9 @@ pub mod proto {
 
 pub use api_version::{ApiVersion, V1alpha2, V1alpha2Layer};
 
+#[cfg(feature = "server")]
 use berth_engine::Engine;
+#[cfg(feature = "server")]
 use tower::Layer;
 
 /// The CRI's RuntimeService and ImageService, answering `runtime.v1` and `runtime.v1alpha2`
@@ -29,6 +35,7 @@ use tower::Layer;
 pub type CriService = V1alpha2<tonic::service::Routes>;
 
 /// The CRI service on `engine`.
+#[cfg(feature = "server")]
 pub fn service(engine: Engine) -> CriService {
     let routes =
         tonic::service::Routes::new(proto::runtime_service_server::RuntimeServiceServer::new(

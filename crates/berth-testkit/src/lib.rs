@@ -440,7 +440,7 @@ impl Daemon {
             .arg(self.root.path().join("berthd.toml"))
             // Never the host's CRI socket nor its /etc/cni/net.d.
             .arg("--cri-socket")
-            .arg(format!("unix://{}", self.cri_socket.display()))
+            .arg(self.cri_host())
             .arg("--cni-conf-dir")
             .arg(self.cni_conf_dir())
             // Nothing a test does may reach past the host: no masquerading to the outside.
@@ -510,6 +510,11 @@ impl Daemon {
         format!("unix://{}", self.socket.display())
     }
 
+    /// The CRI socket as `berth --cri-socket` and berthd's flag take it.
+    pub fn cri_host(&self) -> String {
+        format!("unix://{}", self.cri_socket.display())
+    }
+
     pub fn docker_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("docker");
         cmd.env("DOCKER_HOST", self.host())
@@ -537,6 +542,7 @@ impl Daemon {
     pub fn berth_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(berth());
         cmd.env("BERTH_HOST", self.host())
+            .env("BERTH_CRI_SOCKET", self.cri_host())
             .env_remove("COLUMNS")
             .args(args);
         cmd

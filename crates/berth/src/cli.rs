@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -16,6 +16,14 @@ pub struct Cli {
     /// Daemon socket to connect to (unix:///path)
     #[arg(short = 'H', long = "host", env = "BERTH_HOST", global = true)]
     pub host: Option<String>,
+    /// The daemon's CRI socket (unix:///path), for `pod` and `ps --namespace k8s.io`
+    #[arg(
+        long = "cri-socket",
+        env = "BERTH_CRI_SOCKET",
+        global = true,
+        default_value = "unix:///run/berth/cri.sock"
+    )]
+    pub cri_socket: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -112,6 +120,9 @@ pub enum Command {
     /// Manage the daemon
     #[command(subcommand)]
     System(SystemCommand),
+    /// Manage Kubernetes pod sandboxes (through the CRI)
+    #[command(subcommand)]
+    Pod(PodCommand),
     /// Display system-wide information
     Info(FormatArg),
     /// Show the berth and berthd version information
@@ -328,6 +339,61 @@ pub struct NetworkDisconnectArgs {
     pub force: bool,
     pub network: String,
     pub container: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PodCommand {
+    /// List pod sandboxes
+    #[command(alias = "ps", alias = "list")]
+    Ls(PodLsArgs),
+    /// Display the status of one or more pod sandboxes (as `crictl inspectp`)
+    Inspect(Pods),
+    /// Stop one or more pod sandboxes
+    Stop(Pods),
+    /// Remove one or more pod sandboxes
+    #[command(alias = "remove")]
+    Rm(PodRmArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PodLsArgs {
+    /// Only display pod IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Filter output (label=k=v, state=ready|notready, id=ID or prefix)
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Vec<String>,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+#[derive(Args, Debug)]
+pub struct Pods {
+    #[arg(required = true, value_name = "POD")]
+    pub pods: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PodRmArgs {
+    /// Stop a ready pod before removing it
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[arg(required = true, value_name = "POD")]
+    pub pods: Vec<String>,
+}
+
+/// Which containers `ps` lists, named as containerd's namespaces: Docker's containers through
+/// the Docker API, or the Kubernetes pods' containers through the CRI.
+#[derive(ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Namespace {
+    #[default]
+    #[value(name = "moby")]
+    Moby,
+    #[value(name = "k8s.io")]
+    K8s,
 }
 
 #[derive(Subcommand, Debug)]
@@ -635,6 +701,9 @@ pub struct PsArgs {
     pub no_trunc: bool,
     #[command(flatten)]
     pub format: FormatArg,
+    /// Containers of this namespace: moby (Docker's) or k8s.io (the pods', through the CRI)
+    #[arg(long, value_enum, default_value_t)]
+    pub namespace: Namespace,
 }
 
 #[derive(Args, Debug)]

@@ -1,5 +1,6 @@
-//! `berth`: the Docker-like command line of Berth. It talks to berthd only through the Docker
-//! Engine API (the `bollard` client over a unix socket) and only formats what the API returns.
+//! `berth`: the Docker-like command line of Berth. It talks to berthd through the Docker
+//! Engine API (the `bollard` client over a unix socket) and only formats what the API returns;
+//! `pod` and `ps --namespace k8s.io` use the CRI (gRPC on berthd's CRI socket) instead.
 //!
 //! Layout: clap definitions in [`cli`], one file per command group in [`commands`], shared
 //! table/JSON/humanizing helpers in [`output`], progress bars in [`progress`], terminal handling
@@ -9,6 +10,7 @@ mod auth;
 mod cli;
 mod client;
 mod commands;
+mod cri;
 mod output;
 mod progress;
 mod stream;

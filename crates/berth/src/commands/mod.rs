@@ -5,6 +5,7 @@ mod exec;
 mod image;
 mod inspect;
 mod network;
+mod pod;
 mod ports;
 mod registry;
 mod run;
@@ -17,18 +18,34 @@ use std::collections::HashMap;
 use anyhow::{bail, Result};
 
 use crate::cli::{
-    Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, NetworkCommand, SystemCommand,
-    VolumeCommand,
+    Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, Namespace, NetworkCommand,
+    PodCommand, SystemCommand, VolumeCommand,
 };
 use crate::client::{self, Client, Exit};
+use crate::cri::Cri;
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
-    let connect = || Client::connect(&client::resolve_host(cli.host.as_deref()));
-    if let Command::Completion(args) = &cli.command {
-        return system::completion(args.shell);
-    }
-    let c = connect()?;
-    match cli.command {
+    // The commands on the CRI socket never need the Docker API's.
+    let command = match cli.command {
+        Command::Completion(args) => return system::completion(args.shell),
+        Command::Pod(sub) => {
+            let cri = Cri::connect(&cli.cri_socket).await?;
+            return match sub {
+                PodCommand::Ls(a) => pod::ls(&cri, a).await,
+                PodCommand::Inspect(a) => pod::inspect(&cri, a).await,
+                PodCommand::Stop(a) => pod::stop(&cri, a).await,
+                PodCommand::Rm(a) => pod::rm(&cri, a).await,
+            };
+        }
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a))
+            if a.namespace == Namespace::K8s =>
+        {
+            return pod::ps(&Cri::connect(&cli.cri_socket).await?, a).await;
+        }
+        command => command,
+    };
+    let c = Client::connect(&client::resolve_host(cli.host.as_deref()))?;
+    match command {
         Command::Run(a) => run::run(&c, a).await,
         Command::Create(a) => run::create(&c, a).await,
         Command::Start(a) => run::start(&c, a).await,
@@ -110,7 +127,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         },
         Command::Info(a) => system::info(&c, a).await,
         Command::Version(a) => system::version(&c, a).await,
-        Command::Completion(_) => Ok(()),
+        // Answered above, before connecting to the Docker API.
+        Command::Completion(_) | Command::Pod(_) => Ok(()),
     }
 }
 

@@ -18,6 +18,7 @@ pub async fn pod(d: &Daemon, net: &PodNet, c: &mut Cri) -> (String, PodSandboxCo
     (id, config)
 }
 
+/// A container running `sh -c script` in the pod's PID namespace, labelled `tier=<name>`.
 pub fn container_config(name: &str, image: &str, script: &str) -> ContainerConfig {
     ContainerConfig {
         metadata: Some(ContainerMetadata {
