@@ -18,8 +18,14 @@ use tokio::net::UnixStream;
 use tokio::sync::watch;
 
 use super::{io_err, AttachStream, Status};
+
+mod output;
+mod process;
+
 use crate::events::EventType;
 use crate::{Engine, Error, Result};
+pub use output::{OutputKind, OutputReader};
+pub use process::{ExecHandle, ExecSyncExit, ExecSyncOutput};
 
 /// Exit code dockerd records when the exec could not be started at all.
 const EXEC_START_FAILED: i32 = 126;

@@ -35,6 +35,14 @@ pub enum PodError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("pod {0}: the sandbox is not ready (not running, or its network is gone)")]
+    NotReady(String),
+    #[error("pod {pod}: connect to localhost:{port} in the pod: {source}")]
+    PortConnect {
+        pod: String,
+        port: u16,
+        source: std::io::Error,
+    },
     #[error("pod sandbox id prefix {0:?} names more than one sandbox")]
     AmbiguousId(String),
     #[error("pod {0}: pause did not exit after SIGKILL")]
@@ -53,7 +61,10 @@ impl PodError {
             | Self::BadCgroupParent { .. }
             | Self::SeccompProfile { .. }
             | Self::AmbiguousId(_) => ErrorKind::InvalidArgument,
-            Self::NoPause | Self::NetworkNotReady(_) => ErrorKind::Unavailable,
+            Self::NoPause | Self::NetworkNotReady(_) | Self::PortConnect { .. } => {
+                ErrorKind::Unavailable
+            }
+            Self::NotReady(_) => ErrorKind::Conflict,
             Self::Cni { source, .. } => source.kind(),
             Self::Netns { .. } | Self::StopTimedOut(_) | Self::Corrupt { .. } => {
                 ErrorKind::Internal

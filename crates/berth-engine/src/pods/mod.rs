@@ -19,6 +19,7 @@ mod error;
 mod exit;
 mod list;
 mod network;
+mod port_forward;
 mod remove;
 mod restore;
 mod run;
