@@ -1,9 +1,13 @@
 //! The CRI RuntimeService: one file per RPC or small group (as containerd's CRI server). Pod
-//! sandboxes are served (`pods/`); containers come with later work, until then their RPCs
-//! answer Unimplemented, naming themselves.
+//! sandboxes are served (`pods/`), and so are ExecSync, Exec, Attach and PortForward (the
+//! last three through the streaming server, `crate::streaming`); the other container RPCs
+//! come with later work, until then they answer Unimplemented, naming themselves.
 
+mod attach;
 mod config;
+mod exec;
 mod pods;
+mod port_forward;
 mod status;
 mod version;
 
@@ -13,14 +17,17 @@ use tonic::{Request, Response, Status};
 use crate::error::not_yet;
 use crate::proto::runtime_service_server::RuntimeService;
 use crate::proto::*;
+use crate::streaming::StreamServer;
 
 pub(crate) struct Runtime {
     engine: Engine,
+    /// Where Exec, Attach and PortForward send their clients; `None` when berthd runs none.
+    streaming: Option<StreamServer>,
 }
 
 impl Runtime {
-    pub(crate) fn new(engine: Engine) -> Self {
-        Self { engine }
+    pub(crate) fn new(engine: Engine, streaming: Option<StreamServer>) -> Self {
+        Self { engine, streaming }
     }
 }
 
@@ -150,24 +157,27 @@ impl RuntimeService for Runtime {
 
     async fn exec_sync(
         &self,
-        _: Request<ExecSyncRequest>,
+        request: Request<ExecSyncRequest>,
     ) -> Result<Response<ExecSyncResponse>, Status> {
-        Err(not_yet("ExecSync"))
+        exec::exec_sync(self, request).await
     }
 
-    async fn exec(&self, _: Request<ExecRequest>) -> Result<Response<ExecResponse>, Status> {
-        Err(not_yet("Exec"))
+    async fn exec(&self, request: Request<ExecRequest>) -> Result<Response<ExecResponse>, Status> {
+        exec::exec(self, request).await
     }
 
-    async fn attach(&self, _: Request<AttachRequest>) -> Result<Response<AttachResponse>, Status> {
-        Err(not_yet("Attach"))
+    async fn attach(
+        &self,
+        request: Request<AttachRequest>,
+    ) -> Result<Response<AttachResponse>, Status> {
+        attach::attach(self, request).await
     }
 
     async fn port_forward(
         &self,
-        _: Request<PortForwardRequest>,
+        request: Request<PortForwardRequest>,
     ) -> Result<Response<PortForwardResponse>, Status> {
-        Err(not_yet("PortForward"))
+        port_forward::port_forward(self, request).await
     }
 
     async fn container_stats(
