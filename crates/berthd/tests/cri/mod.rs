@@ -13,6 +13,8 @@ use tonic::transport::{Channel, Endpoint};
 pub use berth_api_cri::proto::*;
 pub use tonic::{Code, Status};
 
+pub mod pods;
+
 pub struct Cri {
     pub runtime: RuntimeServiceClient<Channel>,
     pub images: ImageServiceClient<Channel>,
