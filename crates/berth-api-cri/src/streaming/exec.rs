@@ -110,3 +110,103 @@ where
         () = resizes => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+    use tokio::net::UnixStream;
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    fn frame(stream: u8, data: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        [&[stream, 0, 0, 0][..], &len.to_be_bytes(), data].concat()
+    }
+
+    async fn read_all(mut pipe: DuplexStream) -> Vec<u8> {
+        let mut all = Vec::new();
+        let _ = pipe.read_to_end(&mut all).await;
+        all
+    }
+
+    /// The shim's side: reads stdin to its end, answers it on stdout and a line on stderr.
+    async fn fake_shim(mut shim: UnixStream) {
+        let mut input = Vec::new();
+        let _ = shim.read_to_end(&mut input).await;
+        let _ = shim.write_all(&frame(1, &input)).await;
+        let _ = shim.write_all(&frame(2, b"err\n")).await;
+    }
+
+    #[tokio::test]
+    async fn relay_passes_stdin_splits_outputs_and_resizes() {
+        let (ours, shim) = UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+        let shim = tokio::spawn(fake_shim(shim));
+        let (stdin, mut client_stdin) = tokio::io::duplex(64);
+        let (stdout, client_stdout) = tokio::io::duplex(64);
+        let (stderr, client_stderr) = tokio::io::duplex(64);
+        let (sizes, resize) = mpsc::channel(4);
+        let io = CommandIo {
+            stdin: Some(stdin),
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+            tty: false,
+            resize: Some(resize),
+        };
+        let attached = AttachStream {
+            stream: ours,
+            tty: false,
+            stdin_once: true,
+        };
+        let size = TerminalSize {
+            width: 80,
+            height: 24,
+        };
+        sizes.send(size).await.unwrap_or_else(|e| panic!("{e}"));
+        client_stdin
+            .write_all(b"hello")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(client_stdin);
+        let seen = Mutex::new(Vec::new());
+        let relay = relay(attached, io, |size| {
+            seen.lock().unwrap_or_else(|p| p.into_inner()).push(size);
+            async {}
+        });
+        let (_, out, err) = tokio::join!(relay, read_all(client_stdout), read_all(client_stderr));
+        assert_eq!(out, b"hello");
+        assert_eq!(err, b"err\n");
+        assert_eq!(*seen.lock().unwrap_or_else(|p| p.into_inner()), vec![size]);
+        shim.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[tokio::test]
+    async fn outputs_the_client_did_not_ask_for_are_drained() {
+        let (ours, shim) = UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+        let big = vec![b'x'; 1 << 20];
+        let writer = tokio::spawn(async move {
+            let mut shim = shim;
+            let _ = shim.write_all(&frame(2, &big)).await;
+            let _ = shim.write_all(&frame(1, b"end")).await;
+        });
+        let (stdout, client_stdout) = tokio::io::duplex(64);
+        let io = CommandIo {
+            stdin: None,
+            stdout: Some(stdout),
+            stderr: None,
+            tty: false,
+            resize: None,
+        };
+        let attached = AttachStream {
+            stream: ours,
+            tty: false,
+            stdin_once: false,
+        };
+        let relay = relay(attached, io, |_| async {});
+        let (_, out) = tokio::join!(relay, read_all(client_stdout));
+        assert_eq!(out, b"end");
+        writer.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+}
