@@ -18,8 +18,8 @@ use bytes::Bytes;
 use cri::pods::*;
 use cri::*;
 
-/// A listener on the pod's loopback, made by a thread that joined the pod's network namespace
-/// (the socket keeps it); it answers each connection's bytes with `pong:` and them, then
+/// A listener on the loopback of the network namespace at `netns` (a pod's), made by a thread
+/// that joined it (the socket keeps it); it answers each connection's bytes with `pong:` and them, then
 /// closes.
 fn listen_in_netns(netns: &Path) -> u16 {
     let netns = netns.to_path_buf();
@@ -154,6 +154,37 @@ async fn port_forward_reaches_localhost_in_the_pods_network_namespace() {
         port_forward(&mut c, &unique("nopod")).await,
         Code::NotFound,
         "",
+    );
+}
+
+#[tokio::test]
+async fn port_forward_of_a_host_network_pod_reaches_the_hosts_localhost() {
+    let Some((d, net)) = daemon("bridge", None) else {
+        return;
+    };
+    let _pods = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let mut config = pod_config(&net, free_port());
+    if let Some(linux) = config.linux.as_mut() {
+        linux.security_context = Some(LinuxSandboxSecurityContext {
+            namespace_options: Some(NamespaceOption {
+                network: NamespaceMode::Node.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    let (id, _) = run_ready(&mut c, &d, &config).await;
+    let port = listen_in_netns(Path::new("/proc/self/ns/net"));
+    let url = port_forward(&mut c, &id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (addr, path) = split_url(&url);
+    let (mut session, _) = Spdy::connect(addr, &path, "portforward.k8s.io").await;
+    let (back, error) = forward_once(&mut session, port, "0", b"host").await;
+    assert_eq!(
+        (back.as_slice(), error.as_str()),
+        (b"pong:host".as_slice(), "")
     );
 }
 
