@@ -18,12 +18,12 @@ use tokio::net::UnixStream;
 use tokio::sync::watch;
 
 use super::{io_err, AttachStream, Status};
+use crate::events::EventType;
+use crate::{Engine, Error, Result};
 
 mod output;
 mod process;
 
-use crate::events::EventType;
-use crate::{Engine, Error, Result};
 pub use output::{OutputKind, OutputReader};
 pub use process::{ExecHandle, ExecSyncExit, ExecSyncOutput};
 
