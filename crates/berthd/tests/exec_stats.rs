@@ -468,3 +468,26 @@ fn healthcheck_output_is_kept_and_a_timed_out_probe_is_killed() {
         .count();
     assert!(shells <= 1, "{ps}");
 }
+
+/// An exec's output is never cut, however far its client falls behind: the exec's shim reads
+/// the output only as fast as the client takes it.
+#[test]
+fn a_large_exec_output_arrives_whole() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let name = sleeper(&d, &[]);
+    let out = d
+        .docker(&[
+            "exec",
+            &name,
+            "sh",
+            "-c",
+            "head -c 6000000 /dev/zero | tr '\\0' a; echo done >&2",
+        ])
+        .ok();
+    assert_eq!(out.stdout.len(), 6_000_000);
+    assert!(out.stdout.bytes().all(|b| b == b'a'));
+    assert_eq!(out.stderr, "done\n");
+}
