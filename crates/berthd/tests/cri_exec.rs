@@ -2,9 +2,8 @@
 //! scripted SPDY client of berth-testkit. PortForward reaches a listener the test opens in a
 //! pod's network namespace. The tests that exec in a pod's container need CreateContainer
 //! (the cri-containers branch): they are ignored until it lands, and fail, not skip, while it
-//! answers Unimplemented. On a trial merge with that branch they pass, except the 16 MiB cap:
-//! berth-shim drops an attach client that falls 64 KiB behind, so a fast exec's large output
-//! is cut (a shim issue, Docker exec has it too).
+//! answers Unimplemented. On a trial merge with that branch they passed, but for the 16 MiB
+//! cap, which the exec shim's back-pressure (made since) is for.
 
 mod cri;
 
@@ -373,7 +372,7 @@ async fn exec_sync_keeps_outputs_apart_and_times_out() {
 }
 
 #[tokio::test]
-#[ignore = "needs CreateContainer (cri-containers branch); and berth-shim drops an attach client 64 KiB behind, cutting a fast exec's output"]
+#[ignore = "needs CreateContainer (cri-containers branch)"]
 async fn exec_sync_output_is_capped_at_16_mib_per_stream() {
     let Some((d, net)) = daemon("bridge", None) else {
         return;
