@@ -49,6 +49,16 @@ pub(crate) enum RequestError {
         cidr: String,
         source: ipnet::AddrParseError,
     },
+    #[error("container {id} is in {state} state")]
+    NotRunning { id: String, state: &'static str },
+    #[error("pod sandbox {0} is not ready: its sandbox container is not running")]
+    PodNotReady(String),
+    #[error("{0}: tty and stderr cannot both be true")]
+    TtyWithStderr(&'static str),
+    #[error("{0}: one of stdin, stdout, or stderr must be set")]
+    NoStreams(&'static str),
+    #[error("{0}: berthd's streaming server is off (--cri-stream-address \"\")")]
+    StreamingOff(&'static str),
     #[error(
         "identity tokens (OAuth2 refresh tokens) are not supported by berth's registry client; \
          pass username and password, auth, or registry_token"
@@ -123,6 +133,9 @@ impl RequestError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::IdentityToken | Self::Unsupported(_) => ErrorKind::NotImplemented,
+            // containerd's mapping of an object in the wrong state: FailedPrecondition.
+            Self::NotRunning { .. } | Self::PodNotReady(_) => ErrorKind::Conflict,
+            Self::StreamingOff(_) => ErrorKind::Unavailable,
             _ => ErrorKind::InvalidArgument,
         }
     }
@@ -131,6 +144,14 @@ impl RequestError {
 impl From<RequestError> for Status {
     fn from(e: RequestError) -> Self {
         Status::new(code_of(e.kind()), e.to_string())
+    }
+}
+
+/// A streaming URL that could not be handed out.
+pub(crate) fn token(e: crate::streaming::TokenError) -> Status {
+    match e {
+        crate::streaming::TokenError::TooMany => Status::resource_exhausted(e.to_string()),
+        crate::streaming::TokenError::Random(_) => Status::internal(e.to_string()),
     }
 }
 

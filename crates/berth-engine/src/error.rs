@@ -158,6 +158,8 @@ pub enum Error {
     ExecStarted(String),
     #[error("Exec {0} is not running")]
     ExecNotRunning(String),
+    #[error("exec {0}: its output ended but its exit was never recorded (the shim died?)")]
+    ExecExitUnknown(String),
     #[error("OCI runtime exec failed in container {id}: {source}")]
     ExecStart {
         id: String,
@@ -287,7 +289,10 @@ impl Error {
             Self::ExecPaused(_) | Self::ExecStarted(_) | Self::ExecNotRunning(_) => {
                 ErrorKind::Conflict
             }
-            Self::ExecStart { .. } | Self::Cgroup { .. } | Self::Ps { .. } => ErrorKind::Internal,
+            Self::ExecStart { .. }
+            | Self::ExecExitUnknown(_)
+            | Self::Cgroup { .. }
+            | Self::Ps { .. } => ErrorKind::Internal,
             Self::RenameToSameName(_) | Self::BadUpdate(_) => ErrorKind::InvalidArgument,
             Self::Registry(e) => e.kind(),
             Self::BadImageConfig { .. }

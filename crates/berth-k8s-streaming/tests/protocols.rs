@@ -8,23 +8,21 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use berth_k8s_streaming::spdy::frame::{FrameDecoder, FrameEncoder};
-use berth_k8s_streaming::spdy::{Frame, Headers, RstStatus};
+use berth_k8s_streaming::spdy::{Frame, RstStatus};
 use berth_k8s_streaming::{
     port_forward, remote_command, CommandIo, Outcome, PortForward, ServerConfig, StreamOptions,
     Upgrade,
 };
+use berth_testkit::spdy::Client;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hyper::body::Incoming;
 use hyper::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_util::codec::{FramedRead, FramedWrite};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -87,109 +85,6 @@ async fn route(req: Request<Incoming>) -> Upgrade {
         }
         "/portforward" => port_forward(req, Echo, &config),
         _ => common::not_found(),
-    }
-}
-
-struct Client {
-    rx: FramedRead<OwnedReadHalf, FrameDecoder>,
-    tx: FramedWrite<OwnedWriteHalf, FrameEncoder>,
-    next_id: u32,
-    /// Frames read while looking for another stream's.
-    stashed: Vec<Frame>,
-}
-
-impl Client {
-    /// Upgrades `path` to SPDY offering `protocol`; returns the 101's headers too.
-    async fn connect(addr: SocketAddr, path: &str, protocol: &str) -> (Client, String) {
-        let mut tcp = TcpStream::connect(addr).await.expect("connect");
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: {protocol}\r\nContent-Length: 0\r\n\r\n"
-        );
-        tcp.write_all(request.as_bytes()).await.expect("request");
-        // Byte by byte up to the blank line: nothing may be read past the response.
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            head.push(tcp.read_u8().await.expect("response"));
-        }
-        let head = String::from_utf8(head).expect("ASCII head");
-        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-        let (r, w) = tcp.into_split();
-        let client = Client {
-            rx: FramedRead::new(r, FrameDecoder::new()),
-            tx: FramedWrite::new(w, FrameEncoder::new().expect("encoder")),
-            next_id: 1,
-            stashed: Vec::new(),
-        };
-        (client, head.to_ascii_lowercase())
-    }
-
-    async fn send(&mut self, frame: Frame) {
-        self.tx.send(frame).await.expect("send");
-    }
-
-    /// Opens a stream and waits for its reply; returns its id.
-    async fn open(&mut self, headers: &[(&str, &str)], fin: bool) -> u32 {
-        let id = self.next_id;
-        self.next_id += 2;
-        self.send(Frame::SynStream {
-            stream_id: id,
-            associated_to: 0,
-            priority: 0,
-            fin,
-            unidirectional: false,
-            headers: headers.iter().copied().collect(),
-        })
-        .await;
-        assert_eq!(
-            self.recv_on(id).await,
-            Frame::SynReply {
-                stream_id: id,
-                fin: false,
-                headers: Headers::new()
-            }
-        );
-        id
-    }
-
-    /// The next frame of stream `id`; those of other streams are kept for later.
-    async fn recv_on(&mut self, id: u32) -> Frame {
-        let of_stream = |f: &Frame| match f {
-            Frame::SynReply { stream_id, .. }
-            | Frame::Data { stream_id, .. }
-            | Frame::RstStream { stream_id, .. } => *stream_id == id,
-            _ => false,
-        };
-        if let Some(i) = self.stashed.iter().position(of_stream) {
-            return self.stashed.remove(i);
-        }
-        loop {
-            let frame = self.recv().await;
-            if of_stream(&frame) {
-                return frame;
-            }
-            self.stashed.push(frame);
-        }
-    }
-
-    async fn recv(&mut self) -> Frame {
-        tokio::time::timeout(WAIT, self.rx.next())
-            .await
-            .expect("a frame in time")
-            .expect("connection open")
-            .expect("a valid frame")
-    }
-
-    /// Everything on `id` up to its FIN.
-    async fn read_stream(&mut self, id: u32) -> Vec<u8> {
-        let mut all = Vec::new();
-        loop {
-            if let Frame::Data { fin, data, .. } = self.recv_on(id).await {
-                all.extend_from_slice(&data);
-                if fin {
-                    return all;
-                }
-            }
-        }
     }
 }
 

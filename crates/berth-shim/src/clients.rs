@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 
-use berth_shim::protocol::{frame_header, AttachMode, Stream};
+use berth_shim::protocol::{frame_header, AttachMode, Stream, FRAME_HEADER_LEN};
 use nix::errno::Errno;
 
 /// Output queued for one attach client beyond this is a client too slow to keep: it is dropped
@@ -43,6 +43,12 @@ impl AttachClient {
 
     pub fn has_output(&self) -> bool {
         !self.out.is_empty()
+    }
+
+    /// Whether one more read of output (a chunk of at most `chunk` bytes and its header) may
+    /// overflow this client's buffer.
+    pub fn is_full(&self, chunk: usize) -> bool {
+        !self.dead && self.out.len() + chunk + FRAME_HEADER_LEN > CLIENT_BUFFER_MAX
     }
 
     /// Queues one chunk (framed unless it is tty output) and writes what the socket takes.

@@ -166,6 +166,8 @@ fn start(args: &Args, state: &mut StateDir) -> Result<Monitor, ShimError> {
         control_listener,
         oom,
         early_attach,
+        // An exec attached from its start: nothing but its client reads its output.
+        backpressure: args.wait_attach,
     })
 }
 

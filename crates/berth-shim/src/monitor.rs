@@ -30,6 +30,8 @@ nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, libc::winsize);
 /// After the process exits, read at most this much more per stream: an orphan of an exec'd
 /// process may keep the pipe open and writing, and must not keep the shim alive.
 const DRAIN_MAX: usize = 1024 * 1024;
+/// The largest read of output (an [`Output`]'s buffer): what a client needs room for.
+const READ_MAX: usize = crate::crilog::BUF_LEN;
 /// How long attach clients get to take the last output before the shim exits.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Size of the buffer for client input (stdin data and control lines).
@@ -104,6 +106,10 @@ pub struct Monitor {
     poll_fds: Vec<libc::pollfd>,
     tokens: Vec<Token>,
     input: Box<[u8]>,
+    /// An exec attached from its start (`--wait-attach`): its clients are its output's only
+    /// consumers (no log), so a slow client slows the process (its output is not read while a
+    /// client's buffer is full) instead of being dropped and losing the output.
+    backpressure: bool,
 }
 
 /// Everything startup produced, handed to the loop.
@@ -118,6 +124,8 @@ pub struct Parts {
     pub oom: Option<OomWatch>,
     /// An attach client accepted before the process ran (`--wait-attach`).
     pub early_attach: Option<std::os::unix::net::UnixStream>,
+    /// See [`Monitor::backpressure`].
+    pub backpressure: bool,
 }
 
 impl Monitor {
@@ -157,6 +165,7 @@ impl Monitor {
             .and_then(|sock| AttachClient::new(sock).ok())
             .into_iter()
             .collect();
+        let backpressure = p.backpressure && p.log.is_none();
         Ok(Self {
             pid: p.created.pid,
             state_dir: p.state_dir,
@@ -174,7 +183,50 @@ impl Monitor {
             poll_fds: Vec::new(),
             tokens: Vec::new(),
             input: vec![0u8; INPUT_CHUNK].into_boxed_slice(),
+            backpressure,
         })
+    }
+
+    /// Under back-pressure, whether a client has no room for another read of output.
+    fn output_blocked(&self) -> bool {
+        self.backpressure && self.attach.iter().any(|c| c.is_full(READ_MAX))
+    }
+
+    /// Under back-pressure after the exit: waits until every client has room for another read
+    /// (false when one still has none after [`FLUSH_TIMEOUT`]: the drain stops there).
+    fn wait_for_room(&mut self) -> bool {
+        let deadline = Instant::now() + FLUSH_TIMEOUT;
+        while self.output_blocked() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            self.poll_fds.clear();
+            self.poll_fds
+                .extend(
+                    self.attach
+                        .iter()
+                        .filter(|c| c.is_full(READ_MAX))
+                        .map(|c| libc::pollfd {
+                            fd: c.sock().as_raw_fd(),
+                            events: libc::POLLOUT,
+                            revents: 0,
+                        }),
+                );
+            let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+            // SAFETY: poll_fds is a valid, exclusively borrowed array of poll_fds.len() entries.
+            unsafe {
+                libc::poll(
+                    self.poll_fds.as_mut_ptr(),
+                    self.poll_fds.len() as libc::nfds_t,
+                    ms.max(1),
+                )
+            };
+            for c in &mut self.attach {
+                c.flush();
+            }
+        }
+        true
     }
 
     pub fn pid(&self) -> i32 {
@@ -197,6 +249,7 @@ impl Monitor {
     }
 
     fn poll_once(&mut self) -> Result<(), ShimError> {
+        let blocked = self.output_blocked();
         self.poll_fds.clear();
         self.tokens.clear();
         let mut add = |fd: RawFd, events: libc::c_short, token: Token| {
@@ -221,7 +274,7 @@ impl Monitor {
         );
         // Output before the signal fd: within one wakeup, data is read before the exit is noticed.
         for (i, out) in self.outputs.iter().enumerate() {
-            if let Some(out) = out {
+            if let (Some(out), false) = (out, blocked) {
                 add(out.fd().as_raw_fd(), libc::POLLIN, Token::Output(i));
             }
         }
@@ -425,9 +478,15 @@ impl Monitor {
         // early attachers before it starts the process): it gets the output too.
         self.accept_attach_clients();
         let framed = self.pty.is_none();
-        for out in self.outputs.iter_mut().flatten() {
+        for i in 0..self.outputs.len() {
             let mut budget = DRAIN_MAX;
             loop {
+                if self.backpressure && !self.wait_for_room() {
+                    break;
+                }
+                let Some(out) = self.outputs[i].as_mut() else {
+                    break;
+                };
                 match pump(out, &mut self.attach, self.log.as_mut(), framed) {
                     Pumped::Data(n) if n < budget => budget -= n,
                     Pumped::Closed => break,

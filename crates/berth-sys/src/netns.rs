@@ -12,7 +12,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 
 /// Runs `f` on a thread of its own and passes its result on.
-fn on_own_thread(f: impl FnOnce() -> io::Result<()> + Send) -> io::Result<()> {
+fn on_own_thread<T: Send>(f: impl FnOnce() -> io::Result<T> + Send) -> io::Result<T> {
     std::thread::scope(|scope| {
         scope
             .spawn(f)
@@ -66,6 +66,18 @@ pub fn loopback_up(pid: i32) -> io::Result<()> {
     on_own_thread(move || {
         setns(&ns, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
         set_up(c"lo")
+    })
+}
+
+/// Runs `f` inside the network namespace at `netns` (a pinned namespace, or a process's
+/// `/proc/<pid>/ns/net`), on a thread that joins it and then ends. Sockets `f` makes keep that
+/// namespace after the thread is gone: a connection made there can be used from anywhere.
+/// The outer error is joining the namespace; `f`'s own result is passed on.
+pub fn run_in<T: Send>(netns: &Path, f: impl FnOnce() -> T + Send) -> io::Result<T> {
+    let ns = File::open(netns)?;
+    on_own_thread(move || {
+        setns(&ns, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        Ok(f())
     })
 }
 

@@ -8,6 +8,7 @@
 
 pub mod python;
 pub mod registry;
+pub mod spdy;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! Command-line flags (dockerd's names) and the TOML config file; flags win.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -10,6 +11,9 @@ use serde::Deserialize;
 pub const DEFAULT_SOCKET: &str = "unix:///run/berth/berth.sock";
 /// Where the kubelet and crictl find a CRI runtime's socket by convention (`/run/<runtime>/`).
 pub const DEFAULT_CRI_SOCKET: &str = "unix:///run/berth/cri.sock";
+/// The CRI streaming server's address: a free loopback port, as containerd's default
+/// (`stream_server_address = "127.0.0.1"`, port 0); its URLs carry the port chosen.
+pub const DEFAULT_CRI_STREAM_ADDRESS: &str = "127.0.0.1:0";
 
 #[derive(clap::Parser, Debug)]
 #[command(name = "berthd", version, about = "The Berth container engine daemon")]
@@ -26,6 +30,10 @@ pub struct Args {
     /// Socket of the Kubernetes CRI (gRPC), unix:///path; empty: no CRI
     #[arg(long, value_name = "URL")]
     pub cri_socket: Option<String>,
+    /// TCP address of the CRI streaming server (exec, attach, port-forward), host:port
+    /// (default 127.0.0.1:0, a free loopback port); empty: none
+    #[arg(long, value_name = "ADDR")]
+    pub cri_stream_address: Option<String>,
     /// CNI configuration directory of Kubernetes pods (default /etc/cni/net.d)
     #[arg(long)]
     pub cni_conf_dir: Option<PathBuf>,
@@ -93,6 +101,7 @@ struct File {
     exec_root: Option<PathBuf>,
     hosts: Option<Vec<String>>,
     cri_socket: Option<String>,
+    cri_stream_address: Option<String>,
     cni_conf_dir: Option<PathBuf>,
     cni_bin_dir: Option<PathBuf>,
     runtime: Option<PathBuf>,
@@ -120,6 +129,8 @@ pub struct Settings {
     pub hosts: Vec<String>,
     /// The CRI's socket (`unix://` URL), `None` when off.
     pub cri_socket: Option<String>,
+    /// The CRI streaming server's address, `None` when off.
+    pub cri_stream_address: Option<SocketAddr>,
     pub pidfile: Option<PathBuf>,
 }
 
@@ -179,6 +190,18 @@ impl Settings {
                 bail!("--cri-socket {url}: only unix:// sockets are supported");
             }
         }
+        let stream_address = args
+            .cri_stream_address
+            .clone()
+            .or(file.cri_stream_address)
+            .unwrap_or_else(|| DEFAULT_CRI_STREAM_ADDRESS.to_string());
+        let cri_stream_address = if stream_address.is_empty() {
+            None
+        } else {
+            Some(stream_address.parse::<SocketAddr>().with_context(|| {
+                format!("--cri-stream-address {stream_address}: not an IP address and port")
+            })?)
+        };
         let mut engine = EngineConfig::new(data_root, exec_root);
         if let Some(dir) = args.cni_conf_dir.clone().or(file.cni_conf_dir) {
             engine.pods.cni_conf_dir = dir;
@@ -288,6 +311,7 @@ impl Settings {
             engine,
             hosts,
             cri_socket,
+            cri_stream_address,
             pidfile: args.pidfile.clone().or(file.pidfile),
         })
     }
@@ -424,6 +448,34 @@ mod tests {
         assert_eq!(
             tcp.as_deref(),
             Some("--cri-socket tcp://127.0.0.1:1: only unix:// sockets are supported")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn cri_stream_address_default_flag_file_and_off() -> Result<()> {
+        let loopback = |port: u16| Some(SocketAddr::from(([127, 0, 0, 1], port)));
+        assert_eq!(settings("", &[])?.cri_stream_address, loopback(0));
+        let file = settings("cri-stream-address = \"127.0.0.1:10010\"\n", &[])?;
+        assert_eq!(file.cri_stream_address, loopback(10010));
+        let flag = settings(
+            "cri-stream-address = \"127.0.0.1:10010\"\n",
+            &["--cri-stream-address", "[::1]:7"],
+        )?;
+        assert_eq!(
+            flag.cri_stream_address,
+            Some(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 7)))
+        );
+        assert_eq!(
+            settings("", &["--cri-stream-address", ""])?.cri_stream_address,
+            None
+        );
+        let bad = settings("", &["--cri-stream-address", "localhost:1"])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            bad.as_deref(),
+            Some("--cri-stream-address localhost:1: not an IP address and port")
         );
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! berthd: opens the engine and serves the Docker Engine API and the Kubernetes CRI on unix
-//! sockets. Flags are named
-//! as dockerd's so scripts and habits carry over; a TOML file (docs/berthd.md) sets the same.
+//! sockets, and the CRI's streaming server (exec, attach, port-forward) on a TCP port. Flags
+//! are named as dockerd's so scripts and habits carry over; a TOML file (docs/berthd.md) sets
+//! the same.
 //! Stopping berthd leaves containers running: their shims keep them, and the next berthd
 //! re-attaches (live restore).
 
@@ -54,13 +55,28 @@ async fn serve() -> Result<()> {
     let engine = berth_engine::Engine::open(settings.engine.clone())
         .await
         .context("open the engine")?;
-    let cri = berth_api_cri::service(engine.clone());
-    let app = berth_api_docker::app(engine);
     let _pidfile = match &settings.pidfile {
         Some(path) => Some(config::PidFile::create(path)?),
         None => None,
     };
     let mut servers = tokio::task::JoinSet::new();
+    // The streaming server only serves the CRI's URLs: none without the CRI.
+    let streaming = match (&settings.cri_socket, settings.cri_stream_address) {
+        (Some(_), Some(addr)) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("CRI streaming server: listen on {addr}"))?;
+            let bound = listener.local_addr().context("CRI streaming server")?;
+            tracing::info!(address = %bound, "CRI streaming server listening");
+            let server = berth_api_cri::StreamServer::new(engine.clone(), bound);
+            let serve = server.clone().serve(listener);
+            servers.spawn(async move { serve.await.context("CRI streaming server") });
+            Some(server)
+        }
+        _ => None,
+    };
+    let cri = berth_api_cri::service(engine.clone(), streaming);
+    let app = berth_api_docker::app(engine);
     let mut sockets = listen::Sockets::default();
     for host in &settings.hosts {
         let listener = sockets.bind(host)?;

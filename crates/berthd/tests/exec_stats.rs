@@ -416,3 +416,78 @@ fn info_counts_states_and_port_prints_nothing() {
     assert_eq!(ports.stdout.trim(), r#"{"80/tcp":null}"#);
     d.docker(&["unpause", &paused]).ok();
 }
+
+/// The probe runs on the engine's captured exec, the CRI ExecSync's path: its stdout and
+/// stderr are both in the log, and a probe past its timeout is killed, not left running.
+#[test]
+fn healthcheck_output_is_kept_and_a_timed_out_probe_is_killed() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let name = sleeper(
+        &d,
+        &[
+            "--health-cmd",
+            "echo out; echo err >&2; test -f /tmp/slow && sleep 37; exit 1",
+            "--health-interval",
+            "1s",
+            "--health-timeout",
+            "1s",
+        ],
+    );
+    let last_output = |d: &Daemon| {
+        d.docker(&[
+            "inspect",
+            "-f",
+            "{{with .State.Health}}{{range .Log}}{{.ExitCode}} {{.Output}}|{{end}}{{end}}",
+            &name,
+        ])
+        .ok()
+        .stdout
+    };
+    assert!(
+        eventually(Duration::from_secs(15), || last_output(&d)
+            .contains("1 out\nerr\n|")),
+        "{}",
+        last_output(&d)
+    );
+    d.docker(&["exec", &name, "touch", "/tmp/slow"]).ok();
+    assert!(
+        eventually(Duration::from_secs(15), || last_output(&d)
+            .contains("-1 Health check exceeded timeout (1s)")),
+        "{}",
+        last_output(&d)
+    );
+    // The probe's shell was killed; its sleep, orphaned, may live on (as with dockerd), but no
+    // probe shell piles up.
+    let ps = d.docker(&["exec", &name, "ps", "-o", "args"]).ok().stdout;
+    let shells = ps
+        .lines()
+        .filter(|l| l.starts_with("/bin/sh -c echo out"))
+        .count();
+    assert!(shells <= 1, "{ps}");
+}
+
+/// An exec's output is never cut, however far its client falls behind: the exec's shim reads
+/// the output only as fast as the client takes it.
+#[test]
+fn a_large_exec_output_arrives_whole() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let name = sleeper(&d, &[]);
+    let out = d
+        .docker(&[
+            "exec",
+            &name,
+            "sh",
+            "-c",
+            "head -c 6000000 /dev/zero | tr '\\0' a; echo done >&2",
+        ])
+        .ok();
+    assert_eq!(out.stdout.len(), 6_000_000);
+    assert!(out.stdout.bytes().all(|b| b == b'a'));
+    assert_eq!(out.stderr, "done\n");
+}

@@ -1,12 +1,16 @@
 //! The CRI RuntimeService: one file per RPC or small group (as containerd's CRI server): pod
-//! sandboxes (`pods/`), their containers (`containers/`), stats (`stats/`) and container
-//! events (`events.rs`). RPCs that come with later work answer Unimplemented, naming
-//! themselves.
+//! sandboxes (`pods/`), their containers (`containers/`), stats (`stats/`), container events
+//! (`events.rs`), and ExecSync, Exec, Attach and PortForward (the last three through the
+//! streaming server, `crate::streaming`). RPCs that come with later work answer
+//! Unimplemented, naming themselves.
 
+mod attach;
 mod config;
 mod containers;
 mod events;
+mod exec;
 mod pods;
+mod port_forward;
 mod stats;
 mod status;
 mod version;
@@ -17,17 +21,21 @@ use tonic::{Request, Response, Status};
 use crate::error::{no_checkpoint, no_metrics, not_yet};
 use crate::proto::runtime_service_server::RuntimeService;
 use crate::proto::*;
+use crate::streaming::StreamServer;
 
 pub(crate) struct Runtime {
     engine: Engine,
     cpu_rates: stats::CpuRates,
+    /// Where Exec, Attach and PortForward send their clients; `None` when berthd runs none.
+    streaming: Option<StreamServer>,
 }
 
 impl Runtime {
-    pub(crate) fn new(engine: Engine) -> Self {
+    pub(crate) fn new(engine: Engine, streaming: Option<StreamServer>) -> Self {
         Self {
             engine,
             cpu_rates: stats::CpuRates::default(),
+            streaming,
         }
     }
 }
@@ -158,24 +166,27 @@ impl RuntimeService for Runtime {
 
     async fn exec_sync(
         &self,
-        _: Request<ExecSyncRequest>,
+        request: Request<ExecSyncRequest>,
     ) -> Result<Response<ExecSyncResponse>, Status> {
-        Err(not_yet("ExecSync"))
+        exec::exec_sync(self, request).await
     }
 
-    async fn exec(&self, _: Request<ExecRequest>) -> Result<Response<ExecResponse>, Status> {
-        Err(not_yet("Exec"))
+    async fn exec(&self, request: Request<ExecRequest>) -> Result<Response<ExecResponse>, Status> {
+        exec::exec(self, request).await
     }
 
-    async fn attach(&self, _: Request<AttachRequest>) -> Result<Response<AttachResponse>, Status> {
-        Err(not_yet("Attach"))
+    async fn attach(
+        &self,
+        request: Request<AttachRequest>,
+    ) -> Result<Response<AttachResponse>, Status> {
+        attach::attach(self, request).await
     }
 
     async fn port_forward(
         &self,
-        _: Request<PortForwardRequest>,
+        request: Request<PortForwardRequest>,
     ) -> Result<Response<PortForwardResponse>, Status> {
-        Err(not_yet("PortForward"))
+        port_forward::port_forward(self, request).await
     }
 
     async fn container_stats(

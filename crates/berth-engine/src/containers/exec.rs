@@ -21,6 +21,12 @@ use super::{io_err, AttachStream, Status};
 use crate::events::EventType;
 use crate::{Engine, Error, Result};
 
+mod output;
+mod process;
+
+pub use output::{OutputKind, OutputReader};
+pub use process::{ExecHandle, ExecSyncExit, ExecSyncOutput};
+
 /// Exit code dockerd records when the exec could not be started at all.
 const EXEC_START_FAILED: i32 = 126;
 /// How long an exec's exit is awaited after its output ended before inspect shows it running.
@@ -460,7 +466,8 @@ impl Engine {
     }
 
     /// Runs `cmd` in the container to completion (for healthchecks): its exit code and up to
-    /// `max_output` bytes of combined output, or `None` when it outlived `timeout` (it is killed).
+    /// `max_output` bytes of combined output, or `None` when it outlived `timeout` (it is
+    /// killed). The same path as the CRI's ExecSync, with the outputs merged.
     pub(crate) async fn run_exec_captured(
         &self,
         container_id: &str,
@@ -468,67 +475,28 @@ impl Engine {
         timeout: Duration,
         max_output: usize,
     ) -> Result<(Option<i32>, String)> {
-        let exec_id = self
-            .create_exec(
-                container_id,
-                ExecConfig {
-                    cmd,
-                    attach_stdout: true,
-                    attach_stderr: true,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        let result = self.run_started_exec(&exec_id, timeout, max_output).await;
-        // Like dockerd, probe execs are not kept around for inspect.
-        self.inner.containers.execs.forget(&exec_id);
-        result
-    }
-
-    async fn run_started_exec(
-        &self,
-        exec_id: &str,
-        timeout: Duration,
-        max_output: usize,
-    ) -> Result<(Option<i32>, String)> {
-        use tokio::io::AsyncReadExt;
-        let Some(mut attached) = self
-            .start_exec(exec_id, ExecStartOptions::default())
-            .await?
-        else {
-            return Ok((None, String::new()));
+        let config = ExecConfig {
+            cmd,
+            attach_stdout: true,
+            attach_stderr: true,
+            ..Default::default()
         };
-        let mut output = Vec::new();
-        let read_all = async {
-            let mut header = [0u8; 8];
-            loop {
-                if attached.stream.read_exact(&mut header).await.is_err() {
-                    break;
-                }
-                let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
-                let mut payload = vec![0u8; len as usize];
-                if attached.stream.read_exact(&mut payload).await.is_err() {
-                    break;
-                }
-                let room = max_output.saturating_sub(output.len());
-                output.extend_from_slice(&payload[..payload.len().min(room)]);
+        // Like dockerd, probe execs are not kept around for inspect: the handle forgets it.
+        let (handle, attached) = self.exec_attached(container_id, config, None).await?;
+        let mut output = output::Capped::new(max_output);
+        let mut reader = OutputReader::new(attached.stream, attached.tty);
+        let run = async {
+            while let Ok(Some((_, data))) = reader.next().await {
+                output.push(&data);
             }
+            handle.wait().await
         };
-        if tokio::time::timeout(timeout, read_all).await.is_err() {
-            let pid = self.exec_inspect(exec_id).map(|x| x.state.pid).unwrap_or(0);
-            if pid > 0 {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            return Ok((None, String::from_utf8_lossy(&output).into_owned()));
-        }
-        let state = self.wait_exec(exec_id).await?;
-        Ok((
-            state.exit_code,
-            String::from_utf8_lossy(&output).into_owned(),
-        ))
+        // At the deadline `run`, and the handle in it, are dropped: that kills the process.
+        let code = match tokio::time::timeout(timeout, run).await {
+            Ok(code) => Some(code?),
+            Err(_) => None,
+        };
+        Ok((code, String::from_utf8_lossy(&output.bytes).into_owned()))
     }
 }
 

@@ -49,7 +49,10 @@ pub use commit::CommitOptions;
 pub(crate) use create::image_config;
 pub use create::CreateRequest;
 pub(crate) use etc_files::{hosts_file, resolv_conf};
-pub use exec::{Exec, ExecConfig, ExecStartOptions, ExecState};
+pub use exec::{
+    Exec, ExecConfig, ExecHandle, ExecStartOptions, ExecState, ExecSyncExit, ExecSyncOutput,
+    OutputKind, OutputReader,
+};
 pub(crate) use exit::wait_for_exit;
 pub use fs::ExtractOptions;
 pub use health::{Health, HealthResult, HealthStatus};

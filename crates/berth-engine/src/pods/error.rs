@@ -37,14 +37,20 @@ pub enum PodError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("pod {0}: the sandbox is not ready (not running, or its network is gone)")]
+    NotReady(String),
+    #[error("pod {pod}: connect to localhost:{port} in the pod: {source}")]
+    PortConnect {
+        pod: String,
+        port: u16,
+        source: std::io::Error,
+    },
     #[error("pod sandbox id prefix {0:?} names more than one sandbox")]
     AmbiguousId(String),
     #[error("pod {0}: pause did not exit after SIGKILL")]
     StopTimedOut(String),
     #[error("pod sandbox {0} not found")]
     NoSuchPod(String),
-    #[error("pod sandbox {0} is not ready")]
-    NotReady(String),
     #[error("container {id} is {status}, not created: a pod's container starts once")]
     NotStartable { id: String, status: &'static str },
     #[error("container name {name:?} is reserved for {id}")]
@@ -65,9 +71,10 @@ impl PodError {
             | Self::BadCgroupParent { .. }
             | Self::SeccompProfile { .. }
             | Self::AmbiguousId(_) => ErrorKind::InvalidArgument,
-            Self::NoPause | Self::NetworkNotReady(_) | Self::NoStats { .. } => {
-                ErrorKind::Unavailable
-            }
+            Self::NoPause
+            | Self::NetworkNotReady(_)
+            | Self::NoStats { .. }
+            | Self::PortConnect { .. } => ErrorKind::Unavailable,
             Self::NoSuchPod(_) => ErrorKind::NotFound,
             Self::NotReady(_) | Self::NotStartable { .. } => ErrorKind::Conflict,
             Self::NameReserved { .. } => ErrorKind::AlreadyExists,

@@ -20,6 +20,7 @@ mod events;
 mod exit;
 mod list;
 mod network;
+mod port_forward;
 mod remove;
 mod restore;
 mod run;
