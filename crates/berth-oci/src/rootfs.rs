@@ -302,6 +302,43 @@ pub fn parse_options(options: &[String]) -> Result<MountOptions> {
     Ok(o)
 }
 
+/// The mount point of the mount `path` is on: the longest mount point in
+/// /proc/self/mountinfo that `path` is under (the runtime's own namespace, before the switch).
+fn mount_point_of(path: &Path) -> Result<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::Init(format!("read /proc/self/mountinfo: {e}")))?;
+    info.lines()
+        // Field 5 is the mount point, with space, tab, newline and backslash octal-escaped.
+        .filter_map(|line| line.split(' ').nth(4).map(unescape_mountinfo))
+        .map(PathBuf::from)
+        .filter(|mp| path.starts_with(mp))
+        .max_by_key(|mp| mp.components().count())
+        .ok_or_else(|| Error::Init(format!("no mount holds {}", path.display())))
+}
+
+fn unescape_mountinfo(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut rest = field;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let code = rest
+            .get(at + 1..at + 4)
+            .and_then(|o| u8::from_str_radix(o, 8).ok());
+        match code {
+            Some(byte) => {
+                out.push(char::from(byte));
+                rest = &rest[at + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Maps a propagation name (as in options or `rootfsPropagation`) to mount(2) flags.
 pub fn propagation_flags(name: &str) -> Option<MsFlags> {
     Some(match name {
@@ -447,13 +484,23 @@ pub fn prepare(
     if ctx.switch == RootSwitch::Chroot {
         return Ok(());
     }
-    // Keep host mount events flowing in but never out; `private` if asked, like runc.
-    let root_prop = match ctx.propagation {
-        Some(p @ ("private" | "rprivate")) => propagation_flags(p).unwrap_or(MsFlags::MS_PRIVATE),
-        _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-    };
+    // Keep host mount events flowing in but never out, unless the spec asks otherwise (runc):
+    // `shared` keeps the host's peer groups, so a bidirectional bind stays a peer of its
+    // source and what the container mounts under it appears on the host.
+    let root_prop = ctx
+        .propagation
+        .and_then(propagation_flags)
+        .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
     sys.mount(None, Path::new("/"), None, root_prop, None)
         .map_err(mount_err("set propagation of", Path::new("/")))?;
+    if root_prop.contains(MsFlags::MS_SHARED) {
+        // The mount holding the rootfs must not be shared: the container's /proc, /dev and
+        // binds would appear on the host, and pivot_root refuses a shared parent (runc's
+        // rootfsParentMountPrivate).
+        let holder = mount_point_of(ctx.rootfs)?;
+        sys.mount(None, &holder, None, MsFlags::MS_PRIVATE, None)
+            .map_err(mount_err("make private", &holder))?;
+    }
     // pivot_root needs the new root to be a mount point.
     sys.mount(
         Some(ctx.rootfs),

@@ -99,6 +99,32 @@ fn push_pull_run_and_skopeo_interop_with_identical_digests() {
 }
 
 /// `GET {path}` on the daemon's API socket, as JSON.
+/// Pulls of one image at once (the kubelet starting two pods of it) share its blobs: the later
+/// ones wait for the ingest the first holds, none fails with "being written by another writer".
+#[test]
+fn concurrent_pulls_of_one_image_all_succeed() {
+    if skip_registry() {
+        return;
+    }
+    let reg = Registry::start(RegistryOpts::default());
+    let d = Daemon::start();
+    let image = format!("{}/bb:concurrent", reg.host());
+    d.docker(&["import", busybox_tar().to_str().unwrap_or_default(), &image])
+        .ok();
+    d.docker(&["push", &image]).ok();
+    d.docker(&["rmi", &image]).ok();
+    std::thread::scope(|s| {
+        let pulls: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| d.berth(&["pull", "-q", &image])))
+            .collect();
+        for pull in pulls {
+            let out = pull.join().unwrap_or_else(|_| panic!("pull thread"));
+            assert_eq!(out.code, 0, "{}", out.stderr);
+        }
+    });
+    d.docker(&["run", "--rm", &image, "true"]).ok();
+}
+
 fn api_get(d: &Daemon, path: &str) -> serde_json::Value {
     let mut cmd = std::process::Command::new("curl");
     cmd.args(["-sfS", "--unix-socket"])

@@ -29,6 +29,9 @@ use crate::{Engine, Error, Result};
 /// Layers fetched at once, as dockerd's `max-concurrent-downloads` default.
 const PARALLEL_DOWNLOADS: usize = 3;
 
+/// How often a pull waiting for another pull's ingest of the same blob looks again.
+const INGEST_BUSY_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Options of `docker pull`.
 #[derive(Debug, Default, Clone)]
 pub struct PullOptions {
@@ -460,7 +463,7 @@ impl Engine {
         }
         let key = format!("extract-pull-{id}-{}", crate::random_hex(8));
         let (digest, size) = (w.desc.digest.clone(), w.desc.size);
-        let prepared = {
+        let prepare = || {
             let key = key.clone();
             let digest = digest.clone();
             self.with_store(move |store| {
@@ -483,9 +486,17 @@ impl Engine {
                     }
                 }
             })
-            .await?
         };
-        let (mut blob, local) = prepared;
+        // Another pull of the same blob (two pods of one image at once) holds its ingest: wait
+        // for it, then resume what it left or unpack what it committed (containerd retries too).
+        let (mut blob, local) = loop {
+            match prepare().await {
+                Err(Error::Store(berth_store::Error::IngestBusy { .. })) => {
+                    tokio::time::sleep(INGEST_BUSY_RETRY).await;
+                }
+                other => break other?,
+            }
+        };
         let broke = Arc::new(AtomicBool::new(false));
         let reader: Box<dyn Read + Send> = match local {
             Some(file) => Box::new(file),
