@@ -930,9 +930,17 @@ pub fn switch_root(ctx: &RootfsContext, sys: &dyn Syscall) -> Result<()> {
     let dot = Path::new(".");
     match ctx.switch {
         RootSwitch::Pivot => {
+            let old_root = sys
+                .open_dir(Path::new("/"))
+                .map_err(mount_err("open old root", Path::new("/")))?;
             // pivot_root(".", ".") stacks the old root on top; detach it without a temp dir.
             sys.pivot_root(dot, dot)
                 .map_err(mount_err("pivot_root", ctx.rootfs))?;
+            // "." must be the old root (runc's fchdir): from the new root it would name the
+            // new root, and the slave flag would cut every container mount off its host peers
+            // (a bidirectional bind would stop propagating back).
+            sys.fchdir(old_root.as_fd())
+                .map_err(mount_err("fchdir to old root", ctx.rootfs))?;
             sys.mount(None, dot, None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
                 .map_err(mount_err("make old root slave", ctx.rootfs))?;
             sys.umount2(dot, MntFlags::MNT_DETACH)

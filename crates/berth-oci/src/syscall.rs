@@ -38,6 +38,9 @@ pub trait Syscall {
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> nix::Result<()>;
     fn chroot(&self, path: &Path) -> nix::Result<()>;
     fn chdir(&self, path: &Path) -> nix::Result<()>;
+    /// A directory descriptor, to come back to a place no path reaches (an old root).
+    fn open_dir(&self, path: &Path) -> nix::Result<OwnedFd>;
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> nix::Result<()>;
     fn mkdir_all(&self, path: &Path) -> std::io::Result<()>;
     fn create_file(&self, path: &Path) -> std::io::Result<()>;
     fn symlink(&self, target: &Path, link: &Path) -> std::io::Result<()>;
@@ -124,6 +127,18 @@ impl Syscall for LinuxSyscall {
     }
     fn chdir(&self, path: &Path) -> nix::Result<()> {
         nix::unistd::chdir(path)
+    }
+    fn open_dir(&self, path: &Path) -> nix::Result<OwnedFd> {
+        nix::fcntl::open(
+            path,
+            nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+    }
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> nix::Result<()> {
+        nix::unistd::fchdir(dir)
     }
     fn mkdir_all(&self, path: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(path)
@@ -269,6 +284,15 @@ pub(crate) mod recording {
         }
         fn chdir(&self, path: &Path) -> nix::Result<()> {
             self.push(format!("chdir {}", path.display()));
+            Ok(())
+        }
+        fn open_dir(&self, path: &Path) -> nix::Result<OwnedFd> {
+            self.push(format!("open_dir {}", path.display()));
+            // A real descriptor of a harmless directory stands in.
+            LinuxSyscall.open_dir(Path::new("/"))
+        }
+        fn fchdir(&self, _dir: BorrowedFd<'_>) -> nix::Result<()> {
+            self.push("fchdir".to_string());
             Ok(())
         }
         fn mkdir_all(&self, path: &Path) -> std::io::Result<()> {

@@ -467,3 +467,95 @@ fn recursive_read_only_bind_covers_submounts_where_plain_ro_does_not() {
     let sub = mount_at(&mounts, "/rro/sub").unwrap();
     assert!(sub.options.split(',').any(|o| o == "ro"), "{sub:?}");
 }
+
+/// A host directory that is its own shared mount, as a BIDIRECTIONAL volume's source is.
+struct SharedDir {
+    dir: tempfile::TempDir,
+}
+
+impl SharedDir {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        nix::mount::mount(
+            Some(path),
+            path,
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .unwrap();
+        nix::mount::mount(
+            None::<&str>,
+            path,
+            None::<&str>,
+            nix::mount::MsFlags::MS_SHARED | nix::mount::MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .unwrap();
+        std::fs::create_dir(path.join("inner")).unwrap();
+        Self { dir }
+    }
+}
+
+impl Drop for SharedDir {
+    fn drop(&mut self) {
+        let path = self.dir.path();
+        let _ = nix::mount::umount2(&path.join("inner"), nix::mount::MntFlags::MNT_DETACH);
+        if let Err(e) = nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH) {
+            eprintln!("unmount {}: {e}", path.display());
+        }
+    }
+}
+
+/// `rshared` on a bind of a shared host mount (the CRI's BIDIRECTIONAL, rootfsPropagation
+/// `shared`): what the container mounts under it appears on the host, and the container's own
+/// /proc does not. With `rslave` it stays in the container.
+#[test]
+fn a_mount_under_an_rshared_bind_reaches_the_host_and_under_rslave_it_does_not() {
+    for (propagation, reaches_host) in [("rshared", true), ("rslave", false)] {
+        let host = SharedDir::new();
+        let target = host.dir.path().display().to_string();
+        let Some(mut c) = Container::new(
+            "propagation",
+            &[
+                "sh",
+                "-c",
+                &format!("mount -t tmpfs -o size=1m probe {target}/inner && touch {target}/inner/made-inside"),
+            ],
+        ) else {
+            return;
+        };
+        c.set(
+            "/process/capabilities",
+            json!({"bounding": ["CAP_SYS_ADMIN"], "effective": ["CAP_SYS_ADMIN"],
+                   "permitted": ["CAP_SYS_ADMIN"]}),
+        );
+        mount(
+            &mut c,
+            json!({"destination": target, "type": "bind", "source": target,
+                   "options": ["rbind", propagation]}),
+        );
+        let root_propagation = if propagation == "rshared" {
+            "shared"
+        } else {
+            "rslave"
+        };
+        c.set("/linux/rootfsPropagation", json!(root_propagation));
+        let out = c.run_capture().ok();
+        assert_eq!(
+            host.dir.path().join("inner/made-inside").exists(),
+            reaches_host,
+            "{propagation}: {out:?}"
+        );
+        // The container's own mounts (its /proc) never show up on the host.
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !mountinfo.contains(&format!(
+                "{}/proc ",
+                berth_testkit::busybox_rootfs().display()
+            )),
+            "{propagation}: the container's /proc leaked to the host"
+        );
+    }
+}

@@ -321,7 +321,11 @@ fn switch_root_pivots_or_moves() {
         sys.lines(),
         [
             "chdir /b/rootfs",
+            "open_dir /",
             "pivot_root . .",
+            // Back to the old root before making it slave: from the new root, "." would be
+            // the new root.
+            "fchdir",
             "mount - . - MS_REC | MS_SLAVE -",
             "umount2 . MNT_DETACH",
             "chdir /"
