@@ -606,3 +606,128 @@ async fn containers_survive_a_crash_of_berthd() {
         .await
         .is_empty());
 }
+
+/// crictl by hand, as an operator drives a node: runp, create, start, exec (with stdin), logs
+/// (and `-f` until the container ends), stats, inspect, port-forward to a server in the pod,
+/// stop, rm, stopp, rmp -f. Needs crictl (`BERTH_TEST_CRICTL`, set by scripts/test.sh).
+#[tokio::test]
+async fn crictl_drives_a_pods_container_by_hand() {
+    let Some(crictl) = std::env::var_os("BERTH_TEST_CRICTL") else {
+        eprintln!(
+            "skipped: BERTH_TEST_CRICTL is not set (scripts/test.sh sets it to what \
+             scripts/build-cri-tools.sh crictl prints)"
+        );
+        return;
+    };
+    let Some((d, net)) = daemon("bridge", None) else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    import(&d, "busybox:crictl", "CMD [\"sh\"]");
+    let endpoint = format!("unix://{}", d.cri_socket.display());
+    let crictl = |args: &[&str], stdin: Option<&[u8]>| {
+        let mut cmd = std::process::Command::new(&crictl);
+        cmd.args([
+            "--runtime-endpoint",
+            &endpoint,
+            "--image-endpoint",
+            &endpoint,
+        ])
+        .args(["--config", "/dev/null"])
+        .args(args);
+        berth_testkit::run(cmd, stdin)
+    };
+    let write = |name: &str, json: serde_json::Value| {
+        let path = d.root.path().join(name);
+        std::fs::write(&path, json.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        path.display().to_string()
+    };
+    let logs = d.root.path().join(unique("crictl-logs"));
+    let pod = write(
+        "pod.json",
+        serde_json::json!({
+            "metadata": { "name": unique("pod"), "namespace": "berth-test", "uid": unique("uid"), "attempt": 1 },
+            "log_directory": logs,
+            "linux": { "cgroup_parent": format!("/{}", net.cgroup_parent) },
+        }),
+    );
+    let port = 8080;
+    let ctr = write(
+        "ctr.json",
+        serde_json::json!({
+            "metadata": { "name": "web" },
+            "image": { "image": "busybox:crictl" },
+            "command": ["sh", "-c",
+                format!("echo started; for i in 1 2 3; do echo tick $i; done; \
+                         while true; do echo served | nc -l -p {port}; done")],
+            "log_path": "web.log",
+        }),
+    );
+    let id = crictl(&["run", &ctr, &pod], None)
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64, "{id:?}\n{}", d.log());
+    let pod_id = crictl(&["pods", "-q"], None).ok().stdout.trim().to_string();
+    let ps = crictl(&["ps", "-q", "--pod", &pod_id], None).ok();
+    assert_eq!(ps.stdout.trim(), id);
+
+    let exec = crictl(&["exec", &id, "cat", "/etc/hostname"], None).ok();
+    assert!(!exec.stdout.trim().is_empty(), "{exec:?}");
+    let echoed = crictl(&["exec", "-i", &id, "cat"], Some(b"through stdin\n")).ok();
+    assert_eq!(echoed.stdout, "through stdin\n");
+    let failed = crictl(&["exec", &id, "sh", "-c", "exit 3"], None);
+    assert_ne!(failed.code, 0, "{failed:?}");
+
+    let logged = |text: &str| {
+        let out = crictl(&["logs", &id], None).ok();
+        out.stdout.contains(text)
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || logged("tick 3")),
+        "{:?}",
+        crictl(&["logs", &id], None)
+    );
+    let inspect = crictl(&["inspect", &id], None).ok();
+    let json: serde_json::Value =
+        serde_json::from_str(&inspect.stdout).unwrap_or_else(|e| panic!("{e}: {inspect:?}"));
+    assert_eq!(json["status"]["state"], "CONTAINER_RUNNING", "{json}");
+    let stats = crictl(&["stats", "--id", &id], None).ok();
+    assert!(stats.stdout.contains(&id[..13]), "{stats:?}");
+
+    // port-forward: crictl listens on the host's loopback and tunnels to the pod's port.
+    let local = free_port();
+    let mut forward =
+        std::process::Command::new(std::env::var_os("BERTH_TEST_CRICTL").unwrap_or_default())
+            .args(["--runtime-endpoint", &endpoint, "--config", "/dev/null"])
+            .args(["port-forward", &pod_id, &format!("{local}:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("crictl port-forward: {e}"));
+    let mut got = String::new();
+    let served = eventually(Duration::from_secs(15), || {
+        use std::io::Read;
+        got.clear();
+        std::net::TcpStream::connect(("127.0.0.1", local))
+            .and_then(|mut s| s.read_to_string(&mut got))
+            .is_ok()
+            && got.contains("served")
+    });
+    let _ = forward.kill();
+    let _ = forward.wait();
+    assert!(served, "port-forward got {got:?}");
+
+    crictl(&["stop", "--timeout", "2", &id], None).ok();
+    let exited = crictl(&["ps", "-a", "-q", "--state", "exited"], None).ok();
+    assert_eq!(exited.stdout.trim(), id);
+    // logs -f of an exited container prints everything and ends.
+    let follow = crictl(&["logs", "-f", &id], None).ok();
+    assert!(follow.stdout.contains("started"), "{follow:?}");
+    crictl(&["rm", &id], None).ok();
+    assert_eq!(crictl(&["ps", "-a", "-q"], None).ok().stdout.trim(), "");
+    crictl(&["stopp", &pod_id], None).ok();
+    crictl(&["rmp", "-f", &pod_id], None).ok();
+    assert_eq!(crictl(&["pods", "-q"], None).ok().stdout.trim(), "");
+}
