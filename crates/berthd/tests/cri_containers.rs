@@ -663,7 +663,7 @@ async fn crictl_drives_a_pods_container_by_hand() {
             "log_path": "web.log",
         }),
     );
-    let id = crictl(&["run", &ctr, &pod], None)
+    let id = crictl(&["run", "--no-pull", &ctr, &pod], None)
         .ok()
         .stdout
         .trim()
