@@ -20,8 +20,15 @@ impl Engine {
             .await
     }
 
-    async fn run_pod_now(&self, spec: PodSpec) -> Result<String> {
+    async fn run_pod_now(&self, mut spec: PodSpec) -> Result<String> {
         check_cgroup_parent(&spec.cgroup_parent)?;
+        // containerd's rule: no hostname asked is the node's, in the pod's UTS namespace,
+        // /etc/hostname and its containers' HOSTNAME alike.
+        if spec.hostname.is_empty() {
+            spec.hostname = nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default();
+        }
         let pause = self.config().pause.clone().ok_or(PodError::NoPause)?;
         let id = crate::random_hex(32);
         let op = self.inner.pods.op(&id);
