@@ -192,6 +192,23 @@ impl Monitor {
         self.backpressure && self.attach.iter().any(|c| c.is_full(READ_MAX))
     }
 
+    /// Waits up to `left` (at least 1 ms) for the prepared `poll_fds`, then gives each
+    /// attach client what it can take.
+    fn poll_and_flush(&mut self, left: Duration) {
+        let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: poll_fds is a valid, exclusively borrowed array of poll_fds.len() entries.
+        unsafe {
+            libc::poll(
+                self.poll_fds.as_mut_ptr(),
+                self.poll_fds.len() as libc::nfds_t,
+                ms.max(1),
+            )
+        };
+        for c in &mut self.attach {
+            c.flush();
+        }
+    }
+
     /// Under back-pressure after the exit: waits until every client has room for another read
     /// (false when one still has none after [`FLUSH_TIMEOUT`]: the drain stops there).
     fn wait_for_room(&mut self) -> bool {
@@ -213,18 +230,7 @@ impl Monitor {
                             revents: 0,
                         }),
                 );
-            let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
-            // SAFETY: poll_fds is a valid, exclusively borrowed array of poll_fds.len() entries.
-            unsafe {
-                libc::poll(
-                    self.poll_fds.as_mut_ptr(),
-                    self.poll_fds.len() as libc::nfds_t,
-                    ms.max(1),
-                )
-            };
-            for c in &mut self.attach {
-                c.flush();
-            }
+            self.poll_and_flush(left);
         }
         true
     }
@@ -541,18 +547,7 @@ impl Monitor {
                     events: libc::POLLOUT,
                     revents: 0,
                 }));
-            let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
-            // SAFETY: poll_fds is a valid, exclusively borrowed array of poll_fds.len() entries.
-            unsafe {
-                libc::poll(
-                    self.poll_fds.as_mut_ptr(),
-                    self.poll_fds.len() as libc::nfds_t,
-                    ms.max(1),
-                )
-            };
-            for c in &mut self.attach {
-                c.flush();
-            }
+            self.poll_and_flush(left);
         }
     }
 }

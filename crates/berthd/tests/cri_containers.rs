@@ -612,30 +612,17 @@ async fn containers_survive_a_crash_of_berthd() {
 /// stop, rm, stopp, rmp -f. Needs crictl (`BERTH_TEST_CRICTL`, set by scripts/test.sh).
 #[tokio::test]
 async fn crictl_drives_a_pods_container_by_hand() {
-    let Some(crictl) = std::env::var_os("BERTH_TEST_CRICTL") else {
-        eprintln!(
-            "skipped: BERTH_TEST_CRICTL is not set (scripts/test.sh sets it to what \
-             scripts/build-cri-tools.sh crictl prints)"
-        );
+    let Some((d, net)) = daemon("bridge", None) else {
         return;
     };
-    let Some((d, net)) = daemon("bridge", None) else {
+    let Some(cli) = Crictl::for_socket(&d.cri_socket) else {
         return;
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
     import(&d, "busybox:crictl", "CMD [\"sh\"]");
-    let endpoint = format!("unix://{}", d.cri_socket.display());
-    let crictl = |args: &[&str], stdin: Option<&[u8]>| {
-        let mut cmd = std::process::Command::new(&crictl);
-        cmd.args([
-            "--runtime-endpoint",
-            &endpoint,
-            "--image-endpoint",
-            &endpoint,
-        ])
-        .args(["--config", "/dev/null"])
-        .args(args);
-        berth_testkit::run(cmd, stdin)
+    let crictl = |args: &[&str], stdin: Option<&[u8]>| match stdin {
+        Some(stdin) => cli.run_with_stdin(args, stdin),
+        None => cli.run(args),
     };
     let write = |name: &str, json: serde_json::Value| {
         let path = d.root.path().join(name);
@@ -698,14 +685,12 @@ async fn crictl_drives_a_pods_container_by_hand() {
 
     // port-forward: crictl listens on the host's loopback and tunnels to the pod's port.
     let local = free_port();
-    let mut forward =
-        std::process::Command::new(std::env::var_os("BERTH_TEST_CRICTL").unwrap_or_default())
-            .args(["--runtime-endpoint", &endpoint, "--config", "/dev/null"])
-            .args(["port-forward", &pod_id, &format!("{local}:{port}")])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("crictl port-forward: {e}"));
+    let mut forward = cli
+        .command(&["port-forward", &pod_id, &format!("{local}:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("crictl port-forward: {e}"));
     let mut got = String::new();
     let served = eventually(Duration::from_secs(15), || {
         use std::io::Read;

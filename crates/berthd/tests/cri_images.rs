@@ -6,7 +6,6 @@
 mod cri;
 
 use std::path::Path;
-use std::process::Command;
 
 use berth_testkit::registry::{Registry, RegistryOpts};
 use berth_testkit::{run, skip_unless, Client, Daemon};
@@ -422,13 +421,6 @@ async fn collect(c: &mut Cri) -> Vec<Image> {
 /// passes its path) against berthd: version, info, pull, images, inspecti, imagefsinfo, rmi.
 #[test]
 fn crictl_drives_the_image_service() {
-    let Some(crictl) = std::env::var_os("BERTH_TEST_CRICTL") else {
-        eprintln!(
-            "skipped: BERTH_TEST_CRICTL is not set (scripts/test.sh sets it to what \
-             scripts/build-cri-tools.sh crictl prints)"
-        );
-        return;
-    };
     if skip_registry() {
         return;
     }
@@ -436,20 +428,10 @@ fn crictl_drives_the_image_service() {
     let reg = Registry::start(RegistryOpts::default());
     let id = push(&d, &reg, "bb:1", None);
     let image = format!("{}/bb:1", reg.host());
-    let endpoint = format!("unix://{}", d.cri_socket.display());
-    let crictl = |args: &[&str]| {
-        let mut cmd = Command::new(&crictl);
-        cmd.args([
-            "--runtime-endpoint",
-            &endpoint,
-            "--image-endpoint",
-            &endpoint,
-        ])
-        // No /etc/crictl.yaml lookups from the host.
-        .args(["--config", "/dev/null"])
-        .args(args);
-        run(cmd, None)
+    let Some(cli) = Crictl::for_socket(&d.cri_socket) else {
+        return;
     };
+    let crictl = |args: &[&str]| cli.run(args);
     let version = crictl(&["version"]).ok();
     assert!(
         version.stdout.contains("RuntimeName:  berth"),

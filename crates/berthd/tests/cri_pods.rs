@@ -561,26 +561,14 @@ fn chrono_now_ns() -> i64 {
 
 #[tokio::test]
 async fn crictl_runs_inspects_lists_stops_and_removes_a_pod() {
-    let Some(crictl) = std::env::var_os("BERTH_TEST_CRICTL") else {
-        eprintln!(
-            "skipped: BERTH_TEST_CRICTL is not set (scripts/test.sh sets it to what \
-             scripts/build-cri-tools.sh crictl prints)"
-        );
-        return;
-    };
     let Some((d, net)) = daemon("bridge", None) else {
         return;
     };
-    let _cleanup = RemovePods(d.cri_socket.clone());
-    let endpoint = format!("unix://{}", d.cri_socket.display());
-    let crictl = |args: &[&str]| {
-        let mut cmd = Command::new(&crictl);
-        cmd.args(["--runtime-endpoint", &endpoint])
-            // No /etc/crictl.yaml lookups from the host.
-            .args(["--config", "/dev/null"])
-            .args(args);
-        run(cmd, None)
+    let Some(cli) = Crictl::for_socket(&d.cri_socket) else {
+        return;
     };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let crictl = |args: &[&str]| cli.run(args);
     let app = unique("app");
     let config = serde_json::json!({
         "metadata": { "name": unique("pod"), "namespace": "berth-test", "uid": unique("uid"), "attempt": 1 },

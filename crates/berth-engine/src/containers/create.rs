@@ -117,6 +117,19 @@ fn fill_in_defaults(h: &mut HostConfig) -> Result<()> {
     Ok(())
 }
 
+/// The context a create builds its throw-away spec with, to check the request now rather than
+/// at start: root (the image's users are resolved at start), the host's capabilities.
+pub(crate) fn create_probe(id: ContainerId, rootfs: PathBuf) -> SpecContext<'static> {
+    let user = ResolvedUser {
+        uid: 0,
+        gid: 0,
+        additional_gids: Vec::new(),
+    };
+    let mut probe = SpecContext::new(id, rootfs, user);
+    probe.host_capabilities = crate::host::bounding_set();
+    probe
+}
+
 /// A generated name no container has now.
 fn free_name(store: &berth_store::Store) -> String {
     names::generate(|candidate| store.metadata.container_by_name(candidate).is_ok())
@@ -180,16 +193,7 @@ impl Engine {
                 let shown = name.clone().unwrap_or_else(|| id.clone());
                 let mut model = ContainerSpec::from_docker(&options, &shown)?;
                 // Validate everything the spec builder checks, now rather than at start.
-                let mut probe = SpecContext::new(
-                    container_id.clone(),
-                    bundle.join("rootfs"),
-                    ResolvedUser {
-                        uid: 0,
-                        gid: 0,
-                        additional_gids: Vec::new(),
-                    },
-                );
-                probe.host_capabilities = crate::host::bounding_set();
+                let mut probe = create_probe(container_id.clone(), bundle.join("rootfs"));
                 probe.init_path = engine.config().init.clone();
                 // `container:<name>` modes: the peer must exist now; its namespace paths are
                 // known only at start, so the probe joins a stand-in.

@@ -117,3 +117,44 @@ pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, me
         Ok(ok) => panic!("expected {code:?}, got {ok:?}"),
     }
 }
+
+/// crictl on a test daemon's CRI socket (runtime and image endpoints, no /etc/crictl.yaml).
+pub struct Crictl {
+    bin: std::ffi::OsString,
+    endpoint: String,
+}
+
+impl Crictl {
+    /// `None` (saying why) when `BERTH_TEST_CRICTL` is not set: scripts/test.sh sets it to
+    /// what `scripts/build-cri-tools.sh crictl` prints.
+    pub fn for_socket(socket: &Path) -> Option<Self> {
+        let Some(bin) = std::env::var_os("BERTH_TEST_CRICTL") else {
+            eprintln!(
+                "skipped: BERTH_TEST_CRICTL is not set (scripts/test.sh sets it to what \
+                 scripts/build-cri-tools.sh crictl prints)"
+            );
+            return None;
+        };
+        Some(Self {
+            bin,
+            endpoint: format!("unix://{}", socket.display()),
+        })
+    }
+
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.bin);
+        cmd.args(["--runtime-endpoint", &self.endpoint])
+            .args(["--image-endpoint", &self.endpoint])
+            .args(["--config", "/dev/null"])
+            .args(args);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> berth_testkit::Out {
+        berth_testkit::run(self.command(args), None)
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> berth_testkit::Out {
+        berth_testkit::run(self.command(args), Some(stdin))
+    }
+}

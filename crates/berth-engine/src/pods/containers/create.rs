@@ -12,7 +12,7 @@ use crate::containers::{self, Config, Extension, State};
 use crate::images::resolve;
 use crate::model::{ContainerSpec, NetworkMode, Owner, PodId};
 use crate::pods::{Pod, PodError, PodPhase};
-use crate::spec::{self, ResolvedUser, SpecContext};
+use crate::spec;
 use crate::{Engine, Error, Result};
 
 /// containerd's container name: unique per pod and attempt, so the kubelet's retry of a create
@@ -66,16 +66,8 @@ impl Engine {
             .with_store(move |store| {
                 let image = resolve(store, &spec.image)?;
                 let image_cfg = containers::image_config(&image.config)?;
-                let mut probe = SpecContext::new(
-                    container_id.clone(),
-                    bundle.join("rootfs"),
-                    ResolvedUser {
-                        uid: 0,
-                        gid: 0,
-                        additional_gids: Vec::new(),
-                    },
-                );
-                probe.host_capabilities = crate::host::bounding_set();
+                let mut probe =
+                    containers::create_probe(container_id.clone(), bundle.join("rootfs"));
                 // The pod's namespaces are known at start; a target container must exist now.
                 let stand_in = || Some(PathBuf::from("/proc/self/ns"));
                 (probe.join.net, probe.join.ipc, probe.join.uts) =
