@@ -130,6 +130,27 @@ pub(crate) fn create_probe(id: ContainerId, rootfs: PathBuf) -> SpecContext<'sta
     probe
 }
 
+/// A new container's record, its snapshot named by its id. Serialized before the snapshot is
+/// prepared, so a failure here leaves nothing to undo.
+pub(crate) fn new_record(
+    id: ContainerId,
+    name: String,
+    image: &metadata::Image,
+    config: &Config,
+) -> Result<metadata::Container> {
+    Ok(metadata::Container {
+        snapshot_key: id.to_string(),
+        id,
+        name,
+        image_id: image.id.clone(),
+        config: serde_json::to_string(config).map_err(Error::Json)?,
+        format: ContainerSpec::FORMAT,
+        namespace: config.spec.owner.namespace().to_string(),
+        state: serde_json::to_string(&State::default()).map_err(Error::Json)?,
+        created: chrono::Utc::now(),
+    })
+}
+
 /// A generated name no container has now.
 fn free_name(store: &berth_store::Store) -> String {
     names::generate(|candidate| store.metadata.container_by_name(candidate).is_ok())
@@ -241,7 +262,6 @@ impl Engine {
                 } else {
                     id[..12].to_string()
                 };
-                let namespace = model.owner.namespace().to_string();
                 let config = Config {
                     spec: model,
                     image_name: options.image.clone(),
@@ -253,19 +273,9 @@ impl Engine {
                     inherited_mounts: inherited,
                     links,
                 };
+                let mut record = new_record(container_id, name.clone(), &image, &config)?;
                 let parent = image.layers.last().map(|l| l.chain_id.to_string());
                 store.snapshots.prepare(&id, parent.as_deref())?;
-                let mut record = metadata::Container {
-                    id: container_id,
-                    name: name.clone(),
-                    image_id: image.id.clone(),
-                    snapshot_key: id.clone(),
-                    config: serde_json::to_string(&config).map_err(Error::Json)?,
-                    format: ContainerSpec::FORMAT,
-                    namespace,
-                    state: serde_json::to_string(&State::default()).map_err(Error::Json)?,
-                    created: chrono::Utc::now(),
-                };
                 let new_dirs = engine.make_volume_dirs(&resolved.volumes);
                 let made = new_dirs.and_then(|new_dirs| {
                     std::fs::create_dir_all(&data_dir)

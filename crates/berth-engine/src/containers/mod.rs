@@ -47,7 +47,7 @@ pub use berth_image::{Change, ChangeKind, PathStat};
 pub(crate) use bundle::is_mountpoint;
 pub use commit::CommitOptions;
 pub use create::CreateRequest;
-pub(crate) use create::{create_probe, image_config};
+pub(crate) use create::{create_probe, image_config, new_record};
 pub(crate) use etc_files::{hosts_file, resolv_conf};
 pub use exec::{
     Exec, ExecConfig, ExecHandle, ExecStartOptions, ExecState, ExecSyncExit, ExecSyncOutput,

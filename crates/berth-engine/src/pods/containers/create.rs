@@ -4,11 +4,10 @@
 
 use std::path::PathBuf;
 
-use berth_store::metadata;
 use berth_types::ContainerId;
 
 use super::{PodContainerMetadata, PodContainerRequest};
-use crate::containers::{self, Config, Extension, State};
+use crate::containers::{self, Config, Extension};
 use crate::images::resolve;
 use crate::model::{ContainerSpec, NetworkMode, Owner, PodId};
 use crate::pods::{Pod, PodError, PodPhase};
@@ -100,19 +99,9 @@ impl Engine {
                     inherited_mounts: Vec::new(),
                     links: Vec::new(),
                 };
+                let record = containers::new_record(container_id, name.clone(), &image, &config)?;
                 let parent = image.layers.last().map(|l| l.chain_id.to_string());
                 store.snapshots.prepare(&id, parent.as_deref())?;
-                let record = metadata::Container {
-                    id: container_id,
-                    name: name.clone(),
-                    image_id: image.id.clone(),
-                    snapshot_key: id.clone(),
-                    config: serde_json::to_string(&config).map_err(Error::Json)?,
-                    format: ContainerSpec::FORMAT,
-                    namespace: config.spec.owner.namespace().to_string(),
-                    state: serde_json::to_string(&State::default()).map_err(Error::Json)?,
-                    created: chrono::Utc::now(),
-                };
                 let stored = std::fs::create_dir_all(&data_dir)
                     .map_err(containers::io_err("create", &data_dir))
                     .and_then(|()| {

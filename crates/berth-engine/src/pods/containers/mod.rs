@@ -101,17 +101,10 @@ impl Engine {
         Ok(out)
     }
 
-    /// A pod's container by id or unique id prefix; NotFound for Docker's containers.
+    /// A pod's container by id or unique id prefix (one record read, as Docker's lookups);
+    /// NotFound for Docker's containers.
     pub async fn pod_container(&self, id: &str) -> Result<PodContainer> {
-        let found = self
-            .pod_containers(PodContainerFilter {
-                id: Some(id.to_string()),
-                ..Default::default()
-            })
-            .await?;
-        found
-            .into_iter()
-            .next()
+        pod_container(self.container(id).await?)
             .ok_or_else(|| Error::NoSuchContainer(id.to_string()))
     }
 }
