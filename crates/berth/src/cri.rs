@@ -5,7 +5,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use berth_api_cri::proto::runtime_service_client::RuntimeServiceClient;
-use berth_api_cri::proto::{ListPodSandboxRequest, PodSandboxFilter};
+use berth_api_cri::proto::{ListPodSandboxRequest, PodSandbox, PodSandboxFilter};
 use hyper_util::rt::TokioIo;
 use tonic::transport::{Channel, Endpoint};
 
@@ -45,14 +45,9 @@ impl Cri {
         })
     }
 
-    /// The full id of the pod `name` names exactly or as a unique prefix: the server resolves
-    /// prefixes in ListPodSandbox's id filter (an ambiguous one matches nothing).
-    pub async fn pod_id(&self, name: &str) -> Result<String> {
-        let filter = PodSandboxFilter {
-            id: name.to_string(),
-            ..Default::default()
-        };
-        let pods = self
+    /// The pods ListPodSandbox answers for `filter`.
+    pub async fn pods(&self, filter: PodSandboxFilter) -> Result<Vec<PodSandbox>> {
+        Ok(self
             .runtime
             .clone()
             .list_pod_sandbox(ListPodSandboxRequest {
@@ -61,7 +56,17 @@ impl Cri {
             .await
             .map_err(rpc)?
             .into_inner()
-            .items;
+            .items)
+    }
+
+    /// The full id of the pod `name` names exactly or as a unique prefix: the server resolves
+    /// prefixes in ListPodSandbox's id filter (an ambiguous one matches nothing).
+    pub async fn pod_id(&self, name: &str) -> Result<String> {
+        let filter = PodSandboxFilter {
+            id: name.to_string(),
+            ..Default::default()
+        };
+        let pods = self.pods(filter).await?;
         match pods.as_slice() {
             [pod] => Ok(pod.id.clone()),
             _ => bail!("no such pod sandbox: {name}"),

@@ -5,9 +5,9 @@
 use anyhow::{bail, Result};
 use berth_api_cri::proto::{
     Container, ContainerFilter, ContainerState, ContainerStateValue, ListContainersRequest,
-    ListPodSandboxRequest, NamespaceMode, PodSandbox, PodSandboxFilter, PodSandboxState,
-    PodSandboxStateValue, PodSandboxStatusRequest, PodSandboxStatusResponse,
-    RemovePodSandboxRequest, StopPodSandboxRequest,
+    NamespaceMode, PodSandbox, PodSandboxFilter, PodSandboxState, PodSandboxStateValue,
+    PodSandboxStatusRequest, PodSandboxStatusResponse, RemovePodSandboxRequest,
+    StopPodSandboxRequest,
 };
 use serde_json::{json, Map, Value};
 
@@ -174,16 +174,7 @@ pub fn container_filter(flags: &[String], all: bool) -> Result<(ContainerFilter,
 
 pub async fn ls(cri: &Cri, a: PodLsArgs) -> Result<()> {
     let filter = pod_filter(&a.filter)?;
-    let mut pods = cri
-        .runtime
-        .clone()
-        .list_pod_sandbox(ListPodSandboxRequest {
-            filter: Some(filter),
-        })
-        .await
-        .map_err(rpc)?
-        .into_inner()
-        .items;
+    let mut pods = cri.pods(filter).await?;
     // Newest first, as crictl.
     pods.sort_by_key(|p| std::cmp::Reverse(p.created_at));
     let now = output::now_unix();
