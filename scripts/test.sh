@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# Incremental state is a second copy of every crate's build, useless to a one-shot run, and the
+# target dir must fit CI's disk.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
