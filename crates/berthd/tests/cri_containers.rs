@@ -716,3 +716,63 @@ async fn crictl_drives_a_pods_container_by_hand() {
     crictl(&["rmp", "-f", &pod_id], None).ok();
     assert_eq!(crictl(&["pods", "-q"], None).ok().stdout.trim(), "");
 }
+
+/// A `kill -9` of berthd at points spread over CreateContainer: after the restart each
+/// container is whole (CREATED, and it starts) or absent, and once the pod is removed no
+/// snapshot, container directory or mount of theirs is left.
+#[tokio::test]
+async fn a_crash_during_create_container_leaves_it_whole_or_absent() {
+    let Some((mut d, net)) = daemon("bridge", None) else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    import(&d, "busybox:crash-create", "CMD [\"sh\"]");
+    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
+    let entries = |dir: PathBuf| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let snapshot_dir = d.data_root().join("overlay/snapshots");
+    let snapshots = || entries(snapshot_dir.clone());
+    let images_only = snapshots();
+    for delay in [0, 2, 5, 10, 20, 40] {
+        let mut creating = c.clone();
+        let (pod_id, sandbox) = (pod_id.clone(), sandbox.clone());
+        let name = unique("crash-create");
+        let config = container_config(&name, "busybox:crash-create", "exec sleep 1000");
+        let request =
+            tokio::spawn(async move { create(&mut creating, &pod_id, &sandbox, config).await });
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        d.kill9();
+        let _ = request.await;
+        d.spawn();
+        c = connect(&d.cri_socket).await;
+        let filter = ContainerFilter {
+            label_selector: HashMap::from([("tier".to_string(), name.clone())]),
+            ..Default::default()
+        };
+        for id in containers(&mut c, filter).await {
+            let s = container_status(&mut c, &id)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(s.state, ContainerState::ContainerCreated as i32, "{s:?}");
+            start(&mut c, &id)
+                .await
+                .unwrap_or_else(|e| panic!("start {id} after the crash: {e}\n{}", d.log()));
+        }
+    }
+    stop(&mut c, &pod_id).await;
+    remove(&mut c, &pod_id).await;
+    assert!(containers(&mut c, ContainerFilter::default())
+        .await
+        .is_empty());
+    assert_eq!(snapshots(), images_only, "container snapshots left");
+    assert_eq!(entries(d.data_root().join("containers")), Vec::<String>::new());
+    assert_eq!(entries(d.exec_root().join("containers")), Vec::<String>::new());
+    assert_eq!(d.leaked_mounts(), Vec::<String>::new(), "mounts left");
+}

@@ -11,6 +11,8 @@ use crate::{Engine, Error, Result};
 const DEFAULT_STOP_TIMEOUT: i64 = 10;
 /// How long SIGKILL may take to be reaped before `stop` reports failure.
 const KILL_GRACE: Duration = Duration::from_secs(30);
+/// How long a kill that found the process gone waits for its exit to be recorded.
+const EXIT_GRACE: Duration = Duration::from_secs(10);
 
 impl Engine {
     /// `docker stop`: the stop signal, then SIGKILL after `timeout` seconds (None: the
@@ -108,7 +110,15 @@ impl Engine {
         state.stopped_by_user = true;
         self.save_state(&c.id, state).await?;
         let mut rx = entry.state.subscribe();
-        runtime::run(self.runtime().kill(&c.id, signal, false)).await?;
+        if let Err(e) = runtime::run(self.runtime().kill(&c.id, signal, false)).await {
+            // It may have exited since the check: the runtime then finds no process, and the
+            // exit is on its way to the state. Not running, as dockerd answers, not a failure.
+            let exited = rx.wait_for(|s| !s.status.is_live());
+            return match tokio::time::timeout(EXIT_GRACE, exited).await {
+                Ok(Ok(_)) => Err(Error::NotRunning(c.id.clone())),
+                _ => Err(e),
+            };
+        }
         if matches!(signal, "SIGKILL" | "KILL" | "9") {
             tokio::time::timeout(KILL_GRACE, rx.wait_for(|s| !s.status.is_live()))
                 .await
