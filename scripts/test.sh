@@ -27,6 +27,11 @@ fi
 if [ "$(id -u)" = 0 ] && BERTH_TEST_CRICTL=$(scripts/build-cri-tools.sh crictl); then
     export BERTH_TEST_CRICTL
 fi
+# A real kubelet (Kubernetes 1.20 from Debian's source package, built offline and cached by
+# scripts/build-k8s.sh) for the kubelet end-to-end test; without it that test skips.
+if [ "$(id -u)" = 0 ] && k8s_bin=$(scripts/build-k8s.sh kubelet); then
+    export BERTH_TEST_KUBELET=$k8s_bin/kubelet
+fi
 # The end-to-end tests run the workspace's binaries (berthd starts berth-runtime and berth-shim).
 cargo build --workspace
 cargo test --workspace --no-fail-fast

@@ -369,6 +369,9 @@ pub struct Daemon {
     client: Client,
     /// More berthd flags, given at every (re)start.
     args: Vec<std::ffi::OsString>,
+    /// A command berthd runs under (`unshare ... sh -c '...; exec "$@"'`): its last argument
+    /// is berthd, then berthd's flags. It must exec berthd, so the child is berthd.
+    wrapper: Vec<std::ffi::OsString>,
     child: Option<Child>,
 }
 
@@ -379,20 +382,40 @@ impl Daemon {
     }
 
     pub fn start_for(client: Client) -> Self {
-        Self::start_with(client, "", Vec::new())
+        Self::start_with(client, "", Vec::new(), Vec::new())
     }
 
     /// A daemon driven by the docker CLI, with `toml` as its config file.
     pub fn start_configured(toml: &str) -> Self {
-        Self::start_with(Client::Docker, toml, Vec::new())
+        Self::start_with(Client::Docker, toml, Vec::new(), Vec::new())
     }
 
     /// A daemon started with more flags (`--cni-plugin-dir` of a test's plugins, ...).
     pub fn start_with_args(client: Client, args: Vec<std::ffi::OsString>) -> Self {
-        Self::start_with(client, "", args)
+        Self::start_wrapped(client, args, Vec::new())
     }
 
-    fn start_with(client: Client, toml: &str, args: Vec<std::ffi::OsString>) -> Self {
+    /// A daemon started with more flags under a wrapper command (see `Daemon::wrapper`), e.g.
+    /// in a private mount namespace of a test's.
+    pub fn start_wrapped(
+        client: Client,
+        args: Vec<std::ffi::OsString>,
+        wrapper: Vec<std::ffi::OsString>,
+    ) -> Self {
+        Self::start_with(client, "", args, wrapper)
+    }
+
+    /// The pid of berthd, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn start_with(
+        client: Client,
+        toml: &str,
+        args: Vec<std::ffi::OsString>,
+        wrapper: Vec<std::ffi::OsString>,
+    ) -> Self {
         let root = tempfile::Builder::new()
             .prefix("berthd-test")
             .tempdir()
@@ -407,6 +430,7 @@ impl Daemon {
             net: NetSlot::next(),
             client,
             args,
+            wrapper,
             child: None,
         };
         d.spawn();
@@ -430,7 +454,15 @@ impl Daemon {
     pub fn spawn(&mut self) {
         let log = std::fs::File::create(self.root.path().join("berthd.log"))
             .unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new(berthd())
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(berthd());
+                c
+            }
+            None => Command::new(berthd()),
+        };
+        let child = command
             .arg("--data-root")
             .arg(self.data_root())
             .arg("--exec-root")

@@ -21,6 +21,7 @@ pub use containers::*;
 pub use pods::*;
 pub use tonic::{Code, Status};
 
+#[derive(Clone)]
 pub struct Cri {
     pub runtime: RuntimeServiceClient<Channel>,
     pub images: ImageServiceClient<Channel>,

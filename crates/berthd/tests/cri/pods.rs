@@ -24,6 +24,15 @@ pub struct PodNet {
 /// type (`bridge`, or one that does not exist). With `blocking_add`, the plugins come from
 /// that directory (see cri_pods.rs) and the blocking plugin ends the chain.
 pub fn daemon(plugin: &str, blocking_add: Option<&Path>) -> Option<(Daemon, PodNet)> {
+    daemon_wrapped(plugin, blocking_add, Vec::new())
+}
+
+/// `daemon`, with berthd under `wrapper` (see `Daemon::start_wrapped`).
+pub fn daemon_wrapped(
+    plugin: &str,
+    blocking_add: Option<&Path>,
+    wrapper: Vec<std::ffi::OsString>,
+) -> Option<(Daemon, PodNet)> {
     if skip_unless(Client::Berth) {
         return None;
     }
@@ -32,7 +41,11 @@ pub fn daemon(plugin: &str, blocking_add: Option<&Path>) -> Option<(Daemon, PodN
         "no static berth-pause: run scripts/build-static.sh berth-pause (or set BERTH_TEST_PAUSE)"
     );
     let bin_dir = blocking_add.unwrap_or(Path::new(CNI_BIN_DIR));
-    let d = Daemon::start_with_args(Client::Berth, vec!["--cni-bin-dir".into(), bin_dir.into()]);
+    let d = Daemon::start_wrapped(
+        Client::Berth,
+        vec!["--cni-bin-dir".into(), bin_dir.into()],
+        wrapper,
+    );
     let subnet = d.net.subnet(15);
     let net = PodNet {
         name: unique("pods"),
