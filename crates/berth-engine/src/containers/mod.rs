@@ -166,6 +166,10 @@ pub struct Config {
     /// Legacy links (`--link` off user networks), resolved at create.
     #[serde(default)]
     pub links: Vec<crate::networks::Link>,
+    /// The images a pod's container mounts (its `MountKind::Image`s, in order), resolved at
+    /// create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_mounts: Vec<crate::pods::ImageMount>,
 }
 
 /// An API's own record of a create request, stored with the container as
@@ -491,6 +495,7 @@ pub(crate) fn docker_container(options: CreateOptions) -> Container {
             mounts: Vec::new(),
             inherited_mounts: Vec::new(),
             links: Vec::new(),
+            image_mounts: Vec::new(),
         },
         state: State::default(),
         log_path: PathBuf::new(),
