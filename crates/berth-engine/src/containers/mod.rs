@@ -55,6 +55,7 @@ pub use exec::{
 };
 pub(crate) use exit::wait_for_exit;
 pub use fs::ExtractOptions;
+pub(crate) use fs::RootfsMount;
 pub use health::{Health, HealthResult, HealthStatus};
 pub use logs::{LogLine, LogsOptions};
 pub use manage::{BlkioEntry, CgroupStats, StatsSample, Top, UpdateRequest};

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use berth_types::Digest;
 use serde::{Deserialize, Serialize};
 
-use crate::containers::{io_err, is_mountpoint, Container};
+use crate::containers::{io_err, is_mountpoint, Container, RootfsMount};
 use crate::images::resolve;
 use crate::model::{MountKind, Storage};
 use crate::pods::PodError;
@@ -103,18 +103,6 @@ pub(crate) fn unmount_image_mounts(bundle: &Path) {
     let _ = std::fs::remove_dir(&dir);
 }
 
-/// A mount of a view on a private directory, undone when dropped: the create's subpath check.
-struct ScratchMount(PathBuf);
-
-impl Drop for ScratchMount {
-    fn drop(&mut self) {
-        if let Err(e) = berth_store::snapshot::unmount(&self.0) {
-            tracing::warn!(path = %self.0.display(), error = %e, "unmount image volume check");
-        }
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
-
 impl Engine {
     /// CreateContainer's part: a view of each image `storage` mounts, every subpath checked.
     /// On error, the views made so far are removed.
@@ -147,18 +135,9 @@ impl Engine {
                         .map_err(|e| context(e.into()))?;
                     made.push(m.clone());
                     if m.subpath.is_some() {
-                        let scratch = self
-                            .config()
-                            .exec_root
-                            .join("tmp")
-                            .join(format!("image-{}", crate::random_hex(8)));
-                        std::fs::create_dir_all(&scratch).map_err(io_err("create", &scratch))?;
-                        if let Err(e) = berth_store::snapshot::mount(&mounts, &scratch) {
-                            let _ = std::fs::remove_dir(&scratch);
-                            return Err(context(e.into()).into());
-                        }
-                        let scratch = ScratchMount(scratch);
-                        subpath_source(&scratch.0, &image.id, &m)?;
+                        // A private mount of the view, gone again when dropped.
+                        let scratch = RootfsMount::new(self, "image-", &mounts).map_err(context)?;
+                        subpath_source(&scratch.path, &image.id, &m)?;
                     }
                     Ok(())
                 });
