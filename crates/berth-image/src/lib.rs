@@ -21,5 +21,8 @@ pub use diff::{
     ChangeKind, LayerDigest,
 };
 pub use error::{Error, Result};
-pub use rootfs::{open_dir_in_root, open_file_in_root, stat_in_root, write_tar_of_path, PathStat};
+pub use rootfs::{
+    open_dir_in_root, open_file_in_root, real_path_in_root, stat_in_root, write_tar_of_path,
+    PathStat,
+};
 pub use unpack::{unpack_layer, unpack_layer_at, UnpackOptions, UnpackStats, WhiteoutMode};

@@ -8,10 +8,10 @@
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diff::{Mode, TarWriter};
 use crate::error::{io as io_err, Result};
@@ -145,6 +145,25 @@ pub fn open_dir_in_root(root: &Path, path: &Path) -> Result<OwnedFd> {
     }
     sys::open_in_root(root_fd.as_fd(), &full, libc::O_RDONLY | libc::O_DIRECTORY)
         .map_err(io_err("resolve", &shown))
+}
+
+/// Where `path` inside `root` is on the host, resolved by the kernel with `root` as `/` (a
+/// final symlink followed, inside the root), for mounting part of a tree nothing can change
+/// (a read-only image view): the answer stays true only as long as the tree does.
+pub fn real_path_in_root(root: &Path, path: &Path) -> Result<PathBuf> {
+    let shown = root.join(path.strip_prefix("/").unwrap_or(path));
+    let root_fd = open_root(root)?;
+    let (comps, _) = split(path);
+    let full = sys::cstring(&comps.join(&b'/')).map_err(io_err("resolve", &shown))?;
+    let fd = if full.is_empty() {
+        root_fd
+    } else {
+        sys::open_in_root(root_fd.as_fd(), &full, libc::O_PATH)
+            .map_err(io_err("resolve", &shown))?
+    };
+    // The kernel's name of what the fd holds: the host path, every symlink resolved.
+    let link = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    std::fs::read_link(&link).map_err(io_err("resolve", &shown))
 }
 
 /// Opens regular file `path` inside `root` for reading, symlinks resolved inside the root

@@ -16,10 +16,12 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use crate::error::{sql, Error, Result};
 use crate::sqlite;
 
+mod image_mounts;
 mod networks;
 mod pods;
 mod volumes;
 
+pub use image_mounts::ImageMountRef;
 pub use networks::NetworkRecord;
 pub use pods::PodRecord;
 pub use volumes::{Volume, VolumeRef};
@@ -50,6 +52,10 @@ pub use volumes::{Volume, VolumeRef};
 /// - Migration 7, `pods`: Kubernetes pod sandboxes, the engine's pod spec (`config`) and its
 ///   lifecycle and resources (`state`) as JSON; CRI's identity (name, namespace, uid, attempt)
 ///   is unique, as containerd reserves the sandbox name. Not containers: no image, no snapshot.
+/// - Migration 8, `image_mounts`: the images a container mounts (the CRI's image volumes), each
+///   through a read-only view snapshot of its own. `image_id` has no `ON DELETE` action, so a
+///   mounted image cannot be deleted, as a container's own image; the view keys are GC roots;
+///   the rows go with their container.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE images (
         id              TEXT PRIMARY KEY,
@@ -130,6 +136,14 @@ const MIGRATIONS: &[&str] = &[
         created   INTEGER NOT NULL,
         UNIQUE (name, namespace, uid, attempt)
     );",
+    "CREATE TABLE image_mounts (
+        container    TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        destination  TEXT NOT NULL,
+        image_id     TEXT NOT NULL REFERENCES images(id),
+        snapshot_key TEXT NOT NULL UNIQUE,
+        PRIMARY KEY (container, destination)
+    );
+    CREATE INDEX image_mounts_image ON image_mounts(image_id);",
 ];
 
 /// Whether `name` is `repository@digest` rather than `repository:tag`.
@@ -294,7 +308,9 @@ impl MetadataDb {
         let tx = self.begin(&mut conn)?;
         let users = self.strings(
             &tx,
-            "SELECT name FROM containers WHERE image_id = ?1 ORDER BY name",
+            "SELECT name FROM containers WHERE image_id = ?1 OR id IN
+                 (SELECT container FROM image_mounts WHERE image_id = ?1)
+             ORDER BY name",
             id.as_str(),
         )?;
         if !users.is_empty() {
@@ -495,6 +511,26 @@ impl MetadataDb {
         volumes: &[Volume],
         refs: &[(String, String)],
     ) -> Result<Vec<String>> {
+        self.insert_container(c, volumes, refs, &[])
+    }
+
+    /// Stores a new container together with the images it mounts, in one transaction: each
+    /// mount's image must exist, and its view snapshot becomes a GC root.
+    pub fn create_container_with_image_mounts(
+        &self,
+        c: &Container,
+        mounts: &[ImageMountRef],
+    ) -> Result<()> {
+        self.insert_container(c, &[], &[], mounts).map(drop)
+    }
+
+    fn insert_container(
+        &self,
+        c: &Container,
+        volumes: &[Volume],
+        refs: &[(String, String)],
+        image_mounts: &[ImageMountRef],
+    ) -> Result<Vec<String>> {
         check_json(&c.config, || format!("config of container {}", c.id))?;
         check_json(&c.state, || format!("state of container {}", c.id))?;
         let mut conn = self.conn();
@@ -554,6 +590,9 @@ impl MetadataDb {
                 }
                 e => sql("insert volume ref", &self.path)(e),
             })?;
+        }
+        for m in image_mounts {
+            self.insert_image_mount(&tx, c.id.as_str(), m)?;
         }
         tx.commit().map_err(sql("commit container", &self.path))?;
         Ok(created)
@@ -705,7 +744,7 @@ impl MetadataDb {
             }
         }
         let mut stmt = tx
-            .prepare("SELECT snapshot_key FROM containers")
+            .prepare("SELECT snapshot_key FROM containers UNION ALL SELECT snapshot_key FROM image_mounts")
             .map_err(sql("list container snapshots", &self.path))?;
         let keys = stmt
             .query_map([], |r| r.get::<_, String>(0))

@@ -301,22 +301,6 @@ async fn run_container(
     created
 }
 
-async fn exec_sync(
-    c: &mut Cri,
-    id: &str,
-    cmd: &[&str],
-    timeout: i64,
-) -> Result<ExecSyncResponse, Status> {
-    c.runtime
-        .exec_sync(ExecSyncRequest {
-            container_id: id.into(),
-            cmd: cmd.iter().map(|s| s.to_string()).collect(),
-            timeout,
-        })
-        .await
-        .map(tonic::Response::into_inner)
-}
-
 #[tokio::test]
 async fn exec_sync_keeps_outputs_apart_and_times_out() {
     let Some((d, net)) = daemon("bridge", None) else {

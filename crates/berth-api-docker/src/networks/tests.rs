@@ -140,6 +140,7 @@ fn container(endpoints: &[(&str, EndpointSettings)]) -> Container {
             mounts: Vec::new(),
             inherited_mounts: Vec::new(),
             links: Vec::new(),
+            image_mounts: Vec::new(),
         },
         state: Default::default(),
         log_path: Default::default(),

@@ -65,7 +65,8 @@ impl Engine {
             }
             (_, Some(pod)) => {
                 self.pod_container_context(store, pod.as_str(), &c.config.spec, &mut ctx)?;
-                spec::model_user_mounts(&c.config.spec.storage)?
+                let images = self.mount_image_mounts(store, c)?;
+                spec::model_user_mounts(&c.config.spec.storage, &images)?
             }
             (_, None) => return Err(Error::NoDockerBody(c.id.clone())),
         };

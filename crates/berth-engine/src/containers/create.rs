@@ -272,6 +272,7 @@ impl Engine {
                     mounts,
                     inherited_mounts: inherited,
                     links,
+                    image_mounts: Vec::new(),
                 };
                 let mut record = new_record(container_id, name.clone(), &image, &config)?;
                 let parent = image.layers.last().map(|l| l.chain_id.to_string());

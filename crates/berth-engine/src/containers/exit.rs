@@ -164,14 +164,16 @@ impl Engine {
     /// layer) stays.
     pub(crate) async fn cleanup_after_exit(&self, id: &str) {
         self.teardown_networking(id).await;
-        let rootfs = self.bundle_dir(id).join("rootfs");
+        let bundle = self.bundle_dir(id);
         let engine = self.clone();
         let id = id.to_string();
         let _ = self
             .with_store(move |store| {
+                let rootfs = bundle.join("rootfs");
                 if is_mountpoint(&rootfs) {
                     let _ = berth_store::snapshot::unmount(&rootfs);
                 }
+                crate::pods::unmount_image_mounts(&bundle);
                 engine.release_volumes(store, &id);
                 Ok(())
             })

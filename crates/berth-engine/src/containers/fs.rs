@@ -17,10 +17,29 @@ use super::{io_err, Container};
 use crate::spec::MountType;
 use crate::{Engine, Error, Result};
 
-/// A private mount of a container's root filesystem; unmounted (lazily: a reader may still hold
-/// a file) and its directory removed when dropped.
-struct RootfsMount {
-    path: PathBuf,
+/// A private mount of a container's root filesystem (or of an image it mounts) under
+/// `<exec-root>/tmp/`, which a start of berthd clears after a crash; unmounted (lazily: a
+/// reader may still hold a file) and its directory removed when dropped.
+pub(crate) struct RootfsMount {
+    pub(crate) path: PathBuf,
+}
+
+impl RootfsMount {
+    /// Mounts `mounts` on a new directory `<exec-root>/tmp/<prefix><random>`; the directory
+    /// goes again if that fails.
+    pub(crate) fn new(engine: &Engine, prefix: &str, mounts: &[Mount]) -> Result<Self> {
+        let path = engine
+            .config()
+            .exec_root
+            .join("tmp")
+            .join(format!("{prefix}{}", crate::random_hex(8)));
+        std::fs::create_dir_all(&path).map_err(io_err("create", &path))?;
+        if let Err(e) = berth_store::snapshot::mount(mounts, &path) {
+            let _ = std::fs::remove_dir(&path);
+            return Err(e.into());
+        }
+        Ok(Self { path })
+    }
 }
 
 impl Drop for RootfsMount {
@@ -159,16 +178,11 @@ impl Engine {
         let op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
         let live = c.state.status.is_live();
-        let target = self
-            .config()
-            .exec_root
-            .join("tmp")
-            .join(format!("rootfs-{}", crate::random_hex(8)));
         let rootfs = self.bundle_dir(&c.id).join("rootfs");
         let id = c.id.clone();
+        let engine = self.clone();
         let mount = self
             .with_store(move |store| {
-                std::fs::create_dir_all(&target).map_err(io_err("create", &target))?;
                 let mounts = if live {
                     vec![Mount {
                         fs_type: "bind".to_string(),
@@ -183,11 +197,7 @@ impl Engine {
                         store.snapshots.read_only_mounts(&key)?
                     }
                 };
-                if let Err(e) = berth_store::snapshot::mount(&mounts, &target) {
-                    let _ = std::fs::remove_dir(&target);
-                    return Err(e.into());
-                }
-                Ok(RootfsMount { path: target })
+                RootfsMount::new(&engine, "rootfs-", &mounts)
             })
             .await?;
         // A live container has its own mount, which ours does not depend on.

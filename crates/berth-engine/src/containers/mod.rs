@@ -55,6 +55,7 @@ pub use exec::{
 };
 pub(crate) use exit::wait_for_exit;
 pub use fs::ExtractOptions;
+pub(crate) use fs::RootfsMount;
 pub use health::{Health, HealthResult, HealthStatus};
 pub use logs::{LogLine, LogsOptions};
 pub use manage::{BlkioEntry, CgroupStats, StatsSample, Top, UpdateRequest};
@@ -166,6 +167,10 @@ pub struct Config {
     /// Legacy links (`--link` off user networks), resolved at create.
     #[serde(default)]
     pub links: Vec<crate::networks::Link>,
+    /// The images a pod's container mounts (its `MountKind::Image`s, in order), resolved at
+    /// create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_mounts: Vec<crate::pods::ImageMount>,
 }
 
 /// An API's own record of a create request, stored with the container as
@@ -491,6 +496,7 @@ pub(crate) fn docker_container(options: CreateOptions) -> Container {
             mounts: Vec::new(),
             inherited_mounts: Vec::new(),
             links: Vec::new(),
+            image_mounts: Vec::new(),
         },
         state: State::default(),
         log_path: PathBuf::new(),

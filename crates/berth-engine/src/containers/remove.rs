@@ -69,10 +69,12 @@ impl Engine {
             .with_store(move |store| {
                 let record = store.metadata.get_container(&key)?;
                 let refs = store.metadata.container_volume_refs(&key)?;
-                match store.snapshots.remove(&record.snapshot_key) {
-                    Ok(()) | Err(berth_store::Error::SnapshotNotFound(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
+                let views = store.metadata.container_image_mounts(&key)?;
+                crate::pods::remove_snapshots(
+                    store,
+                    std::iter::once(record.snapshot_key.as_str())
+                        .chain(views.iter().map(|v| v.snapshot_key.as_str())),
+                )?;
                 for dir in [&bundle, &data, &shim] {
                     match std::fs::remove_dir_all(dir) {
                         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

@@ -57,6 +57,18 @@ pub enum PodError {
     NameReserved { name: String, id: String },
     #[error("pod sandbox {pod} has no stats: {reason}")]
     NoStats { pod: String, reason: &'static str },
+    #[error("image volume at {target}: {source}")]
+    ImageVolume {
+        target: PathBuf,
+        source: Box<crate::Error>,
+    },
+    #[error("image volume at {target}: subpath {subpath:?} of image {image}: {source}")]
+    ImageSubpath {
+        target: PathBuf,
+        image: String,
+        subpath: PathBuf,
+        source: Box<berth_image::Error>,
+    },
     #[error("pod {id}: unreadable record: {source}")]
     Corrupt {
         id: String,
@@ -75,7 +87,8 @@ impl PodError {
             | Self::NetworkNotReady(_)
             | Self::NoStats { .. }
             | Self::PortConnect { .. } => ErrorKind::Unavailable,
-            Self::NoSuchPod(_) => ErrorKind::NotFound,
+            Self::NoSuchPod(_) | Self::ImageSubpath { .. } => ErrorKind::NotFound,
+            Self::ImageVolume { source, .. } => source.kind(),
             Self::NotReady(_) | Self::NotStartable { .. } => ErrorKind::Conflict,
             Self::NameReserved { .. } => ErrorKind::AlreadyExists,
             Self::Cni { source, .. } => source.kind(),

@@ -40,7 +40,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OwnedMutexGuard;
 
 pub use berth_cni::Protocol;
-pub use containers::{PodContainer, PodContainerFilter, PodContainerMetadata, PodContainerRequest};
+pub(crate) use containers::{remove_snapshots, unmount_image_mounts};
+pub use containers::{
+    ImageMount, PodContainer, PodContainerFilter, PodContainerMetadata, PodContainerRequest,
+};
 pub use error::PodError;
 pub use events::{PodEvent, PodEventKind};
 pub use list::PodFilter;

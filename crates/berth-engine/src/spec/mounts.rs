@@ -676,10 +676,15 @@ pub(crate) fn docker_user_mounts(
     user_mounts(&h.binds, &h.mounts, &h.tmpfs, volumes.into_keys())
 }
 
-/// The user mounts of a model that keeps them typed (the CRI's): host binds and tmpfs. The
-/// Docker API's still come from its body ([`docker_user_mounts`]).
-pub(crate) fn model_user_mounts(storage: &model::Storage) -> Result<UserMounts, SpecError> {
+/// The user mounts of a model that keeps them typed (the CRI's): host binds, tmpfs, and images
+/// bound read-only from `image_sources` (where the engine mounted each `MountKind::Image`, in
+/// order). The Docker API's still come from its body ([`docker_user_mounts`]).
+pub(crate) fn model_user_mounts(
+    storage: &model::Storage,
+    image_sources: &[PathBuf],
+) -> Result<UserMounts, SpecError> {
     let mut out = UserMounts::default();
+    let mut image_sources = image_sources.iter();
     for m in &storage.mounts {
         out.claim(&m.target)?;
         let request = match &m.kind {
@@ -720,7 +725,30 @@ pub(crate) fn model_user_mounts(storage: &model::Storage) -> Result<UserMounts, 
                     options: data.join(","),
                 }
             }
-            model::MountKind::Volume { .. } | model::MountKind::Image { .. } => {
+            model::MountKind::Image { reference, .. } => {
+                // KEP 4639: image volumes are read-only; containerd and CRI-O refuse others.
+                if !m.readonly {
+                    return Err(invalid(
+                        "image mount",
+                        m.target.display(),
+                        "must be read-only",
+                    ));
+                }
+                let source = image_sources
+                    .next()
+                    .ok_or_else(|| invalid("image mount", reference, "the image is not mounted"))?;
+                MountRequest::Bind(HostBind {
+                    source: source.clone(),
+                    destination: m.target.clone(),
+                    read_only: true,
+                    propagation: "rprivate",
+                    recursive: true,
+                    recursive_read_only: false,
+                    create_missing: false,
+                    mode: String::new(),
+                })
+            }
+            model::MountKind::Volume { .. } => {
                 return Err(SpecError::Unsupported {
                     option: "mount kind",
                     value: m.target.display().to_string(),

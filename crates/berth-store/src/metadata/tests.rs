@@ -192,6 +192,47 @@ fn container_names_are_unique() {
 }
 
 #[test]
+fn a_mounted_image_is_in_use_and_its_view_a_gc_root() {
+    let (_d, db) = db();
+    let own = image("own", 1);
+    let mounted = image("mounted", 1);
+    db.create_image(&own).unwrap();
+    db.create_image(&mounted).unwrap();
+    let mount = ImageMountRef {
+        destination: "/mnt/data".into(),
+        image_id: mounted.id.clone(),
+        snapshot_key: "c1-image-0".into(),
+    };
+    db.create_container_with_image_mounts(
+        &container("c1", "web", &own.id),
+        std::slice::from_ref(&mount),
+    )
+    .unwrap();
+    assert_eq!(db.container_image_mounts("c1").unwrap(), [mount]);
+    assert!(db.gc_roots().unwrap().snapshots.contains("c1-image-0"));
+    let err = db.delete_image(&mounted.id).unwrap_err();
+    assert!(matches!(&err, Error::ImageInUse { containers, .. } if containers == &["web"]));
+
+    // An image that is not there is refused, and nothing of that container stays.
+    let ghost = ImageMountRef {
+        destination: "/x".into(),
+        image_id: digest("ghost"),
+        snapshot_key: "c2-image-0".into(),
+    };
+    let err = db
+        .create_container_with_image_mounts(&container("c2", "two", &own.id), &[ghost])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(db.get_container("c2").is_err());
+
+    // The rows go with their container.
+    db.delete_container("c1").unwrap();
+    assert!(db.container_image_mounts("c1").unwrap().is_empty());
+    assert!(!db.gc_roots().unwrap().snapshots.contains("c1-image-0"));
+    db.delete_image(&mounted.id).unwrap();
+}
+
+#[test]
 fn image_in_use_cannot_be_deleted() {
     let (_d, db) = db();
     let img = image("a", 2);

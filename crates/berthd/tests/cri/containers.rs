@@ -112,3 +112,20 @@ pub async fn exited(c: &mut Cri, id: &str) -> ContainerStatus {
     }
     panic!("container {id} never exited: {last:?}");
 }
+
+/// ExecSync of `cmd` in container `id`; `timeout` in seconds, 0 for none.
+pub async fn exec_sync(
+    c: &mut Cri,
+    id: &str,
+    cmd: &[&str],
+    timeout: i64,
+) -> Result<ExecSyncResponse, Status> {
+    c.runtime
+        .exec_sync(ExecSyncRequest {
+            container_id: id.into(),
+            cmd: cmd.iter().map(|s| s.to_string()).collect(),
+            timeout,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}

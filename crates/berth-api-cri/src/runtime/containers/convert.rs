@@ -325,10 +325,11 @@ fn mount(m: proto::Mount) -> Result<MountRequest, RequestError> {
     }
     let image = m.image.map(|i| i.image).filter(|i| !i.is_empty());
     match (image, m.host_path.is_empty()) {
-        // Image volumes are read-only by definition (KEP 4639).
+        // Image volumes are read-only by definition (KEP 4639): the engine refuses one asked
+        // writable, as containerd does, rather than quietly making it read-only.
         (Some(reference), true) => Ok(MountRequest {
             target,
-            readonly: true,
+            readonly: m.readonly,
             kind: MountKind::Image {
                 reference,
                 subpath: (!m.image_sub_path.is_empty()).then(|| PathBuf::from(m.image_sub_path)),

@@ -4,7 +4,7 @@
 
 use berth_engine::containers::Status;
 use berth_engine::model::{LogSpec, MountKind, MountRequest, Propagation, Resources};
-use berth_engine::pods::{PodContainer, PodContainerFilter};
+use berth_engine::pods::{ImageMount, PodContainer, PodContainerFilter};
 use chrono::{DateTime, Utc};
 
 use crate::proto::{
@@ -74,7 +74,12 @@ pub(in crate::runtime) fn container_status(pc: &PodContainer) -> proto::Containe
         message: c.state.error.clone(),
         labels: spec.labels.clone().into_iter().collect(),
         annotations: spec.annotations.clone().into_iter().collect(),
-        mounts: spec.storage.mounts.iter().filter_map(mount).collect(),
+        mounts: spec
+            .storage
+            .mounts
+            .iter()
+            .filter_map(|m| mount(m, &c.config.image_mounts))
+            .collect(),
         log_path: match &spec.log {
             LogSpec::Cri { path } => path.to_string_lossy().into_owned(),
             _ => String::new(),
@@ -138,8 +143,9 @@ fn nanos(t: Option<DateTime<Utc>>) -> i64 {
 }
 
 /// A CRI mount echoed from the spec: host paths and image volumes, the kinds CreateContainer
-/// makes.
-fn mount(m: &MountRequest) -> Option<proto::Mount> {
+/// makes; an image volume's `image_ref` is the id of the image it mounts (KEP 5365), as the
+/// create resolved it.
+fn mount(m: &MountRequest, images: &[ImageMount]) -> Option<proto::Mount> {
     let container_path = m.target.to_string_lossy().into_owned();
     match &m.kind {
         MountKind::Bind {
@@ -171,6 +177,11 @@ fn mount(m: &MountRequest) -> Option<proto::Mount> {
             readonly: m.readonly,
             image: Some(ImageSpec {
                 image: reference.clone(),
+                image_ref: images
+                    .iter()
+                    .find(|i| i.target == m.target)
+                    .map(|i| i.image_id.to_string())
+                    .unwrap_or_default(),
                 ..ImageSpec::default()
             }),
             image_sub_path: subpath

@@ -315,17 +315,58 @@ fn image_mounts() {
             ..ImageSpec::default()
         }),
         image_sub_path: "v1".into(),
+        readonly: true,
         ..proto::Mount::default()
     }];
+    let image = |readonly| MountRequest {
+        target: "/models".into(),
+        readonly,
+        kind: MountKind::Image {
+            reference: "sha256:def".into(),
+            subpath: Some("v1".into()),
+        },
+    };
     assert_eq!(
-        request(c).unwrap().spec.storage.mounts,
-        [MountRequest {
-            target: "/models".into(),
+        request(c.clone()).unwrap().spec.storage.mounts,
+        [image(true)]
+    );
+    // Asked writable it stays so, for the engine to refuse (KEP 4639: read-only only).
+    c.mounts[0].readonly = false;
+    assert_eq!(request(c).unwrap().spec.storage.mounts, [image(false)]);
+}
+
+#[test]
+fn status_reports_the_image_an_image_volume_mounts() {
+    let mut pc = pod_container(Status::Running, 0, false);
+    let image_id: berth_types::Digest = format!("sha256:{}", "b".repeat(64)).parse().unwrap();
+    let storage = &mut pc.container.config.spec.storage;
+    storage.mounts = vec![MountRequest {
+        target: "/mnt/image".into(),
+        readonly: true,
+        kind: MountKind::Image {
+            reference: "busybox:1".into(),
+            subpath: Some("etc".into()),
+        },
+    }];
+    pc.container.config.image_mounts = vec![berth_engine::pods::ImageMount {
+        target: "/mnt/image".into(),
+        image_id: image_id.clone(),
+        snapshot_key: "c0ffee-image-0".into(),
+        subpath: Some("etc".into()),
+    }];
+    let s = container_status(&pc);
+    assert_eq!(
+        s.mounts,
+        [proto::Mount {
+            container_path: "/mnt/image".into(),
             readonly: true,
-            kind: MountKind::Image {
-                reference: "sha256:def".into(),
-                subpath: Some("v1".into()),
-            },
+            image: Some(ImageSpec {
+                image: "busybox:1".into(),
+                image_ref: image_id.to_string(),
+                ..ImageSpec::default()
+            }),
+            image_sub_path: "etc".into(),
+            ..proto::Mount::default()
         }]
     );
 }
@@ -814,6 +855,7 @@ fn pod_container(status: Status, exit_code: i32, oom_killed: bool) -> PodContain
                 mounts: vec![],
                 inherited_mounts: vec![],
                 links: vec![],
+                image_mounts: vec![],
             },
             state: State {
                 status,

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use berth_store::metadata::ImageMountRef;
 use berth_types::ContainerId;
 
 use super::{PodContainerMetadata, PodContainerRequest};
@@ -75,7 +76,8 @@ impl Engine {
                 if let crate::model::PidMode::Target(target) = &spec.namespaces.pid {
                     engine.pod_sibling(store, &pod.id, target)?;
                 }
-                let user_mounts = spec::model_user_mounts(&spec.storage)?;
+                let planned = super::image_mounts::planned_sources(&bundle, &spec.storage);
+                let user_mounts = spec::model_user_mounts(&spec.storage, &planned)?;
                 let built = spec::build_spec(&spec, &image_cfg, &probe, user_mounts)?;
                 let args = built
                     .spec
@@ -88,6 +90,8 @@ impl Engine {
                     .hostname
                     .clone()
                     .unwrap_or_else(|| id[..12].to_string());
+                // Last of the checks, first of what is made: the views are undone on failure.
+                let image_mounts = engine.prepare_image_mounts(store, &id, &spec.storage)?;
                 let config = Config {
                     image_name: spec.image.clone(),
                     path: args.first().cloned().unwrap_or_default(),
@@ -98,17 +102,37 @@ impl Engine {
                     mounts: built.mount_points,
                     inherited_mounts: Vec::new(),
                     links: Vec::new(),
+                    image_mounts,
                 };
-                let record = containers::new_record(container_id, name.clone(), &image, &config)?;
-                let parent = image.layers.last().map(|l| l.chain_id.to_string());
-                store.snapshots.prepare(&id, parent.as_deref())?;
+                let views = || config.image_mounts.iter().map(|m| m.snapshot_key.as_str());
+                let refs: Vec<ImageMountRef> = config
+                    .image_mounts
+                    .iter()
+                    .map(|m| ImageMountRef {
+                        destination: m.target.to_string_lossy().into_owned(),
+                        image_id: m.image_id.clone(),
+                        snapshot_key: m.snapshot_key.clone(),
+                    })
+                    .collect();
+                let record = containers::new_record(container_id, name.clone(), &image, &config)
+                    .and_then(|record| {
+                        let parent = image.layers.last().map(|l| l.chain_id.to_string());
+                        store.snapshots.prepare(&id, parent.as_deref())?;
+                        Ok(record)
+                    });
+                let record = match record {
+                    Ok(record) => record,
+                    Err(e) => {
+                        let _ = super::remove_snapshots(store, views());
+                        return Err(e);
+                    }
+                };
                 let stored = std::fs::create_dir_all(&data_dir)
                     .map_err(containers::io_err("create", &data_dir))
                     .and_then(|()| {
                         store
                             .metadata
-                            .create_container_with_volumes(&record, &[], &[])
-                            .map(|_| ())
+                            .create_container_with_image_mounts(&record, &refs)
                             .map_err(|e| match e {
                                 berth_store::Error::ContainerNameTaken { name, id } => {
                                     PodError::NameReserved { name, id }.into()
@@ -118,6 +142,7 @@ impl Engine {
                     });
                 if let Err(e) = stored {
                     let _ = store.snapshots.remove(&id);
+                    let _ = super::remove_snapshots(store, views());
                     let _ = std::fs::remove_dir_all(&data_dir);
                     return Err(e);
                 }

@@ -5,6 +5,7 @@
 
 mod context;
 mod create;
+mod image_mounts;
 mod lifecycle;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::containers::{Container, Extension, Status};
 use crate::model::ContainerSpec;
 use crate::{Engine, Error, Result};
+
+pub use image_mounts::ImageMount;
+pub(crate) use image_mounts::{remove_snapshots, unmount_image_mounts};
 
 /// The CRI's ContainerMetadata, kept with the container record: the kubelet finds its
 /// containers again by (name, attempt) after a restart of its own.

@@ -1052,7 +1052,7 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
         pid: Some("/proc/7/ns/pid".into()),
         uts: Some("/proc/7/ns/uts".into()),
     };
-    let user = crate::spec::model_user_mounts(&model.storage).unwrap();
+    let user = crate::spec::model_user_mounts(&model.storage, &[]).unwrap();
     let b = build_spec(&model, &alpine(), &c, user).unwrap();
     let ns = ns_types(&b.spec);
     for (kind, path) in [
@@ -1098,7 +1098,8 @@ fn recursive_read_only_bind_gets_rro_and_needs_ro_rbind_private() {
         }],
         ..Default::default()
     };
-    let out = crate::spec::model_user_mounts(&storage(true, true, Propagation::Rprivate)).unwrap();
+    let out =
+        crate::spec::model_user_mounts(&storage(true, true, Propagation::Rprivate), &[]).unwrap();
     assert_eq!(
         out.mounts[0].options().clone().unwrap(),
         ["rbind", "ro", "rro", "rprivate"]
@@ -1109,14 +1110,46 @@ fn recursive_read_only_bind_gets_rro_and_needs_ro_rbind_private() {
         (true, false, Propagation::Rprivate, "recursive"),
         (true, true, Propagation::Rslave, "private propagation"),
     ] {
-        let err =
-            crate::spec::model_user_mounts(&storage(readonly, recursive, propagation)).unwrap_err();
+        let err = crate::spec::model_user_mounts(&storage(readonly, recursive, propagation), &[])
+            .unwrap_err();
         assert!(
             matches!(err, SpecError::InvalidValue { ref value, .. } if value == "/ro"),
             "{err}"
         );
         assert!(err.to_string().contains(reason), "{err}");
     }
+}
+
+/// An image volume is a read-only, exec-able bind of where the engine mounted the image; one
+/// asked writable is refused, naming its target.
+#[test]
+fn image_mounts_bind_their_source_read_only() {
+    use crate::model::{MountKind, MountRequest, Storage};
+    let storage = |readonly| Storage {
+        mounts: vec![MountRequest {
+            target: "/mnt/image".into(),
+            readonly,
+            kind: MountKind::Image {
+                reference: "busybox".into(),
+                subpath: Some("etc".into()),
+            },
+        }],
+        ..Default::default()
+    };
+    let sources = [std::path::PathBuf::from("/run/b/image/0/etc")];
+    let out = crate::spec::model_user_mounts(&storage(true), &sources).unwrap();
+    let m = &out.mounts[0];
+    assert_eq!(m.destination(), std::path::Path::new("/mnt/image"));
+    assert_eq!(m.source().as_deref(), Some(sources[0].as_path()));
+    assert_eq!(m.options().clone().unwrap(), ["rbind", "ro", "rprivate"]);
+    assert_eq!(out.bind_sources, [(sources[0].clone(), false)]);
+    let err = crate::spec::model_user_mounts(&storage(false), &sources).unwrap_err();
+    assert!(
+        matches!(err, SpecError::InvalidValue { ref value, .. } if value == "/mnt/image"),
+        "{err}"
+    );
+    // The engine failed to say where the image is: an error, not a bind of nothing.
+    assert!(crate::spec::model_user_mounts(&storage(true), &[]).is_err());
 }
 
 /// The CRI's hugepage limits and raw cgroup v2 files reach the spec, and the live update
