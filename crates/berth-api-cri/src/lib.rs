@@ -15,6 +15,8 @@ mod error;
 #[cfg(feature = "server")]
 mod images;
 #[cfg(feature = "server")]
+mod legacy_authority;
+#[cfg(feature = "server")]
 mod runtime;
 #[cfg(feature = "server")]
 mod streaming;
@@ -27,6 +29,8 @@ pub mod proto {
 }
 
 pub use api_version::{ApiVersion, V1alpha2, V1alpha2Layer};
+#[cfg(feature = "server")]
+pub use legacy_authority::LegacyAuthority;
 #[cfg(feature = "server")]
 pub use streaming::StreamServer;
 

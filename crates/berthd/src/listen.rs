@@ -78,6 +78,8 @@ pub async fn serve_cri(listener: UnixListener, service: berth_api_cri::CriServic
         let (stream, _) = listener.accept().await.context("accept CRI connection")?;
         let service = hyper_util::service::TowerToHyperService::new(service.clone());
         tokio::spawn(async move {
+            // Kubelets before 1.26 send the socket's path as the authority, which h2 refuses.
+            let stream = berth_api_cri::LegacyAuthority::new(stream);
             let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service);
             if let Err(e) = conn.await {

@@ -19,6 +19,8 @@ pub(crate) fn cgroup_v2(root: &Path) -> bool {
 pub struct CgroupSupport {
     pub swap_limit: bool,
     pub blkio_weight: bool,
+    /// The hugetlb controller (a v1 hierarchy, or enabled at the v2 root).
+    pub hugetlb: bool,
 }
 
 impl CgroupSupport {
@@ -34,6 +36,7 @@ impl CgroupSupport {
             return Self {
                 swap_limit: any("memory", &["memory.memsw.limit_in_bytes"]),
                 blkio_weight: any("blkio", &["blkio.weight", "blkio.bfq.weight"]),
+                hugetlb: root.join("hugetlb").is_dir(),
             };
         }
         let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
@@ -49,9 +52,11 @@ impl CgroupSupport {
                 .find(|d| d.join(enabled).exists())
                 .is_none_or(|d| files.iter().any(|f| d.join(f).exists()))
         };
+        let controllers = std::fs::read_to_string(root.join("cgroup.controllers"));
         Self {
             swap_limit: answer("memory.max", &["memory.swap.max"]),
             blkio_weight: answer("io.max", &["io.weight", "io.bfq.weight"]),
+            hugetlb: controllers.is_ok_and(|c| c.split_whitespace().any(|c| c == "hugetlb")),
         }
     }
 
@@ -84,6 +89,24 @@ impl CgroupSupport {
             h.blkio_weight_device.clear();
         }
         warnings
+    }
+
+    /// Hugepage limits on a host without the hugetlb controller (a v1 host that does not mount
+    /// it, as this project's VM) cannot be applied. The kubelet sends a limit for every page
+    /// size the kernel has, 0 unless the pod asks for hugepages, and runc skips a controller
+    /// that is not mounted: so does this, with a warning, rather than fail every pod.
+    pub(crate) fn drop_unsupported_hugepages(
+        &self,
+        hugepages: &mut std::collections::BTreeMap<String, u64>,
+    ) -> Option<String> {
+        if self.hugetlb || hugepages.is_empty() {
+            return None;
+        }
+        let sizes: Vec<String> = std::mem::take(hugepages).into_keys().collect();
+        Some(format!(
+            "the kernel has no hugetlb cgroup controller mounted: hugepage limits ({}) discarded",
+            sizes.join(", ")
+        ))
     }
 }
 

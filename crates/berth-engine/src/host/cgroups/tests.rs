@@ -18,15 +18,16 @@ fn v1_hierarchies_answer_from_their_root_files() {
     let full = tree(&[
         "memory/memory.memsw.limit_in_bytes",
         "blkio/blkio.bfq.weight",
+        "hugetlb/hugetlb.2MB.limit_in_bytes",
     ]);
     let s = CgroupSupport::probe(full.path());
-    assert!(s.swap_limit && s.blkio_weight);
+    assert!(s.swap_limit && s.blkio_weight && s.hugetlb);
     let bare = tree(&[
         "memory/memory.limit_in_bytes",
         "blkio/blkio.throttle.read_bps_device",
     ]);
     let s = CgroupSupport::probe(bare.path());
-    assert!(!s.swap_limit && !s.blkio_weight);
+    assert!(!s.swap_limit && !s.blkio_weight && !s.hugetlb);
 }
 
 #[test]
@@ -63,6 +64,7 @@ fn unsupported_limits_are_dropped_with_dockerds_warnings() {
     let none = CgroupSupport {
         swap_limit: false,
         blkio_weight: false,
+        hugetlb: false,
     };
     let warnings = none.drop_unsupported(&mut h);
     assert_eq!(warnings.len(), 3, "{warnings:?}");
@@ -73,6 +75,7 @@ fn unsupported_limits_are_dropped_with_dockerds_warnings() {
     let all = CgroupSupport {
         swap_limit: true,
         blkio_weight: true,
+        hugetlb: true,
     };
     let mut h2 = HostConfig {
         memory: 64 << 20,
@@ -83,4 +86,34 @@ fn unsupported_limits_are_dropped_with_dockerds_warnings() {
     assert_eq!((h2.memory_swap, h2.blkio_weight), (0, 300));
     let mut plain = HostConfig::default();
     assert!(none.drop_unsupported(&mut plain).is_empty());
+}
+
+#[test]
+fn hugepage_limits_go_only_where_no_hugetlb_controller_can_apply_them() {
+    let v2 = tree(&["cgroup.controllers"]);
+    fs::write(
+        v2.path().join("cgroup.controllers"),
+        "cpu memory hugetlb pids\n",
+    )
+    .unwrap();
+    assert!(CgroupSupport::probe(v2.path()).hugetlb);
+    fs::write(v2.path().join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+    let without = CgroupSupport::probe(v2.path());
+    assert!(!without.hugetlb);
+    // What a kubelet sends for a pod that asks for no hugepages.
+    let asked = std::collections::BTreeMap::from([("2MB".to_string(), 0), ("1GB".to_string(), 0)]);
+    let mut limits = asked.clone();
+    let warning = without.drop_unsupported_hugepages(&mut limits);
+    assert!(limits.is_empty());
+    assert_eq!(
+        warning.as_deref(),
+        Some("the kernel has no hugetlb cgroup controller mounted: hugepage limits (1GB, 2MB) discarded")
+    );
+    let with = CgroupSupport {
+        hugetlb: true,
+        ..without
+    };
+    let mut limits = asked.clone();
+    assert_eq!(with.drop_unsupported_hugepages(&mut limits), None);
+    assert_eq!(limits, asked);
 }

@@ -54,7 +54,11 @@ impl Engine {
         if pod.state.phase != PodPhase::Ready {
             return Err(PodError::NotReady(pod.id).into());
         }
-        let spec = in_pod(req.spec, &pod)?;
+        let mut spec = in_pod(req.spec, &pod)?;
+        let support = crate::host::cgroup_support();
+        if let Some(w) = support.drop_unsupported_hugepages(&mut spec.resources.hugepages) {
+            tracing::warn!(pod = %pod.id, "{w}");
+        }
         let name = record_name(&req.metadata, &pod);
         let id = crate::random_hex(32);
         let container_id = ContainerId::new(&id).map_err(|_| Error::InvalidName(id.clone()))?;

@@ -134,6 +134,10 @@ impl Engine {
             r.cpu = resources.cpu;
             r.memory = resources.memory;
             r.hugepages = resources.hugepages;
+            let support = crate::host::cgroup_support();
+            if let Some(w) = support.drop_unsupported_hugepages(&mut r.hugepages) {
+                tracing::warn!(container = %id, "{w}");
+            }
             r.unified = resources.unified;
             if c.state.status.is_live() {
                 engine
