@@ -57,6 +57,19 @@ pub enum PodError {
     NameReserved { name: String, id: String },
     #[error("pod sandbox {pod} has no stats: {reason}")]
     NoStats { pod: String, reason: &'static str },
+    #[error("a pod's user namespace must map container uid and gid 0")]
+    UserNamespaceRoot,
+    #[error("a pod's user namespace cannot go with the host's network namespace")]
+    UserNamespaceHostNetwork,
+    #[error(
+        "container {id}: its root filesystem for the pod's user namespace (overlayfs over \
+         id-mapped layers: Linux 5.19+, layers on a filesystem with id-mapped mounts such as \
+         ext4, xfs, btrfs or tmpfs): {source}"
+    )]
+    IdmappedRootfs {
+        id: String,
+        source: berth_store::Error,
+    },
     #[error("pod {id}: unreadable record: {source}")]
     Corrupt {
         id: String,
@@ -70,7 +83,10 @@ impl PodError {
             Self::SystemdCgroupParent(_)
             | Self::BadCgroupParent { .. }
             | Self::SeccompProfile { .. }
-            | Self::AmbiguousId(_) => ErrorKind::InvalidArgument,
+            | Self::AmbiguousId(_)
+            | Self::UserNamespaceRoot
+            | Self::UserNamespaceHostNetwork => ErrorKind::InvalidArgument,
+            Self::IdmappedRootfs { .. } => ErrorKind::NotImplemented,
             Self::NoPause
             | Self::NetworkNotReady(_)
             | Self::NoStats { .. }
