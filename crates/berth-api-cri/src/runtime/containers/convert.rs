@@ -263,13 +263,16 @@ fn namespaces(
 
 /// containerd's parseUsernsIDs: NODE (the host's) takes no mappings, POD needs one line of
 /// each; `None` is the host's.
-fn user_namespace(
+/// NamespaceOption.userns_options as the engine's: POD with one uid and one gid mapping of
+/// container id 0 (the kubelet's; the engine maps the pod's root), or NODE (`None`).
+pub(in crate::runtime) fn user_namespace(
     u: Option<&proto::UserNamespace>,
     field: &'static str,
 ) -> Result<Option<UserNamespace>, RequestError> {
     let Some(u) = u else { return Ok(None) };
     let invalid = |reason| RequestError::UserNamespace { field, reason };
     let mapping = |m: &[proto::IdMapping]| match m {
+        [m] if m.container_id != 0 => Err(invalid("the mapping must start at container id 0")),
         [m] if m.length >= 1 => Ok(vec![IdMapping {
             container_id: m.container_id,
             host_id: m.host_id,
