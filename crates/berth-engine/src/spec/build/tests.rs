@@ -1034,6 +1034,7 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
     model.namespaces.ipc = IpcMode::Pod;
     model.namespaces.uts = UtsMode::Pod;
     model.namespaces.pid = PidMode::Pod;
+    model.namespaces.user = Some(crate::model::UserNamespace::default());
     model.storage.mounts.push(MountRequest {
         target: "/data".into(),
         readonly: true,
@@ -1051,6 +1052,7 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
         ipc: Some("/proc/7/ns/ipc".into()),
         pid: Some("/proc/7/ns/pid".into()),
         uts: Some("/proc/7/ns/uts".into()),
+        user: Some("/proc/7/ns/user".into()),
     };
     let user = crate::spec::model_user_mounts(&model.storage).unwrap();
     let b = build_spec(&model, &alpine(), &c, user).unwrap();
@@ -1060,6 +1062,7 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
         (LinuxNamespaceType::Ipc, "/proc/7/ns/ipc"),
         (LinuxNamespaceType::Pid, "/proc/7/ns/pid"),
         (LinuxNamespaceType::Uts, "/proc/7/ns/uts"),
+        (LinuxNamespaceType::User, "/proc/7/ns/user"),
     ] {
         assert!(
             ns.contains(&(kind, Some(path.into()))),
@@ -1067,6 +1070,9 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
         );
     }
     assert!(ns.contains(&(LinuxNamespaceType::Mount, None)));
+    // Pause's user namespace has the mappings: a joining container gives none.
+    let linux = b.spec.linux().as_ref().unwrap();
+    assert_eq!(linux.uid_mappings(), &None);
     // The pod's UTS namespace has the pod's hostname already.
     assert_eq!(b.spec.hostname(), &None);
     let data = find_mount(&b.spec, "/data").unwrap();
