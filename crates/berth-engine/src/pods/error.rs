@@ -68,7 +68,8 @@ pub enum PodError {
     )]
     IdmappedRootfs {
         id: String,
-        source: berth_store::Error,
+        /// Boxed: the store's error is several times the size of every other variant.
+        source: Box<berth_store::Error>,
     },
     #[error("pod {id}: unreadable record: {source}")]
     Corrupt {

@@ -82,7 +82,7 @@ impl Engine {
         berth_store::snapshot::mount_idmapped(mounts, rootfs, &layers).map_err(|source| {
             PodError::IdmappedRootfs {
                 id: id.to_string(),
-                source,
+                source: Box::new(source),
             }
         })?;
         Ok(())
