@@ -790,9 +790,21 @@ async fn a_pod_with_its_own_user_namespace_maps_its_containers_ids() {
         "busybox:userns",
         &format!(
             "cat /proc/self/uid_map; echo owner $(stat -c %u:%g /bin/busybox); \
-             touch /written && echo wrote $(stat -c %u:%g /written); exec sleep 1000 {marker}"
+             touch /written && echo wrote $(stat -c %u:%g /written); \
+             echo mapped $(stat -c %u:%g /data/f); exec sleep 1000 {marker}"
         ),
     );
+    // An id-mapped host path (the kubelet's for such a pod): host root's file is the
+    // container root's.
+    let host_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(host_dir.path().join("f"), "x").unwrap_or_else(|e| panic!("{e}"));
+    config.mounts = vec![Mount {
+        container_path: "/data".into(),
+        host_path: host_dir.path().display().to_string(),
+        uid_mappings: mapping.clone(),
+        gid_mappings: mapping.clone(),
+        ..Default::default()
+    }];
     if let Some(ns) = config
         .linux
         .as_mut()
@@ -820,7 +832,7 @@ async fn a_pod_with_its_own_user_namespace_maps_its_containers_ids() {
     let log = Path::new(&sandbox.log_directory).join("mapped/0.log");
     assert!(
         eventually(Duration::from_secs(10), || std::fs::read_to_string(&log)
-            .is_ok_and(|l| l.contains("wrote"))),
+            .is_ok_and(|l| l.contains("mapped"))),
         "no log at {}\n{}",
         log.display(),
         d.log()
@@ -837,6 +849,7 @@ async fn a_pod_with_its_own_user_namespace_maps_its_containers_ids() {
     // Image files (host root's on disk) and new files alike belong to the container's root.
     assert!(text.contains("owner 0:0"), "{text}");
     assert!(text.contains("wrote 0:0"), "{text}");
+    assert!(text.contains("mapped 0:0"), "{text}");
     stop(&mut c, &pod_id).await;
     remove(&mut c, &pod_id).await;
 }

@@ -7,12 +7,12 @@
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    Capabilities, LinuxCpu, LinuxDeviceCgroup, LinuxIdMapping, LinuxMemory, LinuxNamespace,
-    LinuxNamespaceType, LinuxResources, LinuxSeccomp, Process, Root, Spec, User,
+    Capabilities, LinuxCpu, LinuxDeviceCgroup, LinuxMemory, LinuxNamespace, LinuxNamespaceType,
+    LinuxResources, LinuxSeccomp, Process, Root, Spec, User,
 };
 
 use super::{PidMode, PodError, PodResources, PodSpec, Seccomp};
-use crate::model::{IdMapping, UserNamespace};
+use crate::model::UserNamespace;
 use crate::spec::{self, SeccompHost};
 use crate::Result;
 
@@ -140,14 +140,9 @@ pub(super) fn sandbox_spec(
     linux.set_seccomp(seccomp);
     linux.set_masked_paths(None);
     linux.set_readonly_paths(None);
-    let maps = |m: &[IdMapping]| m.iter().map(oci_mapping).collect::<Result<Vec<_>>>();
-    if let Some(u) = &n.user {
-        linux.set_uid_mappings(Some(maps(&u.uid_mappings)?));
-        linux.set_gid_mappings(Some(maps(&u.gid_mappings)?));
-    } else {
-        linux.set_uid_mappings(None);
-        linux.set_gid_mappings(None);
-    }
+    let user = n.user.as_ref();
+    linux.set_uid_mappings(user.map(|u| spec::oci_id_mappings(&u.uid_mappings)));
+    linux.set_gid_mappings(user.map(|u| spec::oci_id_mappings(&u.gid_mappings)));
 
     let mut root = Root::default();
     root.set_path(rootfs.to_path_buf());
@@ -164,16 +159,6 @@ pub(super) fn sandbox_spec(
     out.set_hooks(None);
     out.set_linux(Some(linux));
     Ok(out)
-}
-
-/// oci-spec's mapping has no setters; its JSON form is the runtime-spec's.
-fn oci_mapping(m: &IdMapping) -> Result<LinuxIdMapping> {
-    serde_json::from_value(serde_json::json!({
-        "containerID": m.container_id,
-        "hostID": m.host_id,
-        "size": m.size,
-    }))
-    .map_err(crate::Error::Json)
 }
 
 /// The default `ping_group_range` (every gid) names gids a user namespace does not map, which

@@ -1044,6 +1044,27 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
             recursive: true,
             recursive_readonly: false,
             create_host_path: true,
+            idmap: None,
+        },
+    });
+    let mapped = crate::model::IdMapping {
+        container_id: 0,
+        host_id: 100_000,
+        size: 65536,
+    };
+    model.storage.mounts.push(MountRequest {
+        target: "/mapped".into(),
+        readonly: false,
+        kind: MountKind::Bind {
+            source: "/srv/mapped".into(),
+            propagation: Propagation::Rprivate,
+            recursive: true,
+            recursive_readonly: false,
+            create_host_path: true,
+            idmap: Some(crate::model::UserNamespace {
+                uid_mappings: vec![mapped],
+                gid_mappings: vec![mapped],
+            }),
         },
     });
     let mut c = ctx();
@@ -1081,7 +1102,25 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
         data.options().clone().unwrap(),
         vec!["rbind".to_string(), "ro".into(), "rslave".into()]
     );
-    assert_eq!(b.bind_sources, vec![(PathBuf::from("/srv/data"), true)]);
+    // The CRI's id-mapped host path: the runtime-spec's mount mappings and `ridmap`.
+    let m = find_mount(&b.spec, "/mapped").unwrap();
+    assert_eq!(
+        m.options().clone().unwrap(),
+        vec!["rbind".to_string(), "rprivate".into(), "ridmap".into()]
+    );
+    let uid = m.uid_mappings().clone().unwrap();
+    assert_eq!(
+        (uid[0].container_id(), uid[0].host_id(), uid[0].size()),
+        (0, 100_000, 65536)
+    );
+    assert_eq!(m.gid_mappings().as_ref().map(Vec::len), Some(1));
+    assert_eq!(
+        b.bind_sources,
+        vec![
+            (PathBuf::from("/srv/data"), true),
+            (PathBuf::from("/srv/mapped"), true)
+        ]
+    );
     // Without the pod's paths the engine forgot to look the pod up.
     let err = build_spec(&model, &alpine(), &ctx(), Default::default()).unwrap_err();
     assert!(matches!(err, SpecError::MissingNamespacePath { .. }));
@@ -1100,6 +1139,7 @@ fn recursive_read_only_bind_gets_rro_and_needs_ro_rbind_private() {
                 recursive,
                 recursive_readonly: true,
                 create_host_path: false,
+                idmap: None,
             },
         }],
         ..Default::default()
