@@ -559,3 +559,71 @@ fn a_mount_under_an_rshared_bind_reaches_the_host_and_under_rslave_it_does_not()
         );
     }
 }
+
+/// A pod as a CRI engine builds it: a sandbox in a new user namespace with a network namespace
+/// it owns, and a container joining both by path (user first, so the joined network
+/// namespace is one the container's root may use) with an idmapped bind that takes the joined
+/// namespace's mappings.
+#[test]
+fn a_container_joins_a_sandboxs_user_namespace_and_idmaps_with_it() {
+    let Some(mut sandbox) = Container::new("usernspod", &["sleep", "100"]) else {
+        return;
+    };
+    sandbox.namespace("user", None);
+    sandbox.namespace("network", None);
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    sandbox.set("/linux/uidMappings", map.clone());
+    sandbox.set("/linux/gidMappings", map);
+    let created = sandbox.create();
+    assert_eq!(created.code, 0, "{created:?}");
+    let pid = sandbox.pid();
+
+    let Some(mut c) = Container::new(
+        "usernsjoin",
+        &[
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; readlink /proc/self/ns/net; stat -c %u:%g /mnt/f",
+        ],
+    ) else {
+        return;
+    };
+    let user = format!("/proc/{pid}/ns/user");
+    let net = format!("/proc/{pid}/ns/net");
+    c.namespace("network", Some(&net));
+    c.namespace("user", Some(&user));
+    let host = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        host.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::write(host.path().join("f"), "x").unwrap();
+    mount(
+        &mut c,
+        json!({"destination": "/mnt", "type": "bind", "source": host.path(),
+               "options": ["rbind", "ridmap"]}),
+    );
+    let out = c.run_capture();
+    if refused_without_idmapped_mounts(&out) {
+        return;
+    }
+    let sandbox_net = std::fs::read_link(&net).unwrap();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    check_except_known_gaps(
+        match lines.as_slice() {
+            [map, ns, owner]
+                if map.split_whitespace().eq(["0", "100000", "65536"])
+                    && std::path::Path::new(ns) == sandbox_net
+                    && *owner == "0:0" =>
+            {
+                Ok(())
+            }
+            _ => Err(format!(
+                "expected the sandbox's mapping, network namespace {sandbox_net:?} and 0:0: \
+                 {out:?}"
+            )),
+        },
+        NO_IDMAP,
+    );
+}

@@ -45,6 +45,27 @@ pub fn create_pinned(path: &Path) -> io::Result<()> {
     made
 }
 
+/// Pins the network namespace of process `pid` at `path` (a file is created there) and brings
+/// its loopback up. For a namespace the container runtime made inside a user namespace: only a
+/// namespace owned by that user namespace lets the container mount sysfs or configure its
+/// interfaces, so it cannot be made beforehand as [`create_pinned`] does.
+pub fn pin_process(pid: i32, path: &Path) -> io::Result<()> {
+    File::create(path)?;
+    let pinned = mount(
+        Some(format!("/proc/{pid}/ns/net").as_str()),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(io::Error::from)
+    .and_then(|()| loopback_up(pid));
+    if pinned.is_err() {
+        let _ = remove_pinned(path);
+    }
+    pinned
+}
+
 /// Unpins a namespace made by [`create_pinned`]; the kernel frees it when its last user is
 /// gone. A path that is not there, or no longer a mount, is fine (idempotent).
 pub fn remove_pinned(path: &Path) -> io::Result<()> {

@@ -782,3 +782,140 @@ async fn a_crash_during_create_container_leaves_it_whole_or_absent() {
     );
     assert_eq!(d.leaked_mounts(), Vec::<String>::new(), "mounts left");
 }
+
+/// A pod with its own user namespace (CRI mode POD): pause makes it with the pod's mappings,
+/// the container joins it and sees the image's files owned by its root through the id-mapped
+/// layers, and on the host its processes run as the mapped ids.
+#[tokio::test]
+async fn a_pod_with_its_own_user_namespace_maps_its_containers_ids() {
+    let Some((d, net)) = daemon("bridge", None) else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let features = c
+        .runtime
+        .status(StatusRequest { verbose: false })
+        .await
+        .map(|r| r.into_inner().runtime_handlers)
+        .unwrap_or_else(|e| panic!("{e}"));
+    if !features
+        .iter()
+        .any(|h| h.features.as_ref().is_some_and(|f| f.user_namespaces))
+    {
+        eprintln!("skipped: this kernel has no overlayfs over id-mapped layers (5.19)");
+        return;
+    }
+    import(&d, "busybox:userns", "CMD [\"sh\"]");
+    const HOST_ID: u32 = 231_072;
+    let mapping = vec![IdMapping {
+        container_id: 0,
+        host_id: HOST_ID,
+        length: 65536,
+    }];
+    let mut config = pod_config(&net, free_port());
+    if let Some(sec) = config
+        .linux
+        .as_mut()
+        .and_then(|l| l.security_context.as_mut())
+    {
+        sec.namespace_options = Some(NamespaceOption {
+            userns_options: Some(UserNamespace {
+                mode: NamespaceMode::Pod.into(),
+                uids: mapping.clone(),
+                gids: mapping.clone(),
+            }),
+            ..Default::default()
+        });
+    }
+    let (pod_id, sandbox) = pod_from(&d, &mut c, config).await;
+    let s = status(&mut c, &pod_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reported = s
+        .status
+        .as_ref()
+        .and_then(|s| s.linux.as_ref())
+        .and_then(|l| l.namespaces.as_ref())
+        .and_then(|n| n.options.as_ref())
+        .and_then(|o| o.userns_options.clone())
+        .unwrap_or_default();
+    assert_eq!(reported.uids, mapping, "{s:?}");
+    let pause = pause_pid(&s);
+    let own_pid = i32::try_from(std::process::id()).unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(ns_of(pause, "user"), ns_of(own_pid, "user"));
+    let pause_map = std::fs::read_to_string(format!("/proc/{pause}/uid_map")).unwrap_or_default();
+    assert_eq!(
+        pause_map.split_whitespace().collect::<Vec<_>>(),
+        ["0", "231072", "65536"]
+    );
+
+    let marker = free_port();
+    let mut config = container_config(
+        "mapped",
+        "busybox:userns",
+        &format!(
+            "cat /proc/self/uid_map; echo owner $(stat -c %u:%g /bin/busybox); \
+             touch /written && echo wrote $(stat -c %u:%g /written); \
+             echo mapped $(stat -c %u:%g /data/f); exec sleep 1000 {marker}"
+        ),
+    );
+    // An id-mapped host path (the kubelet's for such a pod): host root's file is the
+    // container root's.
+    let host_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(host_dir.path().join("f"), "x").unwrap_or_else(|e| panic!("{e}"));
+    config.mounts = vec![Mount {
+        container_path: "/data".into(),
+        host_path: host_dir.path().display().to_string(),
+        uid_mappings: mapping.clone(),
+        gid_mappings: mapping.clone(),
+        ..Default::default()
+    }];
+    if let Some(ns) = config
+        .linux
+        .as_mut()
+        .and_then(|l| l.security_context.as_mut())
+        .and_then(|s| s.namespace_options.as_mut())
+    {
+        ns.userns_options = Some(reported.clone());
+    }
+    let id = create(&mut c, &pod_id, &sandbox, config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    start(&mut c, &id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    let pid = host_pid_with(marker);
+    assert!(pid > 0, "the container's sleep is not running\n{}", d.log());
+    for ns in ["user", "net", "ipc", "uts", "pid"] {
+        assert_eq!(ns_of(pid, ns), ns_of(pause, ns), "{ns} namespace");
+    }
+    // The container's root is the mapped host id.
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(format!("/proc/{pid}")).map(|m| m.uid());
+    assert_eq!(owner.ok(), Some(HOST_ID));
+
+    let log = Path::new(&sandbox.log_directory).join("mapped/0.log");
+    assert!(
+        eventually(Duration::from_secs(10), || std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains("mapped"))),
+        "no log at {}\n{}",
+        log.display(),
+        d.log()
+    );
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.lines().any(|l| l
+            .split_whitespace()
+            .rev()
+            .take(3)
+            .eq(["65536", "231072", "0"])),
+        "{text}"
+    );
+    // Image files (host root's on disk) and new files alike belong to the container's root.
+    assert!(text.contains("owner 0:0"), "{text}");
+    assert!(text.contains("wrote 0:0"), "{text}");
+    assert!(text.contains("mapped 0:0"), "{text}");
+    stop(&mut c, &pod_id).await;
+    remove(&mut c, &pod_id).await;
+}

@@ -87,6 +87,12 @@ async fn status_network_ready_follows_the_cni_conf_dir() {
         (major, minor) >= (5u32, 12u32),
         "{kernel}"
     );
+    // Pods' user namespaces need overlayfs over id-mapped layers.
+    assert_eq!(
+        features.user_namespaces,
+        (major, minor) >= (5u32, 19u32),
+        "{kernel}"
+    );
 
     std::fs::create_dir_all(d.cni_conf_dir()).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(

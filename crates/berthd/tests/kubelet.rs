@@ -437,7 +437,10 @@ async fn a_kubelet_runs_a_static_pod_and_removing_it_leaves_nothing() {
         body.contains("made-by-init").then_some(body)
     })
     .await;
-    assert!(body.lines().next().is_some_and(|l| l.ends_with(" 200 OK")), "{body}");
+    assert!(
+        body.lines().next().is_some_and(|l| l.ends_with(" 200 OK")),
+        "{body}"
+    );
 
     // The liveness probe (ExecSync) fails once /tmp/healthy is gone: the kubelet kills the
     // container and starts attempt 1.

@@ -96,7 +96,8 @@ pub(super) async fn status(
             name: String::new(),
             features: Some(RuntimeHandlerFeatures {
                 recursive_read_only_mounts: berth_engine::host::recursive_readonly_mounts(),
-                user_namespaces: false,
+                // A pod's containers need overlayfs over id-mapped layers.
+                user_namespaces: berth_engine::host::idmapped_layers(),
             }),
         }],
         // Strict supplemental groups are resolved at start (berth-engine spec::resolve_user).

@@ -33,7 +33,12 @@ impl Engine {
                     .iter_mut()
                     .for_each(berth_store::snapshot::Mount::set_volatile);
             }
-            berth_store::snapshot::mount(&mounts, &rootfs)?;
+            match (&c.config.spec.namespaces.user, c.config.spec.owner.pod()) {
+                (Some(user), Some(pod)) => {
+                    self.mount_pod_rootfs(store, pod.as_str(), user, &c.id, &mounts, &rootfs)?
+                }
+                _ => berth_store::snapshot::mount(&mounts, &rootfs)?,
+            }
         }
         let image = store.metadata.get_image(&c.image_id)?;
         let image_cfg = super::create::image_config(&image.config)?;

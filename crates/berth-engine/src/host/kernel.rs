@@ -30,6 +30,13 @@ pub(super) fn parse_release(release: &str) -> Option<(u32, u32)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
+/// Whether overlayfs takes id-mapped layers (Linux 5.19), which pod user namespaces need for
+/// the containers' root filesystems; whether the layers' filesystem supports id-mapped mounts
+/// is known only at the mount, which says so.
+pub fn idmapped_layers() -> bool {
+    kernel_version().is_some_and(|v| v >= (5, 19)) && berth_sys::newmount::mount_setattr_supported()
+}
+
 /// Whether bind mounts can be made read-only with everything below them (`rro`, through
 /// `mount_setattr`, Linux 5.12+): the CRI advertises it per runtime handler.
 pub fn recursive_readonly_mounts() -> bool {

@@ -12,7 +12,7 @@ pub(crate) use caps::bounding_set;
 pub use cgroups::CgroupSupport;
 pub(crate) use cgroups::{cgroup_support, cgroup_v2, CGROUP_ROOT};
 pub(crate) use cpu::{online_cpus, system_cpu_usage};
-pub use kernel::recursive_readonly_mounts;
+pub use kernel::{idmapped_layers, recursive_readonly_mounts};
 pub(crate) use kernel::{kernel_version, uname};
 pub(crate) use memory::mem_total;
 pub(crate) use oom::own_oom_score_adj;

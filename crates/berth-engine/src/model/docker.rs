@@ -397,6 +397,7 @@ impl TryFrom<spec::MountRequest> for MountRequest {
                     recursive: b.recursive,
                     recursive_readonly: b.recursive_read_only,
                     create_host_path: b.create_missing,
+                    idmap: b.idmap,
                 },
             },
             spec::MountRequest::Volume(v) => {

@@ -74,6 +74,10 @@ pub enum MountKind {
         recursive_readonly: bool,
         /// Create a missing source directory (`-v`) instead of failing (`--mount`).
         create_host_path: bool,
+        /// Id-mapped (the CRI's `uid_mappings`/`gid_mappings`): on-disk ids show through these
+        /// mappings, read as a user namespace's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idmap: Option<super::UserNamespace>,
     },
     /// A named volume, or a new anonymous one (`name` `None`).
     Volume {

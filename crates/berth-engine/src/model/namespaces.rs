@@ -86,6 +86,16 @@ pub struct UserNamespace {
     pub gid_mappings: Vec<IdMapping>,
 }
 
+impl UserNamespace {
+    /// The host uid and gid of the namespace's root, who must own a container's writable
+    /// layer; `None` when container id 0 is not mapped.
+    pub fn root_on_host(&self) -> Option<(u32, u32)> {
+        let root =
+            |maps: &[IdMapping]| maps.iter().find(|m| m.container_id == 0).map(|m| m.host_id);
+        Some((root(&self.uid_mappings)?, root(&self.gid_mappings)?))
+    }
+}
+
 /// The namespaces besides the network's (see [`super::NetworkMode`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -192,6 +192,7 @@ fn pod_container() -> ContainerSpec {
                 recursive: true,
                 recursive_readonly: true,
                 create_host_path: false,
+                idmap: None,
             },
         },
         MountRequest {

@@ -69,6 +69,20 @@ pub enum PodError {
         subpath: PathBuf,
         source: Box<berth_image::Error>,
     },
+    #[error("a pod's user namespace must map container uid and gid 0")]
+    UserNamespaceRoot,
+    #[error("a pod's user namespace cannot go with the host's network namespace")]
+    UserNamespaceHostNetwork,
+    #[error(
+        "container {id}: its root filesystem for the pod's user namespace (overlayfs over \
+         id-mapped layers: Linux 5.19+, layers on a filesystem with id-mapped mounts such as \
+         ext4, xfs, btrfs or tmpfs): {source}"
+    )]
+    IdmappedRootfs {
+        id: String,
+        /// Boxed: the store's error is several times the size of every other variant.
+        source: Box<berth_store::Error>,
+    },
     #[error("pod {id}: unreadable record: {source}")]
     Corrupt {
         id: String,
@@ -82,7 +96,10 @@ impl PodError {
             Self::SystemdCgroupParent(_)
             | Self::BadCgroupParent { .. }
             | Self::SeccompProfile { .. }
-            | Self::AmbiguousId(_) => ErrorKind::InvalidArgument,
+            | Self::AmbiguousId(_)
+            | Self::UserNamespaceRoot
+            | Self::UserNamespaceHostNetwork => ErrorKind::InvalidArgument,
+            Self::IdmappedRootfs { .. } => ErrorKind::NotImplemented,
             Self::NoPause
             | Self::NetworkNotReady(_)
             | Self::NoStats { .. }

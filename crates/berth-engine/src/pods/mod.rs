@@ -98,6 +98,10 @@ pub struct PodNamespaces {
     pub host_network: bool,
     pub host_ipc: bool,
     pub pid: PidMode,
+    /// The pod's own user namespace (CRI mode POD), which pause creates and every container
+    /// joins; `None`: the host's.
+    #[serde(default)]
+    pub user: Option<crate::model::UserNamespace>,
 }
 
 /// CRI's NamespaceMode for the pod's PID namespace (TARGET applies to containers only).

@@ -22,6 +22,9 @@ impl Engine {
 
     async fn run_pod_now(&self, mut spec: PodSpec) -> Result<String> {
         check_cgroup_parent(&spec.cgroup_parent)?;
+        if spec.namespaces.user.is_some() && spec.namespaces.host_network {
+            return Err(PodError::UserNamespaceHostNetwork.into());
+        }
         // containerd's rule: no hostname asked is the node's, in the pod's UTS namespace,
         // /etc/hostname and its containers' HOSTNAME alike.
         if spec.hostname.is_empty() {
@@ -79,6 +82,10 @@ impl Engine {
         let pod = id.to_string();
         let root = rootfs.clone();
         let shm = (!spec.namespaces.host_ipc).then(|| self.pod_shm(id));
+        // A namespace made here would belong to the host's user namespace: in a pod of its own,
+        // pause makes it, and it is pinned once pause exists.
+        let own_user = spec.namespaces.user.is_some();
+        let made_here = netns.clone().filter(|_| !own_user);
         tokio::task::spawn_blocking(move || -> Result<()> {
             install_pause(&pause, &root)?;
             for dir in &dirs {
@@ -87,7 +94,7 @@ impl Engine {
             if let Some(shm) = &shm {
                 mount_shm(shm)?;
             }
-            if let Some(path) = &netns {
+            if let Some(path) = &made_here {
                 berth_sys::netns::create_pinned(path).map_err(|source| PodError::Netns {
                     pod,
                     path: path.clone(),
@@ -98,12 +105,8 @@ impl Engine {
         })
         .await
         .map_err(Error::from_join)??;
-        if let (Some(list), Some(netns)) = (state.network.clone(), state.netns.clone()) {
-            let rt = network::runtime_conf(id, spec, &netns, &self.pod_cidrs());
-            let cni = self.pod_cni();
-            state.ips = tokio::task::spawn_blocking(move || network::attach(&cni, &list, &rt))
-                .await
-                .map_err(Error::from_join)??;
+        if !own_user {
+            self.attach_pod_network(id, spec, state).await?;
         }
         let engine = self.clone();
         let (pod, spec2, state2) = (id.to_string(), spec.clone(), state.clone());
@@ -115,9 +118,45 @@ impl Engine {
         let started = self.spawn_shim(cmd).await?;
         state.pid = started.pid;
         state.shim_pid = started.shim_pid;
+        if let Some(path) = state.netns.clone().filter(|_| own_user) {
+            let (pod, pid) = (id.to_string(), state.pid);
+            tokio::task::spawn_blocking(move || {
+                berth_sys::netns::pin_process(pid, &path).map_err(|source| PodError::Netns {
+                    pod,
+                    path,
+                    source,
+                })
+            })
+            .await
+            .map_err(Error::from_join)??;
+            self.attach_pod_network(id, spec, state).await?;
+            // /etc/hosts names the pod's addresses, which only now exist.
+            let (engine, pod, spec2, state2) =
+                (self.clone(), id.to_string(), spec.clone(), state.clone());
+            tokio::task::spawn_blocking(move || engine.write_pod_files(&pod, &spec2, &state2))
+                .await
+                .map_err(Error::from_join)??;
+        }
         runtime::run(self.runtime().start(id)).await?;
         state.phase = PodPhase::Ready;
         self.save_pod_state(id, state).await
+    }
+
+    /// CNI ADD on the pod's pinned namespace (none with the host's network).
+    async fn attach_pod_network(
+        &self,
+        id: &str,
+        spec: &PodSpec,
+        state: &mut PodState,
+    ) -> Result<()> {
+        if let (Some(list), Some(netns)) = (state.network.clone(), state.netns.clone()) {
+            let rt = network::runtime_conf(id, spec, &netns, &self.pod_cidrs());
+            let cni = self.pod_cni();
+            state.ips = tokio::task::spawn_blocking(move || network::attach(&cni, &list, &rt))
+                .await
+                .map_err(Error::from_join)??;
+        }
+        Ok(())
     }
 
     /// The pod's /etc files, the bundle, and the shim command that will run pause.
@@ -128,6 +167,27 @@ impl Engine {
         state: &PodState,
         rootfs: &Path,
     ) -> Result<ShimCommand> {
+        self.write_pod_files(id, spec, state)?;
+        let cid = berth_types::ContainerId::new(id).map_err(|_| Error::InvalidName(id.into()))?;
+        let netns = state
+            .netns
+            .as_deref()
+            .filter(|_| spec.namespaces.user.is_none());
+        let oci = sandbox_spec(&cid, spec, rootfs, netns)?;
+        let bundle = self.pod_run_dir(id);
+        let config = bundle.join("config.json");
+        let json = serde_json::to_vec_pretty(&oci).map_err(Error::Json)?;
+        std::fs::write(&config, json).map_err(io_err("write", &config))?;
+        let shim_dir = self.pod_shim_dir(id);
+        let _ = std::fs::remove_dir_all(&shim_dir);
+        if let Some(parent) = shim_dir.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+        }
+        Ok(self.shim_command(id, &bundle, &shim_dir))
+    }
+
+    /// The hostname, hosts and resolv.conf files the pod's containers bind.
+    fn write_pod_files(&self, id: &str, spec: &PodSpec, state: &PodState) -> Result<()> {
         let dir = self.pod_dir(id);
         let write = |name: &str, text: String| -> Result<()> {
             let p = dir.join(name);
@@ -151,19 +211,7 @@ impl Engine {
                 Some(d) => resolv_conf(&[], &d.servers, &d.searches, &d.options),
                 None => host_file("/etc/resolv.conf"),
             },
-        )?;
-        let cid = berth_types::ContainerId::new(id).map_err(|_| Error::InvalidName(id.into()))?;
-        let oci = sandbox_spec(&cid, spec, rootfs, state.netns.as_deref())?;
-        let bundle = self.pod_run_dir(id);
-        let config = bundle.join("config.json");
-        let json = serde_json::to_vec_pretty(&oci).map_err(Error::Json)?;
-        std::fs::write(&config, json).map_err(io_err("write", &config))?;
-        let shim_dir = self.pod_shim_dir(id);
-        let _ = std::fs::remove_dir_all(&shim_dir);
-        if let Some(parent) = shim_dir.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
-        }
-        Ok(self.shim_command(id, &bundle, &shim_dir))
+        )
     }
 
     /// Undoes a pod that never became ready: its resources, files and record.

@@ -1,6 +1,8 @@
 //! The OCI spec of a sandbox's pause process, built directly (no image, no Docker options):
 //! `/pause` from a read-only root holding nothing else, no mounts, no capabilities, in the
-//! pod's network namespace and new IPC, UTS and PID namespaces as the pod's options say.
+//! pod's network namespace and new IPC, UTS and PID namespaces as the pod's options say. A pod
+//! with a user namespace of its own has pause create it with the pod's mappings, and a network
+//! namespace owned by it (the engine pins that one once pause exists).
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +12,7 @@ use oci_spec::runtime::{
 };
 
 use super::{PidMode, PodError, PodResources, PodSpec, Seccomp};
+use crate::model::UserNamespace;
 use crate::spec::{self, SeccompHost};
 use crate::Result;
 
@@ -35,7 +38,7 @@ pub(super) fn check_cgroup_parent(parent: &str) -> Result<(), PodError> {
 }
 
 /// The spec of pod `id`'s pause process; `netns` is its pinned network namespace (`None`:
-/// the host's).
+/// the host's, or a new one in the pod's user namespace).
 pub(super) fn sandbox_spec(
     id: &berth_types::ContainerId,
     pod: &PodSpec,
@@ -51,7 +54,16 @@ pub(super) fn sandbox_spec(
     };
     let n = &pod.namespaces;
     let mut namespaces = vec![ns(Ns::Mount, None)];
-    if let Some(path) = netns {
+    if let Some(user) = &n.user {
+        // One clone makes the user namespace first, so the others pause creates are its own.
+        namespaces.push(ns(Ns::User, None));
+        if !n.host_network {
+            namespaces.push(ns(Ns::Network, None));
+        }
+        if user.root_on_host().is_none() {
+            return Err(PodError::UserNamespaceRoot.into());
+        }
+    } else if let Some(path) = netns {
         namespaces.push(ns(Ns::Network, Some(path)));
     }
     if !n.host_ipc {
@@ -108,14 +120,17 @@ pub(super) fn sandbox_spec(
     };
     // Only namespaced sysctls of namespaces the pod owns: the runtime writes them through
     // /proc/sys, so any other key would change the node (runc refuses them too).
-    let sysctl = spec::sysctls(
+    let mut sysctl = spec::sysctls(
         &pod.sysctls,
         spec::SharedNamespaces {
-            net: netns.is_none(),
+            net: n.host_network,
             ipc: n.host_ipc,
             uts: !own_uts,
         },
     )?;
+    if let Some(user) = &n.user {
+        ping_range_in(user, &pod.sysctls, &mut sysctl);
+    }
     let mut linux = oci_spec::runtime::Linux::default();
     linux.set_namespaces(Some(namespaces));
     linux.set_cgroups_path(Some(spec::cgroups_path(&pod.cgroup_parent, id)?));
@@ -125,8 +140,9 @@ pub(super) fn sandbox_spec(
     linux.set_seccomp(seccomp);
     linux.set_masked_paths(None);
     linux.set_readonly_paths(None);
-    linux.set_uid_mappings(None);
-    linux.set_gid_mappings(None);
+    let user = n.user.as_ref();
+    linux.set_uid_mappings(user.map(|u| spec::oci_id_mappings(&u.uid_mappings)));
+    linux.set_gid_mappings(user.map(|u| spec::oci_id_mappings(&u.gid_mappings)));
 
     let mut root = Root::default();
     root.set_path(rootfs.to_path_buf());
@@ -143,6 +159,28 @@ pub(super) fn sandbox_spec(
     out.set_hooks(None);
     out.set_linux(Some(linux));
     Ok(out)
+}
+
+/// The default `ping_group_range` (every gid) names gids a user namespace does not map, which
+/// the kernel refuses: in one, the default becomes the mapped gids. A range the pod asks for is
+/// left alone.
+fn ping_range_in(
+    user: &UserNamespace,
+    asked: &std::collections::BTreeMap<String, String>,
+    sysctl: &mut std::collections::HashMap<String, String>,
+) {
+    const KEY: &str = "net.ipv4.ping_group_range";
+    if asked.contains_key(KEY) {
+        return;
+    }
+    if let Some(last) = user
+        .gid_mappings
+        .iter()
+        .map(|m| m.container_id.saturating_add(m.size.saturating_sub(1)))
+        .max()
+    {
+        sysctl.insert(KEY.into(), format!("0 {last}"));
+    }
 }
 
 /// Pod overhead plus the pod's resources, on the sandbox's cgroup; no device is allowed.

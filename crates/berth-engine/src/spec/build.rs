@@ -60,6 +60,8 @@ pub struct JoinNamespaces {
     pub ipc: Option<PathBuf>,
     pub pid: Option<PathBuf>,
     pub uts: Option<PathBuf>,
+    /// The pod's user namespace (pause's), joined before the others.
+    pub user: Option<PathBuf>,
 }
 
 /// What the engine decided before building the spec.

@@ -31,8 +31,8 @@ pub use error::SpecError;
 pub(crate) use merge::validate_healthcheck;
 pub use merge::{merge, MergedConfig};
 pub(crate) use mounts::{
-    container_path, default_mounts, docker_user_mounts, model_user_mounts, parse_volumes_from,
-    shm_size, tmpfs_mount,
+    container_path, default_mounts, docker_user_mounts, model_user_mounts, oci_id_mappings,
+    parse_volumes_from, shm_size, tmpfs_mount,
 };
 pub use mounts::{
     parse_bind, parse_mount, valid_volume_name, HostBind, MountPoint, MountRequest, MountType,

@@ -126,6 +126,9 @@ pub struct HostBind {
     pub recursive_read_only: bool,
     /// dockerd creates a missing source directory for `-v`; `--mount` refuses it.
     pub create_missing: bool,
+    /// An id-mapped bind (`idmap`/`ridmap` with the mount's mappings); Docker's parsers never
+    /// set it.
+    pub idmap: Option<crate::model::UserNamespace>,
     /// The `-v` mode text, shown as `Mode` by inspect.
     pub mode: String,
 }
@@ -234,6 +237,7 @@ pub fn parse_bind(spec: &str) -> Result<MountRequest, SpecError> {
             recursive_read_only: false,
             create_missing: true,
             mode: mode.to_string(),
+            idmap: None,
         }));
     }
     if propagation.is_some() {
@@ -312,6 +316,7 @@ pub fn parse_mount(m: &MountSpec) -> Result<MountRequest, SpecError> {
                 recursive_read_only: false,
                 create_missing: opts.create_mountpoint,
                 mode: String::new(),
+                idmap: None,
             }))
         }
         "volume" => {
@@ -514,7 +519,15 @@ pub(crate) fn bind_mount(
     read_only: bool,
     propagation: &str,
 ) -> Mount {
-    host_bind_mount(source, destination, read_only, propagation, true, false)
+    host_bind_mount(
+        source,
+        destination,
+        read_only,
+        propagation,
+        true,
+        false,
+        None,
+    )
 }
 
 fn host_bind_mount(
@@ -524,6 +537,7 @@ fn host_bind_mount(
     propagation: &str,
     recursive: bool,
     recursive_read_only: bool,
+    idmap: Option<&crate::model::UserNamespace>,
 ) -> Mount {
     let mut m = Mount::default();
     m.set_destination(destination.to_path_buf());
@@ -537,8 +551,31 @@ fn host_bind_mount(
         options.push("rro".into());
     }
     options.push(propagation.to_string());
+    if let Some(map) = idmap {
+        // The runtime-spec's mount extension: `ridmap` maps the submounts too.
+        options.push(if recursive { "ridmap" } else { "idmap" }.into());
+        m.set_uid_mappings(Some(oci_id_mappings(&map.uid_mappings)));
+        m.set_gid_mappings(Some(oci_id_mappings(&map.gid_mappings)));
+    }
     m.set_options(Some(options));
     m
+}
+
+/// The engine's id mappings as the runtime-spec's.
+pub(crate) fn oci_id_mappings(
+    maps: &[crate::model::IdMapping],
+) -> Vec<oci_spec::runtime::LinuxIdMapping> {
+    maps.iter()
+        .map(|m| {
+            oci_spec::runtime::LinuxIdMappingBuilder::default()
+                .container_id(m.container_id)
+                .host_id(m.host_id)
+                .size(m.size)
+                .build()
+                // Every field is set and the builder validates nothing: it cannot fail.
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The user's mounts: `-v` binds, `--mount`, `--tmpfs`, and the volumes the engine must provide.
@@ -586,6 +623,7 @@ impl UserMounts {
                     b.propagation,
                     b.recursive,
                     b.recursive_read_only,
+                    b.idmap.as_ref(),
                 ));
                 self.points.push(MountPoint {
                     kind: MountType::Bind,
@@ -694,6 +732,7 @@ pub(crate) fn model_user_mounts(
                 recursive,
                 recursive_readonly,
                 create_host_path,
+                idmap,
             } => {
                 if *recursive_readonly {
                     check_recursive_read_only(m, *recursive, *propagation)?;
@@ -707,6 +746,7 @@ pub(crate) fn model_user_mounts(
                     recursive_read_only: *recursive_readonly,
                     create_missing: *create_host_path,
                     mode: String::new(),
+                    idmap: idmap.clone(),
                 })
             }
             model::MountKind::Tmpfs {
@@ -746,6 +786,10 @@ pub(crate) fn model_user_mounts(
                     recursive_read_only: false,
                     create_missing: false,
                     mode: String::new(),
+                    // In a pod with its own user namespace the image's files show as the
+                    // overflow ids (readable, as the image made them); id-mapped image
+                    // volumes are refused at the CRI.
+                    idmap: None,
                 })
             }
             model::MountKind::Volume { .. } => {

@@ -21,7 +21,7 @@
 
 mod mount;
 
-pub use mount::{mount, unmount, Mount};
+pub use mount::{mount, mount_idmapped, unmount, IdmappedLayers, Mount};
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;

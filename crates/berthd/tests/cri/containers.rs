@@ -10,7 +10,15 @@ use super::*;
 
 /// A ready pod on the daemon's pod network, its logs under the daemon's root.
 pub async fn pod(d: &Daemon, net: &PodNet, c: &mut Cri) -> (String, PodSandboxConfig) {
-    let mut config = pod_config(net, free_port());
+    pod_from(d, c, pod_config(net, free_port())).await
+}
+
+/// A ready pod made from `config`, its logs under the daemon's root.
+pub async fn pod_from(
+    d: &Daemon,
+    c: &mut Cri,
+    mut config: PodSandboxConfig,
+) -> (String, PodSandboxConfig) {
     let logs = d.root.path().join(unique("pod-logs"));
     std::fs::create_dir_all(&logs).unwrap_or_else(|e| panic!("{e}"));
     config.log_directory = logs.display().to_string();

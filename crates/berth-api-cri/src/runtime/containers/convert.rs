@@ -263,13 +263,16 @@ fn namespaces(
 
 /// containerd's parseUsernsIDs: NODE (the host's) takes no mappings, POD needs one line of
 /// each; `None` is the host's.
-fn user_namespace(
+/// NamespaceOption.userns_options as the engine's: POD with one uid and one gid mapping of
+/// container id 0 (the kubelet's; the engine maps the pod's root), or NODE (`None`).
+pub(in crate::runtime) fn user_namespace(
     u: Option<&proto::UserNamespace>,
     field: &'static str,
 ) -> Result<Option<UserNamespace>, RequestError> {
     let Some(u) = u else { return Ok(None) };
     let invalid = |reason| RequestError::UserNamespace { field, reason };
     let mapping = |m: &[proto::IdMapping]| match m {
+        [m] if m.container_id != 0 => Err(invalid("the mapping must start at container id 0")),
         [m] if m.length >= 1 => Ok(vec![IdMapping {
             container_id: m.container_id,
             host_id: m.host_id,
@@ -316,15 +319,12 @@ fn container_path(field: &'static str, path: &str) -> Result<PathBuf, RequestErr
 /// volume.
 fn mount(m: proto::Mount) -> Result<MountRequest, RequestError> {
     let target = container_path("config.mounts.container_path", &m.container_path)?;
-    // Id-mapped mounts come with user namespaces, which the engine cannot make yet: refusing
-    // beats files owned by the wrong ids.
-    if !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty() {
-        return Err(RequestError::Unsupported(
-            "id-mapped mounts (config.mounts uidMappings, gidMappings)",
-        ));
-    }
+    let idmap = mount_idmap(&m)?;
     let image = m.image.map(|i| i.image).filter(|i| !i.is_empty());
     match (image, m.host_path.is_empty()) {
+        (Some(_), true) if idmap.is_some() => Err(RequestError::Unsupported(
+            "id-mapped image volumes (config.mounts uid_mappings, gid_mappings with an image)",
+        )),
         // Image volumes are read-only by definition (KEP 4639): the engine refuses one asked
         // writable, as containerd does, rather than quietly making it read-only.
         (Some(reference), true) => Ok(MountRequest {
@@ -372,10 +372,46 @@ fn mount(m: proto::Mount) -> Result<MountRequest, RequestError> {
                     recursive_readonly: m.recursive_read_only,
                     // containerd makes a missing host directory rather than failing.
                     create_host_path: true,
+                    idmap,
                 },
             })
         }
         _ => Err(RequestError::MountSource(m.container_path)),
+    }
+}
+
+/// A host-path mount's id mappings (the kubelet's for a pod with a user namespace), as
+/// containerd 2 passes them: the OCI mount's `uidMappings`/`gidMappings`, both or neither.
+fn mount_idmap(m: &proto::Mount) -> Result<Option<UserNamespace>, RequestError> {
+    let maps = |list: &[proto::IdMapping]| -> Vec<IdMapping> {
+        list.iter()
+            .map(|m| IdMapping {
+                container_id: m.container_id,
+                host_id: m.host_id,
+                size: m.length,
+            })
+            .collect()
+    };
+    let invalid = |reason| RequestError::UserNamespace {
+        field: "config.mounts uid_mappings, gid_mappings",
+        reason,
+    };
+    match (m.uid_mappings.is_empty(), m.gid_mappings.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => {
+            let user = UserNamespace {
+                uid_mappings: maps(&m.uid_mappings),
+                gid_mappings: maps(&m.gid_mappings),
+            };
+            let all = user.uid_mappings.iter().chain(&user.gid_mappings);
+            if all.clone().any(|m| m.size == 0) {
+                return Err(invalid("a mapping's length must be at least 1"));
+            }
+            Ok(Some(user))
+        }
+        _ => Err(invalid(
+            "an id-mapped mount needs both uid and gid mappings",
+        )),
     }
 }
 

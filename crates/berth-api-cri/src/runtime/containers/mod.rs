@@ -9,6 +9,7 @@ mod list;
 mod report;
 mod update;
 
+pub(super) use convert::user_namespace;
 pub(super) use create::create_container;
 pub(super) use lifecycle::{remove_container, start_container, stop_container};
 pub(super) use list::{container_status, list_containers};

@@ -294,6 +294,7 @@ fn host_path_mounts() {
                 recursive: true,
                 recursive_readonly: true,
                 create_host_path: true,
+                idmap: None,
             },
         }
     );
@@ -413,11 +414,44 @@ fn bad_mounts_are_refused() {
     let mut odd = bind("/data", "/data");
     odd.propagation = 9;
     assert!(matches!(refused(odd), RequestError::UnknownEnum { .. }));
-    let mut mapped = bind("/data", "/data");
-    mapped.uid_mappings = vec![proto::IdMapping::default()];
+    let mut half_mapped = bind("/data", "/data");
+    half_mapped.uid_mappings = vec![proto::IdMapping {
+        length: 1,
+        ..proto::IdMapping::default()
+    }];
     assert_eq!(
-        tonic::Status::from(refused(mapped)).code(),
-        Code::Unimplemented
+        tonic::Status::from(refused(half_mapped)).code(),
+        Code::InvalidArgument
+    );
+}
+
+#[test]
+fn id_mapped_host_paths_keep_their_mappings() {
+    let map = proto::IdMapping {
+        container_id: 0,
+        host_id: 100_000,
+        length: 65536,
+    };
+    let mut mapped = bind("/data", "/data");
+    mapped.uid_mappings = vec![map];
+    mapped.gid_mappings = vec![map];
+    let mut c = config();
+    c.mounts = vec![mapped];
+    let mounts = request(c).unwrap().spec.storage.mounts;
+    let MountKind::Bind { idmap, .. } = &mounts[0].kind else {
+        panic!("{mounts:?}");
+    };
+    let m = IdMapping {
+        container_id: 0,
+        host_id: 100_000,
+        size: 65536,
+    };
+    assert_eq!(
+        idmap.as_ref(),
+        Some(&UserNamespace {
+            uid_mappings: vec![m],
+            gid_mappings: vec![m],
+        })
     );
 }
 

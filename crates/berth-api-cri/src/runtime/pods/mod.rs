@@ -80,6 +80,10 @@ fn pod_spec(config: PodSandboxConfig, runtime_handler: String) -> Result<PodSpec
                 Ok(NamespaceMode::Node) => PidMode::Node,
                 _ => return Err(RequestError::SandboxPidMode(ns.pid)),
             },
+            user: super::containers::user_namespace(
+                ns.userns_options.as_ref(),
+                "config.linux.security_context.namespace_options.userns_options",
+            )?,
         },
         sysctls: linux.sysctls.into_iter().collect(),
         security: PodSecurity {

@@ -6,8 +6,9 @@ use tonic::{Request, Response, Status};
 use super::super::Runtime;
 use crate::error;
 use crate::proto::{
-    LinuxPodSandboxStatus, Namespace, NamespaceMode, NamespaceOption, PodIp,
+    IdMapping, LinuxPodSandboxStatus, Namespace, NamespaceMode, NamespaceOption, PodIp,
     PodSandboxNetworkStatus, PodSandboxStatus, PodSandboxStatusRequest, PodSandboxStatusResponse,
+    UserNamespace,
 };
 
 pub(in crate::runtime) async fn pod_sandbox_status(
@@ -62,6 +63,7 @@ pub(in crate::runtime) fn status(pod: &Pod) -> PodSandboxStatus {
                     network: mode(spec.namespaces.host_network),
                     pid: pid.into(),
                     ipc: mode(spec.namespaces.host_ipc),
+                    userns_options: Some(userns_options(spec.namespaces.user.as_ref())),
                     ..NamespaceOption::default()
                 }),
             }),
@@ -69,6 +71,30 @@ pub(in crate::runtime) fn status(pod: &Pod) -> PodSandboxStatus {
         labels: spec.labels.clone().into_iter().collect(),
         annotations: spec.annotations.clone().into_iter().collect(),
         runtime_handler: spec.runtime_handler.clone(),
+    }
+}
+
+/// The pod's user namespace as RunPodSandbox asked for it: POD with its mappings, or NODE.
+fn userns_options(user: Option<&berth_engine::model::UserNamespace>) -> UserNamespace {
+    let maps = |m: &[berth_engine::model::IdMapping]| {
+        m.iter()
+            .map(|m| IdMapping {
+                container_id: m.container_id,
+                host_id: m.host_id,
+                length: m.size,
+            })
+            .collect()
+    };
+    match user {
+        Some(u) => UserNamespace {
+            mode: NamespaceMode::Pod.into(),
+            uids: maps(&u.uid_mappings),
+            gids: maps(&u.gid_mappings),
+        },
+        None => UserNamespace {
+            mode: NamespaceMode::Node.into(),
+            ..UserNamespace::default()
+        },
     }
 }
 

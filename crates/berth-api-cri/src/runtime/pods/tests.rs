@@ -49,7 +49,8 @@ fn a_sandbox_config_becomes_the_engine_pod_spec() {
         PodNamespaces {
             host_network: true,
             host_ipc: false,
-            pid: PidMode::Container
+            pid: PidMode::Container,
+            user: None,
         }
     );
     assert_eq!(spec.security.run_as_user, Some(1000));
@@ -163,4 +164,90 @@ fn status_reports_ips_namespaces_and_identity() {
     assert_eq!(options.network, i32::from(NamespaceMode::Node));
     assert_eq!(options.pid, i32::from(NamespaceMode::Container));
     assert_eq!(options.ipc, i32::from(NamespaceMode::Pod));
+    let userns = options.userns_options.unwrap();
+    assert_eq!(userns.mode, i32::from(NamespaceMode::Node));
+    assert!(userns.uids.is_empty());
+}
+
+/// A config whose pod has a network of its own and `userns_options` `u`.
+fn with_userns(u: proto::UserNamespace) -> PodSandboxConfig {
+    let mut c = config();
+    if let Some(ns) = c
+        .linux
+        .as_mut()
+        .and_then(|l| l.security_context.as_mut())
+        .and_then(|s| s.namespace_options.as_mut())
+    {
+        ns.network = NamespaceMode::Pod.into();
+        ns.userns_options = Some(u);
+    }
+    c
+}
+
+#[test]
+fn pod_user_namespaces_are_parsed_checked_and_reported() {
+    let map = |container_id, length| proto::IdMapping {
+        container_id,
+        host_id: 100_000,
+        length,
+    };
+    let pod_mode = |uids: Vec<proto::IdMapping>| proto::UserNamespace {
+        mode: NamespaceMode::Pod.into(),
+        gids: uids.clone(),
+        uids,
+    };
+    let spec = pod_spec(with_userns(pod_mode(vec![map(0, 65536)])), String::new()).unwrap();
+    let user = spec.namespaces.user.clone().unwrap();
+    assert_eq!(user.root_on_host(), Some((100_000, 100_000)));
+    assert_eq!(user.uid_mappings.len(), 1);
+    assert_eq!(user.gid_mappings[0].size, 65536);
+
+    let pod = Pod {
+        id: "p2".into(),
+        spec,
+        state: berth_engine::pods::PodState::default(),
+        created: chrono::DateTime::from_timestamp(1, 0).unwrap(),
+    };
+    let options = status::status(&pod)
+        .linux
+        .unwrap()
+        .namespaces
+        .unwrap()
+        .options
+        .unwrap();
+    assert_eq!(options.userns_options, Some(pod_mode(vec![map(0, 65536)])));
+
+    // critest's refusals: two mappings, container id 0 unmapped, CONTAINER and TARGET modes.
+    for bad in [
+        pod_mode(vec![map(0, 1), map(1, 1)]),
+        pod_mode(vec![map(1, 65536)]),
+        pod_mode(vec![map(0, 0)]),
+        proto::UserNamespace {
+            mode: NamespaceMode::Container.into(),
+            ..Default::default()
+        },
+        proto::UserNamespace {
+            mode: NamespaceMode::Target.into(),
+            ..Default::default()
+        },
+    ] {
+        assert!(
+            matches!(
+                pod_spec(with_userns(bad.clone()), String::new()),
+                Err(RequestError::UserNamespace { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    let node = proto::UserNamespace {
+        mode: NamespaceMode::Node.into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        pod_spec(with_userns(node), String::new())
+            .unwrap()
+            .namespaces
+            .user,
+        None
+    );
 }

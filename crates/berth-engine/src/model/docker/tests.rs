@@ -176,6 +176,7 @@ fn a_full_docker_body() {
             propagation: Propagation::Rslave,
             recursive: false,
             create_host_path: false,
+            idmap: None,
             ..
         }
     ));
@@ -375,6 +376,7 @@ fn mounts() {
             recursive: true,
             recursive_readonly: false,
             create_host_path: true,
+            idmap: None,
         }
     );
     assert!(
@@ -390,6 +392,7 @@ fn mounts() {
         kinds[4],
         MountKind::Bind {
             create_host_path: true,
+            idmap: None,
             ..
         }
     ));

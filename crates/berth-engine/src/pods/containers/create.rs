@@ -76,7 +76,7 @@ impl Engine {
                 let stand_in = || Some(PathBuf::from("/proc/self/ns"));
                 (probe.join.net, probe.join.ipc, probe.join.uts) =
                     (stand_in(), stand_in(), stand_in());
-                probe.join.pid = stand_in();
+                (probe.join.pid, probe.join.user) = (stand_in(), stand_in());
                 if let crate::model::PidMode::Target(target) = &spec.namespaces.pid {
                     engine.pod_sibling(store, &pod.id, target)?;
                 }

@@ -62,6 +62,7 @@ fn host_namespaces_are_left_out() {
             host_network: true,
             host_ipc: true,
             pid: PidMode::Node,
+            user: None,
         },
         security: PodSecurity {
             run_as_user: Some(0),
@@ -140,4 +141,60 @@ fn only_cgroupfs_parents() {
     assert!(check_cgroup_parent("kubepods/x").is_err());
     assert!(check_cgroup_parent("/kubepods/burstable/podx").is_ok());
     assert!(check_cgroup_parent("").is_ok());
+}
+
+fn userns(host_id: u32) -> crate::model::UserNamespace {
+    let map = crate::model::IdMapping {
+        container_id: 0,
+        host_id,
+        size: 65536,
+    };
+    crate::model::UserNamespace {
+        uid_mappings: vec![map],
+        gid_mappings: vec![map],
+    }
+}
+
+#[test]
+fn a_pod_user_namespace_gives_pause_the_mappings_and_a_network_namespace_it_owns() {
+    let pod = PodSpec {
+        namespaces: PodNamespaces {
+            user: Some(userns(100_000)),
+            ..PodNamespaces::default()
+        },
+        ..PodSpec::default()
+    };
+    // The pinned path is not joined: it is the namespace pause makes, pinned afterwards.
+    let s = sandbox_spec(&id(), &pod, Path::new("/r"), None).unwrap();
+    let linux = s.linux().as_ref().unwrap();
+    let types = ns_types(&s);
+    assert!(types.contains(&LinuxNamespaceType::User), "{types:?}");
+    assert!(types.contains(&LinuxNamespaceType::Network), "{types:?}");
+    assert!(linux
+        .namespaces()
+        .as_ref()
+        .unwrap()
+        .iter()
+        .all(|n| n.path().is_none()));
+    let uid = &linux.uid_mappings().as_ref().unwrap()[0];
+    assert_eq!(
+        (uid.container_id(), uid.host_id(), uid.size()),
+        (0, 100_000, 65536)
+    );
+    assert_eq!(linux.gid_mappings().as_ref().unwrap().len(), 1);
+    // Every gid would include unmapped ones, which the kernel refuses in the namespace.
+    let sysctl = linux.sysctl().as_ref().unwrap();
+    assert_eq!(sysctl["net.ipv4.ping_group_range"], "0 65535");
+
+    let mut unmapped_root = userns(100_000);
+    unmapped_root.uid_mappings[0].container_id = 1;
+    let pod = PodSpec {
+        namespaces: PodNamespaces {
+            user: Some(unmapped_root),
+            ..PodNamespaces::default()
+        },
+        ..PodSpec::default()
+    };
+    let err = sandbox_spec(&id(), &pod, Path::new("/r"), None).unwrap_err();
+    assert_eq!(err.kind(), berth_types::ErrorKind::InvalidArgument, "{err}");
 }

@@ -1034,6 +1034,7 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
     model.namespaces.ipc = IpcMode::Pod;
     model.namespaces.uts = UtsMode::Pod;
     model.namespaces.pid = PidMode::Pod;
+    model.namespaces.user = Some(crate::model::UserNamespace::default());
     model.storage.mounts.push(MountRequest {
         target: "/data".into(),
         readonly: true,
@@ -1043,6 +1044,27 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
             recursive: true,
             recursive_readonly: false,
             create_host_path: true,
+            idmap: None,
+        },
+    });
+    let mapped = crate::model::IdMapping {
+        container_id: 0,
+        host_id: 100_000,
+        size: 65536,
+    };
+    model.storage.mounts.push(MountRequest {
+        target: "/mapped".into(),
+        readonly: false,
+        kind: MountKind::Bind {
+            source: "/srv/mapped".into(),
+            propagation: Propagation::Rprivate,
+            recursive: true,
+            recursive_readonly: false,
+            create_host_path: true,
+            idmap: Some(crate::model::UserNamespace {
+                uid_mappings: vec![mapped],
+                gid_mappings: vec![mapped],
+            }),
         },
     });
     let mut c = ctx();
@@ -1051,6 +1073,7 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
         ipc: Some("/proc/7/ns/ipc".into()),
         pid: Some("/proc/7/ns/pid".into()),
         uts: Some("/proc/7/ns/uts".into()),
+        user: Some("/proc/7/ns/user".into()),
     };
     let user = crate::spec::model_user_mounts(&model.storage, &[]).unwrap();
     let b = build_spec(&model, &alpine(), &c, user).unwrap();
@@ -1060,6 +1083,7 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
         (LinuxNamespaceType::Ipc, "/proc/7/ns/ipc"),
         (LinuxNamespaceType::Pid, "/proc/7/ns/pid"),
         (LinuxNamespaceType::Uts, "/proc/7/ns/uts"),
+        (LinuxNamespaceType::User, "/proc/7/ns/user"),
     ] {
         assert!(
             ns.contains(&(kind, Some(path.into()))),
@@ -1067,6 +1091,9 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
         );
     }
     assert!(ns.contains(&(LinuxNamespaceType::Mount, None)));
+    // Pause's user namespace has the mappings: a joining container gives none.
+    let linux = b.spec.linux().as_ref().unwrap();
+    assert_eq!(linux.uid_mappings(), &None);
     // The pod's UTS namespace has the pod's hostname already.
     assert_eq!(b.spec.hostname(), &None);
     let data = find_mount(&b.spec, "/data").unwrap();
@@ -1075,7 +1102,25 @@ fn pod_container_joins_the_pods_namespaces_and_binds_from_the_model() {
         data.options().clone().unwrap(),
         vec!["rbind".to_string(), "ro".into(), "rslave".into()]
     );
-    assert_eq!(b.bind_sources, vec![(PathBuf::from("/srv/data"), true)]);
+    // The CRI's id-mapped host path: the runtime-spec's mount mappings and `ridmap`.
+    let m = find_mount(&b.spec, "/mapped").unwrap();
+    assert_eq!(
+        m.options().clone().unwrap(),
+        vec!["rbind".to_string(), "rprivate".into(), "ridmap".into()]
+    );
+    let uid = m.uid_mappings().clone().unwrap();
+    assert_eq!(
+        (uid[0].container_id(), uid[0].host_id(), uid[0].size()),
+        (0, 100_000, 65536)
+    );
+    assert_eq!(m.gid_mappings().as_ref().map(Vec::len), Some(1));
+    assert_eq!(
+        b.bind_sources,
+        vec![
+            (PathBuf::from("/srv/data"), true),
+            (PathBuf::from("/srv/mapped"), true)
+        ]
+    );
     // Without the pod's paths the engine forgot to look the pod up.
     let err = build_spec(&model, &alpine(), &ctx(), Default::default()).unwrap_err();
     assert!(matches!(err, SpecError::MissingNamespacePath { .. }));
@@ -1094,6 +1139,7 @@ fn recursive_read_only_bind_gets_rro_and_needs_ro_rbind_private() {
                 recursive,
                 recursive_readonly: true,
                 create_host_path: false,
+                idmap: None,
             },
         }],
         ..Default::default()

@@ -9,6 +9,7 @@ fn host(src: &str, dst: &str, ro: bool, prop: &'static str) -> MountRequest {
         recursive: true,
         recursive_read_only: false,
         create_missing: true,
+        idmap: None,
         mode: String::new(),
     })
 }
@@ -184,6 +185,7 @@ fn mount_flag_is_validated_like_moby() {
             recursive: false,
             recursive_read_only: false,
             create_missing: false,
+            idmap: None,
             mode: String::new(),
         })
     );

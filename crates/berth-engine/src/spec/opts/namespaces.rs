@@ -1,5 +1,6 @@
 //! The namespaces (moby `WithNamespaces`), in dockerd's order: mount, network, uts, pid, ipc,
-//! cgroup. `host` modes leave one out; joined ones take their path from the context.
+//! cgroup, with a pod's user namespace after the mount's. `host` modes leave one out; joined ones
+//! take their path from the context.
 
 use std::path::PathBuf;
 
@@ -26,6 +27,13 @@ pub(in crate::spec) fn namespaces(
     };
     use LinuxNamespaceType as Ns;
     let mut namespaces = vec![namespace(Ns::Mount, None)];
+    // Only a pod's container has one: its pod's, which pause made with the mappings.
+    if modes.user.is_some() {
+        namespaces.push(namespace(
+            Ns::User,
+            join_path("userns_options", &"POD", ctx.join.user.as_ref())?,
+        ));
+    }
     if !net_host {
         let path = if net_join {
             join_path("NetworkMode", net_mode, ctx.join.net.as_ref())?

@@ -124,3 +124,72 @@ fn volatile_layer_mounts_again() {
     }
     assert!(upper.join("f0").exists() && upper.join("f1").exists());
 }
+
+/// Container root mapped to host 100000: the image's files (host root's on disk) show as the
+/// mapped root through the id-mapped layer, the upper layer's root is chowned to it, the layer
+/// on disk is unchanged; a bind mount is refused.
+#[test]
+fn idmapped_layers_show_the_mapped_owner() {
+    use std::os::unix::fs::MetadataExt;
+    if !nix::unistd::geteuid().is_root() || !berth_sys::newmount::mount_setattr_supported() {
+        eprintln!("skipped: needs root and mount_setattr");
+        return;
+    }
+    // A user namespace holder: a separate process (the test process has threads).
+    let mut holder = std::process::Command::new("unshare")
+        .args(["--user", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    let pid = holder.id();
+    let ns_path = format!("/proc/{pid}/ns/user");
+    // Wait for the child to be in its own namespace before writing its maps.
+    let own = fs::read_link("/proc/self/ns/user").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while fs::read_link(&ns_path).is_ok_and(|l| l == own) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    for file in ["uid_map", "gid_map"] {
+        fs::write(format!("/proc/{pid}/{file}"), "0 100000 65536").unwrap();
+    }
+    let userns = fs::File::open(&ns_path).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (lower, upper, work, target) = (
+        root.join("l"),
+        root.join("u"),
+        root.join("w"),
+        root.join("mnt"),
+    );
+    for d in [&lower, &upper, &work, &target] {
+        fs::create_dir(d).unwrap();
+    }
+    fs::write(lower.join("f"), "x").unwrap();
+    let m = Mount::overlay(vec![
+        format!("lowerdir={}", lower.display()),
+        format!("upperdir={}", upper.display()),
+        format!("workdir={}", work.display()),
+    ]);
+    let layers = IdmappedLayers {
+        userns: userns.as_fd(),
+        root_uid: 100_000,
+        root_gid: 100_000,
+    };
+    let mounted = mount_idmapped(std::slice::from_ref(&m), &target, &layers);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    if let Err(e) = mounted {
+        // Before 5.19 overlayfs refuses id-mapped layers: the error must name the mount.
+        assert!(e.to_string().contains("overlay"), "{e}");
+        return;
+    }
+    let seen = fs::metadata(target.join("f")).unwrap();
+    assert_eq!((seen.uid(), seen.gid()), (100_000, 100_000));
+    assert_eq!(fs::metadata(&upper).unwrap().uid(), 100_000);
+    assert_eq!(fs::metadata(lower.join("f")).unwrap().uid(), 0);
+    unmount(&target).unwrap();
+
+    let bind = Mount::bind(&lower, true);
+    let err = mount_idmapped(&[bind], &target, &layers).unwrap_err();
+    assert!(matches!(err, Error::InvalidMount { .. }), "{err}");
+}
