@@ -341,12 +341,20 @@ ns_cleanup() { # the EXIT trap of the outer side
         [ -z "$init" ] || kill -9 "$init" 2>/dev/null || true
         kill -9 "$ns_pid" 2>/dev/null || true
     fi
-    [ -z "$rd" ] || cleanup_cgroups "$rd"
+    [ -z "$rd" ] || {
+        remove_store "$rd"
+        cleanup_cgroups "$rd"
+    }
+}
+
+# The runtime's image store and state: no use after the run (its mounts went with the mount
+# namespace); the logs and reports stay.
+remove_store() { # rd
+    rm -rf "${1:?}"/{root,state,opt,runc,data,exec}
 }
 
 # Runs `$self _inner ARGS...` in new namespaces (see the top) with its output in
-# RD/harness.log, then removes the runtime's store (its mounts went with the mount namespace;
-# logs stay) and the cgroups it left. Returns the inner side's status. Set `rd` and
+# RD/harness.log, then removes the runtime's store and the cgroups it left. Returns the inner side's status. Set `rd` and
 # `trap ns_cleanup EXIT` first.
 ns_run() { # rd args...
     local d=$1 rc=0
@@ -357,7 +365,7 @@ ns_run() { # rd args...
     ns_pid=$!
     wait "$ns_pid" || rc=$?
     ns_pid=
-    rm -rf "${d:?}"/{root,state,opt,runc,data,exec}
+    remove_store "$d"
     cleanup_cgroups "$d"
     return "$rc"
 }
