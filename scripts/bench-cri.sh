@@ -8,7 +8,7 @@
 #       (Run + Create + Start) and of the whole lifecycle; and again with host-network pods,
 #       where no CNI plugin runs (the plugins are the same programs for both runtimes);
 #   (b) PODS such lifecycles at once, ROUNDS times: wall time of each round;
-#   (c) per-pod overhead: with IDLE_PODS pods running `sleep`, the PSS (and RSS) of the per-pod
+#   (c) per-pod overhead: with IDLE_PODS pods running `sleep`, the PSS, USS and RSS of the per-pod
 #       processes (Berth: pause + its berth-shim + the container's berth-shim; containerd: its
 #       containerd-shim-runc-v2 + pause), and how much each daemon grew.
 #
