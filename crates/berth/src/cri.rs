@@ -6,8 +6,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use berth_api_cri::proto::runtime_service_client::RuntimeServiceClient;
 use berth_api_cri::proto::{ListPodSandboxRequest, PodSandbox, PodSandboxFilter};
-use hyper_util::rt::TokioIo;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// The RuntimeService client, cheap to clone (the generated calls take `&mut self`).
 #[derive(Debug, Clone)]
@@ -22,15 +21,7 @@ impl Cri {
             .strip_prefix("unix://")
             .with_context(|| format!("--cri-socket {url}: only unix:// sockets are supported"))?
             .to_string();
-        // The URI is required by the builder and ignored by the connector.
-        let channel = Endpoint::from_static("http://localhost")
-            .connect_with_connector(tower::service_fn(move |_| {
-                let path = path.clone();
-                async move {
-                    let stream = tokio::net::UnixStream::connect(path).await?;
-                    Ok::<_, std::io::Error>(TokioIo::new(stream))
-                }
-            }))
+        let channel = berth_api_cri::client::connect_unix(path)
             .await
             .map_err(|e| {
                 let cause =

@@ -9,9 +9,8 @@ use std::path::Path;
 
 use berth_api_cri::proto::image_service_client::ImageServiceClient;
 use berth_api_cri::proto::runtime_service_client::RuntimeServiceClient;
-use hyper_util::rt::TokioIo;
 use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 pub use berth_api_cri::proto::*;
 // Each test binary includes this module; not all of them run pods.
@@ -29,17 +28,7 @@ pub struct Cri {
 }
 
 pub async fn connect(socket: &Path) -> Cri {
-    let socket = socket.to_path_buf();
-    // The URI is required by the builder and ignored by the connector.
-    let channel = Endpoint::from_static("http://localhost")
-        .connect_with_connector(tower::service_fn(move |_| {
-            let socket = socket.clone();
-            async move {
-                Ok::<_, std::io::Error>(TokioIo::new(
-                    tokio::net::UnixStream::connect(socket).await?,
-                ))
-            }
-        }))
+    let channel = berth_api_cri::client::connect_unix(socket)
         .await
         .unwrap_or_else(|e| panic!("connect to the CRI socket: {e}"));
     Cri {
