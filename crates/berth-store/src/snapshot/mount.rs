@@ -70,13 +70,17 @@ impl Mount {
 /// The overlay option of [`Mount::set_volatile`].
 const VOLATILE: &str = "volatile";
 
-/// Mounts `mounts` on `target`, in order (each on top of the previous one).
-pub fn mount(mounts: &[Mount], target: &Path) -> Result<()> {
-    let target = std::path::absolute(target).map_err(|e| Error::Io {
+fn absolute_target(target: &Path) -> Result<PathBuf> {
+    std::path::absolute(target).map_err(|e| Error::Io {
         action: "resolve mount target",
         path: target.to_path_buf(),
         source: e,
-    })?;
+    })
+}
+
+/// Mounts `mounts` on `target`, in order (each on top of the previous one).
+pub fn mount(mounts: &[Mount], target: &Path) -> Result<()> {
+    let target = absolute_target(target)?;
     for m in mounts {
         match m.fs_type.as_str() {
             "bind" => mount_bind(m, &target)?,
@@ -109,11 +113,7 @@ pub struct IdmappedLayers<'a> {
 /// namespace's root so that root can write there. Nothing is copied, and the image's layers
 /// stay as they are for every other container.
 pub fn mount_idmapped(mounts: &[Mount], target: &Path, idmap: &IdmappedLayers<'_>) -> Result<()> {
-    let target = std::path::absolute(target).map_err(|e| Error::Io {
-        action: "resolve mount target",
-        path: target.to_path_buf(),
-        source: e,
-    })?;
+    let target = absolute_target(target)?;
     for m in mounts {
         if m.fs_type != "overlay" {
             return Err(Error::InvalidMount {
