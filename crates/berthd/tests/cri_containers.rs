@@ -772,7 +772,13 @@ async fn a_crash_during_create_container_leaves_it_whole_or_absent() {
         .await
         .is_empty());
     assert_eq!(snapshots(), images_only, "container snapshots left");
-    assert_eq!(entries(d.data_root().join("containers")), Vec::<String>::new());
-    assert_eq!(entries(d.exec_root().join("containers")), Vec::<String>::new());
+    assert_eq!(
+        entries(d.data_root().join("containers")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        entries(d.exec_root().join("containers")),
+        Vec::<String>::new()
+    );
     assert_eq!(d.leaked_mounts(), Vec::<String>::new(), "mounts left");
 }
