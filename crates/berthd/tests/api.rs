@@ -333,3 +333,134 @@ fn exec_detach_keys_end_only_the_client() {
     assert_eq!(create("ctrl-1").0, 400);
     d.docker(&["rm", "-f", &name]).ok();
 }
+
+/// A container whose process exits while it is removed, killed or stopped: each verb answers
+/// at once. The exit is caused from the host (SIGKILL to the process) and requests of one verb
+/// follow it every 2 ms, concurrently, until one finds the container stopped, so some of them
+/// read the state just before berthd records the exit and write it just after. They used to
+/// write back the "running" they had read, and wait 10 to 30 s for an exit already past.
+#[test]
+fn verbs_on_a_container_as_it_exits_answer_at_once() {
+    if common::skip() {
+        return;
+    }
+    const ROUNDS: usize = 3;
+    const PER_ROUND: usize = 6;
+    /// At most this many requests per container (every 2 ms: 120 ms, longer than recording
+    /// an exit takes), so the daemon is loaded but not swamped.
+    const REQUESTS: usize = 60;
+    /// Slow on a loaded host, yet shorter than the waits the lost exit caused (10 to 30 s).
+    const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(8);
+    let d = Daemon::start();
+    let image = d.busybox();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut failures = Vec::new();
+    rt.block_on(async {
+        let docker = client(&d);
+        for round in 0..ROUNDS {
+            let mut pending = Vec::new();
+            for i in 0..PER_ROUND {
+                let body = ContainerCreateBody {
+                    image: Some(image.to_string()),
+                    cmd: Some(vec!["sleep".into(), "1000".into()]),
+                    host_config: Some(bollard::models::HostConfig {
+                        network_mode: Some("none".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                };
+                let id = docker.create_container(None, body).await.unwrap().id;
+                docker.start_container(&id, None).await.unwrap();
+                let state = docker.inspect_container(&id, None).await.unwrap().state;
+                let pid = state.and_then(|s| s.pid).unwrap();
+                pending.push(((round + i) % 3, id, pid as libc::pid_t));
+            }
+            let streams = pending.into_iter().map(|(verb, id, pid)| {
+                let docker = docker.clone();
+                async move {
+                    // SAFETY: kill(2) of the container's process; no memory is involved.
+                    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+                    let mut requests = Vec::new();
+                    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    for _ in 0..REQUESTS {
+                        if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                            break;
+                        }
+                        let (docker, id, stopped) = (docker.clone(), id.clone(), stopped.clone());
+                        requests.push(tokio::spawn(async move {
+                            let answer =
+                                tokio::time::timeout(ANSWER_WITHIN, verb_on(&docker, verb, &id))
+                                    .await;
+                            if !matches!(answer, Ok(Ok(()))) {
+                                stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+                            }
+                            answer
+                        }));
+                        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    }
+                    let mut failed = Vec::new();
+                    for answer in futures_util::future::join_all(requests).await {
+                        match answer.unwrap() {
+                            Ok(Ok(())) => {}
+                            // Stopped already: kill is 409, stop 304; removed already: 404,
+                            // or 409 while another request removes it.
+                            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                                status_code: 304 | 404 | 409,
+                                ..
+                            })) => {}
+                            other => failed.push(format!("round {round}, verb {verb}: {other:?}")),
+                        }
+                    }
+                    (id, failed)
+                }
+            });
+            for (id, failed) in futures_util::future::join_all(streams).await {
+                failures.extend(failed);
+                if failures.is_empty() {
+                    match verb_on(&docker, 2, &id).await {
+                        Ok(())
+                        | Err(bollard::errors::Error::DockerResponseServerError {
+                            status_code: 404,
+                            ..
+                        }) => {}
+                        Err(e) => failures.push(format!("round {round}, rm -f after: {e}")),
+                    }
+                }
+            }
+            if !failures.is_empty() {
+                // The daemon's clean-up would wait out the hung containers again.
+                break;
+            }
+        }
+    });
+    failures.dedup();
+    assert_eq!(failures, Vec::<String>::new());
+}
+
+/// 0: `docker kill`, 1: `docker stop`, 2: `docker rm -f`.
+async fn verb_on(
+    docker: &bollard::Docker,
+    verb: usize,
+    id: &str,
+) -> Result<(), bollard::errors::Error> {
+    match verb {
+        0 => {
+            docker
+                .kill_container(id, None::<bollard::query_parameters::KillContainerOptions>)
+                .await
+        }
+        1 => {
+            docker
+                .stop_container(id, None::<bollard::query_parameters::StopContainerOptions>)
+                .await
+        }
+        _ => {
+            docker
+                .remove_container(
+                    id,
+                    Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+                )
+                .await
+        }
+    }
+}

@@ -47,45 +47,34 @@ impl Engine {
         tokio::join!(self.delete_runtime_state(id), self.cleanup_after_exit(id));
         // Its execs died with it; dockerd forgets them too.
         self.inner.containers.execs.forget_container(id);
-        let mut state = c.state.clone();
-        // cleanup_after_exit took the container off its networks.
-        state.networks.clear();
-        state.ports.clear();
-        state.status = Status::Exited;
-        state.exits += 1;
-        state.pid = 0;
-        state.shim_pid = 0;
-        match &exit {
-            Some(e) => {
-                state.exit_code = e.code;
-                state.oom_killed = e.oom_killed;
-                state.finished_at = chrono::DateTime::parse_from_rfc3339(&e.finished_at)
-                    .ok()
-                    .map(|t| t.with_timezone(&chrono::Utc))
-                    .or_else(|| Some(chrono::Utc::now()));
-            }
-            None => {
-                // The shim died without writing the exit file (killed, or the host crashed).
-                state.exit_code = 255;
-                state.error = "container monitor exited without recording the exit status".into();
-                state.finished_at = Some(chrono::Utc::now());
-            }
-        }
         let restarting = self
             .inner
             .containers
-            .entry(id, &state)
+            .entry(id, &c.state)
             .restarting
             .load(Ordering::SeqCst);
         let auto_remove = c.config.spec.auto_remove && !restarting;
-        let restart = !auto_remove && self.should_restart(&c, &state);
-        // Waiting out the back-off is dockerd's `restarting` state: a plain remove is refused.
-        if restart {
-            state.status = Status::Restarting;
-        }
-        if let Err(e) = self.save_state(id, state.clone()).await {
+        // On the current state: a stop or remove since `c` was read set `stopped_by_user`, which
+        // the restart decision reads, and must not be lost either.
+        let mut recorded = None;
+        let saved = self
+            .update_state(id, |state| {
+                record_exit(state, exit.as_ref());
+                let restart = !auto_remove && self.should_restart(&c, state);
+                // Waiting out the back-off is dockerd's `restarting` state: a plain remove is
+                // refused.
+                if restart {
+                    state.status = Status::Restarting;
+                }
+                recorded = Some((state.clone(), restart));
+            })
+            .await;
+        if let Err(e) = saved {
             tracing::error!(container = id, error = %e, "record exit");
         }
+        let Some((state, restart)) = recorded else {
+            return;
+        };
         let mut attrs = self.container_event_attrs(&c);
         attrs.insert("exitCode".into(), state.exit_code.to_string());
         if state.oom_killed {
@@ -178,5 +167,33 @@ impl Engine {
                 Ok(())
             })
             .await;
+    }
+}
+
+/// Marks the process of `state` exited, as the shim recorded it (`None`: it died without a
+/// record).
+fn record_exit(state: &mut State, exit: Option<&berth_shim::ExitRecord>) {
+    // cleanup_after_exit took the container off its networks.
+    state.networks.clear();
+    state.ports.clear();
+    state.status = Status::Exited;
+    state.exits += 1;
+    state.pid = 0;
+    state.shim_pid = 0;
+    match exit {
+        Some(e) => {
+            state.exit_code = e.code;
+            state.oom_killed = e.oom_killed;
+            state.finished_at = chrono::DateTime::parse_from_rfc3339(&e.finished_at)
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .or_else(|| Some(chrono::Utc::now()));
+        }
+        None => {
+            // The shim died without writing the exit file (killed, or the host crashed).
+            state.exit_code = 255;
+            state.error = "container monitor exited without recording the exit status".into();
+            state.finished_at = Some(chrono::Utc::now());
+        }
     }
 }

@@ -245,33 +245,16 @@ impl Engine {
     }
 
     /// Changes the health of a live container in memory and in the store. Never resurrects a
-    /// container that exited meanwhile: if it did, the exit's state is written again last.
+    /// container that exited meanwhile.
     async fn update_health<T>(&self, id: &str, f: impl FnOnce(&mut Health) -> T) -> Option<T> {
-        let entry = self.inner.containers.entry(id, &State::default());
-        let mut out = None;
-        let mut snapshot = None;
-        entry.state.send_if_modified(|s| {
-            if !s.status.is_live() {
-                return false;
-            }
-            out = Some(f(s.health.get_or_insert_with(Health::default)));
-            snapshot = Some(s.clone());
-            true
-        });
-        let snapshot = snapshot?;
-        let _ = self.persist_state(id, &snapshot).await;
-        let now = entry.state.borrow().clone();
-        if now != snapshot {
-            let _ = self.persist_state(id, &now).await;
-        }
-        out
-    }
-
-    async fn persist_state(&self, id: &str, state: &State) -> Result<()> {
-        let json = serde_json::to_string(state).map_err(Error::Json)?;
-        let key = id.to_string();
-        self.with_store(move |store| Ok(store.metadata.set_container_state(&key, &json)?))
-            .await
+        self.update_state(id, |s| {
+            s.status
+                .is_live()
+                .then(|| f(s.health.get_or_insert_with(Health::default)))
+        })
+        .await
+        .ok()
+        .flatten()
     }
 }
 

@@ -217,11 +217,15 @@ impl Container {
     }
 }
 
-/// In-memory side of one container: its state channel (for `wait` and the lifecycle) and a
-/// lock that serializes lifecycle operations on it.
+/// In-memory side of one container: its state channel (for `wait` and the lifecycle), a lock
+/// that serializes lifecycle operations on it, and a short one that serializes changes of its
+/// state.
 pub(crate) struct Entry {
     pub(crate) state: watch::Sender<State>,
     pub(crate) op: tokio::sync::Mutex<()>,
+    /// Held by [`Engine::update_state`] from reading the state to publishing the change: never
+    /// across a wait, so the exit handler can record an exit while a stop waits for it.
+    pub(crate) state_update: tokio::sync::Mutex<()>,
     /// Attach requests made before start; start hands each an ack channel once the shim
     /// listens, and starts the process after every one has connected.
     pub(crate) attach_waiters:
@@ -246,6 +250,7 @@ impl Registry {
                 Arc::new(Entry {
                     state: watch::Sender::new(initial.clone()),
                     op: tokio::sync::Mutex::new(()),
+                    state_update: tokio::sync::Mutex::new(()),
                     attach_waiters: Mutex::new(Vec::new()),
                     restarting: Default::default(),
                 })
@@ -448,7 +453,29 @@ impl Engine {
             .await
     }
 
-    /// Persists `state` and publishes it to waiters.
+    /// Applies `change` to the container's current state, then persists and publishes it.
+    /// Changes are serialized, each on the state the one before left, so none (the exit
+    /// handler's included) is overwritten by a copy read before it was made.
+    pub(crate) async fn update_state<T>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut State) -> T,
+    ) -> Result<T> {
+        // Through the record, so a removed container is an error, not a new entry.
+        let c = self.container(id).await?;
+        let entry = self.inner.containers.entry(&c.id, &c.state);
+        let _update = entry.state_update.lock().await;
+        let mut state = entry.state.borrow().clone();
+        let out = change(&mut state);
+        let changed = state != *entry.state.borrow();
+        if changed {
+            self.save_state(&c.id, state).await?;
+        }
+        Ok(out)
+    }
+
+    /// Persists `state` and publishes it to waiters. Callers that change the state of a
+    /// container that may be running use [`Self::update_state`].
     pub(crate) async fn save_state(&self, id: &str, state: State) -> Result<()> {
         let json = serde_json::to_string(&state).map_err(Error::Json)?;
         let key = id.to_string();

@@ -32,9 +32,13 @@ impl Engine {
             rt.resume(&c.id)
         })
         .await?;
-        let mut state = c.state.clone();
-        state.status = to;
-        self.save_state(&c.id, state).await?;
+        // Unless it exited meanwhile: its exit stays recorded.
+        self.update_state(&c.id, |state| {
+            if state.status == from {
+                state.status = to;
+            }
+        })
+        .await?;
         self.events().publish(
             EventType::Container,
             event,

@@ -17,19 +17,14 @@ impl Engine {
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
-        if c.state.status == Status::Restarting {
-            if !force {
+        if !force {
+            if c.state.status == Status::Restarting {
                 return Err(Error::RemoveRestarting(c.name.clone()));
             }
-            self.cancel_restart(&c).await?;
-        }
-        if c.state.status.is_live() {
-            if !force {
+            if c.state.status.is_live() {
                 return Err(Error::RemoveRunning(c.id.clone()));
             }
-            let mut state = c.state.clone();
-            state.stopped_by_user = true;
-            self.save_state(&c.id, state).await?;
+        } else if self.stop_by_user(&c.id).await?.is_live() {
             let mut rx = entry.state.subscribe();
             let _ = runtime::run(self.runtime().kill(&c.id, "SIGKILL", false)).await;
             drop(op);
@@ -53,12 +48,18 @@ impl Engine {
         let c = self.container(id).await?;
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
-        let mut state = c.state.clone();
-        if state.status.is_live() {
+        let removing = self
+            .update_state(&c.id, |state| {
+                let stopped = !state.status.is_live();
+                if stopped {
+                    state.status = Status::Removing;
+                }
+                stopped
+            })
+            .await?;
+        if !removing {
             return Err(Error::RemoveRunning(c.id.clone()));
         }
-        state.status = Status::Removing;
-        self.save_state(&c.id, state).await?;
         self.delete_runtime_state(&c.id).await;
         self.cleanup_after_exit(&c.id).await;
         let bundle = self.bundle_dir(&c.id);

@@ -22,8 +22,8 @@ impl Engine {
         let entry = self.inner.containers.entry(&c.id, &c.state);
         let _op = entry.op.lock().await;
         let c = self.container(&c.id).await?;
-        if c.state.status == Status::Restarting {
-            self.cancel_restart(&c).await?;
+        let status = self.stop_by_user(&c.id).await?;
+        if status == Status::Restarting {
             self.events().publish(
                 EventType::Container,
                 "stop",
@@ -32,12 +32,9 @@ impl Engine {
             );
             return Ok(true);
         }
-        if !c.state.status.is_live() {
+        if !status.is_live() {
             return Ok(false);
         }
-        let mut state = c.state.clone();
-        state.stopped_by_user = true;
-        self.save_state(&c.id, state).await?;
         let signal = match &c.config.spec.process.stop_signal {
             Some(signal) => signal.clone(),
             None => self
@@ -48,7 +45,7 @@ impl Engine {
         let timeout = timeout
             .or(c.config.spec.process.stop_timeout)
             .unwrap_or(DEFAULT_STOP_TIMEOUT);
-        if c.state.status == Status::Paused {
+        if status == Status::Paused {
             // A frozen process cannot handle its stop signal.
             let _ = runtime::run(self.runtime().resume(&c.id)).await;
         }
@@ -97,18 +94,22 @@ impl Engine {
     pub async fn kill_container(&self, name_or_id: &str, signal: Option<&str>) -> Result<()> {
         let c = self.container(name_or_id).await?;
         let entry = self.inner.containers.entry(&c.id, &c.state);
-        if c.state.status == Status::Restarting {
-            let _op = entry.op.lock().await;
+        // Only a pending restart needs the op lock (the restart holds it while it starts); a
+        // kill must not wait for a stop in progress.
+        let op = match c.state.status {
+            Status::Restarting => Some(entry.op.lock().await),
+            _ => None,
+        };
+        let status = self.stop_by_user(&c.id).await?;
+        drop(op);
+        if status == Status::Restarting {
             // dockerd: the kill only cancels the pending restart; no signal, no event.
-            return self.cancel_restart(&self.container(&c.id).await?).await;
+            return Ok(());
         }
-        if !c.state.status.is_live() {
+        if !status.is_live() {
             return Err(Error::NotRunning(c.id.clone()));
         }
         let signal = signal.filter(|s| !s.is_empty()).unwrap_or("SIGKILL");
-        let mut state = c.state.clone();
-        state.stopped_by_user = true;
-        self.save_state(&c.id, state).await?;
         let mut rx = entry.state.subscribe();
         if let Err(e) = runtime::run(self.runtime().kill(&c.id, signal, false)).await {
             // It may have exited since the check: the runtime then finds no process, and the
@@ -135,15 +136,22 @@ impl Engine {
         Ok(())
     }
 
-    /// Ends a restart back-off: the container stays exited (the caller holds its op lock).
-    pub(super) async fn cancel_restart(&self, c: &Container) -> Result<()> {
-        if c.state.status != Status::Restarting {
-            return Ok(());
-        }
-        let mut state = c.state.clone();
-        state.status = Status::Exited;
-        state.stopped_by_user = true;
-        self.save_state(&c.id, state).await
+    /// Records that the user stops, kills or removes the container, on its current state (an
+    /// exit recorded since the caller read it stays recorded): a live one is not restarted when
+    /// it exits, and a pending restart is cancelled (it stays exited). Returns the status the
+    /// change was made on, which tells the caller whether there is a process to signal.
+    pub(super) async fn stop_by_user(&self, id: &str) -> Result<Status> {
+        self.update_state(id, |state| {
+            let status = state.status;
+            if status == Status::Restarting {
+                state.status = Status::Exited;
+            }
+            if status == Status::Restarting || status.is_live() {
+                state.stopped_by_user = true;
+            }
+            status
+        })
+        .await
     }
 
     /// `docker restart`.

@@ -767,10 +767,11 @@ impl Engine {
         {
             return;
         }
-        let mut state = c.state;
-        state.networks.clear();
-        state.ports.clear();
-        if let Err(e) = self.save_state(id, state).await {
+        let cleared = self.update_state(id, |state| {
+            state.networks.clear();
+            state.ports.clear();
+        });
+        if let Err(e) = cleared.await {
             tracing::warn!(container = id, error = %e, "record network teardown");
         }
     }
@@ -831,9 +832,8 @@ impl Engine {
             self.register_dns(&c, std::slice::from_ref(&ep));
             settings.network_id.clone_from(&ep.network_id);
             settings.dns_names.clone_from(&ep.dns_names);
-            let mut state = c.state.clone();
-            state.networks.push(ep);
-            self.save_state(&c.id, state).await?;
+            self.update_state(&c.id, |state| state.networks.push(ep))
+                .await?;
         }
         let mut c = c;
         let request = model::docker_endpoint(&c.name, &net.name, &settings)?;
@@ -862,7 +862,12 @@ impl Engine {
         let _op = entry.op.lock().await;
         let mut c = self.container(&c.id).await?;
         let key = configured_key(&c, &net)?;
-        let live = c.state.networks.iter().position(|e| e.network_id == net.id);
+        let live = c
+            .state
+            .networks
+            .iter()
+            .find(|e| e.network_id == net.id)
+            .cloned();
         if key.is_none() && live.is_none() {
             return Err(NetworkError::NotConnected {
                 container: c.name.clone(),
@@ -870,21 +875,25 @@ impl Engine {
             }
             .into());
         }
-        if let Some(i) = live {
-            let mut state = c.state.clone();
-            let ep = state.networks.remove(i);
+        if let Some(ep) = live {
             self.unregister_dns(&c.id, std::slice::from_ref(&ep));
             let engine = self.clone();
             let (id, ports) = (c.id.clone(), c.state.ports.clone());
             let e2 = ep.clone();
             self.with_store(move |store| Ok(engine.del_endpoint(store, &id, &e2, &ports)?))
                 .await?;
-            if ep.plugins.portmap {
+            let portmap = ep.plugins.portmap;
+            if portmap {
                 self.inner.net.proxies.stop(&c.id);
-                self.inner.net.ports.release(&state.ports);
-                state.ports.clear();
+                self.inner.net.ports.release(&c.state.ports);
             }
-            self.save_state(&c.id, state).await?;
+            self.update_state(&c.id, |state| {
+                state.networks.retain(|e| e.network_id != ep.network_id);
+                if portmap {
+                    state.ports.clear();
+                }
+            })
+            .await?;
         }
         if let Some(key) = key {
             c.config.spec.network.endpoints.remove(&key);
