@@ -162,16 +162,6 @@ pub(crate) fn not_yet(rpc: &str) -> Status {
     ))
 }
 
-/// ListMetricDescriptors' and ListPodSandboxMetrics' answer. The kubelet asks for them only
-/// with its PodAndContainerStatsFromCRI gate, for cAdvisor-style metrics; containerd 2.0 and
-/// 2.1 answered Unimplemented too (2.2 added them), and the kubelet then keeps to the stats.
-pub(crate) fn no_metrics(rpc: &str) -> Status {
-    Status::unimplemented(format!(
-        "{rpc} is not implemented: berth reports no cAdvisor-style metrics, only \
-         ListContainerStats and ListPodSandboxStats"
-    ))
-}
-
 /// CheckpointContainer's answer: checkpoints are CRIU images, and berth's runtime has no
 /// CRIU support.
 pub(crate) fn no_checkpoint() -> Status {

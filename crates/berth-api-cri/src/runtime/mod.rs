@@ -9,6 +9,7 @@ mod config;
 mod containers;
 mod events;
 mod exec;
+mod metrics;
 mod pods;
 mod port_forward;
 mod stats;
@@ -18,7 +19,7 @@ mod version;
 use berth_engine::Engine;
 use tonic::{Request, Response, Status};
 
-use crate::error::{no_checkpoint, no_metrics, not_yet};
+use crate::error::{no_checkpoint, not_yet};
 use crate::proto::runtime_service_server::RuntimeService;
 use crate::proto::*;
 use crate::streaming::StreamServer;
@@ -261,16 +262,16 @@ impl RuntimeService for Runtime {
 
     async fn list_metric_descriptors(
         &self,
-        _: Request<ListMetricDescriptorsRequest>,
+        request: Request<ListMetricDescriptorsRequest>,
     ) -> Result<Response<ListMetricDescriptorsResponse>, Status> {
-        Err(no_metrics("ListMetricDescriptors"))
+        metrics::list_metric_descriptors(request).await
     }
 
     async fn list_pod_sandbox_metrics(
         &self,
-        _: Request<ListPodSandboxMetricsRequest>,
+        request: Request<ListPodSandboxMetricsRequest>,
     ) -> Result<Response<ListPodSandboxMetricsResponse>, Status> {
-        Err(no_metrics("ListPodSandboxMetrics"))
+        metrics::list_pod_sandbox_metrics(self, request).await
     }
 
     async fn stream_pod_sandbox_metrics(

@@ -14,7 +14,7 @@ use crate::model;
 use crate::spec::options::RestartPolicy;
 use crate::{Engine, Error, Result};
 
-pub use berth_cgroups::{BlkioEntry, Stats as CgroupStats};
+pub use berth_cgroups::{BlkioEntry, BlkioStats, Stats as CgroupStats};
 
 /// dockerd's lower bound for a memory limit.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;

@@ -58,7 +58,7 @@ pub use fs::ExtractOptions;
 pub(crate) use fs::RootfsMount;
 pub use health::{Health, HealthResult, HealthStatus};
 pub use logs::{LogLine, LogsOptions};
-pub use manage::{BlkioEntry, CgroupStats, StatsSample, Top, UpdateRequest};
+pub use manage::{BlkioEntry, BlkioStats, CgroupStats, StatsSample, Top, UpdateRequest};
 pub use prune::{ContainerPruneOptions, ContainersPruned};
 pub(crate) use upgrade::upgrade;
 pub use wait::WaitCondition;

@@ -47,7 +47,7 @@ pub use containers::{
 pub use error::PodError;
 pub use events::{PodEvent, PodEventKind};
 pub use list::PodFilter;
-pub use stats::{LayerUsage, PodContainerStats, PodStats};
+pub use stats::{LayerUsage, PodContainerStats, PodStats, ProcessCounts};
 
 use crate::{Engine, Error, Result};
 

@@ -19,7 +19,19 @@ pub struct PodContainerStats {
     pub read: DateTime<Utc>,
     /// `None` when the container does not run: containerd then reports no cpu or memory.
     pub cgroup: Option<CgroupStats>,
+    /// `None` when the container does not run, as `cgroup`.
+    pub processes: Option<ProcessCounts>,
     pub writable_layer: LayerUsage,
+}
+
+/// What a container's processes hold, counted in /proc (cAdvisor's process stats, which the
+/// cgroup files do not give).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessCounts {
+    pub processes: u64,
+    pub threads: u64,
+    pub file_descriptors: u64,
+    pub sockets: u64,
 }
 
 /// What a container's writable snapshot holds, on the image store's filesystem.
@@ -31,6 +43,10 @@ pub struct LayerUsage {
     /// Zero when the snapshot could not be measured, as containerd reports it.
     pub used_bytes: u64,
     pub inodes_used: u64,
+    /// The filesystem's size and inodes (statfs); zero when it could not be read.
+    pub capacity_bytes: u64,
+    pub inodes_total: u64,
+    pub inodes_free: u64,
 }
 
 /// One pod's sample.
@@ -38,8 +54,9 @@ pub struct LayerUsage {
 pub struct PodStats {
     pub pod: Pod,
     pub read: DateTime<Utc>,
-    /// The pod's cgroup (its cgroup parent): pause and every container.
-    pub cgroup: CgroupStats,
+    /// The pod's cgroup (its cgroup parent): pause and every container. Always read by
+    /// [`Engine::pod_stats`], never by [`Engine::pod_stats_without_cgroup`].
+    pub cgroup: Option<CgroupStats>,
     /// The interfaces of the pod's network namespace but loopback; `None` for a pod on the
     /// host's network (containerd reports no network then).
     pub interfaces: Option<Vec<InterfaceStats>>,
@@ -68,6 +85,16 @@ impl Engine {
     /// A sample of a ready pod. A pod that is not ready, or has no cgroup parent to read, is
     /// Unavailable (containerd's code for a pod it cannot measure now).
     pub async fn pod_stats(&self, id: &str) -> Result<PodStats> {
+        self.sample_pod(id, true).await
+    }
+
+    /// A sample of a ready pod without the pod's own cgroup: its containers and network, which
+    /// a pod without a cgroup parent has too (cAdvisor-style metrics need no more).
+    pub async fn pod_stats_without_cgroup(&self, id: &str) -> Result<PodStats> {
+        self.sample_pod(id, false).await
+    }
+
+    async fn sample_pod(&self, id: &str, with_cgroup: bool) -> Result<PodStats> {
         let pod = self.pod(id).await?;
         if pod.state.phase != PodPhase::Ready {
             return Err(PodError::NoStats {
@@ -76,7 +103,7 @@ impl Engine {
             }
             .into());
         }
-        if pod.spec.cgroup_parent.is_empty() {
+        if with_cgroup && pod.spec.cgroup_parent.is_empty() {
             return Err(PodError::NoStats {
                 pod: pod.id,
                 reason: "it has no cgroup parent",
@@ -90,17 +117,20 @@ impl Engine {
             })
             .await?;
         tokio::task::spawn_blocking(move || {
-            let cg = berth_cgroups::Manager::new(
-                Path::new(crate::host::CGROUP_ROOT),
-                Some(&pod.spec.cgroup_parent),
-                &pod.id,
-            );
-            let cgroup = cg
-                .and_then(|cg| cg.stats())
-                .map_err(|source| Error::Cgroup {
-                    id: pod.id.clone(),
-                    source,
-                })?;
+            let cgroup = with_cgroup
+                .then(|| {
+                    let cg = berth_cgroups::Manager::new(
+                        Path::new(crate::host::CGROUP_ROOT),
+                        Some(&pod.spec.cgroup_parent),
+                        &pod.id,
+                    );
+                    cg.and_then(|cg| cg.stats())
+                        .map_err(|source| Error::Cgroup {
+                            id: pod.id.clone(),
+                            source,
+                        })
+                })
+                .transpose()?;
             // /proc/<pause>/net/dev shows pause's namespace without entering it.
             let interfaces = pod.state.netns.is_some().then(|| {
                 let text = std::fs::read_to_string(format!("/proc/{}/net/dev", pod.state.pid));
@@ -120,18 +150,19 @@ impl Engine {
         .map_err(Error::from_join)?
     }
 
-    /// Blocking: reads the cgroup and walks the writable layer.
+    /// Blocking: reads the cgroup and its processes, and walks the writable layer.
     fn sample_container(&self, c: PodContainer) -> PodContainerStats {
         let id = c.container.id.clone();
-        let cgroup = if c.container.state.status.is_live() {
+        let sample = if c.container.state.status.is_live() {
             // It may exit meanwhile: then it is reported as stopped.
             match self.cgroup(&id).and_then(|cg| {
-                cg.stats().map_err(|source| Error::Cgroup {
+                let stats = cg.stats().and_then(|s| Ok((s, cg.pids()?)));
+                stats.map_err(|source| Error::Cgroup {
                     id: id.clone(),
                     source,
                 })
             }) {
-                Ok(stats) => Some(stats),
+                Ok((stats, pids)) => Some((stats, count_processes(&pids))),
                 Err(e) => {
                     tracing::debug!(container = %id, error = %e, "no cgroup stats");
                     None
@@ -140,9 +171,11 @@ impl Engine {
         } else {
             None
         };
+        let (cgroup, processes) = sample.unzip();
         PodContainerStats {
             read: Utc::now(),
             cgroup,
+            processes,
             writable_layer: self.writable_layer(&id),
             container: c,
         }
@@ -157,11 +190,49 @@ impl Engine {
             .and_then(|r| store.snapshots.usage(&r.snapshot_key))
             .inspect_err(|e| tracing::debug!(container = id, error = %e, "no layer usage"))
             .unwrap_or_default();
+        let root = store.snapshots.root();
+        let fs = nix::sys::statvfs::statvfs(root)
+            .inspect_err(|e| tracing::debug!(path = %root.display(), error = %e, "no statvfs"))
+            .ok();
+        let fs_value = |f: fn(&nix::sys::statvfs::Statvfs) -> u64| fs.as_ref().map_or(0, f);
         LayerUsage {
             read: Utc::now(),
             filesystem: store.snapshots.root().to_path_buf(),
             used_bytes: usage.size,
             inodes_used: usage.inodes,
+            capacity_bytes: fs_value(|f| f.blocks().saturating_mul(f.fragment_size())),
+            inodes_total: fs_value(|f| f.files()),
+            inodes_free: fs_value(|f| f.files_free()),
         }
     }
+}
+
+/// Counts `pids`' threads, open files and sockets in /proc; a process that exits meanwhile
+/// counts for what could be read of it.
+fn count_processes(pids: &[i32]) -> ProcessCounts {
+    let mut counts = ProcessCounts {
+        processes: pids.len() as u64,
+        ..ProcessCounts::default()
+    };
+    for pid in pids {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        counts.threads += status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            counts.file_descriptors += 1;
+            // A socket's link reads `socket:[inode]`.
+            if std::fs::read_link(fd.path())
+                .is_ok_and(|t| t.as_os_str().as_encoded_bytes().starts_with(b"socket:"))
+            {
+                counts.sockets += 1;
+            }
+        }
+    }
+    counts
 }

@@ -18,4 +18,4 @@ pub(super) use update::{reopen_container_log, update_container_resources};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests;
+pub(in crate::runtime) mod tests;

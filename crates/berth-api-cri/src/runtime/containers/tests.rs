@@ -846,7 +846,12 @@ fn cdi_devices_are_not_supported() {
     assert_eq!(code(request(c)), Code::Unimplemented);
 }
 
-fn pod_container(status: Status, exit_code: i32, oom_killed: bool) -> PodContainer {
+/// A container of pod [`POD`] as the engine reports it (the metrics tests sample it too).
+pub(in crate::runtime) fn pod_container(
+    status: Status,
+    exit_code: i32,
+    oom_killed: bool,
+) -> PodContainer {
     let mut c = config();
     let mut ro = bind("/data", "/data");
     ro.readonly = true;

@@ -92,8 +92,8 @@ pub(super) fn pod(s: &PodStats, rates: &CpuRates) -> PodSandboxStats {
     // containerd's sum over the containers.
     let process_count = s
         .cgroup
-        .pids
         .as_ref()
+        .and_then(|cg| cg.pids.as_ref())
         .map(|p| p.current)
         .unwrap_or_else(|| {
             s.containers
@@ -109,8 +109,11 @@ pub(super) fn pod(s: &PodStats, rates: &CpuRates) -> PodSandboxStats {
             annotations: spec.annotations.clone().into_iter().collect(),
         }),
         linux: Some(LinuxPodSandboxStats {
-            cpu: cpu(&s.pod.id, &s.cgroup, s.read, rates),
-            memory: memory(&s.cgroup, at),
+            cpu: s
+                .cgroup
+                .as_ref()
+                .and_then(|cg| cpu(&s.pod.id, cg, s.read, rates)),
+            memory: s.cgroup.as_ref().and_then(|cg| memory(cg, at)),
             network: s.interfaces.as_deref().map(|i| network(i, at)),
             process: Some(ProcessUsage {
                 timestamp: at,
@@ -134,7 +137,7 @@ fn cpu(id: &str, cg: &CgroupStats, read: DateTime<Utc>, rates: &CpuRates) -> Opt
 }
 
 /// memory.stat's value under its v1 (hierarchical `total_*`) or v2 name.
-fn stat(raw: &BTreeMap<String, u64>, v1: &str, v2: &str) -> u64 {
+pub(in crate::runtime) fn stat(raw: &BTreeMap<String, u64>, v1: &str, v2: &str) -> u64 {
     raw.get(v1).or_else(|| raw.get(v2)).copied().unwrap_or(0)
 }
 
@@ -160,7 +163,7 @@ fn memory(cg: &CgroupStats, at: i64) -> Option<MemoryUsage> {
 
 /// The kubelet's working set: usage less the inactive page cache (what the kernel can drop
 /// first), never below zero.
-fn working_set(usage: u64, inactive_file: u64) -> u64 {
+pub(in crate::runtime) fn working_set(usage: u64, inactive_file: u64) -> u64 {
     usage.saturating_sub(inactive_file)
 }
 

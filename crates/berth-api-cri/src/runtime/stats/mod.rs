@@ -10,6 +10,7 @@ use berth_types::ErrorKind;
 use tonic::{Request, Response, Status};
 
 pub(super) use convert::CpuRates;
+pub(super) use convert::{stat as memory_stat, working_set};
 
 use super::Runtime;
 use crate::error;
