@@ -17,7 +17,8 @@
 # Env:
 #   BERTH_K8S_BUILD  the build script (default ../shared/k8s/build-k8s.sh beside the repository)
 #   BERTH_K8S_CACHE  cache root (default /var/cache/berth-k8s): <key>/bin, work/ (sources and
-#                    trees, reused across keys), go-venv/, go-build/ (Go's build cache)
+#                    trees, reused across keys), go-venv/, go-build/ (Go's build cache, during
+#                    a build only: removed once the binaries are in place)
 #   NICE             niceness of the Go build (default 10)
 set -euo pipefail
 
@@ -55,5 +56,8 @@ if [ ${#todo[@]} -gt 0 ]; then
         [ -x "$tmp/$t" ] || { log "$build made no $t"; exit 1; }
         mv "$tmp/$t" "$bin/$t"
     done
+    # Go's build cache (1.7 GB after a kubelet) only speeds up building other targets or
+    # another key; the binaries are what is kept, and a CI machine's disk is small.
+    rm -rf "$cache_root/go-build"
 fi
 echo "$bin"
