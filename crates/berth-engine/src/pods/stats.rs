@@ -65,17 +65,27 @@ pub struct PodStats {
 
 impl Engine {
     /// Samples of the pods' containers matching `filter`, stopped ones included (with no
-    /// cgroup), oldest first.
+    /// cgroup), oldest first; without process counts (the stats RPCs report none, and the
+    /// kubelet asks every few seconds).
     pub async fn pod_container_stats(
         &self,
         filter: PodContainerFilter,
+    ) -> Result<Vec<PodContainerStats>> {
+        self.sample_containers(filter, false).await
+    }
+
+    /// `pod_container_stats`, with the processes counted in /proc when `processes`.
+    async fn sample_containers(
+        &self,
+        filter: PodContainerFilter,
+        processes: bool,
     ) -> Result<Vec<PodContainerStats>> {
         let containers = self.pod_containers(filter).await?;
         let engine = self.clone();
         tokio::task::spawn_blocking(move || {
             containers
                 .into_iter()
-                .map(|c| engine.sample_container(c))
+                .map(|c| engine.sample_container(c, processes))
                 .collect()
         })
         .await
@@ -88,12 +98,15 @@ impl Engine {
         self.sample_pod(id, true).await
     }
 
-    /// A sample of a ready pod without the pod's own cgroup: its containers and network, which
-    /// a pod without a cgroup parent has too (cAdvisor-style metrics need no more).
+    /// A sample of a ready pod for cAdvisor-style metrics: its containers (with their
+    /// processes counted) and network, but not the pod's own cgroup, which a pod without a
+    /// cgroup parent lacks and the metrics do not need.
     pub async fn pod_stats_without_cgroup(&self, id: &str) -> Result<PodStats> {
         self.sample_pod(id, false).await
     }
 
+    /// `with_cgroup`: the stats RPCs' sample (the pod's cgroup); else the metrics' (the
+    /// containers' processes).
     async fn sample_pod(&self, id: &str, with_cgroup: bool) -> Result<PodStats> {
         let pod = self.pod(id).await?;
         if pod.state.phase != PodPhase::Ready {
@@ -110,12 +123,11 @@ impl Engine {
             }
             .into());
         }
-        let containers = self
-            .pod_container_stats(PodContainerFilter {
-                pod_id: Some(pod.id.clone()),
-                ..Default::default()
-            })
-            .await?;
+        let filter = PodContainerFilter {
+            pod_id: Some(pod.id.clone()),
+            ..Default::default()
+        };
+        let containers = self.sample_containers(filter, !with_cgroup).await?;
         tokio::task::spawn_blocking(move || {
             let cgroup = with_cgroup
                 .then(|| {
@@ -150,8 +162,9 @@ impl Engine {
         .map_err(Error::from_join)?
     }
 
-    /// Blocking: reads the cgroup and its processes, and walks the writable layer.
-    fn sample_container(&self, c: PodContainer) -> PodContainerStats {
+    /// Blocking: reads the cgroup (and counts its processes when `processes`), and walks the
+    /// writable layer.
+    fn sample_container(&self, c: PodContainer, processes: bool) -> PodContainerStats {
         let id = c.container.id.clone();
         let sample = if c.container.state.status.is_live() {
             // It may exit meanwhile: then it is reported as stopped.
@@ -162,7 +175,7 @@ impl Engine {
                     source,
                 })
             }) {
-                Ok((stats, pids)) => Some((stats, count_processes(&pids))),
+                Ok((stats, pids)) => Some((stats, processes.then(|| count_processes(&pids)))),
                 Err(e) => {
                     tracing::debug!(container = %id, error = %e, "no cgroup stats");
                     None
@@ -172,6 +185,7 @@ impl Engine {
             None
         };
         let (cgroup, processes) = sample.unzip();
+        let processes = processes.flatten();
         PodContainerStats {
             read: Utc::now(),
             cgroup,
