@@ -37,13 +37,9 @@ fn pod_ids(d: &Daemon, filters: &[&str]) -> Vec<String> {
 
 #[tokio::test]
 async fn pods_and_their_containers_are_listed_inspected_and_removed_by_berth() {
-    let Some((d, net)) = daemon("bridge", None) else {
+    let Some((d, net, _cleanup, mut c, pod_id, sandbox)) = ready_pod("busybox:cli").await else {
         return;
     };
-    let _cleanup = RemovePods(d.cri_socket.clone());
-    let mut c = connect(&d.cri_socket).await;
-    import(&d, "busybox:cli", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
     let pod_name = sandbox.metadata.clone().unwrap_or_default().name;
 
     // The pod, as crictl pods shows it.

@@ -39,13 +39,9 @@ fn host_pid_with(marker: u16) -> i32 {
 
 #[tokio::test]
 async fn a_container_runs_in_its_pods_namespaces_logs_in_cri_format_and_stops() {
-    let Some((d, net)) = daemon("bridge", None) else {
+    let Some((d, net, _cleanup, mut c, pod_id, sandbox)) = ready_pod("busybox:ctr").await else {
         return;
     };
-    let _cleanup = RemovePods(d.cri_socket.clone());
-    let mut c = connect(&d.cri_socket).await;
-    import(&d, "busybox:ctr", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
     let pause = pause_pid(
         &status(&mut c, &pod_id)
             .await
@@ -230,13 +226,10 @@ async fn a_container_runs_in_its_pods_namespaces_logs_in_cri_format_and_stops() 
 
 #[tokio::test]
 async fn exit_reasons_errors_and_the_pods_stop_and_remove_take_its_containers() {
-    let Some((d, net)) = daemon("bridge", None) else {
+    let Some((d, _net, _cleanup, mut c, pod_id, sandbox)) = ready_pod("busybox:reasons").await
+    else {
         return;
     };
-    let _cleanup = RemovePods(d.cri_socket.clone());
-    let mut c = connect(&d.cri_socket).await;
-    import(&d, "busybox:reasons", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
 
     let mut done = container_config("done", "busybox:reasons", "exit 0");
     if let Some(sc) = done
@@ -361,13 +354,9 @@ async fn exit_reasons_errors_and_the_pods_stop_and_remove_take_its_containers() 
 
 #[tokio::test]
 async fn resources_update_live_and_the_log_reopens_after_the_kubelets_rotation() {
-    let Some((d, net)) = daemon("bridge", None) else {
+    let Some((d, net, _cleanup, mut c, pod_id, sandbox)) = ready_pod("busybox:update").await else {
         return;
     };
-    let _cleanup = RemovePods(d.cri_socket.clone());
-    let mut c = connect(&d.cri_socket).await;
-    import(&d, "busybox:update", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
     let id = create(
         &mut c,
         &pod_id,
@@ -525,13 +514,10 @@ async fn a_privileged_pod_and_container_get_the_hosts_capabilities() {
 /// exited meanwhile is EXITED with its code; both stop and go with their pod.
 #[tokio::test]
 async fn containers_survive_a_crash_of_berthd() {
-    let Some((mut d, net)) = daemon("bridge", None) else {
+    let Some((mut d, _net, _cleanup, mut c, pod_id, sandbox)) = ready_pod("busybox:crash").await
+    else {
         return;
     };
-    let _cleanup = RemovePods(d.cri_socket.clone());
-    let mut c = connect(&d.cri_socket).await;
-    import(&d, "busybox:crash", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
     let marker = free_port();
     let mut ids = Vec::new();
     for (name, script) in [
@@ -722,13 +708,11 @@ async fn crictl_drives_a_pods_container_by_hand() {
 /// snapshot, container directory or mount of theirs is left.
 #[tokio::test]
 async fn a_crash_during_create_container_leaves_it_whole_or_absent() {
-    let Some((mut d, net)) = daemon("bridge", None) else {
+    let Some((mut d, _net, _cleanup, mut c, pod_id, sandbox)) =
+        ready_pod("busybox:crash-create").await
+    else {
         return;
     };
-    let _cleanup = RemovePods(d.cri_socket.clone());
-    let mut c = connect(&d.cri_socket).await;
-    import(&d, "busybox:crash-create", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
     let entries = |dir: PathBuf| -> Vec<String> {
         std::fs::read_dir(dir)
             .into_iter()

@@ -83,13 +83,9 @@ async fn settled(c: &mut Cri, id: &str) -> ContainerStats {
 
 #[tokio::test]
 async fn a_busy_container_and_its_pod_report_cpu_memory_layer_and_network() {
-    let Some((d, net)) = daemon("bridge", None) else {
+    let Some((d, net, _cleanup, mut c, pod_id, sandbox)) = ready_pod("busybox:stats").await else {
         return;
     };
-    let _cleanup = RemovePods(d.cri_socket.clone());
-    let mut c = connect(&d.cri_socket).await;
-    import(&d, "busybox:stats", "CMD [\"sh\"]");
-    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
     // Traffic to the bridge's gateway (ARP at least, even if ping may not run), a file on the
     // root filesystem, a string held in memory, then a busy loop.
     let script = format!(

@@ -26,6 +26,20 @@ pub async fn pod_from(
     (id, config)
 }
 
+/// Where most pod-container tests start: a daemon on its own pod network, busybox imported as
+/// `image` (`sh` as its command), a client and a ready pod. Bound in this order, the pods are
+/// removed before the daemon stops.
+pub async fn ready_pod(
+    image: &str,
+) -> Option<(Daemon, PodNet, RemovePods, Cri, String, PodSandboxConfig)> {
+    let (d, net) = daemon("bridge", None)?;
+    let cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    import(&d, image, "CMD [\"sh\"]");
+    let (pod_id, sandbox) = pod(&d, &net, &mut c).await;
+    Some((d, net, cleanup, c, pod_id, sandbox))
+}
+
 /// A container running `sh -c script` in the pod's PID namespace, labelled `tier=<name>`.
 pub fn container_config(name: &str, image: &str, script: &str) -> ContainerConfig {
     ContainerConfig {
