@@ -7,6 +7,7 @@
 //! operation lock is held until the mount is gone. Paths given by the user are resolved inside
 //! the root by the kernel (`RESOLVE_IN_ROOT`, in berth-image), never by string joining.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -128,6 +129,29 @@ fn route(c: &Container, root: &Path, path: &str) -> Target {
     }
 }
 
+/// Whether anything in this mount namespace is mounted at or below `dir`.
+fn holds_mounts(dir: &Path) -> bool {
+    // mountinfo octal-escapes space, tab, newline and backslash in its mount points.
+    let mut escaped = String::new();
+    for c in dir.to_string_lossy().chars() {
+        match c {
+            ' ' | '\t' | '\n' | '\\' => escaped.push_str(&format!("\\{:03o}", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return true;
+    };
+    info.lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .any(|mp| {
+            mp == escaped
+                || mp
+                    .strip_prefix(&escaped)
+                    .is_some_and(|r| r.starts_with('/'))
+        })
+}
+
 /// The name `docker cp` gives the top entry of an archive of `path` (Docker's
 /// `filepath.Base` of the requested path: `/etc/` → `etc`, `/etc/.` → `.`).
 fn archive_name(path: &str) -> String {
@@ -143,12 +167,35 @@ fn archive_name(path: &str) -> String {
 impl Engine {
     /// Removes what operations a crash interrupted left: private rootfs mounts under
     /// `<exec-root>/tmp/` (unmounted first; a directory still holding files after that is left
-    /// alone rather than risk deleting a container's files) and load/commit staging files under
-    /// `<data-root>/tmp/`. Called at startup, before anything can use them.
-    pub(crate) async fn remove_fs_leftovers(&self) {
+    /// alone rather than risk deleting a container's files), load/commit staging files under
+    /// `<data-root>/tmp/`, and the directories of containers whose create the crash cut off
+    /// before their record was stored (`known` are the ids that have one). Called at startup,
+    /// before anything can use them.
+    pub(crate) async fn remove_fs_leftovers(&self, known: HashSet<String>) {
         let mounts = self.config().exec_root.join("tmp");
         let staging = self.config().data_root.join("tmp");
+        let dirs = [
+            self.config().data_root.join("containers"),
+            self.config().exec_root.join("containers"),
+        ];
         let _ = tokio::task::spawn_blocking(move || {
+            for entry in dirs.iter().flat_map(std::fs::read_dir).flatten().flatten() {
+                let name = entry.file_name();
+                if known.contains(name.to_string_lossy().as_ref()) {
+                    continue;
+                }
+                let path = entry.path();
+                // A create stores the record before it mounts anything; should something be
+                // mounted here anyway, deleting through it could reach a layer or a host path.
+                if holds_mounts(&path) {
+                    tracing::warn!(path = %path.display(), "leftover container directory holds mounts; kept");
+                    continue;
+                }
+                tracing::info!(path = %path.display(), "removing the directory of a container that was never recorded");
+                if let Err(e) = std::fs::remove_dir_all(&path) {
+                    tracing::warn!(path = %path.display(), error = %e, "leftover container directory");
+                }
+            }
             for entry in std::fs::read_dir(&mounts).into_iter().flatten().flatten() {
                 let path = entry.path();
                 let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);

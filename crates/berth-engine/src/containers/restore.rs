@@ -12,6 +12,7 @@ impl Engine {
     pub(crate) async fn restore(&self) -> Result<()> {
         // Every owner's: a pod's containers run on their shims across a restart too.
         let containers = self.all_containers().await?;
+        let known = containers.iter().map(|c| c.id.clone()).collect();
         for c in containers {
             let dir = self.shim_dir(&c.id);
             let shim_alive = tokio::task::spawn_blocking(move || Control::connect(&dir).is_ok())
@@ -62,7 +63,7 @@ impl Engine {
         let engine = self.clone();
         self.with_store(move |store| engine.unmount_idle_volumes(store))
             .await?;
-        self.remove_fs_leftovers().await;
+        self.remove_fs_leftovers(known).await;
         // Nothing is in flight yet, so whatever no image or container references (partial
         // downloads, half-unpacked layers of an interrupted import) can go now.
         let report = self
