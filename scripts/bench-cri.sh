@@ -22,8 +22,8 @@
 # berth-api-cri (release): one HTTP/2 connection, the calls of a kubelet, samples as JSON.
 #
 # Each runtime runs in private namespaces with a private registry of stand-in images
-# (scripts/lib/cri-namespaces.sh, shared with scripts/critest.sh); the benchmark client runs
-# inside too. Output ends with Markdown tables for docs/performance.md.
+# (scripts/lib/cri-namespaces.sh, shared with scripts/critest.sh), its stores on a fresh ext4
+# (loop-mounted, 8 GB sparse, in the namespace only); the benchmark client runs inside too. Output ends with Markdown tables for docs/performance.md.
 # shellcheck disable=SC2317 # trap handlers are called indirectly
 set -euo pipefail
 
@@ -76,8 +76,29 @@ print(json.dumps({"procs": procs, "daemon_rss": daemon}))
 EOF
 }
 
+# The runtime's stores on a fresh ext4 of their own, mounted in this mount namespace only (gone
+# with it). This VM's root ext4 is aged and journal-less: there, allocating an inode scans long
+# (ext4's find_inode_bit/recently_deleted were a third of berthd's CPU in a profile), a cost
+# of that file system, not of the runtime, and no runtime's state lives on such a disk (/run is
+# a tmpfs; /var/lib a normal file system).
+fresh_fs() { # rd
+    local img=$1/fs.img d
+    truncate -s 8G "$img"
+    mkfs.ext4 -q -F "$img"
+    mkdir -p "$1/fs"
+    mount -o loop "$img" "$1/fs"
+    rm -f "$img" # the loop device holds it; its blocks return when the mount goes
+    # Berth's (data, exec) and containerd's (root, state) stores, the other's left empty, and the
+    # pods' log directories.
+    for d in data exec root state pods; do
+        mkdir -p "$1/fs/$d" "$1/$d"
+        mount --bind "$1/fs/$d" "$1/$d"
+    done
+}
+
 inner() {
     local rt=$1 rd=$2 images=$3 daemon
+    fresh_fs "$rd"
     ns_up "$rt" "$rd" "$images"
     daemon=$(cat "$rd/runtime.pid")
     mkdir -p "$rd/pods"
@@ -95,7 +116,7 @@ inner() {
     sleep 2
     measure "$daemon" >"$rd/idle-after.json"
     bench "$rd" down down
-    rm -rf "$rd/pods"
+    find "$rd/pods" -mindepth 1 -delete # a mount point: its contents
     trap - TERM INT
     ns_down "$rt" "$rd" "$ep"
 }
@@ -133,7 +154,7 @@ for v in RUNS PODS ROUNDS IDLE_PODS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive number"
 done
 
-check_host cargo
+check_host cargo mkfs.ext4 truncate
 target=${CARGO_TARGET_DIR:-$repo/target}
 cargo build --manifest-path "$repo/Cargo.toml" --release -p berthd >&2
 cargo build --manifest-path "$repo/Cargo.toml" --release -p berth-api-cri --no-default-features \

@@ -350,7 +350,7 @@ ns_cleanup() { # the EXIT trap of the outer side
 # The runtime's image store and state: no use after the run (its mounts went with the mount
 # namespace); the logs and reports stay.
 remove_store() { # rd
-    rm -rf "${1:?}"/{root,state,opt,runc,data,exec}
+    rm -rf "${1:?}"/{root,state,opt,runc,data,exec,fs,pods}
 }
 
 # Runs `$self _inner ARGS...` in new namespaces (see the top) with its output in
