@@ -1,5 +1,6 @@
-//! RunPodSandbox: record, namespace, CNI ADD, /etc files, pause through the shim and the
-//! runtime, ready. A failure at any step undoes all of them and leaves no record.
+//! RunPodSandbox: record, namespace, then CNI ADD while pause starts through the shim and the
+//! runtime (in a pod's own user namespace, pause first: it makes the namespace), /etc files,
+//! ready. A failure at any step undoes all of them and leaves no record.
 
 use std::path::{Path, PathBuf};
 
@@ -105,41 +106,74 @@ impl Engine {
         })
         .await
         .map_err(Error::from_join)??;
-        if !own_user {
+        if own_user {
+            // Pause makes the namespace: it runs before the network can be attached.
+            self.start_pause(id, spec, state, &rootfs, false).await?;
+            let (pod, pid) = (id.to_string(), state.pid);
+            if let Some(path) = state.netns.clone() {
+                tokio::task::spawn_blocking(move || {
+                    berth_sys::netns::pin_process(pid, &path).map_err(|source| PodError::Netns {
+                        pod,
+                        path,
+                        source,
+                    })
+                })
+                .await
+                .map_err(Error::from_join)??;
+            }
             self.attach_pod_network(id, spec, state).await?;
+            runtime::run(self.runtime().start(id)).await?;
+        } else {
+            // The namespace is pinned already: the plugins and pause's start (each ~10 ms of
+            // separate processes) overlap. Each records what it made, so a failure of either
+            // undoes both.
+            let mut paused = state.clone();
+            let (attached, started) = tokio::join!(
+                self.attach_pod_network(id, spec, state),
+                self.start_pause(id, spec, &mut paused, &rootfs, true)
+            );
+            (state.pid, state.shim_pid) = (paused.pid, paused.shim_pid);
+            attached.and(started)?;
         }
+        // /etc/hosts names the pod's addresses, which only now exist.
+        let (engine, pod, spec2, state2) =
+            (self.clone(), id.to_string(), spec.clone(), state.clone());
+        tokio::task::spawn_blocking(move || engine.write_pod_files(&pod, &spec2, &state2))
+            .await
+            .map_err(Error::from_join)??;
+        state.phase = PodPhase::Ready;
+        self.save_pod_state(id, state).await
+    }
+
+    /// Pause's bundle, its shim and `runtime create` (and `start` if `start`); its pids go
+    /// into `state` as soon as it exists.
+    async fn start_pause(
+        &self,
+        id: &str,
+        spec: &PodSpec,
+        state: &mut PodState,
+        rootfs: &Path,
+        start: bool,
+    ) -> Result<()> {
         let engine = self.clone();
-        let (pod, spec2, state2) = (id.to_string(), spec.clone(), state.clone());
+        let (pod, spec2, state2, root) = (
+            id.to_string(),
+            spec.clone(),
+            state.clone(),
+            rootfs.to_path_buf(),
+        );
         let cmd = tokio::task::spawn_blocking(move || {
-            engine.prepare_sandbox(&pod, &spec2, &state2, &rootfs)
+            engine.prepare_sandbox(&pod, &spec2, &state2, &root)
         })
         .await
         .map_err(Error::from_join)??;
         let started = self.spawn_shim(cmd).await?;
         state.pid = started.pid;
         state.shim_pid = started.shim_pid;
-        if let Some(path) = state.netns.clone().filter(|_| own_user) {
-            let (pod, pid) = (id.to_string(), state.pid);
-            tokio::task::spawn_blocking(move || {
-                berth_sys::netns::pin_process(pid, &path).map_err(|source| PodError::Netns {
-                    pod,
-                    path,
-                    source,
-                })
-            })
-            .await
-            .map_err(Error::from_join)??;
-            self.attach_pod_network(id, spec, state).await?;
-            // /etc/hosts names the pod's addresses, which only now exist.
-            let (engine, pod, spec2, state2) =
-                (self.clone(), id.to_string(), spec.clone(), state.clone());
-            tokio::task::spawn_blocking(move || engine.write_pod_files(&pod, &spec2, &state2))
-                .await
-                .map_err(Error::from_join)??;
+        if start {
+            runtime::run(self.runtime().start(id)).await?;
         }
-        runtime::run(self.runtime().start(id)).await?;
-        state.phase = PodPhase::Ready;
-        self.save_pod_state(id, state).await
+        Ok(())
     }
 
     /// CNI ADD on the pod's pinned namespace (none with the host's network).
@@ -159,7 +193,7 @@ impl Engine {
         Ok(())
     }
 
-    /// The pod's /etc files, the bundle, and the shim command that will run pause.
+    /// The bundle and the shim command that will run pause.
     fn prepare_sandbox(
         &self,
         id: &str,
@@ -167,7 +201,6 @@ impl Engine {
         state: &PodState,
         rootfs: &Path,
     ) -> Result<ShimCommand> {
-        self.write_pod_files(id, spec, state)?;
         let cid = berth_types::ContainerId::new(id).map_err(|_| Error::InvalidName(id.into()))?;
         let netns = state
             .netns
