@@ -6,7 +6,6 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
@@ -104,9 +103,6 @@ pub struct Started {
     pub pid: i32,
 }
 
-/// The fd number the sync pipe gets in the shim.
-const SYNC_FD: i32 = 3;
-
 impl ShimCommand {
     pub fn new(
         shim: impl Into<PathBuf>,
@@ -197,37 +193,23 @@ impl ShimCommand {
     ) -> Result<(Started, Option<UnixStream>), ClientError> {
         let (mut reader, writer) =
             sync_pipe().map_err(io_err("create sync pipe for", &self.shim))?;
-        let write_fd = writer.as_raw_fd();
         let mut cmd = Command::new(&self.shim);
+        // The pipe is the shim's stdout: no pre-exec hook to place it, so the spawn is a
+        // posix_spawn (vfork), not a fork copying the daemon's page tables.
         cmd.args(self.args())
             .arg("--sync-fd")
-            .arg(SYNC_FD.to_string())
+            .arg("1")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(writer))
             .stderr(Stdio::piped());
-        // SAFETY: dup2 and fcntl are async-signal-safe and touch only the child's fd table.
-        unsafe {
-            cmd.pre_exec(move || {
-                // dup2 onto itself would keep O_CLOEXEC, so clear the flag in that case.
-                let rc = if write_fd == SYNC_FD {
-                    libc::fcntl(SYNC_FD, libc::F_SETFD, 0)
-                } else {
-                    libc::dup2(write_fd, SYNC_FD)
-                };
-                if rc < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
         // Returns once the first shim process exits, right after its fork; the daemonized shim
         // has pointed its stderr at /dev/null by then, so reading stderr to EOF cannot hang.
         let out = cmd.output().map_err(|source| ClientError::Spawn {
             path: self.shim.clone(),
             source,
         })?;
+        // Our copy of the write end goes with the command: EOF then comes from the shim.
         drop(cmd);
-        drop(writer);
         if !out.status.success() {
             return Err(ClientError::ShimFailed {
                 status: out.status,

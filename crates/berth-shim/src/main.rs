@@ -105,13 +105,25 @@ fn launch(args: &Args) -> i32 {
 
 /// Validates the sync fd and keeps it out of the runtime and the container.
 fn take_sync_fd(fd: i32) -> Result<File, ShimError> {
-    // 0-2 become /dev/null when the shim detaches.
-    // SAFETY: F_SETFD on an arbitrary number only fails (EBADF) or sets the flag.
-    if fd <= 2 || unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+    let owned = if fd <= 2 {
+        // Stdout is how a spawner without a pre-exec hook (posix_spawn, no fork of a big
+        // daemon) hands the pipe over; 0-2 become /dev/null when the shim detaches, so the
+        // pipe moves to a number of its own.
+        // SAFETY: F_DUPFD_CLOEXEC on an arbitrary number only fails (EBADF) or dups it.
+        unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) }
+    } else {
+        // SAFETY: F_SETFD on an arbitrary number only fails (EBADF) or sets the flag.
+        match unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } {
+            0 => fd,
+            _ => -1,
+        }
+    };
+    if owned < 0 {
         return Err(ShimError::SyncFd { fd });
     }
-    // SAFETY: the fd is open (checked above) and handed to us by the spawner to own.
-    Ok(unsafe { File::from_raw_fd(fd) })
+    // SAFETY: the fd is open (checked above) and ours to own: handed over by the spawner, or
+    // the dup just made.
+    Ok(unsafe { File::from_raw_fd(owned) })
 }
 
 /// Writes the startup result and closes the pipe, which is the spawner's cue to go on.
