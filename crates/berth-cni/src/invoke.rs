@@ -4,14 +4,14 @@
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::{Command, InvokeError, PluginError};
+use crate::spawn;
 
 /// How long to wait for the pipes to close once the plugin's process group was killed; a
 /// process that left the group (setsid) could hold them open forever.
@@ -67,68 +67,41 @@ impl Invoker {
         attachment: Option<&AttachmentEnv<'_>>,
         stdin: Vec<u8>,
     ) -> Result<Vec<u8>, InvokeError> {
-        let mut cmd = std::process::Command::new(path);
         // The plugin inherits our environment (it needs PATH for iptables and the like), but
         // never a CNI_* variable of ours: only the ones of this call.
-        for (key, _) in std::env::vars_os() {
-            if key.as_encoded_bytes().starts_with(b"CNI_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("CNI_COMMAND", command.as_str())
-            .env("CNI_PATH", self.cni_path());
-        if let Some(env) = attachment {
-            cmd.env("CNI_CONTAINERID", env.container_id)
-                .env("CNI_NETNS", env.netns.unwrap_or(Path::new("")))
-                .env("CNI_IFNAME", env.ifname)
-                .env("CNI_ARGS", &env.args);
+        let mut env: Vec<Vec<u8>> = std::env::vars_os()
+            .filter(|(key, _)| !key.as_encoded_bytes().starts_with(b"CNI_"))
+            .map(|(key, value)| pair(key.as_encoded_bytes(), value.as_encoded_bytes()))
+            .collect();
+        env.push(pair(b"CNI_COMMAND", command.as_str().as_bytes()));
+        env.push(pair(b"CNI_PATH", self.cni_path().as_encoded_bytes()));
+        if let Some(a) = attachment {
+            let netns = a.netns.unwrap_or(Path::new(""));
+            env.push(pair(b"CNI_CONTAINERID", a.container_id.as_bytes()));
+            env.push(pair(b"CNI_NETNS", netns.as_os_str().as_encoded_bytes()));
+            env.push(pair(b"CNI_IFNAME", a.ifname.as_bytes()));
+            env.push(pair(b"CNI_ARGS", a.args.as_bytes()));
         }
         // The plugin dies with the thread that runs it (which waits for it): a caller killed
         // in the middle of an ADD must not leave the plugin adding after a restarted caller
-        // has swept the attachment from the cache.
-        let parent = std::process::id();
-        // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
-        // calls (prctl, getppid), allocating nothing.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The caller may have died before the prctl: then nobody waits for us.
-                if u32::try_from(libc::getppid()) != Ok(parent) {
-                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-                }
-                Ok(())
-            });
-        }
-        // A group of its own, so a timeout kills the IPAM plugin or iptables it runs as well.
-        cmd.process_group(0)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|source| InvokeError::Spawn {
+        // has swept the attachment from the cache. A group of its own, so a timeout kills the
+        // IPAM plugin or iptables it runs as well.
+        let child = spawn::spawn(path, &env).map_err(|source| InvokeError::Spawn {
             path: path.to_owned(),
             source,
         })?;
-        // Pids fit in pid_t (the kernel caps them at 2^22).
-        let pgid = child.id() as libc::pid_t;
+        let pgid = child.pid;
 
         let (tx, rx) = mpsc::channel();
-        if let Some(out) = child.stdout.take() {
-            spawn_reader(out, tx.clone(), Event::Stdout);
-        }
-        if let Some(err) = child.stderr.take() {
-            spawn_reader(err, tx.clone(), Event::Stderr);
-        }
-        let mut input = child.stdin.take();
+        spawn_reader(child.stdout, tx.clone(), Event::Stdout);
+        spawn_reader(child.stderr, tx.clone(), Event::Stderr);
+        let mut input = child.stdin;
         thread::spawn(move || {
-            if let Some(input) = input.as_mut() {
-                // A plugin may exit without reading its config (VERSION does); the broken
-                // pipe is not an error of ours, its exit status tells what happened.
-                let _ = input.write_all(&stdin);
-            }
+            // A plugin may exit without reading its config (VERSION does); the broken pipe is
+            // not an error of ours, its exit status tells what happened.
+            let _ = input.write_all(&stdin);
             drop(input);
-            let _ = tx.send(Event::Exited(child.wait()));
+            let _ = tx.send(Event::Exited(spawn::wait(pgid)));
         });
 
         let outcome = collect(&rx, pgid, self.timeout);
@@ -227,6 +200,11 @@ fn collect(rx: &mpsc::Receiver<Event>, pgid: libc::pid_t, timeout: Duration) -> 
         stderr: stderr.unwrap_or_default(),
         killed,
     }
+}
+
+/// An environment entry, `KEY=VALUE`.
+fn pair(key: &[u8], value: &[u8]) -> Vec<u8> {
+    [key, b"=", value].concat()
 }
 
 fn truncate(text: &str) -> String {

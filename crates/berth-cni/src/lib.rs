@@ -25,6 +25,7 @@ mod config;
 mod error;
 mod invoke;
 mod result;
+mod spawn;
 mod version;
 
 pub use cache::CachedAttachment;
