@@ -47,6 +47,16 @@ impl Runtime {
         cmd.console_socket(args.console_socket).id_last()
     }
 
+    /// `run --detach`: `create` and `start` in one runtime process, for a caller with nothing
+    /// to do between the two.
+    pub fn run_detached(&self, args: &CreateArgs<'_>) -> RuntimeCommand {
+        let mut cmd = self.verb("run", args.id);
+        cmd.command.arg("--bundle").arg(args.bundle);
+        cmd.command.arg("--pid-file").arg(args.pid_file);
+        cmd.command.arg("--detach");
+        cmd.console_socket(args.console_socket).id_last()
+    }
+
     pub fn exec(&self, args: &ExecArgs<'_>) -> RuntimeCommand {
         let mut cmd = self.verb("exec", args.id);
         cmd.command

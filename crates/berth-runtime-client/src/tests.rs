@@ -24,7 +24,7 @@ fn argv(cmd: &RuntimeCommand) -> Vec<String> {
 }
 
 #[test]
-fn create_and_exec_put_their_options_before_the_id() {
+fn create_run_and_exec_put_their_options_before_the_id() {
     let rt = runtime();
     let create = rt.create(&CreateArgs {
         id: "c1",
@@ -36,6 +36,24 @@ fn create_and_exec_put_their_options_before_the_id() {
     assert_eq!(
         argv(&create),
         ["create", "--bundle", "/b", "--pid-file", "/s/pid", "c1"]
+    );
+    let run = rt.run_detached(&CreateArgs {
+        id: "c1",
+        bundle: Path::new("/b"),
+        pid_file: Path::new("/s/pid"),
+        console_socket: None,
+    });
+    assert_eq!(
+        argv(&run),
+        [
+            "run",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/s/pid",
+            "--detach",
+            "c1"
+        ]
     );
     let exec = rt.exec(&ExecArgs {
         id: "c1",

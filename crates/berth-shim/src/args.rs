@@ -9,7 +9,7 @@ use berth_shim::protocol::LogFormat;
 
 pub const USAGE: &str = "usage: berth-shim --id ID --bundle DIR --state-dir DIR --runtime PATH \
 [--runtime-root DIR] [--log-path FILE [--log-format json-file|cri] [--log-max-size BYTES] \
-[--log-max-files N]] [--terminal] [--stdin] [--exec-process FILE [--wait-attach]] [--sync-fd N]";
+[--log-max-files N]] [--terminal] [--stdin] [--exec-process FILE [--wait-attach]] [--start] [--sync-fd N]";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArgsError {
@@ -60,6 +60,9 @@ pub struct Args {
     /// Exec mode: run the process only once the first attach client connected, so none of its
     /// output is lost (the monitor may otherwise read output before it accepts the client).
     pub wait_attach: bool,
+    /// Container mode: `runtime run --detach` instead of `create`, so the process runs when
+    /// the shim reports (no `runtime start` to follow).
+    pub start: bool,
     pub sync_fd: Option<RawFd>,
 }
 
@@ -89,6 +92,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
     let mut stdin = false;
     let mut exec_process = None;
     let mut wait_attach = false;
+    let mut start = false;
     let mut sync_fd = None;
 
     let mut it = argv.into_iter();
@@ -151,6 +155,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
             "--terminal" | "-t" if inline.is_none() => terminal = true,
             "--stdin" | "-i" if inline.is_none() => stdin = true,
             "--wait-attach" if inline.is_none() => wait_attach = true,
+            "--start" if inline.is_none() => start = true,
             "--help" | "-h" => return Ok(Invocation::Help),
             "--version" | "-V" => return Ok(Invocation::Version),
             _ => return Err(ArgsError::Unknown(arg)),
@@ -211,6 +216,12 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
             needs: "--exec-process",
         });
     }
+    if start && exec_process.is_some() {
+        return Err(ArgsError::Conflicts {
+            flag: "--start",
+            with: "--exec-process",
+        });
+    }
     Ok(Invocation::Run(Box::new(Args {
         id: id.ok_or(ArgsError::Missing("--id"))?,
         bundle: bundle.ok_or(ArgsError::Missing("--bundle"))?,
@@ -222,6 +233,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Invocation, Arg
         stdin,
         exec_process,
         wait_attach,
+        start,
         sync_fd,
     })))
 }

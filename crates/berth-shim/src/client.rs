@@ -93,6 +93,9 @@ pub struct ShimCommand {
     /// Exec mode: run the process only after the first attach client connected; use
     /// [`ShimCommand::spawn_attached`], which connects while waiting for the report.
     pub wait_attach: bool,
+    /// Container mode: the process runs when the shim reports (`runtime run --detach`), for a
+    /// caller with nothing to do between create and start.
+    pub start: bool,
 }
 
 /// A shim that reported success: the runtime created the process and the shim watches it.
@@ -124,6 +127,7 @@ impl ShimCommand {
             stdin: false,
             exec_process: None,
             wait_attach: false,
+            start: false,
         }
     }
 
@@ -162,11 +166,14 @@ impl ShimCommand {
         if self.wait_attach {
             a.push("--wait-attach".into());
         }
+        if self.start {
+            a.push("--start".into());
+        }
         a
     }
 
     /// Starts the shim and blocks until it reports. On `Ok` the process exists in the runtime's
-    /// `created` state (call `runtime start`), or is running in exec mode.
+    /// `created` state (call `runtime start`), or is running (exec mode, or `start`).
     ///
     /// The shim detaches itself (double fork, new session), so the child this spawns exits at
     /// once and is reaped here; the shim is then a child of the nearest subreaper or init. If

@@ -1,4 +1,4 @@
-//! Running `runtime create` (or `runtime exec --detach`) with the container's stdio wired to the
+//! Running `runtime create` (`run --detach` with `--start`, or `exec --detach`) with the container's stdio wired to the
 //! shim, then collecting what the runtime left: the pid file and, with a terminal, the pty master.
 
 use std::fs;
@@ -58,12 +58,19 @@ pub fn create(args: &Args, state: &mut StateDir) -> Result<Created, ShimError> {
             pid_file: &pid_file,
             console_socket,
         }),
-        None => runtime(args).create(&CreateArgs {
-            id: &args.id,
-            bundle: &args.bundle,
-            pid_file: &pid_file,
-            console_socket,
-        }),
+        None => {
+            let create = CreateArgs {
+                id: &args.id,
+                bundle: &args.bundle,
+                pid_file: &pid_file,
+                console_socket,
+            };
+            if args.start {
+                runtime(args).run_detached(&create)
+            } else {
+                runtime(args).create(&create)
+            }
+        }
     };
     let verb = runtime_cmd.verb();
     let cmd = runtime_cmd.command_mut();

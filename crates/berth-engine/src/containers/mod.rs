@@ -208,6 +208,11 @@ impl Container {
         }
     }
 
+    /// A pod's container: it joins the pod's namespaces, and nobody attaches before it runs.
+    pub(crate) fn in_pod(&self) -> bool {
+        matches!(self.config.extension, Some(Extension::Cri(_)))
+    }
+
     /// [`Container::docker`], to change what `docker network connect` and `update` change.
     pub(crate) fn docker_mut(&mut self) -> Result<&mut CreateOptions> {
         match &mut self.config.extension {

@@ -52,7 +52,7 @@ impl Engine {
         let prepared = self
             .with_store(move |store| engine.prepare_bundle(store, &container, &setup))
             .await;
-        let (shim_cmd, user) = match prepared {
+        let (mut shim_cmd, user) = match prepared {
             Ok(v) => v,
             Err(e) => {
                 self.abort_start(&c.id, &net).await;
@@ -60,6 +60,9 @@ impl Engine {
             }
         };
         let t_prepared = t0.elapsed();
+        // Nothing to do between create and start for a pod's container (no network of its own
+        // to set up, no attach to wait for): one runtime process does both.
+        shim_cmd.start = c.in_pod();
         let started = self.spawn_shim(shim_cmd).await;
         let t_shim = t0.elapsed();
         let started = match started {
@@ -79,10 +82,12 @@ impl Engine {
         }
         self.connect_waiting_attachers(&c.id).await;
         let t_attached = t0.elapsed();
-        if let Err(e) = runtime::run(self.runtime().start(&c.id)).await {
-            self.delete_runtime_state(&c.id).await;
-            self.abort_start(&c.id, &net).await;
-            return Err(e);
+        if !c.in_pod() {
+            if let Err(e) = runtime::run(self.runtime().start(&c.id)).await {
+                self.delete_runtime_state(&c.id).await;
+                self.abort_start(&c.id, &net).await;
+                return Err(e);
+            }
         }
         tracing::debug!(
             container = %c.id,

@@ -145,8 +145,8 @@ impl Engine {
         self.save_pod_state(id, state).await
     }
 
-    /// Pause's bundle, its shim and `runtime create` (and `start` if `start`); its pids go
-    /// into `state` as soon as it exists.
+    /// Pause's bundle, its shim and `runtime create`, or `run` if `start`; its pids go into
+    /// `state` as soon as it exists.
     async fn start_pause(
         &self,
         id: &str,
@@ -162,17 +162,15 @@ impl Engine {
             state.clone(),
             rootfs.to_path_buf(),
         );
-        let cmd = tokio::task::spawn_blocking(move || {
+        let mut cmd = tokio::task::spawn_blocking(move || {
             engine.prepare_sandbox(&pod, &spec2, &state2, &root)
         })
         .await
         .map_err(Error::from_join)??;
+        cmd.start = start;
         let started = self.spawn_shim(cmd).await?;
         state.pid = started.pid;
         state.shim_pid = started.shim_pid;
-        if start {
-            runtime::run(self.runtime().start(id)).await?;
-        }
         Ok(())
     }
 

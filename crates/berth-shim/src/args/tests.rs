@@ -140,3 +140,19 @@ fn cri_log_format_takes_no_rotation() {
         })
     ));
 }
+
+#[test]
+fn start_runs_a_container_and_conflicts_with_an_exec() {
+    let mut argv = BASE.to_vec();
+    assert!(!run(&argv).unwrap().start);
+    argv.push("--start");
+    assert!(run(&argv).unwrap().start);
+    argv.extend(["--exec-process", "/p.json"]);
+    assert!(matches!(
+        run(&argv),
+        Err(ArgsError::Conflicts {
+            flag: "--start",
+            with: "--exec-process"
+        })
+    ));
+}
