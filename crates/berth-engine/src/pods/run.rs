@@ -37,6 +37,7 @@ impl Engine {
         let id = crate::random_hex(32);
         let op = self.inner.pods.op(&id);
         let _op = op.lock().await;
+        let t0 = std::time::Instant::now();
         let mut state = PodState::default();
         if !spec.namespaces.host_network {
             let dir = self.config().pods.cni_conf_dir.clone();
@@ -59,10 +60,17 @@ impl Engine {
         };
         self.with_store(move |store| Ok(store.metadata.create_pod(&record)?))
             .await?;
+        let recorded = t0.elapsed();
         if let Err(e) = self.make_pod(&id, &spec, pause, &mut state).await {
             self.discard_pod(&id, &state).await;
             return Err(e);
         }
+        tracing::debug!(
+            pod = %id,
+            record_us = recorded.as_micros() as u64,
+            make_us = (t0.elapsed() - recorded).as_micros() as u64,
+            "sandbox ready"
+        );
         self.watch_pause(id.clone(), state.shim_pid);
         self.publish_pod_event(&id, PodEventKind::Created);
         self.publish_pod_event(&id, PodEventKind::Started);
@@ -81,19 +89,15 @@ impl Engine {
         let dirs = [self.pod_dir(id), self.pod_run_dir(id)];
         let netns = state.netns.clone();
         let pod = id.to_string();
-        let root = rootfs.clone();
-        let shm = (!spec.namespaces.host_ipc).then(|| self.pod_shm(id));
         // A namespace made here would belong to the host's user namespace: in a pod of its own,
         // pause makes it, and it is pinned once pause exists.
         let own_user = spec.namespaces.user.is_some();
         let made_here = netns.clone().filter(|_| !own_user);
+        let t0 = std::time::Instant::now();
+        // Only what the plugins need comes first; the rest of pause's setup overlaps them.
         tokio::task::spawn_blocking(move || -> Result<()> {
-            install_pause(&pause, &root)?;
             for dir in &dirs {
                 std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
-            }
-            if let Some(shm) = &shm {
-                mount_shm(shm)?;
             }
             if let Some(path) = &made_here {
                 berth_sys::netns::create_pinned(path).map_err(|source| PodError::Netns {
@@ -108,7 +112,8 @@ impl Engine {
         .map_err(Error::from_join)??;
         if own_user {
             // Pause makes the namespace: it runs before the network can be attached.
-            self.start_pause(id, spec, state, &rootfs, false).await?;
+            self.start_pause(id, spec, state, (&pause, &rootfs), false)
+                .await?;
             let (pod, pid) = (id.to_string(), state.pid);
             if let Some(path) = state.netns.clone() {
                 tokio::task::spawn_blocking(move || {
@@ -128,9 +133,20 @@ impl Engine {
             // separate processes) overlap. Each records what it made, so a failure of either
             // undoes both.
             let mut paused = state.clone();
-            let (attached, started) = tokio::join!(
-                self.attach_pod_network(id, spec, state),
-                self.start_pause(id, spec, &mut paused, &rootfs, true)
+            let prepared = t0.elapsed();
+            let ((attached, t_net), (started, t_pause)) = tokio::join!(
+                timed(t0, self.attach_pod_network(id, spec, state)),
+                timed(
+                    t0,
+                    self.start_pause(id, spec, &mut paused, (&pause, &rootfs), true)
+                )
+            );
+            tracing::debug!(
+                pod = id,
+                prepare_us = prepared.as_micros() as u64,
+                network_us = (t_net - prepared).as_micros() as u64,
+                pause_us = (t_pause - prepared).as_micros() as u64,
+                "sandbox started"
             );
             (state.pid, state.shim_pid) = (paused.pid, paused.shim_pid);
             attached.and(started)?;
@@ -145,24 +161,26 @@ impl Engine {
         self.save_pod_state(id, state).await
     }
 
-    /// Pause's bundle, its shim and `runtime create`, or `run` if `start`; its pids go into
-    /// `state` as soon as it exists.
+    /// The pause binary `(pause, rootfs)` in place, the pod's /dev/shm, pause's bundle, its
+    /// shim and `runtime create`, or `run` if `start`; its pids go into `state` as soon as it
+    /// exists.
     async fn start_pause(
         &self,
         id: &str,
         spec: &PodSpec,
         state: &mut PodState,
-        rootfs: &Path,
+        (pause, rootfs): (&Path, &Path),
         start: bool,
     ) -> Result<()> {
         let engine = self.clone();
-        let (pod, spec2, state2, root) = (
-            id.to_string(),
-            spec.clone(),
-            state.clone(),
-            rootfs.to_path_buf(),
-        );
+        let (pod, spec2, state2) = (id.to_string(), spec.clone(), state.clone());
+        let (pause, root) = (pause.to_path_buf(), rootfs.to_path_buf());
+        let shm = (!spec.namespaces.host_ipc).then(|| self.pod_shm(id));
         let mut cmd = tokio::task::spawn_blocking(move || {
+            install_pause(&pause, &root)?;
+            if let Some(shm) = &shm {
+                mount_shm(shm)?;
+            }
             engine.prepare_sandbox(&pod, &spec2, &state2, &root)
         })
         .await
@@ -260,6 +278,15 @@ impl Engine {
         }
         self.inner.pods.forget(id);
     }
+}
+
+/// `f`'s output and when, since `t0`, it was ready.
+async fn timed<T>(
+    t0: std::time::Instant,
+    f: impl std::future::Future<Output = T>,
+) -> (T, std::time::Duration) {
+    let out = f.await;
+    (out, t0.elapsed())
 }
 
 /// The pod's /dev/shm, which its containers share with its IPC namespace (containerd's
