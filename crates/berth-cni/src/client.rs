@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::cache::{CachedAttachment, Durability, ResultCache};
+use crate::cache::{CachedAttachment, ResultCache};
 use crate::capabilities::CapabilityArgs;
 use crate::config::{valid_name, NetworkConfigList, PluginConfig, Problem};
 use crate::error::{Command, Error, InvokeError, Operation};
@@ -177,10 +177,8 @@ impl Cni {
     pub fn add(&self, list: &NetworkConfigList, rt: &RuntimeConf) -> Result<CniResult, Error> {
         list.validate()?;
         rt.validate(Command::Add)?;
-        self.cache.write(
-            &CachedAttachment::new(&list.name, rt, None),
-            Durability::ProcessCrash,
-        )?;
+        self.cache
+            .write(&CachedAttachment::new(&list.name, rt, None))?;
         let mut prev = None;
         self.add_chain(list, rt, &mut prev)
             .map_err(|add| self.undo_add(list, rt, prev, add))
@@ -194,20 +192,13 @@ impl Cni {
         prev: &mut Option<Value>,
     ) -> Result<CniResult, Error> {
         let mut last = None;
-        for (i, plugin) in list.plugins.iter().enumerate() {
+        for plugin in &list.plugins {
             let call = attachment_call(Command::Add, list, plugin, rt);
             let stdout = self.run_plugin(&call, list, plugin, prev.as_ref())?;
             let (value, result) = parse_result(&call, &stdout, list.version())?;
-            let durability = if i + 1 == list.plugins.len() {
-                Durability::HostCrash
-            } else {
-                Durability::ProcessCrash
-            };
             *prev = Some(value);
-            self.cache.write(
-                &CachedAttachment::new(&list.name, rt, prev.clone()),
-                durability,
-            )?;
+            self.cache
+                .write(&CachedAttachment::new(&list.name, rt, prev.clone()))?;
             last = Some(result);
         }
         // None only for a list without plugins, which validate() refuses.
@@ -413,10 +404,9 @@ impl Cni {
             Ok(()) => add,
             Err(del) => {
                 // Best effort: the error returned already says the attachment may remain.
-                let _ = self.cache.write(
-                    &CachedAttachment::new(&list.name, rt, partial),
-                    Durability::HostCrash,
-                );
+                let _ = self
+                    .cache
+                    .write(&CachedAttachment::new(&list.name, rt, partial));
                 Error::RollbackFailed {
                     add: Box::new(add),
                     del: Box::new(del),

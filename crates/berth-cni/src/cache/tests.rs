@@ -29,7 +29,7 @@ fn round_trips_with_libcni_layout_and_names() {
     let dir = tempfile::tempdir().unwrap();
     let cache = ResultCache::new(dir.path());
     let entry = CachedAttachment::new("net1", &rt("abc"), Some(result()));
-    cache.write(&entry, Durability::HostCrash).unwrap();
+    cache.write(&entry).unwrap();
 
     let path = dir.path().join("results/net1-abc-eth0");
     let raw: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -70,16 +70,10 @@ fn list_skips_foreign_and_broken_entries() {
     let dir = tempfile::tempdir().unwrap();
     let cache = ResultCache::new(dir.path());
     cache
-        .write(
-            &CachedAttachment::new("b", &rt("two"), Some(result())),
-            Durability::HostCrash,
-        )
+        .write(&CachedAttachment::new("b", &rt("two"), Some(result())))
         .unwrap();
     cache
-        .write(
-            &CachedAttachment::new("a", &rt("one"), None),
-            Durability::HostCrash,
-        )
+        .write(&CachedAttachment::new("a", &rt("one"), None))
         .unwrap();
     let results = dir.path().join("results");
     std::fs::write(results.join("junk-x-eth0"), "{not json").unwrap();
@@ -119,16 +113,10 @@ fn write_replaces_the_previous_entry() {
     let cache = ResultCache::new(dir.path());
     // An ADD's intent (not synced), then its result (synced).
     cache
-        .write(
-            &CachedAttachment::new("n", &rt("c"), None),
-            Durability::ProcessCrash,
-        )
+        .write(&CachedAttachment::new("n", &rt("c"), None))
         .unwrap();
     cache
-        .write(
-            &CachedAttachment::new("n", &rt("c"), Some(result())),
-            Durability::HostCrash,
-        )
+        .write(&CachedAttachment::new("n", &rt("c"), Some(result())))
         .unwrap();
     let entry = cache.read("n", "c", "eth0").unwrap().unwrap();
     assert_eq!(entry.raw_result(), Some(&result()));
