@@ -305,38 +305,12 @@ pub fn parse_options(options: &[String]) -> Result<MountOptions> {
 /// The mount point of the mount `path` is on: the longest mount point in
 /// /proc/self/mountinfo that `path` is under (the runtime's own namespace, before the switch).
 fn mount_point_of(path: &Path) -> Result<PathBuf> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| Error::Init(format!("read /proc/self/mountinfo: {e}")))?;
-    info.lines()
-        // Field 5 is the mount point, with space, tab, newline and backslash octal-escaped.
-        .filter_map(|line| line.split(' ').nth(4).map(unescape_mountinfo))
-        .map(PathBuf::from)
+    berth_sys::mountinfo::mount_points()
+        .map_err(|e| Error::Init(format!("read /proc/self/mountinfo: {e}")))?
+        .into_iter()
         .filter(|mp| path.starts_with(mp))
         .max_by_key(|mp| mp.components().count())
         .ok_or_else(|| Error::Init(format!("no mount holds {}", path.display())))
-}
-
-fn unescape_mountinfo(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut rest = field;
-    while let Some(at) = rest.find('\\') {
-        out.push_str(&rest[..at]);
-        let code = rest
-            .get(at + 1..at + 4)
-            .and_then(|o| u8::from_str_radix(o, 8).ok());
-        match code {
-            Some(byte) => {
-                out.push(char::from(byte));
-                rest = &rest[at + 4..];
-            }
-            None => {
-                out.push('\\');
-                rest = &rest[at + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Maps a propagation name (as in options or `rootfsPropagation`) to mount(2) flags.

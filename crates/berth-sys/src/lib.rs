@@ -3,6 +3,7 @@
 //! early writeback of large files.
 
 pub mod copy;
+pub mod mountinfo;
 pub mod netns;
 pub mod newmount;
 pub mod writeback;

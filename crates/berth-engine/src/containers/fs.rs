@@ -129,27 +129,11 @@ fn route(c: &Container, root: &Path, path: &str) -> Target {
     }
 }
 
-/// Whether anything in this mount namespace is mounted at or below `dir`.
+/// Whether anything in this mount namespace is mounted at or below `dir` (or the table cannot
+/// be read: then nothing may be deleted through it).
 fn holds_mounts(dir: &Path) -> bool {
-    // mountinfo octal-escapes space, tab, newline and backslash in its mount points.
-    let mut escaped = String::new();
-    for c in dir.to_string_lossy().chars() {
-        match c {
-            ' ' | '\t' | '\n' | '\\' => escaped.push_str(&format!("\\{:03o}", c as u32)),
-            c => escaped.push(c),
-        }
-    }
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return true;
-    };
-    info.lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .any(|mp| {
-            mp == escaped
-                || mp
-                    .strip_prefix(&escaped)
-                    .is_some_and(|r| r.starts_with('/'))
-        })
+    berth_sys::mountinfo::mount_points()
+        .map_or(true, |points| points.iter().any(|mp| mp.starts_with(dir)))
 }
 
 /// The name `docker cp` gives the top entry of an archive of `path` (Docker's
@@ -414,4 +398,5 @@ fn without_init_paths(changes: Vec<berth_image::Change>) -> Vec<berth_image::Cha
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
