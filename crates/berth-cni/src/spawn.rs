@@ -6,7 +6,7 @@
 use std::ffi::{c_int, c_void, CString, OsStr};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -51,9 +51,10 @@ pub(crate) fn spawn(path: &Path, env: &[Vec<u8>]) -> io::Result<Child> {
         .map(|e| e.as_ptr())
         .chain(std::iter::once(std::ptr::null()))
         .collect();
-    let (stdin_r, stdin_w) = pipe()?;
-    let (stdout_r, stdout_w) = pipe()?;
-    let (stderr_r, stderr_w) = pipe()?;
+    // Close-on-exec: the child's copies are its 0-2, made by dup2.
+    let (stdin_r, stdin_w) = io::pipe()?;
+    let (stdout_r, stdout_w) = io::pipe()?;
+    let (stderr_r, stderr_w) = io::pipe()?;
     let mut args = ChildArgs {
         path: path.as_ptr(),
         argv: argv.as_ptr(),
@@ -104,9 +105,9 @@ pub(crate) fn spawn(path: &Path, env: &[Vec<u8>]) -> io::Result<Child> {
     }
     Ok(Child {
         pid,
-        stdin: stdin_w.into(),
-        stdout: stdout_r.into(),
-        stderr: stderr_r.into(),
+        stdin: OwnedFd::from(stdin_w).into(),
+        stdout: OwnedFd::from(stdout_r).into(),
+        stderr: OwnedFd::from(stderr_r).into(),
     })
 }
 
@@ -192,44 +193,6 @@ fn cstring(s: &OsStr) -> io::Result<CString> {
     })
 }
 
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: fds has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded: both are open and ours.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 #[cfg(test)]
-mod tests {
-    use std::os::unix::process::ExitStatusExt;
-    use std::path::Path;
-
-    use super::{spawn, wait};
-
-    #[test]
-    fn a_failed_exec_is_the_spawns_error() {
-        let missing = spawn(Path::new("/nonexistent/plugin"), &[]).err();
-        assert_eq!(missing.and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
-        let plain = tempfile::NamedTempFile::new().expect("temp file");
-        let not_executable = spawn(plain.path(), &[]).err();
-        assert_eq!(
-            not_executable.and_then(|e| e.raw_os_error()),
-            Some(libc::EACCES)
-        );
-    }
-
-    #[test]
-    fn the_plugin_dies_with_the_thread_that_started_it() {
-        // sh reads its stdin, whose other end we keep: only the parent-death signal ends it.
-        let child =
-            std::thread::spawn(|| spawn(Path::new("/bin/sh"), &[]).map_err(|e| e.to_string()))
-                .join()
-                .expect("spawning thread")
-                .expect("spawn sh");
-        let status = wait(child.pid).expect("wait for sh");
-        assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
-    }
-}
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -199,7 +199,7 @@ impl ShimCommand {
         attach_mode: Option<AttachMode>,
     ) -> Result<(Started, Option<UnixStream>), ClientError> {
         let (mut reader, writer) =
-            sync_pipe().map_err(io_err("create sync pipe for", &self.shim))?;
+            io::pipe().map_err(io_err("create sync pipe for", &self.shim))?;
         let mut cmd = Command::new(&self.shim);
         // The pipe is the shim's stdout: no pre-exec hook to place it, so the spawn is a
         // posix_spawn (vfork), not a fork copying the daemon's page tables.
@@ -249,7 +249,7 @@ const ATTACH_WHILE_STARTING_TIMEOUT: std::time::Duration = std::time::Duration::
 fn attach_while_starting(
     state_dir: &Path,
     mode: AttachMode,
-    report: &fs::File,
+    report: &io::PipeReader,
 ) -> Option<UnixStream> {
     let deadline = std::time::Instant::now() + ATTACH_WHILE_STARTING_TIMEOUT;
     while std::time::Instant::now() < deadline {
@@ -271,16 +271,6 @@ fn attach_while_starting(
 }
 
 /// A close-on-exec pipe as files: (read end, write end).
-fn sync_pipe() -> io::Result<(fs::File, fs::File)> {
-    let mut fds = [0; 2];
-    // SAFETY: fds has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded, so both fds are open and owned by nobody else.
-    Ok(unsafe { (fs::File::from_raw_fd(fds[0]), fs::File::from_raw_fd(fds[1])) })
-}
-
 /// Connects to the attach socket. Without a tty, read the stream with [`read_frame`]; with a
 /// tty it is the raw terminal output. Write stdin to the stream; `shutdown(Write)` ends it.
 pub fn attach(state_dir: &Path, mode: AttachMode) -> Result<UnixStream, ClientError> {
