@@ -65,7 +65,7 @@ pub(crate) fn spawn(path: &Path, env: &[Vec<u8>]) -> io::Result<Child> {
             stdout_w.as_raw_fd(),
             stderr_w.as_raw_fd(),
         ],
-        // SAFETY: sigset_t is plain data; sigemptyset below is not needed, it is overwritten.
+        // SAFETY: an all-zero sigset_t is valid; pthread_sigmask below fills it in.
         mask: unsafe { std::mem::zeroed() },
         errno: AtomicI32::new(0),
     };
@@ -167,11 +167,14 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
                 return fail();
             }
         }
+        // Our handlers go (exec would drop them anyway, but one could run before it); so does
+        // the SIGPIPE ignore Rust's runtime set for itself, as std's spawn resets it. Other
+        // ignored signals stay ignored across exec, as POSIX has it.
         for sig in 1..=64 {
             let mut old: libc::sigaction = std::mem::zeroed();
             if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
-                && old.sa_sigaction != libc::SIG_IGN
                 && old.sa_sigaction != libc::SIG_DFL
+                && (old.sa_sigaction != libc::SIG_IGN || sig == libc::SIGPIPE)
             {
                 let mut dfl: libc::sigaction = std::mem::zeroed();
                 dfl.sa_sigaction = libc::SIG_DFL;
