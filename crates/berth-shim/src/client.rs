@@ -270,7 +270,6 @@ fn attach_while_starting(
     None
 }
 
-/// A close-on-exec pipe as files: (read end, write end).
 /// Connects to the attach socket. Without a tty, read the stream with [`read_frame`]; with a
 /// tty it is the raw terminal output. Write stdin to the stream; `shutdown(Write)` ends it.
 pub fn attach(state_dir: &Path, mode: AttachMode) -> Result<UnixStream, ClientError> {
