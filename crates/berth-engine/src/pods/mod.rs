@@ -186,6 +186,9 @@ pub struct Pod {
 pub(crate) struct Registry {
     ops: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     events: tokio::sync::broadcast::Sender<PodEvent>,
+    /// Set once this daemon has put its pause binary in the pods' root (1 MB read and
+    /// compared twice, otherwise, at every RunPodSandbox).
+    pause_installed: std::sync::OnceLock<()>,
 }
 
 impl Default for Registry {
@@ -193,6 +196,7 @@ impl Default for Registry {
         Self {
             ops: Mutex::default(),
             events: tokio::sync::broadcast::channel(events::CAPACITY).0,
+            pause_installed: std::sync::OnceLock::new(),
         }
     }
 }

@@ -177,7 +177,10 @@ impl Engine {
         let (pause, root) = (pause.to_path_buf(), rootfs.to_path_buf());
         let shm = (!spec.namespaces.host_ipc).then(|| self.pod_shm(id));
         let mut cmd = tokio::task::spawn_blocking(move || {
-            install_pause(&pause, &root)?;
+            if engine.inner.pods.pause_installed.get().is_none() {
+                install_pause(&pause, &root)?;
+                let _ = engine.inner.pods.pause_installed.set(());
+            }
             if let Some(shm) = &shm {
                 mount_shm(shm)?;
             }
