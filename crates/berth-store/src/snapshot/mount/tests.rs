@@ -100,22 +100,8 @@ fn volatile_layer_mounts_again() {
         eprintln!("skipped: needs root");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    let (lower, upper, work, target) = (
-        root.join("l"),
-        root.join("u"),
-        root.join("w"),
-        root.join("mnt"),
-    );
-    for d in [&lower, &upper, &work, &target] {
-        fs::create_dir(d).unwrap();
-    }
-    let mut m = Mount::overlay(vec![
-        format!("lowerdir={}", lower.display()),
-        format!("upperdir={}", upper.display()),
-        format!("workdir={}", work.display()),
-    ]);
+    let (_dir, [lower, upper, work, target]) = overlay_dirs();
+    let mut m = overlay(&lower, &upper, &work);
     m.set_volatile();
     for run in 0..2 {
         mount(std::slice::from_ref(&m), &target).unwrap();
@@ -153,23 +139,9 @@ fn idmapped_layers_show_the_mapped_owner() {
     }
     let userns = fs::File::open(&ns_path).unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    let (lower, upper, work, target) = (
-        root.join("l"),
-        root.join("u"),
-        root.join("w"),
-        root.join("mnt"),
-    );
-    for d in [&lower, &upper, &work, &target] {
-        fs::create_dir(d).unwrap();
-    }
+    let (_dir, [lower, upper, work, target]) = overlay_dirs();
     fs::write(lower.join("f"), "x").unwrap();
-    let m = Mount::overlay(vec![
-        format!("lowerdir={}", lower.display()),
-        format!("upperdir={}", upper.display()),
-        format!("workdir={}", work.display()),
-    ]);
+    let m = overlay(&lower, &upper, &work);
     let layers = IdmappedLayers {
         userns: userns.as_fd(),
         root_uid: 100_000,
@@ -192,4 +164,22 @@ fn idmapped_layers_show_the_mapped_owner() {
     let bind = Mount::bind(&lower, true);
     let err = mount_idmapped(&[bind], &target, &layers).unwrap_err();
     assert!(matches!(err, Error::InvalidMount { .. }), "{err}");
+}
+
+/// A temporary directory with empty `l`, `u`, `w` and `mnt`: lower, upper, work and target.
+fn overlay_dirs() -> (tempfile::TempDir, [PathBuf; 4]) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = ["l", "u", "w", "mnt"].map(|d| dir.path().join(d));
+    for d in &paths {
+        fs::create_dir(d).unwrap();
+    }
+    (dir, paths)
+}
+
+fn overlay(lower: &Path, upper: &Path, work: &Path) -> Mount {
+    Mount::overlay(vec![
+        format!("lowerdir={}", lower.display()),
+        format!("upperdir={}", upper.display()),
+        format!("workdir={}", work.display()),
+    ])
 }
