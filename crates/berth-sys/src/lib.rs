@@ -1,6 +1,6 @@
 //! Low-level Linux helpers shared by Berth's OS-facing crates: the new mount API, work inside
-//! another network namespace from a thread of its own, copying a tree with its metadata, and
-//! early writeback of large files.
+//! another network namespace from a thread of its own, copying a tree with its metadata, early
+//! writeback of large files, and the mount points of the mount table.
 
 pub mod copy;
 pub mod mountinfo;
