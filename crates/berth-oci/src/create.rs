@@ -5,6 +5,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use berth_sys::process::stat as proc_stat;
 use berth_types::{ContainerId, ContainerStatus};
 use nix::fcntl::{open, OFlag};
 use nix::sys::signal::{kill, Signal};
@@ -18,7 +19,7 @@ use crate::error::{io, sys, Error, Result};
 use crate::init::{self, InitContext};
 use crate::rootfs::{self, CgroupMountSource};
 use crate::spec::load_bundle;
-use crate::state::{proc_stat, Container, StateRoot, EXEC_FIFO};
+use crate::state::{Container, StateRoot, EXEC_FIFO};
 use crate::{hooks, idmap, namespaces, seccomp};
 
 pub struct CreateOptions {

@@ -149,8 +149,8 @@ impl Container {
     /// Whether the init process is alive (not a zombie, not a recycled pid).
     pub fn init_alive(&self) -> bool {
         self.pid > 0
-            && proc_stat(self.pid)
-                .is_some_and(|s| s.state != 'Z' && s.start_time == self.pid_start_time)
+            && berth_sys::process::stat(self.pid)
+                .is_some_and(|s| s.is_live() && s.start_time == self.pid_start_time)
     }
 
     pub fn status(&self) -> ContainerStatus {
@@ -198,24 +198,6 @@ impl Container {
         st.pid = self.pid;
         serde_json::to_vec(&st).unwrap_or_default()
     }
-}
-
-pub(crate) struct ProcStat {
-    pub state: char,
-    pub start_time: u64,
-}
-
-/// Reads the state letter and start time from /proc/<pid>/stat.
-pub(crate) fn proc_stat(pid: i32) -> Option<ProcStat> {
-    let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // comm may contain spaces and parentheses: fields resume after the last ')'.
-    // `get`, not indexing: a truncated line must not panic.
-    let rest = data.get(data.rfind(')')? + 2..)?;
-    let mut fields = rest.split(' ');
-    let state = fields.next()?.chars().next()?;
-    // rest starts at field 3 (state); start time is field 22.
-    let start_time = fields.nth(18)?.parse().ok()?;
-    Some(ProcStat { state, start_time })
 }
 
 #[cfg(test)]

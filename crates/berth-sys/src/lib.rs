@@ -1,10 +1,11 @@
 //! Low-level Linux helpers shared by Berth's OS-facing crates: the new mount API, work inside
 //! another network namespace from a thread of its own, copying a tree with its metadata, early
-//! writeback of large files, and the mount points of the mount table.
+//! writeback of large files, the mount points of the mount table, and other processes by pidfd.
 
 pub mod copy;
 pub mod mountinfo;
 pub mod netns;
 pub mod newmount;
+pub mod process;
 pub mod writeback;
 pub mod xattr;

@@ -250,6 +250,13 @@ async fn a_pod_runs_is_listed_stops_twice_and_is_removed_without_leaks() {
     let pid = pause_pid(&s);
     assert!(alive(pid), "pause {pid} is not running");
     assert_eq!(pid_ns_pid(pid), "1");
+    // Pause has no shim: berthd ran the runtime itself, so a pod without containers leaves
+    // no process of the daemon's running but pause.
+    assert_eq!(
+        processes_of(&d, &[]),
+        Vec::<String>::new(),
+        "a shim for pause"
+    );
     let proc_status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     assert!(
         proc_status.contains("Seccomp:\t2") && proc_status.contains("NoNewPrivs:\t1"),
@@ -411,7 +418,7 @@ async fn a_run_failing_after_the_network_is_attached_undoes_it() {
     let _cleanup = RemovePods(d.cri_socket.clone());
     let mut c = connect(&d.cri_socket).await;
     let mut config = pod_config(&net, free_port());
-    // The runtime refuses it at create: after the CNI ADD, with the shim running.
+    // The runtime refuses it at create, while the CNI ADD runs beside it: both are undone.
     let sysctl = "net.ipv4.berth_no_such_sysctl";
     if let Some(linux) = config.linux.as_mut() {
         linux.sysctls = HashMap::from([(sysctl.to_string(), "1".to_string())]);

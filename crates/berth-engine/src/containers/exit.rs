@@ -14,7 +14,7 @@ use crate::Engine;
 
 /// Waits (on a blocking thread) for the shim in `dir` to close its control socket, then reads
 /// the exit it recorded (`None`: it died without one).
-pub(crate) async fn wait_for_exit(dir: std::path::PathBuf) -> Option<berth_shim::ExitRecord> {
+async fn wait_for_exit(dir: std::path::PathBuf) -> Option<berth_shim::ExitRecord> {
     let dir2 = dir.clone();
     let _ = tokio::task::spawn_blocking(move || {
         Control::connect(&dir2).and_then(|mut ctl| ctl.wait_closed())

@@ -53,7 +53,6 @@ pub use exec::{
     Exec, ExecConfig, ExecHandle, ExecStartOptions, ExecState, ExecSyncExit, ExecSyncOutput,
     OutputKind, OutputReader,
 };
-pub(crate) use exit::wait_for_exit;
 pub use fs::ExtractOptions;
 pub(crate) use fs::RootfsMount;
 pub use health::{Health, HealthResult, HealthStatus};

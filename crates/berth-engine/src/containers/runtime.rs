@@ -17,8 +17,7 @@ impl Engine {
         }
     }
 
-    /// The shim command for `id` with berthd's runtime and runtime root (containers and pod
-    /// sandboxes alike).
+    /// The shim command for container `id` with berthd's runtime and runtime root.
     pub(crate) fn shim_command(&self, id: &str, bundle: &Path, state_dir: &Path) -> ShimCommand {
         let mut cmd = ShimCommand::new(
             &self.config().shim,
@@ -95,6 +94,37 @@ impl Engine {
 pub(crate) async fn run(cmd: RuntimeCommand) -> Result<()> {
     let (command, checker) = cmd.into_parts();
     let output = tokio::process::Command::from(command).output().await;
+    checker.check(output)?;
+    Ok(())
+}
+
+/// Runs `cmd` (`create` or `run --detach`), whose container outlives it with its stdio: stdin
+/// and stdout are /dev/null and stderr is `stderr`, a file, read back for a failure's message
+/// (a pipe would stay open for as long as the container runs).
+pub(crate) async fn run_leaving_container(
+    mut cmd: RuntimeCommand,
+    stderr: std::fs::File,
+    stderr_path: &Path,
+) -> Result<()> {
+    use std::process::Stdio;
+    cmd.command_mut()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr);
+    let (command, checker) = cmd.into_parts();
+    let mut command = tokio::process::Command::from(command);
+    let output = match command.status().await {
+        Ok(status) => Ok(std::process::Output {
+            status,
+            stdout: Vec::new(),
+            stderr: if status.success() {
+                Vec::new()
+            } else {
+                tokio::fs::read(stderr_path).await.unwrap_or_default()
+            },
+        }),
+        Err(e) => Err(e),
+    };
     checker.check(output)?;
     Ok(())
 }

@@ -47,8 +47,8 @@ pub enum PodError {
     },
     #[error("pod sandbox id prefix {0:?} names more than one sandbox")]
     AmbiguousId(String),
-    #[error("pod {0}: pause did not exit after SIGKILL")]
-    StopTimedOut(String),
+    #[error("pod {pod}: the runtime wrote {text:?} as pause's pid")]
+    PausePid { pod: String, text: String },
     #[error("pod sandbox {0} not found")]
     NoSuchPod(String),
     #[error("container {id} is {status}, not created: a pod's container starts once")]
@@ -111,7 +111,7 @@ impl PodError {
             Self::Cni { source, .. } => source.kind(),
             Self::Netns { .. }
             | Self::Shm { .. }
-            | Self::StopTimedOut(_)
+            | Self::PausePid { .. }
             | Self::Corrupt { .. } => ErrorKind::Internal,
         }
     }

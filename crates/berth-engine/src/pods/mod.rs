@@ -168,8 +168,11 @@ pub struct PodState {
     pub network: Option<berth_cni::NetworkConfigList>,
     /// IPv4 first (CRI's `ip`), then the others (`additional_ips`).
     pub ips: Vec<IpAddr>,
+    /// Pause's pid, and its start time (clock ticks, /proc/<pid>/stat): the two name one
+    /// process, never one that took the pid after pause exited.
     pub pid: i32,
-    pub shim_pid: i32,
+    #[serde(default)]
+    pub pid_start: u64,
 }
 
 /// A pod sandbox as the engine reports it.
@@ -259,14 +262,6 @@ impl Engine {
     /// The pod's /dev/shm tmpfs (none with the host's IPC namespace).
     pub(crate) fn pod_shm(&self, id: &str) -> PathBuf {
         self.pod_run_dir(id).join("shm")
-    }
-
-    /// The pause shim's sockets: short, as for containers (108-byte socket paths).
-    pub(crate) fn pod_shim_dir(&self, id: &str) -> PathBuf {
-        self.config()
-            .exec_root
-            .join("ps")
-            .join(id.get(..24).unwrap_or(id))
     }
 
     fn pause_rootfs(&self) -> PathBuf {

@@ -31,13 +31,9 @@ impl Engine {
         Ok(())
     }
 
-    /// The pod's directories (its bundle, /etc files, shim sockets).
+    /// The pod's directories (its bundle, /etc files).
     pub(super) async fn remove_pod_files(&self, id: &str) {
-        let dirs = [
-            self.pod_run_dir(id),
-            self.pod_dir(id),
-            self.pod_shim_dir(id),
-        ];
+        let dirs = [self.pod_run_dir(id), self.pod_dir(id)];
         let _ = tokio::task::spawn_blocking(move || {
             for dir in dirs {
                 match std::fs::remove_dir_all(&dir) {

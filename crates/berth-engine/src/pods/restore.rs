@@ -1,8 +1,8 @@
 //! After a daemon restart: sandboxes whose RunPodSandbox a crash cut short are torn down from
-//! their records (CNI DEL with the cached arguments, the namespace, pause and its shim, the
-//! files, the record); ready ones are watched again, or marked not ready when pause is gone.
+//! their records (CNI DEL with the cached arguments, the namespace, pause, the files, the
+//! record); ready ones are watched again, or marked not ready when pause is gone.
 
-use berth_shim::Control;
+use berth_sys::process::PidFd;
 
 use super::{PodPhase, PodState};
 use crate::{Engine, Result};
@@ -16,19 +16,16 @@ impl Engine {
                     self.discard_pod(&pod.id, &pod.state).await;
                 }
                 PodPhase::Ready => {
-                    let dir = self.pod_shim_dir(&pod.id);
-                    let alive = tokio::task::spawn_blocking(move || Control::connect(&dir).is_ok())
-                        .await
-                        .unwrap_or(false);
-                    if alive {
-                        self.watch_pause(pod.id.clone(), pod.state.shim_pid);
+                    // The pid and its start time: a pid reused since is not pause.
+                    if let Ok(Some(_)) = PidFd::open_started(pod.state.pid, pod.state.pid_start) {
+                        self.watch_pause(pod.id.clone(), pod.state.pid, pod.state.pid_start);
                         continue;
                     }
                     self.delete_runtime_state(&pod.id).await;
                     let state = PodState {
                         phase: PodPhase::NotReady,
                         pid: 0,
-                        shim_pid: 0,
+                        pid_start: 0,
                         ..pod.state
                     };
                     self.save_pod_state(&pod.id, &state).await?;

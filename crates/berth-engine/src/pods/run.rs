@@ -1,10 +1,9 @@
-//! RunPodSandbox: record, namespace, then CNI ADD while pause starts through the shim and the
-//! runtime (in a pod's own user namespace, pause first: it makes the namespace), /etc files,
-//! ready. A failure at any step undoes all of them and leaves no record.
+//! RunPodSandbox: record, namespace, then CNI ADD while pause starts (berthd runs the runtime
+//! itself: pause has no shim; in a pod's own user namespace, pause first: it makes the
+//! namespace), /etc files, ready. A failure at any step undoes all of them and leaves no record.
 
 use std::path::{Path, PathBuf};
 
-use berth_shim::ShimCommand;
 use berth_store::metadata::PodRecord;
 
 use super::sandbox_spec::{check_cgroup_parent, sandbox_spec};
@@ -12,6 +11,11 @@ use super::stop::Undo;
 use super::{network, PodError, PodEventKind, PodPhase, PodSpec, PodState};
 use crate::containers::{hosts_file, io_err, resolv_conf, runtime};
 use crate::{Engine, Error, Result};
+
+/// In pause's bundle directory: the pid the runtime writes, and the runtime's stderr, which
+/// pause inherits.
+const PAUSE_PID_FILE: &str = "pause.pid";
+const PAUSE_STDERR_FILE: &str = "pause.stderr";
 
 impl Engine {
     /// Makes a ready sandbox for `spec` and returns its id. The CRI identity (name,
@@ -71,7 +75,7 @@ impl Engine {
             make_us = (t0.elapsed() - recorded).as_micros() as u64,
             "sandbox ready"
         );
-        self.watch_pause(id.clone(), state.shim_pid);
+        self.watch_pause(id.clone(), state.pid, state.pid_start);
         self.publish_pod_event(&id, PodEventKind::Created);
         self.publish_pod_event(&id, PodEventKind::Started);
         Ok(id)
@@ -148,7 +152,7 @@ impl Engine {
                 pause_us = (t_pause - prepared).as_micros() as u64,
                 "sandbox started"
             );
-            (state.pid, state.shim_pid) = (paused.pid, paused.shim_pid);
+            (state.pid, state.pid_start) = (paused.pid, paused.pid_start);
             attached.and(started)?;
         }
         // /etc/hosts names the pod's addresses, which only now exist.
@@ -161,9 +165,10 @@ impl Engine {
         self.save_pod_state(id, state).await
     }
 
-    /// The pause binary `(pause, rootfs)` in place, the pod's /dev/shm, pause's bundle, its
-    /// shim and `runtime create`, or `run` if `start`; its pids go into `state` as soon as it
-    /// exists.
+    /// The pause binary `(pause, rootfs)` in place, the pod's /dev/shm, pause's bundle, and
+    /// `runtime create`, or `run` if `start`, run by berthd itself: pause has no output and
+    /// no exit status anyone reads, so it needs no shim (one process less per pod); berthd
+    /// watches it through a pidfd. Its pid and start time go into `state`.
     async fn start_pause(
         &self,
         id: &str,
@@ -176,7 +181,7 @@ impl Engine {
         let (pod, spec2, state2) = (id.to_string(), spec.clone(), state.clone());
         let (pause, root) = (pause.to_path_buf(), rootfs.to_path_buf());
         let shm = (!spec.namespaces.host_ipc).then(|| self.pod_shm(id));
-        let mut cmd = tokio::task::spawn_blocking(move || {
+        let stderr = tokio::task::spawn_blocking(move || {
             if engine.inner.pods.pause_installed.get().is_none() {
                 install_pause(&pause, &root)?;
                 let _ = engine.inner.pods.pause_installed.set(());
@@ -188,10 +193,30 @@ impl Engine {
         })
         .await
         .map_err(Error::from_join)??;
-        cmd.start = start;
-        let started = self.spawn_shim(cmd).await?;
-        state.pid = started.pid;
-        state.shim_pid = started.shim_pid;
+        let bundle = self.pod_run_dir(id);
+        let pid_file = bundle.join(PAUSE_PID_FILE);
+        let args = berth_runtime_client::CreateArgs {
+            id,
+            bundle: &bundle,
+            pid_file: &pid_file,
+            console_socket: None,
+        };
+        let cmd = if start {
+            self.runtime().run_detached(&args)
+        } else {
+            self.runtime().create(&args)
+        };
+        runtime::run_leaving_container(cmd, stderr, &bundle.join(PAUSE_STDERR_FILE)).await?;
+        let text = tokio::fs::read_to_string(&pid_file)
+            .await
+            .map_err(io_err("read", &pid_file))?;
+        state.pid = text.trim().parse().map_err(|_| PodError::PausePid {
+            pod: id.to_string(),
+            text: text.clone(),
+        })?;
+        // Read at once: pause only exits when killed, and one gone already leaves the start
+        // time 0, which no process has, so its watcher finds the pod not ready.
+        state.pid_start = berth_sys::process::stat(state.pid).map_or(0, |s| s.start_time);
         Ok(())
     }
 
@@ -212,14 +237,14 @@ impl Engine {
         Ok(())
     }
 
-    /// The bundle and the shim command that will run pause.
+    /// Pause's bundle, and the file its runtime's (then its own) stderr goes to.
     fn prepare_sandbox(
         &self,
         id: &str,
         spec: &PodSpec,
         state: &PodState,
         rootfs: &Path,
-    ) -> Result<ShimCommand> {
+    ) -> Result<std::fs::File> {
         let cid = berth_types::ContainerId::new(id).map_err(|_| Error::InvalidName(id.into()))?;
         let netns = state
             .netns
@@ -228,14 +253,10 @@ impl Engine {
         let oci = sandbox_spec(&cid, spec, rootfs, netns)?;
         let bundle = self.pod_run_dir(id);
         let config = bundle.join("config.json");
-        let json = serde_json::to_vec_pretty(&oci).map_err(Error::Json)?;
+        let json = serde_json::to_vec(&oci).map_err(Error::Json)?;
         std::fs::write(&config, json).map_err(io_err("write", &config))?;
-        let shim_dir = self.pod_shim_dir(id);
-        let _ = std::fs::remove_dir_all(&shim_dir);
-        if let Some(parent) = shim_dir.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err("create", parent))?;
-        }
-        Ok(self.shim_command(id, &bundle, &shim_dir))
+        let stderr = bundle.join(PAUSE_STDERR_FILE);
+        std::fs::File::create(&stderr).map_err(io_err("create", &stderr))
     }
 
     /// The hostname, hosts and resolv.conf files the pod's containers bind.

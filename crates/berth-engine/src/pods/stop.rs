@@ -2,10 +2,8 @@
 //! record stays (`notready`) until RemovePodSandbox. Idempotent, as the CRI requires: an
 //! unknown pod, or one stopped already, is success.
 
-use std::time::Duration;
-
 use super::{network, PodError, PodEventKind, PodPhase, PodState};
-use crate::containers::{runtime, wait_for_exit};
+use crate::containers::runtime;
 use crate::{Engine, Error, Result};
 
 /// What a failed CNI DEL leaves for a retry.
@@ -16,9 +14,6 @@ pub(super) enum Undo {
     /// Nothing: the sandbox goes whatever the plugins say.
     All,
 }
-
-/// How long pause gets to go after SIGKILL (its shim then reports).
-const KILL_GRACE: Duration = Duration::from_secs(10);
 
 impl Engine {
     /// Stops pod `id` (an id or unique prefix).
@@ -52,22 +47,18 @@ impl Engine {
     /// namespace for the kubelet's next try (containerd's rule) unless `undo` (a sandbox that
     /// never became ready, whose DEL may fail as its ADD did) asks for everything anyway.
     pub(super) async fn release_pod(&self, id: &str, state: &PodState, undo: Undo) -> Result<()> {
+        // The runtime's state, not the record, says whether pause exists: a crash can come
+        // between its start and the record of its pid. `delete --force` kills it and waits
+        // for it to exit before it removes the state and the cgroup.
         if self.runtime_root().join(id).exists() {
-            let _ = runtime::run(self.runtime().kill(id, "SIGKILL", false)).await;
-            let shim_gone = tokio::time::timeout(KILL_GRACE, wait_for_exit(self.pod_shim_dir(id)));
-            if shim_gone.await.is_err() {
-                return Err(PodError::StopTimedOut(id.to_string()).into());
-            }
-            self.delete_runtime_state(id).await;
+            runtime::run(self.runtime().delete(id, true)).await?;
         }
-        let shim_dir = self.pod_shim_dir(id);
         let shm = self.pod_shm(id);
         let netns = state.netns.clone();
         let list = state.network.clone();
         let cni = self.pod_cni();
         let pod = id.to_string();
         tokio::task::spawn_blocking(move || -> Result<()> {
-            let _ = std::fs::remove_dir_all(&shim_dir);
             // Detached: a container still holding it cannot keep the pod from going.
             match nix::mount::umount2(&shm, nix::mount::MntFlags::MNT_DETACH) {
                 Ok(()) | Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOENT) => {}

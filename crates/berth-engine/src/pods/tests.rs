@@ -144,7 +144,7 @@ fn specs_and_states_round_trip_through_their_records() {
         netns: Some("/run/ns".into()),
         ips: vec![[10, 0, 0, 2].into()],
         pid: 42,
-        shim_pid: 41,
+        pid_start: 4711,
         network: None,
     };
     let record = berth_store::metadata::PodRecord {

@@ -1,13 +1,6 @@
 use super::*;
 
 #[test]
-fn proc_stat_reads_own_process() {
-    let st = proc_stat(std::process::id() as i32).unwrap();
-    assert!(matches!(st.state, 'R' | 'S'));
-    assert!(st.start_time > 0);
-}
-
-#[test]
 fn reserve_refuses_duplicates_and_load_reports_missing() {
     let dir = tempfile::tempdir().unwrap();
     let root = StateRoot(dir.path().join("r"));

@@ -248,9 +248,10 @@ pub fn state(s: &PodSandboxStatusResponse) -> PodSandboxState {
     PodSandboxState::try_from(state).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Whether `pid` runs. Pause is no child of berthd's: once it exits it may wait a while for
+/// init to reap it, a zombie, gone all the same.
 pub fn alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    pid > 0 && unsafe { libc::kill(pid, 0) } == 0
+    pid > 0 && berth_sys::process::stat(pid).is_some_and(|s| s.is_live())
 }
 
 pub fn netns_path(d: &Daemon, id: &str) -> PathBuf {
