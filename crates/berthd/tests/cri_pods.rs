@@ -426,6 +426,66 @@ async fn a_run_failing_after_the_network_is_attached_undoes_it() {
     assert_run_refused(&mut c, &d, &net, &config, "berth_no_such_sysctl").await;
 }
 
+#[tokio::test]
+async fn a_failed_run_whose_pause_cannot_be_killed_keeps_the_pod_for_remove() {
+    // A runtime whose `run` starts pause but reports failure, and whose `delete` fails while
+    // `refuse` exists: the undo of the run cannot kill pause.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let refuse = dir.path().join("refuse");
+    let runtime = dir.path().join("runtime");
+    let real = berth_testkit::berthd().with_file_name("berth-runtime");
+    let script = format!(
+        "#!/bin/sh\n\
+         for a; do case $a in\n\
+         run) '{real}' \"$@\"; echo 'run refused by the test' >&2; exit 1 ;;\n\
+         delete) [ -e '{refuse}' ] && {{ echo 'delete refused by the test' >&2; exit 1; }} ;;\n\
+         esac; done\n\
+         exec '{real}' \"$@\"\n",
+        real = real.display(),
+        refuse = refuse.display(),
+    );
+    std::fs::write(&runtime, script).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(
+        &runtime,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&refuse, "").unwrap_or_else(|e| panic!("{e}"));
+    let Some((d, net)) = daemon_with(
+        "bridge",
+        None,
+        Vec::new(),
+        vec!["--runtime".into(), runtime.into()],
+    ) else {
+        return;
+    };
+    let _cleanup = RemovePods(d.cri_socket.clone());
+    let mut c = connect(&d.cri_socket).await;
+    let err = run_pod(&mut c, &pod_config(&net, free_port()))
+        .await
+        .expect_err("a pod whose runtime failed ran");
+    assert!(err.message().contains("run refused by the test"), "{err:?}");
+
+    // What could not be released is named by a record, not ready, not forgotten.
+    let all = list(&mut c, PodSandboxFilter::default()).await;
+    let [id] = &all[..] else {
+        panic!("the failed sandbox is not kept: {all:?}");
+    };
+    let s = status(&mut c, id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state(&s), PodSandboxState::SandboxNotready);
+    let runtime_state = d.exec_root().join("runtime").join(id).join("state.json");
+    let text = std::fs::read_to_string(&runtime_state).unwrap_or_else(|e| panic!("{e}"));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let pid = json["pid"].as_i64().unwrap_or_default() as i32;
+    assert!(alive(pid), "pause {pid} of the kept sandbox is not running");
+
+    // Once the runtime can kill it, RemovePodSandbox takes everything.
+    std::fs::remove_file(&refuse).unwrap_or_else(|e| panic!("{e}"));
+    remove(&mut c, id).await;
+    assert!(list(&mut c, PodSandboxFilter::default()).await.is_empty());
+    assert_nothing_left(&d, &net, id, &[pid]);
+}
+
 // Multi-threaded: the run goes on in its task while the test waits (blocking) for the plugin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_of_berthd_during_run_pod_sandbox_is_undone_at_the_next_start() {

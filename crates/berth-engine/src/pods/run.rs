@@ -287,10 +287,20 @@ impl Engine {
         )
     }
 
-    /// Undoes a pod that never became ready: its resources, files and record.
+    /// Undoes a pod that never became ready: its resources, files and record. When a
+    /// resource cannot be released, the record stays, not ready, naming what is left: the
+    /// kubelet's garbage collection removes such sandboxes (RemovePodSandbox tries again).
     pub(super) async fn discard_pod(&self, id: &str, state: &PodState) {
         if let Err(e) = self.release_pod(id, state, Undo::All).await {
-            tracing::warn!(pod = id, error = %e, "undo a sandbox that did not start");
+            tracing::warn!(pod = id, error = %e, "undo a sandbox that did not start; it stays, not ready, for RemovePodSandbox");
+            let left = PodState {
+                phase: PodPhase::NotReady,
+                ..state.clone()
+            };
+            if let Err(e) = self.save_pod_state(id, &left).await {
+                tracing::warn!(pod = id, error = %e, "record a sandbox that did not start");
+            }
+            return;
         }
         self.remove_pod_files(id).await;
         let pod = id.to_string();

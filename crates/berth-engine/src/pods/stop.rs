@@ -43,38 +43,52 @@ impl Engine {
 
     /// Kills pause, then takes the pod off its network and unpins its namespace. Each step is
     /// a no-op when its resource is not there, so it serves a failed start, a stop, a remove
-    /// and the teardown of a start cut short by a crash alike. A failed CNI DEL keeps the
-    /// namespace for the kubelet's next try (containerd's rule) unless `undo` (a sandbox that
-    /// never became ready, whose DEL may fail as its ADD did) asks for everything anyway.
+    /// and the teardown of a start cut short by a crash alike. With `Undo::Keep` a failed step
+    /// ends it there, keeping what is left for the kubelet's next try (containerd's rule for a
+    /// failed CNI DEL). `Undo::All` (a sandbox that never became ready) goes on past a failure
+    /// to release all it can; a failed DEL is then no error (it may fail as the ADD did), a
+    /// failed kill or unpin is, so the caller keeps the record that names what is left.
     pub(super) async fn release_pod(&self, id: &str, state: &PodState, undo: Undo) -> Result<()> {
         // The runtime's state, not the record, says whether pause exists: a crash can come
         // between its start and the record of its pid. `delete --force` kills it and waits
         // for it to exit before it removes the state and the cgroup.
-        if self.runtime_root().join(id).exists() {
-            runtime::run(self.runtime().delete(id, true)).await?;
-        }
+        let killed = if self.runtime_root().join(id).exists() {
+            match runtime::run(self.runtime().delete(id, true)).await {
+                Err(e) if undo == Undo::Keep => return Err(e),
+                killed => killed,
+            }
+        } else {
+            Ok(())
+        };
         let shm = self.pod_shm(id);
         let netns = state.netns.clone();
         let list = state.network.clone();
         let cni = self.pod_cni();
         let pod = id.to_string();
-        tokio::task::spawn_blocking(move || -> Result<()> {
+        let released = tokio::task::spawn_blocking(move || -> Result<()> {
             // Detached: a container still holding it cannot keep the pod from going.
-            match nix::mount::umount2(&shm, nix::mount::MntFlags::MNT_DETACH) {
-                Ok(()) | Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOENT) => {}
+            let unmounted = match nix::mount::umount2(&shm, nix::mount::MntFlags::MNT_DETACH) {
+                Ok(()) | Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOENT) => Ok(()),
                 Err(e) => {
-                    return Err(PodError::Shm {
-                        pod,
+                    let e = PodError::Shm {
+                        pod: pod.clone(),
                         source: e.into(),
+                    };
+                    if undo == Undo::Keep {
+                        return Err(e.into());
                     }
-                    .into())
+                    Err(e)
                 }
-            }
+            };
             let detached = list.as_ref().map_or(Ok(()), |list| {
                 network::detach(&cni, list, &pod, netns.as_deref())
             });
-            if detached.is_err() && undo == Undo::Keep {
-                return detached.map_err(Into::into);
+            match detached {
+                Err(e) if undo == Undo::Keep => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(pod, error = %e, "CNI DEL of a sandbox that never became ready")
+                }
+                Ok(()) => {}
             }
             if let Some(path) = &netns {
                 berth_sys::netns::remove_pinned(path).map_err(|source| PodError::Netns {
@@ -83,9 +97,10 @@ impl Engine {
                     source,
                 })?;
             }
-            detached.map_err(Into::into)
+            unmounted.map_err(Into::into)
         })
         .await
-        .map_err(Error::from_join)?
+        .map_err(Error::from_join)?;
+        killed.and(released)
     }
 }

@@ -33,6 +33,16 @@ pub fn daemon_wrapped(
     blocking_add: Option<&Path>,
     wrapper: Vec<std::ffi::OsString>,
 ) -> Option<(Daemon, PodNet)> {
+    daemon_with(plugin, blocking_add, wrapper, Vec::new())
+}
+
+/// `daemon_wrapped`, with more berthd arguments.
+pub fn daemon_with(
+    plugin: &str,
+    blocking_add: Option<&Path>,
+    wrapper: Vec<std::ffi::OsString>,
+    mut args: Vec<std::ffi::OsString>,
+) -> Option<(Daemon, PodNet)> {
     if skip_unless(Client::Berth) {
         return None;
     }
@@ -41,11 +51,8 @@ pub fn daemon_wrapped(
         "no static berth-pause: run scripts/build-static.sh berth-pause (or set BERTH_TEST_PAUSE)"
     );
     let bin_dir = blocking_add.unwrap_or(Path::new(CNI_BIN_DIR));
-    let d = Daemon::start_wrapped(
-        Client::Berth,
-        vec!["--cni-bin-dir".into(), bin_dir.into()],
-        wrapper,
-    );
+    args.extend(["--cni-bin-dir".into(), bin_dir.into()]);
+    let d = Daemon::start_wrapped(Client::Berth, args, wrapper);
     let subnet = d.net.subnet(15);
     let net = PodNet {
         name: unique("pods"),
