@@ -126,6 +126,7 @@ impl Engine {
         engine.open_networks().await?;
         engine.restore().await?;
         engine.reconcile_networks().await?;
+        engine.load_pod_cidrs().await?;
         engine.restore_pods().await?;
         Ok(engine)
     }

@@ -9,6 +9,7 @@ use berth_cni::NetworkConfigList;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::containers::io_err;
 use crate::{Engine, Error, Result};
 
 /// Where the pods' CNI configuration and plugins are (`--cni-conf-dir`, `--cni-bin-dir`).
@@ -48,13 +49,28 @@ impl Engine {
         Ok(status)
     }
 
-    /// Records the pod CIDRs the kubelet assigned this node (kept for the pods' network).
-    pub fn set_pod_cidrs(&self, cidrs: Vec<IpNet>) {
+    /// Records the pod CIDRs the kubelet assigned this node (kept for the pods' network), in
+    /// a file too: the kubelet sends them again only when they change, not after a restart of
+    /// berthd.
+    pub async fn set_pod_cidrs(&self, cidrs: Vec<IpNet>) -> Result<()> {
+        let file = self.pod_cidrs_file();
+        let json = serde_json::to_vec(&cidrs).map_err(Error::Json)?;
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let dir = file.parent().unwrap_or(Path::new("/"));
+            std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+            // Written beside and renamed: a crash leaves the old list or the new one.
+            let tmp = file.with_extension("json.tmp");
+            std::fs::write(&tmp, json).map_err(io_err("write", &tmp))?;
+            std::fs::rename(&tmp, &file).map_err(io_err("rename", &file))
+        })
+        .await
+        .map_err(Error::from_join)??;
         *self
             .inner
             .pod_cidrs
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = cidrs;
+        Ok(())
     }
 
     pub fn pod_cidrs(&self) -> Vec<IpNet> {
@@ -63,6 +79,33 @@ impl Engine {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The pod CIDRs an earlier run recorded; none when there is no file. An unreadable one
+    /// is an error naming it, not a silent empty list.
+    pub(crate) async fn load_pod_cidrs(&self) -> Result<()> {
+        let file = self.pod_cidrs_file();
+        let text = match tokio::fs::read(&file).await {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err("read", &file)(e)),
+        };
+        let cidrs: Vec<IpNet> = serde_json::from_slice(&text)
+            .map_err(|source| crate::pods::PodError::PodCidrsFile { path: file, source })?;
+        *self
+            .inner
+            .pod_cidrs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = cidrs;
+        Ok(())
+    }
+
+    fn pod_cidrs_file(&self) -> PathBuf {
+        self.inner
+            .config
+            .data_root
+            .join("pods")
+            .join("pod-cidrs.json")
     }
 }
 

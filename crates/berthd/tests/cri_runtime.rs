@@ -126,7 +126,7 @@ async fn status_network_ready_follows_the_cni_conf_dir() {
 
 #[tokio::test]
 async fn runtime_config_is_cgroupfs_and_the_pod_cidr_is_kept() {
-    let Some(d) = daemon() else { return };
+    let Some(mut d) = daemon() else { return };
     let mut c = connect(&d.cri_socket).await;
     let config = c
         .runtime
@@ -161,6 +161,17 @@ async fn runtime_config_is_cgroupfs_and_the_pod_cidr_is_kept() {
         Code::InvalidArgument,
         "pod CIDR \"10.88.0.0/33\"",
     );
+    let kept = serde_json::json!(["10.88.0.0/16", "fd00:88::/64"]);
+    assert_eq!(pod_cidrs(&mut c).await, kept);
+    // And across a restart (even a crash): the kubelet sends them again only on a change.
+    d.kill9();
+    d.spawn();
+    let mut c = connect(&d.cri_socket).await;
+    assert_eq!(pod_cidrs(&mut c).await, kept);
+}
+
+/// The pod CIDRs a verbose v1alpha2 Status shows.
+async fn pod_cidrs(c: &mut Cri) -> serde_json::Value {
     let status: StatusResponse = c
         .v1alpha2("RuntimeService", "Status", StatusRequest { verbose: true })
         .await
@@ -168,10 +179,7 @@ async fn runtime_config_is_cgroupfs_and_the_pod_cidr_is_kept() {
     let config: serde_json::Value =
         serde_json::from_str(status.info.get("config").map_or("", String::as_str))
             .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        config["podCidrs"],
-        serde_json::json!(["10.88.0.0/16", "fd00:88::/64"])
-    );
+    config["podCidrs"].clone()
 }
 
 #[tokio::test]

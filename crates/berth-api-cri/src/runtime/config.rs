@@ -35,7 +35,10 @@ pub(super) async fn update_runtime_config(
         .unwrap_or_default();
     // Empty means "no change" (the proto: runtimes should omit it).
     if !cidr.is_empty() {
-        rt.engine.set_pod_cidrs(parse_cidrs(&cidr)?);
+        rt.engine
+            .set_pod_cidrs(parse_cidrs(&cidr)?)
+            .await
+            .map_err(crate::error::engine)?;
     }
     Ok(Response::new(UpdateRuntimeConfigResponse {}))
 }

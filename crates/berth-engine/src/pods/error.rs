@@ -47,6 +47,11 @@ pub enum PodError {
     },
     #[error("pod sandbox id prefix {0:?} names more than one sandbox")]
     AmbiguousId(String),
+    #[error("{}: not a list of pod CIDRs: {source}", path.display())]
+    PodCidrsFile {
+        path: std::path::PathBuf,
+        source: serde_json::Error,
+    },
     #[error("pod {pod}: the runtime wrote {text:?} as pause's pid")]
     PausePid { pod: String, text: String },
     #[error("pod sandbox {0} not found")]
@@ -112,6 +117,7 @@ impl PodError {
             Self::Netns { .. }
             | Self::Shm { .. }
             | Self::PausePid { .. }
+            | Self::PodCidrsFile { .. }
             | Self::Corrupt { .. } => ErrorKind::Internal,
         }
     }

@@ -191,7 +191,7 @@ pub(crate) struct Registry {
     events: tokio::sync::broadcast::Sender<PodEvent>,
     /// Set once this daemon has put its pause binary in the pods' root (1 MB read and
     /// compared twice, otherwise, at every RunPodSandbox).
-    pause_installed: std::sync::OnceLock<()>,
+    pause_installed: tokio::sync::OnceCell<()>,
 }
 
 impl Default for Registry {
@@ -199,7 +199,7 @@ impl Default for Registry {
         Self {
             ops: Mutex::default(),
             events: tokio::sync::broadcast::channel(events::CAPACITY).0,
-            pause_installed: std::sync::OnceLock::new(),
+            pause_installed: tokio::sync::OnceCell::new(),
         }
     }
 }

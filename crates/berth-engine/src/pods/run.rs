@@ -16,6 +16,8 @@ use crate::{Engine, Error, Result};
 /// pause inherits.
 const PAUSE_PID_FILE: &str = "pause.pid";
 const PAUSE_STDERR_FILE: &str = "pause.stderr";
+/// A copy of the pause binary being written beside `rootfs/`, before its rename into it.
+const PAUSE_TEMP_PREFIX: &str = "pause-";
 
 impl Engine {
     /// Makes a ready sandbox for `spec` and returns its id. The CRI identity (name,
@@ -177,15 +179,22 @@ impl Engine {
         (pause, rootfs): (&Path, &Path),
         start: bool,
     ) -> Result<()> {
+        // Once per daemon, one RunPodSandbox at a time.
+        let (pause, root) = (pause.to_path_buf(), rootfs.to_path_buf());
+        self.inner
+            .pods
+            .pause_installed
+            .get_or_try_init(|| async move {
+                tokio::task::spawn_blocking(move || install_pause(&pause, &root))
+                    .await
+                    .map_err(Error::from_join)?
+            })
+            .await?;
         let engine = self.clone();
         let (pod, spec2, state2) = (id.to_string(), spec.clone(), state.clone());
-        let (pause, root) = (pause.to_path_buf(), rootfs.to_path_buf());
+        let root = rootfs.to_path_buf();
         let shm = (!spec.namespaces.host_ipc).then(|| self.pod_shm(id));
         let stderr = tokio::task::spawn_blocking(move || {
-            if engine.inner.pods.pause_installed.get().is_none() {
-                install_pause(&pause, &root)?;
-                let _ = engine.inner.pods.pause_installed.set(());
-            }
             if let Some(shm) = &shm {
                 mount_shm(shm)?;
             }
@@ -341,7 +350,8 @@ fn mount_shm(path: &Path) -> Result<()> {
 
 /// Makes the mount points and puts the pause binary at `<rootfs>/pause` unless the same bytes
 /// are there: written beside and renamed, so running sandboxes keep the file they started with.
-fn install_pause(pause: &Path, rootfs: &Path) -> Result<()> {
+/// Copies a crash left half-written beside it go first (installs never run concurrently).
+pub(super) fn install_pause(pause: &Path, rootfs: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let want = std::fs::read(pause).map_err(io_err("read", pause))?;
     // The default mounts' points: the root is read-only once the runtime has set it up.
@@ -354,7 +364,19 @@ fn install_pause(pause: &Path, rootfs: &Path) -> Result<()> {
         return Ok(());
     }
     let parent = rootfs.parent().unwrap_or(rootfs);
-    let tmp = parent.join(format!("pause-{}", crate::random_hex(8)));
+    for entry in std::fs::read_dir(parent)
+        .map_err(io_err("read", parent))?
+        .flatten()
+    {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(PAUSE_TEMP_PREFIX)
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    let tmp = parent.join(format!("{PAUSE_TEMP_PREFIX}{}", crate::random_hex(8)));
     std::fs::write(&tmp, &want).map_err(io_err("write", &tmp))?;
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
         .map_err(io_err("chmod", &tmp))?;

@@ -166,3 +166,27 @@ fn specs_and_states_round_trip_through_their_records() {
     let err = parse_record(broken).unwrap_err();
     assert!(err.to_string().contains("p1"), "{err}");
 }
+
+#[test]
+fn installing_pause_replaces_a_copy_and_removes_what_a_crash_left_half_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let pause = dir.path().join("berth-pause");
+    std::fs::write(&pause, b"pause v2").unwrap();
+    let rootfs = dir.path().join("pause").join("rootfs");
+    std::fs::create_dir_all(&rootfs).unwrap();
+    std::fs::write(rootfs.join("pause"), b"pause v1").unwrap();
+    let stale = dir.path().join("pause").join("pause-0123abcd");
+    std::fs::write(&stale, b"pau").unwrap();
+
+    run::install_pause(&pause, &rootfs).unwrap();
+    assert_eq!(std::fs::read(rootfs.join("pause")).unwrap(), b"pause v2");
+    assert!(!stale.exists(), "a half-written copy is left");
+    for d in ["proc", "dev", "sys"] {
+        assert!(rootfs.join(d).is_dir(), "no mount point {d}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("pause"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["rootfs"]);
+}
