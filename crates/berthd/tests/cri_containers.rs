@@ -788,6 +788,63 @@ async fn a_pod_with_its_own_user_namespace_maps_its_containers_ids() {
     };
     let _cleanup = RemovePods(d.cri_socket.clone());
     let mut c = connect(&d.cri_socket).await;
+    const HOST_ID: u32 = 231_072;
+    let mapping = vec![IdMapping {
+        container_id: 0,
+        host_id: HOST_ID,
+        length: 65536,
+    }];
+    let own_userns = |options: NamespaceOption| {
+        let mut config = pod_config(&net, free_port());
+        if let Some(sec) = config
+            .linux
+            .as_mut()
+            .and_then(|l| l.security_context.as_mut())
+        {
+            sec.namespace_options = Some(NamespaceOption {
+                userns_options: Some(UserNamespace {
+                    mode: NamespaceMode::Pod.into(),
+                    uids: mapping.clone(),
+                    gids: mapping.clone(),
+                }),
+                ..options
+            });
+        }
+        config
+    };
+    // Not with one of the host's namespaces (the kubelet's API validation refuses it too).
+    let node = i32::from(NamespaceMode::Node);
+    for (options, which) in [
+        (
+            NamespaceOption {
+                network: node,
+                ..Default::default()
+            },
+            "network",
+        ),
+        (
+            NamespaceOption {
+                ipc: node,
+                ..Default::default()
+            },
+            "IPC",
+        ),
+        (
+            NamespaceOption {
+                pid: node,
+                ..Default::default()
+            },
+            "PID",
+        ),
+    ] {
+        let err = run_pod(&mut c, &own_userns(options))
+            .await
+            .expect_err("a pod with its own user namespace and a host namespace ran");
+        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+        let want = format!("user namespace cannot go with the host's {which} namespace");
+        assert!(err.message().contains(&want), "{err:?}");
+    }
+    assert!(list(&mut c, PodSandboxFilter::default()).await.is_empty());
     let features = c
         .runtime
         .status(StatusRequest { verbose: false })
@@ -802,28 +859,7 @@ async fn a_pod_with_its_own_user_namespace_maps_its_containers_ids() {
         return;
     }
     import(&d, "busybox:userns", "CMD [\"sh\"]");
-    const HOST_ID: u32 = 231_072;
-    let mapping = vec![IdMapping {
-        container_id: 0,
-        host_id: HOST_ID,
-        length: 65536,
-    }];
-    let mut config = pod_config(&net, free_port());
-    if let Some(sec) = config
-        .linux
-        .as_mut()
-        .and_then(|l| l.security_context.as_mut())
-    {
-        sec.namespace_options = Some(NamespaceOption {
-            userns_options: Some(UserNamespace {
-                mode: NamespaceMode::Pod.into(),
-                uids: mapping.clone(),
-                gids: mapping.clone(),
-            }),
-            ..Default::default()
-        });
-    }
-    let (pod_id, sandbox) = pod_from(&d, &mut c, config).await;
+    let (pod_id, sandbox) = pod_from(&d, &mut c, own_userns(NamespaceOption::default())).await;
     let s = status(&mut c, &pod_id)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

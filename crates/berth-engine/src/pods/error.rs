@@ -76,8 +76,8 @@ pub enum PodError {
     },
     #[error("a pod's user namespace must map container uid and gid 0")]
     UserNamespaceRoot,
-    #[error("a pod's user namespace cannot go with the host's network namespace")]
-    UserNamespaceHostNetwork,
+    #[error("a pod's user namespace cannot go with the host's {0} namespace")]
+    UserNamespaceHostNamespace(&'static str),
     #[error(
         "container {id}: its root filesystem for the pod's user namespace (overlayfs over \
          id-mapped layers: Linux 5.19+, layers on a filesystem with id-mapped mounts such as \
@@ -103,7 +103,7 @@ impl PodError {
             | Self::SeccompProfile { .. }
             | Self::AmbiguousId(_)
             | Self::UserNamespaceRoot
-            | Self::UserNamespaceHostNetwork => ErrorKind::InvalidArgument,
+            | Self::UserNamespaceHostNamespace(_) => ErrorKind::InvalidArgument,
             Self::IdmappedRootfs { .. } => ErrorKind::NotImplemented,
             Self::NoPause
             | Self::NetworkNotReady(_)

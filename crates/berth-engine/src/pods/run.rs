@@ -29,8 +29,19 @@ impl Engine {
 
     async fn run_pod_now(&self, mut spec: PodSpec) -> Result<String> {
         check_cgroup_parent(&spec.cgroup_parent)?;
-        if spec.namespaces.user.is_some() && spec.namespaces.host_network {
-            return Err(PodError::UserNamespaceHostNetwork.into());
+        // Kubernetes' rule too: a user namespace of the pod's own cannot own, nor map ids
+        // for, what the host's namespaces hold.
+        if spec.namespaces.user.is_some() {
+            let ns = &spec.namespaces;
+            for (host, which) in [
+                (ns.host_network, "network"),
+                (ns.host_ipc, "IPC"),
+                (ns.pid == super::PidMode::Node, "PID"),
+            ] {
+                if host {
+                    return Err(PodError::UserNamespaceHostNamespace(which).into());
+                }
+            }
         }
         // containerd's rule: no hostname asked is the node's, in the pod's UTS namespace,
         // /etc/hostname and its containers' HOSTNAME alike.
