@@ -155,13 +155,6 @@ pub(crate) fn token(e: crate::streaming::TokenError) -> Status {
     }
 }
 
-/// The answer of an RPC that comes with later work.
-pub(crate) fn not_yet(rpc: &str) -> Status {
-    Status::unimplemented(format!(
-        "{rpc} is not implemented yet: docs/cri.md lists the RPCs berth's CRI serves"
-    ))
-}
-
 /// CheckpointContainer's answer: checkpoints are CRIU images, and berth's runtime has no
 /// CRIU support.
 pub(crate) fn no_checkpoint() -> Status {

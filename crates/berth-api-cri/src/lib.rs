@@ -10,6 +10,8 @@
 //! the `server` feature the crate is only [`proto`] (and its clients with `client`), for the CLI.
 
 mod api_version;
+#[cfg(feature = "server")]
+mod batches;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "server")]

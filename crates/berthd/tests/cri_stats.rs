@@ -3,7 +3,8 @@
 //! second sample, the working set covers the allocation, the writable layer the file, the
 //! pod's eth0 counts the traffic); ListContainerStats' filters and a created container's
 //! stats without cpu or memory; NotFound for unknown ids; GetContainerEvents streaming a
-//! pod's and its container's lives in order; the RPCs berth answers Unimplemented or leaves as they are.
+//! pod's and its container's lives in order; the Stream* RPCs sending what the List RPCs
+//! return; the RPCs berth answers Unimplemented or leaves as they are.
 
 mod cri;
 
@@ -447,6 +448,123 @@ async fn container_events_stream_a_pods_and_its_containers_life_in_order() {
     let expected: Vec<(String, ContainerEventType)> =
         expected.iter().map(|(id, k)| ((*id).clone(), *k)).collect();
     assert_eq!(seen, expected);
+}
+
+/// The items of a Stream* answer, none in an empty message.
+async fn streamed<M, T>(
+    answer: Result<tonic::Response<tonic::Streaming<M>>, Status>,
+    items: impl Fn(M) -> Vec<T>,
+) -> Vec<T> {
+    use futures_util::StreamExt;
+    let mut stream = answer.unwrap_or_else(|e| panic!("{e}")).into_inner();
+    let mut all = Vec::new();
+    while let Some(message) = stream.next().await {
+        let batch = items(message.unwrap_or_else(|e| panic!("{e}")));
+        assert!(!batch.is_empty(), "an empty message");
+        all.extend(batch);
+    }
+    all
+}
+
+#[tokio::test]
+async fn the_stream_rpcs_send_what_the_list_rpcs_return() {
+    let Some((d, _net, _cleanup, mut c, pod_id, sandbox)) = ready_pod("busybox:streams").await
+    else {
+        return;
+    };
+    let config = container_config("idle", "busybox:streams", "sleep 1000");
+    let id = create(&mut c, &pod_id, &sandbox, config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    start(&mut c, &id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+
+    let pods = |id: &str| PodSandboxFilter {
+        id: id.into(),
+        ..Default::default()
+    };
+    let answer = c
+        .runtime
+        .stream_pod_sandboxes(StreamPodSandboxesRequest {
+            filter: Some(pods(&pod_id)),
+        })
+        .await;
+    let streamed_pods = streamed(answer, |m| m.pod_sandboxes).await;
+    assert_eq!(
+        streamed_pods
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>(),
+        [pod_id.as_str()]
+    );
+    let answer = c
+        .runtime
+        .stream_pod_sandboxes(StreamPodSandboxesRequest {
+            filter: Some(pods("no-such-pod")),
+        })
+        .await;
+    assert!(streamed(answer, |m| m.pod_sandboxes).await.is_empty());
+
+    let in_pod = ContainerFilter {
+        pod_sandbox_id: pod_id.clone(),
+        ..Default::default()
+    };
+    let answer = c
+        .runtime
+        .stream_containers(StreamContainersRequest {
+            filter: Some(in_pod),
+        })
+        .await;
+    let containers = streamed(answer, |m| m.containers).await;
+    assert_eq!(
+        containers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        [id.as_str()]
+    );
+
+    let stats_filter = ContainerStatsFilter {
+        pod_sandbox_id: pod_id.clone(),
+        ..Default::default()
+    };
+    let answer = c
+        .runtime
+        .stream_container_stats(StreamContainerStatsRequest {
+            filter: Some(stats_filter.clone()),
+        })
+        .await;
+    let mut stats: Vec<String> = streamed(answer, |m| m.container_stats)
+        .await
+        .into_iter()
+        .filter_map(|s| s.attributes.map(|a| a.id))
+        .collect();
+    stats.sort();
+    assert_eq!(stats, list_container_stats(&mut c, stats_filter).await);
+    assert_eq!(stats, std::slice::from_ref(&id));
+
+    let answer = c
+        .runtime
+        .stream_pod_sandbox_stats(StreamPodSandboxStatsRequest {
+            filter: Some(PodSandboxStatsFilter {
+                id: pod_id.clone(),
+                ..Default::default()
+            }),
+        })
+        .await;
+    let pod_stats = streamed(answer, |m| m.pod_sandbox_stats).await;
+    let ids: Vec<_> = pod_stats
+        .iter()
+        .filter_map(|s| s.attributes.as_ref().map(|a| a.id.as_str()))
+        .collect();
+    assert_eq!(ids, [pod_id.as_str()]);
+
+    let answer = c
+        .runtime
+        .stream_pod_sandbox_metrics(StreamPodSandboxMetricsRequest {})
+        .await;
+    let metrics = streamed(answer, |m| m.pod_sandbox_metrics).await;
+    let ids: Vec<_> = metrics.iter().map(|m| m.pod_sandbox_id.as_str()).collect();
+    assert_eq!(ids, [pod_id.as_str()]);
+    assert!(pod_metrics(&mut c, &pod_id).await.is_some());
 }
 
 #[tokio::test]

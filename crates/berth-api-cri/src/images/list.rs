@@ -3,17 +3,12 @@
 use tonic::{Request, Response, Status};
 
 use super::{image::to_cri, Images};
+use crate::batches::{batches, Batches};
 use crate::error;
 use crate::proto::{
     Image, ImageFilter, ListImagesRequest, ListImagesResponse, StreamImagesRequest,
     StreamImagesResponse,
 };
-
-/// Images per StreamImages message: far below gRPC's 16 MiB default message limit.
-const PER_MESSAGE: usize = 100;
-
-pub(crate) type ImageStream =
-    futures_util::stream::Iter<std::vec::IntoIter<Result<StreamImagesResponse, Status>>>;
 
 pub(super) async fn list_images(
     images: &Images,
@@ -26,18 +21,11 @@ pub(super) async fn list_images(
 pub(super) async fn stream_images(
     images: &Images,
     request: Request<StreamImagesRequest>,
-) -> Result<Response<ImageStream>, Status> {
+) -> Result<Response<Batches<StreamImagesResponse>>, Status> {
     let all = matching(images, request.into_inner().filter).await?;
-    // Lists of at least one image each (the proto's rule): none at all for an empty store.
-    let messages: Vec<_> = all
-        .chunks(PER_MESSAGE)
-        .map(|chunk| {
-            Ok(StreamImagesResponse {
-                images: chunk.to_vec(),
-            })
-        })
-        .collect();
-    Ok(Response::new(futures_util::stream::iter(messages)))
+    Ok(Response::new(batches(&all, |images| {
+        StreamImagesResponse { images }
+    })))
 }
 
 /// A filter naming an image (reference, id or id prefix) lists that one image, if present.

@@ -45,7 +45,7 @@ fn name_of(spec: Option<ImageSpec>, rpc: &'static str) -> Result<String, Request
 
 #[tonic::async_trait]
 impl ImageService for Images {
-    type StreamImagesStream = list::ImageStream;
+    type StreamImagesStream = crate::batches::Batches<StreamImagesResponse>;
 
     async fn list_images(
         &self,

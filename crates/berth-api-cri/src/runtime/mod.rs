@@ -1,8 +1,8 @@
 //! The CRI RuntimeService: one file per RPC or small group (as containerd's CRI server): pod
 //! sandboxes (`pods/`), their containers (`containers/`), stats (`stats/`), container events
 //! (`events.rs`), and ExecSync, Exec, Attach and PortForward (the last three through the
-//! streaming server, `crate::streaming`). RPCs that come with later work answer
-//! Unimplemented, naming themselves.
+//! streaming server, `crate::streaming`). The Stream* RPCs send what their List RPC returns,
+//! in batches (`crate::batches`).
 
 mod attach;
 mod config;
@@ -19,7 +19,8 @@ mod version;
 use berth_engine::Engine;
 use tonic::{Request, Response, Status};
 
-use crate::error::{no_checkpoint, not_yet};
+use crate::batches::{batches, Batches};
+use crate::error::no_checkpoint;
 use crate::proto::runtime_service_server::RuntimeService;
 use crate::proto::*;
 use crate::streaming::StreamServer;
@@ -41,17 +42,14 @@ impl Runtime {
     }
 }
 
-/// The response stream of a streaming RPC not implemented yet (never produced).
-type Pending<T> = futures_util::stream::Empty<Result<T, Status>>;
-
 #[tonic::async_trait]
 impl RuntimeService for Runtime {
-    type StreamPodSandboxesStream = Pending<StreamPodSandboxesResponse>;
-    type StreamContainersStream = Pending<StreamContainersResponse>;
-    type StreamContainerStatsStream = Pending<StreamContainerStatsResponse>;
-    type StreamPodSandboxStatsStream = Pending<StreamPodSandboxStatsResponse>;
+    type StreamPodSandboxesStream = Batches<StreamPodSandboxesResponse>;
+    type StreamContainersStream = Batches<StreamContainersResponse>;
+    type StreamContainerStatsStream = Batches<StreamContainerStatsResponse>;
+    type StreamPodSandboxStatsStream = Batches<StreamPodSandboxStatsResponse>;
     type GetContainerEventsStream = events::ContainerEvents;
-    type StreamPodSandboxMetricsStream = Pending<StreamPodSandboxMetricsResponse>;
+    type StreamPodSandboxMetricsStream = Batches<StreamPodSandboxMetricsResponse>;
 
     async fn version(
         &self,
@@ -97,9 +95,14 @@ impl RuntimeService for Runtime {
 
     async fn stream_pod_sandboxes(
         &self,
-        _: Request<StreamPodSandboxesRequest>,
+        request: Request<StreamPodSandboxesRequest>,
     ) -> Result<Response<Self::StreamPodSandboxesStream>, Status> {
-        Err(not_yet("StreamPodSandboxes"))
+        let filter = request.into_inner().filter;
+        let list = pods::list_pod_sandbox(self, Request::new(ListPodSandboxRequest { filter }));
+        let items = list.await?.into_inner().items;
+        Ok(Response::new(batches(&items, |pod_sandboxes| {
+            StreamPodSandboxesResponse { pod_sandboxes }
+        })))
     }
 
     async fn create_container(
@@ -139,9 +142,15 @@ impl RuntimeService for Runtime {
 
     async fn stream_containers(
         &self,
-        _: Request<StreamContainersRequest>,
+        request: Request<StreamContainersRequest>,
     ) -> Result<Response<Self::StreamContainersStream>, Status> {
-        Err(not_yet("StreamContainers"))
+        let filter = request.into_inner().filter;
+        let list =
+            containers::list_containers(self, Request::new(ListContainersRequest { filter }));
+        let items = list.await?.into_inner().containers;
+        Ok(Response::new(batches(&items, |containers| {
+            StreamContainersResponse { containers }
+        })))
     }
 
     async fn container_status(
@@ -206,9 +215,15 @@ impl RuntimeService for Runtime {
 
     async fn stream_container_stats(
         &self,
-        _: Request<StreamContainerStatsRequest>,
+        request: Request<StreamContainerStatsRequest>,
     ) -> Result<Response<Self::StreamContainerStatsStream>, Status> {
-        Err(not_yet("StreamContainerStats"))
+        let filter = request.into_inner().filter;
+        let list =
+            stats::list_container_stats(self, Request::new(ListContainerStatsRequest { filter }));
+        let items = list.await?.into_inner().stats;
+        Ok(Response::new(batches(&items, |container_stats| {
+            StreamContainerStatsResponse { container_stats }
+        })))
     }
 
     async fn pod_sandbox_stats(
@@ -227,9 +242,17 @@ impl RuntimeService for Runtime {
 
     async fn stream_pod_sandbox_stats(
         &self,
-        _: Request<StreamPodSandboxStatsRequest>,
+        request: Request<StreamPodSandboxStatsRequest>,
     ) -> Result<Response<Self::StreamPodSandboxStatsStream>, Status> {
-        Err(not_yet("StreamPodSandboxStats"))
+        let filter = request.into_inner().filter;
+        let list = stats::list_pod_sandbox_stats(
+            self,
+            Request::new(ListPodSandboxStatsRequest { filter }),
+        );
+        let items = list.await?.into_inner().stats;
+        Ok(Response::new(batches(&items, |pod_sandbox_stats| {
+            StreamPodSandboxStatsResponse { pod_sandbox_stats }
+        })))
     }
 
     async fn update_runtime_config(
@@ -278,7 +301,14 @@ impl RuntimeService for Runtime {
         &self,
         _: Request<StreamPodSandboxMetricsRequest>,
     ) -> Result<Response<Self::StreamPodSandboxMetricsStream>, Status> {
-        Err(not_yet("StreamPodSandboxMetrics"))
+        let list =
+            metrics::list_pod_sandbox_metrics(self, Request::new(ListPodSandboxMetricsRequest {}));
+        let items = list.await?.into_inner().pod_metrics;
+        Ok(Response::new(batches(&items, |pod_sandbox_metrics| {
+            StreamPodSandboxMetricsResponse {
+                pod_sandbox_metrics,
+            }
+        })))
     }
 
     async fn runtime_config(
