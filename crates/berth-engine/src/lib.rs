@@ -52,6 +52,8 @@ struct Inner {
     pods: pods::Registry,
     /// The pod CIDRs the kubelet assigned (CRI UpdateRuntimeConfig).
     pod_cidrs: std::sync::Mutex<Vec<ipnet::IpNet>>,
+    /// The runtime as berthd and the shims run it.
+    runtime_view: Option<containers::RuntimeView>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -109,6 +111,12 @@ impl Engine {
         })
         .await
         .map_err(Error::from_join)??;
+        let runtime_view = {
+            let (runtime, scratch) = (config.runtime.clone(), config.exec_root.join("runtime"));
+            tokio::task::spawn_blocking(move || containers::RuntimeView::new(&runtime, &scratch))
+                .await
+                .map_err(Error::from_join)?
+        };
         let engine = Self {
             inner: Arc::new(Inner {
                 net: networks::NetState::new(&config),
@@ -121,6 +129,7 @@ impl Engine {
                 volume_holders: Default::default(),
                 pods: Default::default(),
                 pod_cidrs: Default::default(),
+                runtime_view,
             }),
         };
         engine.open_networks().await?;

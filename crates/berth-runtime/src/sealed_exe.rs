@@ -4,17 +4,17 @@
 //! that start container processes re-execute the binary once from a detached, read-only overlayfs
 //! mount, so `/proc/self/exe` of every process they fork names a file that cannot be opened for
 //! writing by anyone. Without overlayfs (no CAP_SYS_ADMIN, no overlay module) a sealed memfd copy
-//! is used instead. It is the one re-exec the runtime does; it costs well under a millisecond.
+//! is used instead. It is the one re-exec the runtime does (~0.6 ms here); none when the runtime
+//! already runs from such a view, as berthd starts it (berth-sys `exe_view`).
 
-use std::ffi::{CStr, CString, OsString};
+use std::ffi::{CString, OsString};
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use berth_sys::newmount::{self, MountAttrs};
+use berth_sys::exe_view;
 
 const OVERLAYFS_SUPER_MAGIC: libc::c_long = 0x794c_7630;
 /// From <linux/memfd.h> (Linux 6.3).
@@ -67,68 +67,13 @@ fn owned(rc: libc::c_long) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(rc as RawFd) }
 }
 
-/// Creates a detached mount of `fs_type` configured by `options`; it exists only as the returned
-/// fd, so nothing can reach it by path or remount it.
-fn detached_mount(
-    fs_type: &CStr,
-    options: &[(&CStr, CString)],
-    attrs: MountAttrs,
-) -> Result<OwnedFd> {
-    let what = |step: &str| format!("{step} {}", fs_type.to_string_lossy());
-    let fs = newmount::fsopen(fs_type).with_context(|| what("fsopen"))?;
-    for (key, value) in options {
-        newmount::set_string(fs.as_fd(), key, value).with_context(|| {
-            format!(
-                "fsconfig {}={}",
-                key.to_string_lossy(),
-                value.to_string_lossy()
-            )
-        })?;
-    }
-    newmount::create(fs.as_fd()).with_context(|| what("create superblock for"))?;
-    newmount::fsmount(fs.as_fd(), attrs).with_context(|| what("fsmount"))
-}
-
-/// The binary seen through a read-only overlay of its directory and an empty one (overlay needs
-/// two lower layers when it has no upper one). Linux 6.8+ takes the layers one `lowerdir+` at a
-/// time, the empty one a detached tmpfs. Older kernels take one `lowerdir` string (before 6.5
-/// overlayfs has the legacy fs context, which accepts `lowerdir+` and fails only when the
-/// superblock is created) and refuse detached mounts as layers: there the empty layer is a
-/// directory in the state root.
+/// The binary seen through a read-only view of its directory (berth-sys `exe_view`).
 fn overlay_copy(exe: &Path, root: &Path) -> Result<OwnedFd> {
     let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
         bail!("{} has no directory", exe.display());
     };
-    let attrs = MountAttrs::RDONLY | MountAttrs::NOSUID | MountAttrs::NODEV;
-    let one_by_one = || -> Result<OwnedFd> {
-        let empty = detached_mount(c"tmpfs", &[], MountAttrs::RDONLY)?;
-        let empty = format!("/proc/self/fd/{}", empty.as_raw_fd());
-        let layers = [
-            (c"lowerdir+", CString::new(dir.as_os_str().as_bytes())?),
-            (c"lowerdir+", CString::new(empty)?),
-        ];
-        detached_mount(c"overlay", &layers, attrs)
-    };
-    let joined = |first: anyhow::Error| -> Result<OwnedFd> {
-        let empty = root.join(".empty-layer");
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&empty)
-            .with_context(|| format!("create {}", empty.display()))?;
-        // Overlayfs refuses layers inside one another (ELOOP).
-        let empty = std::fs::canonicalize(&empty)
-            .with_context(|| format!("resolve {}", empty.display()))?;
-        if empty.starts_with(dir) || dir.starts_with(&empty) {
-            bail!("{} overlaps {}", empty.display(), dir.display());
-        }
-        let mut layers = dir.as_os_str().as_bytes().to_vec();
-        layers.push(b':');
-        layers.extend_from_slice(empty.as_os_str().as_bytes());
-        detached_mount(c"overlay", &[(c"lowerdir", CString::new(layers)?)], attrs)
-            .with_context(|| format!("after lowerdir+ failed: {first:#}"))
-    };
-    let mount = one_by_one().or_else(joined)?;
+    let mount = exe_view::read_only_view(dir, root)
+        .with_context(|| format!("read-only view of {}", dir.display()))?;
     let name_c = CString::new(name.as_bytes())?;
     // SAFETY: openat relative to our mount fd with a NUL-terminated name.
     let rc = unsafe {

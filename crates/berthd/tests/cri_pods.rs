@@ -257,6 +257,10 @@ async fn a_pod_runs_is_listed_stops_twice_and_is_removed_without_leaks() {
         Vec::<String>::new(),
         "a shim for pause"
     );
+    // Started at nice 10, yielding the CPU to the CNI ADD beside it.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_comm = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+    assert_eq!(after_comm.split(' ').nth(16), Some("10"), "{stat}");
     let proc_status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     assert!(
         proc_status.contains("Seccomp:\t2") && proc_status.contains("NoNewPrivs:\t1"),

@@ -39,6 +39,49 @@ fn run_rm_prints_output_and_passes_exit_code() {
 }
 
 #[test]
+fn berthd_runs_the_runtime_from_a_read_only_view_it_holds() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let image = d.busybox();
+    let name = unique("view");
+    d.docker(&["run", "-d", "--name", &name, image, "sleep", "1000"])
+        .ok();
+    // The container's shim got the runtime as berthd holds it: its view, by berthd's fd.
+    let root = d.root.path().display().to_string();
+    let runtime = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| {
+            c.split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect::<Vec<_>>()
+        })
+        .filter(|args| args.iter().any(|a| a.contains(&root)) && args[0].ends_with("berth-shim"))
+        .find_map(|args| {
+            let at = args.iter().position(|a| a == "--runtime")?;
+            args.get(at + 1).cloned()
+        })
+        .expect("no shim of the container");
+    let pid = d.pid().unwrap();
+    assert!(
+        runtime.starts_with(&format!("/proc/{pid}/fd/")),
+        "{runtime}"
+    );
+    // A read-only overlay: what the runtime checks before it would re-execute itself.
+    let path = std::ffi::CString::new(runtime.as_str()).unwrap();
+    // SAFETY: statfs/statvfs fill plain structs for a NUL-terminated path.
+    let (mut fs, mut vfs): (libc::statfs, libc::statvfs) = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statfs(path.as_ptr(), &mut fs) }, 0);
+    assert_eq!(unsafe { libc::statvfs(path.as_ptr(), &mut vfs) }, 0);
+    assert_eq!(fs.f_type, 0x794c_7630, "not overlayfs: {runtime}");
+    assert_ne!(vfs.f_flag & libc::ST_RDONLY, 0, "writable: {runtime}");
+    d.docker(&["rm", "-f", &name]).ok();
+}
+
+#[test]
 fn detached_container_logs_stop_start_rm() {
     if common::skip() {
         return;

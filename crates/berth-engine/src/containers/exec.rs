@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_shim::{AttachMode, Control, ShimCommand};
+use berth_shim::{AttachMode, Control};
 use oci_spec::runtime::{Capabilities, Process, Spec};
 use tokio::net::UnixStream;
 use tokio::sync::watch;
@@ -335,14 +335,7 @@ impl Engine {
         .await
         .map_err(Error::from_join)??;
 
-        let mut cmd = ShimCommand::new(
-            &self.config().shim,
-            &c.id,
-            &bundle,
-            &dir,
-            &self.config().runtime,
-        );
-        cmd.runtime_root = Some(self.runtime_root());
+        let mut cmd = self.shim_command(&c.id, &bundle, &dir);
         cmd.terminal = e.config.tty;
         cmd.stdin = e.config.attach_stdin && !opts.detach;
         cmd.exec_process = Some(process_file);

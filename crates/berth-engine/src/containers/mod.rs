@@ -24,6 +24,7 @@ mod prune;
 mod remove;
 mod restore;
 pub(crate) mod runtime;
+pub(crate) use runtime::RuntimeView;
 mod start;
 mod stop;
 mod upgrade;

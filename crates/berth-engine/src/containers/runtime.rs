@@ -1,18 +1,68 @@
 //! The OCI runtime, driven through berth-runtime-client with berthd's runtime root. Which
 //! verbs berthd runs and which the shim runs: docs/ARCHITECTURE.md.
 
-use std::path::Path;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 use berth_runtime_client::{Runtime, RuntimeCommand};
 use berth_shim::{ClientError, ShimCommand, Started};
 
 use crate::{Engine, Error, Result};
 
+/// The runtime binary seen through a read-only view of its directory that berthd holds for
+/// its whole life (berth-sys `exe_view`), run as `/proc/<berthd>/fd/<view>/<name>`: the
+/// processes it starts in containers then have an `/proc/self/exe` no container can open for
+/// writing (CVE-2019-5736), so the runtime skips the re-exec that would make one per start.
+/// The path holds while berthd lives: a shim runs the runtime only while berthd waits for it.
+pub(crate) struct RuntimeView {
+    _mount: OwnedFd,
+    path: PathBuf,
+}
+
+impl RuntimeView {
+    /// `None` (the runtime then runs as configured, and protects itself) when `runtime` is
+    /// not an absolute path or the view cannot be made (no overlayfs, no CAP_SYS_ADMIN).
+    pub(crate) fn new(runtime: &Path, scratch: &Path) -> Option<Self> {
+        let (Some(dir), Some(name)) = (runtime.parent(), runtime.file_name()) else {
+            return None;
+        };
+        if !runtime.is_absolute() {
+            return None;
+        }
+        let made = std::fs::create_dir_all(scratch)
+            .and_then(|()| berth_sys::exe_view::read_only_view(dir, scratch));
+        let mount = match made {
+            Ok(mount) => mount,
+            Err(e) => {
+                tracing::warn!(runtime = %runtime.display(), error = %e, "no read-only view of the runtime: it protects itself at each start");
+                return None;
+            }
+        };
+        let path = Path::new("/proc")
+            .join(std::process::id().to_string())
+            .join("fd")
+            .join(mount.as_raw_fd().to_string())
+            .join(name);
+        path.is_file().then_some(Self {
+            _mount: mount,
+            path,
+        })
+    }
+}
+
 impl Engine {
+    /// The runtime berthd and the shims run: its read-only view when there is one.
+    fn runtime_path(&self) -> &Path {
+        self.inner
+            .runtime_view
+            .as_ref()
+            .map_or(self.config().runtime.as_path(), |v| v.path.as_path())
+    }
+
     /// The configured runtime, keeping its state under berthd's runtime root.
     pub(crate) fn runtime(&self) -> Runtime {
         Runtime {
-            path: self.config().runtime.clone(),
+            path: self.runtime_path().to_path_buf(),
             root: Some(self.runtime_root()),
         }
     }
@@ -24,7 +74,7 @@ impl Engine {
             id,
             bundle,
             state_dir,
-            &self.config().runtime,
+            self.runtime_path(),
         );
         cmd.runtime_root = Some(self.runtime_root());
         cmd
@@ -100,11 +150,13 @@ pub(crate) async fn run(cmd: RuntimeCommand) -> Result<()> {
 
 /// Runs `cmd` (`create` or `run --detach`), whose container outlives it with its stdio: stdin
 /// and stdout are /dev/null and stderr is `stderr`, a file, read back for a failure's message
-/// (a pipe would stay open for as long as the container runs).
+/// (a pipe would stay open for as long as the container runs). `nice`: the runtime's (and so
+/// the container's) nice value, for a start that runs beside more urgent work.
 pub(crate) async fn run_leaving_container(
     mut cmd: RuntimeCommand,
     stderr: std::fs::File,
     stderr_path: &Path,
+    nice: i32,
 ) -> Result<()> {
     use std::process::Stdio;
     cmd.command_mut()
@@ -113,7 +165,19 @@ pub(crate) async fn run_leaving_container(
         .stderr(stderr);
     let (command, checker) = cmd.into_parts();
     let mut command = tokio::process::Command::from(command);
-    let output = match command.status().await {
+    let status = match command.spawn() {
+        Ok(mut child) => {
+            // Set from here, not in the child before its exec: a pre-exec hook would make std
+            // fork berthd instead of posix_spawn it. The runtime has only just started.
+            if let Some(pid) = child.id().filter(|_| nice != 0) {
+                // SAFETY: setpriority changes only the nice value of that process.
+                unsafe { libc::setpriority(libc::PRIO_PROCESS, pid, nice) };
+            }
+            child.wait().await
+        }
+        Err(e) => Err(e),
+    };
+    let output = match status {
         Ok(status) => Ok(std::process::Output {
             status,
             stdout: Vec::new(),
