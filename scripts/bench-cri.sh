@@ -191,6 +191,10 @@ for rt in "${rts[@]}"; do
         die "$rt: harness failed: $(tail -n 5 "$rd/harness.log")"
     remove_pod_cgroups
     log "$rt: done in $(($(date +%s) - t0)) s"
+    # The teardown's write-back (the freed loop-mounted store among it) must not run into the
+    # next runtime's measurements.
+    sync
+    sleep 5
 done
 
 python3 - "$out" "$RUNS" "$PODS" "$ROUNDS" "$IDLE_PODS" "${rts[@]}" <<'EOF'
