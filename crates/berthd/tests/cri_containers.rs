@@ -486,12 +486,7 @@ async fn a_privileged_pod_and_container_get_the_hosts_capabilities() {
             .get_or_insert_with(Default::default)
             .privileged = true;
     }
-    let id = create(&mut c, &pod_id, &sandbox, config)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
-    start(&mut c, &id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    let id = create_started(&d, &mut c, &pod_id, &sandbox, config).await;
     let s = exited(&mut c, &id).await;
     assert_eq!(s.exit_code, 0, "{s:?}");
     let own = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

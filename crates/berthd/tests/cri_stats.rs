@@ -473,12 +473,7 @@ async fn the_stream_rpcs_send_what_the_list_rpcs_return() {
         return;
     };
     let config = container_config("idle", "busybox:streams", "sleep 1000");
-    let id = create(&mut c, &pod_id, &sandbox, config)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
-    start(&mut c, &id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    let id = create_started(&d, &mut c, &pod_id, &sandbox, config).await;
 
     let pods = |id: &str| PodSandboxFilter {
         id: id.into(),

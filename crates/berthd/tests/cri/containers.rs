@@ -83,6 +83,23 @@ pub async fn create(
         .map(|r| r.into_inner().container_id)
 }
 
+/// A container of the pod, created and started; a failure panics with the daemon's log.
+pub async fn create_started(
+    d: &Daemon,
+    c: &mut Cri,
+    pod_id: &str,
+    sandbox: &PodSandboxConfig,
+    config: ContainerConfig,
+) -> String {
+    let id = create(c, pod_id, sandbox, config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    start(c, &id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    id
+}
+
 pub async fn start(c: &mut Cri, id: &str) -> Result<(), Status> {
     c.runtime
         .start_container(StartContainerRequest {
