@@ -44,7 +44,7 @@ pub struct PidFd(OwnedFd);
 
 impl PidFd {
     /// The process `pid` is now (ESRCH when there is none).
-    pub fn open(pid: i32) -> io::Result<Self> {
+    fn open(pid: i32) -> io::Result<Self> {
         // SAFETY: pidfd_open takes a pid and flags; it returns a new fd or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         if fd < 0 {
@@ -70,39 +70,6 @@ impl PidFd {
         Ok(stat(pid)
             .filter(|s| s.is_live() && s.start_time == start_time)
             .map(|_| fd))
-    }
-
-    /// Sends `signal` to the process, never to one that took its pid after it was reaped.
-    pub fn send_signal(&self, signal: i32) -> io::Result<()> {
-        // SAFETY: pidfd_send_signal with our fd, a signal number, no siginfo, no flags.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.0.as_raw_fd(),
-                signal,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-
-    /// Whether the process has exited (the fd polls readable from then on).
-    pub fn exited(&self) -> io::Result<bool> {
-        let mut pfd = libc::pollfd {
-            fd: self.0.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, no wait.
-        let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(pfd.revents & libc::POLLIN != 0)
     }
 }
 

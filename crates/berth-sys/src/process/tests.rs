@@ -1,3 +1,4 @@
+use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -42,10 +43,20 @@ fn a_pidfd_signals_its_process_and_sees_it_exit_before_it_is_reaped() {
     let pid = child.id() as i32;
     let start = stat(pid).unwrap().start_time;
     let fd = PidFd::open_started(pid, start).unwrap().unwrap();
-    assert!(!fd.exited().unwrap());
-    fd.send_signal(libc::SIGKILL).unwrap();
-    // Exited means a zombie here: nobody has reaped it yet.
-    assert!(wait_until(|| fd.exited().unwrap()));
+    let exited = || {
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no wait.
+        unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
+    };
+    assert!(!exited());
+    // SAFETY: SIGKILL to the child this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    // Readable once it exited, a zombie here: nobody has reaped it yet.
+    assert!(wait_until(exited));
     assert!(!stat(pid).unwrap().is_live());
     assert!(PidFd::open_started(pid, start).unwrap().is_none());
     child.wait().unwrap();
