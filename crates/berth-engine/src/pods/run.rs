@@ -18,7 +18,7 @@ const PAUSE_PID_FILE: &str = "pause.pid";
 const PAUSE_STDERR_FILE: &str = "pause.stderr";
 /// The nice value pause's runtime (and pause) runs at. RunPodSandbox waits for both the CNI
 /// ADD and pause's start, which run side by side; the ADD (three plugin processes one after
-/// the other) is the longer, so pause's start yields the CPU to it: 31 vs 37 ms for a pod's
+/// the other) is the longer, so pause's start yields the CPU to it: 28.8 vs 30.6 ms for a pod's
 /// start on 2 CPUs (docs/performance.md). Pause only sleeps once started.
 const PAUSE_NICE: i32 = 10;
 /// A copy of the pause binary being written beside `rootfs/`, before its rename into it.
