@@ -16,11 +16,13 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use crate::error::{sql, Error, Result};
 use crate::sqlite;
 
+mod build_cache;
 mod image_mounts;
 mod networks;
 mod pods;
 mod volumes;
 
+pub use build_cache::CacheEntry;
 pub use image_mounts::ImageMountRef;
 pub use networks::NetworkRecord;
 pub use pods::PodRecord;
@@ -56,6 +58,11 @@ pub use volumes::{Volume, VolumeRef};
 ///   through a read-only view snapshot of its own. `image_id` has no `ON DELETE` action, so a
 ///   mounted image cannot be deleted, as a container's own image; the view keys are GC roots;
 ///   the rows go with their container.
+/// - Migration 9, the image builder: `images_parent` indexes the `parent` of each image's
+///   config (the build step it was made on, as dockerd records it), so a build's intermediate
+///   images are found as parents; `build_cache` maps a build step's content-addressed key to
+///   the image that step made, LRU by `last_used` when pruned to a size; an entry goes with its
+///   image.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE images (
         id              TEXT PRIMARY KEY,
@@ -144,6 +151,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (container, destination)
     );
     CREATE INDEX image_mounts_image ON image_mounts(image_id);",
+    "CREATE INDEX images_parent ON images(json_extract(config, '$.parent'));
+    CREATE TABLE build_cache (
+        key         TEXT PRIMARY KEY,
+        image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        size        INTEGER NOT NULL,
+        description TEXT NOT NULL,
+        created     INTEGER NOT NULL,
+        last_used   INTEGER NOT NULL,
+        usage_count INTEGER NOT NULL
+    );
+    CREATE INDEX build_cache_image ON build_cache(image_id);",
 ];
 
 /// Whether `name` is `repository@digest` rather than `repository:tag`.

@@ -274,6 +274,79 @@ fn gc_roots_cover_images_and_containers() {
     assert!(roots.snapshots.contains("ctr-c1"));
 }
 
+fn cache_entry(seed: &str, image_id: &Digest, used_ms: i64) -> CacheEntry {
+    CacheEntry {
+        key: digest(&format!("{seed}-key")),
+        image_id: image_id.clone(),
+        size: 42,
+        description: format!("RUN make {seed}"),
+        created: crate::fsutil::from_millis(1_700_000_000_000),
+        last_used: crate::fsutil::from_millis(used_ms),
+        usage_count: 0,
+    }
+}
+
+#[test]
+fn build_cache_entries_round_trip_in_lru_order_and_go_with_their_image() {
+    let (_d, db) = db();
+    let (a, b) = (image("a", 1), image("b", 2));
+    db.create_image(&a).unwrap();
+    db.create_image(&b).unwrap();
+    let old = cache_entry("old", &a.id, 1_700_000_000_500);
+    let new = cache_entry("new", &b.id, 1_700_000_000_900);
+    db.put_cache_entry(&new).unwrap();
+    db.put_cache_entry(&old).unwrap();
+    assert_eq!(db.cache_entries().unwrap(), vec![old.clone(), new.clone()]);
+    assert_eq!(db.use_cache_entry(&digest("missing")).unwrap(), None);
+    let hit = db.use_cache_entry(&old.key).unwrap().unwrap();
+    assert_eq!((hit.usage_count, &hit.image_id), (1, &a.id));
+    assert!(hit.last_used > old.last_used);
+    // Used now, `old` is the most recently used.
+    let keys: Vec<Digest> = db
+        .cache_entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert_eq!(keys, vec![new.key.clone(), old.key.clone()]);
+    // Replacing keeps one row, now for the other image.
+    db.put_cache_entry(&cache_entry("old", &b.id, 1)).unwrap();
+    assert_eq!(
+        db.use_cache_entry(&old.key).unwrap().unwrap().image_id,
+        b.id
+    );
+    assert_eq!(
+        db.delete_cache_entries(&[old.key.clone(), digest("missing")])
+            .unwrap(),
+        1
+    );
+    assert_eq!(db.cache_entries().unwrap(), vec![new]);
+    // An entry for a missing image is refused; deleting the image deletes its entries.
+    let e = db
+        .put_cache_entry(&cache_entry("x", &digest("nope"), 1))
+        .unwrap_err();
+    assert!(matches!(e, Error::ImageNotFound(_)), "{e}");
+    db.delete_image(&b.id).unwrap();
+    assert!(db.cache_entries().unwrap().is_empty());
+}
+
+#[test]
+fn image_children_are_the_images_whose_config_names_the_parent() {
+    let (_d, db) = db();
+    let base = image("base", 1);
+    db.create_image(&base).unwrap();
+    let mut children = Vec::new();
+    for seed in ["c1", "c2"] {
+        let mut child = image(seed, 2);
+        child.config = format!(r#"{{"parent":"{}","architecture":"amd64"}}"#, base.id);
+        db.create_image(&child).unwrap();
+        children.push(child.id);
+    }
+    children.sort();
+    assert_eq!(db.image_children(&base.id).unwrap(), children);
+    assert!(db.image_children(&children[0]).unwrap().is_empty());
+}
+
 fn volume(name: &str, anonymous: bool) -> Volume {
     Volume {
         name: name.to_string(),
