@@ -58,9 +58,9 @@ pub use volumes::{Volume, VolumeRef};
 ///   through a read-only view snapshot of its own. `image_id` has no `ON DELETE` action, so a
 ///   mounted image cannot be deleted, as a container's own image; the view keys are GC roots;
 ///   the rows go with their container.
-/// - Migration 9, the image builder: `images_parent` indexes the `parent` of each image's
-///   config (the build step it was made on, as dockerd records it), so a build's intermediate
-///   images are found as parents; `build_cache` maps a build step's content-addressed key to
+/// - Migration 9, the image builder: `images.parent` is the image a build step was made on (as
+///   dockerd keeps it beside, not in, the config; `None` for pulled and loaded images), so a
+///   build's intermediate images are found as parents; `build_cache` maps a build step's content-addressed key to
 ///   the image that step made, LRU by `last_used` when pruned to a size; an entry goes with its
 ///   image.
 const MIGRATIONS: &[&str] = &[
@@ -151,7 +151,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (container, destination)
     );
     CREATE INDEX image_mounts_image ON image_mounts(image_id);",
-    "CREATE INDEX images_parent ON images(json_extract(config, '$.parent'));
+    "ALTER TABLE images ADD COLUMN parent TEXT;
+    CREATE INDEX images_parent ON images(parent);
     CREATE TABLE build_cache (
         key         TEXT PRIMARY KEY,
         image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
@@ -191,6 +192,8 @@ pub struct Image {
     pub layers: Vec<Layer>,
     /// Stored with millisecond precision.
     pub created: DateTime<Utc>,
+    /// The image a build step made this one on.
+    pub parent: Option<Digest>,
 }
 
 /// One layer of an image.
@@ -271,8 +274,9 @@ impl MetadataDb {
             return Err(Error::ImageExists(image.id.clone()));
         }
         tx.execute(
-            "INSERT INTO images (id, manifest_digest, index_digest, media_type, size, config, created)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO images
+             (id, manifest_digest, index_digest, media_type, size, config, created, parent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 image.id.as_str(),
                 image.manifest_digest.as_str(),
@@ -281,6 +285,7 @@ impl MetadataDb {
                 to_i64(image.size),
                 image.config,
                 image.created.timestamp_millis(),
+                image.parent.as_ref().map(Digest::as_str),
             ],
         )
         .map_err(sql("insert image", &self.path))?;
@@ -791,7 +796,7 @@ impl MetadataDb {
     fn read_images(&self, tx: &Transaction<'_>, id: Option<&Digest>) -> Result<Vec<Image>> {
         let mut stmt = tx
             .prepare(
-                "SELECT id, manifest_digest, index_digest, media_type, size, config, created
+                "SELECT id, manifest_digest, index_digest, media_type, size, config, created, parent
                  FROM images WHERE ?1 IS NULL OR id = ?1 ORDER BY created, id",
             )
             .map_err(sql("list images", &self.path))?;
@@ -805,12 +810,13 @@ impl MetadataDb {
                     r.get::<_, i64>(4)?,
                     r.get::<_, String>(5)?,
                     r.get::<_, i64>(6)?,
+                    r.get::<_, Option<String>>(7)?,
                 ))
             })
             .map_err(sql("list images", &self.path))?;
         let mut images = Vec::new();
         for row in rows {
-            let (id, manifest, index, media_type, size, config, created) =
+            let (id, manifest, index, media_type, size, config, created, parent) =
                 row.map_err(sql("list images", &self.path))?;
             let d = |s: &str| self.digest("images", &id, s);
             images.push(Image {
@@ -822,6 +828,7 @@ impl MetadataDb {
                 config,
                 layers: self.read_layers(tx, &id)?,
                 created: crate::fsutil::from_millis(created),
+                parent: parent.as_deref().map(d).transpose()?,
             });
         }
         Ok(images)

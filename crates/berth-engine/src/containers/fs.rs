@@ -374,7 +374,7 @@ const INIT_FILES: [&str; 6] = [
 const INIT_TREES: [&str; 3] = ["/dev", "/proc", "/sys"];
 
 /// The init layer's paths relative to the root (for a commit to leave out).
-pub(super) fn init_layer_paths() -> Vec<&'static Path> {
+pub(crate) fn init_layer_paths() -> Vec<&'static Path> {
     INIT_FILES
         .iter()
         .chain(&INIT_TREES)

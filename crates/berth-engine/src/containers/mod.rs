@@ -13,7 +13,7 @@ mod create;
 mod etc_files;
 mod exec;
 mod exit;
-mod fs;
+pub(crate) mod fs;
 mod health;
 mod log_options;
 mod logs;

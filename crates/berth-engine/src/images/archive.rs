@@ -448,7 +448,7 @@ fn load_one(store: &Store, root: &Path, plan: &Plan) -> Result<LoadedImage> {
             parent = Some(layer.chain_id.clone());
             layers.push(layer);
         }
-        record_image_bytes(store, &config, layers, plan.tags.iter())
+        record_image_bytes(store, &config, layers, plan.tags.iter(), None)
     })();
     if result.is_err() {
         for chain in created.iter().rev() {

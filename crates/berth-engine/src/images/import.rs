@@ -229,16 +229,18 @@ pub(crate) fn record_image(
     tag: Option<&Reference>,
 ) -> Result<Digest> {
     let config_bytes = serde_json::to_vec(config).map_err(Error::Json)?;
-    record_image_bytes(store, &config_bytes, layers, tag.into_iter())
+    record_image_bytes(store, &config_bytes, layers, tag.into_iter(), None)
 }
 
 /// [`record_image`] with the config as given: its bytes are the image id, so an image loaded
-/// from an archive keeps the id it had where it was saved.
+/// from an archive keeps the id it had where it was saved. `parent`: the image a build step
+/// made this one on.
 pub(crate) fn record_image_bytes<'t>(
     store: &Store,
     config_bytes: &[u8],
     layers: Vec<Layer>,
     tags: impl Iterator<Item = &'t Reference>,
+    parent: Option<&Digest>,
 ) -> Result<Digest> {
     let config_digest = store.content.write_blob(config_bytes)?;
     let manifest = json!({
@@ -257,6 +259,7 @@ pub(crate) fn record_image_bytes<'t>(
             bytes: &manifest_bytes,
             media_type: MEDIA_OCI_MANIFEST,
             index_digest: None,
+            parent: parent.cloned(),
         },
         layers,
         tags,
@@ -269,6 +272,8 @@ pub(crate) struct ManifestRecord<'a> {
     pub bytes: &'a [u8],
     pub media_type: &'a str,
     pub index_digest: Option<Digest>,
+    /// The image a build step made this one on.
+    pub parent: Option<Digest>,
 }
 
 /// Stores config and manifest blobs and records the image with its layers and tags.
@@ -291,6 +296,7 @@ pub(crate) fn record_manifest<'t>(
         config: String::from_utf8_lossy(config_bytes).into_owned(),
         layers,
         created: chrono::Utc::now(),
+        parent: manifest.parent.clone(),
     };
     match store.metadata.create_image(&image) {
         // Same content imported again: the same image.

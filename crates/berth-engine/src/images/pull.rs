@@ -361,6 +361,7 @@ impl Engine {
                     bytes: &manifest.bytes,
                     media_type: &manifest.media_type,
                     index_digest: manifest.index_digest.clone(),
+                    parent: None,
                 };
                 let id = record_manifest(store, &config_bytes, &record, layers, tag.iter())?;
                 // What was asked for by tag: the list's digest when it came from one (Docker).

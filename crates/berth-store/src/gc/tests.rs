@@ -43,6 +43,7 @@ fn add_image(store: &Store, seed: &str) -> Image {
         config: "{}".to_string(),
         layers,
         created: crate::fsutil::from_millis(chrono::Utc::now().timestamp_millis()),
+        parent: None,
     };
     store.metadata.create_image(&image).unwrap();
     image

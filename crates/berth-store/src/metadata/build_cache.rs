@@ -98,13 +98,13 @@ impl MetadataDb {
         Ok(n)
     }
 
-    /// The images whose config names `id` as its `parent`: the steps built on it.
+    /// The images a build made on `id`.
     pub fn image_children(&self, id: &Digest) -> Result<Vec<Digest>> {
         let mut conn = self.conn();
         let tx = self.begin(&mut conn)?;
         self.strings(
             &tx,
-            "SELECT id FROM images WHERE json_extract(config, '$.parent') = ?1 ORDER BY id",
+            "SELECT id FROM images WHERE parent = ?1 ORDER BY id",
             id.as_str(),
         )?
         .iter()

@@ -24,6 +24,7 @@ fn image(seed: &str, layers: usize) -> Image {
             })
             .collect(),
         created: crate::fsutil::from_millis(1_700_000_000_123),
+        parent: None,
     }
 }
 
@@ -331,14 +332,14 @@ fn build_cache_entries_round_trip_in_lru_order_and_go_with_their_image() {
 }
 
 #[test]
-fn image_children_are_the_images_whose_config_names_the_parent() {
+fn image_children_are_the_images_made_on_it() {
     let (_d, db) = db();
     let base = image("base", 1);
     db.create_image(&base).unwrap();
     let mut children = Vec::new();
     for seed in ["c1", "c2"] {
         let mut child = image(seed, 2);
-        child.config = format!(r#"{{"parent":"{}","architecture":"amd64"}}"#, base.id);
+        child.parent = Some(base.id.clone());
         db.create_image(&child).unwrap();
         children.push(child.id);
     }

@@ -31,6 +31,7 @@ fn a_generated_name_taken_meanwhile_is_drawn_again() {
             config: "{}".into(),
             layers: Vec::new(),
             created: chrono::Utc::now(),
+            parent: None,
         })
         .unwrap();
     insert(&store, &mut record('a', "brave_galileo"), true, &[], &[]).unwrap();

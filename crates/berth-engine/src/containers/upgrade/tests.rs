@@ -121,6 +121,7 @@ fn the_store_upgrades_every_row_before_they_are_read() {
         config: "{}".into(),
         layers: Vec::new(),
         created: chrono::Utc::now(),
+        parent: None,
     };
     store.metadata.create_image(&image).unwrap();
     store.metadata.create_container(&row(&format1())).unwrap();
