@@ -55,6 +55,12 @@ pub enum Error {
     /// A file in a directory being archived cannot be represented faithfully in a layer tar.
     #[error("{path}: cannot be put in a layer: {reason}")]
     NotArchivable { path: PathBuf, reason: &'static str },
+    /// The tar is larger than [`Limits::max_bytes`](crate::Limits::max_bytes) allows.
+    #[error("tar exceeds {limit} bytes")]
+    TooLarge { limit: u64 },
+    /// The tar has more entries than [`Limits::max_entries`](crate::Limits::max_entries) allows.
+    #[error("tar has more than {limit} entries")]
+    TooManyEntries { limit: u64 },
 }
 
 impl Error {
@@ -65,9 +71,11 @@ impl Error {
             Self::UnsupportedCompression { .. } | Self::Unsupported { .. } => {
                 ErrorKind::NotImplemented
             }
-            Self::Corrupt { .. } | Self::UnsafePath { .. } | Self::WouldOverwrite { .. } => {
-                ErrorKind::InvalidArgument
-            }
+            Self::Corrupt { .. }
+            | Self::UnsafePath { .. }
+            | Self::WouldOverwrite { .. }
+            | Self::TooLarge { .. }
+            | Self::TooManyEntries { .. } => ErrorKind::InvalidArgument,
             Self::Entry { .. }
             | Self::Io { .. }
             | Self::Gzip { .. }
@@ -93,7 +101,7 @@ pub(crate) fn io(
 
 /// An error text with control characters escaped: parse errors can quote raw bytes of the
 /// damaged stream, which must not reach a terminal as they are.
-fn printable(e: &std::io::Error) -> String {
+pub(crate) fn printable(e: &std::io::Error) -> String {
     e.to_string()
         .chars()
         .map(|c| {

@@ -13,8 +13,9 @@ use std::io::{self, Read};
 use tar::{EntryType, GnuExtSparseHeader, Header};
 
 const BLOCK: u64 = 512;
-/// Upper bound for PAX and GNU long-name payloads: real ones are a few hundred bytes; this only
-/// stops a hostile header from making us allocate without limit.
+/// Upper bound for the PAX and GNU long-name payloads of one entry, together: real ones are a
+/// few hundred bytes; this only stops hostile headers (one huge one, or many PAX headers in a
+/// row whose records add up) from making us allocate without limit.
 const MAX_META: u64 = 1 << 20;
 
 /// One archive member with its extension headers folded in.
@@ -122,11 +123,13 @@ impl<R: Read> TarReader<R> {
         Ok(true)
     }
 
-    /// Reads a whole small payload (PAX records, GNU long name) of the current member.
-    fn read_meta(&mut self, size: u64, what: &str) -> io::Result<Vec<u8>> {
-        if size > MAX_META {
+    /// Reads a whole small payload (PAX records, GNU long name) of the current member; `total`
+    /// adds up the payloads read for one entry.
+    fn read_meta(&mut self, size: u64, what: &str, total: &mut u64) -> io::Result<Vec<u8>> {
+        *total = total.saturating_add(size);
+        if *total > MAX_META {
             return Err(invalid(format!(
-                "{what} of {size} bytes is implausibly large"
+                "{what} of {size} bytes makes the entry's extension headers implausibly large"
             )));
         }
         self.begin(size);
@@ -151,6 +154,7 @@ impl<R: Read> TarReader<R> {
         let mut long_name: Option<Vec<u8>> = None;
         let mut long_link: Option<Vec<u8>> = None;
         let mut pending = false;
+        let mut meta_total = 0u64;
         loop {
             self.skip()?;
             let mut block = [0u8; BLOCK as usize];
@@ -175,7 +179,7 @@ impl<R: Read> TarReader<R> {
             }
             match kind {
                 EntryType::XHeader => {
-                    let data = self.read_meta(size, "PAX header")?;
+                    let data = self.read_meta(size, "PAX header", &mut meta_total)?;
                     pax.extend(parse_pax(&data)?);
                     pending = true;
                     continue;
@@ -186,7 +190,7 @@ impl<R: Read> TarReader<R> {
                     continue;
                 }
                 EntryType::GNULongName | EntryType::GNULongLink => {
-                    let mut data = self.read_meta(size, "GNU long name")?;
+                    let mut data = self.read_meta(size, "GNU long name", &mut meta_total)?;
                     if let Some(nul) = data.iter().position(|b| *b == 0) {
                         data.truncate(nul);
                     }
@@ -282,7 +286,7 @@ fn parse_u64(v: &[u8]) -> Option<u64> {
     std::str::from_utf8(v).ok()?.parse().ok()
 }
 
-fn verify_checksum(header: &Header) -> io::Result<()> {
+pub(crate) fn verify_checksum(header: &Header) -> io::Result<()> {
     let bytes = header.as_bytes();
     let sum: u32 = bytes[..148]
         .iter()

@@ -16,6 +16,7 @@
 //! - xattrs in the `trusted.overlay.` and `user.overlay.` namespaces are dropped: only the
 //!   whiteout entries defined by the OCI spec may steer overlayfs.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::ffi::{CStr, CString};
 use std::fs::File;
@@ -58,6 +59,19 @@ pub enum WhiteoutMode {
     /// flattening for `export`): `.wh.<name>` deletes `<name>`, `.wh..wh..opq` deletes what the
     /// directory held before this layer. Nothing whiteout-shaped is left behind.
     Flatten,
+    /// The tar is not a layer (a build context): `.wh.` names are ordinary files.
+    Literal,
+}
+
+/// Caps on a tar from an untrusted client (a build context), checked before anything of an
+/// entry over the cap is written. A layer's size is bounded by its manifest instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of the uncompressed tar stream, headers and padding included, with a sparse file
+    /// counted at its full length: a small compressed input cannot fill the disk.
+    pub max_bytes: u64,
+    /// Entries, extension headers (PAX, GNU long names) not counted.
+    pub max_entries: u64,
 }
 
 /// Knobs for [`unpack_layer`].
@@ -71,6 +85,8 @@ pub struct UnpackOptions {
     /// Owner given to every entry instead of the one in the tar (`docker cp` without
     /// `copyUIDGID` makes everything belong to the container's root).
     pub owner: Option<(u32, u32)>,
+    /// Refuse, with [`Error::TooLarge`] or [`Error::TooManyEntries`], a tar over these.
+    pub limits: Option<Limits>,
 }
 
 impl UnpackOptions {
@@ -130,9 +146,15 @@ pub fn unpack_layer_at<R: Read + Send>(
     root: OwnedFd,
     opts: &UnpackOptions,
 ) -> Result<UnpackStats> {
+    let budget = Budget {
+        max: opts.limits.map(|l| l.max_bytes),
+        used: Cell::new(0),
+    };
     let mut unpacker = Unpacker {
         root,
         opts,
+        budget: &budget,
+        hole_bytes: 0,
         dir_times: Vec::new(),
         unpacked: HashSet::new(),
         buf: vec![0; BUFFER],
@@ -160,16 +182,14 @@ pub fn unpack_layer_at<R: Read + Send>(
             inner: BufReader::with_capacity(BUFFER, tar_chunks),
             tally: &mut tar_tally,
             detected,
+            budget: &budget,
         });
         let applied = unpacker.apply_all(&mut tar).and_then(|()| {
             // The diffID covers the whole uncompressed stream, including the record padding
             // after the end-of-archive block that the tar reader stops at.
             io::copy(&mut tar.into_inner(), &mut io::sink())
                 .map(drop)
-                .map_err(|source| Error::Corrupt {
-                    at: "after the end-of-archive block".into(),
-                    source,
-                })
+                .map_err(|source| corrupt("after the end-of-archive block".into(), source))
         });
         // A failed apply drops the chunk receiver here, which stops the decoder at its next
         // send, and so the reader at its next.
@@ -319,11 +339,12 @@ impl Read for ChunkReader {
 }
 
 /// Digests the tar stream, unless the blob was not compressed: then the raw digest is the
-/// diffID and only the length is kept.
+/// diffID and only the length is kept. Stops the stream once it passes the byte limit.
 struct DiffIdReader<'a, R> {
     inner: R,
     tally: &'a mut Tally,
     detected: &'a OnceLock<Compression>,
+    budget: &'a Budget,
 }
 
 impl<R: Read> Read for DiffIdReader<'_, R> {
@@ -334,7 +355,40 @@ impl<R: Read> Read for DiffIdReader<'_, R> {
         } else {
             self.tally.add(&buf[..n]);
         }
-        Ok(n)
+        let used = self.budget.used.get() + n as u64;
+        self.budget.used.set(used);
+        match self.budget.max {
+            Some(max) if used > max => Err(io::Error::other(OverLimit(max))),
+            _ => Ok(n),
+        }
+    }
+}
+
+/// Bytes of the uncompressed stream the tar reader consumed, against [`Limits::max_bytes`].
+/// The reader stops a stream running past it (endless extension headers, a huge global
+/// header); [`Unpacker::apply`] refuses an entry that would, before writing it.
+struct Budget {
+    max: Option<u64>,
+    used: Cell<u64>,
+}
+
+/// The error the stream reports past the limit; [`corrupt`] turns it into [`Error::TooLarge`].
+#[derive(Debug)]
+struct OverLimit(u64);
+
+impl std::fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the uncompressed stream exceeds {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for OverLimit {}
+
+/// A stream or tar structure error at `at`, unless the stream was stopped at the byte limit.
+fn corrupt(at: String, source: io::Error) -> Error {
+    match source.get_ref().and_then(|e| e.downcast_ref::<OverLimit>()) {
+        Some(OverLimit(limit)) => Error::TooLarge { limit: *limit },
+        None => Error::Corrupt { at, source },
     }
 }
 
@@ -348,6 +402,11 @@ struct Meta {
     xattrs: Vec<(CString, Vec<u8>)>,
 }
 
+/// Why a name with `..` is refused: it could lead outside the destination.
+pub(crate) const DOT_DOT: &str = "the name contains a `..` component";
+/// The same for a hardlink's target.
+pub(crate) const TARGET_DOT_DOT: &str = "the hardlink target contains `..`";
+
 /// Why a name is refused, checked before anything touches the filesystem.
 fn components(raw: &[u8]) -> Result<Vec<&[u8]>, &'static str> {
     if raw.contains(&0) {
@@ -357,7 +416,7 @@ fn components(raw: &[u8]) -> Result<Vec<&[u8]>, &'static str> {
     for c in raw.split(|b| *b == b'/') {
         match c {
             b"" | b"." => {}
-            b".." => return Err("the name contains a `..` component"),
+            b".." => return Err(DOT_DOT),
             c => out.push(c),
         }
     }
@@ -394,9 +453,19 @@ fn forbidden_xattr(key: &[u8]) -> bool {
     key.starts_with(b"trusted.overlay.") || key.starts_with(b"user.overlay.")
 }
 
+/// The [`WhiteoutMode`]s that act on whiteout entries.
+#[derive(Clone, Copy)]
+enum Applied {
+    Overlay,
+    Flatten,
+}
+
 struct Unpacker<'o> {
     root: OwnedFd,
     opts: &'o UnpackOptions,
+    budget: &'o Budget,
+    /// Holes of sparse files so far, which count against the byte limit but are not in the stream.
+    hole_bytes: u64,
     /// Directory times are set last: creating children changes a directory's mtime.
     dir_times: Vec<(Vec<u8>, Time, Time)>,
     /// In flatten mode, every path this layer created, which an opaque marker must keep.
@@ -411,12 +480,12 @@ impl Unpacker<'_> {
     fn apply_all<R: Read>(&mut self, tar: &mut TarReader<R>) -> Result<()> {
         let mut last: Option<PathBuf> = None;
         loop {
-            let entry = tar.next_entry().map_err(|source| Error::Corrupt {
-                at: match &last {
+            let entry = tar.next_entry().map_err(|source| {
+                let at = match &last {
                     Some(name) => format!("after entry {name:?}"),
                     None => "before its first entry".to_string(),
-                },
-                source,
+                };
+                corrupt(at, source)
             })?;
             let Some(entry) = entry else {
                 return Ok(());
@@ -435,6 +504,7 @@ impl Unpacker<'_> {
     ) -> Result<()> {
         let kind = entry.header.entry_type();
         self.entries += 1;
+        self.check_limits(entry)?;
         let comps = components(&entry.path).map_err(|reason| Error::UnsafePath {
             entry: shown.into(),
             reason,
@@ -454,7 +524,14 @@ impl Unpacker<'_> {
             return self.set_dir_meta(root, Vec::new(), &meta, shown);
         };
         if let Some(target) = name.strip_prefix(WHITEOUT_PREFIX) {
-            return self.whiteout(parent, target, &meta, shown);
+            let applied = match self.opts.whiteouts {
+                WhiteoutMode::Overlay => Some(Applied::Overlay),
+                WhiteoutMode::Flatten => Some(Applied::Flatten),
+                WhiteoutMode::Literal => None,
+            };
+            if let Some(applied) = applied {
+                return self.whiteout(applied, parent, target, &meta, shown);
+            }
         }
         let dir = self
             .parent_dir(parent)
@@ -549,6 +626,36 @@ impl Unpacker<'_> {
         Ok(())
     }
 
+    /// Refuses the entry if it would take the tar past [`UnpackOptions::limits`].
+    fn check_limits(&mut self, entry: &RawEntry) -> Result<()> {
+        let Some(limits) = self.opts.limits else {
+            return Ok(());
+        };
+        if self.entries > limits.max_entries {
+            return Err(Error::TooManyEntries {
+                limit: limits.max_entries,
+            });
+        }
+        if let Some((_, real_size)) = &entry.sparse {
+            self.hole_bytes = self
+                .hole_bytes
+                .saturating_add(real_size.saturating_sub(entry.size));
+        }
+        // The header is consumed already; the data and its padding are next.
+        let end = self
+            .budget
+            .used
+            .get()
+            .saturating_add(entry.size.next_multiple_of(512))
+            .saturating_add(self.hole_bytes);
+        if end > limits.max_bytes {
+            return Err(Error::TooLarge {
+                limit: limits.max_bytes,
+            });
+        }
+        Ok(())
+    }
+
     /// Resolves (creating what is missing) the directory `comps` inside the root. Missing
     /// components are created one level at a time, each re-resolved from the root so a symlink
     /// unpacked earlier is still confined.
@@ -614,13 +721,14 @@ impl Unpacker<'_> {
 
     fn whiteout(
         &mut self,
+        applied: Applied,
         parent: &[&[u8]],
         target: &[u8],
         meta: &Meta,
         shown: &Path,
     ) -> Result<()> {
         if target == &OPAQUE_MARKER[WHITEOUT_PREFIX.len()..] {
-            return self.opaque(parent, shown);
+            return self.opaque(applied, parent, shown);
         }
         if target.starts_with(WHITEOUT_PREFIX) {
             // Other `.wh..wh.` names are AUFS bookkeeping (`.wh..wh.plnk`); Docker skips them too.
@@ -633,8 +741,8 @@ impl Unpacker<'_> {
             });
         }
         let name = sys::cstring(target).map_err(entry_err(shown, "name"))?;
-        match self.opts.whiteouts {
-            WhiteoutMode::Overlay => {
+        match applied {
+            Applied::Overlay => {
                 let dir = self
                     .parent_dir(parent)
                     .map_err(entry_err(shown, "open parent directory"))?;
@@ -647,7 +755,7 @@ impl Unpacker<'_> {
                 sys::lutimes_at(dir, &name, meta.atime, meta.mtime)
                     .map_err(entry_err(shown, "set times"))?;
             }
-            WhiteoutMode::Flatten => {
+            Applied::Flatten => {
                 let dir = self
                     .existing_dir(parent, libc::O_PATH)
                     .map_err(entry_err(shown, "open parent directory"))?;
@@ -659,9 +767,9 @@ impl Unpacker<'_> {
         Ok(())
     }
 
-    fn opaque(&mut self, dir: &[&[u8]], shown: &Path) -> Result<()> {
-        match self.opts.whiteouts {
-            WhiteoutMode::Overlay => {
+    fn opaque(&mut self, applied: Applied, dir: &[&[u8]], shown: &Path) -> Result<()> {
+        match applied {
+            Applied::Overlay => {
                 self.parent_dir(dir)
                     .map_err(entry_err(shown, "create opaque directory"))?;
                 let fd = self
@@ -675,7 +783,7 @@ impl Unpacker<'_> {
                 sys::fsetxattr(fd.as_fd(), OVERLAY_OPAQUE_XATTR, b"y")
                     .map_err(entry_err(shown, "set trusted.overlay.opaque"))?;
             }
-            WhiteoutMode::Flatten => {
+            Applied::Flatten => {
                 let fd = self
                     .existing_dir(dir, libc::O_RDONLY)
                     .map_err(entry_err(shown, "open opaque directory"))?;
@@ -718,8 +826,13 @@ impl Unpacker<'_> {
             entry: shown.into(),
             reason,
         };
-        let tcomps = components(target)
-            .map_err(|_| unsafe_target("hardlink target contains `..` or a NUL byte"))?;
+        let tcomps = components(target).map_err(|reason| {
+            unsafe_target(if reason == DOT_DOT {
+                TARGET_DOT_DOT
+            } else {
+                "hardlink target contains a NUL byte"
+            })
+        })?;
         if tcomps == comps {
             return Ok(());
         }
@@ -728,7 +841,7 @@ impl Unpacker<'_> {
         };
         let missing = || Error::Entry {
             entry: shown.into(),
-            action: "hardlink target is not in this layer",
+            action: "hardlink target is not earlier in the archive",
             source: io::Error::from_raw_os_error(libc::ENOENT),
         };
         let tdir = self
@@ -978,10 +1091,7 @@ fn entry_err(shown: &Path, action: &'static str) -> impl FnOnce(io::Error) -> Er
 
 fn corrupt_in(shown: &Path) -> impl Fn(io::Error) -> Error {
     let at = format!("in entry {shown:?}");
-    move |source| Error::Corrupt {
-        at: at.clone(),
-        source,
-    }
+    move |source| corrupt(at.clone(), source)
 }
 
 #[cfg(test)]
