@@ -183,8 +183,6 @@ pub enum ErrorKind {
     InvalidNetwork(String),
     #[error("security {0:?} is not valid")]
     InvalidSecurity(String),
-    #[error("'from' doesn't support variable expansion, define alias stage instead")]
-    MountFromVariable,
     #[error(
         "variable expansion is not supported for --from, define a new stage with FROM using ARG \
          from global scope as a workaround"
@@ -222,6 +220,8 @@ pub enum ErrorKind {
 pub enum MountError {
     #[error("failed to parse csv mounts: {0}")]
     Csv(String),
+    #[error("'from' doesn't support variable expansion, define alias stage instead")]
+    FromVariable,
     #[error("invalid field '{0}' must be a key=value pair")]
     NotKeyValue(String),
     #[error("unexpected key '{key}' in '{field}'")]

@@ -6,8 +6,10 @@
 pub mod error;
 pub mod expand;
 pub mod ignore;
+pub mod instructions;
 pub mod parser;
 
 pub use error::{DockerfileError, ErrorKind, MountError};
 pub use expand::{Env, Expander, Expansion, Lexer};
+pub use instructions::{Instruction, InstructionKind};
 pub use parser::{Dockerfile, Location};

@@ -58,3 +58,7 @@ pub(crate) fn parse(word: &str) -> Result<Option<Heredoc>, ErrorKind> {
         content: String::new(),
     }))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
