@@ -8,8 +8,12 @@ pub mod expand;
 pub mod ignore;
 pub mod instructions;
 pub mod parser;
+pub mod platform;
+pub mod stages;
 
 pub use error::{DockerfileError, ErrorKind, MountError};
 pub use expand::{Env, Expander, Expansion, Lexer};
 pub use instructions::{Instruction, InstructionKind};
 pub use parser::{Dockerfile, Location};
+pub use platform::{predefined_args, Platform};
+pub use stages::{StageGraph, Stages};
