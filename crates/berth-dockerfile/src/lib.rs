@@ -17,3 +17,7 @@ pub use instructions::{Instruction, InstructionKind};
 pub use parser::{Dockerfile, Location};
 pub use platform::{predefined_args, Platform};
 pub use stages::{StageGraph, Stages};
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
