@@ -15,9 +15,8 @@ use crate::platform::Platform;
 /// The stages of a Dockerfile, before build arguments are known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stages {
-    /// The `ARG` instructions before the first `FROM`.
-    pub global_args: Vec<Instruction>,
-    pub stages: Vec<Stage>,
+    global_args: Vec<Instruction>,
+    stages: Vec<Stage>,
     /// Stage indices by name.
     names: HashMap<String, usize>,
     file: String,
@@ -141,6 +140,16 @@ impl Stages {
             all.stages[index].sources = sources;
         }
         Ok(all)
+    }
+
+    /// The `ARG` instructions before the first `FROM`.
+    pub fn global_args(&self) -> &[Instruction] {
+        &self.global_args
+    }
+
+    /// The stages, in file order (a stage's index is its position).
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
     }
 
     /// The index of the stage named `name` (case-insensitive).
