@@ -86,17 +86,22 @@ pub struct Run {
 /// `RUN --network`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Network {
+    /// The build's network.
     #[default]
     Default,
+    /// Only a loopback interface.
     None,
+    /// The host's network namespace (needs the `network.host` entitlement).
     Host,
 }
 
 /// `RUN --security`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Security {
+    /// The default confinement.
     #[default]
     Sandbox,
+    /// Privileged, like `docker run --privileged` (needs the `security.insecure` entitlement).
     Insecure,
 }
 
@@ -109,10 +114,15 @@ pub enum Healthcheck {
     /// (Docker stores them as 0).
     Cmd {
         command: CommandLine,
+        /// `--interval`: time between checks.
         interval: Option<Duration>,
+        /// `--timeout`: time a check may take.
         timeout: Option<Duration>,
+        /// `--start-period`: start-up time during which failures do not count.
         start_period: Option<Duration>,
+        /// `--start-interval`: time between checks during the start period.
         start_interval: Option<Duration>,
+        /// `--retries`: consecutive failures that make the container unhealthy.
         retries: Option<u32>,
     },
 }
@@ -158,6 +168,7 @@ pub struct Files {
     pub sources: Vec<String>,
     /// Heredoc sources (`COPY <<EOF /dest`).
     pub inline: Vec<InlineFile>,
+    /// The destination, unexpanded (the last argument).
     pub dest: String,
 }
 
@@ -176,12 +187,19 @@ pub struct InlineFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Add {
     pub files: Files,
+    /// `--chown=user:group`, unexpanded.
     pub chown: Option<String>,
+    /// `--chmod=0644` (or symbolic), unexpanded.
     pub chmod: Option<String>,
+    /// `--checksum=sha256:...` of a remote source, unexpanded.
     pub checksum: Option<String>,
+    /// `--keep-git-dir`, when given, for Git sources.
     pub keep_git_dir: Option<bool>,
+    /// `--link`: copy into an independent layer.
     pub link: bool,
+    /// `--unpack`, when given: whether a remote archive is extracted.
     pub unpack: Option<bool>,
+    /// `--exclude` patterns.
     pub excludes: Vec<String>,
 }
 
@@ -191,10 +209,15 @@ pub struct Copy {
     pub files: Files,
     /// `--from`: a stage name, stage index or image, literal.
     pub from: Option<String>,
+    /// `--chown=user:group`, unexpanded.
     pub chown: Option<String>,
+    /// `--chmod=0644` (or symbolic), unexpanded.
     pub chmod: Option<String>,
+    /// `--link`: copy into an independent layer.
     pub link: bool,
+    /// `--parents`: keep the sources' parent directories.
     pub parents: bool,
+    /// `--exclude` patterns.
     pub excludes: Vec<String>,
 }
 

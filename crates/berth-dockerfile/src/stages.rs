@@ -15,9 +15,10 @@ use crate::platform::Platform;
 /// The stages of a Dockerfile, before build arguments are known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stages {
-    /// The `ARG` instructions before the first `FROM`.
-    pub global_args: Vec<Instruction>,
-    pub stages: Vec<Stage>,
+    global_args: Vec<Instruction>,
+    stages: Vec<Stage>,
+    /// Stage indices by name.
+    names: HashMap<String, usize>,
     file: String,
     lexer: Lexer,
 }
@@ -101,13 +102,14 @@ impl Stages {
         let file = dockerfile.file.as_str();
         let mut global_args = Vec::new();
         let mut stages: Vec<Stage> = Vec::new();
+        let mut names = HashMap::new();
         for instruction in dockerfile.instructions()? {
             if let InstructionKind::From(from) = &instruction.kind {
-                let taken =
-                    |name: &String| stages.iter().any(|s| s.base.name.as_ref() == Some(name));
-                if let Some(name) = from.name.as_ref().filter(|name| taken(name)) {
-                    let kind = ErrorKind::DuplicateStageName(name.clone());
-                    return Err(error_at(&instruction, kind, file));
+                if let Some(name) = &from.name {
+                    if names.insert(name.clone(), stages.len()).is_some() {
+                        let kind = ErrorKind::DuplicateStageName(name.clone());
+                        return Err(error_at(&instruction, kind, file));
+                    }
                 }
                 stages.push(Stage {
                     base: from.clone(),
@@ -129,6 +131,7 @@ impl Stages {
         let mut all = Stages {
             global_args,
             stages,
+            names,
             file: dockerfile.file.clone(),
             lexer: dockerfile.lexer(),
         };
@@ -139,12 +142,19 @@ impl Stages {
         Ok(all)
     }
 
+    /// The `ARG` instructions before the first `FROM`.
+    pub fn global_args(&self) -> &[Instruction] {
+        &self.global_args
+    }
+
+    /// The stages, in file order (a stage's index is its position).
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
     /// The index of the stage named `name` (case-insensitive).
     pub fn find(&self, name: &str) -> Option<usize> {
-        let name = name.to_lowercase();
-        self.stages
-            .iter()
-            .position(|s| s.base.name.as_deref() == Some(name.as_str()))
+        self.names.get(&name.to_lowercase()).copied()
     }
 
     /// What stage `index` copies or mounts from.
@@ -311,7 +321,11 @@ impl StageGraph {
     /// them (by index where the order is free). `None` builds the last stage.
     pub fn needed(&self, target: Option<&str>) -> Result<Vec<usize>, DockerfileError> {
         let target = match target {
-            None => self.stages.len().saturating_sub(1),
+            None => self
+                .stages
+                .len()
+                .checked_sub(1)
+                .ok_or_else(|| DockerfileError::new(ErrorKind::NoStages))?,
             Some(name) => self
                 .find(name)
                 .ok_or_else(|| DockerfileError::new(ErrorKind::UnknownTarget(name.to_string())))?,
@@ -319,17 +333,22 @@ impl StageGraph {
         let mut needed = BTreeSet::from([target]);
         let mut stack = vec![target];
         while let Some(index) = stack.pop() {
-            for &dep in &self.stages[index].deps {
+            for &dep in self.deps(index) {
                 if needed.insert(dep) {
                     stack.push(dep);
                 }
             }
         }
         // Kahn's algorithm, always taking the lowest ready index.
-        let mut waiting: HashMap<usize, usize> = needed
-            .iter()
-            .map(|&i| (i, self.stages[i].deps.len()))
-            .collect();
+        let mut users: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut waiting: HashMap<usize, usize> = HashMap::new();
+        for &index in &needed {
+            let deps = self.deps(index);
+            waiting.insert(index, deps.len());
+            for &dep in deps {
+                users.entry(dep).or_default().push(index);
+            }
+        }
         let mut ready: BTreeSet<usize> = waiting
             .iter()
             .filter(|(_, &n)| n == 0)
@@ -338,17 +357,22 @@ impl StageGraph {
         let mut order = Vec::with_capacity(needed.len());
         while let Some(index) = ready.pop_first() {
             order.push(index);
-            for &user in &needed {
-                if self.stages[user].deps.contains(&index) {
-                    let count = waiting.entry(user).or_default();
-                    *count -= 1;
-                    if *count == 0 {
-                        ready.insert(user);
-                    }
+            for user in users.remove(&index).unwrap_or_default() {
+                let count = waiting.entry(user).or_default();
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    ready.insert(user);
                 }
             }
         }
         Ok(order)
+    }
+
+    /// The stages `index` needs; none for an index out of range (the fields are public).
+    fn deps(&self, index: usize) -> &[usize] {
+        self.stages
+            .get(index)
+            .map_or(&[], |stage| stage.deps.as_slice())
     }
 
     /// A stage that needs itself, directly or not, cannot be built.
@@ -368,13 +392,13 @@ impl StageGraph {
             let mut stack = vec![(root, 0)];
             marks[root] = Mark::Open;
             while let Some(&mut (index, ref mut next)) = stack.last_mut() {
-                let Some(&dep) = self.stages[index].deps.get(*next) else {
+                let Some(&dep) = self.deps(index).get(*next) else {
                     marks[index] = Mark::Done;
                     stack.pop();
                     continue;
                 };
                 *next += 1;
-                match marks[dep] {
+                match marks.get(dep).copied().unwrap_or(Mark::Done) {
                     Mark::Open => {
                         let name = display_name(self.stages[root].name.as_deref(), root);
                         return Err(ErrorKind::CircularDependency(name).into());

@@ -99,10 +99,12 @@ fn expand_kind(kind: &InstructionKind, ex: &mut Expander<'_>) -> Expanded<Instru
         }
         K::Volume(volumes) => {
             let volumes = all(ex, volumes)?;
-            if volumes.iter().any(String::is_empty) {
-                return Err(ErrorKind::EmptyVolume);
-            }
-            K::Volume(volumes)
+            K::Volume(
+                volumes
+                    .iter()
+                    .map(|v| super::parse::volume(v))
+                    .collect::<Expanded<_>>()?,
+            )
         }
         K::User(user) => K::User(word(ex, user)?),
         K::Workdir(dir) => K::Workdir(word(ex, dir)?),

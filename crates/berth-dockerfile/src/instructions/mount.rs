@@ -23,6 +23,7 @@ pub enum MountType {
 }
 
 impl MountType {
+    /// The name used in `type=`.
     pub fn as_str(self) -> &'static str {
         match self {
             MountType::Bind => "bind",

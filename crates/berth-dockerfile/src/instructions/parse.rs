@@ -10,7 +10,7 @@ use super::{
     KeyValue, MountSpec, Network, Onbuild, Run, Security,
 };
 use crate::error::ErrorKind;
-use crate::parser::{heredoc, Args, Heredoc, Node};
+use crate::parser::{heredoc, Args, Node};
 
 type Parsed<T> = Result<T, ErrorKind>;
 
@@ -55,16 +55,8 @@ pub(super) fn kind(node: &Node) -> Parsed<InstructionKind> {
     Ok(match node.keyword.to_ascii_lowercase().as_str() {
         "from" => K::From(from(node)?),
         "run" => K::Run(run(node)?),
-        "cmd" | "entrypoint" => {
-            no_flags(node)?;
-            let (args, json) = list(node);
-            let command = command_line(args, json);
-            if node.keyword.eq_ignore_ascii_case("cmd") {
-                K::Cmd(command)
-            } else {
-                K::Entrypoint(command)
-            }
-        }
+        "cmd" => K::Cmd(command(node)?),
+        "entrypoint" => K::Entrypoint(command(node)?),
         "healthcheck" => K::Healthcheck(healthcheck(node)?),
         "shell" => {
             no_flags(node)?;
@@ -93,18 +85,7 @@ pub(super) fn kind(node: &Node) -> Parsed<InstructionKind> {
         "volume" => {
             let args = at_least_one(node, "VOLUME")?;
             no_flags(node)?;
-            let volumes = args.iter().map(|v| v.trim().to_string());
-            K::Volume(
-                volumes
-                    .map(|v| {
-                        if v.is_empty() {
-                            Err(ErrorKind::EmptyVolume)
-                        } else {
-                            Ok(v)
-                        }
-                    })
-                    .collect::<Parsed<_>>()?,
-            )
+            K::Volume(args.iter().map(|v| volume(v)).collect::<Parsed<_>>()?)
         }
         "user" => K::User(one_with_no_flags(node, "USER")?),
         "workdir" => K::Workdir(one_with_no_flags(node, "WORKDIR")?),
@@ -115,6 +96,21 @@ pub(super) fn kind(node: &Node) -> Parsed<InstructionKind> {
         "onbuild" => K::Onbuild(onbuild(node)?),
         _ => return Err(ErrorKind::UnknownInstruction(node.keyword.clone())),
     })
+}
+
+/// `CMD` and `ENTRYPOINT`.
+fn command(node: &Node) -> Parsed<CommandLine> {
+    no_flags(node)?;
+    let (args, json) = list(node);
+    Ok(command_line(args, json))
+}
+
+/// A `VOLUME` path, which must not be blank.
+pub(super) fn volume(path: &str) -> Parsed<String> {
+    match path.trim() {
+        "" => Err(ErrorKind::EmptyVolume),
+        path => Ok(path.to_string()),
+    }
 }
 
 fn one_with_no_flags(node: &Node, name: &'static str) -> Parsed<String> {
@@ -296,31 +292,31 @@ fn files(node: &Node, name: &'static str) -> Parsed<Files> {
         dest: dest.clone(),
     };
     for source in sources {
-        let Some(word) = as_heredoc(source) else {
+        let Some(mut doc) = as_heredoc(source) else {
             files.sources.push(source.clone());
             continue;
         };
-        let doc = node.heredocs.iter().rev().find(|doc| doc.name == word.name);
-        let content = doc.map(|doc| doc.content.clone()).unwrap_or_default();
-        let content = Heredoc {
-            content,
-            ..word.clone()
+        // The content read after the line; the word decides chomping and expansion.
+        if let Some(read) = node
+            .heredocs
+            .iter()
+            .rev()
+            .find(|read| read.name == doc.name)
+        {
+            doc.content.clone_from(&read.content);
         }
-        .chomped()
-        .into_owned();
+        let content = doc.chomped().into_owned();
         files.inline.push(InlineFile {
-            name: word.name,
+            name: doc.name,
             content,
-            expand: word.expand,
+            expand: doc.expand,
         });
     }
     Ok(files)
 }
 
 fn add(node: &Node) -> Parsed<Add> {
-    if list(node).0.len() < 2 {
-        return Err(ErrorKind::NoDestination("ADD"));
-    }
+    let files = files(node, "ADD")?;
     let flags = Flags::parse(
         &node.flags,
         &[
@@ -334,7 +330,7 @@ fn add(node: &Node) -> Parsed<Add> {
         ],
     )?;
     Ok(Add {
-        files: files(node, "ADD")?,
+        files,
         chown: flags.string("chown"),
         chmod: flags.string("chmod"),
         checksum: flags.string("checksum"),
@@ -346,9 +342,7 @@ fn add(node: &Node) -> Parsed<Add> {
 }
 
 fn copy(node: &Node) -> Parsed<Copy> {
-    if list(node).0.len() < 2 {
-        return Err(ErrorKind::NoDestination("COPY"));
-    }
+    let files = files(node, "COPY")?;
     let flags = Flags::parse(
         &node.flags,
         &[
@@ -361,7 +355,7 @@ fn copy(node: &Node) -> Parsed<Copy> {
         ],
     )?;
     Ok(Copy {
-        files: files(node, "COPY")?,
+        files,
         from: flags.string("from").filter(|from| !from.is_empty()),
         chown: flags.string("chown"),
         chmod: flags.string("chmod"),
@@ -384,7 +378,8 @@ fn onbuild(node: &Node) -> Parsed<Onbuild> {
     }
     // The trigger is the line without its `ONBUILD` keyword.
     let original = node.original.trim_start();
-    let mut expression = original[node.keyword.len()..].trim_start().to_string();
+    let rest = original.get(node.keyword.len()..).unwrap_or_default();
+    let mut expression = rest.trim_start().to_string();
     for doc in &node.heredocs {
         expression.push('\n');
         expression.push_str(&doc.content);

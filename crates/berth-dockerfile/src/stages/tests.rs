@@ -46,8 +46,8 @@ fn image(name: &str) -> Base {
 fn reference_multi_stage() {
     let text = "FROM ubuntu AS base\nRUN apt-get update\n\nFROM base AS dev\nRUN apt-get install -y dev-tooling\n\nFROM base AS prod\nCOPY --from=build /app /app\n";
     let all = stages(text);
-    assert_eq!(all.stages.len(), 3);
-    assert_eq!(all.stages[2].sources, [Source::Image("build".into())]);
+    assert_eq!(all.stages().len(), 3);
+    assert_eq!(all.stages()[2].sources, [Source::Image("build".into())]);
     assert_eq!(all.find("PROD"), Some(2));
     let g = graph(text, &[]);
     let bases: Vec<&Base> = g.stages.iter().map(|s| &s.base).collect();
@@ -66,7 +66,7 @@ fn reference_multi_stage() {
 fn global_args_in_from() {
     let text = "ARG  CODE_VERSION=latest\nFROM base:${CODE_VERSION}\nCMD  /code/run-app\n\nFROM extras:${CODE_VERSION}\nCMD  /code/run-extras\n";
     let all = stages(text);
-    assert_eq!(all.global_args.len(), 1);
+    assert_eq!(all.global_args().len(), 1);
     let g = all.resolve(&args(&[]), &BTreeMap::new()).unwrap();
     assert_eq!(g.stages[0].base, image("base:latest"));
     assert_eq!(g.stages[1].base, image("extras:latest"));
@@ -160,7 +160,7 @@ fn copy_from_index_name_and_image() {
     let text = "FROM a\nFROM b\nCOPY --from=0 /x /x\nCOPY --from=nginx:latest /etc/nginx/nginx.conf /nginx.conf\nCOPY --from=0 /y /y\n";
     let all = stages(text);
     assert_eq!(
-        all.stages[1].sources,
+        all.stages()[1].sources,
         [Source::Stage(0), Source::Image("nginx:latest".into())]
     );
     for (from, index) in [("1", 1), ("5", 1), ("-1", 1), ("0", 0)] {
@@ -184,10 +184,10 @@ fn copy_from_index_name_and_image() {
 fn run_mount_from_stage() {
     let text = "FROM golang AS build\nRUN go build -o /out/app\nFROM alpine AS tools\nFROM alpine\nRUN --mount=type=bind,from=build,source=/out,target=/in --mount=type=cache,target=/c --mount=from=busybox,target=/bb cp /in/app /app\n";
     let all = stages(text);
-    assert_eq!(all.stages[1].sources, []);
-    assert_eq!(all.stages[1].instructions.len(), 0);
+    assert_eq!(all.stages()[1].sources, []);
+    assert_eq!(all.stages()[1].instructions.len(), 0);
     assert_eq!(
-        all.stages[2].sources,
+        all.stages()[2].sources,
         [Source::Stage(0), Source::Image("busybox".into())]
     );
     let g = all.resolve(&args(&[]), &BTreeMap::new()).unwrap();
@@ -233,6 +233,6 @@ fn instructions_before_from() {
         "Dockerfile: dockerfile contains no stages to build"
     );
     let all = stages("# syntax=docker/dockerfile:1\nARG VERSION=latest\nFROM busybox:$VERSION\nARG VERSION\nRUN echo $VERSION > image_version\n");
-    assert_eq!(all.global_args.len(), 1);
-    assert_eq!(all.stages[0].instructions.len(), 2);
+    assert_eq!(all.global_args().len(), 1);
+    assert_eq!(all.stages()[0].instructions.len(), 2);
 }
