@@ -27,7 +27,7 @@ pub fn credentials(headers: &HeaderMap) -> ApiResult<Credentials> {
     }
 }
 
-fn progress_json(p: &Progress) -> Vec<Value> {
+pub(crate) fn progress_json(p: &Progress) -> Vec<Value> {
     let detail = match (p.current, p.total) {
         (Some(current), Some(total)) => json!({"current": current, "total": total}),
         _ => json!({}),

@@ -5,6 +5,7 @@
 
 mod archive;
 mod body;
+mod build;
 mod cluster;
 mod container_fs;
 mod container_ops;
@@ -81,6 +82,7 @@ pub fn router(engine: Engine) -> Router {
         .route("/images/prune", post(prune::images))
         .route("/containers/prune", post(prune::containers))
         .route("/system/df", get(prune::disk_usage))
+        .route("/build", post(build::build))
         .route("/build/prune", post(prune::build_cache))
         .route("/containers/{id}/export", get(container_fs::export))
         .route("/containers/{id}/changes", get(container_fs::changes))

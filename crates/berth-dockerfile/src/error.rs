@@ -44,14 +44,14 @@ impl DockerfileError {
 
     /// Sets the line, unless an inner step already set a more precise one.
     #[must_use]
-    pub(crate) fn at_line(mut self, line: usize) -> Self {
+    pub fn at_line(mut self, line: usize) -> Self {
         self.0.line.get_or_insert(line);
         self
     }
 
     /// Sets the instruction name (upper case, as Docker prints it), unless already set.
     #[must_use]
-    pub(crate) fn in_instruction(mut self, name: &str) -> Self {
+    pub fn in_instruction(mut self, name: &str) -> Self {
         self.0
             .instruction
             .get_or_insert_with(|| name.to_ascii_uppercase());

@@ -220,6 +220,8 @@ pub enum Error {
     Network(Box<crate::networks::NetworkError>),
     #[error(transparent)]
     Pod(Box<crate::pods::PodError>),
+    #[error(transparent)]
+    Build(Box<crate::build::BuildError>),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -227,6 +229,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<crate::pods::PodError> for Error {
     fn from(e: crate::pods::PodError) -> Self {
         Self::Pod(Box::new(e))
+    }
+}
+
+impl From<crate::build::BuildError> for Error {
+    fn from(e: crate::build::BuildError) -> Self {
+        Self::Build(Box::new(e))
     }
 }
 
@@ -303,6 +311,7 @@ impl Error {
             Self::PullLayer { source, .. } => source.kind(),
             Self::Network(e) => e.kind(),
             Self::Pod(e) => e.kind(),
+            Self::Build(e) => e.kind(),
         }
     }
 

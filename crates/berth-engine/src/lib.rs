@@ -4,6 +4,7 @@
 //! tokio's blocking pool; no namespace or fork work happens in this process (the runtime and the
 //! shim do that).
 
+pub mod build;
 mod config;
 pub mod containers;
 mod error;
@@ -149,6 +150,11 @@ impl Engine {
     }
 
     /// Runs `f` with the store on the blocking pool.
+    /// The stores, for code already on a blocking thread.
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
     pub(crate) async fn with_store<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,

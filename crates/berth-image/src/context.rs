@@ -30,7 +30,7 @@ use berth_types::ErrorKind;
 
 use crate::compression::Compression;
 use crate::error::{printable, Error};
-use crate::unpack::{Limits, UnpackOptions, WhiteoutMode, DOT_DOT, TARGET_DOT_DOT};
+use crate::unpack::{Limits, UnpackOptions, UnpackStats, WhiteoutMode, DOT_DOT, TARGET_DOT_DOT};
 use crate::{reader, sys};
 
 pub use checksum::{checksum, ChecksumOptions, Selection};
@@ -276,6 +276,70 @@ fn create(dest: &Path) -> Result<BuildContext, ContextError> {
         entries: 0,
         bytes: 0,
         removed: false,
+    })
+}
+
+/// `ADD` of a local file: whether `file` is a tar, plain or gzip, bzip2, xz or zstd around a
+/// tar (dockerd's test of what ADD unpacks); ADD copies anything else as it is.
+pub fn is_archive(file: &mut File) -> io::Result<bool> {
+    let format = sniff_file(file)?;
+    Ok(match format {
+        ContextFormat::Dockerfile => false,
+        ContextFormat::Tar => true,
+        // Compressed: an archive only if what is inside is a tar.
+        _ => {
+            let mut inner = Vec::with_capacity(SNIFF);
+            let read =
+                decoded(file, format).and_then(|r| r.take(SNIFF as u64).read_to_end(&mut inner));
+            read.is_ok() && looks_like_tar(&inner)
+        }
+    })
+}
+
+/// Unpacks the archive `file` ([`is_archive`]) into the directory `dest` with `opts`.
+pub fn unpack_archive_at(
+    mut file: File,
+    dest: OwnedFd,
+    opts: &UnpackOptions,
+) -> Result<UnpackStats, ContextError> {
+    let format = sniff_file(&mut file).map_err(|source| ContextError::Corrupt {
+        at: "at its start".into(),
+        source,
+    })?;
+    let stream = decoded(&mut file, format).map_err(|source| ContextError::Corrupt {
+        at: "at its start".into(),
+        source,
+    })?;
+    Ok(crate::unpack_layer_at(stream, dest, opts)?)
+}
+
+/// The format of a seekable file from its first bytes.
+fn sniff_file(file: &mut File) -> io::Result<ContextFormat> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    let mut prefix = Vec::with_capacity(SNIFF);
+    file.take(SNIFF as u64).read_to_end(&mut prefix)?;
+    Ok(sniff(&prefix))
+}
+
+/// `file` from its start, decompressed as `format` says.
+fn decoded(file: &mut File, format: ContextFormat) -> io::Result<Box<dyn Read + Send + '_>> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    Ok(match format {
+        ContextFormat::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(
+            BufReader::with_capacity(READ_BUFFER, file),
+        )),
+        ContextFormat::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
+            BufReader::with_capacity(READ_BUFFER, file),
+            true,
+            XZ_MEMORY_KIB,
+        )),
+        ContextFormat::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+            BufReader::with_capacity(READ_BUFFER, file),
+        )),
+        ContextFormat::Zstd => Box::new(zstd::stream::read::Decoder::new(file)?),
+        ContextFormat::Tar | ContextFormat::Dockerfile => Box::new(file),
     })
 }
 

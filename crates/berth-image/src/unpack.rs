@@ -85,6 +85,8 @@ pub struct UnpackOptions {
     /// Owner given to every entry instead of the one in the tar (`docker cp` without
     /// `copyUIDGID` makes everything belong to the container's root).
     pub owner: Option<(u32, u32)>,
+    /// Permission bits given to every entry instead of the tar's (`COPY --chmod`).
+    pub mode: Option<u32>,
     /// Refuse, with [`Error::TooLarge`] or [`Error::TooManyEntries`], a tar over these.
     pub limits: Option<Limits>,
 }
@@ -1004,7 +1006,10 @@ fn read_meta(entry: &RawEntry, shown: &Path, opts: &UnpackOptions) -> Result<Met
             what: "PAX sparse file format (only old GNU sparse entries are supported)".into(),
         });
     }
-    let mode = h.mode().map_err(corrupt_in(shown))? & 0o7777;
+    let mode = match opts.mode {
+        Some(mode) => mode & 0o7777,
+        None => h.mode().map_err(corrupt_in(shown))? & 0o7777,
+    };
     let id = |header: io::Result<u64>, pax: Option<&[u8]>, what: &'static str| -> Result<u32> {
         let v = match pax {
             Some(v) => std::str::from_utf8(v)

@@ -463,7 +463,7 @@ pub(crate) fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()
     Ok(())
 }
 
-fn go_arch() -> &'static str {
+pub(crate) fn go_arch() -> &'static str {
     crate::system::go_arch(std::env::consts::ARCH)
 }
 
