@@ -26,7 +26,7 @@ fn rfc3339(secs: i64) -> String {
 pub(crate) fn summary_json(s: &ImageSummary) -> Value {
     json!({
         "Id": s.id,
-        "ParentId": "",
+        "ParentId": s.parent.as_ref().map(ToString::to_string).unwrap_or_default(),
         "RepoTags": s.repo_tags,
         "RepoDigests": s.repo_digests,
         "Created": s.created,
@@ -41,6 +41,9 @@ pub(crate) fn summary_json(s: &ImageSummary) -> Value {
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     filters: Option<String>,
+    /// `docker images -a`: a build's intermediate images too.
+    #[serde(default)]
+    all: Option<String>,
 }
 
 /// `reference` filters match the familiar name with shell-style `*` wildcards, as Docker.
@@ -71,8 +74,13 @@ pub async fn list(
     let dangling = filters
         .values("dangling")
         .map(|v| v.contains("true") || v.contains("1"));
+    let all = q
+        .all
+        .as_deref()
+        .is_some_and(|a| matches!(a, "1" | "true" | "True"));
     let out: Vec<Value> = images
         .iter()
+        .filter(|s| all || !s.intermediate)
         .filter(|s| dangling.is_none_or(|d| d == s.repo_tags.is_empty()))
         .filter(|s| {
             filters
@@ -157,7 +165,7 @@ async fn inspect(engine: &Engine, name: &str) -> ApiResult<Json<Value>> {
         "Id": d.summary.id,
         "RepoTags": d.summary.repo_tags,
         "RepoDigests": d.summary.repo_digests,
-        "Parent": "",
+        "Parent": d.summary.parent.as_ref().map(ToString::to_string).unwrap_or_default(),
         "Comment": c["comment"].as_str().unwrap_or_default(),
         "Created": c["created"].as_str().map(str::to_string).unwrap_or_else(|| rfc3339(0)),
         "DockerVersion": c["docker_version"].as_str().unwrap_or_default(),

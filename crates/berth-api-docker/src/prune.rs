@@ -2,6 +2,7 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
+use berth_engine::build::{CachePruneOptions, CacheRecord};
 use berth_engine::containers::ContainerPruneOptions;
 use berth_engine::images::{ImagePruneOptions, Removed};
 use berth_engine::Engine;
@@ -108,14 +109,72 @@ pub async fn containers(
     })))
 }
 
-/// `POST /build/prune`, which `docker system prune` calls: Berth has no builder, so there is
-/// never a build cache to free (`/build` itself answers 501).
-pub async fn build_cache() -> Json<Value> {
-    Json(json!({"CachesDeleted": [], "SpaceReclaimed": 0}))
+#[derive(Debug, Deserialize)]
+pub struct BuildPruneQuery {
+    filters: Option<String>,
+    #[serde(rename = "keep-storage")]
+    keep_storage: Option<String>,
+    all: Option<String>,
+}
+
+/// `POST /build/prune` (`docker builder prune`, and `docker system prune`): the build cache's
+/// least recently used entries, all or only those of untagged images, down to `keep-storage`.
+pub async fn build_cache(
+    State(engine): State<Engine>,
+    Query(q): Query<BuildPruneQuery>,
+) -> ApiResult<Json<Value>> {
+    let filters = Filters::parse(q.filters.as_deref())?;
+    filters.only(&["until"])?;
+    let keep_bytes = match q.keep_storage.as_deref() {
+        None | Some("") => 0,
+        Some(v) => v.parse().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "keep-storage is in bytes and expects an integer, got {v}"
+            ))
+        })?,
+    };
+    let until = filters
+        .values("until")
+        .and_then(|v| v.iter().next().cloned())
+        .map(|v| parse_until(&v))
+        .transpose()?;
+    let pruned = engine
+        .prune_build_cache(CachePruneOptions {
+            all: q
+                .all
+                .as_deref()
+                .is_some_and(|a| matches!(a, "1" | "true" | "True")),
+            keep_bytes,
+            until,
+        })
+        .await?;
+    let deleted: Vec<String> = pruned.deleted.iter().map(|d| d.hex().to_string()).collect();
+    Ok(Json(json!({
+        "CachesDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted) },
+        "SpaceReclaimed": pruned.space_reclaimed,
+    })))
+}
+
+/// One build cache entry as API 1.42+ lists it.
+fn cache_json(r: &CacheRecord) -> Value {
+    let time =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    json!({
+        "ID": r.entry.key.hex(),
+        "Parents": null,
+        "Type": "regular",
+        "Description": r.entry.description,
+        "InUse": r.in_use,
+        "Shared": false,
+        "Size": r.entry.size,
+        "CreatedAt": time(r.entry.created),
+        "LastUsedAt": time(r.entry.last_used),
+        "UsageCount": r.entry.usage_count,
+    })
 }
 
 /// `GET /system/df`: images (with shared sizes and container counts), containers with their
-/// sizes, volumes with theirs and their reference counts; build cache is empty (no builder).
+/// sizes, volumes with theirs and their reference counts, and the build cache's entries.
 pub async fn disk_usage(State(engine): State<Engine>) -> ApiResult<Json<Value>> {
     let usage = engine.disk_usage().await?;
     let images: Vec<Value> = usage
@@ -142,7 +201,7 @@ pub async fn disk_usage(State(engine): State<Engine>) -> ApiResult<Json<Value>> 
         "Images": images,
         "Containers": containers,
         "Volumes": usage.volumes.iter().map(crate::volumes::usage_json).collect::<Vec<_>>(),
-        "BuildCache": [],
+        "BuildCache": engine.build_cache().await?.iter().map(cache_json).collect::<Vec<_>>(),
     })))
 }
 

@@ -29,6 +29,14 @@ pub struct EngineConfig {
     /// The Kubernetes pods' CNI directories.
     #[serde(default)]
     pub pods: crate::pod_network::PodNetConfig,
+    /// The build cache's size limit; a build that ends above it drops the least recently
+    /// used entries.
+    #[serde(default = "default_build_cache_max")]
+    pub build_cache_max_bytes: u64,
+}
+
+fn default_build_cache_max() -> u64 {
+    crate::build::DEFAULT_CACHE_MAX_BYTES
 }
 
 /// Networking settings (dockerd's `--bridge`, `--bip`, `--default-address-pool`, `--ip-masq`,
@@ -80,6 +88,7 @@ impl EngineConfig {
             registry: Default::default(),
             network: NetConfig::default(),
             pods: Default::default(),
+            build_cache_max_bytes: default_build_cache_max(),
         }
     }
 }

@@ -88,6 +88,10 @@ pub struct Args {
     /// Directory of CNI plugins; repeatable (default /usr/lib/cni, /opt/cni/bin)
     #[arg(long = "cni-plugin-dir")]
     pub cni_plugin_dirs: Vec<PathBuf>,
+    /// Size limit of the image build cache in bytes; a build ending above it drops the least
+    /// recently used steps (default 20 GiB)
+    #[arg(long, value_name = "BYTES")]
+    pub build_cache_size: Option<u64>,
     /// tracing filter: error, warn, info, debug, trace (or a full directive list)
     #[arg(short = 'l', long, default_value = "info")]
     pub log_level: String,
@@ -121,6 +125,7 @@ struct File {
     ipv6: Option<bool>,
     fixed_cidr_v6: Option<String>,
     cni_plugin_dirs: Option<Vec<PathBuf>>,
+    build_cache_size: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -203,6 +208,9 @@ impl Settings {
             })?)
         };
         let mut engine = EngineConfig::new(data_root, exec_root);
+        if let Some(bytes) = args.build_cache_size.or(file.build_cache_size) {
+            engine.build_cache_max_bytes = bytes;
+        }
         if let Some(dir) = args.cni_conf_dir.clone().or(file.cni_conf_dir) {
             engine.pods.cni_conf_dir = dir;
         }

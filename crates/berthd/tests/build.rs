@@ -30,6 +30,13 @@ fn build(d: &Daemon, dir: &Path, args: &[&str]) -> Out {
     berth_testkit::run(cmd, None)
 }
 
+/// How many images `docker images -q args...` lists.
+fn images(d: &Daemon, args: &[&str]) -> usize {
+    let mut all = vec!["images", "-q", "--no-trunc"];
+    all.extend_from_slice(args);
+    d.docker(&all).ok().stdout.lines().count()
+}
+
 fn inspect(d: &Daemon, image: &str, format: &str) -> String {
     d.docker(&["image", "inspect", "--format", format, image])
         .ok()
@@ -267,4 +274,85 @@ fn a_failing_step_names_the_command_and_its_exit_code_and_leaves_nothing_half_ma
     }
     assert_eq!(d.docker(&["ps", "-aq"]).ok().stdout, "");
     assert_eq!(d.leaked_mounts(), Vec::<String>::new());
+}
+
+#[test]
+fn build_steps_are_intermediate_images_and_the_cache_is_pruned_and_limited() {
+    if common::skip() {
+        return;
+    }
+    // A cache limit below one step's layer: every build ends by dropping what it may.
+    let d = Daemon::start_configured("build-cache-size = 1\n");
+    let base = d.busybox();
+    let tag = unique("steps");
+    let dockerfile = format!("FROM {base}\nENV A=1\nRUN echo one > /one\nRUN echo two > /two\n");
+    let dir = context(&[("Dockerfile", &dockerfile)]);
+    let out = build(&d, dir.path(), &["-t", &tag]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // Limited to 1 byte: the layer steps' entries went, and with them their images, except
+    // the tagged one (and the base); the ENV step holds no layer, so it stays cached.
+    let id = inspect(&d, &tag, "{{.Id}}");
+    let parent = inspect(&d, &tag, "{{.Parent}}");
+    assert!(parent.starts_with("sha256:"), "{parent}");
+    assert_eq!(images(&d, &[]), 2);
+    let again = build(&d, dir.path(), &["-t", &tag]);
+    assert_eq!(again.stdout.matches("Using cache").count(), 1, "{again:?}");
+    assert_ne!(inspect(&d, &tag, "{{.Id}}"), id);
+
+    // Without the limit, steps are images: hidden from `docker images`, listed with -a.
+    let d = Daemon::start();
+    let base = d.busybox();
+    let dockerfile = format!("FROM {base}\nENV A=1\nRUN echo one > /one\nRUN echo two > /two\n");
+    let dir = context(&[("Dockerfile", &dockerfile)]);
+    let out = build(&d, dir.path(), &["-t", &tag]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        images(&d, &[]),
+        2,
+        "{}",
+        d.docker(&["images", "-a"]).ok().stdout
+    );
+    assert_eq!(images(&d, &["-a"]), 4);
+    let df = d
+        .docker(&["system", "df", "--format", "{{.Type}} {{.TotalCount}}"])
+        .ok()
+        .stdout;
+    assert!(df.contains("Build Cache 3"), "{df}");
+    // `docker builder prune -a`: the cache goes; the tagged image stays, and its steps
+    // with it (the final image is built on them).
+    let pruned = d.docker(&["builder", "prune", "-af"]).ok().stdout;
+    assert!(pruned.contains("Deleted build cache objects"), "{pruned}");
+    let df = d
+        .docker(&["system", "df", "--format", "{{.Type}} {{.TotalCount}}"])
+        .ok()
+        .stdout;
+    assert!(df.contains("Build Cache 0"), "{df}");
+    let again = build(&d, dir.path(), &["-t", &tag]);
+    assert_eq!(again.stdout.matches("Using cache").count(), 0, "{again:?}");
+    // `docker rmi` of the image takes its untagged steps along, as dockerd's does; the
+    // first build's chain (untagged since the rebuild took the tag) is left dangling.
+    let steps = d
+        .docker(&["history", "-q", &tag])
+        .ok()
+        .stdout
+        .lines()
+        .filter(|l| !l.contains("missing"))
+        .count();
+    assert_eq!(steps, 4, "three steps and the base");
+    d.docker(&["rmi", &tag]).ok();
+    assert_eq!(
+        images(&d, &["-a"]),
+        4,
+        "{}",
+        d.docker(&["images", "-a"]).ok().stdout
+    );
+    assert_eq!(images(&d, &["--filter", "dangling=true"]), 1);
+    // `docker image prune` removes the dangling head and the steps below it.
+    d.docker(&["image", "prune", "-f"]).ok();
+    assert_eq!(
+        images(&d, &["-a"]),
+        1,
+        "{}",
+        d.docker(&["images", "-a"]).ok().stdout
+    );
 }

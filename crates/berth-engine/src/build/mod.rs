@@ -15,6 +15,7 @@ mod gofmt;
 mod image_config;
 mod layer;
 mod options;
+mod prune;
 mod run;
 mod stage;
 
@@ -26,6 +27,7 @@ use tokio::sync::mpsc::UnboundedSender;
 pub use error::BuildError;
 pub use image_config::go_html_escape;
 pub use options::{BuildNetwork, BuildOptions, BuildSecret, RemoveContainers};
+pub use prune::{CachePruneOptions, CachePruned, CacheRecord, DEFAULT_CACHE_MAX_BYTES};
 
 use crate::images::Progress;
 use crate::{Engine, Result};
@@ -90,16 +92,39 @@ impl Engine {
         opts: BuildOptions,
         reporter: Reporter,
     ) -> Result<Digest> {
+        // Bad names are the client's error before anything is read or run, as with dockerd.
+        for tag in &opts.tags {
+            let reference: berth_types::Reference = tag.parse()?;
+            if reference.digest().is_some() {
+                return Err(crate::Error::TagWithDigest(tag.clone()));
+            }
+        }
         let context = self.unpack_context(context).await?;
         let dockerfile = context.dockerfile(&opts.dockerfile).await?;
         let plan = stage::Plan::new(&dockerfile, &opts)?;
-        let image = self.run_plan(&plan, &context, &opts, &reporter).await?;
-        for reference in &opts.tags {
+        let built = self.run_plan(&plan, &context, &opts, &reporter).await;
+        let tagged = match built {
+            Ok(image) => self
+                .tag_built(&image, &opts.tags, &reporter)
+                .await
+                .map(|()| image),
+            Err(e) => Err(e),
+        };
+        // Whatever the outcome, the steps made so far count against the cache's limit (once
+        // tagged, the result itself is safe from it).
+        if let Err(e) = self.enforce_cache_limit().await {
+            tracing::warn!(error = %e, "build cache limit");
+        }
+        tagged
+    }
+
+    async fn tag_built(&self, image: &Digest, tags: &[String], reporter: &Reporter) -> Result<()> {
+        for reference in tags {
             self.tag_image(&image.to_string(), reference).await?;
             reporter.send(BuildEvent::Tagged {
                 reference: reference.clone(),
             });
         }
-        Ok(image)
+        Ok(())
     }
 }

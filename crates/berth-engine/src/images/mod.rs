@@ -16,7 +16,7 @@ pub use prune::{ImagePruneOptions, Pruned};
 pub use pull::PullOptions;
 pub use push::PushOptions;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use berth_store::metadata::Image;
 use berth_store::Store;
@@ -38,6 +38,11 @@ pub struct ImageSummary {
     pub size: u64,
     pub labels: BTreeMap<String, String>,
     pub containers: u64,
+    /// The image a build step made this one on.
+    pub parent: Option<Digest>,
+    /// Untagged, with images built on it: a build's intermediate step, which `docker images`
+    /// lists only with `--all`.
+    pub intermediate: bool,
 }
 
 /// Everything `docker image inspect` shows.
@@ -69,7 +74,7 @@ pub enum Removed {
 /// One row of `docker history`, newest first.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryEntry {
-    /// The layer-carrying entries get the image id on top, `<missing>` below, as Docker.
+    /// The image an entry's step made (the build chain up from the image), else `<missing>`.
     pub id: String,
     pub created: i64,
     pub created_by: String,
@@ -162,6 +167,7 @@ fn summarize(store: &Store, image: &Image) -> Result<ImageSummary> {
         .filter(|c| c.image_id == image.id)
         .count() as u64;
     let digests = store.metadata.repo_digests(&image.id)?;
+    let intermediate = tags.is_empty() && !store.metadata.image_children(&image.id)?.is_empty();
     Ok(ImageSummary {
         id: image.id.clone(),
         repo_tags: tags.iter().map(|t| familiar(t)).collect(),
@@ -170,7 +176,40 @@ fn summarize(store: &Store, image: &Image) -> Result<ImageSummary> {
         size: image.size,
         labels: labels_of(&config),
         containers,
+        parent: image.parent.clone(),
+        intermediate,
     })
+}
+
+/// Deletes `start`, then the image it was built on, and so on up the chain, each only while it
+/// is untagged and unused: no image built on it, no container, not in `keep`. dockerd's `rmi`
+/// (without `--no-prune`) removes a built image's steps this way. Returns what went.
+pub(crate) fn remove_unused_chain(
+    store: &Store,
+    start: &Digest,
+    keep: &HashSet<Digest>,
+) -> Result<Vec<Digest>> {
+    let containers = store.metadata.list_containers()?;
+    let mut removed = Vec::new();
+    let mut next = Some(start.clone());
+    while let Some(id) = next {
+        let image = match store.metadata.get_image(&id) {
+            Ok(image) => image,
+            Err(berth_store::Error::ImageNotFound(_)) => break,
+            Err(e) => return Err(e.into()),
+        };
+        let used = keep.contains(&id)
+            || !store.metadata.image_tags(&id)?.is_empty()
+            || !store.metadata.image_children(&id)?.is_empty()
+            || containers.iter().any(|c| c.image_id == id);
+        if used {
+            break;
+        }
+        store.metadata.delete_image(&id)?;
+        removed.push(id);
+        next = image.parent;
+    }
+    Ok(removed)
 }
 
 fn details(store: &Store, image: &Image) -> Result<ImageDetails> {
@@ -290,6 +329,10 @@ impl Engine {
                     removed.push(Removed::Untagged(familiar(&tag)));
                 }
                 removed.push(Removed::Deleted(image.id.clone()));
+                if let Some(parent) = &image.parent {
+                    let gone = remove_unused_chain(store, parent, &HashSet::new())?;
+                    removed.extend(gone.into_iter().map(Removed::Deleted));
+                }
                 Ok(removed)
             })
             .await?;
@@ -360,9 +403,22 @@ impl Engine {
                     .collect()
             };
             entries.reverse();
-            if let Some(top) = entries.first_mut() {
-                top.id = image.id.to_string();
-                top.tags = tags;
+            // One entry per image up the build chain (each step adds one entry), as dockerd
+            // fills in ids: the rest, from images not built here, stay `<missing>`.
+            let mut current = Some((image.id.clone(), tags, image.parent.clone()));
+            for entry in &mut entries {
+                let Some((id, tags, parent)) = current.take() else {
+                    break;
+                };
+                entry.id = id.to_string();
+                entry.tags = tags;
+                current = match parent.map(|p| store.metadata.get_image(&p)) {
+                    Some(Ok(up)) => {
+                        let tags = store.metadata.image_tags(&up.id)?;
+                        Some((up.id, tags.iter().map(|t| familiar(t)).collect(), up.parent))
+                    }
+                    _ => None,
+                };
             }
             Ok(entries)
         })

@@ -66,8 +66,14 @@ impl Engine {
                     .map(|c| c.image_id)
                     .collect();
                 let mut removed = Vec::new();
-                for image in store.metadata.list_images()? {
-                    if in_use.contains(&image.id) {
+                // Newest first: a build's steps come after the image they were built on, so
+                // by the time a step is looked at, the images built on it have been decided.
+                for image in store.metadata.list_images()?.into_iter().rev() {
+                    // A step something else is built on stays while that does (dockerd's
+                    // prune looks at images without children only).
+                    if in_use.contains(&image.id)
+                        || !store.metadata.image_children(&image.id)?.is_empty()
+                    {
                         continue;
                     }
                     let tags = store.metadata.image_tags(&image.id)?;
