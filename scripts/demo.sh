@@ -54,6 +54,15 @@ tar -C "$work/rootfs" -cf "$work/busybox.tar" .
 docker import -c 'CMD ["sh"]' -m "busybox-static from Debian" "$work/busybox.tar" busybox:demo
 docker images busybox
 
+# An image built from a Dockerfile on it (the docker CLI's classic builder).
+mkdir -p "$work/app"
+echo "built by berthd at $(date -u +%H:%M:%S)" >"$work/app/message.txt"
+printf '%s\n' 'FROM busybox:demo' 'WORKDIR /app' 'COPY message.txt .' \
+    'RUN wc -c message.txt > size.txt' 'CMD ["sh", "-c", "cat message.txt size.txt"]' \
+    >"$work/app/Dockerfile"
+DOCKER_BUILDKIT=0 docker build -t app:demo "$work/app"
+docker run --rm app:demo
+
 docker run --rm busybox:demo sh -c \
     'echo "hello from a berth container: hostname=$(hostname) pid=$$ uid=$(id -u)"; grep -E "^(CapEff|Seccomp):" /proc/self/status'
 # --init: berth-init is PID 1 (mounted at /sbin/docker-init, where dockerd puts its own),
