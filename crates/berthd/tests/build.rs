@@ -356,3 +356,42 @@ fn build_steps_are_intermediate_images_and_the_cache_is_pruned_and_limited() {
         d.docker(&["images", "-a"]).ok().stdout
     );
 }
+
+#[test]
+fn independent_stages_run_side_by_side_and_print_in_order() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let base = d.busybox();
+    let tag = unique("parallel");
+    let dockerfile = format!(
+        "FROM {base} AS a\nRUN sleep 2 && echo a > /a\n\
+         FROM {base} AS b\nRUN sleep 2 && echo b > /b\n\
+         FROM {base}\nCOPY --from=a /a /a\nCOPY --from=b /b /b\nCMD cat /a /b\n"
+    );
+    let dir = context(&[("Dockerfile", &dockerfile)]);
+    let building = std::thread::scope(|s| {
+        let build = s.spawn(|| build(&d, dir.path(), &["-t", &tag]));
+        // Both stages' RUN containers are up at once at some point.
+        let mut most = 0;
+        while !build.is_finished() {
+            let running = d.docker(&["ps", "-q"]).ok().stdout.lines().count();
+            most = most.max(running);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        (build.join().unwrap(), most)
+    });
+    let (out, most) = building;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(most, 2, "the two stages ran one after the other");
+    // The steps come out in order, each stage's lines together.
+    let numbers: Vec<usize> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("Step "))
+        .filter_map(|l| l.split('/').next()?.parse().ok())
+        .collect();
+    assert_eq!(numbers, (1..=8).collect::<Vec<_>>(), "{out:?}");
+    assert_eq!(d.docker(&["run", "--rm", &tag]).ok().stdout, "a\nb\n");
+}

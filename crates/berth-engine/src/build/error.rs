@@ -14,6 +14,9 @@ pub enum BuildError {
     EmptyDockerfile(String),
     #[error("no build stage in current context")]
     NoStage,
+    /// A stage needed one that failed (whose own error is the build's).
+    #[error("a stage this one needs failed")]
+    StageFailed,
     #[error("failed to reach build target {0} in Dockerfile")]
     UnknownTarget(String),
     #[error("forbidden path outside the build context: {0}")]
@@ -83,9 +86,10 @@ impl BuildError {
             | Self::InvalidSignal(_) => ErrorKind::InvalidArgument,
             Self::Context(e) => e.kind(),
             Self::Unsupported(_) => ErrorKind::NotImplemented,
-            Self::RunFailed { .. } | Self::RunStart { .. } | Self::Copy { .. } => {
-                ErrorKind::Internal
-            }
+            Self::RunFailed { .. }
+            | Self::RunStart { .. }
+            | Self::Copy { .. }
+            | Self::StageFailed => ErrorKind::Internal,
         }
     }
 

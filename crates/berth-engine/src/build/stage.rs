@@ -9,6 +9,7 @@ use berth_dockerfile::{
 };
 use berth_store::metadata::Layer;
 use berth_types::Digest;
+use tokio::sync::watch;
 
 use super::context::Context;
 use super::image_config::{History, ImageConfig, RunConfig};
@@ -293,7 +294,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs the needed stages in order and returns the target's image.
+    /// Runs the needed stages and returns the target's image. Stages run side by side as
+    /// soon as the stages they need are done; each one's events are held back until those of
+    /// the stages before it (in the plan's order) are out, so the client sees the steps in
+    /// order, numbered as if one ran after the other.
     pub(super) async fn run_plan(
         &self,
         plan: &Plan,
@@ -301,12 +305,6 @@ impl Engine {
         opts: &BuildOptions,
         reporter: &Reporter,
     ) -> Result<Digest> {
-        let b = Build {
-            plan,
-            context,
-            opts,
-            reporter,
-        };
         let mut steps = Steps {
             number: 0,
             total: plan.total,
@@ -314,33 +312,121 @@ impl Engine {
         for arg in plan.stages.global_args() {
             steps.announce(arg, reporter);
         }
-        let mut done: Vec<Option<StageState>> = vec![None; plan.stages.stages().len()];
-        let mut last = None;
+        let slots: Vec<watch::Sender<Slot>> = (0..plan.stages.stages().len())
+            .map(|_| watch::channel(Slot::Pending).0)
+            .collect();
+        let mut outputs = Vec::new();
+        let mut runs = Vec::new();
+        let mut number = steps.number;
         for &i in &plan.needed {
-            let stage = &plan.stages.stages()[i];
-            let mut state = self.start_stage(b, i, &done, &mut steps).await?;
-            for step in &stage.instructions {
-                steps.announce(step, reporter);
-                self.dispatch(&mut state, step, b, i, &done).await?;
-            }
-            if Some(&i) == plan.needed.last() {
-                for (k, v) in &opts.labels {
-                    self.api_label(&mut state, k, v, &mut steps, b).await?;
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            outputs.push(rx);
+            let stage_steps = Steps {
+                number,
+                total: plan.total,
+            };
+            number += 1 + plan.stages.stages()[i].instructions.len();
+            let run = StageRun {
+                index: i,
+                steps: stage_steps,
+                reporter: Reporter::new(tx),
+            };
+            runs.push(self.run_stage(plan, context, opts, run, &slots));
+        }
+        let forward = async {
+            for mut rx in outputs {
+                while let Some(event) = rx.recv().await {
+                    reporter.send(event);
                 }
             }
-            let image = self.ensure_image(&mut state).await?;
-            reporter.send(BuildEvent::StageDone {
-                image: image.clone(),
-            });
-            last = Some(image);
-            done[i] = Some(state);
+        };
+        let (results, ()) = tokio::join!(futures_util::future::join_all(runs), forward);
+        // The first failure in the plan's order that is not only a consequence of another.
+        let consequence =
+            |e: &Error| matches!(e, Error::Build(b) if matches!(**b, BuildError::StageFailed));
+        let failed = results
+            .iter()
+            .position(|r| r.as_ref().is_err_and(|e| !consequence(e)))
+            .or_else(|| results.iter().position(Result::is_err));
+        if let Some(i) = failed {
+            if let Some(Err(e)) = results.into_iter().nth(i) {
+                return Err(e);
+            }
+            return Err(BuildError::StageFailed.into());
         }
-        let image = last.ok_or(BuildError::NoStage)?;
+        let image = results
+            .into_iter()
+            .last()
+            .and_then(|r| r.ok())
+            .ok_or(BuildError::NoStage)?;
         self.warn_unused_args(plan, opts, reporter);
         reporter.send(BuildEvent::Built {
             image: image.clone(),
         });
         Ok(image)
+    }
+
+    /// One stage, once the stages it needs are done; its outcome goes to `slots` for the
+    /// stages that need it.
+    async fn run_stage(
+        &self,
+        plan: &Plan,
+        context: &Context,
+        opts: &BuildOptions,
+        mut run: StageRun,
+        slots: &[watch::Sender<Slot>],
+    ) -> Result<Digest> {
+        let i = run.index;
+        let mut done: Vec<Option<StageState>> = vec![None; slots.len()];
+        for &dep in &plan.graph.stages[i].deps {
+            let mut rx = slots[dep].subscribe();
+            let slot = rx
+                .wait_for(|s| !matches!(s, Slot::Pending))
+                .await
+                .map(|s| s.clone());
+            match slot {
+                Ok(Slot::Done(state)) => done[dep] = Some(*state),
+                _ => {
+                    slots[i].send_replace(Slot::Failed);
+                    return Err(BuildError::StageFailed.into());
+                }
+            }
+        }
+        let b = Build {
+            plan,
+            context,
+            opts,
+            reporter: &run.reporter,
+        };
+        let built = async {
+            let stage = &plan.stages.stages()[i];
+            let mut state = self.start_stage(b, i, &done, &mut run.steps).await?;
+            for step in &stage.instructions {
+                run.steps.announce(step, b.reporter);
+                self.dispatch(&mut state, step, b, i, &done).await?;
+            }
+            if Some(&i) == plan.needed.last() {
+                for (k, v) in &opts.labels {
+                    self.api_label(&mut state, k, v, &mut run.steps, b).await?;
+                }
+            }
+            let image = self.ensure_image(&mut state).await?;
+            b.reporter.send(BuildEvent::StageDone {
+                image: image.clone(),
+            });
+            Ok::<_, Error>((image, state))
+        }
+        .await;
+        match built {
+            Ok((image, state)) => {
+                slots[i].send_replace(Slot::Done(Box::new(state)));
+                Ok(image)
+            }
+            Err(e) => {
+                slots[i].send_replace(Slot::Failed);
+                Err(e)
+            }
+        }
     }
 
     /// A stage's image, made when the stage never got one (`FROM scratch` and nothing else).
@@ -390,6 +476,21 @@ impl Engine {
             )));
         }
     }
+}
+
+/// A stage's outcome, for the stages that need it.
+#[derive(Clone)]
+enum Slot {
+    Pending,
+    Done(Box<StageState>),
+    Failed,
+}
+
+/// What one stage's run owns: its index, its step numbers and where its events go.
+struct StageRun {
+    index: usize,
+    steps: Steps,
+    reporter: Reporter,
 }
 
 /// Step numbering, as the client sees it.
