@@ -76,7 +76,7 @@ for d in $(seq -w 1 "$dirs"); do
     done
 done
 # The first file of the first directory, whatever the zero padding.
-changed=$(find "$ctx/src" -name '*.c' | sort | head -1)
+changed=$(find "$ctx/src" -name '*.c' | sort | sed -n 1p)
 cat >"$ctx/Dockerfile" <<'EOF'
 FROM bench/busybox AS tools
 RUN mkdir -p /out && echo tool > /out/tool
