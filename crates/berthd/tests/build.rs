@@ -395,3 +395,56 @@ fn independent_stages_run_side_by_side_and_print_in_order() {
     assert_eq!(numbers, (1..=8).collect::<Vec<_>>(), "{out:?}");
     assert_eq!(d.docker(&["run", "--rm", &tag]).ok().stdout, "a\nb\n");
 }
+
+#[test]
+fn a_kill_9_during_a_build_leaves_the_store_consistent() {
+    if common::skip() {
+        return;
+    }
+    let mut d = Daemon::start();
+    let base = d.busybox();
+    let dockerfile = format!("FROM {base}\nCOPY data /data\nRUN sleep 2 && echo done > /done\n");
+    let dir = context(&[("Dockerfile", &dockerfile), ("data", &"x".repeat(1 << 20))]);
+    let until = |what: &str, f: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !f() {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let mut cmd = d.docker_cmd(&["build", "-q", dir.path().to_str().unwrap()]);
+    cmd.env("DOCKER_BUILDKIT", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut client = cmd.spawn().unwrap();
+    // Killed while the RUN step runs: the COPY step before it is recorded.
+    until("the RUN step's container", &|| {
+        !d.docker(&["ps", "-q"]).ok().stdout.is_empty()
+    });
+    d.kill9();
+    let _ = client.wait();
+    d.spawn();
+    // The step's container outlived berthd under its shim (dockerd's would too) and ends.
+    until("the RUN container's exit", &|| {
+        d.docker(&["ps", "-q"]).ok().stdout.is_empty()
+    });
+    let out = build(&d, dir.path(), &["-t", "after-crash"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout.matches("Using cache").count(), 1, "{out:?}");
+    d.docker(&["container", "prune", "-f"]).ok();
+    // Nothing half-made: no context left unpacked, no snapshot but the images' layers.
+    let tmp = d.data_root().join("tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .map(|r| r.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(
+        common::registry::snapshots(&d, "active"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        common::registry::snapshots(&d, "view"),
+        Vec::<String>::new()
+    );
+    assert_eq!(d.leaked_mounts(), Vec::<String>::new());
+}

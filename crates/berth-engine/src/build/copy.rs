@@ -107,6 +107,9 @@ impl Engine {
                 }
             },
         };
+        // The view and the snapshot below, and the layer until its image's row exists, are
+        // referenced by nothing GC knows: none runs until the step is recorded.
+        let _gc = self.inner.gc_lock.read().await;
         let mode = chmod.map(parse_mode).transpose()?;
         let workdir = state.config.config.working_dir.clone();
         let dest = absolute_dest(&workdir, &files.dest);
@@ -235,6 +238,7 @@ impl Engine {
         step: &Instruction,
         b: Build<'_>,
     ) -> Result<()> {
+        let _gc = self.inner.gc_lock.read().await;
         let text = format!("#(nop) WORKDIR {dir}");
         let mut probe = config.clone();
         probe.cmd = Some(shell.iter().cloned().chain([text.clone()]).collect());

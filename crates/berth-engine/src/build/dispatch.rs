@@ -285,6 +285,8 @@ impl Engine {
         step: &Instruction,
         b: Build<'_>,
     ) -> Result<()> {
+        // A new image's blobs exist before its row: no GC in between (see `record_step`).
+        let _gc = self.inner.gc_lock.read().await;
         let parent = state.image.clone().unwrap_or_else(scratch_digest);
         let key = cache::key(&parent, &made.probe, &());
         if self.try_cache(state, &key, b).await? {
@@ -336,6 +338,7 @@ impl Engine {
         b: Build<'_>,
     ) -> Result<()> {
         let reporter = b.reporter;
+        let _gc = self.inner.gc_lock.read().await;
         let text = format!("LABEL {key}={value}");
         steps.announce_text(text.clone(), reporter);
         let mut config = state.config.config.clone();
@@ -411,6 +414,8 @@ impl Engine {
             )
             .await?;
         let parent_chain = state.layers.last().map(|l| l.chain_id.clone());
+        // From the layer's commit to its image's row, nothing refers to it: no GC between.
+        let _gc = self.inner.gc_lock.read().await;
         let taken = self.take_layer(&ran.id, parent_chain.as_ref()).await;
         if opts.remove != RemoveContainers::Never {
             self.remove_run(&ran.id, reporter).await;

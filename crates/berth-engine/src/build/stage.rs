@@ -232,7 +232,9 @@ impl Engine {
     }
 
     /// Records what a step made as an image on the state's, moves the state to it and
-    /// remembers it under `key`.
+    /// remembers it under `key`. Callers hold the GC lock for reading from before they made
+    /// what the image refers to (a layer, blobs) until this returns: until the image's row
+    /// exists, GC would take them for garbage.
     pub(super) async fn record_step(
         &self,
         state: &mut StageState,
@@ -434,6 +436,7 @@ impl Engine {
         if let Some(image) = &state.image {
             return Ok(image.clone());
         }
+        let _gc = self.inner.gc_lock.read().await;
         let mut config = state.config.clone();
         config.created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         let bytes = config.to_bytes().map_err(Error::Json)?;
