@@ -448,3 +448,175 @@ fn a_kill_9_during_a_build_leaves_the_store_consistent() {
     );
     assert_eq!(d.leaked_mounts(), Vec::<String>::new());
 }
+
+/// An image's files as `docker export` of a container of it has them: path, type, mode,
+/// owner, size, link target and a digest of the content; times and what an engine adds to
+/// every container (its init layer's mount targets) left out.
+fn exported_tree(docker: impl Fn(&[&str]) -> Out, image: &str, dir: &Path) -> Vec<String> {
+    let id = docker(&["create", image]).ok().stdout.trim().to_string();
+    let tar = dir.join(format!("{}.tar", &id[..12]));
+    docker(&["export", "-o", tar.to_str().unwrap(), &id]).ok();
+    docker(&["rm", &id]).ok();
+    let mut archive = tar::Archive::new(std::fs::File::open(&tar).unwrap());
+    let mut out = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut e = entry.unwrap();
+        let path = e.path().unwrap().display().to_string();
+        let path = path
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string();
+        let init = [
+            ".dockerenv",
+            "etc/hosts",
+            "etc/hostname",
+            "etc/resolv.conf",
+            "etc/mtab",
+        ];
+        if path.is_empty()
+            || init.contains(&path.as_str())
+            || ["dev", "proc", "sys"]
+                .iter()
+                .any(|t| path == *t || path.starts_with(&format!("{t}/")))
+        {
+            continue;
+        }
+        let h = e.header().clone();
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut content).unwrap();
+        use sha2::Digest as _;
+        out.push(format!(
+            "{path} {:?} {:o} {}:{} {} {:?} {:x}",
+            h.entry_type(),
+            h.mode().unwrap() & 0o7777,
+            h.uid().unwrap(),
+            h.gid().unwrap(),
+            content.len(),
+            h.link_name().unwrap(),
+            sha2::Sha256::digest(&content)
+        ));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn berth_and_dockerd_build_the_same_image_from_the_same_dockerfile() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let dockerd = common::dockerd::Dockerd::start();
+    let tar = common::busybox_tar().display().to_string();
+    for docker in
+        [&|a: &[&str]| d.docker(a), &|a: &[&str]| dockerd.docker(a)] as [&dyn Fn(&[&str]) -> Out; 2]
+    {
+        docker(&["import", "-c", "CMD [\"sh\"]", &tar, "same:base"]).ok();
+    }
+    let dockerfile = "FROM same:base AS build\n\
+         ARG V=1\n\
+         RUN mkdir -p /out && echo \"v$V\" > /out/version && chmod 0750 /out\n\
+         FROM same:base\n\
+         LABEL org.example.a=1 b=\"two words\"\n\
+         ENV A=1 B=\"x y\"\n\
+         WORKDIR /app/sub\n\
+         COPY file.txt ./\n\
+         COPY --chown=1000:1000 dir /app/dir/\n\
+         COPY --from=build /out /out\n\
+         ADD archive.tar /unpacked/\n\
+         RUN echo hi > /app/hi && rm -f /app/sub/file.txt && ln -s /app/hi /app/link\n\
+         USER 1000\n\
+         EXPOSE 8080/tcp 53/udp\n\
+         VOLUME /data\n\
+         HEALTHCHECK --interval=5s CMD true\n\
+         ONBUILD RUN echo child\n\
+         STOPSIGNAL SIGINT\n\
+         SHELL [\"/bin/sh\", \"-ec\"]\n\
+         ENTRYPOINT [\"/bin/sh\", \"-c\"]\n\
+         CMD echo from $A\n";
+    let dir = context(&[
+        ("Dockerfile", dockerfile),
+        ("file.txt", "file\n"),
+        ("dir/a", "a\n"),
+        ("dir/sub/b", "b\n"),
+    ]);
+    // A small tar for ADD to unpack.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(3);
+    h.set_mode(0o600);
+    h.set_uid(7);
+    h.set_gid(8);
+    h.set_mtime(1_600_000_000);
+    b.append_data(&mut h, "inside/x", &b"xyz"[..]).unwrap();
+    std::fs::write(dir.path().join("archive.tar"), b.into_inner().unwrap()).unwrap();
+
+    let built_b = build(&d, dir.path(), &["-t", "same:out", "--build-arg", "V=2"]);
+    assert_eq!(built_b.code, 0, "{built_b:?}");
+    let mut cmd = dockerd.docker_cmd(&[
+        "build",
+        "-t",
+        "same:out",
+        "--build-arg",
+        "V=2",
+        dir.path().to_str().unwrap(),
+    ]);
+    cmd.env("DOCKER_BUILDKIT", "0");
+    let built_d = berth_testkit::run(cmd, None);
+    assert_eq!(built_d.code, 0, "{built_d:?}");
+
+    // The config a container starts from.
+    let config = |docker: &dyn Fn(&[&str]) -> Out| -> serde_json::Value {
+        let out = docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config}}",
+            "same:out",
+        ])
+        .ok();
+        let mut v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        for engine_specific in ["Image", "Hostname"] {
+            v.as_object_mut().unwrap().remove(engine_specific);
+        }
+        v
+    };
+    assert_eq!(config(&|a| d.docker(a)), config(&|a| dockerd.docker(a)));
+    // The history, COPY content hashes aside (each engine hashes what it was sent its way).
+    let history = |docker: &dyn Fn(&[&str]) -> Out| -> Vec<String> {
+        let out = docker(&[
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.CreatedBy}}",
+            "same:out",
+        ])
+        .ok();
+        out.stdout
+            .lines()
+            .map(|l| {
+                let mut l = l.to_string();
+                for kind in ["file:", "dir:", "multi:"] {
+                    if let Some(at) = l.find(kind) {
+                        let start = at + kind.len();
+                        l.replace_range(start..(start + 64).min(l.len()), "<hash>");
+                    }
+                }
+                l
+            })
+            .collect()
+    };
+    assert_eq!(history(&|a| d.docker(a)), history(&|a| dockerd.docker(a)));
+    // The same files, modes, owners and contents.
+    let tmp = tempfile::tempdir().unwrap();
+    let ours = exported_tree(|a| d.docker(a), "same:out", tmp.path());
+    let theirs = exported_tree(|a| dockerd.docker(a), "same:out", tmp.path());
+    let only = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|x| !b.contains(x)).cloned().collect()
+    };
+    assert_eq!(
+        (only(&ours, &theirs), only(&theirs, &ours)),
+        (Vec::new(), Vec::new()),
+        "(berth only, dockerd only)"
+    );
+}

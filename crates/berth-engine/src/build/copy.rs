@@ -27,6 +27,22 @@ enum Source {
     Layers(Vec<Layer>),
 }
 
+/// Where and how a COPY or ADD puts what it copies.
+#[derive(Clone, Copy)]
+struct Placement<'a> {
+    /// Absolute, a trailing `/` kept.
+    dest: &'a str,
+    several: bool,
+    add: bool,
+    /// `--chown`, resolved.
+    chown: Option<(u32, u32)>,
+    /// The copies' owner: `--chown`, else root for context files, else as they were.
+    owner: Option<(u32, u32)>,
+    /// `--chmod`.
+    mode: Option<u32>,
+    instruction: &'static str,
+}
+
 /// One thing to copy: a path in the source root, or a heredoc's content.
 enum Item {
     Path { rel: PathBuf, is_dir: bool },
@@ -164,13 +180,21 @@ impl Engine {
         let chown = chown.map(str::to_string);
         let changed = self
             .change_files(state, move |target| {
-                let owner = match &chown {
-                    Some(spec) => Some(resolve_owner(target, spec)?),
-                    None if from_context => Some((0, 0)),
-                    None => None,
+                let chown = chown
+                    .as_deref()
+                    .map(|spec| resolve_owner(target, spec))
+                    .transpose()?;
+                let place = Placement {
+                    dest: &dest,
+                    several,
+                    add,
+                    chown,
+                    owner: chown.or(from_context.then_some((0, 0))),
+                    mode,
+                    instruction: name,
                 };
                 for item in &items {
-                    copy_item(&root, target, item, &dest, several, add, owner, mode, name)?;
+                    copy_item(&root, target, item, &place)?;
                 }
                 Ok(())
             })
@@ -464,18 +488,16 @@ fn glob(root: &Path, pattern: &Path) -> Result<Vec<PathBuf>> {
 /// Copies one item into `target` (the mounted snapshot) at `dest`, as Docker places it: a
 /// directory's contents into `dest`; a file to `dest`, or into it when `dest` ends in `/`,
 /// names an existing directory, or there are several sources; ADD unpacks a local archive.
-#[allow(clippy::too_many_arguments)]
-fn copy_item(
-    root: &Path,
-    target: &Path,
-    item: &Item,
-    dest: &str,
-    several: bool,
-    add: bool,
-    owner: Option<(u32, u32)>,
-    mode: Option<u32>,
-    instruction: &'static str,
-) -> Result<()> {
+fn copy_item(root: &Path, target: &Path, item: &Item, place: &Placement<'_>) -> Result<()> {
+    let Placement {
+        dest,
+        several,
+        add,
+        chown,
+        owner,
+        mode,
+        instruction,
+    } = *place;
     let dest_is_dir = dest.ends_with('/')
         || several
         || berth_image::stat_in_root(target, Path::new(dest))
@@ -511,18 +533,26 @@ fn copy_item(
                     }
                 })?;
                 if archive {
-                    // A local archive is unpacked into the destination directory.
+                    // A local archive is unpacked into the destination directory, its
+                    // owners kept unless `--chown` (dockerd's rule).
                     ensure_dir(target, dest_path)?;
                     let dir = berth_image::open_dir_in_root(target, dest_path)?;
                     let mut opts = berth_image::UnpackOptions::default();
                     opts.whiteouts = berth_image::WhiteoutMode::Literal;
-                    opts.owner = owner;
+                    opts.owner = chown;
                     opts.mode = mode;
                     berth_image::context::unpack_archive_at(file, dir, &opts)
                         .map_err(BuildError::Context)?;
                     return Ok(());
                 }
             }
+            // A directory's contents are copied, not the directory: a destination that
+            // exists keeps its own mode and owner, one made here is 0755 and the copy's owner.
+            let before = if *is_dir {
+                dir_meta(target, dest_path)
+            } else {
+                None
+            };
             let name = if *is_dir || !dest_is_dir {
                 dest_path.to_path_buf()
             } else {
@@ -559,9 +589,34 @@ fn copy_item(
                     source: std::io::Error::other("copy thread panicked"),
                 })
             })?;
-            unpacked.and(written)
+            unpacked.and(written)?;
+            if *is_dir {
+                let (uid, gid) = owner.unwrap_or((0, 0));
+                let meta = before.unwrap_or((mode.unwrap_or(0o755), uid, gid));
+                set_dir_meta(target, dest_path, meta)?;
+            }
+            Ok(())
         }
     }
+}
+
+/// Mode bits and owner of directory `path` in `root`, when there is one.
+fn dir_meta(root: &Path, path: &Path) -> Option<(u32, u32, u32)> {
+    let fd = berth_image::open_dir_in_root(root, path).ok()?;
+    let st = nix::sys::stat::fstat(&fd).ok()?;
+    Some((st.st_mode & 0o7777, st.st_uid, st.st_gid))
+}
+
+/// Sets what [`dir_meta`] reads, on the directory resolved inside `root`.
+fn set_dir_meta(root: &Path, path: &Path, (mode, uid, gid): (u32, u32, u32)) -> Result<()> {
+    let fd = berth_image::open_dir_in_root(root, path)?;
+    let failed = |source: nix::Error| Error::Io {
+        action: "set mode and owner of",
+        path: path.to_path_buf(),
+        source: source.into(),
+    };
+    nix::unistd::fchown(&fd, Some(uid.into()), Some(gid.into())).map_err(failed)?;
+    nix::sys::stat::fchmod(&fd, nix::sys::stat::Mode::from_bits_truncate(mode)).map_err(failed)
 }
 
 /// `path` as a directory in `target`, parents made as needed (root-owned, 0755).

@@ -193,7 +193,10 @@ impl Engine {
                     };
                     set.insert(port, Default::default());
                 }
-                format!("EXPOSE {}", ports.join(" "))
+                // dockerd records them sorted.
+                let mut shown = ports.clone();
+                shown.sort();
+                format!("EXPOSE {}", shown.join(" "))
             }
             InstructionKind::Volume(paths) => {
                 let set = config.volumes.get_or_insert_with(BTreeMap::new);

@@ -496,7 +496,11 @@ impl Engine {
                 let ingest = format!("import-{}", crate::random_hex(16));
                 let layer = store_layer(store, reader, None, &ingest)?;
                 let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-                let comment = opts.message.unwrap_or_default();
+                // dockerd's: the message, else where the layer came from.
+                let comment = opts
+                    .message
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "Imported from -".to_string());
                 let config = json!({
                     "architecture": go_arch(),
                     "comment": comment,
@@ -504,7 +508,7 @@ impl Engine {
                     "created": now,
                     "config": config_obj,
                     "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
-                    "history": [{"created": now, "created_by": "berth import", "comment": comment}],
+                    "history": [{"created": now, "comment": comment}],
                 });
                 record_image(store, &config, vec![layer], tag.as_ref())
             })

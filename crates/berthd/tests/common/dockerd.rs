@@ -57,7 +57,7 @@ impl Dockerd {
         d
     }
 
-    pub fn docker(&self, args: &[&str]) -> Out {
+    pub fn docker_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("docker");
         cmd.env(
             "DOCKER_HOST",
@@ -65,7 +65,11 @@ impl Dockerd {
         )
         .env("DOCKER_CONFIG", self.root.path().join("docker-config"))
         .args(args);
-        run(cmd, None)
+        cmd
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Out {
+        run(self.docker_cmd(args), None)
     }
 }
 
