@@ -265,6 +265,16 @@ fn quiet_plain_and_failures_print_as_docker() {
         out.stderr.starts_with("Error response from daemon: "),
         "{out:?}"
     );
+    // Refused before the daemon reads a large body: its message, not a broken pipe.
+    let large = context(&[("Dockerfile", &format!("FROM {base}\n"))]);
+    std::fs::write(large.path().join("big"), vec![7u8; 16 << 20]).unwrap();
+    let out = build(&d, large.path(), &["--shm-size", "0"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("Error response from daemon: shmsize must be greater than 0"),
+        "{out:?}"
+    );
     // No Dockerfile: refused before anything is sent.
     let empty = context(&[("a.txt", "a")]);
     let out = build(&d, empty.path(), &[]);

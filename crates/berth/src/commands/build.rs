@@ -37,6 +37,14 @@ pub async fn build(c: &Client, a: BuildArgs) -> Result<()> {
         .iter()
         .map(|s| secret(s, |k| std::env::var(k).ok()))
         .collect::<Result<Vec<_>>>()?;
+    let ids: Vec<String> = secrets.iter().map(|(id, _)| id.clone()).collect();
+    if let Some(dup) = ids
+        .iter()
+        .enumerate()
+        .find(|(i, id)| ids[..*i].contains(id))
+    {
+        bail!("--secret: id {} given twice", dup.1);
+    }
     let ssh = ssh_sockets(&a.ssh, std::env::var("SSH_AUTH_SOCK").ok())?;
     let mut ctx = tokio::task::spawn_blocking({
         let (context, file) = (a.context.clone(), a.file.clone());
@@ -44,12 +52,12 @@ pub async fn build(c: &Client, a: BuildArgs) -> Result<()> {
     })
     .await
     .context("context task")??;
-    ctx.extra.extend(secrets.iter().map(|(id, data)| ExtraFile {
-        name: format!("{SECRETS_DIR}/{id}"),
-        mode: 0o400,
-        data: data.clone(),
-    }));
-    let ids: Vec<&str> = secrets.iter().map(|(id, _)| id.as_str()).collect();
+    ctx.extra
+        .extend(secrets.into_iter().map(|(id, data)| ExtraFile {
+            name: format!("{SECRETS_DIR}/{id}"),
+            mode: 0o400,
+            data,
+        }));
     let query = query(&a, ctx.dockerfile.as_deref(), &ids, &ssh, |k| {
         std::env::var(k).ok()
     })?;
@@ -77,20 +85,7 @@ pub async fn build(c: &Client, a: BuildArgs) -> Result<()> {
             }
         }
     };
-    let mode = match (a.quiet, a.progress) {
-        (true, _) => display::Mode::Quiet,
-        (false, ProgressMode::Plain) => display::Mode::Plain,
-        (false, ProgressMode::Auto) => {
-            if crate::tty::is_terminal(libc::STDOUT_FILENO)
-                && crate::tty::is_terminal(libc::STDERR_FILENO)
-            {
-                display::Mode::Live
-            } else {
-                display::Mode::Plain
-            }
-        }
-    };
-    let mut display = Display::new(mode, sent);
+    let mut display = Display::new(display_mode(&a), sent);
     let mut lines = std::pin::pin!(lines);
     let mut image = None;
     while let Some(raw) = lines.next().await {
@@ -120,8 +115,22 @@ pub async fn build(c: &Client, a: BuildArgs) -> Result<()> {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `-q` wins; `auto` draws the steps when both stdout and stderr are terminals.
+fn display_mode(a: &BuildArgs) -> display::Mode {
+    let terminal = || {
+        crate::tty::is_terminal(libc::STDOUT_FILENO) && crate::tty::is_terminal(libc::STDERR_FILENO)
+    };
+    match (a.quiet, a.progress) {
+        (true, _) => display::Mode::Quiet,
+        (false, ProgressMode::Auto) if terminal() => display::Mode::Live,
+        (false, _) => display::Mode::Plain,
+    }
 }
 
 /// `--secret id=ID[,src=PATH|,env=VAR][,type=file|env]` as buildx reads it: with neither
@@ -215,7 +224,7 @@ fn bytes_flag(flag: &str, value: &str) -> Result<String> {
 fn query(
     a: &BuildArgs,
     dockerfile: Option<&str>,
-    secrets: &[&str],
+    secrets: &[String],
     ssh: &BTreeMap<String, PathBuf>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<String> {

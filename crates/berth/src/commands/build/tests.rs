@@ -87,7 +87,14 @@ fn the_query_is_dockers_sorted_with_only_what_differs() {
 #[test]
 fn secrets_and_ssh_are_json_parameters() {
     let ssh = BTreeMap::from([("default".to_string(), PathBuf::from("/run/agent.sock"))]);
-    let q = query(&args(&["."]), None, &["tok", "npm"], &ssh, |_| None).unwrap();
+    let q = query(
+        &args(&["."]),
+        None,
+        &["tok".into(), "npm".into()],
+        &ssh,
+        |_| None,
+    )
+    .unwrap();
     assert_eq!(
         decode(&q),
         [
@@ -383,6 +390,18 @@ fn stdin_is_an_archive_or_a_dockerfile() {
     assert!(is_archive(b"\x1f\x8b\x08\0rest"));
     assert!(!is_archive(&[0; 512]));
     assert!(!is_archive(&[b'F'; 600]));
+}
+
+#[tokio::test]
+async fn a_context_that_cannot_be_read_aborts_the_body() {
+    let dir = tree(&[("Dockerfile", "FROM x\n"), ("a.txt", "a")]);
+    let ctx = BuildContext::from_dir(dir.path().to_str().unwrap(), None, no_stdin).unwrap();
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    let (body, producer, _) = ctx.into_body();
+    // An error frame, not a short tar the daemon could take for a whole one.
+    assert!(http_body_util::BodyExt::collect(body).await.is_err());
+    let e = producer.await.unwrap().unwrap_err();
+    assert!(format!("{e:#}").contains("error checking context"), "{e:#}");
 }
 
 #[test]
