@@ -310,6 +310,17 @@ fn a_terminal_shows_steps_with_timings() {
     assert!(!screen.contains("Step 1/3"), "{screen}");
     let again = without_colors(&d.berth_tty(&args, &[]).stdout);
     assert!(again.contains("CACHED"), "{again}");
+    // A failed step is marked, keeps its output on screen, and the build exits with its code.
+    let failing = context(&[(
+        "Dockerfile",
+        &format!("FROM {base}\nRUN echo shown-on-failure && exit 4\n"),
+    )]);
+    let out = d.berth_tty(&format!("build {}", failing.path().display()), &[]);
+    assert_eq!(out.code, 4, "{out:?}");
+    let screen = without_colors(&out.stdout);
+    for expected in ["ERROR", "  shown-on-failure", "returned a non-zero code: 4"] {
+        assert!(screen.contains(expected), "{expected:?}: {screen}");
+    }
 }
 
 /// Terminal output without its SGR (colour and weight) sequences.
