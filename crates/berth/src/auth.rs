@@ -3,6 +3,7 @@
 //! (default `~/.berth/`); lookups also read `$DOCKER_CONFIG/config.json` (default `~/.docker/`),
 //! so existing `docker login`s work. Other keys of the file are kept as they are.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -114,6 +115,28 @@ pub fn lookup(registry: &str) -> Option<DockerCredentials> {
     })
 }
 
+/// Every stored login, keyed by registry name (`docker.io`, `host:port`, as the daemon looks
+/// them up); Berth's file wins over Docker's. A build sends them all: the daemon pulls what the
+/// Dockerfile names, which the CLI does not know.
+pub fn all() -> BTreeMap<String, DockerCredentials> {
+    let mut found = BTreeMap::new();
+    for path in [berth_config(), docker_config()] {
+        let Ok(v) = read(&path) else { continue };
+        let Some(auths) = v["auths"].as_object() else {
+            continue;
+        };
+        for (key, entry) in auths {
+            let registry = normalize_server(Some(key));
+            if let std::collections::btree_map::Entry::Vacant(slot) = found.entry(registry) {
+                if let Some(creds) = decode(entry, slot.key()) {
+                    slot.insert(creds);
+                }
+            }
+        }
+    }
+    found
+}
+
 pub fn store(registry: &str, user: &str, password: &str) -> Result<PathBuf> {
     let path = berth_config();
     let mut v = read(&path)?;
@@ -143,6 +166,13 @@ pub fn erase(registry: &str) -> Result<bool> {
 /// The `X-Registry-Auth` header of `creds` (base64url JSON `AuthConfig`, as docker sends it).
 pub fn header(creds: &DockerCredentials) -> Result<String> {
     let json = serde_json::to_vec(creds).context("encode registry credentials")?;
+    Ok(base64::engine::general_purpose::URL_SAFE.encode(json))
+}
+
+/// The `X-Registry-Config` header of a build: base64url JSON of registry → `AuthConfig`
+/// (`e30=`, `{}`, with none), as docker sends it.
+pub fn config_header(all: &BTreeMap<String, DockerCredentials>) -> Result<String> {
+    let json = serde_json::to_vec(all).context("encode registry credentials")?;
     Ok(base64::engine::general_purpose::URL_SAFE.encode(json))
 }
 

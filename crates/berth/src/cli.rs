@@ -76,6 +76,8 @@ pub enum Command {
     Port(PortArgs),
     /// Get real time events from the daemon
     Events(EventsArgs),
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
     /// List images
     Images(ImagesArgs),
     /// Manage images
@@ -152,6 +154,8 @@ pub enum ContainerCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum ImageCommand {
+    /// Build an image from a Dockerfile
+    Build(Box<BuildArgs>),
     /// Display detailed information on one or more images
     Inspect(InspectArgs),
     /// Remove one or more images
@@ -902,6 +906,93 @@ pub struct ImagesArgs {
     pub format: FormatArg,
     /// REPOSITORY[:TAG]
     pub reference: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Name and optionally a tag in the "name:tag" format
+    #[arg(short = 't', long = "tag")]
+    pub tag: Vec<String>,
+    /// Name of the Dockerfile (default: PATH/Dockerfile; - reads it from stdin)
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<String>,
+    /// Set build-time variables (NAME=VALUE, or NAME to take it from the environment)
+    #[arg(long = "build-arg")]
+    pub build_arg: Vec<String>,
+    /// Set the target build stage to build
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Do not use cache when building the image
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Always attempt to pull a newer version of the image
+    #[arg(long)]
+    pub pull: bool,
+    /// Set metadata for an image (key=value)
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Write the image ID to the file
+    #[arg(long)]
+    pub iidfile: Option<PathBuf>,
+    /// Suppress the build output and print image ID on success
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Type of progress output: auto (steps with timings on a terminal) or plain
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressMode,
+    /// Secret to expose to the build (id=ID[,src=PATH] or id=ID,env=VAR)
+    #[arg(long)]
+    pub secret: Vec<String>,
+    /// SSH agent socket to expose to the build (default|ID[=SOCKET])
+    #[arg(long)]
+    pub ssh: Vec<String>,
+    /// Networking mode for the RUN instructions during build (default, none, host, NETWORK)
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Remove intermediate containers after a successful build (--rm=false keeps them)
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub rm: bool,
+    /// Always remove intermediate containers
+    #[arg(long = "force-rm")]
+    pub force_rm: bool,
+    /// Size of /dev/shm (e.g. 64m)
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Memory limit of the RUN containers (e.g. 512m)
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Set platform if server is multi-platform capable (os/arch[/variant])
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Images to consider as cache sources
+    #[arg(long = "cache-from")]
+    pub cache_from: Vec<String>,
+    /// Build context: a directory, or - (a tar archive or a Dockerfile on stdin)
+    #[arg(value_name = "PATH | -")]
+    pub context: String,
+}
+
+/// How `build` shows its progress.
+#[derive(ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// The step display when stdout and stderr are terminals, plain otherwise
+    #[default]
+    Auto,
+    /// The daemon's lines as docker's classic builder prints them
+    Plain,
 }
 
 #[derive(Args, Debug)]

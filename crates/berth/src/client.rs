@@ -84,8 +84,16 @@ impl Client {
         registry_auth: Option<&str>,
     ) -> Result<serde_json::Value> {
         use http_body_util::BodyExt;
+        let body = body
+            .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+            .unwrap_or_default();
         let body = self
-            .send(method, path, body, registry_auth)
+            .send(
+                method,
+                path,
+                &registry_auth_header(registry_auth),
+                full_body(body),
+            )
             .await?
             .collect()
             .await
@@ -95,15 +103,18 @@ impl Client {
     }
 
     /// A request answered with lines of JSON (a progress stream), read as they come: for
-    /// streams whose bollard model lacks fields berthd sends (push progress has no `id` there).
+    /// streams whose bollard model lacks fields berthd sends (push progress has no `id` there)
+    /// or requests bollard cannot make (a build's extension parameters). `headers` come on top
+    /// of the JSON content type.
     pub async fn request_lines(
         &self,
         method: hyper::Method,
         path: &str,
-        registry_auth: Option<&str>,
+        headers: &[(&'static str, String)],
+        body: RequestBody,
     ) -> Result<impl futures_util::Stream<Item = Result<Vec<u8>>>> {
         use http_body_util::BodyExt;
-        let body = self.send(method, path, None, registry_auth).await?;
+        let body = self.send(method, path, headers, body).await?;
         Ok(futures_util::stream::unfold(
             (body, Vec::new(), false),
             |(mut body, mut buf, mut done)| async move {
@@ -140,8 +151,8 @@ impl Client {
         &self,
         method: hyper::Method,
         path: &str,
-        body: Option<serde_json::Value>,
-        registry_auth: Option<&str>,
+        headers: &[(&'static str, String)],
+        body: RequestBody,
     ) -> Result<hyper::body::Incoming> {
         use http_body_util::BodyExt;
         let stream = tokio::net::UnixStream::connect(self.socket_path())
@@ -153,20 +164,20 @@ impl Client {
                 .context("API handshake")?;
         tokio::spawn(conn);
         let v = API_VERSION;
-        let body = body
-            .map(|b| serde_json::to_vec(&b).unwrap_or_default())
-            .unwrap_or_default();
         let mut req = hyper::Request::builder()
             .method(method)
             .uri(format!("/v{}.{}{path}", v.major_version, v.minor_version))
-            .header(hyper::header::HOST, "berthd")
-            .header(hyper::header::CONTENT_TYPE, "application/json");
-        if let Some(auth) = registry_auth {
-            req = req.header("X-Registry-Auth", auth);
+            .header(hyper::header::HOST, "berthd");
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            req = req.header(hyper::header::CONTENT_TYPE, "application/json");
         }
-        let req = req
-            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
-            .context("build request")?;
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        let req = req.body(body).context("build request")?;
         let resp = sender.send_request(req).await.context("API request")?;
         let status = resp.status();
         if status.is_success() {
@@ -188,6 +199,23 @@ impl Client {
         }
         .into())
     }
+}
+
+/// The body of a hand-made request: bytes at hand, or a stream produced while it is sent.
+pub type RequestBody = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, std::io::Error>;
+
+pub fn full_body(bytes: impl Into<bytes::Bytes>) -> RequestBody {
+    use http_body_util::BodyExt;
+    http_body_util::Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// The `X-Registry-Auth` header, when there are credentials to send.
+pub fn registry_auth_header(auth: Option<&str>) -> Vec<(&'static str, String)> {
+    auth.map(|a| ("X-Registry-Auth", a.to_string()))
+        .into_iter()
+        .collect()
 }
 
 /// A non-zero exit that has already been reported (or needs only `message`): the container's

@@ -39,3 +39,8 @@ fn config_file_is_private_and_keeps_other_keys() {
         0o600
     );
 }
+
+#[test]
+fn no_logins_is_an_empty_registry_config() {
+    assert_eq!(config_header(&BTreeMap::new()).unwrap(), "e30=");
+}

@@ -1,5 +1,6 @@
 //! One file per command group; `dispatch` routes a parsed command line to it.
 
+mod build;
 mod container;
 mod exec;
 mod image;
@@ -69,6 +70,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Diff(a) => container::diff(&c, a).await,
         Command::Port(a) => ports::port(&c, a).await,
         Command::Events(a) => system::events(&c, a).await,
+        Command::Build(a) => build::build(&c, a).await,
         Command::Images(a) => image::images(&c, a).await,
         Command::Rmi(a) => image::rmi(&c, a).await,
         Command::Tag(a) => image::tag(&c, a).await,
@@ -100,6 +102,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             NetworkCommand::Disconnect(a) => network::disconnect(&c, a).await,
         },
         Command::Image(sub) => match sub {
+            ImageCommand::Build(a) => build::build(&c, *a).await,
             ImageCommand::Inspect(a) => inspect::inspect(&c, a, Some("image")).await,
             ImageCommand::Rm(a) => image::rmi(&c, a).await,
             ImageCommand::Prune(a) => image::prune(&c, a).await,

@@ -65,7 +65,8 @@ pub async fn push(c: &Client, a: PushArgs) -> Result<()> {
         .request_lines(
             hyper::Method::POST,
             &format!("/images/{name}/push{query}"),
-            header.as_deref(),
+            &crate::client::registry_auth_header(header.as_deref()),
+            crate::client::full_body(bytes::Bytes::new()),
         )
         .await?;
     let messages = lines.filter_map(|line| async move {
