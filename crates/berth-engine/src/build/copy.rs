@@ -213,7 +213,7 @@ impl Engine {
                 })
                 .and_then(|()| {
                     let ingest = format!("build-{}", crate::random_hex(16));
-                    super::layer::commit_if_changed(store, &snapshot, parent.as_ref(), &ingest)
+                    super::layer::commit_if_changed(store, &snapshot, parent.as_ref(), &ingest, &[])
                 });
             if changed.is_err() {
                 let _ = crate::pods::remove_snapshots(store, [snapshot.as_str()]);
@@ -269,7 +269,7 @@ impl Engine {
     }
 
     /// A read-only view of `layers`, mounted; both go when it is dropped.
-    async fn view_layers(&self, layers: &[Layer]) -> Result<View> {
+    pub(super) async fn view_layers(&self, layers: &[Layer]) -> Result<View> {
         let key = format!("build-view-{}", crate::random_hex(16));
         let parent = layers.last().map(|l| l.chain_id.to_string());
         let engine = self.clone();
@@ -294,14 +294,14 @@ impl Engine {
 }
 
 /// A mounted read-only view of an image's layers; unmounted and removed on drop.
-struct View {
+pub(super) struct View {
     mount: Option<RootfsMount>,
     engine: Engine,
     key: String,
 }
 
 impl View {
-    fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         self.mount
             .as_ref()
             .map_or(Path::new("/nonexistent"), |m| &m.path)

@@ -7,6 +7,7 @@
 //! snapshot committed as it is, never unpacked again ([`layer`]). See docs/build.md.
 
 mod cache;
+mod cache_mounts;
 mod context;
 mod copy;
 mod dispatch;
@@ -14,6 +15,7 @@ mod error;
 mod gofmt;
 mod image_config;
 mod layer;
+mod mounts;
 mod options;
 mod run;
 mod stage;
@@ -25,7 +27,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 pub use error::BuildError;
 pub use image_config::go_html_escape;
-pub use options::{BuildNetwork, BuildOptions, BuildSecret, RemoveContainers};
+pub(crate) use cache_mounts::CacheMounts;
+pub use cache_mounts::CacheMountsPruned;
+pub use options::{BuildNetwork, BuildOptions, RemoveContainers};
 
 use crate::images::Progress;
 use crate::{Engine, Result};
@@ -90,7 +94,7 @@ impl Engine {
         opts: BuildOptions,
         reporter: Reporter,
     ) -> Result<Digest> {
-        let context = self.unpack_context(context).await?;
+        let context = self.unpack_context(context, opts.secrets.clone()).await?;
         let dockerfile = context.dockerfile(&opts.dockerfile).await?;
         let plan = stage::Plan::new(&dockerfile, &opts)?;
         let image = self.run_plan(&plan, &context, &opts, &reporter).await?;

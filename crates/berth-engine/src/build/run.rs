@@ -9,6 +9,7 @@ use berth_types::Digest;
 use tokio::io::AsyncReadExt;
 
 use super::image_config::RunConfig;
+use super::mounts::RunMounts;
 use super::{BuildError, BuildEvent, BuildNetwork, BuildOptions, Reporter};
 use crate::containers::{AttachOptions, CreateRequest, WaitCondition};
 use crate::spec::options::{Healthcheck, Ulimit};
@@ -27,6 +28,8 @@ pub(super) struct RunStep<'a> {
     pub build_env: Vec<String>,
     /// `RUN --network`, over the build's own.
     pub network: Option<&'a BuildNetwork>,
+    /// `RUN --mount`s and a heredoc script's file, made on the host.
+    pub mounts: &'a RunMounts,
 }
 
 /// A finished RUN container: it exited 0; its snapshot holds what it changed.
@@ -148,11 +151,12 @@ async fn forward_output(
 
 /// The container dockerd's builder creates for a RUN: the state's config with the command
 /// and no entrypoint, the build args in its environment, no health check, no logs (its output
-/// goes to the client), and the build's network, resources and hosts.
+/// goes to the client), and the build's network, resources and hosts; with the step's mounts.
 fn create_options(step: &RunStep<'_>, opts: &BuildOptions) -> CreateOptions {
     let config = step.config;
     let mut env = config.env.clone();
     env.extend(step.build_env.iter().cloned());
+    env.extend(step.mounts.env.iter().cloned());
     let network = step.network.unwrap_or(&opts.network);
     CreateOptions {
         image: step.parent.to_string(),
@@ -203,6 +207,8 @@ fn create_options(step: &RunStep<'_>, opts: &BuildOptions) -> CreateOptions {
                 .iter()
                 .map(|h| format!("{}:{}", h.hostname, h.address))
                 .collect(),
+            mounts: step.mounts.binds.clone(),
+            tmpfs: step.mounts.tmpfs.clone(),
             ..HostConfig::default()
         },
         ..CreateOptions::default()
