@@ -8,6 +8,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use berth_dockerfile::ignore::IgnorePatterns;
 use berth_dockerfile::{Instruction, InstructionKind};
 use berth_store::metadata::Layer;
 use berth_types::Digest;
@@ -29,8 +30,35 @@ enum Source {
 
 /// One thing to copy: a path in the source root, or a heredoc's content.
 enum Item {
-    Path { rel: PathBuf, is_dir: bool },
-    Inline { name: String, content: String },
+    /// `keep`: with `--parents`, the path (its parents) it keeps under the destination.
+    Path {
+        rel: PathBuf,
+        is_dir: bool,
+        keep: Option<PathBuf>,
+    },
+    Inline {
+        name: String,
+        content: String,
+    },
+}
+
+/// How every item of one COPY or ADD is placed.
+struct Placement {
+    dest: String,
+    several: bool,
+    add: bool,
+    owner: Option<(u32, u32)>,
+    mode: Option<u32>,
+    instruction: &'static str,
+    /// `--exclude`: paths below a copied directory (relative to it) left out.
+    excludes: Option<IgnorePatterns>,
+}
+
+/// What a COPY's sources select: `--parents`, `--exclude`.
+#[derive(Clone, Default)]
+struct Selecting {
+    parents: bool,
+    excludes: Option<IgnorePatterns>,
 }
 
 impl Engine {
@@ -73,12 +101,17 @@ impl Engine {
             ),
             _ => return Err(BuildError::NoStage.into()),
         };
-        if !excludes.is_empty() {
-            return Err(BuildError::Unsupported(format!("{name} --exclude")).into());
-        }
-        if parents {
-            return Err(BuildError::Unsupported(format!("{name} --parents")).into());
-        }
+        // `--link` makes the same files; its layer is an ordinary one here (docs/build.md).
+        let selecting = Selecting {
+            parents,
+            excludes: if excludes.is_empty() {
+                None
+            } else {
+                Some(IgnorePatterns::parse(&excludes.join("\n")).map_err(|e| {
+                    BuildError::Unsupported(format!("{name} --exclude={}: {e}", excludes.join(",")))
+                })?)
+            },
+        };
         if let Some(url) = files.sources.iter().find(|s| is_url(s)) {
             return Err(BuildError::UrlSource {
                 instruction: name,
@@ -110,7 +143,7 @@ impl Engine {
         let mode = chmod.map(parse_mode).transpose()?;
         let workdir = state.config.config.working_dir.clone();
         let dest = absolute_dest(&workdir, &files.dest);
-        let several = files.sources.len() + files.inline.len() > 1;
+        let several = files.sources.len() + files.inline.len() > 1 || parents;
         if several && !files.dest.ends_with('/') {
             return Err(BuildError::DestinationNotDirectory(name).into());
         }
@@ -131,9 +164,12 @@ impl Engine {
                 .iter()
                 .map(|f| (f.name.clone(), f.content.clone()))
                 .collect();
-            tokio::task::spawn_blocking(move || resolve_sources(&root, &sources, &inline, name))
-                .await
-                .map_err(Error::from_join)??
+            let selecting = selecting.clone();
+            tokio::task::spawn_blocking(move || {
+                resolve_sources(&root, &sources, &inline, name, &selecting)
+            })
+            .await
+            .map_err(Error::from_join)??
         };
         let owner_text = chown.map(|c| format!("--chown={c}")).unwrap_or_default();
         let mode_text = chmod.map(|c| format!("--chmod={c} ")).unwrap_or_default();
@@ -151,7 +187,7 @@ impl Engine {
             .image
             .clone()
             .unwrap_or_else(|| Digest::sha256_from_bytes(&[0; 32]));
-        let key = cache::key(&parent, &probe, &(add, dest.clone()));
+        let key = cache::key(&parent, &probe, &(add, dest.clone(), parents, excludes));
         if self.try_cache(state, &key, b).await? {
             return Ok(());
         }
@@ -159,15 +195,24 @@ impl Engine {
         // context files and as they were for another stage's or image's.
         let from_context = matches!(source, Source::Context);
         let chown = chown.map(str::to_string);
+        let excludes = selecting.excludes;
         let changed = self
             .change_files(state, move |target| {
-                let owner = match &chown {
-                    Some(spec) => Some(resolve_owner(target, spec)?),
-                    None if from_context => Some((0, 0)),
-                    None => None,
+                let placement = Placement {
+                    owner: match &chown {
+                        Some(spec) => Some(resolve_owner(target, spec)?),
+                        None if from_context => Some((0, 0)),
+                        None => None,
+                    },
+                    dest,
+                    several,
+                    add,
+                    mode,
+                    instruction: name,
+                    excludes,
                 };
                 for item in &items {
-                    copy_item(&root, target, item, &dest, several, add, owner, mode, name)?;
+                    copy_item(&root, target, item, &placement)?;
                 }
                 Ok(())
             })
@@ -348,12 +393,16 @@ fn absolute_dest(workdir: &str, dest: &str) -> String {
 
 /// The paths the sources name in `root` (wildcards expanded, sorted as Go's glob), and the
 /// content hash that goes into the history text and the cache key: `file:<h>`, `dir:<h>`, or
-/// `multi:<h>` over several, as dockerd names them.
+/// `multi:<h>` over several, as dockerd names them. With `--exclude`, matches the patterns name
+/// are left out, and so are the paths below a directory they name (relative to it); with
+/// `--parents`, each path keeps its parents from the context root, or from a `/./` in the source
+/// (BuildKit's pivot: `a/./b/c` keeps `b/c`).
 fn resolve_sources(
     root: &Path,
     sources: &[String],
     inline: &[(String, String)],
     instruction: &'static str,
+    selecting: &Selecting,
 ) -> Result<(Vec<Item>, String)> {
     let root_fd = std::fs::File::open(root).map_err(|source| Error::Io {
         action: "open",
@@ -362,13 +411,40 @@ fn resolve_sources(
     })?;
     let mut items = Vec::new();
     let mut hashes = Vec::new();
+    let excluded = |p: &Path| {
+        selecting
+            .excludes
+            .as_ref()
+            .is_some_and(|e| e.matches(&p.to_string_lossy()))
+    };
+    let select = |p: &Path| {
+        if excluded(p) {
+            berth_image::context::Selection::Exclude
+        } else {
+            berth_image::context::Selection::Include
+        }
+    };
+    let checksum_opts = berth_image::context::ChecksumOptions {
+        select: selecting.excludes.as_ref().map(|_| &select as _),
+        ..Default::default()
+    };
     for source in sources {
         let rel = inside(source)?;
-        let matches = if has_wildcard(source) {
+        let pivot = match source.split_once("/./") {
+            Some((base, _)) if selecting.parents => inside(base)?,
+            _ => PathBuf::new(),
+        };
+        let mut matches = if has_wildcard(source) {
             glob(root, &rel)?
         } else {
             vec![rel.clone()]
         };
+        if selecting.excludes.is_some() {
+            matches.retain(|m| !excluded(m));
+            if matches.is_empty() {
+                continue;
+            }
+        }
         if matches.is_empty() {
             return Err(BuildError::SourceMissing {
                 instruction,
@@ -386,15 +462,23 @@ fn resolve_sources(
             let digest = berth_image::context::checksum(
                 std::os::fd::AsFd::as_fd(&root_fd),
                 &rel,
-                &berth_image::context::ChecksumOptions::default(),
+                &checksum_opts,
             )
             .map_err(BuildError::Context)?;
+            let keep = selecting
+                .parents
+                .then(|| rel.strip_prefix(&pivot).unwrap_or(&rel).to_path_buf());
+            // Where a path lands is part of what a `--parents` copy makes.
+            let placed = keep
+                .as_ref()
+                .map(|k| format!("{}=", k.display()))
+                .unwrap_or_default();
             hashes.push(format!(
-                "{}:{}",
+                "{placed}{}:{}",
                 if is_dir { "dir" } else { "file" },
                 digest.hex()
             ));
-            items.push(Item::Path { rel, is_dir });
+            items.push(Item::Path { rel, is_dir, keep });
         }
     }
     for (name, content) in inline {
@@ -460,18 +544,18 @@ fn glob(root: &Path, pattern: &Path) -> Result<Vec<PathBuf>> {
 /// Copies one item into `target` (the mounted snapshot) at `dest`, as Docker places it: a
 /// directory's contents into `dest`; a file to `dest`, or into it when `dest` ends in `/`,
 /// names an existing directory, or there are several sources; ADD unpacks a local archive.
-#[allow(clippy::too_many_arguments)]
-fn copy_item(
-    root: &Path,
-    target: &Path,
-    item: &Item,
-    dest: &str,
-    several: bool,
-    add: bool,
-    owner: Option<(u32, u32)>,
-    mode: Option<u32>,
-    instruction: &'static str,
-) -> Result<()> {
+/// With `--parents`, a path goes to its kept path under `dest`.
+fn copy_item(root: &Path, target: &Path, item: &Item, placement: &Placement) -> Result<()> {
+    let Placement {
+        ref dest,
+        several,
+        add,
+        owner,
+        mode,
+        instruction,
+        ref excludes,
+    } = *placement;
+    let dest = dest.as_str();
     let dest_is_dir = dest.ends_with('/')
         || several
         || berth_image::stat_in_root(target, Path::new(dest))
@@ -496,7 +580,7 @@ fn copy_item(
             let tar = single_file_tar(&entry, content.as_bytes())?;
             unpack(&mut tar.as_slice(), Path::new("/"))
         }
-        Item::Path { rel, is_dir } => {
+        Item::Path { rel, is_dir, keep } => {
             if add && !is_dir {
                 let mut file = berth_image::open_file_in_root(root, rel)?;
                 let archive = berth_image::context::is_archive(&mut file).map_err(|source| {
@@ -519,10 +603,10 @@ fn copy_item(
                     return Ok(());
                 }
             }
-            let name = if *is_dir || !dest_is_dir {
-                dest_path.to_path_buf()
-            } else {
-                dest_path.join(rel.file_name().unwrap_or_default())
+            let name = match keep {
+                Some(keep) => dest_path.join(keep),
+                None if *is_dir || !dest_is_dir => dest_path.to_path_buf(),
+                None => dest_path.join(rel.file_name().unwrap_or_default()),
             };
             let name = name.strip_prefix("/").unwrap_or(&name).to_path_buf();
             let (reader, writer) = std::io::pipe().map_err(|source| Error::Io {
@@ -531,13 +615,20 @@ fn copy_item(
                 source,
             })?;
             let (src_root, src, entry) = (root.to_path_buf(), rel.clone(), name.clone());
+            let excludes = excludes.clone();
             let writing = std::thread::spawn(move || -> Result<()> {
                 let mut out = std::io::BufWriter::new(writer);
+                let skip = |p: &Path| {
+                    excludes
+                        .as_ref()
+                        .is_some_and(|e| e.matches(&p.to_string_lossy()))
+                };
                 berth_image::write_tar_of_path(
                     &src_root,
                     &src,
                     std::os::unix::ffi::OsStrExt::as_bytes(entry.as_os_str()),
                     &mut out,
+                    Some(&skip),
                 )?;
                 out.flush().map_err(|source| Error::Io {
                     action: "copy",

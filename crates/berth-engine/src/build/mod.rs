@@ -25,10 +25,10 @@ use std::io::Read;
 use berth_types::Digest;
 use tokio::sync::mpsc::UnboundedSender;
 
-pub use error::BuildError;
-pub use image_config::go_html_escape;
 pub(crate) use cache_mounts::CacheMounts;
 pub use cache_mounts::CacheMountsPruned;
+pub use error::BuildError;
+pub use image_config::go_html_escape;
 pub use options::{BuildNetwork, BuildOptions, RemoveContainers};
 
 use crate::images::Progress;

@@ -31,7 +31,10 @@ pub(super) const HEREDOC_DIR: &str = "/dev/pipes";
 enum Origin {
     Context,
     /// A stage's or an image's files.
-    Image { id: Digest, layers: Vec<Layer> },
+    Image {
+        id: Digest,
+        layers: Vec<Layer>,
+    },
 }
 
 /// One mount, planned: BuildKit's defaults filled in.
@@ -156,8 +159,8 @@ impl Engine {
                 }
                 MountType::Ssh => {
                     let id = m.id.clone().unwrap_or_else(|| "default".into());
-                    let target = target
-                        .unwrap_or_else(|| format!("/run/buildkit/ssh_agent.{ssh_index}"));
+                    let target =
+                        target.unwrap_or_else(|| format!("/run/buildkit/ssh_agent.{ssh_index}"));
                     ssh_index += 1;
                     let host = b.opts.ssh.get(&id).cloned();
                     if host.is_none() && m.required {
@@ -369,7 +372,12 @@ impl Engine {
             .collect();
         let view = self.view_layers(parent_layers).await?;
         let root = view.path().to_path_buf();
-        out.stubs = blocking(move || Ok(stubs(&targets, |p| berth_image::stat_in_root(&root, p).is_ok()))).await?;
+        out.stubs = blocking(move || {
+            Ok(stubs(&targets, |p| {
+                berth_image::stat_in_root(&root, p).is_ok()
+            }))
+        })
+        .await?;
         drop(view);
         out._scratch = Some(scratch);
         Ok(out)
@@ -377,7 +385,12 @@ impl Engine {
 
     /// The host path of a bind's or a cache seed's `source` in its origin (a view of a stage or
     /// image is mounted and kept in `views`), resolved inside that root.
-    async fn origin_path(&self, p: &Planned, b: Build<'_>, views: &mut Vec<View>) -> Result<PathBuf> {
+    async fn origin_path(
+        &self,
+        p: &Planned,
+        b: Build<'_>,
+        views: &mut Vec<View>,
+    ) -> Result<PathBuf> {
         let root = match &p.origin {
             Origin::Context => b.context.dir.path().to_path_buf(),
             Origin::Image { layers, .. } => {
@@ -392,10 +405,7 @@ impl Engine {
         resolved.map_err(|e| {
             BuildError::Mount {
                 kind: p.mount.kind.as_str(),
-                reason: format!(
-                    "source {}: {e}",
-                    p.mount.source.as_deref().unwrap_or("/")
-                ),
+                reason: format!("source {}: {e}", p.mount.source.as_deref().unwrap_or("/")),
             }
             .into()
         })
