@@ -32,7 +32,7 @@ fn a_cache_mount_outlives_the_build_and_stays_out_of_the_image() {
     if common::skip() {
         return;
     }
-    let d = Daemon::start();
+    let mut d = Daemon::start();
     let base = d.busybox();
     let tag = unique("cachemount");
     let dockerfile = format!(
@@ -49,6 +49,12 @@ fn a_cache_mount_outlives_the_build_and_stays_out_of_the_image() {
     let second = d.docker_build(dir.path(), &["-t", &tag, "--build-arg", "ROUND=two"]);
     assert_eq!(second.code, 0, "{second:?}");
     assert!(second.stdout.contains("seen: one"), "{second:?}");
+    // The cache outlives berthd too.
+    d.stop();
+    d.spawn();
+    let third = d.docker_build(dir.path(), &["-t", &tag, "--build-arg", "ROUND=three"]);
+    assert_eq!(third.code, 0, "{third:?}");
+    assert!(third.stdout.contains("seen: two"), "{third:?}");
     // Neither the cache's file nor the mount point the step needed is in the image.
     let ls = d
         .docker(&[

@@ -55,6 +55,21 @@ impl Secrets {
     }
 }
 
+/// A new directory under `tmp` only root may enter (secrets go there), removed on drop.
+pub(super) fn private_dir(tmp: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+    let io = |source| Error::Io {
+        action: "create",
+        path: tmp.to_path_buf(),
+        source,
+    };
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir_in(tmp)
+        .map_err(io)?;
+    Ok(dir)
+}
+
 /// A secret id names one file of the secrets directory.
 fn valid_secret_id(id: &str) -> bool {
     !id.is_empty() && id != "." && id != ".." && !id.contains('/')
@@ -84,11 +99,7 @@ fn take_secrets(root: &Path, tmp: &Path, ids: Vec<String>) -> Result<Secrets> {
         std::fs::remove_file(&found).map_err(io("remove", &found))?;
         return Ok(Secrets { dir: None, ids });
     }
-    // `tempfile` makes the directory 0700.
-    let dir = tempfile::Builder::new()
-        .prefix("build-secrets-")
-        .tempdir_in(tmp)
-        .map_err(io("create", tmp))?;
+    let dir = private_dir(tmp, "build-secrets-")?;
     // Below the 0700 directory, whatever mode the tar gave the moved one.
     let dest = dir.path().join(SECRETS_SUBDIR);
     std::fs::rename(&found, &dest).map_err(io("move", &found))?;
@@ -188,3 +199,7 @@ pub(super) fn inside(path: &str) -> Result<PathBuf> {
     }
     Ok(rel)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -705,3 +705,7 @@ fn scratch_config() -> ImageConfig {
 pub(super) fn scratch_digest() -> Digest {
     Digest::sha256_from_bytes(&[0; 32])
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -16,7 +16,7 @@ use berth_types::Digest;
 use serde::Serialize;
 
 use super::cache_mounts::CacheUse;
-use super::context::inside;
+use super::context::{inside, private_dir};
 use super::copy::View;
 use super::dispatch::{resolve_workdir, scratch_digest};
 use super::stage::{Build, Earlier};
@@ -255,11 +255,7 @@ impl Engine {
             let tmp = tmp.clone();
             tokio::task::spawn_blocking(move || {
                 std::fs::create_dir_all(&tmp).map_err(io("create", &tmp))?;
-                // `tempfile` makes it 0700: secrets are copied into it.
-                tempfile::Builder::new()
-                    .prefix("build-run-")
-                    .tempdir_in(&tmp)
-                    .map_err(io("create", &tmp))
+                private_dir(&tmp, "build-run-")
             })
             .await
             .map_err(Error::from_join)??
@@ -488,8 +484,8 @@ mod tests {
             [
                 "run/secrets/a",
                 "run/secrets/b",
-                "opt/x",
                 "run/secrets",
+                "opt/x",
                 "opt"
             ]
             .map(PathBuf::from)
