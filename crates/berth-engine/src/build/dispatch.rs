@@ -442,8 +442,9 @@ impl Engine {
         let taken = self
             .take_layer(&ran.id, parent_chain.as_ref(), prepared.stubs.clone())
             .await;
+        let secret_env = prepared.secret_env;
         drop(prepared);
-        if opts.remove != RemoveContainers::Never {
+        if opts.remove != RemoveContainers::Never || secret_env {
             self.remove_run(&ran.id, reporter).await;
         }
         let (layer, size) = taken?;

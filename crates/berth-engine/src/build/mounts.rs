@@ -79,6 +79,9 @@ pub(super) struct RunMounts {
     pub(super) tmpfs: BTreeMap<String, String>,
     /// `K=V` for the process only (secrets as env, `SSH_AUTH_SOCK`).
     pub(super) env: Vec<String>,
+    /// A secret is in `env`: the step's container (whose record holds its environment) is
+    /// never kept.
+    pub(super) secret_env: bool,
     /// Paths the runtime mounts on that the parent image lacks ([`stubs`]).
     pub(super) stubs: Vec<PathBuf>,
     _scratch: Option<tempfile::TempDir>,
@@ -323,6 +326,7 @@ impl Engine {
                         .await?;
                         out.env
                             .push(format!("{env}={}", String::from_utf8_lossy(&content)));
+                        out.secret_env = true;
                     }
                     if p.target.is_some() {
                         let copy = dir.join(format!("secret-{n}"));

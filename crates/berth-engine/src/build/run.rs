@@ -62,11 +62,11 @@ impl Engine {
             Ok(0) => return Ok(RunContainer { id }),
             Ok(code) => Some(code),
             Err(e) => {
-                self.discard_run(&id, opts, reporter).await;
+                self.discard_run(&id, &step, opts, reporter).await;
                 return Err(e);
             }
         };
-        self.discard_run(&id, opts, reporter).await;
+        self.discard_run(&id, &step, opts, reporter).await;
         Err(BuildError::RunFailed {
             command: step.argv.join(" "),
             code,
@@ -104,9 +104,16 @@ impl Engine {
         Ok(i64::from(state.exit_code))
     }
 
-    /// A failed step's container: kept for inspection unless `forcerm` (dockerd's rule).
-    async fn discard_run(&self, id: &str, opts: &BuildOptions, reporter: &Reporter) {
-        if opts.remove == super::RemoveContainers::Always {
+    /// A failed step's container: kept for inspection unless `forcerm` (dockerd's rule), or
+    /// unless its environment holds a secret.
+    async fn discard_run(
+        &self,
+        id: &str,
+        step: &RunStep<'_>,
+        opts: &BuildOptions,
+        reporter: &Reporter,
+    ) {
+        if opts.remove == super::RemoveContainers::Always || step.mounts.secret_env {
             self.remove_run(id, reporter).await;
         }
     }
