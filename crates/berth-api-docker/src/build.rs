@@ -55,6 +55,10 @@ struct BuildQuery {
     isolation: String,
     securityopt: Vec<String>,
     version: String,
+    /// Berth's: JSON array of the ids of the secrets the context carries (docs/build.md).
+    secrets: String,
+    /// Berth's: JSON object, SSH agent id → socket path on the daemon's host.
+    ssh: String,
 }
 
 /// dockerd's `httputils.BoolValue`: true unless empty, `0`, `no`, `false` or `none`.
@@ -130,6 +134,14 @@ fn options(q: BuildQuery, headers: &HeaderMap) -> ApiResult<BuildOptions> {
     let labels: BTreeMap<String, String> = json_param("labels", &q.labels)?;
     let cache_from: Vec<String> = json_param("cache-from", &q.cachefrom)?;
     let ulimits: Vec<UlimitJson> = json_param("ulimit settings", &q.ulimits)?;
+    let secrets: Vec<String> = json_param("secrets", &q.secrets)?;
+    let ssh: BTreeMap<String, std::path::PathBuf> = json_param("ssh", &q.ssh)?;
+    if let Some((id, path)) = ssh.iter().find(|(_, p)| !p.is_absolute()) {
+        return Err(ApiError::BadRequest(format!(
+            "ssh {id}: {} is not an absolute path",
+            path.display()
+        )));
+    }
     let mut extra_hosts = Vec::new();
     for h in q
         .extrahosts
@@ -178,6 +190,8 @@ fn options(q: BuildQuery, headers: &HeaderMap) -> ApiResult<BuildOptions> {
         shm_size,
         platform: Some(q.platform).filter(|p| !p.is_empty()),
         credentials: registry_config(headers),
+        secrets,
+        ssh,
         ..BuildOptions::default()
     };
     opts.memory.limit = int("memory", &q.memory)?.filter(|m| *m != 0);

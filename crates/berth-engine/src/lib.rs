@@ -55,6 +55,8 @@ struct Inner {
     pod_cidrs: std::sync::Mutex<Vec<ipnet::IpNet>>,
     /// The runtime as berthd and the shims run it.
     runtime_view: Option<containers::RuntimeView>,
+    /// Which build cache mounts RUN steps hold.
+    cache_mounts: build::CacheMounts,
 }
 
 impl std::fmt::Debug for Engine {
@@ -131,6 +133,7 @@ impl Engine {
                 pods: Default::default(),
                 pod_cidrs: Default::default(),
                 runtime_view,
+                cache_mounts: Default::default(),
             }),
         };
         engine.open_networks().await?;
@@ -153,6 +156,10 @@ impl Engine {
     /// The stores, for code already on a blocking thread.
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    pub(crate) fn inner_cache_mounts(&self) -> &build::CacheMounts {
+        &self.inner.cache_mounts
     }
 
     pub(crate) async fn with_store<T, F>(&self, f: F) -> Result<T>

@@ -116,7 +116,13 @@ pub(crate) struct TarWriter<'r, W: Write> {
     links: HashMap<(u64, u64), Vec<u8>>,
     /// Tar names (relative, no trailing `/`) not archived, with everything below them.
     leave_out: Vec<Vec<u8>>,
+    /// Paths below the archived one (relative to it) left out with everything below them,
+    /// and the length of the archived one's tar name prefix (`name/`).
+    pub(crate) skip: Option<(Skip<'r>, usize)>,
 }
+
+/// Says which paths (relative to an archived directory) to leave out.
+pub(crate) type Skip<'r> = &'r dyn Fn(&Path) -> bool;
 
 fn child_path(prefix: &[u8], name: &CStr) -> Vec<u8> {
     if prefix.is_empty() {
@@ -142,6 +148,7 @@ impl<'r, W: Write> TarWriter<'r, W> {
             root,
             links: HashMap::new(),
             leave_out: Vec::new(),
+            skip: None,
         }
     }
 
@@ -165,6 +172,12 @@ impl<'r, W: Write> TarWriter<'r, W> {
             let rel = child_path(prefix, &name);
             if self.leave_out.contains(&rel) || self.holds_only_left_out(dir, &name, &rel)? {
                 continue;
+            }
+            if let Some((skip, base)) = self.skip {
+                let below = rel.get(base..).unwrap_or_default();
+                if skip(Path::new(std::ffi::OsStr::from_bytes(below))) {
+                    continue;
+                }
             }
             self.entry(dir, &name, prefix, rel)?;
         }

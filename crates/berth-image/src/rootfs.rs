@@ -186,8 +186,15 @@ pub fn open_file_in_root(root: &Path, path: &Path) -> Result<File> {
 
 /// Writes a tar of `path` inside `root` to `out`, its entries named `name`, `name/...` (a
 /// directory with everything below it, or a single file, symlink or device), in the same
-/// format as [`crate::write_tar_from_dir`].
-pub fn write_tar_of_path<W: Write>(root: &Path, path: &Path, name: &[u8], out: W) -> Result<()> {
+/// format as [`crate::write_tar_from_dir`]. `skip` leaves out the paths below `path` (given
+/// relative to it, `a/b`) it says yes to, with everything below them (`COPY --exclude`).
+pub fn write_tar_of_path<W: Write>(
+    root: &Path,
+    path: &Path,
+    name: &[u8],
+    out: W,
+    skip: Option<&dyn Fn(&Path) -> bool>,
+) -> Result<()> {
     let shown = root.join(path.strip_prefix("/").unwrap_or(path));
     let (root_fd, resolved) = resolve(root, path)?;
     let (parent, entry_name): (OwnedFd, CString) = match resolved {
@@ -197,6 +204,8 @@ pub fn write_tar_of_path<W: Write>(root: &Path, path: &Path, name: &[u8], out: W
     };
     let _keep = root_fd;
     let mut w = TarWriter::new(&shown, out, Mode::Full);
+    // Children of the entry are named `name/child`; of a nameless one, `child`.
+    w.skip = skip.map(|f| (f, if name.is_empty() { 0 } else { name.len() + 1 }));
     let name_c: &CStr = &entry_name;
     w.entry(parent.as_fd(), name_c, b"", name.to_vec())?;
     w.finish()?;

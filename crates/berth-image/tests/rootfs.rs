@@ -67,7 +67,7 @@ fn resolution_stays_inside_the_root() {
     assert_eq!(st.mode & libc::S_IFMT, libc::S_IFLNK);
     assert_eq!(st.link_target, a.sentinel_str());
     let mut out = Vec::new();
-    write_tar_of_path(&a.dest, Path::new("/abs"), b"abs", &mut out).unwrap();
+    write_tar_of_path(&a.dest, Path::new("/abs"), b"abs", &mut out, None).unwrap();
     assert_eq!(names(&out), ["abs"]);
     // Extracting through a link lands inside the root.
     let tar = RawTar::default().file("canary", b"pwned").finish();
@@ -86,11 +86,28 @@ fn archives_of_a_directory_are_named_after_it() {
     fs::create_dir_all(a.dest.join("d/sub")).unwrap();
     fs::write(a.dest.join("d/sub/f"), "x").unwrap();
     let mut out = Vec::new();
-    write_tar_of_path(&a.dest, Path::new("/d"), b"d", &mut out).unwrap();
+    write_tar_of_path(&a.dest, Path::new("/d"), b"d", &mut out, None).unwrap();
     assert_eq!(names(&out), ["d/", "d/sub/", "d/sub/f"]);
     let mut out = Vec::new();
-    write_tar_of_path(&a.dest, Path::new("/d/."), b".", &mut out).unwrap();
+    write_tar_of_path(&a.dest, Path::new("/d/."), b".", &mut out, None).unwrap();
     assert_eq!(names(&out), ["./", "./sub/", "./sub/f"]);
+}
+
+#[test]
+fn archives_of_a_directory_leave_out_what_skip_names() {
+    require_root!();
+    let a = Arena::new();
+    fs::create_dir_all(a.dest.join("d/sub")).unwrap();
+    fs::create_dir_all(a.dest.join("d/gone")).unwrap();
+    fs::write(a.dest.join("d/sub/f"), "x").unwrap();
+    fs::write(a.dest.join("d/sub/f.txt"), "x").unwrap();
+    fs::write(a.dest.join("d/gone/g"), "x").unwrap();
+    let skip = |p: &Path| p == Path::new("gone") || p.extension().is_some_and(|e| e == "txt");
+    let mut out = Vec::new();
+    write_tar_of_path(&a.dest, Path::new("/d"), b"x/d", &mut out, Some(&skip)).unwrap();
+    let mut got = names(&out);
+    got.sort();
+    assert_eq!(got, ["x/d/", "x/d/sub/", "x/d/sub/f"]);
 }
 
 #[test]

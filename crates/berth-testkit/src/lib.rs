@@ -6,6 +6,7 @@
 //! directory of the running test: build the workspace first (`cargo build --workspace`;
 //! scripts/test.sh does).
 
+pub mod build;
 pub mod python;
 pub mod registry;
 pub mod spdy;

@@ -5,29 +5,13 @@ mod common;
 
 use std::path::Path;
 
+use berth_testkit::build::context;
 use berth_testkit::Out;
 use common::{unique, Daemon};
 
-/// Writes `files` (path, content) under a new directory and returns it.
-fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, content) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
-    }
-    dir
-}
-
 /// `docker build args... <dir>` with the classic builder.
 fn build(d: &Daemon, dir: &Path, args: &[&str]) -> Out {
-    let mut all = vec!["build"];
-    all.extend_from_slice(args);
-    let dir = dir.display().to_string();
-    all.push(&dir);
-    let mut cmd = d.docker_cmd(&all);
-    cmd.env("DOCKER_BUILDKIT", "0");
-    berth_testkit::run(cmd, None)
+    d.docker_build(dir, args)
 }
 
 /// How many images `docker images -q args...` lists.

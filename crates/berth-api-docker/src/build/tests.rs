@@ -97,3 +97,19 @@ fn events_are_written_as_dockerds_stream() {
          {\"aux\":{\"ID\":\"sha256:abababababababababababababababababababababababababababababababab\"}}\r\n"
     );
 }
+
+#[test]
+fn secrets_and_ssh_agents_come_as_json() {
+    let q = query(
+        "secrets=%5B%22token%22%2C%22npm%22%5D&ssh=%7B%22default%22%3A%22%2Frun%2Fagent.sock%22%7D",
+    );
+    let o = options(q, &HeaderMap::new()).unwrap();
+    assert_eq!(o.secrets, ["token", "npm"]);
+    assert_eq!(
+        o.ssh.get("default").map(|p| p.display().to_string()),
+        Some("/run/agent.sock".into())
+    );
+    // The socket is the daemon host's: a relative path means nothing there.
+    let q = query("ssh=%7B%22default%22%3A%22agent.sock%22%7D");
+    assert!(options(q, &HeaderMap::new()).is_err());
+}

@@ -21,17 +21,105 @@ const MAX_CONTEXT_ENTRIES: u64 = 4_000_000;
 /// one when only that exists.
 const DEFAULT_DOCKERFILE: &str = "Dockerfile";
 
-/// An unpacked context, removed on drop.
+/// Where the client puts the build's secrets in the context (docs/build.md).
+const SECRETS_DIR: &str = ".berth-build-secrets";
+/// The moved directory's name inside the private one.
+const SECRETS_SUBDIR: &str = "s";
+
+/// An unpacked context, removed on drop, and the secrets taken out of it.
 pub(super) struct Context {
     pub(super) dir: BuildContext,
+    pub(super) secrets: Secrets,
+}
+
+/// The build's secrets: a private (0700) directory outside the context, one file per id the
+/// request declared, removed on drop.
+pub(super) struct Secrets {
+    dir: Option<tempfile::TempDir>,
+    ids: Vec<String>,
+}
+
+impl Secrets {
+    /// The file holding secret `id`, if the client sent it.
+    pub(super) fn file(&self, id: &str) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        if !self.ids.iter().any(|i| i == id) || !valid_secret_id(id) {
+            return None;
+        }
+        // Resolved inside the directory: an entry of the tar may be a symlink.
+        let root = dir.path().join(SECRETS_SUBDIR);
+        let path = berth_image::real_path_in_root(&root, Path::new(id)).ok()?;
+        std::fs::symlink_metadata(&path)
+            .is_ok_and(|m| m.is_file())
+            .then_some(path)
+    }
+}
+
+/// A new directory under `tmp` only root may enter (secrets go there), removed on drop.
+pub(super) fn private_dir(tmp: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+    let io = |source| Error::Io {
+        action: "create",
+        path: tmp.to_path_buf(),
+        source,
+    };
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir_in(tmp)
+        .map_err(io)?;
+    Ok(dir)
+}
+
+/// A secret id names one file of the secrets directory.
+fn valid_secret_id(id: &str) -> bool {
+    !id.is_empty() && id != "." && id != ".." && !id.contains('/')
+}
+
+/// Moves the secrets directory out of the unpacked context `root` into a new private directory
+/// under `tmp`, before anything reads the context (COPY must never see it). Anything else by
+/// that name is removed.
+fn take_secrets(root: &Path, tmp: &Path, ids: Vec<String>) -> Result<Secrets> {
+    let found = root.join(SECRETS_DIR);
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let meta = match std::fs::symlink_metadata(&found) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Secrets { dir: None, ids })
+        }
+        Err(e) => return Err(io("stat", &found)(e)),
+    };
+    if !meta.is_dir() {
+        std::fs::remove_file(&found).map_err(io("remove", &found))?;
+        return Ok(Secrets { dir: None, ids });
+    }
+    let dir = private_dir(tmp, "build-secrets-")?;
+    // Below the 0700 directory, whatever mode the tar gave the moved one.
+    let dest = dir.path().join(SECRETS_SUBDIR);
+    std::fs::rename(&found, &dest).map_err(io("move", &found))?;
+    Ok(Secrets {
+        dir: Some(dir),
+        ids,
+    })
 }
 
 impl Engine {
     /// Unpacks `body` into a new directory under `<data-root>/tmp/`.
-    pub(super) async fn unpack_context(&self, body: impl Read + Send + 'static) -> Result<Context> {
+    /// The secrets `secrets` declares are moved out of it ([`Secrets`]).
+    pub(super) async fn unpack_context(
+        &self,
+        body: impl Read + Send + 'static,
+        secrets: Vec<String>,
+    ) -> Result<Context> {
         let tmp = self.config().data_root.join("tmp");
         let dest = tmp.join(format!("build-{}", crate::random_hex(12)));
-        let dir = tokio::task::spawn_blocking(move || {
+        let (dir, secrets) = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&tmp).map_err(|source| Error::Io {
                 action: "create",
                 path: tmp.clone(),
@@ -41,12 +129,14 @@ impl Engine {
                 max_bytes: MAX_CONTEXT_BYTES,
                 max_entries: MAX_CONTEXT_ENTRIES,
             };
-            berth_image::context::extract(body, &dest, limits)
-                .map_err(|e| Error::from(BuildError::Context(e)))
+            let dir = berth_image::context::extract(body, &dest, limits)
+                .map_err(|e| Error::from(BuildError::Context(e)))?;
+            let secrets = take_secrets(dir.path(), &tmp, secrets)?;
+            Ok::<_, Error>((dir, secrets))
         })
         .await
         .map_err(Error::from_join)??;
-        Ok(Context { dir })
+        Ok(Context { dir, secrets })
     }
 }
 
@@ -109,3 +199,7 @@ pub(super) fn inside(path: &str) -> Result<PathBuf> {
     }
     Ok(rel)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -8,6 +8,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use berth_dockerfile::ignore::IgnorePatterns;
 use berth_dockerfile::{Instruction, InstructionKind};
 use berth_store::metadata::Layer;
 use berth_types::Digest;
@@ -27,26 +28,40 @@ enum Source {
     Layers(Vec<Layer>),
 }
 
-/// Where and how a COPY or ADD puts what it copies.
-#[derive(Clone, Copy)]
-struct Placement<'a> {
-    /// Absolute, a trailing `/` kept.
-    dest: &'a str,
+/// One thing to copy: a path in the source root, or a heredoc's content.
+enum Item {
+    /// `keep`: with `--parents`, the path (its parents) it keeps under the destination.
+    Path {
+        rel: PathBuf,
+        is_dir: bool,
+        keep: Option<PathBuf>,
+    },
+    Inline {
+        name: String,
+        content: String,
+    },
+}
+
+/// How every item of one COPY or ADD is placed.
+struct Placement {
+    dest: String,
     several: bool,
     add: bool,
     /// `--chown`, resolved.
     chown: Option<(u32, u32)>,
     /// The copies' owner: `--chown`, else root for context files, else as they were.
     owner: Option<(u32, u32)>,
-    /// `--chmod`.
     mode: Option<u32>,
     instruction: &'static str,
+    /// `--exclude`: paths below a copied directory (relative to it) left out.
+    excludes: Option<IgnorePatterns>,
 }
 
-/// One thing to copy: a path in the source root, or a heredoc's content.
-enum Item {
-    Path { rel: PathBuf, is_dir: bool },
-    Inline { name: String, content: String },
+/// What a COPY's sources select: `--parents`, `--exclude`.
+#[derive(Clone, Default)]
+struct Selecting {
+    parents: bool,
+    excludes: Option<IgnorePatterns>,
 }
 
 impl Engine {
@@ -89,12 +104,17 @@ impl Engine {
             ),
             _ => return Err(BuildError::NoStage.into()),
         };
-        if !excludes.is_empty() {
-            return Err(BuildError::Unsupported(format!("{name} --exclude")).into());
-        }
-        if parents {
-            return Err(BuildError::Unsupported(format!("{name} --parents")).into());
-        }
+        // `--link` makes the same files; its layer is an ordinary one here (docs/build.md).
+        let selecting = Selecting {
+            parents,
+            excludes: if excludes.is_empty() {
+                None
+            } else {
+                Some(IgnorePatterns::parse(&excludes.join("\n")).map_err(|e| {
+                    BuildError::Unsupported(format!("{name} --exclude={}: {e}", excludes.join(",")))
+                })?)
+            },
+        };
         if let Some(url) = files.sources.iter().find(|s| is_url(s)) {
             return Err(BuildError::UrlSource {
                 instruction: name,
@@ -129,7 +149,7 @@ impl Engine {
         let mode = chmod.map(parse_mode).transpose()?;
         let workdir = state.config.config.working_dir.clone();
         let dest = absolute_dest(&workdir, &files.dest);
-        let several = files.sources.len() + files.inline.len() > 1;
+        let several = files.sources.len() + files.inline.len() > 1 || parents;
         if several && !files.dest.ends_with('/') {
             return Err(BuildError::DestinationNotDirectory(name).into());
         }
@@ -150,9 +170,12 @@ impl Engine {
                 .iter()
                 .map(|f| (f.name.clone(), f.content.clone()))
                 .collect();
-            tokio::task::spawn_blocking(move || resolve_sources(&root, &sources, &inline, name))
-                .await
-                .map_err(Error::from_join)??
+            let selecting = selecting.clone();
+            tokio::task::spawn_blocking(move || {
+                resolve_sources(&root, &sources, &inline, name, &selecting)
+            })
+            .await
+            .map_err(Error::from_join)??
         };
         let owner_text = chown.map(|c| format!("--chown={c}")).unwrap_or_default();
         let mode_text = chmod.map(|c| format!("--chmod={c} ")).unwrap_or_default();
@@ -170,7 +193,7 @@ impl Engine {
             .image
             .clone()
             .unwrap_or_else(|| Digest::sha256_from_bytes(&[0; 32]));
-        let key = cache::key(&parent, &probe, &(add, dest.clone()));
+        let key = cache::key(&parent, &probe, &(add, dest.clone(), parents, excludes));
         if self.try_cache(state, &key, b).await? {
             return Ok(());
         }
@@ -178,23 +201,25 @@ impl Engine {
         // context files and as they were for another stage's or image's.
         let from_context = matches!(source, Source::Context);
         let chown = chown.map(str::to_string);
+        let excludes = selecting.excludes;
         let changed = self
             .change_files(state, move |target| {
                 let chown = chown
                     .as_deref()
                     .map(|spec| resolve_owner(target, spec))
                     .transpose()?;
-                let place = Placement {
-                    dest: &dest,
+                let placement = Placement {
+                    owner: chown.or(from_context.then_some((0, 0))),
+                    chown,
+                    dest,
                     several,
                     add,
-                    chown,
-                    owner: chown.or(from_context.then_some((0, 0))),
                     mode,
                     instruction: name,
+                    excludes,
                 };
                 for item in &items {
-                    copy_item(&root, target, item, &place)?;
+                    copy_item(&root, target, item, &placement)?;
                 }
                 Ok(())
             })
@@ -240,7 +265,7 @@ impl Engine {
                 })
                 .and_then(|()| {
                     let ingest = format!("build-{}", crate::random_hex(16));
-                    super::layer::commit_if_changed(store, &snapshot, parent.as_ref(), &ingest)
+                    super::layer::commit_if_changed(store, &snapshot, parent.as_ref(), &ingest, &[])
                 });
             if changed.is_err() {
                 let _ = crate::pods::remove_snapshots(store, [snapshot.as_str()]);
@@ -297,7 +322,7 @@ impl Engine {
     }
 
     /// A read-only view of `layers`, mounted; both go when it is dropped.
-    async fn view_layers(&self, layers: &[Layer]) -> Result<View> {
+    pub(super) async fn view_layers(&self, layers: &[Layer]) -> Result<View> {
         let key = format!("build-view-{}", crate::random_hex(16));
         let parent = layers.last().map(|l| l.chain_id.to_string());
         let engine = self.clone();
@@ -322,14 +347,14 @@ impl Engine {
 }
 
 /// A mounted read-only view of an image's layers; unmounted and removed on drop.
-struct View {
+pub(super) struct View {
     mount: Option<RootfsMount>,
     engine: Engine,
     key: String,
 }
 
 impl View {
-    fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         self.mount
             .as_ref()
             .map_or(Path::new("/nonexistent"), |m| &m.path)
@@ -376,12 +401,16 @@ fn absolute_dest(workdir: &str, dest: &str) -> String {
 
 /// The paths the sources name in `root` (wildcards expanded, sorted as Go's glob), and the
 /// content hash that goes into the history text and the cache key: `file:<h>`, `dir:<h>`, or
-/// `multi:<h>` over several, as dockerd names them.
+/// `multi:<h>` over several, as dockerd names them. With `--exclude`, matches the patterns name
+/// are left out, and so are the paths below a directory they name (relative to it); with
+/// `--parents`, each path keeps its parents from the context root, or from a `/./` in the source
+/// (BuildKit's pivot: `a/./b/c` keeps `b/c`).
 fn resolve_sources(
     root: &Path,
     sources: &[String],
     inline: &[(String, String)],
     instruction: &'static str,
+    selecting: &Selecting,
 ) -> Result<(Vec<Item>, String)> {
     let root_fd = std::fs::File::open(root).map_err(|source| Error::Io {
         action: "open",
@@ -390,13 +419,40 @@ fn resolve_sources(
     })?;
     let mut items = Vec::new();
     let mut hashes = Vec::new();
+    let excluded = |p: &Path| {
+        selecting
+            .excludes
+            .as_ref()
+            .is_some_and(|e| e.matches(&p.to_string_lossy()))
+    };
+    let select = |p: &Path| {
+        if excluded(p) {
+            berth_image::context::Selection::Exclude
+        } else {
+            berth_image::context::Selection::Include
+        }
+    };
+    let checksum_opts = berth_image::context::ChecksumOptions {
+        select: selecting.excludes.as_ref().map(|_| &select as _),
+        ..Default::default()
+    };
     for source in sources {
         let rel = inside(source)?;
-        let matches = if has_wildcard(source) {
+        let pivot = match source.split_once("/./") {
+            Some((base, _)) if selecting.parents => inside(base)?,
+            _ => PathBuf::new(),
+        };
+        let mut matches = if has_wildcard(source) {
             glob(root, &rel)?
         } else {
             vec![rel.clone()]
         };
+        if selecting.excludes.is_some() {
+            matches.retain(|m| !excluded(m));
+            if matches.is_empty() {
+                continue;
+            }
+        }
         if matches.is_empty() {
             return Err(BuildError::SourceMissing {
                 instruction,
@@ -414,15 +470,23 @@ fn resolve_sources(
             let digest = berth_image::context::checksum(
                 std::os::fd::AsFd::as_fd(&root_fd),
                 &rel,
-                &berth_image::context::ChecksumOptions::default(),
+                &checksum_opts,
             )
             .map_err(BuildError::Context)?;
+            let keep = selecting
+                .parents
+                .then(|| rel.strip_prefix(&pivot).unwrap_or(&rel).to_path_buf());
+            // Where a path lands is part of what a `--parents` copy makes.
+            let placed = keep
+                .as_ref()
+                .map(|k| format!("{}=", k.display()))
+                .unwrap_or_default();
             hashes.push(format!(
-                "{}:{}",
+                "{placed}{}:{}",
                 if is_dir { "dir" } else { "file" },
                 digest.hex()
             ));
-            items.push(Item::Path { rel, is_dir });
+            items.push(Item::Path { rel, is_dir, keep });
         }
     }
     for (name, content) in inline {
@@ -488,16 +552,19 @@ fn glob(root: &Path, pattern: &Path) -> Result<Vec<PathBuf>> {
 /// Copies one item into `target` (the mounted snapshot) at `dest`, as Docker places it: a
 /// directory's contents into `dest`; a file to `dest`, or into it when `dest` ends in `/`,
 /// names an existing directory, or there are several sources; ADD unpacks a local archive.
-fn copy_item(root: &Path, target: &Path, item: &Item, place: &Placement<'_>) -> Result<()> {
+/// With `--parents`, a path goes to its kept path under `dest`.
+fn copy_item(root: &Path, target: &Path, item: &Item, placement: &Placement) -> Result<()> {
     let Placement {
-        dest,
+        ref dest,
         several,
         add,
         chown,
         owner,
         mode,
         instruction,
-    } = *place;
+        ref excludes,
+    } = *placement;
+    let dest = dest.as_str();
     let dest_is_dir = dest.ends_with('/')
         || several
         || berth_image::stat_in_root(target, Path::new(dest))
@@ -522,7 +589,7 @@ fn copy_item(root: &Path, target: &Path, item: &Item, place: &Placement<'_>) -> 
             let tar = single_file_tar(&entry, content.as_bytes())?;
             unpack(&mut tar.as_slice(), Path::new("/"))
         }
-        Item::Path { rel, is_dir } => {
+        Item::Path { rel, is_dir, keep } => {
             if add && !is_dir {
                 let mut file = berth_image::open_file_in_root(root, rel)?;
                 let archive = berth_image::context::is_archive(&mut file).map_err(|source| {
@@ -546,17 +613,18 @@ fn copy_item(root: &Path, target: &Path, item: &Item, place: &Placement<'_>) -> 
                     return Ok(());
                 }
             }
+            let name = match keep {
+                Some(keep) => dest_path.join(keep),
+                None if *is_dir || !dest_is_dir => dest_path.to_path_buf(),
+                None => dest_path.join(rel.file_name().unwrap_or_default()),
+            };
             // A directory's contents are copied, not the directory: a destination that
             // exists keeps its own mode and owner, one made here is 0755 and the copy's owner.
+            let landing = name.clone();
             let before = if *is_dir {
-                dir_meta(target, dest_path)
+                dir_meta(target, &landing)
             } else {
                 None
-            };
-            let name = if *is_dir || !dest_is_dir {
-                dest_path.to_path_buf()
-            } else {
-                dest_path.join(rel.file_name().unwrap_or_default())
             };
             let name = name.strip_prefix("/").unwrap_or(&name).to_path_buf();
             let (reader, writer) = std::io::pipe().map_err(|source| Error::Io {
@@ -565,13 +633,20 @@ fn copy_item(root: &Path, target: &Path, item: &Item, place: &Placement<'_>) -> 
                 source,
             })?;
             let (src_root, src, entry) = (root.to_path_buf(), rel.clone(), name.clone());
+            let excludes = excludes.clone();
             let writing = std::thread::spawn(move || -> Result<()> {
                 let mut out = std::io::BufWriter::new(writer);
+                let skip = |p: &Path| {
+                    excludes
+                        .as_ref()
+                        .is_some_and(|e| e.matches(&p.to_string_lossy()))
+                };
                 berth_image::write_tar_of_path(
                     &src_root,
                     &src,
                     std::os::unix::ffi::OsStrExt::as_bytes(entry.as_os_str()),
                     &mut out,
+                    Some(&skip),
                 )?;
                 out.flush().map_err(|source| Error::Io {
                     action: "copy",
@@ -593,7 +668,7 @@ fn copy_item(root: &Path, target: &Path, item: &Item, place: &Placement<'_>) -> 
             if *is_dir {
                 let (uid, gid) = owner.unwrap_or((0, 0));
                 let meta = before.unwrap_or((mode.unwrap_or(0o755), uid, gid));
-                set_dir_meta(target, dest_path, meta)?;
+                set_dir_meta(target, &landing, meta)?;
             }
             Ok(())
         }

@@ -10,7 +10,8 @@ use berth_types::Digest;
 
 use super::gofmt;
 use super::image_config::{HealthConfig, ImageConfig, RunConfig};
-use super::stage::{Build, Made, Plan, StageState, Steps};
+use super::mounts::{Script, HEREDOC_DIR};
+use super::stage::{Build, Earlier, Made, Plan, StageState, Steps};
 use super::{cache, BuildError, BuildEvent, BuildOptions, RemoveContainers};
 use crate::images::PullOptions;
 use crate::{Engine, Error, Result};
@@ -261,8 +262,9 @@ impl Engine {
                     .workdir_step(state, config, &shell, &resolved, step, b)
                     .await;
             }
-            InstructionKind::Run(run) => {
-                return self.run_instruction(state, step, run, &shell, b).await;
+            InstructionKind::Run(_) => {
+                let earlier = Earlier { index, done };
+                return self.run_instruction(state, step, &shell, b, earlier).await;
             }
             InstructionKind::Copy(_) | InstructionKind::Add(_) => {
                 return self
@@ -359,28 +361,42 @@ impl Engine {
             .await
     }
 
-    /// RUN: a container of the current image; its changes become the step's layer.
+    /// RUN: a container of the current image; its changes become the step's layer. Its
+    /// `--mount` options are expanded as BuildKit expands them (ENV and build args); the
+    /// command is left to the shell.
     async fn run_instruction(
         &self,
         state: &mut StageState,
         step: &Instruction,
-        run: &berth_dockerfile::instructions::Run,
         shell: &[String],
         b: Build<'_>,
+        earlier: Earlier<'_>,
     ) -> Result<()> {
         let Build { opts, reporter, .. } = b;
-        if let Some(mount) = run.mounts.first() {
-            return Err(BuildError::Unsupported(format!(
-                "RUN --mount={}",
-                mount
-                    .fields()
-                    .map(|(k, v)| v.map_or(k.to_string(), |v| format!("{k}={v}")))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ))
-            .into());
-        }
-        let argv = run_argv(shell, run)?;
+        let expanded = {
+            let vars = state.variables();
+            let mut expander = Expander::new(b.plan.lexer(), &vars);
+            step.expand(&mut expander)
+                .map_err(|e| BuildError::from(e.with_file(b.plan.file())))?
+        };
+        let InstructionKind::Run(run) = &expanded.kind else {
+            return Err(BuildError::NoStage.into());
+        };
+        let mounts = run
+            .mounts
+            .iter()
+            .map(|m| {
+                m.to_mount().map_err(|e| {
+                    BuildError::from(berth_dockerfile::DockerfileError::from(
+                        berth_dockerfile::ErrorKind::from(e),
+                    ))
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let (argv, script) = run_argv(shell, run)?;
+        let planned = self
+            .plan_mounts(&mounts, &state.config.config.working_dir, b, earlier)
+            .await?;
         let build_env = state.build_env();
         let mut probe = state.config.config.clone();
         probe.cmd = Some(if build_env.is_empty() {
@@ -398,11 +414,22 @@ impl Engine {
             berth_dockerfile::instructions::Network::Host => Some(super::BuildNetwork::Host),
         };
         let parent = state.image.clone().unwrap_or_else(scratch_digest);
-        let key = cache::key(&parent, &probe, &format!("{network:?}"));
+        let key = cache::key(
+            &parent,
+            &probe,
+            &RunKey {
+                network: format!("{network:?}"),
+                mounts: planned.iter().map(|p| &p.key).collect(),
+                script: script.as_ref().map(|s| s.content.as_str()),
+            },
+        );
         if self.try_cache(state, &key, b).await? {
             return Ok(());
         }
         let image = self.ensure_parent_image(state).await?;
+        let prepared = self
+            .prepare_mounts(&planned, script.as_ref(), &state.layers, b)
+            .await?;
         let ran = self
             .run_step(
                 super::run::RunStep {
@@ -411,6 +438,7 @@ impl Engine {
                     argv: argv.clone(),
                     build_env,
                     network: network.as_ref(),
+                    mounts: &prepared,
                 },
                 opts,
                 reporter,
@@ -419,8 +447,12 @@ impl Engine {
         let parent_chain = state.layers.last().map(|l| l.chain_id.clone());
         // From the layer's commit to its image's row, nothing refers to it: no GC between.
         let _gc = self.inner.gc_lock.read().await;
-        let taken = self.take_layer(&ran.id, parent_chain.as_ref()).await;
-        if opts.remove != RemoveContainers::Never {
+        let taken = self
+            .take_layer(&ran.id, parent_chain.as_ref(), prepared.stubs.clone())
+            .await;
+        let secret_env = prepared.secret_env;
+        drop(prepared);
+        if opts.remove != RemoveContainers::Never || secret_env {
             self.remove_run(&ran.id, reporter).await;
         }
         let (layer, size) = taken?;
@@ -455,19 +487,30 @@ impl Engine {
 
     /// The stopped container `id`'s changes as a layer on `parent` (its snapshot committed as
     /// it is); `None` when it changed nothing.
+    /// `stubs`: mount points the step's mounts needed ([`super::mounts::stubs`]).
     async fn take_layer(
         &self,
         id: &str,
         parent: Option<&Digest>,
+        stubs: Vec<std::path::PathBuf>,
     ) -> Result<(Option<berth_store::metadata::Layer>, u64)> {
         let key = id.to_string();
         let parent = parent.cloned();
         let ingest = format!("build-{}", crate::random_hex(16));
         self.with_store(move |store| {
-            super::layer::commit_if_changed(store, &key, parent.as_ref(), &ingest)
+            super::layer::commit_if_changed(store, &key, parent.as_ref(), &ingest, &stubs)
         })
         .await
     }
+}
+
+/// What a RUN's cache key holds beyond its config.
+#[derive(serde::Serialize)]
+struct RunKey<'a> {
+    network: String,
+    mounts: Vec<&'a super::mounts::MountKey>,
+    /// A heredoc run as a file: its command line names only the file.
+    script: Option<&'a str>,
 }
 
 /// Expands `word` of `instruction` against `vars`.
@@ -531,26 +574,60 @@ fn command(shell: &[String], line: &CommandLine) -> Vec<String> {
     }
 }
 
-/// A RUN's argv: a shell-form command (or a heredoc script) wrapped in the shell.
-fn run_argv(shell: &[String], run: &berth_dockerfile::instructions::Run) -> Result<Vec<String>> {
+/// A RUN's argv, by BuildKit's heredoc rules (dockerfile2llb `dispatchRun`): a lone heredoc
+/// (`RUN <<EOF`) is the shell's script, or, when it starts with `#!`, a file the shell runs
+/// (the [`Script`], mounted at [`HEREDOC_DIR`]); heredocs feeding a command (`RUN python3
+/// <<EOF`, `RUN cat <<A >a <<B >b`) go back into the command line for the shell to read.
+fn run_argv(
+    shell: &[String],
+    run: &berth_dockerfile::instructions::Run,
+) -> Result<(Vec<String>, Option<Script>)> {
+    let with_shell = |arg: String| shell.iter().cloned().chain([arg]).collect();
     match (&run.command, run.heredocs.as_slice()) {
-        (CommandLine::Shell(text), [doc])
-            if text.trim() == format!("<<{}", doc.name)
-                || text.trim() == format!("<<-{}", doc.name) =>
-        {
-            Ok(shell
-                .iter()
-                .cloned()
-                .chain([doc.chomped().into_owned()])
-                .collect())
+        (_, []) => Ok((command(shell, &run.command), None)),
+        (CommandLine::Shell(text), [doc]) if lone_heredoc(text, &doc.name) => {
+            let content = doc.chomped().into_owned();
+            if doc.content.starts_with("#!") {
+                let file = format!("{HEREDOC_DIR}/{}", doc.name);
+                let script = Script {
+                    name: doc.name.clone(),
+                    content,
+                };
+                Ok((with_shell(file), Some(script)))
+            } else {
+                Ok((with_shell(content), None))
+            }
         }
-        (_, []) => Ok(command(shell, &run.command)),
-        _ => Err(BuildError::Unsupported("RUN with a heredoc as a command's input".into()).into()),
+        (CommandLine::Shell(text), docs) => {
+            let mut full = text.clone();
+            for doc in docs {
+                full.push('\n');
+                full.push_str(&doc.content);
+                full.push_str(&doc.name);
+            }
+            Ok((with_shell(full), None))
+        }
+        (CommandLine::Exec(_), _) => {
+            Err(BuildError::Unsupported("RUN in exec form with a heredoc".into()).into())
+        }
     }
 }
 
+/// Whether a RUN's command is only the heredoc `name` (`<<EOF`, `<<-"EOF"`, `<<'EOF'`).
+fn lone_heredoc(text: &str, name: &str) -> bool {
+    let Some(word) = text.trim().strip_prefix("<<") else {
+        return false;
+    };
+    let word = word.strip_prefix('-').unwrap_or(word);
+    let unquoted = ['"', '\'']
+        .iter()
+        .find_map(|q| word.strip_prefix(*q).and_then(|w| w.strip_suffix(*q)))
+        .unwrap_or(word);
+    unquoted == name
+}
+
 /// A WORKDIR against the current one.
-fn resolve_workdir(current: &str, dir: &str) -> String {
+pub(super) fn resolve_workdir(current: &str, dir: &str) -> String {
     let joined = if dir.starts_with('/') {
         std::path::PathBuf::from(dir)
     } else {
@@ -634,6 +711,10 @@ fn scratch_config() -> ImageConfig {
 }
 
 /// The parent a `FROM scratch` stage's first step is keyed on.
-fn scratch_digest() -> Digest {
+pub(super) fn scratch_digest() -> Digest {
     Digest::sha256_from_bytes(&[0; 32])
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -65,6 +65,16 @@ pub enum BuildError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("RUN --mount=type={kind}: {reason}")]
+    Mount { kind: &'static str, reason: String },
+    #[error(
+        "secret {0} is required (RUN --mount=type=secret,required) but the build was not given it"
+    )]
+    MissingSecret(String),
+    #[error(
+        "SSH agent {0} is required (RUN --mount=type=ssh,required) but the build was not given it"
+    )]
+    MissingSsh(String),
     #[error("{0}: not supported by this builder")]
     Unsupported(String),
 }
@@ -83,7 +93,10 @@ impl BuildError {
             | Self::DestinationNotDirectory(_)
             | Self::UrlSource { .. }
             | Self::BadFrom { .. }
-            | Self::InvalidSignal(_) => ErrorKind::InvalidArgument,
+            | Self::InvalidSignal(_)
+            | Self::Mount { .. }
+            | Self::MissingSecret(_)
+            | Self::MissingSsh(_) => ErrorKind::InvalidArgument,
             Self::Context(e) => e.kind(),
             Self::Unsupported(_) => ErrorKind::NotImplemented,
             Self::RunFailed { .. }

@@ -4,7 +4,7 @@
 //! cannot do this (its container keeps its snapshot); a build step's snapshot is the step's.
 
 use std::io::BufWriter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use berth_store::metadata::Layer;
 use berth_store::Store;
@@ -70,15 +70,18 @@ fn commit_snapshot(
 /// A build step's snapshot `key` as its layer ([`commit_snapshot`]) and the layer's unpacked
 /// size, or no layer when the step changed no file (dockerd then records an empty layer): the
 /// snapshot is removed. What the runtime made only to mount on is not a change (dockerd keeps
-/// those in an init layer no image records).
+/// those in an init layer no image records), nor are the mount points of `RUN --mount`s the
+/// parent lacked (`stubs`, deepest first), once they are still empty.
 pub(super) fn commit_if_changed(
     store: &Store,
     key: &str,
     parent: Option<&Digest>,
     ingest: &str,
+    stubs: &[PathBuf],
 ) -> Result<(Option<Layer>, u64)> {
     let upper = store.snapshots.upper_dir(key)?;
     remove_mount_targets(&upper)?;
+    remove_stubs(&upper, stubs)?;
     let empty = std::fs::read_dir(&upper)
         .map_err(|source| Error::Io {
             action: "read",
@@ -110,6 +113,30 @@ fn remove_mount_targets(upper: &Path) -> Result<()> {
         };
         removed.map_err(|source| Error::Io {
             action: "remove mount target",
+            path,
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Removes each of `stubs` (relative to `upper`) that is an empty directory or an empty file,
+/// as BuildKit's mount stub cleaner does: the step may have put something there on purpose.
+fn remove_stubs(upper: &Path, stubs: &[PathBuf]) -> Result<()> {
+    for rel in stubs {
+        let path = upper.join(rel);
+        let removed = match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => match std::fs::remove_dir(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => Ok(()),
+                other => other,
+            },
+            Ok(m) if m.is_file() && m.len() == 0 => std::fs::remove_file(&path),
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        removed.map_err(|source| Error::Io {
+            action: "remove mount point",
             path,
             source,
         })?;

@@ -7,6 +7,7 @@
 //! snapshot committed as it is, never unpacked again ([`layer`]). See docs/build.md.
 
 mod cache;
+mod cache_mounts;
 mod context;
 mod copy;
 mod dispatch;
@@ -14,6 +15,7 @@ mod error;
 mod gofmt;
 mod image_config;
 mod layer;
+mod mounts;
 mod options;
 mod prune;
 mod run;
@@ -24,9 +26,11 @@ use std::io::Read;
 use berth_types::Digest;
 use tokio::sync::mpsc::UnboundedSender;
 
+pub(crate) use cache_mounts::CacheMounts;
+pub use cache_mounts::CacheMountsPruned;
 pub use error::BuildError;
 pub use image_config::go_html_escape;
-pub use options::{BuildNetwork, BuildOptions, BuildSecret, RemoveContainers};
+pub use options::{BuildNetwork, BuildOptions, RemoveContainers};
 pub use prune::{CachePruneOptions, CachePruned, CacheRecord, DEFAULT_CACHE_MAX_BYTES};
 
 use crate::images::Progress;
@@ -99,7 +103,7 @@ impl Engine {
                 return Err(crate::Error::TagWithDigest(tag.clone()));
             }
         }
-        let context = self.unpack_context(context).await?;
+        let context = self.unpack_context(context, opts.secrets.clone()).await?;
         let dockerfile = context.dockerfile(&opts.dockerfile).await?;
         let plan = stage::Plan::new(&dockerfile, &opts)?;
         let built = self.run_plan(&plan, &context, &opts, &reporter).await;

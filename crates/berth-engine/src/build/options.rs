@@ -30,13 +30,6 @@ pub enum BuildNetwork {
     Named(String),
 }
 
-/// A secret RUN steps may mount (`--secret id=…,src=…`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildSecret {
-    pub id: String,
-    pub source: PathBuf,
-}
-
 /// One build.
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
@@ -68,5 +61,9 @@ pub struct BuildOptions {
     pub platform: Option<String>,
     /// For base image pulls, by registry host.
     pub credentials: BTreeMap<String, Credentials>,
-    pub secrets: Vec<BuildSecret>,
+    /// Ids of the secrets `RUN --mount=type=secret` may use; their contents come in the
+    /// context as `.berth-build-secrets/<id>` (docs/build.md).
+    pub secrets: Vec<String>,
+    /// SSH agent sockets on the daemon's host by id, for `RUN --mount=type=ssh`.
+    pub ssh: BTreeMap<String, PathBuf>,
 }

@@ -9,6 +9,7 @@ use berth_types::Digest;
 use tokio::io::AsyncReadExt;
 
 use super::image_config::RunConfig;
+use super::mounts::RunMounts;
 use super::{BuildError, BuildEvent, BuildNetwork, BuildOptions, Reporter};
 use crate::containers::{AttachOptions, CreateRequest, WaitCondition};
 use crate::spec::options::{Healthcheck, Ulimit};
@@ -27,6 +28,8 @@ pub(super) struct RunStep<'a> {
     pub build_env: Vec<String>,
     /// `RUN --network`, over the build's own.
     pub network: Option<&'a BuildNetwork>,
+    /// `RUN --mount`s and a heredoc script's file, made on the host.
+    pub mounts: &'a RunMounts,
 }
 
 /// A finished RUN container: it exited 0; its snapshot holds what it changed.
@@ -59,11 +62,11 @@ impl Engine {
             Ok(0) => return Ok(RunContainer { id }),
             Ok(code) => Some(code),
             Err(e) => {
-                self.discard_run(&id, opts, reporter).await;
+                self.discard_run(&id, &step, opts, reporter).await;
                 return Err(e);
             }
         };
-        self.discard_run(&id, opts, reporter).await;
+        self.discard_run(&id, &step, opts, reporter).await;
         Err(BuildError::RunFailed {
             command: step.argv.join(" "),
             code,
@@ -101,9 +104,16 @@ impl Engine {
         Ok(i64::from(state.exit_code))
     }
 
-    /// A failed step's container: kept for inspection unless `forcerm` (dockerd's rule).
-    async fn discard_run(&self, id: &str, opts: &BuildOptions, reporter: &Reporter) {
-        if opts.remove == super::RemoveContainers::Always {
+    /// A failed step's container: kept for inspection unless `forcerm` (dockerd's rule), or
+    /// unless its environment holds a secret.
+    async fn discard_run(
+        &self,
+        id: &str,
+        step: &RunStep<'_>,
+        opts: &BuildOptions,
+        reporter: &Reporter,
+    ) {
+        if opts.remove == super::RemoveContainers::Always || step.mounts.secret_env {
             self.remove_run(id, reporter).await;
         }
     }
@@ -148,11 +158,12 @@ async fn forward_output(
 
 /// The container dockerd's builder creates for a RUN: the state's config with the command
 /// and no entrypoint, the build args in its environment, no health check, no logs (its output
-/// goes to the client), and the build's network, resources and hosts.
+/// goes to the client), and the build's network, resources and hosts; with the step's mounts.
 fn create_options(step: &RunStep<'_>, opts: &BuildOptions) -> CreateOptions {
     let config = step.config;
     let mut env = config.env.clone();
     env.extend(step.build_env.iter().cloned());
+    env.extend(step.mounts.env.iter().cloned());
     let network = step.network.unwrap_or(&opts.network);
     CreateOptions {
         image: step.parent.to_string(),
@@ -203,6 +214,8 @@ fn create_options(step: &RunStep<'_>, opts: &BuildOptions) -> CreateOptions {
                 .iter()
                 .map(|h| format!("{}:{}", h.hostname, h.address))
                 .collect(),
+            mounts: step.mounts.binds.clone(),
+            tmpfs: step.mounts.tmpfs.clone(),
             ..HostConfig::default()
         },
         ..CreateOptions::default()

@@ -104,6 +104,14 @@ pub(super) struct Build<'a> {
     pub reporter: &'a Reporter,
 }
 
+/// The stage a step belongs to, and the stages built before it (for `--from` and
+/// `--mount=from=`).
+#[derive(Clone, Copy)]
+pub(super) struct Earlier<'a> {
+    pub index: usize,
+    pub done: &'a [Option<StageState>],
+}
+
 /// A stage being built: the image of its last step and the ARGs in scope.
 #[derive(Clone)]
 pub(super) struct StageState {

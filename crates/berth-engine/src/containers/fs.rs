@@ -306,7 +306,7 @@ impl Engine {
         self.with_rootfs(name_or_id, false, move |c, root| {
             let name = archive_name(&path);
             let t = route(c, root, &path);
-            berth_image::write_tar_of_path(&t.root, &t.path, name.as_bytes(), &mut out)
+            berth_image::write_tar_of_path(&t.root, &t.path, name.as_bytes(), &mut out, None)
                 .map_err(path_error(&c.id, &path))?;
             out.flush().map_err(io_err("write archive of", &t.root))
         })
