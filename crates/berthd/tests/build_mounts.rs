@@ -69,6 +69,11 @@ fn a_cache_mount_outlives_the_build_and_stays_out_of_the_image() {
     assert!(ls.stdout.contains("absent"), "{ls:?}");
     assert_eq!(d.docker(&["ps", "-aq"]).ok().stdout, "");
     assert_eq!(d.leaked_mounts(), Vec::<String>::new());
+    // `docker builder prune` empties the cache mounts with the rest of the build cache.
+    d.docker(&["builder", "prune", "-af"]).ok();
+    let fourth = d.docker_build(dir.path(), &["-t", &tag, "--build-arg", "ROUND=four"]);
+    assert_eq!(fourth.code, 0, "{fourth:?}");
+    assert!(fourth.stdout.contains("seen: none"), "{fourth:?}");
 }
 
 #[test]

@@ -60,8 +60,18 @@ impl Engine {
         .await
     }
 
-    /// `docker builder prune`.
+    /// `docker builder prune`: the entries, and the `RUN --mount=type=cache` directories no
+    /// step uses (BuildKit prunes its cache mounts with the rest of its cache).
     pub async fn prune_build_cache(&self, opts: CachePruneOptions) -> Result<CachePruned> {
+        let mut pruned = self.prune_cache_entries(&opts).await?;
+        if opts.keep_bytes == 0 {
+            pruned.space_reclaimed += self.prune_build_cache_mounts().await?.bytes;
+        }
+        Ok(pruned)
+    }
+
+    /// The entries `opts` selects, least recently used first.
+    async fn prune_cache_entries(&self, opts: &CachePruneOptions) -> Result<CachePruned> {
         let records = self.build_cache().await?;
         let candidates = records
             .iter()
@@ -96,7 +106,7 @@ impl Engine {
         if total <= limit {
             return Ok(());
         }
-        self.prune_build_cache(CachePruneOptions {
+        self.prune_cache_entries(&CachePruneOptions {
             all: true,
             keep_bytes: limit,
             until: None,
