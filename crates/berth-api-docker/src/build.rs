@@ -313,10 +313,18 @@ pub async fn build(
     raw_query: RawQuery,
     body: Body,
 ) -> ApiResult<Response> {
-    let q: BuildQuery = serde_html_form::from_str(raw_query.0.as_deref().unwrap_or_default())
-        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
-    let quiet = bool_value(&q.q);
-    let opts = options(q, &headers)?;
+    let parsed = serde_html_form::from_str(raw_query.0.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))
+        .and_then(|q: BuildQuery| Ok((bool_value(&q.q), options(q, &headers)?)));
+    let (quiet, opts) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            // A client still sending the context would get a broken pipe instead of this
+            // answer: what it sends is read (and dropped) first.
+            drain(body).await;
+            return Err(e);
+        }
+    };
     let reader = DrainOnDrop(SyncIoBridge::new(StreamReader::new(
         body.into_data_stream()
             .map(|r| r.map_err(std::io::Error::other)),
@@ -368,6 +376,21 @@ pub async fn build(
     Ok(json_response(Body::from_stream(
         lines.chain(end).map(Ok::<_, std::convert::Infallible>),
     )))
+}
+
+/// Most of a refused request's body read before answering; a client sending more than this
+/// gets its broken pipe.
+const DRAIN_LIMIT: usize = 256 << 20;
+
+async fn drain(body: Body) {
+    let mut stream = body.into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len();
+        if read > DRAIN_LIMIT {
+            break;
+        }
+    }
 }
 
 fn json_response(body: Body) -> Response {

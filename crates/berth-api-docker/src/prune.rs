@@ -24,7 +24,14 @@ fn parse_until(value: &str) -> ApiResult<i64> {
     for (suffix, secs) in units {
         if let Some(n) = value.strip_suffix(suffix) {
             if let Ok(n) = n.parse::<f64>() {
-                return Ok(now - (n * secs as f64) as i64);
+                let ago = n * secs as f64;
+                // `as` saturates: a huge or odd duration is no overflow, just a far time.
+                if !ago.is_finite() {
+                    return Err(ApiError::BadRequest(format!(
+                        "until={value}: not a duration"
+                    )));
+                }
+                return Ok(now.saturating_sub(ago as i64));
             }
         }
     }

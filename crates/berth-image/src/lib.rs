@@ -24,7 +24,7 @@ pub use diff::{
 };
 pub use error::{Error, Result};
 pub use rootfs::{
-    open_dir_in_root, open_file_in_root, real_path_in_root, stat_in_root, write_tar_of_path,
-    PathStat,
+    open_dir_in_root, open_file_in_root, real_path_in_root, remove_no_follow, stat_in_root,
+    write_tar_of_path, PathStat, Removal,
 };
 pub use unpack::{unpack_layer, unpack_layer_at, Limits, UnpackOptions, UnpackStats, WhiteoutMode};

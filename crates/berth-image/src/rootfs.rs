@@ -184,6 +184,66 @@ pub fn open_file_in_root(root: &Path, path: &Path) -> Result<File> {
     Ok(File::from(fd))
 }
 
+/// How [`remove_no_follow`] treats what it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// The entry and, for a directory, everything below it.
+    All,
+    /// Only an empty directory or an empty regular file (a mount point a step left unused).
+    IfEmpty,
+}
+
+/// Removes `path` below `root` (an overlay upper directory a container wrote, where any
+/// component may be a symlink it planted) following no symlink, neither on the way (a
+/// component that is not a real directory ends the walk: nothing is removed) nor below.
+/// Returns whether something was removed.
+pub fn remove_no_follow(root: &Path, path: &Path, how: Removal) -> Result<bool> {
+    let shown = root.join(path.strip_prefix("/").unwrap_or(path));
+    let err = |action| io_err(action, &shown);
+    let (comps, _) = split(path);
+    let Some((last, parents)) = comps.split_last() else {
+        return Ok(false);
+    };
+    let mut dir = open_root(root)?;
+    for comp in parents {
+        let name = sys::cstring(comp).map_err(err("resolve"))?;
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        match sys::openat(dir.as_fd(), &name, flags, 0) {
+            Ok(fd) => dir = fd,
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)
+                ) =>
+            {
+                return Ok(false)
+            }
+            Err(e) => return Err(err("resolve")(e)),
+        }
+    }
+    let name = sys::cstring(last).map_err(err("resolve"))?;
+    let Some(st) = sys::lstat_at(dir.as_fd(), &name).map_err(err("stat"))? else {
+        return Ok(false);
+    };
+    let kind = st.st_mode & libc::S_IFMT;
+    let removed = match (how, kind) {
+        (Removal::All, libc::S_IFDIR) => sys::remove_all_at(dir.as_fd(), &name),
+        (Removal::All, _) => sys::unlinkat(dir.as_fd(), &name, 0),
+        (Removal::IfEmpty, libc::S_IFDIR) => {
+            match sys::unlinkat(dir.as_fd(), &name, libc::AT_REMOVEDIR) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => return Ok(false),
+                other => other,
+            }
+        }
+        (Removal::IfEmpty, libc::S_IFREG) if st.st_size == 0 => {
+            sys::unlinkat(dir.as_fd(), &name, 0)
+        }
+        (Removal::IfEmpty, _) => return Ok(false),
+    };
+    removed.map_err(err("remove"))?;
+    Ok(true)
+}
+
 /// Writes a tar of `path` inside `root` to `out`, its entries named `name`, `name/...` (a
 /// directory with everything below it, or a single file, symlink or device), in the same
 /// format as [`crate::write_tar_from_dir`]. `skip` leaves out the paths below `path` (given

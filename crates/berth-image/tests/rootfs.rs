@@ -142,3 +142,27 @@ fn no_overwrite_dir_non_dir_and_owner_override() {
     assert_eq!((m.uid(), m.gid()), (0, 0));
     a.assert_untouched("cp extraction");
 }
+
+#[test]
+fn remove_no_follow_never_leaves_the_root() {
+    use berth_image::{remove_no_follow, Removal};
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("hosts"), "host's").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    // A step made /etc a symlink to the host's directory, and /proc one to a file there.
+    std::os::unix::fs::symlink(outside.path(), root.path().join("etc")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("hosts"), root.path().join("proc")).unwrap();
+    assert!(!remove_no_follow(root.path(), Path::new("etc/hosts"), Removal::All).unwrap());
+    assert!(outside.path().join("hosts").exists());
+    // The link itself goes, not what it points to.
+    assert!(remove_no_follow(root.path(), Path::new("proc"), Removal::All).unwrap());
+    assert!(outside.path().join("hosts").exists());
+    // IfEmpty keeps what is not empty.
+    std::fs::create_dir_all(root.path().join("a/b")).unwrap();
+    std::fs::write(root.path().join("a/f"), "x").unwrap();
+    assert!(!remove_no_follow(root.path(), Path::new("a"), Removal::IfEmpty).unwrap());
+    assert!(!remove_no_follow(root.path(), Path::new("a/f"), Removal::IfEmpty).unwrap());
+    assert!(remove_no_follow(root.path(), Path::new("a/b"), Removal::IfEmpty).unwrap());
+    assert!(remove_no_follow(root.path(), Path::new("a"), Removal::All).unwrap());
+    assert!(!root.path().join("a").exists());
+}

@@ -604,3 +604,61 @@ fn berth_and_dockerd_build_the_same_image_from_the_same_dockerfile() {
         "(berth only, dockerd only)"
     );
 }
+
+#[test]
+fn names_ignored_build_files_proxy_args_and_wildcards_behave_as_dockerd() {
+    if common::skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let base = d.busybox();
+    // Two files with one content: which one is copied is part of the step's key.
+    let tag = unique("names");
+    let dir = context(&[
+        ("Dockerfile", &format!("FROM {base}\nCOPY a.txt /app/\n")),
+        ("a.txt", "same\n"),
+        ("b.txt", "same\n"),
+        (".dockerignore", "Dockerfile\n.dockerignore\n"),
+    ]);
+    assert_eq!(build(&d, dir.path(), &["-t", &tag]).code, 0);
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {base}\nCOPY b.txt /app/\n"),
+    )
+    .unwrap();
+    let out = build(&d, dir.path(), &["-t", &tag]);
+    assert_eq!(out.stdout.matches("Using cache").count(), 0, "{out:?}");
+    let ls = d.docker(&["run", "--rm", &tag, "ls", "/app"]).ok();
+    assert_eq!(ls.stdout, "b.txt\n");
+    // `.dockerignore` naming the Dockerfile and itself takes them out of `COPY .`; the
+    // undeclared proxy args reach RUN and nothing else.
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {base}\nCOPY . /ctx/\nRUN echo \"proxy=$HTTP_PROXY\" > /proxy\n"),
+    )
+    .unwrap();
+    let out = build(
+        &d,
+        dir.path(),
+        &["-t", &tag, "--build-arg", "HTTP_PROXY=http://127.0.0.1:9"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let ls = d
+        .docker(&["run", "--rm", &tag, "sh", "-c", "ls -A /ctx; cat /proxy"])
+        .ok();
+    assert_eq!(ls.stdout, "a.txt\nb.txt\nproxy=http://127.0.0.1:9\n");
+    let history = d
+        .docker(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", &tag])
+        .ok()
+        .stdout;
+    assert!(!history.contains("127.0.0.1:9"), "{history}");
+    // A wildcard matching several files needs a directory destination.
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {base}\nCOPY *.txt /app\n"),
+    )
+    .unwrap();
+    let out = build(&d, dir.path(), &[]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("must be a directory"), "{out:?}");
+}

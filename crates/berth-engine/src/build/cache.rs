@@ -14,7 +14,7 @@ use super::image_config::RunConfig;
 use crate::{Engine, Result};
 
 /// The key's layout version: a change in what goes into keys must not hit old entries.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct KeyInput<'a, E: Serialize> {
@@ -33,8 +33,11 @@ pub(super) fn key(parent: &Digest, config: &RunConfig, extra: &impl Serialize) -
         config,
         extra,
     };
-    // Serializing plain structs, strings and maps cannot fail.
-    let bytes = serde_json::to_vec(&input).unwrap_or_default();
+    let bytes = serde_json::to_vec(&input).unwrap_or_else(|e| {
+        // Plain structs, strings and maps always serialize; were one ever not to, the key must
+        // not collide with every other such failure.
+        format!("unserializable: {e} {}", crate::random_hex(32)).into_bytes()
+    });
     Digest::sha256_from_bytes(&Sha256::digest(&bytes).into())
 }
 

@@ -162,14 +162,16 @@ impl Context {
                 })?;
                 Ok(text)
             };
-            match read(&rel) {
+            let found = match read(&rel) {
                 Ok(text) => Ok((rel, text)),
                 Err(e) if default && e.kind() == berth_types::ErrorKind::NotFound => {
                     let lower = PathBuf::from(DEFAULT_DOCKERFILE.to_lowercase());
                     read(&lower).map(|text| (lower, text))
                 }
                 Err(e) => Err(e),
-            }
+            }?;
+            remove_ignored_build_files(&root, &found.0, &read);
+            Ok::<_, Error>(found)
         })
         .await
         .map_err(Error::from_join)?
@@ -180,6 +182,33 @@ impl Context {
         }
         let text = String::from_utf8_lossy(&text);
         Dockerfile::parse(&shown, &text).map_err(|e| BuildError::Dockerfile(e).into())
+    }
+}
+
+/// dockerd's `removeDockerfile`: the Dockerfile and `.dockerignore` leave the context when
+/// `.dockerignore` names them (a client sends both whatever the patterns say; a Dockerfile
+/// from stdin comes as `.dockerfile.<random>` named there), so `COPY .` does not copy them.
+/// Other patterns are the client's to apply. Best effort: an unreadable file stays.
+fn remove_ignored_build_files(
+    root: &Path,
+    dockerfile: &Path,
+    read: &dyn Fn(&Path) -> Result<Vec<u8>>,
+) {
+    let ignore = Path::new(berth_dockerfile::ignore::DOCKERIGNORE);
+    let Ok(text) = read(ignore) else {
+        return;
+    };
+    let Ok(patterns) =
+        berth_dockerfile::ignore::IgnorePatterns::parse(&String::from_utf8_lossy(&text))
+    else {
+        return;
+    };
+    for path in [dockerfile, ignore] {
+        if patterns.matches(&path.to_string_lossy()) {
+            if let Err(e) = berth_image::remove_no_follow(root, path, berth_image::Removal::All) {
+                tracing::warn!(path = %path.display(), error = %e, "remove an ignored build file");
+            }
+        }
     }
 }
 

@@ -177,6 +177,11 @@ impl Engine {
             .await
             .map_err(Error::from_join)??
         };
+        // A wildcard that matched several files needs a directory destination too.
+        let several = several || items.len() > 1;
+        if several && !files.dest.ends_with('/') {
+            return Err(BuildError::DestinationNotDirectory(name).into());
+        }
         let owner_text = chown.map(|c| format!("--chown={c}")).unwrap_or_default();
         let mode_text = chmod.map(|c| format!("--chmod={c} ")).unwrap_or_default();
         let text = format!("{mode_text}{owner_text}{hash} in {} ", files.dest);
@@ -481,17 +486,20 @@ fn resolve_sources(
                 .as_ref()
                 .map(|k| format!("{}=", k.display()))
                 .unwrap_or_default();
-            hashes.push(format!(
-                "{placed}{}:{}",
-                if is_dir { "dir" } else { "file" },
-                digest.hex()
-            ));
+            // A file's name lands in a directory destination: it is part of what the step
+            // makes (a directory's own name is not, only what is in it).
+            let hash = if is_dir {
+                format!("dir:{}", digest.hex())
+            } else {
+                let name = rel.file_name().unwrap_or_default().to_string_lossy();
+                format!("file:{}", named(&name, digest.hex().as_bytes()).hex())
+            };
+            hashes.push(format!("{placed}{hash}"));
             items.push(Item::Path { rel, is_dir, keep });
         }
     }
     for (name, content) in inline {
-        let digest = Digest::sha256_from_bytes(&Sha256::digest(content.as_bytes()).into());
-        hashes.push(format!("file:{}", digest.hex()));
+        hashes.push(format!("file:{}", named(name, content.as_bytes()).hex()));
         items.push(Item::Inline {
             name: name.clone(),
             content: content.clone(),
@@ -506,6 +514,15 @@ fn resolve_sources(
         }
     };
     Ok((items, hash))
+}
+
+/// A digest of a file's name and its content (or content digest).
+fn named(name: &str, content: &[u8]) -> Digest {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update([0]);
+    h.update(content);
+    Digest::sha256_from_bytes(&h.finalize().into())
 }
 
 fn has_wildcard(s: &str) -> bool {

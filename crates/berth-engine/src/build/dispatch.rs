@@ -430,6 +430,15 @@ impl Engine {
         let prepared = self
             .prepare_mounts(&planned, script.as_ref(), &state.layers, b)
             .await?;
+        // The proxy build args reach the process without being declared, as dockerd passes
+        // them, and stay out of the key and the history.
+        let mut build_env = build_env;
+        for name in PROXY_ARGS {
+            let declared = state.args.iter().any(|(k, _)| k == name);
+            if let (false, Some(Some(value))) = (declared, opts.build_args.get(name)) {
+                build_env.push(format!("{name}={value}"));
+            }
+        }
         let ran = self
             .run_step(
                 super::run::RunStep {

@@ -100,46 +100,21 @@ pub(super) fn commit_if_changed(
 }
 
 /// Removes from `upper` what the runtime made only to mount on (`/proc`, `/etc/hosts`, …):
-/// the blob leaves them out, and the snapshot must hold exactly what the blob does. Symlinks
-/// are removed, never followed (a step may have replaced `/proc` by one).
+/// the blob leaves them out, and the snapshot must hold exactly what the blob does. No symlink
+/// is followed (a step may have made `/etc` one, to the host's).
 fn remove_mount_targets(upper: &Path) -> Result<()> {
     for rel in crate::containers::fs::init_layer_paths() {
-        let path = upper.join(rel);
-        let removed = match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
-            Ok(_) => std::fs::remove_file(&path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => Err(e),
-        };
-        removed.map_err(|source| Error::Io {
-            action: "remove mount target",
-            path,
-            source,
-        })?;
+        berth_image::remove_no_follow(upper, rel, berth_image::Removal::All)?;
     }
     Ok(())
 }
 
 /// Removes each of `stubs` (relative to `upper`) that is an empty directory or an empty file,
-/// as BuildKit's mount stub cleaner does: the step may have put something there on purpose.
+/// as BuildKit's mount stub cleaner does: the step may have put something there on purpose. No
+/// symlink is followed.
 fn remove_stubs(upper: &Path, stubs: &[PathBuf]) -> Result<()> {
     for rel in stubs {
-        let path = upper.join(rel);
-        let removed = match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() => match std::fs::remove_dir(&path) {
-                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => Ok(()),
-                other => other,
-            },
-            Ok(m) if m.is_file() && m.len() == 0 => std::fs::remove_file(&path),
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        };
-        removed.map_err(|source| Error::Io {
-            action: "remove mount point",
-            path,
-            source,
-        })?;
+        berth_image::remove_no_follow(upper, rel, berth_image::Removal::IfEmpty)?;
     }
     Ok(())
 }

@@ -230,6 +230,17 @@ impl Engine {
                 gid: m.gid,
                 content,
             };
+            // One RUN holding a cache twice would wait for itself with `sharing=locked`.
+            let twice = m.kind == MountType::Cache
+                && planned
+                    .iter()
+                    .any(|p: &Planned| p.mount.kind == MountType::Cache && p.id == id);
+            if twice {
+                return Err(BuildError::Unsupported(format!(
+                    "RUN --mount=type=cache,id={id} twice in one step"
+                ))
+                .into());
+            }
             planned.push(Planned {
                 mount: m.clone(),
                 target,
@@ -342,10 +353,21 @@ impl Engine {
                 }
                 MountType::Ssh => {
                     let Some(host) = p.host.clone() else { continue };
+                    // Only an agent's socket: a client naming any other host path must not
+                    // get it bound into the step. Read-only, which connecting needs no more.
+                    let is_socket = std::fs::metadata(&host)
+                        .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()));
+                    if !is_socket {
+                        return Err(BuildError::Unsupported(format!(
+                            "ssh agent {}: not a socket",
+                            host.display()
+                        ))
+                        .into());
+                    }
                     if !out.env.iter().any(|e| e.starts_with("SSH_AUTH_SOCK=")) {
                         out.env.push(format!("SSH_AUTH_SOCK={target}"));
                     }
-                    out.binds.push(bind(host, target, false));
+                    out.binds.push(bind(host, target, true));
                 }
             }
         }
