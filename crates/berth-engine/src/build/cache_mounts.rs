@@ -13,6 +13,7 @@ use berth_dockerfile::instructions::Sharing;
 use berth_types::Digest;
 use sha2::{Digest as _, Sha256};
 
+use crate::containers::io_err as io;
 use crate::{Engine, Error, Result};
 
 /// The cache mounts in use, by directory name.
@@ -66,15 +67,6 @@ pub(super) fn dir_name(id: &str) -> String {
     Digest::sha256_from_bytes(&Sha256::digest(id.as_bytes()).into())
         .hex()
         .to_string()
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let path = path.to_path_buf();
-    move |source| Error::Io {
-        action,
-        path,
-        source,
-    }
 }
 
 impl Engine {

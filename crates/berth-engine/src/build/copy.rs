@@ -197,7 +197,7 @@ impl Engine {
         let parent = state
             .image
             .clone()
-            .unwrap_or_else(|| Digest::sha256_from_bytes(&[0; 32]));
+            .unwrap_or_else(super::dispatch::scratch_digest);
         let key = cache::key(&parent, &probe, &(add, dest.clone(), parents, excludes));
         if self.try_cache(state, &key, b).await? {
             return Ok(());
@@ -299,7 +299,7 @@ impl Engine {
         let parent = state
             .image
             .clone()
-            .unwrap_or_else(|| Digest::sha256_from_bytes(&[0; 32]));
+            .unwrap_or_else(super::dispatch::scratch_digest);
         let key = cache::key(&parent, &probe, &());
         if self.try_cache(state, &key, b).await? {
             return Ok(());

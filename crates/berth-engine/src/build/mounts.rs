@@ -21,6 +21,7 @@ use super::copy::View;
 use super::dispatch::{resolve_workdir, scratch_digest};
 use super::stage::{Build, Earlier};
 use super::BuildError;
+use crate::containers::io_err as io;
 use crate::spec::options::MountSpec;
 use crate::{Engine, Error, Result};
 
@@ -93,15 +94,6 @@ pub(super) struct RunMounts {
 pub(super) struct Script {
     pub(super) name: String,
     pub(super) content: String,
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let path = path.to_path_buf();
-    move |source| Error::Io {
-        action,
-        path,
-        source,
-    }
 }
 
 fn base_name(path: &str) -> String {

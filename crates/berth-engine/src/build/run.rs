@@ -86,7 +86,12 @@ impl Engine {
                 forward_output(&mut stream, &reporter).await
             })
         };
-        self.start_container(id).await?;
+        if let Err(e) = self.start_container(id).await {
+            // Its attach waits for a start that will not come: it would linger as long as the
+            // failed step's container is kept.
+            forward.abort();
+            return Err(e);
+        }
         let state = self.wait_container(id, WaitCondition::NotRunning).await?;
         // The output ends with the process: the shim closes the stream after the last byte.
         match forward.await {
